@@ -1,0 +1,24 @@
+/** Limits the server enforces on every input; clients check the same numbers before sending. */
+export const LIMITS = {
+  /** Run, metric, folder segment and artifact base names. */
+  nameLength: 255,
+  /** Metadata keys (each segment of a dotted path). */
+  keyLength: 255,
+  /** Metadata serialised as JSON, per run or folder. */
+  metadataBytes: 256 * 1024,
+  tagLength: 128,
+  tagsPerRun: 256,
+  descriptionLength: 64 * 1024,
+  folderDepth: 32,
+  folderPathLength: 1024,
+  eventMessageLength: 64 * 1024,
+  eventsPerBatch: 100_000,
+  seriesPerBatch: 10_000,
+  pointsPerBatch: 1_000_000,
+  writerIdLength: 64,
+  /** Default maximum request body, in bytes; the server's `bodyLimit` setting overrides it. */
+  bodyBytes: 64 * 1024 * 1024,
+  pageSize: 1000,
+  seriesPageSize: 1_000_000,
+  downsampleBuckets: 100_000,
+} as const;

@@ -1,0 +1,159 @@
+import { z } from 'zod';
+import { LIMITS } from './limits.js';
+
+/** Lifecycle of a run. */
+export const RUN_STATUSES = ['created', 'running', 'completed', 'failed', 'terminated', 'lost'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+/** Statuses after which a run takes no more data. */
+export const FINAL_STATUSES: readonly RunStatus[] = ['completed', 'failed', 'terminated'];
+
+export const EVENT_LEVELS = ['debug', 'info', 'warning', 'error', 'critical'] as const;
+export type EventLevel = (typeof EVENT_LEVELS)[number];
+
+export const TOKEN_SCOPES = ['read', 'write', 'admin'] as const;
+export type TokenScope = (typeof TOKEN_SCOPES)[number];
+
+export const RUN_SORT_FIELDS = ['created', 'started', 'ended', 'heartbeat', 'name', 'status'] as const;
+export type RunSortField = (typeof RUN_SORT_FIELDS)[number];
+
+export const SERIES_AXES = ['step', 'time', 'timestamp'] as const;
+export type SeriesAxis = (typeof SERIES_AXES)[number];
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+const text = (max: number) =>
+  z
+    .string()
+    .max(max, { message: `must be at most ${max} characters` })
+    .refine((s) => !CONTROL.test(s), { message: 'must not contain control characters' });
+
+/** A run name: printable, no `/`, at most 255 characters. */
+export const runNameSchema = text(LIMITS.nameLength)
+  .min(1, { message: 'must not be empty' })
+  .refine((s) => !s.includes('/'), { message: "must not contain '/'" });
+
+export const tagSchema = text(LIMITS.tagLength).min(1, { message: 'must not be empty' });
+export const tagsSchema = z.array(tagSchema).max(LIMITS.tagsPerRun, { message: `at most ${LIMITS.tagsPerRun} tags` });
+
+const metadataKey = text(LIMITS.keyLength).min(1, { message: 'keys must not be empty' });
+
+/** Metadata: a JSON object whose keys are at most 255 characters; at most 256 KiB as JSON. */
+export const metadataSchema = z
+  .record(metadataKey, z.json())
+  .refine((m) => JSON.stringify(m).length <= LIMITS.metadataBytes, {
+    message: `must be at most ${LIMITS.metadataBytes} bytes as JSON`,
+  });
+
+/** Metadata patch: like metadata, and `null` removes a key. */
+export const metadataPatchSchema = metadataSchema;
+
+/** A folder path such as `/project/study`: absolute, no empty, `.` or `..` segments. */
+export const folderPathSchema = text(LIMITS.folderPathLength)
+  .refine((p) => p.startsWith('/'), { message: "must start with '/'" })
+  .refine((p) => p.split('/').every((s) => s !== '.' && s !== '..'), {
+    message: "must not contain '.' or '..' segments",
+  })
+  .refine((p) => p === '/' || !p.slice(1).replace(/\/$/, '').split('/').includes(''), {
+    message: 'must not contain empty segments',
+  })
+  .refine((p) => p.split('/').length - 1 <= LIMITS.folderDepth, {
+    message: `must be at most ${LIMITS.folderDepth} levels deep`,
+  })
+  .refine((p) => p.split('/').every((s) => s.length <= LIMITS.nameLength), {
+    message: `segments must be at most ${LIMITS.nameLength} characters`,
+  })
+  .transform((p) => (p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p));
+
+const seconds = z.number().positive().finite();
+const micros = z.number().int().nonnegative().max(2 ** 53);
+
+export const runCreateSchema = z.strictObject({
+  name: runNameSchema.optional(),
+  folder: folderPathSchema.optional(),
+  description: text(LIMITS.descriptionLength).optional(),
+  tags: tagsSchema.optional(),
+  metadata: metadataSchema.optional(),
+  system: metadataSchema.optional(),
+  status: z.enum(['created', 'running']).optional(),
+  heartbeatTimeout: seconds.nullable().optional(),
+});
+export type RunCreateInput = z.input<typeof runCreateSchema>;
+
+export const runUpdateSchema = z.strictObject({
+  name: runNameSchema.optional(),
+  folder: folderPathSchema.optional(),
+  description: text(LIMITS.descriptionLength).optional(),
+  tags: tagsSchema.optional(),
+  addTags: tagsSchema.optional(),
+  removeTags: tagsSchema.optional(),
+  metadata: metadataPatchSchema.optional(),
+  system: metadataPatchSchema.optional(),
+  status: z.enum(RUN_STATUSES).optional(),
+  heartbeatTimeout: seconds.nullable().optional(),
+});
+export type RunUpdateInput = z.input<typeof runUpdateSchema>;
+
+export const writerIdSchema = z
+  .string()
+  .min(1)
+  .max(LIMITS.writerIdLength)
+  .regex(/^[A-Za-z0-9_.:-]+$/, { message: 'must use letters, digits and _ . : - only' });
+
+export const batchHeaderSchema = z.object({
+  writer: writerIdSchema,
+  seq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+});
+
+export const eventSchema = z.strictObject({
+  message: z.string().max(LIMITS.eventMessageLength, { message: `must be at most ${LIMITS.eventMessageLength} characters` }),
+  level: z.enum(EVENT_LEVELS).optional(),
+  timestamp: micros.optional(),
+});
+export type EventInput = z.input<typeof eventSchema>;
+
+export const eventBatchSchema = z.strictObject({
+  writer: writerIdSchema,
+  seq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  events: z.array(eventSchema).max(LIMITS.eventsPerBatch, { message: `at most ${LIMITS.eventsPerBatch} events` }),
+});
+export type EventBatchInput = z.input<typeof eventBatchSchema>;
+
+export const folderCreateSchema = z.strictObject({
+  path: folderPathSchema,
+  description: text(LIMITS.descriptionLength).optional(),
+  tags: tagsSchema.optional(),
+  metadata: metadataSchema.optional(),
+});
+
+export const folderUpdateSchema = z.strictObject({
+  description: text(LIMITS.descriptionLength).optional(),
+  tags: tagsSchema.optional(),
+  metadata: metadataPatchSchema.optional(),
+});
+export type FolderUpdateInput = z.input<typeof folderUpdateSchema>;
+
+export const abortSchema = z.strictObject({ reason: text(1024).optional() });
+
+export const userCreateSchema = z.strictObject({
+  name: text(LIMITS.nameLength).min(1),
+  email: z.email().max(320).optional(),
+  admin: z.boolean().optional(),
+});
+
+export const workspaceCreateSchema = z.strictObject({
+  name: text(LIMITS.nameLength)
+    .min(1)
+    .regex(/^[A-Za-z0-9_.-]+$/, { message: 'must use letters, digits and _ . - only' }),
+});
+
+export const membershipCreateSchema = z.strictObject({ user: z.string().min(1).max(LIMITS.nameLength) });
+
+export const tokenCreateSchema = z.strictObject({
+  user: z.string().min(1).max(LIMITS.nameLength),
+  name: text(LIMITS.nameLength).min(1),
+  scopes: z.array(z.enum(TOKEN_SCOPES)).min(1).optional(),
+  /** Seconds from now until the token stops working. */
+  expiresIn: seconds.optional(),
+});

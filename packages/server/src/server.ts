@@ -1,0 +1,63 @@
+import { nowMicros } from '@simscope/protocol';
+import type { BootstrapResult } from './bootstrap.js';
+import type { ServerConfig } from './config.js';
+import { createApp } from './http/app.js';
+import { hashToken } from './services/auth-service.js';
+import { LostRunSweeper } from './services/run-service.js';
+import { openStore } from './store/open-store.js';
+import type { Store } from './store/store.js';
+
+export interface StartHooks {
+  bootstrapToken?: string | undefined;
+  bootstrap(store: Store, now: number, fixedToken?: string): Promise<BootstrapResult>;
+  saveLocalProfile(file: string, url: string, token: string): void;
+  savedToken(file: string, url: string): string | undefined;
+}
+
+/** Opens the store, bootstraps a first user, listens, sweeps lost runs, and stops cleanly on SIGINT/SIGTERM. */
+export async function startServer(config: ServerConfig, hooks: StartHooks): Promise<{ url: string; close(): Promise<void> }> {
+  const store = await openStore(config.db || undefined, config.dataDir);
+  const app = await createApp({ store, bodyLimit: config.bodyLimit, logLevel: config.logLevel });
+  const first = await hooks.bootstrap(store, nowMicros(), hooks.bootstrapToken);
+  await app.listen({ host: config.host, port: config.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = `http://${host}:${port}`;
+  const sweeper = new LostRunSweeper(store, config.sweepInterval * 1000, (runs) =>
+    app.log.info({ runs: runs.map((r) => r.id) }, 'runs lost'),
+  );
+  sweeper.start();
+
+  const say = (line: string) => process.stdout.write(`${line}\n`);
+  say(`Simscope ${store.backend === 'sqlite' ? `(SQLite in ${config.dataDir})` : '(PostgreSQL)'} listening on ${url}`);
+  let token = first.token;
+  if (token) {
+    hooks.saveLocalProfile(config.userConfigFile, url, token);
+    say(`Created user 'admin' and workspace 'default'; URL and token saved to ${config.userConfigFile}`);
+  } else {
+    const saved = hooks.savedToken(config.userConfigFile, url);
+    if (saved && (await store.findToken(hashToken(saved)))) token = saved;
+  }
+  if (token) say(`Sign in: ${url}/#token=${token}`);
+  say(`API docs: ${url}/api/v1/docs`);
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      sweeper.stop();
+      await app.close();
+      await store.close();
+    })();
+    return closing;
+  };
+  const onSignal = () => {
+    close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return { url, close };
+}

@@ -1,0 +1,143 @@
+import {
+  LIMITS,
+  membershipCreateSchema,
+  parseInput,
+  SimscopeError,
+  tokenCreateSchema,
+  userCreateSchema,
+  workspaceCreateSchema,
+} from '@simscope/protocol';
+import { isUniqueViolation } from '../store/sql-store.js';
+import type { Store, TokenRecord, UserRecord, WorkspaceRecord } from '../store/store.js';
+import { hashToken, newId, newToken } from './auth-service.js';
+
+export interface AdminDeps {
+  store: Store;
+  now(): number;
+  /** Called after anything that changes who may do what, so cached tokens are dropped. */
+  onAccessChange(): void;
+}
+
+function conflict(what: string, name: string, error: unknown): never {
+  if (isUniqueViolation(error)) {
+    throw new SimscopeError('conflict', `${what} '${name}' already exists`, { cause: error, details: { field: 'name' } });
+  }
+  throw error;
+}
+
+/** Users, workspaces, memberships and tokens; every call needs the admin scope (checked by the route). */
+export class AdminService {
+  readonly #deps: AdminDeps;
+
+  constructor(deps: AdminDeps) {
+    this.#deps = deps;
+  }
+
+  async #user(idOrName: string): Promise<UserRecord> {
+    const user = await this.#deps.store.getUser(idOrName);
+    if (!user) throw new SimscopeError('not_found', `user '${idOrName}' not found`);
+    return user;
+  }
+
+  async #workspace(idOrName: string): Promise<WorkspaceRecord> {
+    const ws = await this.#deps.store.getWorkspace(idOrName);
+    if (!ws) throw new SimscopeError('not_found', `workspace '${idOrName}' not found`);
+    return ws;
+  }
+
+  async createUser(body: unknown): Promise<UserRecord> {
+    const input = parseInput(userCreateSchema, body);
+    const user: UserRecord = {
+      id: newId(),
+      name: input.name,
+      email: input.email ?? null,
+      isAdmin: input.admin ?? false,
+      createdAt: this.#deps.now(),
+    };
+    await this.#deps.store.createUser(user).catch((e) => conflict('user', input.name, e));
+    return user;
+  }
+
+  listUsers(): Promise<UserRecord[]> {
+    return this.#deps.store.listUsers();
+  }
+
+  async deleteUser(idOrName: string): Promise<void> {
+    const user = await this.#user(idOrName);
+    await this.#deps.store.deleteUser(user.id);
+    this.#deps.onAccessChange();
+  }
+
+  async createWorkspace(body: unknown): Promise<WorkspaceRecord> {
+    const input = parseInput(workspaceCreateSchema, body);
+    const ws: WorkspaceRecord = { id: newId(), name: input.name, createdAt: this.#deps.now() };
+    await this.#deps.store.createWorkspace(ws).catch((e) => conflict('workspace', input.name, e));
+    return ws;
+  }
+
+  listWorkspaces(): Promise<WorkspaceRecord[]> {
+    return this.#deps.store.listWorkspaces();
+  }
+
+  async deleteWorkspace(idOrName: string): Promise<void> {
+    const ws = await this.#workspace(idOrName);
+    await this.#deps.store.deleteWorkspace(ws.id);
+    this.#deps.onAccessChange();
+  }
+
+  async addMember(workspace: string, body: unknown): Promise<UserRecord[]> {
+    const input = parseInput(membershipCreateSchema, body);
+    const ws = await this.#workspace(workspace);
+    const user = await this.#user(input.user);
+    await this.#deps.store.addMember(ws.id, user.id, this.#deps.now());
+    this.#deps.onAccessChange();
+    return this.#deps.store.listMembers(ws.id);
+  }
+
+  async listMembers(workspace: string): Promise<UserRecord[]> {
+    return this.#deps.store.listMembers((await this.#workspace(workspace)).id);
+  }
+
+  async removeMember(workspace: string, user: string): Promise<void> {
+    const ws = await this.#workspace(workspace);
+    const u = await this.#user(user);
+    if (!(await this.#deps.store.removeMember(ws.id, u.id))) {
+      throw new SimscopeError('not_found', `user '${user}' is not a member of workspace '${workspace}'`);
+    }
+    this.#deps.onAccessChange();
+  }
+
+  /** Creates a token and returns it with its secret, which is never shown again. */
+  async createToken(body: unknown): Promise<TokenRecord & { token: string }> {
+    const input = parseInput(tokenCreateSchema, body);
+    const user = await this.#user(input.user);
+    const scopes = input.scopes ?? ['read', 'write'];
+    if (scopes.includes('admin') && !user.isAdmin) {
+      throw new SimscopeError('invalid_field', `body.scopes: user '${user.name}' is not an admin, so the token cannot have the admin scope`);
+    }
+    const now = this.#deps.now();
+    const record: TokenRecord = {
+      id: newId(),
+      userId: user.id,
+      name: input.name.slice(0, LIMITS.nameLength),
+      scopes: [...new Set(scopes)],
+      createdAt: now,
+      expiresAt: input.expiresIn ? Math.round(now + input.expiresIn * 1e6) : null,
+      revokedAt: null,
+    };
+    const secret = newToken();
+    await this.#deps.store.createToken(record, hashToken(secret));
+    return { ...record, token: secret };
+  }
+
+  async listTokens(user: string | undefined): Promise<TokenRecord[]> {
+    return this.#deps.store.listTokens(user ? (await this.#user(user)).id : null);
+  }
+
+  async revokeToken(id: string): Promise<void> {
+    if (!(await this.#deps.store.revokeToken(id, this.#deps.now()))) {
+      throw new SimscopeError('not_found', `token '${id}' not found or already revoked`);
+    }
+    this.#deps.onAccessChange();
+  }
+}

@@ -1,0 +1,18 @@
+import type { TokenScope } from '@simscope/protocol';
+import type { Store, TokenRecord, UserRecord, WorkspaceRecord } from '../store/store.js';
+
+/** Who is calling and in which workspace; every service call gets it. */
+export interface AuthContext {
+  user: UserRecord;
+  token: TokenRecord;
+  workspace: WorkspaceRecord;
+  scopes: ReadonlySet<TokenScope>;
+}
+
+/** What a service needs besides its input. */
+export interface ServiceContext {
+  store: Store;
+  auth: AuthContext;
+  /** Microseconds since the epoch. */
+  now(): number;
+}

@@ -1,0 +1,96 @@
+import {
+  EVENT_LEVELS,
+  type EventLevel,
+  eventBatchSchema,
+  LIMITS,
+  microsToIso,
+  parseInput,
+  SimscopeError,
+} from '@simscope/protocol';
+import type { EventRecord, RunRecord } from '../store/store.js';
+import type { ServiceContext } from './context.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import { parseLimit } from './run-service.js';
+
+export interface EventView {
+  timestamp: number;
+  time: string;
+  level: EventLevel;
+  message: string;
+}
+
+export interface EventListQuery {
+  q?: string;
+  level?: string;
+  from?: string;
+  to?: string;
+  limit?: string;
+  next?: string;
+  order?: string;
+}
+
+function view(e: EventRecord): EventView {
+  return { timestamp: e.timestamp, time: microsToIso(e.timestamp), level: e.level, message: e.message };
+}
+
+function parseMicros(value: string | undefined, field: string): number | null {
+  if (value === undefined || value === '') return null;
+  if (/^\d+$/.test(value)) return Number(value);
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) {
+    throw new SimscopeError('invalid_field', `query.${field}: expected microseconds since the epoch or an ISO date, got '${value}'`);
+  }
+  return ms * 1000;
+}
+
+/** Event ingest and listing with text search, level and time filters. */
+export class EventService {
+  async ingest(ctx: ServiceContext, run: RunRecord, body: unknown): Promise<{ stored: boolean; events: number }> {
+    const batch = parseInput(eventBatchSchema, body);
+    const now = ctx.now();
+    const events = batch.events.map((e) => ({
+      timestamp: e.timestamp ?? now,
+      level: e.level ?? 'info',
+      message: e.message,
+    }));
+    const stored = await ctx.store.appendEvents(run.pk, batch, events);
+    return { stored, events: stored ? events.length : 0 };
+  }
+
+  async list(ctx: ServiceContext, run: RunRecord, query: EventListQuery): Promise<{ items: EventView[]; next: string | null }> {
+    let levels: EventLevel[] | null = null;
+    if (query.level) {
+      levels = query.level.split(',').map((l) => l.trim()) as EventLevel[];
+      const bad = levels.find((l) => !EVENT_LEVELS.includes(l));
+      if (bad !== undefined) {
+        throw new SimscopeError('invalid_field', `query.level: unknown level '${bad}'; use ${EVENT_LEVELS.join(', ')}`);
+      }
+    }
+    const descending = query.order === 'desc';
+    if (query.order !== undefined && query.order !== 'asc' && query.order !== 'desc') {
+      throw new SimscopeError('invalid_field', "query.order: must be 'asc' or 'desc'");
+    }
+    const limit = parseLimit(query.limit, 100, LIMITS.pageSize * 10);
+    let after: { timestamp: number; pk: number } | null = null;
+    if (query.next) {
+      const [timestamp, pk] = decodeCursor(query.next, 2);
+      if (typeof timestamp !== 'number' || typeof pk !== 'number') {
+        throw new SimscopeError('invalid_cursor', 'query.next: not a cursor this listing returned');
+      }
+      after = { timestamp, pk };
+    }
+    const rows = await ctx.store.listEvents(run.pk, {
+      search: query.q || null,
+      levels,
+      from: parseMicros(query.from, 'from'),
+      to: parseMicros(query.to, 'to'),
+      after,
+      limit: limit + 1,
+      descending,
+    });
+    const more = rows.length > limit;
+    const page = more ? rows.slice(0, limit) : rows;
+    const last = page.at(-1);
+    return { items: page.map(view), next: more && last ? encodeCursor([last.timestamp, last.pk]) : null };
+  }
+}

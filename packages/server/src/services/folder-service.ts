@@ -1,0 +1,95 @@
+import {
+  folderCreateSchema,
+  folderPathSchema,
+  folderUpdateSchema,
+  LIMITS,
+  parseInput,
+  SimscopeError,
+} from '@simscope/protocol';
+import type { FolderRecord, JsonObject } from '../store/store.js';
+import type { ServiceContext } from './context.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import { mergeMetadata, parseLimit } from './run-service.js';
+
+export interface FolderView {
+  id: string;
+  path: string;
+  description: string | null;
+  tags: string[];
+  metadata: JsonObject;
+  created: number;
+}
+
+function view(f: FolderRecord): FolderView {
+  return { id: f.id, path: f.path, description: f.description, tags: f.tags, metadata: f.metadata, created: f.createdAt };
+}
+
+/** Folders: created with their parents on first use, described, listed and deleted. */
+export class FolderService {
+  async find(ctx: ServiceContext, idOrPath: string): Promise<FolderRecord> {
+    const folder = await ctx.store.getFolder(ctx.auth.workspace.id, idOrPath);
+    if (!folder) throw new SimscopeError('not_found', `folder '${idOrPath}' not found`);
+    return folder;
+  }
+
+  async get(ctx: ServiceContext, idOrPath: string): Promise<FolderView> {
+    return view(await this.find(ctx, idOrPath));
+  }
+
+  async create(ctx: ServiceContext, body: unknown): Promise<FolderView> {
+    const input = parseInput(folderCreateSchema, body);
+    const folder = await ctx.store.ensureFolder(ctx.auth.workspace.id, input.path, ctx.now());
+    if (input.description !== undefined || input.tags !== undefined || input.metadata !== undefined) {
+      return this.update(ctx, folder.id, { description: input.description, tags: input.tags, metadata: input.metadata });
+    }
+    return view(folder);
+  }
+
+  async list(
+    ctx: ServiceContext,
+    query: { parent?: string; prefix?: string; path?: string; limit?: string; next?: string },
+  ): Promise<{ items: FolderView[]; next: string | null }> {
+    const path = (field: string, value: string | undefined) =>
+      value === undefined ? null : parseInput(folderPathSchema, value, `query.${field}`);
+    const limit = parseLimit(query.limit, 100, LIMITS.pageSize);
+    if (query.path !== undefined) {
+      const folder = await ctx.store.getFolder(ctx.auth.workspace.id, path('path', query.path)!);
+      return { items: folder ? [view(folder)] : [], next: null };
+    }
+    const after = query.next ? decodeCursor(query.next, 1)[0] : null;
+    if (after !== null && typeof after !== 'string') throw new SimscopeError('invalid_cursor', 'query.next: not a cursor this listing returned');
+    const rows = await ctx.store.listFolders(ctx.auth.workspace.id, {
+      parent: path('parent', query.parent),
+      prefix: path('prefix', query.prefix),
+      after,
+      limit: limit + 1,
+    });
+    const more = rows.length > limit;
+    const page = more ? rows.slice(0, limit) : rows;
+    const last = page.at(-1);
+    return { items: page.map(view), next: more && last ? encodeCursor([last.path]) : null };
+  }
+
+  async update(ctx: ServiceContext, idOrPath: string, body: unknown): Promise<FolderView> {
+    const input = parseInput(folderUpdateSchema, body ?? {});
+    const folder = await this.find(ctx, idOrPath);
+    await ctx.store.updateFolder(ctx.auth.workspace.id, folder.pk, {
+      description: input.description,
+      tags: input.tags === undefined ? undefined : [...new Set(input.tags)],
+      metadata: input.metadata === undefined ? undefined : mergeMetadata(folder.metadata, input.metadata as JsonObject),
+    });
+    return view(await this.find(ctx, folder.id));
+  }
+
+  /** Deletes an empty folder, or with `recursive` the folder, its subfolders and their runs. */
+  async delete(ctx: ServiceContext, idOrPath: string, recursive: boolean): Promise<{ runsDeleted: number }> {
+    const folder = await this.find(ctx, idOrPath);
+    if (folder.path === '/' && !recursive) {
+      throw new SimscopeError('conflict', "the root folder '/' cannot be deleted; pass recursive=true to empty it");
+    }
+    if (!recursive && !(await ctx.store.folderIsEmpty(ctx.auth.workspace.id, folder))) {
+      throw new SimscopeError('conflict', `folder '${folder.path}' is not empty; pass recursive=true to delete its contents too`);
+    }
+    return { runsDeleted: await ctx.store.deleteFolder(ctx.auth.workspace.id, folder, recursive) };
+  }
+}

@@ -1,0 +1,165 @@
+import { LIMITS, type MetricBatch, SERIES_AXES, type SeriesAxis, SimscopeError } from '@simscope/protocol';
+import type { Points, RunRecord, SeriesRecord } from '../store/store.js';
+import type { ServiceContext } from './context.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import { parseLimit } from './run-service.js';
+import { type Buckets, downsample, readSeriesPage, type SeriesPage } from './series-reader.js';
+
+/**
+ * Completes a series' columns: a missing step is the next after the largest so far (stored or earlier in the
+ * batch), a missing timestamp comes from the time since start (or now), a missing time from the timestamp.
+ */
+export function fillPoints(
+  series: MetricBatch['series'][number],
+  lastStep: number | null,
+  startedAt: number,
+  now: number,
+): Points {
+  const n = series.values.length;
+  const steps = new Float64Array(n);
+  const times = new Float64Array(n);
+  const timestamps = new Float64Array(n);
+  let largest = lastStep ?? -1;
+  const inSteps = series.steps;
+  const inTimes = series.times;
+  const inStamps = series.timestamps;
+  for (let i = 0; i < n; i++) {
+    let step = inSteps ? inSteps[i]! : Number.NaN;
+    if (step !== step) step = largest + 1;
+    if (step > largest) largest = step;
+    steps[i] = step;
+    const time = inTimes ? inTimes[i]! : Number.NaN;
+    let ts = inStamps ? inStamps[i]! : Number.NaN;
+    if (ts !== ts) ts = time === time ? Math.round(startedAt + time * 1e6) : now;
+    timestamps[i] = ts;
+    times[i] = time === time ? time : (ts - startedAt) / 1e6;
+  }
+  return { steps, times, timestamps, values: series.values };
+}
+
+export interface SeriesView {
+  name: string;
+  count: number;
+  last: { step: number | null; time: number | null; timestamp: number | null; value: number | null };
+  min: number | null;
+  max: number | null;
+}
+
+function seriesView(s: SeriesRecord): SeriesView {
+  return {
+    name: s.name,
+    count: s.count,
+    last: { step: s.lastStep, time: s.lastTime, timestamp: s.lastTimestamp, value: s.lastValue },
+    min: s.minValue,
+    max: s.maxValue,
+  };
+}
+
+function parseNumber(value: string | undefined, field: string): number | null {
+  if (value === undefined || value === '') return null;
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new SimscopeError('invalid_field', `query.${field}: expected a number, got '${value}'`);
+  return n;
+}
+
+function parseAxis(value: string | undefined): SeriesAxis {
+  const axis = (value ?? 'step') as SeriesAxis;
+  if (!SERIES_AXES.includes(axis)) {
+    throw new SimscopeError('invalid_field', `query.x: must be one of ${SERIES_AXES.join(', ')}, got '${value}'`);
+  }
+  return axis;
+}
+
+export interface SeriesQuery {
+  name?: string;
+  from?: string;
+  to?: string;
+  limit?: string;
+  next?: string;
+}
+
+export interface DownsampleQuery {
+  name?: string;
+  x?: string;
+  from?: string;
+  to?: string;
+  buckets?: string;
+}
+
+/** Metric ingest and reads: full-fidelity pages by step and M4 downsampling on any x axis. */
+export class MetricService {
+  /** Stores a checked batch once; returns how many points were new (0 for a replay). */
+  async ingest(ctx: ServiceContext, run: RunRecord, batch: MetricBatch): Promise<{ stored: boolean; points: number }> {
+    const now = ctx.now();
+    const startedAt = run.startedAt ?? run.createdAt;
+    const names = batch.series.map((s) => s.name);
+    const stored = await ctx.store.appendMetrics(run.pk, batch, names, (i, state) =>
+      fillPoints(batch.series[i]!, state.lastStep, startedAt, now),
+    );
+    let points = 0;
+    for (const s of batch.series) points += s.values.length;
+    return { stored, points: stored ? points : 0 };
+  }
+
+  async names(ctx: ServiceContext, run: RunRecord): Promise<SeriesView[]> {
+    return (await ctx.store.listSeries(run.pk)).map(seriesView);
+  }
+
+  async #series(ctx: ServiceContext, run: RunRecord, name: string | undefined): Promise<SeriesRecord> {
+    if (!name) throw new SimscopeError('invalid_field', 'query.name: the metric name is required');
+    const series = await ctx.store.getSeries(run.pk, name);
+    if (!series) throw new SimscopeError('not_found', `run '${run.name}' has no metric '${name}'`);
+    return series;
+  }
+
+  /** Points by step range at full fidelity, cursor-paged. */
+  async series(
+    ctx: ServiceContext,
+    run: RunRecord,
+    query: SeriesQuery,
+  ): Promise<{ name: string; page: SeriesPage; next: string | null }> {
+    const series = await this.#series(ctx, run, query.name);
+    const from = parseNumber(query.from, 'from') ?? -Infinity;
+    const to = parseNumber(query.to, 'to') ?? Infinity;
+    const limit = parseLimit(query.limit, LIMITS.seriesPageSize, LIMITS.seriesPageSize);
+    let after: SeriesPage['next'] = null;
+    if (query.next) {
+      const [step, block, index] = decodeCursor(query.next, 3);
+      if (typeof step !== 'number' || typeof block !== 'number' || typeof index !== 'number') {
+        throw new SimscopeError('invalid_cursor', 'query.next: not a cursor this listing returned');
+      }
+      after = { step, block, index };
+    }
+    const blocks = await ctx.store.readBlocks(series.pk, 'step', after ? Math.max(from, after.step) : from, to);
+    const page = readSeriesPage(blocks, from, to, after, limit);
+    const next = page.next ? encodeCursor([page.next.step, page.next.block, page.next.index]) : null;
+    return { name: series.name, page, next };
+  }
+
+  /** The series over `[from, to)` of the x axis in `buckets` equal-width M4 buckets. */
+  async downsample(ctx: ServiceContext, run: RunRecord, query: DownsampleQuery): Promise<Buckets & { name: string }> {
+    const series = await this.#series(ctx, run, query.name);
+    const axis = parseAxis(query.x);
+    const buckets = parseLimit(query.buckets, 1000, LIMITS.downsampleBuckets);
+    let from = parseNumber(query.from, 'from');
+    let to = parseNumber(query.to, 'to');
+    const blocks = await ctx.store.readBlocks(series.pk, axis, from ?? -Infinity, to ?? Infinity);
+    if (from === null || to === null) {
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (const b of blocks) {
+        const xs = axis === 'step' ? b.steps : axis === 'time' ? b.times : b.timestamps;
+        for (let i = 0; i < xs.length; i++) {
+          const x = xs[i]!;
+          if (x < lo) lo = x;
+          if (x > hi) hi = x;
+        }
+      }
+      from ??= lo === Infinity ? 0 : lo;
+      // `to` is exclusive: just past the last point so that it falls in the last bucket.
+      to ??= hi === -Infinity ? 1 : hi + Math.max(Math.abs(hi) * Number.EPSILON * 4, (hi - from) / buckets / 1e6, 1e-9);
+    }
+    if (!(to > from)) throw new SimscopeError('invalid_field', `query.to: must be greater than from (${from})`);
+    return { name: series.name, ...downsample(blocks, axis, from, to, buckets) };
+  }
+}

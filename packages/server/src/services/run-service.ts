@@ -1,0 +1,320 @@
+import {
+  abortSchema,
+  LIMITS,
+  parseFilter,
+  parseInput,
+  RUN_SORT_FIELDS,
+  type RunSortField,
+  type RunStatus,
+  runCreateSchema,
+  runUpdateSchema,
+  SimscopeError,
+} from '@simscope/protocol';
+import type { JsonObject, RunChanges, RunRecord, Store } from '../store/store.js';
+import { newId } from './auth-service.js';
+import type { ServiceContext } from './context.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import { generateRunName } from './run-names.js';
+
+/** Which status may follow which; a status may always be set again to itself. */
+export const RUN_TRANSITIONS: Record<RunStatus, readonly RunStatus[]> = {
+  created: ['running', 'completed', 'failed', 'terminated'],
+  running: ['completed', 'failed', 'terminated', 'lost'],
+  lost: ['running', 'completed', 'failed', 'terminated'],
+  completed: [],
+  failed: [],
+  terminated: [],
+};
+
+const FINAL = new Set<RunStatus>(['completed', 'failed', 'terminated']);
+
+/** A run as the API returns it. */
+export interface RunView {
+  id: string;
+  name: string;
+  folder: string;
+  user: string | null;
+  description: string | null;
+  tags: string[];
+  metadata: JsonObject;
+  system: JsonObject;
+  status: RunStatus;
+  created: number;
+  started: number | null;
+  ended: number | null;
+  heartbeat: number | null;
+  heartbeatTimeout: number | null;
+  abort: { requested: boolean; at: number | null; reason: string | null };
+}
+
+export function runView(run: RunRecord): RunView {
+  return {
+    id: run.id,
+    name: run.name,
+    folder: run.folder,
+    user: run.userName,
+    description: run.description,
+    tags: run.tags,
+    metadata: run.metadata,
+    system: run.system,
+    status: run.status,
+    created: run.createdAt,
+    started: run.startedAt,
+    ended: run.endedAt,
+    heartbeat: run.heartbeatAt,
+    heartbeatTimeout: run.heartbeatTimeout,
+    abort: { requested: run.abortAt !== null, at: run.abortAt, reason: run.abortReason },
+  };
+}
+
+/** Merges a metadata patch: keys set to null are removed. */
+export function mergeMetadata(base: JsonObject, patch: JsonObject): JsonObject {
+  const out: JsonObject = { ...base };
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete out[key];
+    else out[key] = value;
+  }
+  if (JSON.stringify(out).length > LIMITS.metadataBytes) {
+    throw new SimscopeError('invalid_field', `body.metadata: merged metadata would exceed ${LIMITS.metadataBytes} bytes`);
+  }
+  return out;
+}
+
+function uniqueTags(tags: readonly string[]): string[] {
+  return [...new Set(tags)];
+}
+
+export interface RunListParams {
+  filter?: string;
+  sort?: string;
+  limit?: string | number;
+  next?: string;
+}
+
+function parseSort(sort: string | undefined): { field: RunSortField; descending: boolean } {
+  const text = sort ?? '-created';
+  const descending = text.startsWith('-');
+  const field = (descending || text.startsWith('+') ? text.slice(1) : text) as RunSortField;
+  if (!RUN_SORT_FIELDS.includes(field)) {
+    throw new SimscopeError(
+      'invalid_field',
+      `query.sort: unknown sort field '${field}'; use one of ${RUN_SORT_FIELDS.join(', ')} (prefix '-' for descending)`,
+    );
+  }
+  return { field, descending };
+}
+
+/** Reads a `limit` query parameter: a whole number from 1 to `max`. */
+export function parseLimit(limit: string | number | undefined, fallback: number, max: number): number {
+  if (limit === undefined || limit === '') return fallback;
+  const n = Number(limit);
+  if (!Number.isInteger(n) || n < 1 || n > max) {
+    throw new SimscopeError('invalid_field', `query.limit: must be a whole number from 1 to ${max}, got '${limit}'`);
+  }
+  return n;
+}
+
+function sortKey(run: RunRecord, field: RunSortField): string | number {
+  switch (field) {
+    case 'created':
+      return run.createdAt;
+    case 'started':
+      return run.startedAt ?? -1;
+    case 'ended':
+      return run.endedAt ?? -1;
+    case 'heartbeat':
+      return run.heartbeatAt ?? -1;
+    case 'name':
+      return run.name;
+    case 'status':
+      return run.status;
+  }
+}
+
+/** Creates, reads, lists, changes and deletes runs; owns status transitions, heartbeats and aborts. */
+export class RunService {
+  async create(ctx: ServiceContext, body: unknown): Promise<RunView> {
+    const input = parseInput(runCreateSchema, body ?? {});
+    const now = ctx.now();
+    const status = input.status ?? 'running';
+    for (let attempt = 0; ; attempt++) {
+      const name = input.name ?? generateRunName(attempt);
+      try {
+        const run = await ctx.store.createRun({
+          id: newId(),
+          workspaceId: ctx.auth.workspace.id,
+          name,
+          folder: input.folder ?? '/',
+          userId: ctx.auth.user.id,
+          description: input.description ?? null,
+          tags: uniqueTags(input.tags ?? []),
+          metadata: (input.metadata ?? {}) as JsonObject,
+          system: (input.system ?? {}) as JsonObject,
+          status,
+          createdAt: now,
+          startedAt: status === 'running' ? now : null,
+          heartbeatTimeout: input.heartbeatTimeout ?? null,
+        });
+        return runView(run);
+      } catch (error) {
+        if (input.name === undefined && error instanceof SimscopeError && error.code === 'conflict' && attempt < 20) {
+          continue;
+        }
+        throw error;
+      }
+    }
+  }
+
+  /** The run with this id or name in the caller's workspace, or a `not_found` error. */
+  async find(ctx: ServiceContext, idOrName: string): Promise<RunRecord> {
+    const run = await ctx.store.getRun(ctx.auth.workspace.id, idOrName);
+    if (!run) throw new SimscopeError('not_found', `run '${idOrName}' not found`);
+    return run;
+  }
+
+  async get(ctx: ServiceContext, idOrName: string): Promise<RunView> {
+    return runView(await this.find(ctx, idOrName));
+  }
+
+  async list(ctx: ServiceContext, params: RunListParams): Promise<{ items: RunView[]; next: string | null }> {
+    const where = params.filter ? parseFilter(params.filter) : null;
+    const { field, descending } = parseSort(params.sort);
+    const limit = parseLimit(params.limit, 100, LIMITS.pageSize);
+    let after: { key: string | number | null; pk: number } | null = null;
+    if (params.next) {
+      const [key, pk, sortName] = decodeCursor(params.next, 3);
+      if (typeof pk !== 'number' || sortName !== `${descending ? '-' : ''}${field}`) {
+        throw new SimscopeError('invalid_cursor', 'query.next: this cursor belongs to a listing with another sort');
+      }
+      after = { key: key as string | number, pk };
+    }
+    const rows = await ctx.store.listRuns(ctx.auth.workspace.id, {
+      where,
+      sort: field,
+      descending,
+      after,
+      limit: limit + 1,
+      now: ctx.now(),
+    });
+    const more = rows.length > limit;
+    const page = more ? rows.slice(0, limit) : rows;
+    const last = page.at(-1);
+    return {
+      items: page.map(runView),
+      next: more && last ? encodeCursor([sortKey(last, field), last.pk, `${descending ? '-' : ''}${field}`]) : null,
+    };
+  }
+
+  async update(ctx: ServiceContext, idOrName: string, body: unknown): Promise<RunView> {
+    const input = parseInput(runUpdateSchema, body ?? {});
+    const run = await this.find(ctx, idOrName);
+    const now = ctx.now();
+    const changes: RunChanges = {};
+    if (input.name !== undefined) changes.name = input.name;
+    if (input.folder !== undefined) changes.folder = input.folder;
+    if (input.description !== undefined) changes.description = input.description;
+    if (input.heartbeatTimeout !== undefined) changes.heartbeatTimeout = input.heartbeatTimeout;
+    if (input.tags !== undefined || input.addTags !== undefined || input.removeTags !== undefined) {
+      const removed = new Set(input.removeTags ?? []);
+      const tags = uniqueTags([...(input.tags ?? run.tags), ...(input.addTags ?? [])]).filter((t) => !removed.has(t));
+      if (tags.length > LIMITS.tagsPerRun) {
+        throw new SimscopeError('invalid_field', `body.tags: a run has at most ${LIMITS.tagsPerRun} tags`);
+      }
+      changes.tags = tags;
+    }
+    if (input.metadata !== undefined) changes.metadata = mergeMetadata(run.metadata, input.metadata as JsonObject);
+    if (input.system !== undefined) changes.system = mergeMetadata(run.system, input.system as JsonObject);
+    if (input.status !== undefined && input.status !== run.status) {
+      Object.assign(changes, this.#transition(run, input.status, now));
+    }
+    return runView(await ctx.store.updateRun(ctx.auth.workspace.id, run.pk, changes, now));
+  }
+
+  #transition(run: RunRecord, to: RunStatus, now: number): RunChanges {
+    if (!RUN_TRANSITIONS[run.status].includes(to)) {
+      const allowed = RUN_TRANSITIONS[run.status];
+      throw new SimscopeError(
+        'invalid_transition',
+        `body.status: a ${run.status} run cannot become ${to}${allowed.length ? `; it can become ${allowed.join(', ')}` : '; it has ended'}`,
+        { details: { field: 'status', from: run.status, to } },
+      );
+    }
+    const changes: RunChanges = { status: to };
+    if (to === 'running') {
+      if (run.startedAt === null) changes.startedAt = now;
+      changes.heartbeatAt = now;
+    }
+    if (FINAL.has(to)) changes.endedAt = now;
+    return changes;
+  }
+
+  async delete(ctx: ServiceContext, idOrName: string): Promise<void> {
+    const run = await this.find(ctx, idOrName);
+    await ctx.store.deleteRun(ctx.auth.workspace.id, run.pk);
+  }
+
+  /**
+   * Records that the run is alive. A `lost` run that beats again is running again (it was only out of touch);
+   * an ended run cannot beat. Returns the abort request so clients poll both at once.
+   */
+  async heartbeat(ctx: ServiceContext, idOrName: string): Promise<{ status: RunStatus; abort: RunView['abort'] }> {
+    const run = await this.find(ctx, idOrName);
+    if (FINAL.has(run.status)) {
+      throw new SimscopeError('invalid_transition', `run '${run.name}' has ended (${run.status}) and takes no heartbeats`);
+    }
+    const now = ctx.now();
+    const changes: RunChanges = { heartbeatAt: now };
+    if (run.status !== 'running') Object.assign(changes, this.#transition(run, 'running', now));
+    const updated = await ctx.store.updateRun(ctx.auth.workspace.id, run.pk, changes, now);
+    return { status: updated.status, abort: runView(updated).abort };
+  }
+
+  async requestAbort(ctx: ServiceContext, idOrName: string, body: unknown): Promise<RunView['abort']> {
+    const input = parseInput(abortSchema, body ?? {});
+    const run = await this.find(ctx, idOrName);
+    const updated = await ctx.store.updateRun(
+      ctx.auth.workspace.id,
+      run.pk,
+      { abortAt: run.abortAt ?? ctx.now(), abortReason: input.reason ?? run.abortReason },
+      ctx.now(),
+    );
+    return runView(updated).abort;
+  }
+
+  async readAbort(ctx: ServiceContext, idOrName: string): Promise<RunView['abort']> {
+    return runView(await this.find(ctx, idOrName)).abort;
+  }
+}
+
+/** Marks runs whose heartbeat stopped as `lost`, on a timer; one per process (a lease across processes later). */
+export class LostRunSweeper {
+  readonly #store: Store;
+  readonly #interval: number;
+  readonly #onLost: (runs: RunRecord[]) => void;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(store: Store, intervalMs: number, onLost: (runs: RunRecord[]) => void = () => {}) {
+    this.#store = store;
+    this.#interval = intervalMs;
+    this.#onLost = onLost;
+  }
+
+  /** One sweep; returns the runs it marked. */
+  async sweep(now = Date.now() * 1000): Promise<RunRecord[]> {
+    const lost = await this.#store.markLostRuns(now);
+    if (lost.length > 0) this.#onLost(lost);
+    return lost;
+  }
+
+  start(): void {
+    this.#timer ??= setInterval(() => {
+      this.sweep().catch(() => undefined);
+    }, this.#interval);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+}

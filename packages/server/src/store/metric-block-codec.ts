@@ -1,0 +1,138 @@
+import type { Points } from './store.js';
+
+/** Points at most per stored block; larger appends are split. */
+export const BLOCK_POINTS = 16_384;
+/** A last block smaller than this absorbs the next small append, so trickled points do not make tiny blocks. */
+export const MERGE_BELOW = 1_024;
+
+/** A block as stored: columns as little-endian float64 bytes, steps left out when evenly spaced. */
+export interface EncodedBlock {
+  n: number;
+  stepMin: number;
+  stepMax: number;
+  stepStride: number | null;
+  timeMin: number;
+  timeMax: number;
+  tsMin: number;
+  tsMax: number;
+  steps: Uint8Array | null;
+  times: Uint8Array;
+  timestamps: Uint8Array;
+  values: Uint8Array;
+}
+
+function bytes(column: Float64Array): Uint8Array {
+  return new Uint8Array(column.buffer, column.byteOffset, column.byteLength);
+}
+
+function range(column: Float64Array): [number, number] {
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < column.length; i++) {
+    const v = column[i]!;
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  return [min, max];
+}
+
+function strideOf(steps: Float64Array): number | null {
+  const n = steps.length;
+  if (n === 1) return 0;
+  const first = steps[0]!;
+  const stride = steps[1]! - first;
+  for (let i = 2; i < n; i++) if (steps[i] !== first + i * stride) return null;
+  return stride;
+}
+
+/** Encodes filled points (at least one) as a block row. */
+export function encodeBlock(p: Points): EncodedBlock {
+  const [stepMin, stepMax] = range(p.steps);
+  const [timeMin, timeMax] = range(p.times);
+  const [tsMin, tsMax] = range(p.timestamps);
+  const stride = strideOf(p.steps);
+  return {
+    n: p.values.length,
+    stepMin,
+    stepMax,
+    stepStride: stride,
+    timeMin,
+    timeMax,
+    tsMin,
+    tsMax,
+    steps: stride === null ? bytes(p.steps) : null,
+    times: bytes(p.times),
+    timestamps: bytes(p.timestamps),
+    values: bytes(p.values),
+  };
+}
+
+/** A float64 column over stored bytes, copied only when the driver's buffer is not 8-byte aligned. */
+export function float64Column(raw: Uint8Array): Float64Array {
+  if (raw.byteOffset % 8 === 0) return new Float64Array(raw.buffer, raw.byteOffset, raw.byteLength / 8);
+  return new Float64Array(Uint8Array.prototype.slice.call(raw).buffer);
+}
+
+/** Steps of a block: stored, or rebuilt from its first step and stride. */
+export function stepColumn(raw: Uint8Array | null, n: number, stepMin: number, stride: number | null): Float64Array {
+  if (raw) return float64Column(raw);
+  const out = new Float64Array(n);
+  const s = stride ?? 0;
+  const first = s < 0 ? stepMin - (n - 1) * s : stepMin;
+  for (let i = 0; i < n; i++) out[i] = first + i * s;
+  return out;
+}
+
+/** Splits points into pieces of at most `size`. */
+export function splitPoints(p: Points, size = BLOCK_POINTS): Points[] {
+  if (p.values.length <= size) return [p];
+  const out: Points[] = [];
+  for (let start = 0; start < p.values.length; start += size) {
+    const end = Math.min(start + size, p.values.length);
+    out.push({
+      steps: p.steps.subarray(start, end),
+      times: p.times.subarray(start, end),
+      timestamps: p.timestamps.subarray(start, end),
+      values: p.values.subarray(start, end),
+    });
+  }
+  return out;
+}
+
+/** Joins two point sets, `a` first. */
+export function concatPoints(a: Points, b: Points): Points {
+  const join = (x: Float64Array, y: Float64Array) => {
+    const out = new Float64Array(x.length + y.length);
+    out.set(x, 0);
+    out.set(y, x.length);
+    return out;
+  };
+  return {
+    steps: join(a.steps, b.steps),
+    times: join(a.times, b.times),
+    timestamps: join(a.timestamps, b.timestamps),
+    values: join(a.values, b.values),
+  };
+}
+
+/** Summary of appended points: the point at the greatest step (the later one on ties) and value extremes. */
+export function summarise(p: Points): {
+  lastIndex: number;
+  min: number | null;
+  max: number | null;
+} {
+  let lastIndex = 0;
+  let min = Infinity;
+  let max = -Infinity;
+  let seen = false;
+  const { steps, values } = p;
+  for (let i = 0; i < values.length; i++) {
+    if (steps[i]! >= steps[lastIndex]!) lastIndex = i;
+    const v = values[i]!;
+    if (v !== v) continue;
+    seen = true;
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  return { lastIndex, min: seen ? min : null, max: seen ? max : null };
+}

@@ -1,0 +1,128 @@
+import type { Dialect } from './sql-driver.js';
+
+/** One versioned schema change; `sql` gets the backend's dialect so one list serves both. */
+export interface Migration {
+  version: number;
+  name: string;
+  sql(d: Dialect): string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'core',
+    sql: ({ types: t }) => `
+      CREATE TABLE users (
+        id ${t.text} PRIMARY KEY,
+        name ${t.text} NOT NULL UNIQUE,
+        email ${t.text},
+        is_admin ${t.int} NOT NULL DEFAULT 0,
+        created_at ${t.int} NOT NULL
+      );
+      CREATE TABLE workspaces (
+        id ${t.text} PRIMARY KEY,
+        name ${t.text} NOT NULL UNIQUE,
+        created_at ${t.int} NOT NULL
+      );
+      CREATE TABLE memberships (
+        workspace_id ${t.text} NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+        user_id ${t.text} NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        created_at ${t.int} NOT NULL,
+        PRIMARY KEY (workspace_id, user_id)
+      );
+      CREATE INDEX memberships_user ON memberships (user_id, created_at);
+      CREATE TABLE tokens (
+        id ${t.text} PRIMARY KEY,
+        user_id ${t.text} NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        name ${t.text} NOT NULL,
+        hash ${t.text} NOT NULL UNIQUE,
+        scopes ${t.text} NOT NULL,
+        created_at ${t.int} NOT NULL,
+        expires_at ${t.int},
+        revoked_at ${t.int}
+      );
+      CREATE TABLE folders (
+        pk ${t.pk},
+        id ${t.text} NOT NULL UNIQUE,
+        workspace_id ${t.text} NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+        path ${t.text} NOT NULL,
+        parent_pk ${t.int} REFERENCES folders(pk) ON DELETE CASCADE,
+        description ${t.text},
+        tags ${t.json} NOT NULL,
+        metadata ${t.json} NOT NULL,
+        created_at ${t.int} NOT NULL,
+        UNIQUE (workspace_id, path)
+      );
+      CREATE INDEX folders_parent ON folders (parent_pk);
+      CREATE TABLE runs (
+        pk ${t.pk},
+        id ${t.text} NOT NULL UNIQUE,
+        workspace_id ${t.text} NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+        name ${t.text} NOT NULL,
+        folder_pk ${t.int} NOT NULL REFERENCES folders(pk) ON DELETE CASCADE,
+        user_id ${t.text},
+        description ${t.text},
+        tags ${t.json} NOT NULL,
+        metadata ${t.json} NOT NULL,
+        system ${t.json} NOT NULL,
+        status ${t.text} NOT NULL,
+        created_at ${t.int} NOT NULL,
+        started_at ${t.int},
+        ended_at ${t.int},
+        heartbeat_at ${t.int},
+        heartbeat_timeout ${t.real},
+        abort_at ${t.int},
+        abort_reason ${t.text},
+        UNIQUE (workspace_id, name)
+      );
+      CREATE INDEX runs_created ON runs (workspace_id, created_at, pk);
+      CREATE INDEX runs_folder ON runs (folder_pk);
+      CREATE INDEX runs_status ON runs (status, heartbeat_at);
+      CREATE TABLE series (
+        pk ${t.pk},
+        run_pk ${t.int} NOT NULL REFERENCES runs(pk) ON DELETE CASCADE,
+        name ${t.text} NOT NULL,
+        count ${t.int} NOT NULL,
+        last_step ${t.real},
+        last_time ${t.real},
+        last_timestamp ${t.int},
+        last_value ${t.real},
+        min_value ${t.real},
+        max_value ${t.real},
+        UNIQUE (run_pk, name)
+      );
+      CREATE TABLE metric_blocks (
+        pk ${t.pk},
+        series_pk ${t.int} NOT NULL REFERENCES series(pk) ON DELETE CASCADE,
+        n ${t.int} NOT NULL,
+        step_min ${t.real} NOT NULL,
+        step_max ${t.real} NOT NULL,
+        step_stride ${t.real},
+        time_min ${t.real} NOT NULL,
+        time_max ${t.real} NOT NULL,
+        ts_min ${t.int} NOT NULL,
+        ts_max ${t.int} NOT NULL,
+        steps ${t.bytes},
+        times ${t.bytes} NOT NULL,
+        timestamps ${t.bytes} NOT NULL,
+        vals ${t.bytes} NOT NULL
+      );
+      CREATE INDEX metric_blocks_series ON metric_blocks (series_pk, step_min);
+      CREATE TABLE events (
+        pk ${t.pk},
+        run_pk ${t.int} NOT NULL REFERENCES runs(pk) ON DELETE CASCADE,
+        ts ${t.int} NOT NULL,
+        level ${t.text} NOT NULL,
+        message ${t.text} NOT NULL
+      );
+      CREATE INDEX events_run ON events (run_pk, ts, pk);
+      CREATE TABLE ingest_batches (
+        run_pk ${t.int} NOT NULL REFERENCES runs(pk) ON DELETE CASCADE,
+        writer ${t.text} NOT NULL,
+        kind ${t.text} NOT NULL,
+        seq ${t.int} NOT NULL,
+        PRIMARY KEY (run_pk, writer, kind, seq)
+      );
+    `,
+  },
+];

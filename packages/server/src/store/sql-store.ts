@@ -1,0 +1,757 @@
+import { randomBytes } from 'node:crypto';
+import { type EventLevel, type RunStatus, SimscopeError, type TokenScope } from '@simscope/protocol';
+import {
+  BLOCK_POINTS,
+  concatPoints,
+  encodeBlock,
+  float64Column,
+  MERGE_BELOW,
+  splitPoints,
+  stepColumn,
+  summarise,
+} from './metric-block-codec.js';
+import { MIGRATIONS } from './migrations.js';
+import { compileRunFilter, RUN_SORT_SQL } from './run-filter-sql.js';
+import type { SqlDriver, SqlParam, SqlRow } from './sql-driver.js';
+import type {
+  BatchKey,
+  Block,
+  EventQuery,
+  EventRecord,
+  FolderQuery,
+  FolderRecord,
+  JsonObject,
+  NewEvent,
+  NewRun,
+  Points,
+  RunChanges,
+  RunQuery,
+  RunRecord,
+  SeriesRecord,
+  SeriesState,
+  Store,
+  TokenRecord,
+  UserRecord,
+  WorkspaceRecord,
+} from './store.js';
+
+type Row = SqlRow;
+
+const num = (v: unknown): number => Number(v);
+const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+const finiteOrNull = (v: number | null): number | null => (v === null || Number.isNaN(v) ? null : v);
+
+function parseJson<T>(v: unknown, fallback: T): T {
+  if (v === null || v === undefined) return fallback;
+  return JSON.parse(String(v)) as T;
+}
+
+function newFolderId(): string {
+  return randomBytes(9).toString('base64url');
+}
+
+/** True for a unique-constraint violation from either backend. */
+export function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+const AXIS_COLUMNS = {
+  step: ['step_min', 'step_max'],
+  time: ['time_min', 'time_max'],
+  timestamp: ['ts_min', 'ts_max'],
+} as const;
+
+/** The store over any SQL driver; `SqliteStore` and `PostgresStore` give it their driver. */
+export abstract class SqlStore implements Store {
+  abstract readonly backend: 'sqlite' | 'postgres';
+  protected readonly db: SqlDriver;
+  readonly #runSelect: string;
+  readonly #folderSelect: string;
+
+  constructor(db: SqlDriver) {
+    this.db = db;
+    const d = db.dialect;
+    this.#runSelect = `SELECT r.pk, r.id, r.workspace_id, r.name, f.path AS folder, r.user_id, u.name AS user_name,
+        r.description, ${d.jsonOut('r.tags')} AS tags, ${d.jsonOut('r.metadata')} AS metadata,
+        ${d.jsonOut('r.system')} AS system, r.status, r.created_at, r.started_at, r.ended_at, r.heartbeat_at,
+        r.heartbeat_timeout, r.abort_at, r.abort_reason
+      FROM runs r JOIN folders f ON f.pk = r.folder_pk LEFT JOIN users u ON u.id = r.user_id`;
+    this.#folderSelect = `SELECT pk, id, workspace_id, path, parent_pk, description, ${d.jsonOut('tags')} AS tags,
+        ${d.jsonOut('metadata')} AS metadata, created_at FROM folders`;
+  }
+
+  async migrate(): Promise<void> {
+    const { types } = this.db.dialect;
+    await this.db.exec(
+      `CREATE TABLE IF NOT EXISTS schema_migrations (version ${types.int} PRIMARY KEY, name ${types.text} NOT NULL, applied_at ${types.int} NOT NULL)`,
+    );
+    for (const migration of MIGRATIONS) {
+      await this.db.transaction(async (tx) => {
+        const done = await tx.get('SELECT version FROM schema_migrations WHERE version = ?', [migration.version]);
+        if (done) return;
+        await tx.exec(migration.sql(this.db.dialect));
+        await tx.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', [
+          migration.version,
+          migration.name,
+          Date.now() * 1000,
+        ]);
+      });
+    }
+  }
+
+  close(): Promise<void> {
+    return this.db.close();
+  }
+
+  // Users, workspaces, tokens
+
+  async countUsers(): Promise<number> {
+    const row = await this.db.get('SELECT COUNT(*) AS n FROM users');
+    return num(row?.n);
+  }
+
+  async createUser(user: UserRecord): Promise<void> {
+    await this.db.run('INSERT INTO users (id, name, email, is_admin, created_at) VALUES (?, ?, ?, ?, ?)', [
+      user.id,
+      user.name,
+      user.email,
+      user.isAdmin ? 1 : 0,
+      user.createdAt,
+    ]);
+  }
+
+  #user(row: Row): UserRecord {
+    return {
+      id: String(row.id),
+      name: String(row.name),
+      email: strOrNull(row.email),
+      isAdmin: num(row.is_admin) === 1,
+      createdAt: num(row.created_at),
+    };
+  }
+
+  async getUser(idOrName: string): Promise<UserRecord | undefined> {
+    const row = await this.db.get('SELECT * FROM users WHERE id = ? OR name = ? ORDER BY (id = ?) DESC LIMIT 1', [
+      idOrName,
+      idOrName,
+      idOrName,
+    ]);
+    return row && this.#user(row);
+  }
+
+  async listUsers(): Promise<UserRecord[]> {
+    return (await this.db.all('SELECT * FROM users ORDER BY created_at, id')).map((r) => this.#user(r));
+  }
+
+  async deleteUser(id: string): Promise<boolean> {
+    return (await this.db.run('DELETE FROM users WHERE id = ?', [id])) > 0;
+  }
+
+  #workspace(row: Row): WorkspaceRecord {
+    return { id: String(row.id), name: String(row.name), createdAt: num(row.created_at) };
+  }
+
+  async createWorkspace(workspace: WorkspaceRecord): Promise<void> {
+    await this.db.run('INSERT INTO workspaces (id, name, created_at) VALUES (?, ?, ?)', [
+      workspace.id,
+      workspace.name,
+      workspace.createdAt,
+    ]);
+  }
+
+  async getWorkspace(idOrName: string): Promise<WorkspaceRecord | undefined> {
+    const row = await this.db.get(
+      'SELECT * FROM workspaces WHERE id = ? OR name = ? ORDER BY (id = ?) DESC LIMIT 1',
+      [idOrName, idOrName, idOrName],
+    );
+    return row && this.#workspace(row);
+  }
+
+  async listWorkspaces(): Promise<WorkspaceRecord[]> {
+    return (await this.db.all('SELECT * FROM workspaces ORDER BY created_at, id')).map((r) => this.#workspace(r));
+  }
+
+  async deleteWorkspace(id: string): Promise<boolean> {
+    return (await this.db.run('DELETE FROM workspaces WHERE id = ?', [id])) > 0;
+  }
+
+  async addMember(workspaceId: string, userId: string, at: number): Promise<void> {
+    await this.db.run(
+      'INSERT INTO memberships (workspace_id, user_id, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+      [workspaceId, userId, at],
+    );
+  }
+
+  async removeMember(workspaceId: string, userId: string): Promise<boolean> {
+    return (await this.db.run('DELETE FROM memberships WHERE workspace_id = ? AND user_id = ?', [workspaceId, userId])) > 0;
+  }
+
+  async listMembers(workspaceId: string): Promise<UserRecord[]> {
+    const rows = await this.db.all(
+      'SELECT u.* FROM users u JOIN memberships m ON m.user_id = u.id WHERE m.workspace_id = ? ORDER BY m.created_at, u.id',
+      [workspaceId],
+    );
+    return rows.map((r) => this.#user(r));
+  }
+
+  async listUserWorkspaces(userId: string): Promise<WorkspaceRecord[]> {
+    const rows = await this.db.all(
+      'SELECT w.* FROM workspaces w JOIN memberships m ON m.workspace_id = w.id WHERE m.user_id = ? ORDER BY m.created_at, w.id',
+      [userId],
+    );
+    return rows.map((r) => this.#workspace(r));
+  }
+
+  #token(row: Row): TokenRecord {
+    return {
+      id: String(row.id),
+      userId: String(row.user_id),
+      name: String(row.name),
+      scopes: String(row.scopes).split(',') as TokenScope[],
+      createdAt: num(row.created_at),
+      expiresAt: numOrNull(row.expires_at),
+      revokedAt: numOrNull(row.revoked_at),
+    };
+  }
+
+  async createToken(token: TokenRecord, hash: string): Promise<void> {
+    await this.db.run(
+      'INSERT INTO tokens (id, user_id, name, hash, scopes, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      [token.id, token.userId, token.name, hash, token.scopes.join(','), token.createdAt, token.expiresAt, token.revokedAt],
+    );
+  }
+
+  async findToken(hash: string): Promise<{ token: TokenRecord; user: UserRecord } | undefined> {
+    const row = await this.db.get(
+      `SELECT t.id, t.user_id, t.name, t.scopes, t.created_at, t.expires_at, t.revoked_at,
+         u.name AS user_name, u.email AS user_email, u.is_admin AS user_is_admin, u.created_at AS user_created_at
+       FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = ?`,
+      [hash],
+    );
+    if (!row) return undefined;
+    return {
+      token: this.#token(row),
+      user: this.#user({
+        id: row.user_id,
+        name: row.user_name,
+        email: row.user_email,
+        is_admin: row.user_is_admin,
+        created_at: row.user_created_at,
+      }),
+    };
+  }
+
+  async listTokens(userId: string | null): Promise<TokenRecord[]> {
+    const rows = userId
+      ? await this.db.all('SELECT * FROM tokens WHERE user_id = ? ORDER BY created_at, id', [userId])
+      : await this.db.all('SELECT * FROM tokens ORDER BY created_at, id');
+    return rows.map((r) => this.#token(r));
+  }
+
+  async revokeToken(id: string, at: number): Promise<boolean> {
+    return (await this.db.run('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL', [at, id])) > 0;
+  }
+
+  // Folders
+
+  #folder(row: Row): FolderRecord {
+    return {
+      pk: num(row.pk),
+      id: String(row.id),
+      workspaceId: String(row.workspace_id),
+      path: String(row.path),
+      parentPk: numOrNull(row.parent_pk),
+      description: strOrNull(row.description),
+      tags: parseJson<string[]>(row.tags, []),
+      metadata: parseJson<JsonObject>(row.metadata, {}),
+      createdAt: num(row.created_at),
+    };
+  }
+
+  async ensureFolder(workspaceId: string, path: string, at: number): Promise<FolderRecord> {
+    return this.db.transaction((tx) => this.#ensureFolder(tx, workspaceId, path, at));
+  }
+
+  async #ensureFolder(tx: SqlDriver, workspaceId: string, path: string, at: number): Promise<FolderRecord> {
+    const existing = await tx.get(`${this.#folderSelect} WHERE workspace_id = ? AND path = ?`, [workspaceId, path]);
+    if (existing) return this.#folder(existing);
+    const d = tx.dialect;
+    const segments = path === '/' ? [] : path.slice(1).split('/');
+    let parentPk: number | null = null;
+    for (let depth = 0; depth <= segments.length; depth++) {
+      const prefix = `/${segments.slice(0, depth).join('/')}`;
+      await tx.run(
+        `INSERT INTO folders (id, workspace_id, path, parent_pk, description, tags, metadata, created_at)
+         VALUES (?, ?, ?, ?, NULL, ${d.jsonParam()}, ${d.jsonParam()}, ?) ON CONFLICT (workspace_id, path) DO NOTHING`,
+        [newFolderId(), workspaceId, prefix, parentPk, '[]', '{}', at],
+      );
+      const row = await tx.get('SELECT pk FROM folders WHERE workspace_id = ? AND path = ?', [workspaceId, prefix]);
+      parentPk = num(row?.pk);
+    }
+    const row = await tx.get(`${this.#folderSelect} WHERE workspace_id = ? AND path = ?`, [workspaceId, path]);
+    return this.#folder(row!);
+  }
+
+  async getFolder(workspaceId: string, idOrPath: string): Promise<FolderRecord | undefined> {
+    const row = await this.db.get(`${this.#folderSelect} WHERE workspace_id = ? AND (id = ? OR path = ?)`, [
+      workspaceId,
+      idOrPath,
+      idOrPath,
+    ]);
+    return row && this.#folder(row);
+  }
+
+  async listFolders(workspaceId: string, query: FolderQuery): Promise<FolderRecord[]> {
+    const where = ['workspace_id = ?'];
+    const params: SqlParam[] = [workspaceId];
+    if (query.parent !== null) {
+      where.push('parent_pk = (SELECT pk FROM folders WHERE workspace_id = ? AND path = ?)');
+      params.push(workspaceId, query.parent);
+    }
+    if (query.prefix !== null && query.prefix !== '/') {
+      where.push('(path = ? OR substr(path, 1, ?) = ?)');
+      params.push(query.prefix, query.prefix.length + 1, `${query.prefix}/`);
+    }
+    if (query.after !== null) {
+      where.push('path > ?');
+      params.push(query.after);
+    }
+    params.push(query.limit);
+    const rows = await this.db.all(`${this.#folderSelect} WHERE ${where.join(' AND ')} ORDER BY path LIMIT ?`, params);
+    return rows.map((r) => this.#folder(r));
+  }
+
+  async updateFolder(
+    workspaceId: string,
+    pk: number,
+    changes: { description?: string | null; tags?: string[]; metadata?: JsonObject },
+  ): Promise<void> {
+    const d = this.db.dialect;
+    const sets: string[] = [];
+    const params: SqlParam[] = [];
+    if (changes.description !== undefined) {
+      sets.push('description = ?');
+      params.push(changes.description);
+    }
+    if (changes.tags !== undefined) {
+      sets.push(`tags = ${d.jsonParam()}`);
+      params.push(JSON.stringify(changes.tags));
+    }
+    if (changes.metadata !== undefined) {
+      sets.push(`metadata = ${d.jsonParam()}`);
+      params.push(JSON.stringify(changes.metadata));
+    }
+    if (sets.length === 0) return;
+    await this.db.run(`UPDATE folders SET ${sets.join(', ')} WHERE workspace_id = ? AND pk = ?`, [
+      ...params,
+      workspaceId,
+      pk,
+    ]);
+  }
+
+  #subtree(folder: FolderRecord): { sql: string; params: SqlParam[] } {
+    if (folder.path === '/') return { sql: 'workspace_id = ?', params: [folder.workspaceId] };
+    return {
+      sql: 'workspace_id = ? AND (path = ? OR substr(path, 1, ?) = ?)',
+      params: [folder.workspaceId, folder.path, folder.path.length + 1, `${folder.path}/`],
+    };
+  }
+
+  async folderIsEmpty(workspaceId: string, folder: FolderRecord): Promise<boolean> {
+    const child = await this.db.get('SELECT 1 AS x FROM folders WHERE workspace_id = ? AND parent_pk = ? LIMIT 1', [
+      workspaceId,
+      folder.pk,
+    ]);
+    if (child) return false;
+    const run = await this.db.get('SELECT 1 AS x FROM runs WHERE workspace_id = ? AND folder_pk = ? LIMIT 1', [
+      workspaceId,
+      folder.pk,
+    ]);
+    return !run;
+  }
+
+  async deleteFolder(workspaceId: string, folder: FolderRecord, recursive: boolean): Promise<number> {
+    if (folder.workspaceId !== workspaceId) return 0;
+    return this.db.transaction(async (tx) => {
+      const tree = recursive ? this.#subtree(folder) : { sql: 'workspace_id = ? AND pk = ?', params: [workspaceId, folder.pk] };
+      const counted = await tx.get(
+        `SELECT COUNT(*) AS n FROM runs WHERE folder_pk IN (SELECT pk FROM folders WHERE ${tree.sql})`,
+        tree.params,
+      );
+      await tx.run(`DELETE FROM runs WHERE folder_pk IN (SELECT pk FROM folders WHERE ${tree.sql})`, tree.params);
+      if (folder.path === '/') {
+        await tx.run("DELETE FROM folders WHERE workspace_id = ? AND path <> '/'", [workspaceId]);
+      } else {
+        await tx.run(`DELETE FROM folders WHERE ${tree.sql}`, tree.params);
+      }
+      return num(counted?.n);
+    });
+  }
+
+  // Runs
+
+  #run(row: Row): RunRecord {
+    return {
+      pk: num(row.pk),
+      id: String(row.id),
+      workspaceId: String(row.workspace_id),
+      name: String(row.name),
+      folder: String(row.folder),
+      userId: strOrNull(row.user_id),
+      userName: strOrNull(row.user_name),
+      description: strOrNull(row.description),
+      tags: parseJson<string[]>(row.tags, []),
+      metadata: parseJson<JsonObject>(row.metadata, {}),
+      system: parseJson<JsonObject>(row.system, {}),
+      status: String(row.status) as RunStatus,
+      createdAt: num(row.created_at),
+      startedAt: numOrNull(row.started_at),
+      endedAt: numOrNull(row.ended_at),
+      heartbeatAt: numOrNull(row.heartbeat_at),
+      heartbeatTimeout: numOrNull(row.heartbeat_timeout),
+      abortAt: numOrNull(row.abort_at),
+      abortReason: strOrNull(row.abort_reason),
+    };
+  }
+
+  async createRun(run: NewRun): Promise<RunRecord> {
+    const d = this.db.dialect;
+    const pk = await this.db.transaction(async (tx) => {
+      const folder = await this.#ensureFolder(tx, run.workspaceId, run.folder, run.createdAt);
+      try {
+        const row = await tx.get(
+          `INSERT INTO runs (id, workspace_id, name, folder_pk, user_id, description, tags, metadata, system, status,
+             created_at, started_at, heartbeat_at, heartbeat_timeout)
+           VALUES (?, ?, ?, ?, ?, ?, ${d.jsonParam()}, ${d.jsonParam()}, ${d.jsonParam()}, ?, ?, ?, ?, ?) RETURNING pk`,
+          [
+            run.id,
+            run.workspaceId,
+            run.name,
+            folder.pk,
+            run.userId,
+            run.description,
+            JSON.stringify(run.tags),
+            JSON.stringify(run.metadata),
+            JSON.stringify(run.system),
+            run.status,
+            run.createdAt,
+            run.startedAt,
+            run.startedAt,
+            run.heartbeatTimeout,
+          ],
+        );
+        return num(row?.pk);
+      } catch (error) {
+        if (isUniqueViolation(error)) {
+          throw new SimscopeError('conflict', `a run named '${run.name}' already exists in this workspace`, {
+            cause: error,
+            details: { field: 'name' },
+          });
+        }
+        throw error;
+      }
+    });
+    return (await this.#getRunByPk(this.db, pk))!;
+  }
+
+  async #getRunByPk(db: SqlDriver, pk: number): Promise<RunRecord | undefined> {
+    const row = await db.get(`${this.#runSelect} WHERE r.pk = ?`, [pk]);
+    return row && this.#run(row);
+  }
+
+  async getRun(workspaceId: string, idOrName: string): Promise<RunRecord | undefined> {
+    const row =
+      (await this.db.get(`${this.#runSelect} WHERE r.workspace_id = ? AND r.id = ?`, [workspaceId, idOrName])) ??
+      (await this.db.get(`${this.#runSelect} WHERE r.workspace_id = ? AND r.name = ?`, [workspaceId, idOrName]));
+    return row && this.#run(row);
+  }
+
+  async listRuns(workspaceId: string, query: RunQuery): Promise<RunRecord[]> {
+    const where = ['r.workspace_id = ?'];
+    const params: SqlParam[] = [workspaceId];
+    if (query.where) {
+      const filter = compileRunFilter(query.where, this.db.dialect, query.now);
+      where.push(filter.sql);
+      params.push(...filter.params);
+    }
+    const key = RUN_SORT_SQL[query.sort];
+    const dir = query.descending ? 'DESC' : 'ASC';
+    if (query.after) {
+      where.push(`(${key}, r.pk) ${query.descending ? '<' : '>'} (?, ?)`);
+      params.push(query.after.key, query.after.pk);
+    }
+    params.push(query.limit);
+    const rows = await this.db.all(
+      `${this.#runSelect} WHERE ${where.join(' AND ')} ORDER BY ${key} ${dir}, r.pk ${dir} LIMIT ?`,
+      params,
+    );
+    return rows.map((r) => this.#run(r));
+  }
+
+  async updateRun(workspaceId: string, pk: number, changes: RunChanges, at: number): Promise<RunRecord> {
+    const d = this.db.dialect;
+    return this.db.transaction(async (tx) => {
+      const sets: string[] = [];
+      const params: SqlParam[] = [];
+      const set = (column: string, value: SqlParam, json = false) => {
+        sets.push(`${column} = ${json ? d.jsonParam() : '?'}`);
+        params.push(value);
+      };
+      if (changes.folder !== undefined) {
+        const folder = await this.#ensureFolder(tx, workspaceId, changes.folder, at);
+        set('folder_pk', folder.pk);
+      }
+      if (changes.name !== undefined) set('name', changes.name);
+      if (changes.description !== undefined) set('description', changes.description);
+      if (changes.tags !== undefined) set('tags', JSON.stringify(changes.tags), true);
+      if (changes.metadata !== undefined) set('metadata', JSON.stringify(changes.metadata), true);
+      if (changes.system !== undefined) set('system', JSON.stringify(changes.system), true);
+      if (changes.status !== undefined) set('status', changes.status);
+      if (changes.startedAt !== undefined) set('started_at', changes.startedAt);
+      if (changes.endedAt !== undefined) set('ended_at', changes.endedAt);
+      if (changes.heartbeatAt !== undefined) set('heartbeat_at', changes.heartbeatAt);
+      if (changes.heartbeatTimeout !== undefined) set('heartbeat_timeout', changes.heartbeatTimeout);
+      if (changes.abortAt !== undefined) set('abort_at', changes.abortAt);
+      if (changes.abortReason !== undefined) set('abort_reason', changes.abortReason);
+      if (sets.length > 0) {
+        try {
+          await tx.run(`UPDATE runs SET ${sets.join(', ')} WHERE workspace_id = ? AND pk = ?`, [
+            ...params,
+            workspaceId,
+            pk,
+          ]);
+        } catch (error) {
+          if (isUniqueViolation(error)) {
+            throw new SimscopeError('conflict', `a run named '${changes.name}' already exists in this workspace`, {
+              cause: error,
+              details: { field: 'name' },
+            });
+          }
+          throw error;
+        }
+      }
+      const run = await this.#getRunByPk(tx, pk);
+      if (!run || run.workspaceId !== workspaceId) throw new SimscopeError('not_found', 'run not found');
+      return run;
+    });
+  }
+
+  async deleteRun(workspaceId: string, pk: number): Promise<boolean> {
+    return (await this.db.run('DELETE FROM runs WHERE workspace_id = ? AND pk = ?', [workspaceId, pk])) > 0;
+  }
+
+  async markLostRuns(now: number): Promise<RunRecord[]> {
+    return this.db.transaction(async (tx) => {
+      const rows = await tx.all(
+        `${this.#runSelect} WHERE r.status = 'running' AND r.heartbeat_timeout IS NOT NULL
+           AND COALESCE(r.heartbeat_at, r.started_at, r.created_at) + r.heartbeat_timeout * 1000000 < ?`,
+        [now],
+      );
+      for (const row of rows) {
+        await tx.run("UPDATE runs SET status = 'lost' WHERE pk = ? AND status = 'running'", [num(row.pk)]);
+      }
+      return rows.map((r) => ({ ...this.#run(r), status: 'lost' as const }));
+    });
+  }
+
+  // Metrics
+
+  async #claimBatch(tx: SqlDriver, runPk: number, kind: string, key: BatchKey): Promise<boolean> {
+    const inserted = await tx.run(
+      'INSERT INTO ingest_batches (run_pk, writer, kind, seq) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      [runPk, key.writer, kind, key.seq],
+    );
+    return inserted > 0;
+  }
+
+  #series(row: Row): SeriesRecord {
+    return {
+      pk: num(row.pk),
+      runPk: num(row.run_pk),
+      name: String(row.name),
+      count: num(row.count),
+      lastStep: numOrNull(row.last_step),
+      lastTime: numOrNull(row.last_time),
+      lastTimestamp: numOrNull(row.last_timestamp),
+      lastValue: numOrNull(row.last_value),
+      minValue: numOrNull(row.min_value),
+      maxValue: numOrNull(row.max_value),
+    };
+  }
+
+  async appendMetrics(
+    runPk: number,
+    key: BatchKey,
+    names: readonly string[],
+    fill: (index: number, state: SeriesState) => Points,
+  ): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      if (!(await this.#claimBatch(tx, runPk, 'metrics', key))) return false;
+      for (let i = 0; i < names.length; i++) {
+        const name = names[i]!;
+        let row = await tx.get('SELECT * FROM series WHERE run_pk = ? AND name = ?', [runPk, name]);
+        if (!row) {
+          row = await tx.get("INSERT INTO series (run_pk, name, count) VALUES (?, ?, 0) RETURNING *", [runPk, name]);
+        }
+        const series = this.#series(row!);
+        const points = fill(i, { lastStep: series.lastStep });
+        if (points.values.length === 0) continue;
+        await this.#appendPoints(tx, series, points);
+      }
+      return true;
+    });
+  }
+
+  async #appendPoints(tx: SqlDriver, series: SeriesRecord, points: Points): Promise<void> {
+    const summary = summarise(points);
+    let toStore = points;
+    let replaced: number | null = null;
+    if (points.values.length < MERGE_BELOW) {
+      const last = await tx.get('SELECT pk, n FROM metric_blocks WHERE series_pk = ? ORDER BY pk DESC LIMIT 1', [
+        series.pk,
+      ]);
+      if (last && num(last.n) < MERGE_BELOW && num(last.n) + points.values.length <= BLOCK_POINTS) {
+        const [block] = await this.#selectBlocks(tx, 'WHERE pk = ?', [num(last.pk)]);
+        if (block) {
+          toStore = concatPoints(block, points);
+          replaced = block.pk;
+        }
+      }
+    }
+    for (const piece of splitPoints(toStore)) {
+      const b = encodeBlock(piece);
+      await tx.run(
+        `INSERT INTO metric_blocks (series_pk, n, step_min, step_max, step_stride, time_min, time_max, ts_min, ts_max,
+           steps, times, timestamps, vals) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [
+          series.pk,
+          b.n,
+          b.stepMin,
+          b.stepMax,
+          b.stepStride,
+          b.timeMin,
+          b.timeMax,
+          b.tsMin,
+          b.tsMax,
+          b.steps,
+          b.times,
+          b.timestamps,
+          b.values,
+        ],
+      );
+    }
+    if (replaced !== null) await tx.run('DELETE FROM metric_blocks WHERE pk = ?', [replaced]);
+    const i = summary.lastIndex;
+    const lastStep = points.steps[i]!;
+    const newer = series.lastStep === null || lastStep >= series.lastStep;
+    const min = summary.min === null ? series.minValue : series.minValue === null ? summary.min : Math.min(summary.min, series.minValue);
+    const max = summary.max === null ? series.maxValue : series.maxValue === null ? summary.max : Math.max(summary.max, series.maxValue);
+    await tx.run(
+      `UPDATE series SET count = count + ?, min_value = ?, max_value = ?,
+         last_step = ?, last_time = ?, last_timestamp = ?, last_value = ? WHERE pk = ?`,
+      [
+        points.values.length,
+        finiteOrNull(min),
+        finiteOrNull(max),
+        newer ? lastStep : series.lastStep,
+        newer ? points.times[i]! : series.lastTime,
+        newer ? points.timestamps[i]! : series.lastTimestamp,
+        newer ? finiteOrNull(points.values[i]!) : series.lastValue,
+        series.pk,
+      ],
+    );
+  }
+
+  async #selectBlocks(db: SqlDriver, where: string, params: SqlParam[]): Promise<Block[]> {
+    const rows = await db.all(
+      `SELECT pk, n, step_min, step_stride, steps, times, timestamps, vals FROM metric_blocks ${where}`,
+      params,
+    );
+    return rows.map((row) => {
+      const n = num(row.n);
+      return {
+        pk: num(row.pk),
+        steps: stepColumn(row.steps as Uint8Array | null, n, num(row.step_min), numOrNull(row.step_stride)),
+        times: float64Column(row.times as Uint8Array),
+        timestamps: float64Column(row.timestamps as Uint8Array),
+        values: float64Column(row.vals as Uint8Array),
+      };
+    });
+  }
+
+  async listSeries(runPk: number): Promise<SeriesRecord[]> {
+    return (await this.db.all('SELECT * FROM series WHERE run_pk = ? ORDER BY name', [runPk])).map((r) => this.#series(r));
+  }
+
+  async getSeries(runPk: number, name: string): Promise<SeriesRecord | undefined> {
+    const row = await this.db.get('SELECT * FROM series WHERE run_pk = ? AND name = ?', [runPk, name]);
+    return row && this.#series(row);
+  }
+
+  readBlocks(seriesPk: number, axis: 'step' | 'time' | 'timestamp', from: number, to: number): Promise<Block[]> {
+    const [lo, hi] = AXIS_COLUMNS[axis];
+    return this.#selectBlocks(this.db, `WHERE series_pk = ? AND ${hi} >= ? AND ${lo} < ? ORDER BY ${lo}, pk`, [
+      seriesPk,
+      from,
+      to,
+    ]);
+  }
+
+  // Events
+
+  async appendEvents(runPk: number, key: BatchKey, events: readonly NewEvent[]): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      if (!(await this.#claimBatch(tx, runPk, 'events', key))) return false;
+      const chunk = 500;
+      for (let start = 0; start < events.length; start += chunk) {
+        const part = events.slice(start, start + chunk);
+        const params: SqlParam[] = [];
+        for (const e of part) params.push(runPk, e.timestamp, e.level, e.message);
+        await tx.run(
+          `INSERT INTO events (run_pk, ts, level, message) VALUES ${part.map(() => '(?, ?, ?, ?)').join(', ')}`,
+          params,
+        );
+      }
+      return true;
+    });
+  }
+
+  async listEvents(runPk: number, query: EventQuery): Promise<EventRecord[]> {
+    const where = ['run_pk = ?'];
+    const params: SqlParam[] = [runPk];
+    if (query.from !== null) {
+      where.push('ts >= ?');
+      params.push(query.from);
+    }
+    if (query.to !== null) {
+      where.push('ts < ?');
+      params.push(query.to);
+    }
+    if (query.levels) {
+      where.push(`level IN (${query.levels.map(() => '?').join(', ')})`);
+      params.push(...query.levels);
+    }
+    if (query.search) {
+      where.push(this.db.dialect.ilike('message'));
+      params.push(`%${query.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+    }
+    const dir = query.descending ? 'DESC' : 'ASC';
+    if (query.after) {
+      where.push(`(ts, pk) ${query.descending ? '<' : '>'} (?, ?)`);
+      params.push(query.after.timestamp, query.after.pk);
+    }
+    params.push(query.limit);
+    const rows = await this.db.all(
+      `SELECT pk, ts, level, message FROM events WHERE ${where.join(' AND ')} ORDER BY ts ${dir}, pk ${dir} LIMIT ?`,
+      params,
+    );
+    return rows.map((r) => ({
+      pk: num(r.pk),
+      timestamp: num(r.ts),
+      level: String(r.level) as EventLevel,
+      message: String(r.message),
+    }));
+  }
+}

@@ -1,0 +1,237 @@
+import type { EventLevel, FilterExpr, RunSortField, RunStatus, SeriesAxis, TokenScope } from '@simscope/protocol';
+
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+export type JsonObject = { [key: string]: Json };
+
+export interface UserRecord {
+  id: string;
+  name: string;
+  email: string | null;
+  isAdmin: boolean;
+  createdAt: number;
+}
+
+export interface WorkspaceRecord {
+  id: string;
+  name: string;
+  createdAt: number;
+}
+
+export interface TokenRecord {
+  id: string;
+  userId: string;
+  name: string;
+  scopes: TokenScope[];
+  createdAt: number;
+  expiresAt: number | null;
+  revokedAt: number | null;
+}
+
+export interface FolderRecord {
+  pk: number;
+  id: string;
+  workspaceId: string;
+  path: string;
+  parentPk: number | null;
+  description: string | null;
+  tags: string[];
+  metadata: JsonObject;
+  createdAt: number;
+}
+
+export interface RunRecord {
+  pk: number;
+  id: string;
+  workspaceId: string;
+  name: string;
+  folder: string;
+  userId: string | null;
+  userName: string | null;
+  description: string | null;
+  tags: string[];
+  metadata: JsonObject;
+  system: JsonObject;
+  status: RunStatus;
+  createdAt: number;
+  startedAt: number | null;
+  endedAt: number | null;
+  heartbeatAt: number | null;
+  heartbeatTimeout: number | null;
+  abortAt: number | null;
+  abortReason: string | null;
+}
+
+export interface NewRun {
+  id: string;
+  workspaceId: string;
+  name: string;
+  folder: string;
+  userId: string;
+  description: string | null;
+  tags: string[];
+  metadata: JsonObject;
+  system: JsonObject;
+  status: RunStatus;
+  createdAt: number;
+  startedAt: number | null;
+  heartbeatTimeout: number | null;
+}
+
+/** Columns of a run that an update may set; absent fields keep their value. */
+export interface RunChanges {
+  name?: string;
+  folder?: string;
+  description?: string | null;
+  tags?: string[];
+  metadata?: JsonObject;
+  system?: JsonObject;
+  status?: RunStatus;
+  startedAt?: number | null;
+  endedAt?: number | null;
+  heartbeatAt?: number | null;
+  heartbeatTimeout?: number | null;
+  abortAt?: number | null;
+  abortReason?: string | null;
+}
+
+export interface RunQuery {
+  where: FilterExpr | null;
+  sort: RunSortField;
+  descending: boolean;
+  /** Sort key and id of the last row of the previous page. */
+  after: { key: string | number | null; pk: number } | null;
+  limit: number;
+  now: number;
+}
+
+export interface SeriesRecord {
+  pk: number;
+  runPk: number;
+  name: string;
+  count: number;
+  lastStep: number | null;
+  lastTime: number | null;
+  lastTimestamp: number | null;
+  lastValue: number | null;
+  minValue: number | null;
+  maxValue: number | null;
+}
+
+/** Points of one series, filled: every step, time and timestamp is known. */
+export interface Points {
+  steps: Float64Array;
+  times: Float64Array;
+  timestamps: Float64Array;
+  values: Float64Array;
+}
+
+/** A stored block of a series' points with its extents on each axis. */
+export interface Block extends Points {
+  pk: number;
+}
+
+export interface EventRecord {
+  pk: number;
+  timestamp: number;
+  level: EventLevel;
+  message: string;
+}
+
+export interface NewEvent {
+  timestamp: number;
+  level: EventLevel;
+  message: string;
+}
+
+export interface EventQuery {
+  search: string | null;
+  levels: EventLevel[] | null;
+  from: number | null;
+  to: number | null;
+  after: { timestamp: number; pk: number } | null;
+  limit: number;
+  descending: boolean;
+}
+
+export interface FolderQuery {
+  parent: string | null;
+  prefix: string | null;
+  after: string | null;
+  limit: number;
+}
+
+/** What one series in a metric batch needs from the store's state before it is filled. */
+export interface SeriesState {
+  lastStep: number | null;
+}
+
+export interface BatchKey {
+  writer: string;
+  seq: number;
+}
+
+/** Everything Simscope keeps, behind one interface with a SQLite and a PostgreSQL implementation. */
+export interface Store {
+  readonly backend: 'sqlite' | 'postgres';
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+
+  countUsers(): Promise<number>;
+  createUser(user: UserRecord): Promise<void>;
+  getUser(idOrName: string): Promise<UserRecord | undefined>;
+  listUsers(): Promise<UserRecord[]>;
+  deleteUser(id: string): Promise<boolean>;
+
+  createWorkspace(workspace: WorkspaceRecord): Promise<void>;
+  getWorkspace(idOrName: string): Promise<WorkspaceRecord | undefined>;
+  listWorkspaces(): Promise<WorkspaceRecord[]>;
+  deleteWorkspace(id: string): Promise<boolean>;
+  addMember(workspaceId: string, userId: string, at: number): Promise<void>;
+  removeMember(workspaceId: string, userId: string): Promise<boolean>;
+  listMembers(workspaceId: string): Promise<UserRecord[]>;
+  listUserWorkspaces(userId: string): Promise<WorkspaceRecord[]>;
+
+  createToken(token: TokenRecord, hash: string): Promise<void>;
+  findToken(hash: string): Promise<{ token: TokenRecord; user: UserRecord } | undefined>;
+  listTokens(userId: string | null): Promise<TokenRecord[]>;
+  revokeToken(id: string, at: number): Promise<boolean>;
+
+  ensureFolder(workspaceId: string, path: string, at: number): Promise<FolderRecord>;
+  getFolder(workspaceId: string, idOrPath: string): Promise<FolderRecord | undefined>;
+  listFolders(workspaceId: string, query: FolderQuery): Promise<FolderRecord[]>;
+  updateFolder(
+    workspaceId: string,
+    pk: number,
+    changes: { description?: string | null; tags?: string[]; metadata?: JsonObject },
+  ): Promise<void>;
+  /** Deletes the folder; with `recursive`, its subfolders and all their runs too. Returns runs deleted. */
+  deleteFolder(workspaceId: string, folder: FolderRecord, recursive: boolean): Promise<number>;
+  folderIsEmpty(workspaceId: string, folder: FolderRecord): Promise<boolean>;
+
+  createRun(run: NewRun): Promise<RunRecord>;
+  getRun(workspaceId: string, idOrName: string): Promise<RunRecord | undefined>;
+  listRuns(workspaceId: string, query: RunQuery): Promise<RunRecord[]>;
+  updateRun(workspaceId: string, pk: number, changes: RunChanges, at: number): Promise<RunRecord>;
+  deleteRun(workspaceId: string, pk: number): Promise<boolean>;
+  /** Marks `running` runs whose heartbeat is older than their timeout as `lost`; returns them. */
+  markLostRuns(now: number): Promise<RunRecord[]>;
+
+  /**
+   * Stores a metric batch once per (run, writer, seq): `fill` turns each series into complete points given
+   * the stored state. Returns false when the batch was stored before.
+   */
+  appendMetrics(
+    runPk: number,
+    key: BatchKey,
+    names: readonly string[],
+    fill: (index: number, state: SeriesState) => Points,
+  ): Promise<boolean>;
+  listSeries(runPk: number): Promise<SeriesRecord[]>;
+  getSeries(runPk: number, name: string): Promise<SeriesRecord | undefined>;
+  /** Blocks of a series that may hold points with `from <= axis < to`, ordered by their start on that axis. */
+  readBlocks(seriesPk: number, axis: SeriesAxis, from: number, to: number): Promise<Block[]>;
+
+  /** Stores an event batch once per (run, writer, seq); returns false when it was stored before. */
+  appendEvents(runPk: number, key: BatchKey, events: readonly NewEvent[]): Promise<boolean>;
+  listEvents(runPk: number, query: EventQuery): Promise<EventRecord[]>;
+}

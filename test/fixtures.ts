@@ -1,0 +1,68 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { inject } from 'vitest';
+import { bootstrap } from '../packages/server/src/bootstrap.js';
+import { createApp } from '../packages/server/src/http/app.js';
+import { PostgresStore } from '../packages/server/src/postgres/postgres-store.js';
+import { SqliteStore } from '../packages/server/src/sqlite/sqlite-store.js';
+import type { Store } from '../packages/server/src/store/store.js';
+
+export const BACKENDS = ['sqlite', 'postgres'] as const;
+export type Backend = (typeof BACKENDS)[number];
+
+/** A fresh, migrated store: SQLite in a temp dir, or a new database in the test PostgreSQL. */
+export async function openTestStore(backend: Backend): Promise<{ store: Store; cleanup(): Promise<void> }> {
+  if (backend === 'sqlite') {
+    const dir = mkdtempSync(join(tmpdir(), 'simscope-test-'));
+    const store = SqliteStore.open(join(dir, 'simscope.db'));
+    await store.migrate();
+    return {
+      store,
+      cleanup: async () => {
+        await store.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }
+  const adminUrl = inject('postgresUrl');
+  const name = `t_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client(adminUrl);
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const store = PostgresStore.open(adminUrl.replace(/\/postgres$/, `/${name}`), { poolSize: 4 });
+  await store.migrate();
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      const c = new pg.Client(adminUrl);
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+export const ADMIN_TOKEN = 'ssk_test_admin_token_000000000000000000000';
+
+/** An app over a fresh store with the bootstrap admin; `now` is a settable microsecond clock. */
+export async function openTestApp(backend: Backend, options: { bodyLimit?: number; sinkRoute?: boolean } = {}) {
+  const { store, cleanup } = await openTestStore(backend);
+  const clock = { now: Date.now() * 1000 };
+  await bootstrap(store, clock.now, ADMIN_TOKEN);
+  const app = await createApp({ store, now: () => clock.now, ...options });
+  return {
+    app,
+    store,
+    clock,
+    auth: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    close: async () => {
+      await app.close();
+      await cleanup();
+    },
+  };
+}

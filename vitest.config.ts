@@ -1,0 +1,18 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const pkg = (name: string, entry = 'index.ts') =>
+  fileURLToPath(new URL(`./packages/${name}/src/${entry}`, import.meta.url));
+
+export default defineConfig({
+  resolve: {
+    alias: [{ find: /^@simscope\/protocol$/, replacement: pkg('protocol') }],
+  },
+  test: {
+    include: ['packages/*/src/**/*.test.ts', 'e2e/**/*.test.ts'],
+    globalSetup: ['./test/global-setup.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+  },
+});

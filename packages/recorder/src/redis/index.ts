@@ -1,0 +1,1 @@
+export { RedisDataStore, type RedisDataStoreOptions } from './redis-datastore.js';

@@ -9,6 +9,7 @@ import { createApp } from '../packages/server/src/http/app.js';
 import { PostgresStore } from '../packages/server/src/postgres/postgres-store.js';
 import { SqliteStore } from '../packages/server/src/sqlite/sqlite-store.js';
 import type { Store } from '../packages/server/src/store/store.js';
+import { createDatabase } from '../scripts/postgres-cluster.js';
 
 export const BACKENDS = ['sqlite', 'postgres'] as const;
 export type Backend = (typeof BACKENDS)[number];
@@ -29,11 +30,7 @@ export async function openTestStore(backend: Backend): Promise<{ store: Store; c
   }
   const adminUrl = inject('postgresUrl');
   const name = `t_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client(adminUrl);
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const store = PostgresStore.open(adminUrl.replace(/\/postgres$/, `/${name}`), { poolSize: 4 });
+  const store = PostgresStore.open(await createDatabase(adminUrl, name), { poolSize: 4 });
   await store.migrate();
   return {
     store,
@@ -50,7 +47,10 @@ export async function openTestStore(backend: Backend): Promise<{ store: Store; c
 export const ADMIN_TOKEN = 'ssk_test_admin_token_000000000000000000000';
 
 /** An app over a fresh store with the bootstrap admin; `now` is a settable microsecond clock. */
-export async function openTestApp(backend: Backend, options: { bodyLimit?: number; sinkRoute?: boolean } = {}) {
+export async function openTestApp(
+  backend: Backend,
+  options: { bodyLimit?: number; sinkRoute?: boolean } = {},
+) {
   const { store, cleanup } = await openTestStore(backend);
   const clock = { now: Date.now() * 1000 };
   await bootstrap(store, clock.now, ADMIN_TOKEN);

@@ -38,13 +38,16 @@ function isBytes(value: unknown): value is Uint8Array {
 }
 
 function float64FromBytes(bytes: Uint8Array, field: string): Float64Array {
-  if (bytes.byteLength % 8 !== 0) fail(field, `binary column must be a multiple of 8 bytes, got ${bytes.byteLength}`);
-  if (bytes.byteOffset % 8 === 0) return new Float64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 8);
+  if (bytes.byteLength % 8 !== 0)
+    fail(field, `binary column must be a multiple of 8 bytes, got ${bytes.byteLength}`);
+  if (bytes.byteOffset % 8 === 0)
+    return new Float64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 8);
   return new Float64Array(Uint8Array.prototype.slice.call(bytes).buffer);
 }
 
 function int64FromBytes(bytes: Uint8Array, field: string): Float64Array {
-  if (bytes.byteLength % 8 !== 0) fail(field, `binary column must be a multiple of 8 bytes, got ${bytes.byteLength}`);
+  if (bytes.byteLength % 8 !== 0)
+    fail(field, `binary column must be a multiple of 8 bytes, got ${bytes.byteLength}`);
   const n = bytes.byteLength / 8;
   const words =
     bytes.byteOffset % 4 === 0
@@ -65,7 +68,8 @@ function valuesFromJson(raw: unknown[], field: string): Float64Array {
     const v = raw[i];
     if (typeof v === 'number') out[i] = v;
     else if (typeof v === 'string' && v in NON_FINITE) out[i] = NON_FINITE[v]!;
-    else fail(`${field}[${i}]`, `expected a number or "NaN", "Infinity", "-Infinity", got ${JSON.stringify(v)}`);
+    else
+      fail(`${field}[${i}]`, `expected a number or "NaN", "Infinity", "-Infinity", got ${JSON.stringify(v)}`);
   }
   return out;
 }
@@ -95,7 +99,7 @@ function timesFromJson(raw: unknown[], field: string): Float64Array {
 function checkIntegers(column: Float64Array, field: string): void {
   for (let i = 0; i < column.length; i++) {
     const v = column[i]!;
-    if (v !== v) continue;
+    if (Number.isNaN(v)) continue;
     if (!Number.isSafeInteger(v)) fail(`${field}[${i}]`, `expected an integer, got ${v}`);
   }
 }
@@ -139,7 +143,8 @@ function readSeries(raw: unknown, field: string): MetricSeries {
   }
   const name = s.name;
   if (typeof name !== 'string' || name.length === 0) fail(`${field}.name`, 'expected a non-empty string');
-  if (name.length > LIMITS.nameLength) fail(`${field}.name`, `must be at most ${LIMITS.nameLength} characters`);
+  if (name.length > LIMITS.nameLength)
+    fail(`${field}.name`, `must be at most ${LIMITS.nameLength} characters`);
   if (CONTROL.test(name)) fail(`${field}.name`, 'must not contain control characters');
   if (s.values === undefined) fail(`${field}.values`, 'is required');
   const values = readColumn(s.values, 'values', `${field}.values`);
@@ -171,6 +176,11 @@ function readSeries(raw: unknown, field: string): MetricSeries {
 export function readMetricBatch(raw: unknown): MetricBatch {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail('body', 'expected an object');
   const body = raw as Record<string, unknown>;
+  for (const key of Object.keys(body)) {
+    if (key !== 'writer' && key !== 'seq' && key !== 'series') {
+      fail(`body.${key}`, 'unknown field; a metric batch has writer, seq, series');
+    }
+  }
   const writer = writerIdSchema.safeParse(body.writer);
   if (!writer.success) fail('body.writer', writer.error.issues[0]?.message ?? 'invalid');
   const seq = body.seq;
@@ -179,13 +189,15 @@ export function readMetricBatch(raw: unknown): MetricBatch {
   }
   const rawSeries = body.series;
   if (!Array.isArray(rawSeries)) fail('body.series', 'expected an array');
-  if (rawSeries.length > LIMITS.seriesPerBatch) fail('body.series', `at most ${LIMITS.seriesPerBatch} series per batch`);
+  if (rawSeries.length > LIMITS.seriesPerBatch)
+    fail('body.series', `at most ${LIMITS.seriesPerBatch} series per batch`);
   const series: MetricSeries[] = [];
   let points = 0;
   for (let i = 0; i < rawSeries.length; i++) {
     const one = readSeries(rawSeries[i], `body.series[${i}]`);
     points += one.values.length;
-    if (points > LIMITS.pointsPerBatch) fail('body.series', `at most ${LIMITS.pointsPerBatch} points per batch`);
+    if (points > LIMITS.pointsPerBatch)
+      fail('body.series', `at most ${LIMITS.pointsPerBatch} points per batch`);
     series.push(one);
   }
   return { writer: writer.data, seq, series };
@@ -196,7 +208,7 @@ export function int64Bytes(column: Float64Array): Uint8Array {
   const words = new Int32Array(column.length * 2);
   for (let i = 0; i < column.length; i++) {
     const v = column[i]!;
-    if (v !== v) {
+    if (Number.isNaN(v)) {
       words[2 * i] = 0;
       words[2 * i + 1] = -2147483648;
       continue;
@@ -216,5 +228,5 @@ export function float64Bytes(column: Float64Array): Uint8Array {
 /** A number as JSON allows it: finite numbers as they are, NaN and ±Infinity as strings. */
 export function jsonNumber(v: number): number | string {
   if (Number.isFinite(v)) return v;
-  return v !== v ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity';
+  return Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity';
 }

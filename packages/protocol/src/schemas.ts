@@ -5,7 +5,7 @@ import { LIMITS } from './limits.js';
 export const RUN_STATUSES = ['created', 'running', 'completed', 'failed', 'terminated', 'lost'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
-/** Statuses after which a run takes no more data. */
+/** Statuses that end a run: no heartbeats or status changes after them (late data is still accepted). */
 export const FINAL_STATUSES: readonly RunStatus[] = ['completed', 'failed', 'terminated'];
 
 export const EVENT_LEVELS = ['debug', 'info', 'warning', 'error', 'critical'] as const;
@@ -35,7 +35,9 @@ export const runNameSchema = text(LIMITS.nameLength)
   .refine((s) => !s.includes('/'), { message: "must not contain '/'" });
 
 export const tagSchema = text(LIMITS.tagLength).min(1, { message: 'must not be empty' });
-export const tagsSchema = z.array(tagSchema).max(LIMITS.tagsPerRun, { message: `at most ${LIMITS.tagsPerRun} tags` });
+export const tagsSchema = z
+  .array(tagSchema)
+  .max(LIMITS.tagsPerRun, { message: `at most ${LIMITS.tagsPerRun} tags` });
 
 const metadataKey = text(LIMITS.keyLength).min(1, { message: 'keys must not be empty' });
 
@@ -67,7 +69,11 @@ export const folderPathSchema = text(LIMITS.folderPathLength)
   .transform((p) => (p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p));
 
 const seconds = z.number().positive().finite();
-const micros = z.number().int().nonnegative().max(2 ** 53);
+const micros = z
+  .number()
+  .int()
+  .nonnegative()
+  .max(2 ** 53);
 
 export const runCreateSchema = z.strictObject({
   name: runNameSchema.optional(),
@@ -107,7 +113,9 @@ export const batchHeaderSchema = z.object({
 });
 
 export const eventSchema = z.strictObject({
-  message: z.string().max(LIMITS.eventMessageLength, { message: `must be at most ${LIMITS.eventMessageLength} characters` }),
+  message: z
+    .string()
+    .max(LIMITS.eventMessageLength, { message: `must be at most ${LIMITS.eventMessageLength} characters` }),
   level: z.enum(EVENT_LEVELS).optional(),
   timestamp: micros.optional(),
 });
@@ -116,7 +124,9 @@ export type EventInput = z.input<typeof eventSchema>;
 export const eventBatchSchema = z.strictObject({
   writer: writerIdSchema,
   seq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
-  events: z.array(eventSchema).max(LIMITS.eventsPerBatch, { message: `at most ${LIMITS.eventsPerBatch} events` }),
+  events: z
+    .array(eventSchema)
+    .max(LIMITS.eventsPerBatch, { message: `at most ${LIMITS.eventsPerBatch} events` }),
 });
 export type EventBatchInput = z.input<typeof eventBatchSchema>;
 

@@ -9,10 +9,14 @@ export function parseDuration(text: string): number {
   const trimmed = text.trim();
   if (/^\d+(?:\.\d+)?$/.test(trimmed)) return Number(trimmed);
   if (!DURATION.test(trimmed)) {
-    throw new SimscopeError('invalid_field', `'${text}' is not a duration; use seconds or forms like 30s, 5m, 24h, 7d`);
+    throw new SimscopeError(
+      'invalid_field',
+      `'${text}' is not a duration; use seconds or forms like 30s, 5m, 24h, 7d`,
+    );
   }
   let seconds = 0;
-  for (const match of trimmed.matchAll(PART)) seconds += Number(match[1]) * (UNIT_SECONDS[match[2] ?? 's'] ?? 1);
+  for (const match of trimmed.matchAll(PART))
+    seconds += Number(match[1]) * (UNIT_SECONDS[match[2] ?? 's'] ?? 1);
   return seconds;
 }
 

@@ -36,10 +36,10 @@ export async function bootstrap(store: Store, now: number, fixedToken?: string):
   return { token };
 }
 
-type ConfigDoc = { default_profile?: string; profiles?: Record<string, { url?: string; token?: string }> } & Record<
-  string,
-  unknown
->;
+type ConfigDoc = {
+  default_profile?: string;
+  profiles?: Record<string, { url?: string; token?: string }>;
+} & Record<string, unknown>;
 
 function readConfig(file: string): ConfigDoc {
   if (!existsSync(file)) return {};

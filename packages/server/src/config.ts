@@ -18,6 +18,8 @@ export interface ServerConfig {
   sweepInterval: number;
   /** Where the client and CLI look for URL and token. */
   userConfigFile: string;
+  /** Benchmarks only (`SIMSCOPE_BENCH_SINK=1`): a metric route that decodes and stores nothing. */
+  sinkRoute: boolean;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -53,7 +55,9 @@ function readServerSection(file: string | undefined): Record<string, unknown> {
     const server = doc.server;
     return typeof server === 'object' && server !== null ? (server as Record<string, unknown>) : {};
   } catch (error) {
-    throw new SimscopeError('invalid_field', `${file}: not valid TOML: ${(error as Error).message}`, { cause: error });
+    throw new SimscopeError('invalid_field', `${file}: not valid TOML: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }
 
@@ -76,7 +80,9 @@ export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     strict: true,
   });
   if (values.help) {
-    process.stdout.write(`Usage: simscope server [--host H] [--port P] [--data-dir DIR] [--db URL|FILE] [--log-level L]\n`);
+    process.stdout.write(
+      `Usage: simscope server [--host H] [--port P] [--data-dir DIR] [--db URL|FILE] [--log-level L] [--body-limit BYTES]\n`,
+    );
     process.exit(0);
   }
   const userFile = userConfigPath(env);
@@ -92,9 +98,14 @@ export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
   }
   const logLevel = pick(values['log-level'], 'SIMSCOPE_LOG_LEVEL', 'log_level') ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
-    throw new SimscopeError('invalid_field', `log level: must be one of ${LOG_LEVELS.join(', ')}, got '${logLevel}'`);
+    throw new SimscopeError(
+      'invalid_field',
+      `log level: must be one of ${LOG_LEVELS.join(', ')}, got '${logLevel}'`,
+    );
   }
-  const bodyLimit = Number(pick(values['body-limit'], 'SIMSCOPE_BODY_LIMIT', 'body_limit') ?? LIMITS.bodyBytes);
+  const bodyLimit = Number(
+    pick(values['body-limit'], 'SIMSCOPE_BODY_LIMIT', 'body_limit') ?? LIMITS.bodyBytes,
+  );
   if (!Number.isInteger(bodyLimit) || bodyLimit < 1024) {
     throw new SimscopeError('invalid_field', 'body limit: must be a whole number of bytes, at least 1024');
   }
@@ -107,5 +118,6 @@ export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     bodyLimit,
     sweepInterval: Number(env.SIMSCOPE_SWEEP_INTERVAL ?? 5),
     userConfigFile: userFile,
+    sinkRoute: env.SIMSCOPE_BENCH_SINK === '1',
   };
 }

@@ -1,4 +1,4 @@
-export { bootstrap, saveLocalProfile, savedToken } from './bootstrap.js';
+export { bootstrap, savedToken, saveLocalProfile } from './bootstrap.js';
 export { loadServerConfig, type ServerConfig, userConfigPath } from './config.js';
 export { type AppConfig, createApp, SERVER_VERSION } from './http/app.js';
 export { PostgresStore } from './postgres/postgres-store.js';

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { SimscopeError } from '@simscope/protocol';
-import { bootstrap, saveLocalProfile, savedToken } from './bootstrap.js';
+import { bootstrap, savedToken, saveLocalProfile } from './bootstrap.js';
 import { loadServerConfig } from './config.js';
 import { startServer } from './server.js';
 
@@ -13,7 +13,8 @@ try {
     savedToken,
   });
 } catch (error) {
-  const message = error instanceof SimscopeError || error instanceof TypeError ? error.message : String(error);
+  const message =
+    error instanceof SimscopeError || error instanceof TypeError ? error.message : String(error);
   process.stderr.write(`simscope: ${message}\n`);
   process.exit(2);
 }

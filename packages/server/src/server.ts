@@ -15,9 +15,17 @@ export interface StartHooks {
 }
 
 /** Opens the store, bootstraps a first user, listens, sweeps lost runs, and stops cleanly on SIGINT/SIGTERM. */
-export async function startServer(config: ServerConfig, hooks: StartHooks): Promise<{ url: string; close(): Promise<void> }> {
+export async function startServer(
+  config: ServerConfig,
+  hooks: StartHooks,
+): Promise<{ url: string; close(): Promise<void> }> {
   const store = await openStore(config.db || undefined, config.dataDir);
-  const app = await createApp({ store, bodyLimit: config.bodyLimit, logLevel: config.logLevel });
+  const app = await createApp({
+    store,
+    bodyLimit: config.bodyLimit,
+    logLevel: config.logLevel,
+    sinkRoute: config.sinkRoute,
+  });
   const first = await hooks.bootstrap(store, nowMicros(), hooks.bootstrapToken);
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
@@ -30,7 +38,9 @@ export async function startServer(config: ServerConfig, hooks: StartHooks): Prom
   sweeper.start();
 
   const say = (line: string) => process.stdout.write(`${line}\n`);
-  say(`Simscope ${store.backend === 'sqlite' ? `(SQLite in ${config.dataDir})` : '(PostgreSQL)'} listening on ${url}`);
+  say(
+    `Simscope ${store.backend === 'sqlite' ? `(SQLite in ${config.dataDir})` : '(PostgreSQL)'} listening on ${url}`,
+  );
   let token = first.token;
   if (token) {
     hooks.saveLocalProfile(config.userConfigFile, url, token);

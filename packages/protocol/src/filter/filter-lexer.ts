@@ -1,8 +1,9 @@
 import { FilterError } from '../errors.js';
 import { parseDuration } from '../time.js';
+import type { CompareOp } from './filter-ast.js';
 
-/** Comparison operators as the lexer reads them; `=` is read as `==`. */
-export type OpSymbol = '==' | '!=' | '<' | '<=' | '>' | '>=';
+/** Comparison operators written as symbols; `=` is read as `==`. */
+export type OpSymbol = Exclude<CompareOp, 'contains' | 'not contains'>;
 
 /** One dot-separated part of a word: `metrics."a b".last` has three. */
 export interface WordPart {
@@ -30,6 +31,7 @@ export type Token =
   | (TokenBase & { kind: 'op'; op: OpSymbol })
   | (TokenBase & { kind: '(' | ')' | 'eof' });
 
+// Sticky patterns: every use sets lastIndex first, so sharing them between lexers is safe.
 const BARE = /[\p{L}\p{N}\p{M}_\-/]+/uy;
 const BARE_SEGMENT = /^[\p{L}\p{N}\p{M}_\-/]+$/u;
 const NUMBER = /-?(?:\d+(?:\.\d+)?|\.\d+)(?:[eE][+-]?\d+)?/y;

@@ -314,7 +314,7 @@ describe('parseFilter errors', () => {
     [
       'metadata.when > 2026-01-31',
       `a date 2026-01-31 only compares with time fields (created, started, ended, heartbeat); quote it to compare as text: "2026-01-31"`,
-      15,
+      16,
     ],
     [
       'created < yesterday',
@@ -348,6 +348,8 @@ describe('parseFilter errors', () => {
     ['(name == a', "expected ')' to close the '(' at column 1 but found end of filter", 10],
     ['name == a)', "unexpected ')' with no matching '('", 9],
     ['"name" == a', `expected a field but found "name"; field names are not quoted`, 0],
+    ['"metrics".x.last == 1', `expected a field but found '"metrics".x.last'; field names are not quoted`, 0],
+    ['name == a and "b" == c', `expected a field after 'and' but found "b"; field names are not quoted`, 14],
     ['has tags.x', "expected tag.NAME after 'has' (e.g. has tag.baseline) but found 'tags.x'", 4],
     ['has tag.""', 'a tag name must not be empty', 8],
     ['tag.gpu exists', "unknown field 'tag'; to match a tag write has tag.NAME or tags contains NAME", 0],

@@ -54,11 +54,9 @@ class FilterParser {
     return expr;
   }
 
-  #advance(): Token {
-    const token = this.#token;
-    this.#previous = token;
+  #advance(): void {
+    this.#previous = this.#token;
     this.#token = this.#lexer.next();
-    return token;
   }
 
   #after(): string {
@@ -139,8 +137,9 @@ class FilterParser {
   #parseTerm(): FilterExpr {
     const fieldToken = this.#token;
     if (fieldToken.kind !== 'word' || isKeyword(fieldToken, 'and') || isKeyword(fieldToken, 'or')) {
+      const hint = fieldToken.kind === 'string' ? '; field names are not quoted' : '';
       throw new FilterError(
-        `expected a field${this.#after()} but found ${describe(fieldToken)}`,
+        `expected a field${this.#after()} but found ${describe(fieldToken)}${hint}`,
         fieldToken.pos,
       );
     }

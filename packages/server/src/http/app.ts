@@ -1,10 +1,12 @@
 import {
   API_PREFIX,
+  abortSchema,
   ERROR_STATUS,
+  eventBatchSchema,
+  float64Bytes,
   folderCreateSchema,
   folderUpdateSchema,
   int64Bytes,
-  float64Bytes,
   jsonNumber,
   LIMITS,
   MSGPACK_TYPE,
@@ -14,15 +16,18 @@ import {
   runCreateSchema,
   runUpdateSchema,
   SimscopeError,
-  tokenCreateSchema,
   type TokenScope,
+  tokenCreateSchema,
   userCreateSchema,
   WORKSPACE_HEADER,
   workspaceCreateSchema,
-  abortSchema,
-  eventBatchSchema,
 } from '@simscope/protocol';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 import { Packr, Unpackr } from 'msgpackr';
 import { AdminService } from '../services/admin-service.js';
 import { AuthService } from '../services/auth-service.js';
@@ -116,14 +121,21 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
     }
     const e = error as { statusCode?: number; code?: string; message?: string };
     if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      return reply
-        .status(413)
-        .send(errorBody('payload_too_large', `request body exceeds the limit of ${bodyLimit} bytes`, { limit: bodyLimit }));
+      return reply.status(413).send(
+        errorBody('payload_too_large', `request body exceeds the limit of ${bodyLimit} bytes`, {
+          limit: bodyLimit,
+        }),
+      );
     }
     if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
       return reply
         .status(415)
-        .send(errorBody('unsupported_media_type', `unsupported Content-Type '${request.headers['content-type']}'; send application/json or ${MSGPACK_TYPE}`));
+        .send(
+          errorBody(
+            'unsupported_media_type',
+            `unsupported Content-Type '${request.headers['content-type']}'; send application/json or ${MSGPACK_TYPE}`,
+          ),
+        );
     }
     if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
       return reply.status(e.statusCode).send(errorBody('bad_request', e.message ?? 'bad request'));
@@ -175,51 +187,84 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
   const query = (r: FastifyRequest) => r.query as Query;
   const runOf = (r: FastifyRequest) => runs.find(ctx(r), params(r).run!);
 
-  route({ method: 'GET', url: '/version', summary: 'Server version (no token needed)', scope: 'none' }, async () => ({
-    name: 'simscope',
-    version: SERVER_VERSION,
-    api: 'v1',
-    store: store.backend,
-  }));
-  route({ method: 'GET', url: '/health', summary: 'Liveness (no token needed)', scope: 'none' }, async () => ({
-    ok: true,
-  }));
-  route({ method: 'GET', url: '/openapi.json', summary: 'This API as OpenAPI 3.1', scope: 'none' }, async () =>
-    openApiDocument(docs, SERVER_VERSION),
+  route(
+    { method: 'GET', url: '/version', summary: 'Server version (no token needed)', scope: 'none' },
+    async () => ({
+      name: 'simscope',
+      version: SERVER_VERSION,
+      api: 'v1',
+      store: store.backend,
+    }),
+  );
+  route(
+    { method: 'GET', url: '/health', summary: 'Liveness (no token needed)', scope: 'none' },
+    async () => ({
+      ok: true,
+    }),
+  );
+  route(
+    { method: 'GET', url: '/openapi.json', summary: 'This API as OpenAPI 3.1', scope: 'none' },
+    async () => openApiDocument(docs, SERVER_VERSION),
   );
   route({ method: 'GET', url: '/docs', summary: 'This API as a page', scope: 'none' }, async (_r, reply) =>
     reply.type('text/html; charset=utf-8').send(docsPage(docs, SERVER_VERSION)),
   );
-  route({ method: 'GET', url: '/me', summary: 'Who the token belongs to and its workspaces', scope: 'read' }, async (r) => {
-    const a = r.auth!;
-    return {
-      user: { id: a.user.id, name: a.user.name, email: a.user.email, admin: a.user.isAdmin },
-      token: { id: a.token.id, name: a.token.name, scopes: a.token.scopes, expires: a.token.expiresAt },
-      workspace: { id: a.workspace.id, name: a.workspace.name },
-      workspaces: (await store.listUserWorkspaces(a.user.id)).map((w) => ({ id: w.id, name: w.name })),
-    };
-  });
+  route(
+    { method: 'GET', url: '/me', summary: 'Who the token belongs to and its workspaces', scope: 'read' },
+    async (r) => {
+      const a = r.auth!;
+      return {
+        user: { id: a.user.id, name: a.user.name, email: a.user.email, admin: a.user.isAdmin },
+        token: { id: a.token.id, name: a.token.name, scopes: a.token.scopes, expires: a.token.expiresAt },
+        workspace: { id: a.workspace.id, name: a.workspace.name },
+        workspaces: (await store.listUserWorkspaces(a.user.id)).map((w) => ({ id: w.id, name: w.name })),
+      };
+    },
+  );
 
   // Admin
-  route({ method: 'POST', url: '/admin/users', summary: 'Create a user', scope: 'admin', body: userCreateSchema }, async (r, reply) =>
-    reply.status(201).send(await admin.createUser(r.body)),
+  route(
+    { method: 'POST', url: '/admin/users', summary: 'Create a user', scope: 'admin', body: userCreateSchema },
+    async (r, reply) => reply.status(201).send(await admin.createUser(r.body)),
   );
   route({ method: 'GET', url: '/admin/users', summary: 'List users', scope: 'admin' }, async () => ({
     items: await admin.listUsers(),
   }));
-  route({ method: 'DELETE', url: '/admin/users/:user', summary: 'Delete a user and their tokens', scope: 'admin' }, async (r, reply) => {
-    await admin.deleteUser(params(r).user!);
-    return reply.status(204).send();
-  });
   route(
-    { method: 'POST', url: '/admin/workspaces', summary: 'Create a workspace', scope: 'admin', body: workspaceCreateSchema },
+    {
+      method: 'DELETE',
+      url: '/admin/users/:user',
+      summary: 'Delete a user and their tokens',
+      scope: 'admin',
+    },
+    async (r, reply) => {
+      await admin.deleteUser(params(r).user!);
+      return reply.status(204).send();
+    },
+  );
+  route(
+    {
+      method: 'POST',
+      url: '/admin/workspaces',
+      summary: 'Create a workspace',
+      scope: 'admin',
+      body: workspaceCreateSchema,
+    },
     async (r, reply) => reply.status(201).send(await admin.createWorkspace(r.body)),
   );
-  route({ method: 'GET', url: '/admin/workspaces', summary: 'List workspaces', scope: 'admin' }, async () => ({
-    items: await admin.listWorkspaces(),
-  }));
   route(
-    { method: 'DELETE', url: '/admin/workspaces/:workspace', summary: 'Delete a workspace and all it holds', scope: 'admin' },
+    { method: 'GET', url: '/admin/workspaces', summary: 'List workspaces', scope: 'admin' },
+    async () => ({
+      items: await admin.listWorkspaces(),
+    }),
+  );
+  route(
+    {
+      method: 'DELETE',
+      url: '/admin/workspaces/:workspace',
+      summary: 'Delete a workspace and all it holds',
+      scope: 'admin',
+    },
     async (r, reply) => {
       await admin.deleteWorkspace(params(r).workspace!);
       return reply.status(204).send();
@@ -233,10 +278,16 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
       scope: 'admin',
       body: membershipCreateSchema,
     },
-    async (r, reply) => reply.status(201).send({ items: await admin.addMember(params(r).workspace!, r.body) }),
+    async (r, reply) =>
+      reply.status(201).send({ items: await admin.addMember(params(r).workspace!, r.body) }),
   );
   route(
-    { method: 'GET', url: '/admin/workspaces/:workspace/members', summary: 'List the members of a workspace', scope: 'admin' },
+    {
+      method: 'GET',
+      url: '/admin/workspaces/:workspace/members',
+      summary: 'List the members of a workspace',
+      scope: 'admin',
+    },
     async (r) => ({ items: await admin.listMembers(params(r).workspace!) }),
   );
   route(
@@ -262,17 +313,27 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
     async (r, reply) => reply.status(201).send(await admin.createToken(r.body)),
   );
   route(
-    { method: 'GET', url: '/admin/tokens', summary: 'List tokens (never their secrets)', scope: 'admin', query: { user: 'only this user' } },
+    {
+      method: 'GET',
+      url: '/admin/tokens',
+      summary: 'List tokens (never their secrets)',
+      scope: 'admin',
+      query: { user: 'only this user' },
+    },
     async (r) => ({ items: await admin.listTokens(query(r).user) }),
   );
-  route({ method: 'DELETE', url: '/admin/tokens/:token', summary: 'Revoke a token', scope: 'admin' }, async (r, reply) => {
-    await admin.revokeToken(params(r).token!);
-    return reply.status(204).send();
-  });
+  route(
+    { method: 'DELETE', url: '/admin/tokens/:token', summary: 'Revoke a token', scope: 'admin' },
+    async (r, reply) => {
+      await admin.revokeToken(params(r).token!);
+      return reply.status(204).send();
+    },
+  );
 
   // Runs
-  route({ method: 'POST', url: '/runs', summary: 'Create a run', scope: 'write', body: runCreateSchema }, async (r, reply) =>
-    reply.status(201).send(await runs.create(ctx(r), r.body)),
+  route(
+    { method: 'POST', url: '/runs', summary: 'Create a run', scope: 'write', body: runCreateSchema },
+    async (r, reply) => reply.status(201).send(await runs.create(ctx(r), r.body)),
   );
   route(
     {
@@ -296,33 +357,55 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
     {
       method: 'PATCH',
       url: '/runs/:run',
-      summary: 'Change a run: name, folder, description, tags (replace, add, remove), metadata (merge; null removes), status',
+      summary:
+        'Change a run: name, folder, description, tags (replace, add, remove), metadata (merge; null removes), status',
       scope: 'write',
       body: runUpdateSchema,
     },
     async (r) => runs.update(ctx(r), params(r).run!, r.body),
   );
-  route({ method: 'DELETE', url: '/runs/:run', summary: 'Delete a run and all its data', scope: 'write' }, async (r, reply) => {
-    await runs.delete(ctx(r), params(r).run!);
-    return reply.status(204).send();
-  });
   route(
-    { method: 'POST', url: '/runs/:run/heartbeat', summary: 'Record that the run is alive; answers the abort request', scope: 'write' },
+    { method: 'DELETE', url: '/runs/:run', summary: 'Delete a run and all its data', scope: 'write' },
+    async (r, reply) => {
+      await runs.delete(ctx(r), params(r).run!);
+      return reply.status(204).send();
+    },
+  );
+  route(
+    {
+      method: 'POST',
+      url: '/runs/:run/heartbeat',
+      summary: 'Record that the run is alive; answers the abort request',
+      scope: 'write',
+    },
     async (r) => runs.heartbeat(ctx(r), params(r).run!),
   );
   route(
-    { method: 'POST', url: '/runs/:run/abort', summary: 'Ask the run to stop', scope: 'write', body: abortSchema },
+    {
+      method: 'POST',
+      url: '/runs/:run/abort',
+      summary: 'Ask the run to stop',
+      scope: 'write',
+      body: abortSchema,
+    },
     async (r) => runs.requestAbort(ctx(r), params(r).run!, r.body),
   );
-  route({ method: 'GET', url: '/runs/:run/abort', summary: 'Read the abort request', scope: 'read' }, async (r) =>
-    runs.readAbort(ctx(r), params(r).run!),
+  route(
+    { method: 'GET', url: '/runs/:run/abort', summary: 'Read the abort request', scope: 'read' },
+    async (r) => runs.readAbort(ctx(r), params(r).run!),
   );
 
   // Metrics
   const metricBody =
     '{ writer, seq, series: [{ name, values, steps?, times?, timestamps? }] }: columns of equal length; JSON arrays (NaN, Infinity, -Infinity as strings) or msgpack binary (int64 steps and timestamps, float64 times and values, little-endian)';
   route(
-    { method: 'POST', url: '/runs/:run/metrics', summary: 'Ingest a metric batch', scope: 'write', bodyDescription: metricBody },
+    {
+      method: 'POST',
+      url: '/runs/:run/metrics',
+      summary: 'Ingest a metric batch',
+      scope: 'write',
+      bodyDescription: metricBody,
+    },
     async (r) => {
       const batch = readMetricBatch(r.body);
       const run = await runOf(r);
@@ -346,16 +429,30 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
       },
     );
   }
-  route({ method: 'GET', url: '/runs/:run/metrics', summary: 'Metric names of a run with last values', scope: 'read' }, async (r) => ({
-    items: await metrics.names(ctx(r), await runOf(r)),
-  }));
+  route(
+    {
+      method: 'GET',
+      url: '/runs/:run/metrics',
+      summary: 'Metric names of a run with last values',
+      scope: 'read',
+    },
+    async (r) => ({
+      items: await metrics.names(ctx(r), await runOf(r)),
+    }),
+  );
   route(
     {
       method: 'GET',
       url: '/runs/:run/metrics/series',
       summary: 'One metric at full fidelity by step range; msgpack (binary columns) when Accept asks for it',
       scope: 'read',
-      query: { name: 'metric name', from: 'first step (inclusive)', to: 'last step (exclusive)', limit: 'points per page', next: 'cursor' },
+      query: {
+        name: 'metric name',
+        from: 'first step (inclusive)',
+        to: 'last step (exclusive)',
+        limit: 'points per page',
+        next: 'cursor',
+      },
     },
     async (r, reply) => {
       const { name, page, next } = await metrics.series(ctx(r), await runOf(r), query(r));
@@ -385,13 +482,30 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
     {
       method: 'GET',
       url: '/runs/:run/metrics/downsample',
-      summary: 'One metric in N equal-width buckets over [from, to) of x, with first, last, min, max and count (M4)',
+      summary:
+        'One metric in N equal-width buckets over [from, to) of x, with first, last, min, max and count (M4)',
       scope: 'read',
-      query: { name: 'metric name', x: 'step (default), time or timestamp', from: 'x start (inclusive)', to: 'x end (exclusive)', buckets: 'N (default 1000)' },
+      query: {
+        name: 'metric name',
+        x: 'step (default), time or timestamp',
+        from: 'x start (inclusive)',
+        to: 'x end (exclusive)',
+        buckets: 'N (default 1000)',
+      },
     },
     async (r, reply) => {
       const b = await metrics.downsample(ctx(r), await runOf(r), query(r));
-      const columns = ['count', 'firstX', 'firstY', 'lastX', 'lastY', 'minX', 'minY', 'maxX', 'maxY'] as const;
+      const columns = [
+        'count',
+        'firstX',
+        'firstY',
+        'lastX',
+        'lastY',
+        'minX',
+        'minY',
+        'maxX',
+        'maxY',
+      ] as const;
       if (wantsMsgpack(r)) {
         const out: Record<string, unknown> = { name: b.name, x: b.axis, from: b.from, to: b.to };
         for (const c of columns) out[c] = float64Bytes(b[c]);
@@ -405,7 +519,13 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
 
   // Events
   route(
-    { method: 'POST', url: '/runs/:run/events', summary: 'Ingest an event batch', scope: 'write', body: eventBatchSchema },
+    {
+      method: 'POST',
+      url: '/runs/:run/events',
+      summary: 'Ingest an event batch',
+      scope: 'write',
+      body: eventBatchSchema,
+    },
     async (r) => events.ingest(ctx(r), await runOf(r), r.body),
   );
   route(
@@ -429,7 +549,13 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
 
   // Folders
   route(
-    { method: 'POST', url: '/folders', summary: 'Create a folder (and its parents)', scope: 'write', body: folderCreateSchema },
+    {
+      method: 'POST',
+      url: '/folders',
+      summary: 'Create a folder (and its parents)',
+      scope: 'write',
+      body: folderCreateSchema,
+    },
     async (r, reply) => reply.status(201).send(await folders.create(ctx(r), r.body)),
   );
   route(
@@ -438,7 +564,13 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
       url: '/folders',
       summary: 'List folders',
       scope: 'read',
-      query: { path: 'exactly this folder', parent: 'direct children of this path', prefix: 'this folder and all below', limit: 'page size', next: 'cursor' },
+      query: {
+        path: 'exactly this folder',
+        parent: 'direct children of this path',
+        prefix: 'this folder and all below',
+        limit: 'page size',
+        next: 'cursor',
+      },
     },
     async (r) => folders.list(ctx(r), query(r)),
   );
@@ -446,7 +578,13 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
     folders.get(ctx(r), params(r).folder!),
   );
   route(
-    { method: 'PATCH', url: '/folders/:folder', summary: 'Change description, tags, metadata (merge)', scope: 'write', body: folderUpdateSchema },
+    {
+      method: 'PATCH',
+      url: '/folders/:folder',
+      summary: 'Change description, tags, metadata (merge)',
+      scope: 'write',
+      body: folderUpdateSchema,
+    },
     async (r) => folders.update(ctx(r), params(r).folder!, r.body),
   );
   route(
@@ -459,6 +597,14 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
     },
     async (r) => folders.delete(ctx(r), params(r).folder!, query(r).recursive === 'true'),
   );
+
+  app.get('/', function landing(_request, reply) {
+    reply
+      .type('text/html; charset=utf-8')
+      .send(
+        `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Simscope</title></head><body style="font:15px system-ui,sans-serif;margin:2rem"><h1>Simscope</h1><p>This server speaks the REST API at <a href="${API_PREFIX}/docs">${API_PREFIX}/docs</a>.</p></body></html>`,
+      );
+  });
 
   await app.ready();
   return app;

@@ -42,7 +42,9 @@ export function openApiDocument(routes: readonly RouteDoc[], version: string): R
     };
     if (r.body) {
       op.requestBody = {
-        content: { 'application/json': { schema: z.toJSONSchema(r.body, { unrepresentable: 'any', io: 'input' }) } },
+        content: {
+          'application/json': { schema: z.toJSONSchema(r.body, { unrepresentable: 'any', io: 'input' }) },
+        },
       };
     } else if (r.bodyDescription) {
       op.requestBody = {

@@ -26,4 +26,5 @@ export const postgresDialect: Dialect = {
   ilike: (e) => `(${e} ILIKE ? ESCAPE '\\')`,
   jsonParam: () => '?::jsonb',
   jsonOut: (c) => `${c}::text`,
+  forUpdate: ' FOR UPDATE',
 };

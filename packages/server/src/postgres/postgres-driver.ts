@@ -13,7 +13,8 @@ function numbered(sql: string): string {
 function bind(params: readonly SqlParam[]): unknown[] {
   return params.map((p) => {
     if (typeof p === 'bigint') return p.toString();
-    if (p instanceof Uint8Array && !Buffer.isBuffer(p)) return Buffer.from(p.buffer, p.byteOffset, p.byteLength);
+    if (p instanceof Uint8Array && !Buffer.isBuffer(p))
+      return Buffer.from(p.buffer, p.byteOffset, p.byteLength);
     return p;
   });
 }

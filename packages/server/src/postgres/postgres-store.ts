@@ -1,5 +1,5 @@
-import { PostgresDriver } from './postgres-driver.js';
 import { SqlStore } from '../store/sql-store.js';
+import { PostgresDriver } from './postgres-driver.js';
 
 /** The scale-out store: PostgreSQL through a connection pool. */
 export class PostgresStore extends SqlStore {

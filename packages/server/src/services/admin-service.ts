@@ -11,6 +11,54 @@ import { isUniqueViolation } from '../store/sql-store.js';
 import type { Store, TokenRecord, UserRecord, WorkspaceRecord } from '../store/store.js';
 import { hashToken, newId, newToken } from './auth-service.js';
 
+export interface UserView {
+  id: string;
+  name: string;
+  email: string | null;
+  admin: boolean;
+  created: number;
+}
+
+export interface WorkspaceView {
+  id: string;
+  name: string;
+  created: number;
+}
+
+export interface TokenView {
+  id: string;
+  user: string;
+  name: string;
+  scopes: string[];
+  created: number;
+  expires: number | null;
+  revoked: number | null;
+}
+
+export const userView = (u: UserRecord): UserView => ({
+  id: u.id,
+  name: u.name,
+  email: u.email,
+  admin: u.isAdmin,
+  created: u.createdAt,
+});
+
+export const workspaceView = (w: WorkspaceRecord): WorkspaceView => ({
+  id: w.id,
+  name: w.name,
+  created: w.createdAt,
+});
+
+export const tokenView = (t: TokenRecord): TokenView => ({
+  id: t.id,
+  user: t.userId,
+  name: t.name,
+  scopes: t.scopes,
+  created: t.createdAt,
+  expires: t.expiresAt,
+  revoked: t.revokedAt,
+});
+
 export interface AdminDeps {
   store: Store;
   now(): number;
@@ -20,7 +68,10 @@ export interface AdminDeps {
 
 function conflict(what: string, name: string, error: unknown): never {
   if (isUniqueViolation(error)) {
-    throw new SimscopeError('conflict', `${what} '${name}' already exists`, { cause: error, details: { field: 'name' } });
+    throw new SimscopeError('conflict', `${what} '${name}' already exists`, {
+      cause: error,
+      details: { field: 'name' },
+    });
   }
   throw error;
 }
@@ -45,7 +96,7 @@ export class AdminService {
     return ws;
   }
 
-  async createUser(body: unknown): Promise<UserRecord> {
+  async createUser(body: unknown): Promise<UserView> {
     const input = parseInput(userCreateSchema, body);
     const user: UserRecord = {
       id: newId(),
@@ -55,11 +106,11 @@ export class AdminService {
       createdAt: this.#deps.now(),
     };
     await this.#deps.store.createUser(user).catch((e) => conflict('user', input.name, e));
-    return user;
+    return userView(user);
   }
 
-  listUsers(): Promise<UserRecord[]> {
-    return this.#deps.store.listUsers();
+  async listUsers(): Promise<UserView[]> {
+    return (await this.#deps.store.listUsers()).map(userView);
   }
 
   async deleteUser(idOrName: string): Promise<void> {
@@ -68,15 +119,15 @@ export class AdminService {
     this.#deps.onAccessChange();
   }
 
-  async createWorkspace(body: unknown): Promise<WorkspaceRecord> {
+  async createWorkspace(body: unknown): Promise<WorkspaceView> {
     const input = parseInput(workspaceCreateSchema, body);
     const ws: WorkspaceRecord = { id: newId(), name: input.name, createdAt: this.#deps.now() };
     await this.#deps.store.createWorkspace(ws).catch((e) => conflict('workspace', input.name, e));
-    return ws;
+    return workspaceView(ws);
   }
 
-  listWorkspaces(): Promise<WorkspaceRecord[]> {
-    return this.#deps.store.listWorkspaces();
+  async listWorkspaces(): Promise<WorkspaceView[]> {
+    return (await this.#deps.store.listWorkspaces()).map(workspaceView);
   }
 
   async deleteWorkspace(idOrName: string): Promise<void> {
@@ -85,17 +136,17 @@ export class AdminService {
     this.#deps.onAccessChange();
   }
 
-  async addMember(workspace: string, body: unknown): Promise<UserRecord[]> {
+  async addMember(workspace: string, body: unknown): Promise<UserView[]> {
     const input = parseInput(membershipCreateSchema, body);
     const ws = await this.#workspace(workspace);
     const user = await this.#user(input.user);
     await this.#deps.store.addMember(ws.id, user.id, this.#deps.now());
     this.#deps.onAccessChange();
-    return this.#deps.store.listMembers(ws.id);
+    return (await this.#deps.store.listMembers(ws.id)).map(userView);
   }
 
-  async listMembers(workspace: string): Promise<UserRecord[]> {
-    return this.#deps.store.listMembers((await this.#workspace(workspace)).id);
+  async listMembers(workspace: string): Promise<UserView[]> {
+    return (await this.#deps.store.listMembers((await this.#workspace(workspace)).id)).map(userView);
   }
 
   async removeMember(workspace: string, user: string): Promise<void> {
@@ -108,12 +159,15 @@ export class AdminService {
   }
 
   /** Creates a token and returns it with its secret, which is never shown again. */
-  async createToken(body: unknown): Promise<TokenRecord & { token: string }> {
+  async createToken(body: unknown): Promise<TokenView & { token: string }> {
     const input = parseInput(tokenCreateSchema, body);
     const user = await this.#user(input.user);
     const scopes = input.scopes ?? ['read', 'write'];
     if (scopes.includes('admin') && !user.isAdmin) {
-      throw new SimscopeError('invalid_field', `body.scopes: user '${user.name}' is not an admin, so the token cannot have the admin scope`);
+      throw new SimscopeError(
+        'invalid_field',
+        `body.scopes: user '${user.name}' is not an admin, so the token cannot have the admin scope`,
+      );
     }
     const now = this.#deps.now();
     const record: TokenRecord = {
@@ -127,11 +181,11 @@ export class AdminService {
     };
     const secret = newToken();
     await this.#deps.store.createToken(record, hashToken(secret));
-    return { ...record, token: secret };
+    return { ...tokenView(record), token: secret };
   }
 
-  async listTokens(user: string | undefined): Promise<TokenRecord[]> {
-    return this.#deps.store.listTokens(user ? (await this.#user(user)).id : null);
+  async listTokens(user: string | undefined): Promise<TokenView[]> {
+    return (await this.#deps.store.listTokens(user ? (await this.#user(user)).id : null)).map(tokenView);
   }
 
   async revokeToken(id: string): Promise<void> {

@@ -72,14 +72,19 @@ export class AuthService {
     nowMicros: number,
   ): Promise<AuthContext | (Omit<AuthContext, 'workspace'> & { workspace: null })> {
     if (!authorization) {
-      throw new SimscopeError('unauthorized', "missing token: send the header 'Authorization: Bearer <token>'");
+      throw new SimscopeError(
+        'unauthorized',
+        "missing token: send the header 'Authorization: Bearer <token>'",
+      );
     }
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-    if (!match) throw new SimscopeError('unauthorized', "malformed Authorization header: expected 'Bearer <token>'");
+    if (!match)
+      throw new SimscopeError('unauthorized', "malformed Authorization header: expected 'Bearer <token>'");
     const found = await this.#lookup(hashToken(match[1]!));
     if (!found) throw new SimscopeError('unauthorized', 'invalid token');
     const { token, user, workspaces } = found;
-    if (token.revokedAt !== null) throw new SimscopeError('unauthorized', `token '${token.name}' has been revoked`);
+    if (token.revokedAt !== null)
+      throw new SimscopeError('unauthorized', `token '${token.name}' has been revoked`);
     if (token.expiresAt !== null && token.expiresAt <= nowMicros) {
       throw new SimscopeError('unauthorized', `token '${token.name}' has expired`);
     }

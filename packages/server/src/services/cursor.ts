@@ -13,5 +13,8 @@ export function decodeCursor(cursor: string, length: number): unknown[] {
   } catch {
     // reported below
   }
-  throw new SimscopeError('invalid_cursor', "query.next: not a cursor this listing returned; pass 'next' as given");
+  throw new SimscopeError(
+    'invalid_cursor',
+    "query.next: not a cursor this listing returned; pass 'next' as given",
+  );
 }

@@ -38,14 +38,21 @@ function parseMicros(value: string | undefined, field: string): number | null {
   if (/^\d+$/.test(value)) return Number(value);
   const ms = Date.parse(value);
   if (Number.isNaN(ms)) {
-    throw new SimscopeError('invalid_field', `query.${field}: expected microseconds since the epoch or an ISO date, got '${value}'`);
+    throw new SimscopeError(
+      'invalid_field',
+      `query.${field}: expected microseconds since the epoch or an ISO date, got '${value}'`,
+    );
   }
   return ms * 1000;
 }
 
 /** Event ingest and listing with text search, level and time filters. */
 export class EventService {
-  async ingest(ctx: ServiceContext, run: RunRecord, body: unknown): Promise<{ stored: boolean; events: number }> {
+  async ingest(
+    ctx: ServiceContext,
+    run: RunRecord,
+    body: unknown,
+  ): Promise<{ stored: boolean; events: number }> {
     const batch = parseInput(eventBatchSchema, body);
     const now = ctx.now();
     const events = batch.events.map((e) => ({
@@ -57,13 +64,20 @@ export class EventService {
     return { stored, events: stored ? events.length : 0 };
   }
 
-  async list(ctx: ServiceContext, run: RunRecord, query: EventListQuery): Promise<{ items: EventView[]; next: string | null }> {
+  async list(
+    ctx: ServiceContext,
+    run: RunRecord,
+    query: EventListQuery,
+  ): Promise<{ items: EventView[]; next: string | null }> {
     let levels: EventLevel[] | null = null;
     if (query.level) {
       levels = query.level.split(',').map((l) => l.trim()) as EventLevel[];
       const bad = levels.find((l) => !EVENT_LEVELS.includes(l));
       if (bad !== undefined) {
-        throw new SimscopeError('invalid_field', `query.level: unknown level '${bad}'; use ${EVENT_LEVELS.join(', ')}`);
+        throw new SimscopeError(
+          'invalid_field',
+          `query.level: unknown level '${bad}'; use ${EVENT_LEVELS.join(', ')}`,
+        );
       }
     }
     const descending = query.order === 'desc';

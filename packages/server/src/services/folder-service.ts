@@ -21,7 +21,14 @@ export interface FolderView {
 }
 
 function view(f: FolderRecord): FolderView {
-  return { id: f.id, path: f.path, description: f.description, tags: f.tags, metadata: f.metadata, created: f.createdAt };
+  return {
+    id: f.id,
+    path: f.path,
+    description: f.description,
+    tags: f.tags,
+    metadata: f.metadata,
+    created: f.createdAt,
+  };
 }
 
 /** Folders: created with their parents on first use, described, listed and deleted. */
@@ -40,7 +47,11 @@ export class FolderService {
     const input = parseInput(folderCreateSchema, body);
     const folder = await ctx.store.ensureFolder(ctx.auth.workspace.id, input.path, ctx.now());
     if (input.description !== undefined || input.tags !== undefined || input.metadata !== undefined) {
-      return this.update(ctx, folder.id, { description: input.description, tags: input.tags, metadata: input.metadata });
+      return this.update(ctx, folder.id, {
+        description: input.description,
+        tags: input.tags,
+        metadata: input.metadata,
+      });
     }
     return view(folder);
   }
@@ -57,7 +68,8 @@ export class FolderService {
       return { items: folder ? [view(folder)] : [], next: null };
     }
     const after = query.next ? decodeCursor(query.next, 1)[0] : null;
-    if (after !== null && typeof after !== 'string') throw new SimscopeError('invalid_cursor', 'query.next: not a cursor this listing returned');
+    if (after !== null && typeof after !== 'string')
+      throw new SimscopeError('invalid_cursor', 'query.next: not a cursor this listing returned');
     const rows = await ctx.store.listFolders(ctx.auth.workspace.id, {
       parent: path('parent', query.parent),
       prefix: path('prefix', query.prefix),
@@ -76,7 +88,10 @@ export class FolderService {
     await ctx.store.updateFolder(ctx.auth.workspace.id, folder.pk, {
       description: input.description,
       tags: input.tags === undefined ? undefined : [...new Set(input.tags)],
-      metadata: input.metadata === undefined ? undefined : mergeMetadata(folder.metadata, input.metadata as JsonObject),
+      metadata:
+        input.metadata === undefined
+          ? undefined
+          : mergeMetadata(folder.metadata, input.metadata as JsonObject),
     });
     return view(await this.find(ctx, folder.id));
   }
@@ -85,10 +100,16 @@ export class FolderService {
   async delete(ctx: ServiceContext, idOrPath: string, recursive: boolean): Promise<{ runsDeleted: number }> {
     const folder = await this.find(ctx, idOrPath);
     if (folder.path === '/' && !recursive) {
-      throw new SimscopeError('conflict', "the root folder '/' cannot be deleted; pass recursive=true to empty it");
+      throw new SimscopeError(
+        'conflict',
+        "the root folder '/' cannot be deleted; pass recursive=true to empty it",
+      );
     }
     if (!recursive && !(await ctx.store.folderIsEmpty(ctx.auth.workspace.id, folder))) {
-      throw new SimscopeError('conflict', `folder '${folder.path}' is not empty; pass recursive=true to delete its contents too`);
+      throw new SimscopeError(
+        'conflict',
+        `folder '${folder.path}' is not empty; pass recursive=true to delete its contents too`,
+      );
     }
     return { runsDeleted: await ctx.store.deleteFolder(ctx.auth.workspace.id, folder, recursive) };
   }

@@ -1,4 +1,11 @@
-import { LIMITS, type MetricBatch, SERIES_AXES, type SeriesAxis, SimscopeError } from '@simscope/protocol';
+import {
+  jsonNumber,
+  LIMITS,
+  type MetricBatch,
+  SERIES_AXES,
+  type SeriesAxis,
+  SimscopeError,
+} from '@simscope/protocol';
 import type { Points, RunRecord, SeriesRecord } from '../store/store.js';
 import type { ServiceContext } from './context.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
@@ -25,47 +32,55 @@ export function fillPoints(
   const inStamps = series.timestamps;
   for (let i = 0; i < n; i++) {
     let step = inSteps ? inSteps[i]! : Number.NaN;
-    if (step !== step) step = largest + 1;
+    if (Number.isNaN(step)) step = largest + 1;
     if (step > largest) largest = step;
     steps[i] = step;
     const time = inTimes ? inTimes[i]! : Number.NaN;
     let ts = inStamps ? inStamps[i]! : Number.NaN;
-    if (ts !== ts) ts = time === time ? Math.round(startedAt + time * 1e6) : now;
+    if (Number.isNaN(ts)) ts = !Number.isNaN(time) ? Math.round(startedAt + time * 1e6) : now;
     timestamps[i] = ts;
-    times[i] = time === time ? time : (ts - startedAt) / 1e6;
+    times[i] = !Number.isNaN(time) ? time : (ts - startedAt) / 1e6;
   }
   return { steps, times, timestamps, values: series.values };
 }
 
+type JsonValue = number | string | null;
+
 export interface SeriesView {
   name: string;
   count: number;
-  last: { step: number | null; time: number | null; timestamp: number | null; value: number | null };
-  min: number | null;
-  max: number | null;
+  last: { step: number | null; time: number | null; timestamp: number | null; value: JsonValue };
+  min: JsonValue;
+  max: JsonValue;
 }
+
+const jsonOrNull = (v: number | null): JsonValue => (v === null ? null : jsonNumber(v));
 
 function seriesView(s: SeriesRecord): SeriesView {
   return {
     name: s.name,
     count: s.count,
-    last: { step: s.lastStep, time: s.lastTime, timestamp: s.lastTimestamp, value: s.lastValue },
-    min: s.minValue,
-    max: s.maxValue,
+    last: { step: s.lastStep, time: s.lastTime, timestamp: s.lastTimestamp, value: jsonOrNull(s.lastValue) },
+    min: jsonOrNull(s.minValue),
+    max: jsonOrNull(s.maxValue),
   };
 }
 
 function parseNumber(value: string | undefined, field: string): number | null {
   if (value === undefined || value === '') return null;
   const n = Number(value);
-  if (!Number.isFinite(n)) throw new SimscopeError('invalid_field', `query.${field}: expected a number, got '${value}'`);
+  if (!Number.isFinite(n))
+    throw new SimscopeError('invalid_field', `query.${field}: expected a number, got '${value}'`);
   return n;
 }
 
 function parseAxis(value: string | undefined): SeriesAxis {
   const axis = (value ?? 'step') as SeriesAxis;
   if (!SERIES_AXES.includes(axis)) {
-    throw new SimscopeError('invalid_field', `query.x: must be one of ${SERIES_AXES.join(', ')}, got '${value}'`);
+    throw new SimscopeError(
+      'invalid_field',
+      `query.x: must be one of ${SERIES_AXES.join(', ')}, got '${value}'`,
+    );
   }
   return axis;
 }
@@ -89,12 +104,17 @@ export interface DownsampleQuery {
 /** Metric ingest and reads: full-fidelity pages by step and M4 downsampling on any x axis. */
 export class MetricService {
   /** Stores a checked batch once; returns how many points were new (0 for a replay). */
-  async ingest(ctx: ServiceContext, run: RunRecord, batch: MetricBatch): Promise<{ stored: boolean; points: number }> {
+  async ingest(
+    ctx: ServiceContext,
+    run: RunRecord,
+    batch: MetricBatch,
+  ): Promise<{ stored: boolean; points: number }> {
     const now = ctx.now();
     const startedAt = run.startedAt ?? run.createdAt;
-    const names = batch.series.map((s) => s.name);
+    const series = batch.series.filter((s) => s.values.length > 0);
+    const names = series.map((s) => s.name);
     const stored = await ctx.store.appendMetrics(run.pk, batch, names, (i, state) =>
-      fillPoints(batch.series[i]!, state.lastStep, startedAt, now),
+      fillPoints(series[i]!, state.lastStep, startedAt, now),
     );
     let points = 0;
     for (const s of batch.series) points += s.values.length;
@@ -130,20 +150,30 @@ export class MetricService {
       }
       after = { step, block, index };
     }
-    const blocks = await ctx.store.readBlocks(series.pk, 'step', after ? Math.max(from, after.step) : from, to);
+    const blocks = await ctx.store.readBlocks(
+      series.pk,
+      'step',
+      after ? Math.max(from, after.step) : from,
+      to,
+    );
     const page = readSeriesPage(blocks, from, to, after, limit);
     const next = page.next ? encodeCursor([page.next.step, page.next.block, page.next.index]) : null;
     return { name: series.name, page, next };
   }
 
   /** The series over `[from, to)` of the x axis in `buckets` equal-width M4 buckets. */
-  async downsample(ctx: ServiceContext, run: RunRecord, query: DownsampleQuery): Promise<Buckets & { name: string }> {
+  async downsample(
+    ctx: ServiceContext,
+    run: RunRecord,
+    query: DownsampleQuery,
+  ): Promise<Buckets & { name: string }> {
     const series = await this.#series(ctx, run, query.name);
     const axis = parseAxis(query.x);
     const buckets = parseLimit(query.buckets, 1000, LIMITS.downsampleBuckets);
     let from = parseNumber(query.from, 'from');
     let to = parseNumber(query.to, 'to');
-    const blocks = await ctx.store.readBlocks(series.pk, axis, from ?? -Infinity, to ?? Infinity);
+    const column = axis === 'step' ? 'steps' : axis === 'time' ? 'times' : 'timestamps';
+    const blocks = await ctx.store.readBlocks(series.pk, axis, from ?? -Infinity, to ?? Infinity, [column]);
     if (from === null || to === null) {
       let lo = Infinity;
       let hi = -Infinity;
@@ -157,9 +187,13 @@ export class MetricService {
       }
       from ??= lo === Infinity ? 0 : lo;
       // `to` is exclusive: just past the last point so that it falls in the last bucket.
-      to ??= hi === -Infinity ? 1 : hi + Math.max(Math.abs(hi) * Number.EPSILON * 4, (hi - from) / buckets / 1e6, 1e-9);
+      to ??=
+        hi === -Infinity
+          ? 1
+          : hi + Math.max(Math.abs(hi) * Number.EPSILON * 4, (hi - from) / buckets / 1e6, 1e-9);
     }
-    if (!(to > from)) throw new SimscopeError('invalid_field', `query.to: must be greater than from (${from})`);
+    if (!(to > from))
+      throw new SimscopeError('invalid_field', `query.to: must be greater than from (${from})`);
     return { name: series.name, ...downsample(blocks, axis, from, to, buckets) };
   }
 }

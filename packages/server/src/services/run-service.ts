@@ -75,7 +75,10 @@ export function mergeMetadata(base: JsonObject, patch: JsonObject): JsonObject {
     else out[key] = value;
   }
   if (JSON.stringify(out).length > LIMITS.metadataBytes) {
-    throw new SimscopeError('invalid_field', `body.metadata: merged metadata would exceed ${LIMITS.metadataBytes} bytes`);
+    throw new SimscopeError(
+      'invalid_field',
+      `body.metadata: merged metadata would exceed ${LIMITS.metadataBytes} bytes`,
+    );
   }
   return out;
 }
@@ -109,7 +112,10 @@ export function parseLimit(limit: string | number | undefined, fallback: number,
   if (limit === undefined || limit === '') return fallback;
   const n = Number(limit);
   if (!Number.isInteger(n) || n < 1 || n > max) {
-    throw new SimscopeError('invalid_field', `query.limit: must be a whole number from 1 to ${max}, got '${limit}'`);
+    throw new SimscopeError(
+      'invalid_field',
+      `query.limit: must be a whole number from 1 to ${max}, got '${limit}'`,
+    );
   }
   return n;
 }
@@ -157,7 +163,12 @@ export class RunService {
         });
         return runView(run);
       } catch (error) {
-        if (input.name === undefined && error instanceof SimscopeError && error.code === 'conflict' && attempt < 20) {
+        if (
+          input.name === undefined &&
+          error instanceof SimscopeError &&
+          error.code === 'conflict' &&
+          attempt < 20
+        ) {
           continue;
         }
         throw error;
@@ -184,7 +195,10 @@ export class RunService {
     if (params.next) {
       const [key, pk, sortName] = decodeCursor(params.next, 3);
       if (typeof pk !== 'number' || sortName !== `${descending ? '-' : ''}${field}`) {
-        throw new SimscopeError('invalid_cursor', 'query.next: this cursor belongs to a listing with another sort');
+        throw new SimscopeError(
+          'invalid_cursor',
+          'query.next: this cursor belongs to a listing with another sort',
+        );
       }
       after = { key: key as string | number, pk };
     }
@@ -201,7 +215,10 @@ export class RunService {
     const last = page.at(-1);
     return {
       items: page.map(runView),
-      next: more && last ? encodeCursor([sortKey(last, field), last.pk, `${descending ? '-' : ''}${field}`]) : null,
+      next:
+        more && last
+          ? encodeCursor([sortKey(last, field), last.pk, `${descending ? '-' : ''}${field}`])
+          : null,
     };
   }
 
@@ -216,13 +233,16 @@ export class RunService {
     if (input.heartbeatTimeout !== undefined) changes.heartbeatTimeout = input.heartbeatTimeout;
     if (input.tags !== undefined || input.addTags !== undefined || input.removeTags !== undefined) {
       const removed = new Set(input.removeTags ?? []);
-      const tags = uniqueTags([...(input.tags ?? run.tags), ...(input.addTags ?? [])]).filter((t) => !removed.has(t));
+      const tags = uniqueTags([...(input.tags ?? run.tags), ...(input.addTags ?? [])]).filter(
+        (t) => !removed.has(t),
+      );
       if (tags.length > LIMITS.tagsPerRun) {
         throw new SimscopeError('invalid_field', `body.tags: a run has at most ${LIMITS.tagsPerRun} tags`);
       }
       changes.tags = tags;
     }
-    if (input.metadata !== undefined) changes.metadata = mergeMetadata(run.metadata, input.metadata as JsonObject);
+    if (input.metadata !== undefined)
+      changes.metadata = mergeMetadata(run.metadata, input.metadata as JsonObject);
     if (input.system !== undefined) changes.system = mergeMetadata(run.system, input.system as JsonObject);
     if (input.status !== undefined && input.status !== run.status) {
       Object.assign(changes, this.#transition(run, input.status, now));
@@ -257,10 +277,16 @@ export class RunService {
    * Records that the run is alive. A `lost` run that beats again is running again (it was only out of touch);
    * an ended run cannot beat. Returns the abort request so clients poll both at once.
    */
-  async heartbeat(ctx: ServiceContext, idOrName: string): Promise<{ status: RunStatus; abort: RunView['abort'] }> {
+  async heartbeat(
+    ctx: ServiceContext,
+    idOrName: string,
+  ): Promise<{ status: RunStatus; abort: RunView['abort'] }> {
     const run = await this.find(ctx, idOrName);
     if (FINAL.has(run.status)) {
-      throw new SimscopeError('invalid_transition', `run '${run.name}' has ended (${run.status}) and takes no heartbeats`);
+      throw new SimscopeError(
+        'invalid_transition',
+        `run '${run.name}' has ended (${run.status}) and takes no heartbeats`,
+      );
     }
     const now = ctx.now();
     const changes: RunChanges = { heartbeatAt: now };
@@ -272,6 +298,9 @@ export class RunService {
   async requestAbort(ctx: ServiceContext, idOrName: string, body: unknown): Promise<RunView['abort']> {
     const input = parseInput(abortSchema, body ?? {});
     const run = await this.find(ctx, idOrName);
+    if (FINAL.has(run.status)) {
+      throw new SimscopeError('invalid_transition', `run '${run.name}' has already ended (${run.status})`);
+    }
     const updated = await ctx.store.updateRun(
       ctx.auth.workspace.id,
       run.pk,

@@ -48,7 +48,10 @@ export function readSeriesPage(
       if (v >= from && v < to && isAfter(block, i)) refs.push({ block, index: i });
     }
   }
-  refs.sort((a, b) => a.block.steps[a.index]! - b.block.steps[b.index]! || a.block.pk - b.block.pk || a.index - b.index);
+  refs.sort(
+    (a, b) =>
+      a.block.steps[a.index]! - b.block.steps[b.index]! || a.block.pk - b.block.pk || a.index - b.index,
+  );
   const count = Math.min(limit, refs.length);
   const out = allocate(count);
   for (let k = 0; k < count; k++) {
@@ -60,7 +63,9 @@ export function readSeriesPage(
   }
   const last = refs[count - 1];
   const next =
-    refs.length > count && last ? { step: last.block.steps[last.index]!, block: last.block.pk, index: last.index } : null;
+    refs.length > count && last
+      ? { step: last.block.steps[last.index]!, block: last.block.pk, index: last.index }
+      : null;
   return { ...out, next };
 }
 
@@ -87,7 +92,7 @@ function readSorted(
   let count = 0;
   let next: SeriesPage['next'] = null;
   let last: { block: Block; index: number } | null = null;
-  outer: for (const block of blocks) {
+  for (const block of blocks) {
     const s = block.steps;
     let i = 0;
     while (i < s.length && !(s[i]! >= from && isAfter(block, i))) i++;
@@ -103,10 +108,13 @@ function readSorted(
     last = { block, index: i + take - 1 };
     if (take < end - i) {
       next = { step: s[last.index]!, block: block.pk, index: last.index };
-      break outer;
+      break;
     }
     if (count === limit) {
-      const more = end < s.length ? s[end]! < to : blocks.some((b) => b.pk > block.pk && b.steps.some((v) => v >= from && v < to));
+      const more =
+        end < s.length
+          ? s[end]! < to
+          : blocks.some((b) => b.pk > block.pk && b.steps.some((v) => v >= from && v < to));
       if (more) next = { step: s[last.index]!, block: block.pk, index: last.index };
       break;
     }
@@ -140,7 +148,13 @@ export interface Buckets {
  * Downsamples points with `from <= x < to` into `n` equal-width buckets (M4). NaN values are counted and kept
  * as first/last but never chosen as minimum or maximum.
  */
-export function downsample(blocks: readonly Block[], axis: SeriesAxis, from: number, to: number, n: number): Buckets {
+export function downsample(
+  blocks: readonly Block[],
+  axis: SeriesAxis,
+  from: number,
+  to: number,
+  n: number,
+): Buckets {
   const count = new Float64Array(n);
   const firstX = new Float64Array(n).fill(Number.NaN);
   const firstY = new Float64Array(n).fill(Number.NaN);
@@ -187,8 +201,8 @@ export function downsample(blocks: readonly Block[], axis: SeriesAxis, from: num
     }
   }
   for (let b = 0; b < n; b++) {
-    if (minX[b] !== minX[b]) minY[b] = Number.NaN;
-    if (maxX[b] !== maxX[b]) maxY[b] = Number.NaN;
+    if (Number.isNaN(minX[b]!)) minY[b] = Number.NaN;
+    if (Number.isNaN(maxX[b]!)) maxY[b] = Number.NaN;
   }
   return { axis, from, to, count, firstX, firstY, lastX, lastY, minX, minY, maxX, maxY };
 }

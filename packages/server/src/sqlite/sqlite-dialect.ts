@@ -17,12 +17,13 @@ export const sqliteDialect: Dialect = {
   },
   jsonNumber: (c, p) =>
     `(CASE WHEN json_type(${c}, ${jsonPath(p)}) IN ('integer', 'real') THEN json_extract(${c}, ${jsonPath(p)}) END)`,
-  jsonString: (c, p) => `(CASE WHEN json_type(${c}, ${jsonPath(p)}) = 'text' THEN json_extract(${c}, ${jsonPath(p)}) END)`,
-  jsonBoolean: (c, p) =>
-    `(CASE json_type(${c}, ${jsonPath(p)}) WHEN 'true' THEN 1 WHEN 'false' THEN 0 END)`,
+  jsonString: (c, p) =>
+    `(CASE WHEN json_type(${c}, ${jsonPath(p)}) = 'text' THEN json_extract(${c}, ${jsonPath(p)}) END)`,
+  jsonBoolean: (c, p) => `(CASE json_type(${c}, ${jsonPath(p)}) WHEN 'true' THEN 1 WHEN 'false' THEN 0 END)`,
   jsonExists: (c, p) => `(json_type(${c}, ${jsonPath(p)}) IS NOT NULL)`,
   jsonArrayHas: (c) => `EXISTS (SELECT 1 FROM json_each(${c}) WHERE json_each.value = ?)`,
   ilike: (e) => `(${e} LIKE ? ESCAPE '\\')`,
   jsonParam: () => 'jsonb(?)',
   jsonOut: (c) => `json(${c})`,
+  forUpdate: '',
 };

@@ -7,7 +7,8 @@ type BindValue = string | number | bigint | Buffer | null;
 function bind(params: readonly SqlParam[]): BindValue[] {
   return params.map((p) => {
     if (typeof p === 'boolean') return p ? 1 : 0;
-    if (p instanceof Uint8Array && !Buffer.isBuffer(p)) return Buffer.from(p.buffer, p.byteOffset, p.byteLength);
+    if (p instanceof Uint8Array && !Buffer.isBuffer(p))
+      return Buffer.from(p.buffer, p.byteOffset, p.byteLength);
     return p as BindValue;
   });
 }
@@ -20,7 +21,8 @@ export class SqliteDriver implements SqlDriver {
   readonly dialect: Dialect = sqliteDialect;
   readonly #db: Database;
   readonly #statements = new Map<string, Statement>();
-  #lock: Promise<void> = Promise.resolve();
+  /** Transactions run one after another in this chain; `#locked` is true while one is open. */
+  #queue: Promise<unknown> = Promise.resolve();
   #locked = false;
 
   constructor(db: Database) {
@@ -38,12 +40,14 @@ export class SqliteDriver implements SqlDriver {
   }
 
   async #wait(): Promise<void> {
-    while (this.#locked) await this.#lock;
+    while (this.#locked) await this.#queue.catch(() => undefined);
   }
 
   allSync<T extends SqlRow>(sql: string, params: readonly SqlParam[] = []): T[] {
     const stmt = this.#prepare(sql);
-    return (stmt.reader ? stmt.all(...bind(params)) : (stmt.run(...bind(params)), [])) as T[];
+    if (stmt.reader) return stmt.all(...bind(params)) as T[];
+    stmt.run(...bind(params));
+    return [];
   }
 
   getSync<T extends SqlRow>(sql: string, params: readonly SqlParam[] = []): T | undefined {
@@ -78,25 +82,26 @@ export class SqliteDriver implements SqlDriver {
     this.#db.exec(sql);
   }
 
-  async transaction<T>(fn: (tx: SqlDriver) => Promise<T>): Promise<T> {
-    if (this.#locked) await this.#wait();
-    let release!: () => void;
-    this.#lock = new Promise((resolve) => {
-      release = resolve;
-    });
+  transaction<T>(fn: (tx: SqlDriver) => Promise<T>): Promise<T> {
+    const result = this.#queue.catch(() => undefined).then(() => this.#runTransaction(fn));
+    this.#queue = result;
+    return result;
+  }
+
+  async #runTransaction<T>(fn: (tx: SqlDriver) => Promise<T>): Promise<T> {
     this.#locked = true;
-    const tx = new SqliteTransaction(this);
-    this.#db.exec('BEGIN IMMEDIATE');
     try {
-      const result = await fn(tx);
-      this.#db.exec('COMMIT');
-      return result;
-    } catch (error) {
-      if (this.#db.inTransaction) this.#db.exec('ROLLBACK');
-      throw error;
+      this.#db.exec('BEGIN IMMEDIATE');
+      try {
+        const result = await fn(new SqliteTransaction(this));
+        this.#db.exec('COMMIT');
+        return result;
+      } catch (error) {
+        if (this.#db.inTransaction) this.#db.exec('ROLLBACK');
+        throw error;
+      }
     } finally {
       this.#locked = false;
-      release();
     }
   }
 

@@ -74,7 +74,12 @@ export function float64Column(raw: Uint8Array): Float64Array {
 }
 
 /** Steps of a block: stored, or rebuilt from its first step and stride. */
-export function stepColumn(raw: Uint8Array | null, n: number, stepMin: number, stride: number | null): Float64Array {
+export function stepColumn(
+  raw: Uint8Array | null,
+  n: number,
+  stepMin: number,
+  stride: number | null,
+): Float64Array {
   if (raw) return float64Column(raw);
   const out = new Float64Array(n);
   const s = stride ?? 0;
@@ -129,7 +134,7 @@ export function summarise(p: Points): {
   for (let i = 0; i < values.length; i++) {
     if (steps[i]! >= steps[lastIndex]!) lastIndex = i;
     const v = values[i]!;
-    if (v !== v) continue;
+    if (Number.isNaN(v)) continue;
     seen = true;
     if (v < min) min = v;
     if (v > max) max = v;

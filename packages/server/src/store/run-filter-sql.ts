@@ -81,19 +81,32 @@ function comparison(expr: string, op: CompareOp, param: SqlParam, d: Dialect): S
   return { sql: `${expr} ${SQL_OP[op]} ?`, params: [param] };
 }
 
-function compareText(expr: string, op: CompareOp, value: FilterValue, field: FilterField, d: Dialect): SqlFragment {
+function compareText(
+  expr: string,
+  op: CompareOp,
+  value: FilterValue,
+  field: FilterField,
+  d: Dialect,
+): SqlFragment {
   if (value.kind === 'null') {
     if (op === '==') return { sql: `${expr} IS NULL`, params: [] };
     if (op === '!=') return { sql: `${expr} IS NOT NULL`, params: [] };
     invalid(`${describe(field)} can only be compared with null using == or !=`);
   }
-  const text = value.kind === 'string' ? value.value : value.kind === 'number' ? String(value.value) : undefined;
+  const text =
+    value.kind === 'string' ? value.value : value.kind === 'number' ? String(value.value) : undefined;
   if (text === undefined) invalid(`${describe(field)} takes a text value`);
   const param = op === 'contains' || op === 'not contains' ? likePattern(text) : text;
   return comparison(expr, op, param, d);
 }
 
-function compareTime(column: string, op: CompareOp, value: FilterValue, field: FilterField, now: number): SqlFragment {
+function compareTime(
+  column: string,
+  op: CompareOp,
+  value: FilterValue,
+  field: FilterField,
+  now: number,
+): SqlFragment {
   if (value.kind === 'null') {
     if (op === '==') return { sql: `${column} IS NULL`, params: [] };
     if (op === '!=') return { sql: `${column} IS NOT NULL`, params: [] };
@@ -123,7 +136,8 @@ function compareMetadata(path: string[], op: CompareOp, value: FilterValue, d: D
       }
       return comparison(d.jsonNumber('r.metadata', path), op, value.value, d);
     case 'boolean':
-      if (op !== '==' && op !== '!=') invalid(`${describe(field)} compared with true or false takes == or !=`);
+      if (op !== '==' && op !== '!=')
+        invalid(`${describe(field)} compared with true or false takes == or !=`);
       return comparison(d.jsonBoolean('r.metadata', path), op, value.value ? 1 : 0, d);
     case 'string':
       return compareText(d.jsonString('r.metadata', path), op, value, field, d);
@@ -155,7 +169,8 @@ function compileCompare(
     case 'tags': {
       if (value.kind !== 'string') invalid('tags takes a text value');
       if (op === 'contains' || op === '==') return { sql: d.jsonArrayHas('r.tags'), params: [value.value] };
-      if (op === 'not contains' || op === '!=') return { sql: `NOT ${d.jsonArrayHas('r.tags')}`, params: [value.value] };
+      if (op === 'not contains' || op === '!=')
+        return { sql: `NOT ${d.jsonArrayHas('r.tags')}`, params: [value.value] };
       return invalid('tags takes contains, not contains, == or !=');
     }
     case 'metadata':

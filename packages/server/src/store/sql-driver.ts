@@ -37,4 +37,6 @@ export interface Dialect {
   jsonParam(): string;
   /** Expression that reads a JSON column back as JSON text. */
   jsonOut(column: string): string;
+  /** Suffix of a SELECT that locks the rows it reads until the transaction ends ('' where writes are serial). */
+  readonly forUpdate: string;
 }

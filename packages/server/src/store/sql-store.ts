@@ -13,26 +13,28 @@ import {
 import { MIGRATIONS } from './migrations.js';
 import { compileRunFilter, RUN_SORT_SQL } from './run-filter-sql.js';
 import type { SqlDriver, SqlParam, SqlRow } from './sql-driver.js';
-import type {
-  BatchKey,
-  Block,
-  EventQuery,
-  EventRecord,
-  FolderQuery,
-  FolderRecord,
-  JsonObject,
-  NewEvent,
-  NewRun,
-  Points,
-  RunChanges,
-  RunQuery,
-  RunRecord,
-  SeriesRecord,
-  SeriesState,
-  Store,
-  TokenRecord,
-  UserRecord,
-  WorkspaceRecord,
+import {
+  type BatchKey,
+  BLOCK_COLUMNS,
+  type Block,
+  type BlockColumn,
+  type EventQuery,
+  type EventRecord,
+  type FolderQuery,
+  type FolderRecord,
+  type JsonObject,
+  type NewEvent,
+  type NewRun,
+  type Points,
+  type RunChanges,
+  type RunQuery,
+  type RunRecord,
+  type SeriesRecord,
+  type SeriesState,
+  type Store,
+  type TokenRecord,
+  type UserRecord,
+  type WorkspaceRecord,
 } from './store.js';
 
 type Row = SqlRow;
@@ -40,7 +42,7 @@ type Row = SqlRow;
 const num = (v: unknown): number => Number(v);
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
-const finiteOrNull = (v: number | null): number | null => (v === null || Number.isNaN(v) ? null : v);
+const nanToNull = (v: number | null): number | null => (v === null || Number.isNaN(v) ? null : v);
 
 function parseJson<T>(v: unknown, fallback: T): T {
   if (v === null || v === undefined) return fallback;
@@ -48,7 +50,7 @@ function parseJson<T>(v: unknown, fallback: T): T {
 }
 
 function newFolderId(): string {
-  return randomBytes(9).toString('base64url');
+  return randomBytes(12).toString('base64url');
 }
 
 /** True for a unique-constraint violation from either backend. */
@@ -56,6 +58,8 @@ export function isUniqueViolation(error: unknown): boolean {
   const code = (error as { code?: unknown })?.code;
   return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 }
+
+const EMPTY = new Float64Array(0);
 
 const AXIS_COLUMNS = {
   step: ['step_min', 'step_max'],
@@ -89,7 +93,9 @@ export abstract class SqlStore implements Store {
     );
     for (const migration of MIGRATIONS) {
       await this.db.transaction(async (tx) => {
-        const done = await tx.get('SELECT version FROM schema_migrations WHERE version = ?', [migration.version]);
+        const done = await tx.get('SELECT version FROM schema_migrations WHERE version = ?', [
+          migration.version,
+        ]);
         if (done) return;
         await tx.exec(migration.sql(this.db.dialect));
         await tx.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', [
@@ -133,11 +139,10 @@ export abstract class SqlStore implements Store {
   }
 
   async getUser(idOrName: string): Promise<UserRecord | undefined> {
-    const row = await this.db.get('SELECT * FROM users WHERE id = ? OR name = ? ORDER BY (id = ?) DESC LIMIT 1', [
-      idOrName,
-      idOrName,
-      idOrName,
-    ]);
+    const row = await this.db.get(
+      'SELECT * FROM users WHERE id = ? OR name = ? ORDER BY (id = ?) DESC LIMIT 1',
+      [idOrName, idOrName, idOrName],
+    );
     return row && this.#user(row);
   }
 
@@ -170,7 +175,9 @@ export abstract class SqlStore implements Store {
   }
 
   async listWorkspaces(): Promise<WorkspaceRecord[]> {
-    return (await this.db.all('SELECT * FROM workspaces ORDER BY created_at, id')).map((r) => this.#workspace(r));
+    return (await this.db.all('SELECT * FROM workspaces ORDER BY created_at, id')).map((r) =>
+      this.#workspace(r),
+    );
   }
 
   async deleteWorkspace(id: string): Promise<boolean> {
@@ -185,7 +192,12 @@ export abstract class SqlStore implements Store {
   }
 
   async removeMember(workspaceId: string, userId: string): Promise<boolean> {
-    return (await this.db.run('DELETE FROM memberships WHERE workspace_id = ? AND user_id = ?', [workspaceId, userId])) > 0;
+    return (
+      (await this.db.run('DELETE FROM memberships WHERE workspace_id = ? AND user_id = ?', [
+        workspaceId,
+        userId,
+      ])) > 0
+    );
   }
 
   async listMembers(workspaceId: string): Promise<UserRecord[]> {
@@ -219,7 +231,16 @@ export abstract class SqlStore implements Store {
   async createToken(token: TokenRecord, hash: string): Promise<void> {
     await this.db.run(
       'INSERT INTO tokens (id, user_id, name, hash, scopes, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-      [token.id, token.userId, token.name, hash, token.scopes.join(','), token.createdAt, token.expiresAt, token.revokedAt],
+      [
+        token.id,
+        token.userId,
+        token.name,
+        hash,
+        token.scopes.join(','),
+        token.createdAt,
+        token.expiresAt,
+        token.revokedAt,
+      ],
     );
   }
 
@@ -251,7 +272,10 @@ export abstract class SqlStore implements Store {
   }
 
   async revokeToken(id: string, at: number): Promise<boolean> {
-    return (await this.db.run('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL', [at, id])) > 0;
+    return (
+      (await this.db.run('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL', [at, id])) >
+      0
+    );
   }
 
   // Folders
@@ -275,7 +299,10 @@ export abstract class SqlStore implements Store {
   }
 
   async #ensureFolder(tx: SqlDriver, workspaceId: string, path: string, at: number): Promise<FolderRecord> {
-    const existing = await tx.get(`${this.#folderSelect} WHERE workspace_id = ? AND path = ?`, [workspaceId, path]);
+    const existing = await tx.get(`${this.#folderSelect} WHERE workspace_id = ? AND path = ?`, [
+      workspaceId,
+      path,
+    ]);
     if (existing) return this.#folder(existing);
     const d = tx.dialect;
     const segments = path === '/' ? [] : path.slice(1).split('/');
@@ -287,10 +314,16 @@ export abstract class SqlStore implements Store {
          VALUES (?, ?, ?, ?, NULL, ${d.jsonParam()}, ${d.jsonParam()}, ?) ON CONFLICT (workspace_id, path) DO NOTHING`,
         [newFolderId(), workspaceId, prefix, parentPk, '[]', '{}', at],
       );
-      const row = await tx.get('SELECT pk FROM folders WHERE workspace_id = ? AND path = ?', [workspaceId, prefix]);
+      const row = await tx.get('SELECT pk FROM folders WHERE workspace_id = ? AND path = ?', [
+        workspaceId,
+        prefix,
+      ]);
       parentPk = num(row?.pk);
     }
-    const row = await tx.get(`${this.#folderSelect} WHERE workspace_id = ? AND path = ?`, [workspaceId, path]);
+    const row = await tx.get(`${this.#folderSelect} WHERE workspace_id = ? AND path = ?`, [
+      workspaceId,
+      path,
+    ]);
     return this.#folder(row!);
   }
 
@@ -319,7 +352,10 @@ export abstract class SqlStore implements Store {
       params.push(query.after);
     }
     params.push(query.limit);
-    const rows = await this.db.all(`${this.#folderSelect} WHERE ${where.join(' AND ')} ORDER BY path LIMIT ?`, params);
+    const rows = await this.db.all(
+      `${this.#folderSelect} WHERE ${where.join(' AND ')} ORDER BY path LIMIT ?`,
+      params,
+    );
     return rows.map((r) => this.#folder(r));
   }
 
@@ -360,27 +396,32 @@ export abstract class SqlStore implements Store {
   }
 
   async folderIsEmpty(workspaceId: string, folder: FolderRecord): Promise<boolean> {
-    const child = await this.db.get('SELECT 1 AS x FROM folders WHERE workspace_id = ? AND parent_pk = ? LIMIT 1', [
-      workspaceId,
-      folder.pk,
-    ]);
+    const child = await this.db.get(
+      'SELECT 1 AS x FROM folders WHERE workspace_id = ? AND parent_pk = ? LIMIT 1',
+      [workspaceId, folder.pk],
+    );
     if (child) return false;
-    const run = await this.db.get('SELECT 1 AS x FROM runs WHERE workspace_id = ? AND folder_pk = ? LIMIT 1', [
-      workspaceId,
-      folder.pk,
-    ]);
+    const run = await this.db.get(
+      'SELECT 1 AS x FROM runs WHERE workspace_id = ? AND folder_pk = ? LIMIT 1',
+      [workspaceId, folder.pk],
+    );
     return !run;
   }
 
   async deleteFolder(workspaceId: string, folder: FolderRecord, recursive: boolean): Promise<number> {
     if (folder.workspaceId !== workspaceId) return 0;
     return this.db.transaction(async (tx) => {
-      const tree = recursive ? this.#subtree(folder) : { sql: 'workspace_id = ? AND pk = ?', params: [workspaceId, folder.pk] };
+      const tree = recursive
+        ? this.#subtree(folder)
+        : { sql: 'workspace_id = ? AND pk = ?', params: [workspaceId, folder.pk] };
       const counted = await tx.get(
         `SELECT COUNT(*) AS n FROM runs WHERE folder_pk IN (SELECT pk FROM folders WHERE ${tree.sql})`,
         tree.params,
       );
-      await tx.run(`DELETE FROM runs WHERE folder_pk IN (SELECT pk FROM folders WHERE ${tree.sql})`, tree.params);
+      await tx.run(
+        `DELETE FROM runs WHERE folder_pk IN (SELECT pk FROM folders WHERE ${tree.sql})`,
+        tree.params,
+      );
       if (folder.path === '/') {
         await tx.run("DELETE FROM folders WHERE workspace_id = ? AND path <> '/'", [workspaceId]);
       } else {
@@ -463,8 +504,14 @@ export abstract class SqlStore implements Store {
 
   async getRun(workspaceId: string, idOrName: string): Promise<RunRecord | undefined> {
     const row =
-      (await this.db.get(`${this.#runSelect} WHERE r.workspace_id = ? AND r.id = ?`, [workspaceId, idOrName])) ??
-      (await this.db.get(`${this.#runSelect} WHERE r.workspace_id = ? AND r.name = ?`, [workspaceId, idOrName]));
+      (await this.db.get(`${this.#runSelect} WHERE r.workspace_id = ? AND r.id = ?`, [
+        workspaceId,
+        idOrName,
+      ])) ??
+      (await this.db.get(`${this.#runSelect} WHERE r.workspace_id = ? AND r.name = ?`, [
+        workspaceId,
+        idOrName,
+      ]));
     return row && this.#run(row);
   }
 
@@ -524,10 +571,14 @@ export abstract class SqlStore implements Store {
           ]);
         } catch (error) {
           if (isUniqueViolation(error)) {
-            throw new SimscopeError('conflict', `a run named '${changes.name}' already exists in this workspace`, {
-              cause: error,
-              details: { field: 'name' },
-            });
+            throw new SimscopeError(
+              'conflict',
+              `a run named '${changes.name}' already exists in this workspace`,
+              {
+                cause: error,
+                details: { field: 'name' },
+              },
+            );
           }
           throw error;
         }
@@ -589,11 +640,20 @@ export abstract class SqlStore implements Store {
   ): Promise<boolean> {
     return this.db.transaction(async (tx) => {
       if (!(await this.#claimBatch(tx, runPk, 'metrics', key))) return false;
-      for (let i = 0; i < names.length; i++) {
+      // Series are locked in name order so that concurrent batches over the same series cannot deadlock.
+      const order = names
+        .map((_, i) => i)
+        .sort((a, b) => (names[a]! < names[b]! ? -1 : names[a]! > names[b]! ? 1 : a - b));
+      for (const i of order) {
         const name = names[i]!;
-        let row = await tx.get('SELECT * FROM series WHERE run_pk = ? AND name = ?', [runPk, name]);
+        const select = `SELECT * FROM series WHERE run_pk = ? AND name = ?${tx.dialect.forUpdate}`;
+        let row = await tx.get(select, [runPk, name]);
         if (!row) {
-          row = await tx.get("INSERT INTO series (run_pk, name, count) VALUES (?, ?, 0) RETURNING *", [runPk, name]);
+          await tx.run(
+            'INSERT INTO series (run_pk, name, count) VALUES (?, ?, 0) ON CONFLICT (run_pk, name) DO NOTHING',
+            [runPk, name],
+          );
+          row = await tx.get(select, [runPk, name]);
         }
         const series = this.#series(row!);
         const points = fill(i, { lastStep: series.lastStep });
@@ -609,9 +669,10 @@ export abstract class SqlStore implements Store {
     let toStore = points;
     let replaced: number | null = null;
     if (points.values.length < MERGE_BELOW) {
-      const last = await tx.get('SELECT pk, n FROM metric_blocks WHERE series_pk = ? ORDER BY pk DESC LIMIT 1', [
-        series.pk,
-      ]);
+      const last = await tx.get(
+        'SELECT pk, n FROM metric_blocks WHERE series_pk = ? ORDER BY pk DESC LIMIT 1',
+        [series.pk],
+      );
       if (last && num(last.n) < MERGE_BELOW && num(last.n) + points.values.length <= BLOCK_POINTS) {
         const [block] = await this.#selectBlocks(tx, 'WHERE pk = ?', [num(last.pk)]);
         if (block) {
@@ -646,43 +707,64 @@ export abstract class SqlStore implements Store {
     const i = summary.lastIndex;
     const lastStep = points.steps[i]!;
     const newer = series.lastStep === null || lastStep >= series.lastStep;
-    const min = summary.min === null ? series.minValue : series.minValue === null ? summary.min : Math.min(summary.min, series.minValue);
-    const max = summary.max === null ? series.maxValue : series.maxValue === null ? summary.max : Math.max(summary.max, series.maxValue);
+    const min =
+      summary.min === null
+        ? series.minValue
+        : series.minValue === null
+          ? summary.min
+          : Math.min(summary.min, series.minValue);
+    const max =
+      summary.max === null
+        ? series.maxValue
+        : series.maxValue === null
+          ? summary.max
+          : Math.max(summary.max, series.maxValue);
     await tx.run(
       `UPDATE series SET count = count + ?, min_value = ?, max_value = ?,
          last_step = ?, last_time = ?, last_timestamp = ?, last_value = ? WHERE pk = ?`,
       [
         points.values.length,
-        finiteOrNull(min),
-        finiteOrNull(max),
+        nanToNull(min),
+        nanToNull(max),
         newer ? lastStep : series.lastStep,
         newer ? points.times[i]! : series.lastTime,
         newer ? points.timestamps[i]! : series.lastTimestamp,
-        newer ? finiteOrNull(points.values[i]!) : series.lastValue,
+        newer ? nanToNull(points.values[i]!) : series.lastValue,
         series.pk,
       ],
     );
   }
 
-  async #selectBlocks(db: SqlDriver, where: string, params: SqlParam[]): Promise<Block[]> {
-    const rows = await db.all(
-      `SELECT pk, n, step_min, step_stride, steps, times, timestamps, vals FROM metric_blocks ${where}`,
-      params,
-    );
+  async #selectBlocks(
+    db: SqlDriver,
+    where: string,
+    params: SqlParam[],
+    columns: readonly BlockColumn[] = BLOCK_COLUMNS,
+  ): Promise<Block[]> {
+    const want = new Set(columns);
+    const select = ['pk', 'n', 'step_min', 'step_stride', 'vals'];
+    if (want.has('steps')) select.push('steps');
+    if (want.has('times')) select.push('times');
+    if (want.has('timestamps')) select.push('timestamps');
+    const rows = await db.all(`SELECT ${select.join(', ')} FROM metric_blocks ${where}`, params);
     return rows.map((row) => {
       const n = num(row.n);
       return {
         pk: num(row.pk),
-        steps: stepColumn(row.steps as Uint8Array | null, n, num(row.step_min), numOrNull(row.step_stride)),
-        times: float64Column(row.times as Uint8Array),
-        timestamps: float64Column(row.timestamps as Uint8Array),
+        steps: want.has('steps')
+          ? stepColumn(row.steps as Uint8Array | null, n, num(row.step_min), numOrNull(row.step_stride))
+          : EMPTY,
+        times: want.has('times') ? float64Column(row.times as Uint8Array) : EMPTY,
+        timestamps: want.has('timestamps') ? float64Column(row.timestamps as Uint8Array) : EMPTY,
         values: float64Column(row.vals as Uint8Array),
       };
     });
   }
 
   async listSeries(runPk: number): Promise<SeriesRecord[]> {
-    return (await this.db.all('SELECT * FROM series WHERE run_pk = ? ORDER BY name', [runPk])).map((r) => this.#series(r));
+    return (await this.db.all('SELECT * FROM series WHERE run_pk = ? ORDER BY name', [runPk])).map((r) =>
+      this.#series(r),
+    );
   }
 
   async getSeries(runPk: number, name: string): Promise<SeriesRecord | undefined> {
@@ -690,13 +772,20 @@ export abstract class SqlStore implements Store {
     return row && this.#series(row);
   }
 
-  readBlocks(seriesPk: number, axis: 'step' | 'time' | 'timestamp', from: number, to: number): Promise<Block[]> {
+  readBlocks(
+    seriesPk: number,
+    axis: 'step' | 'time' | 'timestamp',
+    from: number,
+    to: number,
+    columns: readonly BlockColumn[] = BLOCK_COLUMNS,
+  ): Promise<Block[]> {
     const [lo, hi] = AXIS_COLUMNS[axis];
-    return this.#selectBlocks(this.db, `WHERE series_pk = ? AND ${hi} >= ? AND ${lo} < ? ORDER BY ${lo}, pk`, [
-      seriesPk,
-      from,
-      to,
-    ]);
+    return this.#selectBlocks(
+      this.db,
+      `WHERE series_pk = ? AND ${hi} >= ? AND ${lo} < ? ORDER BY ${lo}, pk`,
+      [seriesPk, from, to],
+      columns,
+    );
   }
 
   // Events

@@ -1,4 +1,11 @@
-import type { EventLevel, FilterExpr, RunSortField, RunStatus, SeriesAxis, TokenScope } from '@simscope/protocol';
+import type {
+  EventLevel,
+  FilterExpr,
+  RunSortField,
+  RunStatus,
+  SeriesAxis,
+  TokenScope,
+} from '@simscope/protocol';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
@@ -125,10 +132,13 @@ export interface Points {
   values: Float64Array;
 }
 
-/** A stored block of a series' points with its extents on each axis. */
+/** A stored block of a series' points; columns that were not asked for are empty. */
 export interface Block extends Points {
   pk: number;
 }
+
+export const BLOCK_COLUMNS = ['steps', 'times', 'timestamps', 'values'] as const;
+export type BlockColumn = (typeof BLOCK_COLUMNS)[number];
 
 export interface EventRecord {
   pk: number;
@@ -228,8 +238,17 @@ export interface Store {
   ): Promise<boolean>;
   listSeries(runPk: number): Promise<SeriesRecord[]>;
   getSeries(runPk: number, name: string): Promise<SeriesRecord | undefined>;
-  /** Blocks of a series that may hold points with `from <= axis < to`, ordered by their start on that axis. */
-  readBlocks(seriesPk: number, axis: SeriesAxis, from: number, to: number): Promise<Block[]>;
+  /**
+   * Blocks of a series that may hold points with `from <= axis < to`, ordered by their start on that axis;
+   * only `columns` (and always values) are read.
+   */
+  readBlocks(
+    seriesPk: number,
+    axis: SeriesAxis,
+    from: number,
+    to: number,
+    columns?: readonly BlockColumn[],
+  ): Promise<Block[]>;
 
   /** Stores an event batch once per (run, writer, seq); returns false when it was stored before. */
   appendEvents(runPk: number, key: BatchKey, events: readonly NewEvent[]): Promise<boolean>;

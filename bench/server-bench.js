@@ -9,7 +9,7 @@ import { createClient, packr, unpackr } from './http.js';
 import { startServer } from './server-process.js';
 
 const BATCH_POINTS = 10_000;
-const SENDERS = 4;
+const SENDERS = Number(process.env.BENCH_SENDERS ?? 4);
 
 function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
@@ -48,12 +48,16 @@ function makeBatches(count, writer) {
   return bodies;
 }
 
-/** Sends every body with `SENDERS` concurrent requests; returns points per second. */
-async function send(client, path, bodies) {
+/**
+ * Sends every body with `SENDERS` concurrent senders, sender k to `paths[k % paths.length]` (one run per
+ * sender, as several simulations logging at once); returns points per second.
+ */
+async function send(client, paths, bodies) {
   let next = 0;
   const t0 = performance.now();
   await Promise.all(
-    Array.from({ length: SENDERS }, async () => {
+    Array.from({ length: SENDERS }, async (_, k) => {
+      const path = paths[k % paths.length];
       while (next < bodies.length) {
         const body = bodies[next++];
         await client.request('POST', path, { body, type: 'application/msgpack' });
@@ -64,20 +68,23 @@ async function send(client, path, bodies) {
   return (bodies.length * BATCH_POINTS) / seconds;
 }
 
-async function ingest(client, label, log, batches) {
-  const run = await client.json('POST', '/runs', { name: `ingest-${label}-${Date.now()}` });
-  const warm = makeBatches(20, `warm-${label}`);
-  await send(client, `/runs/${run.id}/metrics`, warm);
+export async function ingest(client, label, log, batches) {
+  const paths = [];
+  for (let k = 0; k < SENDERS; k++) {
+    const run = await client.json('POST', '/runs', { name: `ingest-${label}-${k}-${Date.now()}` });
+    paths.push(`/runs/${run.id}/metrics`);
+  }
+  await send(client, paths, makeBatches(20, `warm-${label}`));
   const bodies = makeBatches(batches, `w-${label}`);
-  const rate = await send(client, `/runs/${run.id}/metrics`, bodies);
+  const rate = await send(client, paths, bodies);
   log(`  ${label}: ${(rate / 1e6).toFixed(2)} M points/s (${batches} batches of ${BATCH_POINTS})`);
   return rate;
 }
 
 async function sink(client, log, batches) {
   const bodies = makeBatches(batches, 'sink');
-  await send(client, '/_sink/runs/any/metrics', bodies.slice(0, 20));
-  const rate = await send(client, '/_sink/runs/any/metrics', bodies);
+  await send(client, ['/_sink/runs/any/metrics'], bodies.slice(0, 20));
+  const rate = await send(client, ['/_sink/runs/any/metrics'], bodies);
   log(`  sink (decode, store nothing): ${(rate / 1e6).toFixed(2)} M points/s`);
   return rate;
 }
@@ -95,24 +102,26 @@ async function timed(times, fn) {
 
 async function history(client, log) {
   const run = await client.json('POST', '/runs', { name: `history-${Date.now()}` });
-  await send(client, `/runs/${run.id}/metrics`, makeBatches(10, 'h'));
-  let points = 0;
-  const ms = await timed(20, async () => {
-    const raw = await client.request('GET', `/runs/${run.id}/metrics/series?name=loss`, {
-      accept: 'application/msgpack',
+  await send(client, [`/runs/${run.id}/metrics`], makeBatches(10, 'h'));
+  const fetchAll = (columns) =>
+    timed(20, async () => {
+      const raw = await client.request('GET', `/runs/${run.id}/metrics/series?name=loss&columns=${columns}`, {
+        accept: 'application/msgpack',
+      });
+      const page = unpackr.unpack(raw);
+      const values = new Float64Array(Uint8Array.prototype.slice.call(page.values).buffer);
+      if (values.length !== 100_000) throw new Error(`history returned ${values.length} points`);
     });
-    const page = unpackr.unpack(raw);
-    const values = new Float64Array(Uint8Array.prototype.slice.call(page.values).buffer);
-    points = values.length;
-  });
-  if (points !== 100_000) throw new Error(`history returned ${points} points`);
-  log(`  100k-point history (msgpack, decoded): ${ms.toFixed(2)} ms`);
-  return ms;
+  const stepValue = await fetchAll('step,value');
+  log(`  100k-point history, step + value (msgpack, decoded): ${stepValue.toFixed(2)} ms`);
+  const all = await fetchAll('step,time,timestamp,value');
+  log(`  100k-point history, all four columns: ${all.toFixed(2)} ms`);
+  return { stepValue, all };
 }
 
 async function downsampleBench(client, log) {
   const run = await client.json('POST', '/runs', { name: `downsample-${Date.now()}` });
-  await send(client, `/runs/${run.id}/metrics`, makeBatches(100, 'd'));
+  await send(client, [`/runs/${run.id}/metrics`], makeBatches(100, 'd'));
   let buckets = 0;
   const ms = await timed(20, async () => {
     const raw = await client.request('GET', `/runs/${run.id}/metrics/downsample?name=loss&buckets=1000`, {
@@ -187,7 +196,7 @@ export async function run({ log }) {
     results[name] = { value: Number(value.toPrecision(4)), unit };
   };
 
-  log('ingest: HTTP msgpack batches of 10k points, 4 concurrent senders');
+  log(`ingest: HTTP msgpack batches of 10k points, ${SENDERS} concurrent senders`);
   const sqlite = await startServer();
   const client = createClient(sqlite.url);
   try {
@@ -197,7 +206,9 @@ export async function run({ log }) {
     put('ingest.http_sqlite.points_per_s', sqliteRate, 'points/s');
     put('ingest.ratio_to_sink', sqliteRate / sinkRate, 'ratio');
     log('reads');
-    put('history.100k.ms', await history(client, log), 'ms');
+    const h = await history(client, log);
+    put('history.100k.ms', h.stepValue, 'ms');
+    put('history.100k_all_columns.ms', h.all, 'ms');
     put('downsample.1m_to_1k.ms', await downsampleBench(client, log), 'ms');
   } finally {
     client.close();

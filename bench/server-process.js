@@ -11,16 +11,20 @@ export async function startServer({ dataDir, db, env = {} } = {}) {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'simscope-bench-'));
   const args = ['packages/server/dist/main.js', '--port', '0', '--data-dir', dir, '--log-level', 'warn'];
   if (db) args.push('--db', db);
-  const child = spawn(process.execPath, args, {
-    env: {
-      ...process.env,
-      XDG_CONFIG_HOME: join(dir, 'config'),
-      SIMSCOPE_BOOTSTRAP_TOKEN: BENCH_TOKEN,
-      SIMSCOPE_BENCH_SINK: '1',
-      ...env,
+  const child = spawn(
+    process.execPath,
+    [...(process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : []), ...args],
+    {
+      env: {
+        ...process.env,
+        XDG_CONFIG_HOME: join(dir, 'config'),
+        SIMSCOPE_BOOTSTRAP_TOKEN: BENCH_TOKEN,
+        SIMSCOPE_BENCH_SINK: '1',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
     },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  );
   const url = await new Promise((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (chunk) => {

@@ -455,27 +455,19 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
       },
     },
     async (r, reply) => {
-      const { name, page, next } = await metrics.series(ctx(r), await runOf(r), query(r));
-      if (wantsMsgpack(r)) {
-        return reply.type(MSGPACK_TYPE).send(
-          packr.pack({
-            name,
-            steps: int64Bytes(page.steps),
-            times: float64Bytes(page.times),
-            timestamps: int64Bytes(page.timestamps),
-            values: float64Bytes(page.values),
-            next,
-          }),
-        );
+      const { name, page, next, columns } = await metrics.series(ctx(r), await runOf(r), query(r));
+      const binary = wantsMsgpack(r);
+      const out: Record<string, unknown> = { name };
+      for (const column of columns) {
+        if (column === 'step') out.steps = binary ? int64Bytes(page.steps) : Array.from(page.steps);
+        if (column === 'time') out.times = binary ? float64Bytes(page.times) : Array.from(page.times);
+        if (column === 'timestamp')
+          out.timestamps = binary ? int64Bytes(page.timestamps) : Array.from(page.timestamps);
+        if (column === 'value')
+          out.values = binary ? float64Bytes(page.values) : Array.from(page.values, jsonNumber);
       }
-      return {
-        name,
-        steps: Array.from(page.steps),
-        times: Array.from(page.times),
-        timestamps: Array.from(page.timestamps),
-        values: Array.from(page.values, jsonNumber),
-        next,
-      };
+      out.next = next;
+      return binary ? reply.type(MSGPACK_TYPE).send(packr.pack(out)) : out;
     },
   );
   route(

@@ -6,7 +6,7 @@ import {
   type SeriesAxis,
   SimscopeError,
 } from '@simscope/protocol';
-import type { Points, RunRecord, SeriesRecord } from '../store/store.js';
+import type { BlockColumn, Points, RunRecord, SeriesRecord } from '../store/store.js';
 import type { ServiceContext } from './context.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { parseLimit } from './run-service.js';
@@ -85,7 +85,25 @@ function parseAxis(value: string | undefined): SeriesAxis {
   return axis;
 }
 
+/** Columns a series read can return. */
+export const SERIES_COLUMNS = ['step', 'time', 'timestamp', 'value'] as const;
+export type SeriesColumn = (typeof SERIES_COLUMNS)[number];
+
+function parseColumns(value: string | undefined): SeriesColumn[] {
+  if (!value) return [...SERIES_COLUMNS];
+  const columns = value.split(',').map((c) => c.trim()) as SeriesColumn[];
+  const bad = columns.find((c) => !SERIES_COLUMNS.includes(c));
+  if (bad !== undefined) {
+    throw new SimscopeError(
+      'invalid_field',
+      `query.columns: unknown column '${bad}'; use ${SERIES_COLUMNS.join(', ')}`,
+    );
+  }
+  return columns;
+}
+
 export interface SeriesQuery {
+  columns?: string;
   name?: string;
   from?: string;
   to?: string;
@@ -137,8 +155,9 @@ export class MetricService {
     ctx: ServiceContext,
     run: RunRecord,
     query: SeriesQuery,
-  ): Promise<{ name: string; page: SeriesPage; next: string | null }> {
+  ): Promise<{ name: string; page: SeriesPage; next: string | null; columns: SeriesColumn[] }> {
     const series = await this.#series(ctx, run, query.name);
+    const columns = parseColumns(query.columns);
     const from = parseNumber(query.from, 'from') ?? -Infinity;
     const to = parseNumber(query.to, 'to') ?? Infinity;
     const limit = parseLimit(query.limit, LIMITS.seriesPageSize, LIMITS.seriesPageSize);
@@ -150,15 +169,14 @@ export class MetricService {
       }
       after = { step, block, index };
     }
-    const blocks = await ctx.store.readBlocks(
-      series.pk,
-      'step',
-      after ? Math.max(from, after.step) : from,
-      to,
-    );
+    const read = new Set<BlockColumn>(['steps', 'values']);
+    if (columns.includes('time')) read.add('times');
+    if (columns.includes('timestamp')) read.add('timestamps');
+    const start = after ? Math.max(from, after.step) : from;
+    const blocks = await ctx.store.readBlocks(series.pk, 'step', start, to, [...read]);
     const page = readSeriesPage(blocks, from, to, after, limit);
     const next = page.next ? encodeCursor([page.next.step, page.next.block, page.next.index]) : null;
-    return { name: series.name, page, next };
+    return { name: series.name, page, next, columns };
   }
 
   /** The series over `[from, to)` of the x axis in `buckets` equal-width M4 buckets. */

@@ -57,8 +57,8 @@ export function readSeriesPage(
   for (let k = 0; k < count; k++) {
     const { block, index } = refs[k]!;
     out.steps[k] = block.steps[index]!;
-    out.times[k] = block.times[index]!;
-    out.timestamps[k] = block.timestamps[index]!;
+    out.times[k] = block.times[index] ?? Number.NaN;
+    out.timestamps[k] = block.timestamps[index] ?? Number.NaN;
     out.values[k] = block.values[index]!;
   }
   const last = refs[count - 1];
@@ -101,8 +101,8 @@ function readSorted(
     if (end <= i) continue;
     const take = Math.min(end - i, limit - count);
     out.steps.set(s.subarray(i, i + take), count);
-    out.times.set(block.times.subarray(i, i + take), count);
-    out.timestamps.set(block.timestamps.subarray(i, i + take), count);
+    if (block.times.length) out.times.set(block.times.subarray(i, i + take), count);
+    if (block.timestamps.length) out.timestamps.set(block.timestamps.subarray(i, i + take), count);
     out.values.set(block.values.subarray(i, i + take), count);
     count += take;
     last = { block, index: i + take - 1 };
@@ -165,39 +165,74 @@ export function downsample(
   const maxX = new Float64Array(n).fill(Number.NaN);
   const maxY = new Float64Array(n).fill(-Infinity);
   const scale = n / (to - from);
+  const bucketOf = (x: number) => {
+    const b = Math.floor((x - from) * scale);
+    return b >= n ? n - 1 : b;
+  };
+
+  /** Adds points `s..e-1` of one block, all in bucket `b` and in x order; same ties as one by one. */
+  const addRun = (b: number, xs: Float64Array, ys: Float64Array, s: number, e: number) => {
+    if (count[b] === 0) {
+      firstX[b] = xs[s]!;
+      firstY[b] = ys[s]!;
+      lastX[b] = xs[e - 1]!;
+      lastY[b] = ys[e - 1]!;
+    } else {
+      if (xs[s]! < firstX[b]!) {
+        firstX[b] = xs[s]!;
+        firstY[b] = ys[s]!;
+      }
+      if (xs[e - 1]! >= lastX[b]!) {
+        lastX[b] = xs[e - 1]!;
+        lastY[b] = ys[e - 1]!;
+      }
+    }
+    count[b]! += e - s;
+    let lo = minY[b]!;
+    let loX = minX[b]!;
+    let hi = maxY[b]!;
+    let hiX = maxX[b]!;
+    for (let k = s; k < e; k++) {
+      const y = ys[k]!;
+      if (y < lo) {
+        lo = y;
+        loX = xs[k]!;
+      }
+      if (y > hi) {
+        hi = y;
+        hiX = xs[k]!;
+      }
+    }
+    minY[b] = lo;
+    minX[b] = loX;
+    maxY[b] = hi;
+    maxX[b] = hiX;
+  };
+
   for (const block of blocks) {
     const xs = axisColumn(block, axis);
     const ys = block.values;
+    if (isNondecreasing(xs)) {
+      // Sorted x: find each bucket's slice by binary search, then scan it in a tight loop.
+      let i = lowerBound(xs, from, 0, xs.length);
+      const end = lowerBound(xs, to, i, xs.length);
+      while (i < end) {
+        const b = bucketOf(xs[i]!);
+        let lo = i + 1;
+        let hi = end;
+        while (lo < hi) {
+          const mid = (lo + hi) >>> 1;
+          if (bucketOf(xs[mid]!) === b) lo = mid + 1;
+          else hi = mid;
+        }
+        addRun(b, xs, ys, i, lo);
+        i = lo;
+      }
+      continue;
+    }
     for (let i = 0; i < xs.length; i++) {
       const x = xs[i]!;
-      if (!(x >= from && x < to)) continue;
-      let b = Math.floor((x - from) * scale);
-      if (b >= n) b = n - 1;
-      const y = ys[i]!;
-      if (count[b] === 0) {
-        firstX[b] = x;
-        firstY[b] = y;
-        lastX[b] = x;
-        lastY[b] = y;
-      } else {
-        if (x < firstX[b]!) {
-          firstX[b] = x;
-          firstY[b] = y;
-        }
-        if (x >= lastX[b]!) {
-          lastX[b] = x;
-          lastY[b] = y;
-        }
-      }
-      count[b]!++;
-      if (y < minY[b]!) {
-        minY[b] = y;
-        minX[b] = x;
-      }
-      if (y > maxY[b]!) {
-        maxY[b] = y;
-        maxX[b] = x;
-      }
+      if (x >= from && x < to) addRun(bucketOf(x), xs, ys, i, i + 1);
     }
   }
   for (let b = 0; b < n; b++) {
@@ -205,4 +240,21 @@ export function downsample(
     if (Number.isNaN(maxX[b]!)) maxY[b] = Number.NaN;
   }
   return { axis, from, to, count, firstX, firstY, lastX, lastY, minX, minY, maxX, maxY };
+}
+
+function isNondecreasing(xs: Float64Array): boolean {
+  for (let i = 1; i < xs.length; i++) if (!(xs[i]! >= xs[i - 1]!)) return false;
+  return true;
+}
+
+/** First index in `[lo, hi)` whose value is not below `x` (the column is sorted). */
+function lowerBound(xs: Float64Array, x: number, lo: number, hi: number): number {
+  let a = lo;
+  let b = hi;
+  while (a < b) {
+    const mid = (a + b) >>> 1;
+    if (xs[mid]! < x) a = mid + 1;
+    else b = mid;
+  }
+  return a;
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { type EventLevel, type RunStatus, SimscopeError, type TokenScope } from '@simscope/protocol';
+import { BlockCache } from './block-cache.js';
 import {
   BLOCK_POINTS,
   concatPoints,
@@ -60,6 +61,12 @@ export function isUniqueViolation(error: unknown): boolean {
 }
 
 const EMPTY = new Float64Array(0);
+const BLOB_COLUMN: Record<BlockColumn, string> = {
+  steps: 'steps',
+  times: 'times',
+  timestamps: 'timestamps',
+  values: 'vals',
+};
 
 const AXIS_COLUMNS = {
   step: ['step_min', 'step_max'],
@@ -73,9 +80,11 @@ export abstract class SqlStore implements Store {
   protected readonly db: SqlDriver;
   readonly #runSelect: string;
   readonly #folderSelect: string;
+  readonly #cache: BlockCache;
 
-  constructor(db: SqlDriver) {
+  constructor(db: SqlDriver, options: { cacheBytes?: number } = {}) {
     this.db = db;
+    this.#cache = new BlockCache(options.cacheBytes ?? 256 * 1024 * 1024);
     const d = db.dialect;
     this.#runSelect = `SELECT r.pk, r.id, r.workspace_id, r.name, f.path AS folder, r.user_id, u.name AS user_name,
         r.description, ${d.jsonOut('r.tags')} AS tags, ${d.jsonOut('r.metadata')} AS metadata,
@@ -741,22 +750,55 @@ export abstract class SqlStore implements Store {
     params: SqlParam[],
     columns: readonly BlockColumn[] = BLOCK_COLUMNS,
   ): Promise<Block[]> {
-    const want = new Set(columns);
-    const select = ['pk', 'n', 'step_min', 'step_stride', 'vals'];
-    if (want.has('steps')) select.push('steps');
-    if (want.has('times')) select.push('times');
-    if (want.has('timestamps')) select.push('timestamps');
-    const rows = await db.all(`SELECT ${select.join(', ')} FROM metric_blocks ${where}`, params);
-    return rows.map((row) => {
-      const n = num(row.n);
+    const want: BlockColumn[] = [...new Set<BlockColumn>([...columns, 'values'])];
+    const metas = await db.all(`SELECT pk, n, step_min, step_stride FROM metric_blocks ${where}`, params);
+    const found = new Map<number, Partial<Record<BlockColumn, Float64Array>>>();
+    const metaByPk = new Map<number, SqlRow>();
+    const missing: number[] = [];
+    for (const meta of metas) {
+      const pk = num(meta.pk);
+      metaByPk.set(pk, meta);
+      const cached: Partial<Record<BlockColumn, Float64Array>> = {};
+      let complete = true;
+      for (const column of want) {
+        const hit = this.#cache.get(pk, column);
+        if (hit) cached[column] = hit;
+        else complete = false;
+      }
+      found.set(pk, cached);
+      if (!complete) missing.push(pk);
+    }
+    for (let start = 0; start < missing.length; start += 500) {
+      const pks = missing.slice(start, start + 500);
+      const rows = await db.all(
+        `SELECT pk, ${want.map((c) => BLOB_COLUMN[c]).join(', ')} FROM metric_blocks WHERE pk IN (${pks.map(() => '?').join(', ')})`,
+        pks,
+      );
+      for (const row of rows) {
+        const pk = num(row.pk);
+        const cached = found.get(pk)!;
+        const meta = metaByPk.get(pk)!;
+        for (const column of want) {
+          if (cached[column]) continue;
+          const raw = row[BLOB_COLUMN[column]] as Uint8Array | null;
+          const data =
+            column === 'steps'
+              ? stepColumn(raw, num(meta.n), num(meta.step_min), numOrNull(meta.step_stride))
+              : float64Column(raw as Uint8Array);
+          cached[column] = data;
+          this.#cache.set(pk, column, data);
+        }
+      }
+    }
+    return metas.map((meta) => {
+      const pk = num(meta.pk);
+      const c = found.get(pk)!;
       return {
-        pk: num(row.pk),
-        steps: want.has('steps')
-          ? stepColumn(row.steps as Uint8Array | null, n, num(row.step_min), numOrNull(row.step_stride))
-          : EMPTY,
-        times: want.has('times') ? float64Column(row.times as Uint8Array) : EMPTY,
-        timestamps: want.has('timestamps') ? float64Column(row.timestamps as Uint8Array) : EMPTY,
-        values: float64Column(row.vals as Uint8Array),
+        pk,
+        steps: c.steps ?? EMPTY,
+        times: c.times ?? EMPTY,
+        timestamps: c.timestamps ?? EMPTY,
+        values: c.values ?? EMPTY,
       };
     });
   }

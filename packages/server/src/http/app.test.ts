@@ -207,6 +207,27 @@ describe.each(BACKENDS)('API on %s', (backend) => {
     expect(paged).toEqual(Array.from({ length: 1900 }, (_, i) => i + 100));
   });
 
+  it('returns only the asked columns, and fresh data after small appends merge into cached blocks', async () => {
+    const run = (await call('POST', '/runs', { name: 'columns' })).body!;
+    const read = async (query: string) =>
+      (await call('GET', `/runs/${run.id}/metrics/series?name=c${query}`)).body!;
+    for (let seq = 0; seq < 3; seq++) {
+      await call('POST', `/runs/${run.id}/metrics`, {
+        writer: 'w',
+        seq,
+        series: [{ name: 'c', values: [seq * 2, seq * 2 + 1] }],
+      });
+      const page = await read('&columns=step,value');
+      expect(Object.keys(page).sort()).toEqual(['name', 'next', 'steps', 'values']);
+      expect(page.values).toEqual(Array.from({ length: (seq + 1) * 2 }, (_, i) => i));
+    }
+    const bad = await call('GET', `/runs/${run.id}/metrics/series?name=c&columns=step,colour`);
+    expect(bad.status).toBe(400);
+    expect(bad.body!.error.message).toBe(
+      "query.columns: unknown column 'colour'; use step, time, timestamp, value",
+    );
+  });
+
   it('downsamples into M4 buckets with exact extremes', async () => {
     const run = (await call('POST', '/runs', { name: 'm4' })).body!;
     const values = Array.from({ length: 1000 }, (_, i) => (i === 437 ? 100 : i === 438 ? -100 : i % 10));

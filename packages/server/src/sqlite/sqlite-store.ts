@@ -54,7 +54,10 @@ export class SqliteStore extends SqlStore {
     if (checkpointMs > 0) {
       db.pragma('wal_autocheckpoint = 16384');
       const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-      const worker = new Worker(CHECKPOINTER, { eval: true, workerData: { file, intervalMs: checkpointMs, driver } });
+      const worker = new Worker(CHECKPOINTER, {
+        eval: true,
+        workerData: { file, intervalMs: checkpointMs, driver },
+      });
       worker.on('error', () => {
         // Without the worker SQLite checkpoints by itself, in the request path.
         db.pragma('wal_autocheckpoint = 1000');

@@ -36,6 +36,18 @@ function defaultDataDir(env: NodeJS.ProcessEnv): string {
   return join(base, 'simscope');
 }
 
+function parseSweepInterval(value: string | undefined): number {
+  if (!value) return 5;
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds <= 0) {
+    throw new SimscopeError(
+      'invalid_field',
+      `SIMSCOPE_SWEEP_INTERVAL: must be a positive number of seconds, got '${value}'`,
+    );
+  }
+  return seconds;
+}
+
 /** The nearest `simscope.toml` from `cwd` upwards, if any. */
 export function findProjectConfig(cwd: string): string | undefined {
   let dir = resolve(cwd);
@@ -53,7 +65,11 @@ function readServerSection(file: string | undefined): Record<string, unknown> {
   try {
     const doc = parseToml(readFileSync(file, 'utf8')) as Record<string, unknown>;
     const server = doc.server;
-    return typeof server === 'object' && server !== null ? (server as Record<string, unknown>) : {};
+    if (typeof server !== 'object' || server === null) return {};
+    const section = { ...(server as Record<string, unknown>) };
+    // A relative data directory in a file means relative to that file.
+    if (typeof section.data_dir === 'string') section.data_dir = resolve(dirname(file), section.data_dir);
+    return section;
   } catch (error) {
     throw new SimscopeError('invalid_field', `${file}: not valid TOML: ${(error as Error).message}`, {
       cause: error,
@@ -90,7 +106,7 @@ export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
   const project = readServerSection(findProjectConfig(cwd));
   const pick = (flag: string | undefined, envName: string, key: string): string | undefined => {
     const fromFile = project[key] ?? user[key];
-    return flag ?? env[envName] ?? (fromFile === undefined ? undefined : String(fromFile));
+    return flag || env[envName] || (fromFile === undefined ? undefined : String(fromFile));
   };
   const port = Number(pick(values.port, 'SIMSCOPE_PORT', 'port') ?? DEFAULT_PORT);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -112,11 +128,11 @@ export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
   return {
     host: pick(values.host, 'SIMSCOPE_HOST', 'host') ?? DEFAULT_HOST,
     port,
-    dataDir: resolve(pick(values['data-dir'], 'SIMSCOPE_DATA_DIR', 'data_dir') ?? defaultDataDir(env)),
+    dataDir: resolve(cwd, pick(values['data-dir'], 'SIMSCOPE_DATA_DIR', 'data_dir') ?? defaultDataDir(env)),
     db: pick(values.db, 'SIMSCOPE_DB', 'db') ?? '',
     logLevel,
     bodyLimit,
-    sweepInterval: Number(env.SIMSCOPE_SWEEP_INTERVAL ?? 5),
+    sweepInterval: parseSweepInterval(env.SIMSCOPE_SWEEP_INTERVAL),
     userConfigFile: userFile,
     sinkRoute: env.SIMSCOPE_BENCH_SINK === '1',
   };

@@ -41,7 +41,8 @@ export function fillPoints(
     timestamps[i] = ts;
     times[i] = !Number.isNaN(time) ? time : (ts - startedAt) / 1e6;
   }
-  return { steps, times, timestamps, values: series.values };
+  // A fresh copy: all four columns then share one array shape, which keeps the block encoder's loops monomorphic.
+  return { steps, times, timestamps, values: series.values.slice() };
 }
 
 type JsonValue = number | string | null;

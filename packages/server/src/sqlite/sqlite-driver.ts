@@ -39,8 +39,10 @@ export class SqliteDriver implements SqlDriver {
     return stmt;
   }
 
-  async #wait(): Promise<void> {
-    while (this.#locked) await this.#queue.catch(() => undefined);
+  // Callers loop on `#locked` themselves right before their synchronous statement, so that no queued transaction
+  // can begin between the check and the statement.
+  #idle(): Promise<unknown> {
+    return this.#queue.catch(() => undefined);
   }
 
   allSync<T extends SqlRow>(sql: string, params: readonly SqlParam[] = []): T[] {
@@ -59,17 +61,17 @@ export class SqliteDriver implements SqlDriver {
   }
 
   async all<T extends SqlRow>(sql: string, params: readonly SqlParam[] = []): Promise<T[]> {
-    if (this.#locked) await this.#wait();
+    while (this.#locked) await this.#idle();
     return this.allSync<T>(sql, params);
   }
 
   async get<T extends SqlRow>(sql: string, params: readonly SqlParam[] = []): Promise<T | undefined> {
-    if (this.#locked) await this.#wait();
+    while (this.#locked) await this.#idle();
     return this.getSync<T>(sql, params);
   }
 
   async run(sql: string, params: readonly SqlParam[] = []): Promise<number> {
-    if (this.#locked) await this.#wait();
+    while (this.#locked) await this.#idle();
     return this.runSync(sql, params);
   }
 
@@ -78,7 +80,7 @@ export class SqliteDriver implements SqlDriver {
   }
 
   async exec(sql: string): Promise<void> {
-    if (this.#locked) await this.#wait();
+    while (this.#locked) await this.#idle();
     this.#db.exec(sql);
   }
 
@@ -106,7 +108,7 @@ export class SqliteDriver implements SqlDriver {
   }
 
   async close(): Promise<void> {
-    if (this.#locked) await this.#wait();
+    while (this.#locked) await this.#idle();
     this.#statements.clear();
     this.#db.close();
   }

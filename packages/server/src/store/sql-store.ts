@@ -604,15 +604,18 @@ export abstract class SqlStore implements Store {
 
   async markLostRuns(now: number): Promise<RunRecord[]> {
     return this.db.transaction(async (tx) => {
-      const rows = await tx.all(
-        `${this.#runSelect} WHERE r.status = 'running' AND r.heartbeat_timeout IS NOT NULL
-           AND COALESCE(r.heartbeat_at, r.started_at, r.created_at) + r.heartbeat_timeout * 1000000 < ?`,
+      // One statement re-checks the deadline as it updates, so a heartbeat that lands meanwhile keeps its run.
+      const marked = await tx.all(
+        `UPDATE runs SET status = 'lost' WHERE status = 'running' AND heartbeat_timeout IS NOT NULL
+           AND COALESCE(heartbeat_at, started_at, created_at) + heartbeat_timeout * 1000000 < ? RETURNING pk`,
         [now],
       );
-      for (const row of rows) {
-        await tx.run("UPDATE runs SET status = 'lost' WHERE pk = ? AND status = 'running'", [num(row.pk)]);
+      const runs: RunRecord[] = [];
+      for (const row of marked) {
+        const run = await this.#getRunByPk(tx, num(row.pk));
+        if (run) runs.push(run);
       }
-      return rows.map((r) => ({ ...this.#run(r), status: 'lost' as const }));
+      return runs;
     });
   }
 

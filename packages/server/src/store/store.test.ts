@@ -1,0 +1,278 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { BACKENDS, type Backend, openTestStore } from '../../../../test/fixtures.js';
+import { PostgresStore } from '../postgres/postgres-store.js';
+import { SqliteStore } from '../sqlite/sqlite-store.js';
+import { BLOCK_POINTS, MERGE_BELOW } from './metric-block-codec.js';
+import { MIGRATIONS } from './migrations.js';
+import type { Block, Points, RunRecord, Store } from './store.js';
+
+const EVENT_QUERY = {
+  search: null,
+  levels: null,
+  from: null,
+  to: null,
+  after: null,
+  limit: 1000,
+  descending: false,
+};
+
+/** Points with the given steps; value, time and timestamp follow from the step. */
+function pointsAt(steps: readonly number[]): Points {
+  const s = Float64Array.from(steps);
+  return {
+    steps: s,
+    times: s.map((x) => x / 10),
+    timestamps: s.map((x) => 1_000_000 + x * 1000),
+    values: s.map((x) => x * 0.5 - 3),
+  };
+}
+
+const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
+
+function joined(blocks: readonly Block[], column: keyof Points): number[] {
+  return blocks.flatMap((b) => Array.from(b[column]));
+}
+
+/** The store's data where a second connection can look at its tables, and a way to open it again. */
+async function openInspectable(backend: Backend): Promise<{
+  open(): Store;
+  count(sql: string): Promise<number>;
+  cleanup(): Promise<void>;
+}> {
+  if (backend === 'sqlite') {
+    const dir = mkdtempSync(join(tmpdir(), 'simscope-store-'));
+    const file = join(dir, 'simscope.db');
+    return {
+      open: () => SqliteStore.open(file),
+      count: async (sql) => {
+        const db = new Database(file, { readonly: true });
+        try {
+          return Number((db.prepare(sql).get() as { n: number }).n);
+        } finally {
+          db.close();
+        }
+      },
+      cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+    };
+  }
+  const adminUrl = inject('postgresUrl');
+  const name = `t_${randomBytes(6).toString('hex')}`;
+  const url = adminUrl.replace(/\/postgres$/, `/${name}`);
+  const query = async (target: string, sql: string) => {
+    const c = new pg.Client(target);
+    await c.connect();
+    try {
+      return await c.query(sql);
+    } finally {
+      await c.end();
+    }
+  };
+  await query(adminUrl, `CREATE DATABASE ${name}`);
+  return {
+    open: () => PostgresStore.open(url, { poolSize: 2 }),
+    count: async (sql) => Number((await query(url, sql)).rows[0].n),
+    cleanup: async () => {
+      await query(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    },
+  };
+}
+
+describe.each(BACKENDS)('store on %s', (backend) => {
+  let store: Store;
+  let cleanup: () => Promise<void>;
+  let runs = 0;
+  beforeEach(async () => {
+    ({ store, cleanup } = await openTestStore(backend));
+  });
+  afterEach(async () => {
+    await cleanup();
+  });
+
+  async function newRun(workspaceId?: string): Promise<RunRecord> {
+    const ws = workspaceId ?? `ws-${++runs}`;
+    if (!workspaceId) await store.createWorkspace({ id: ws, name: ws, createdAt: 1 });
+    return store.createRun({
+      id: `run-${++runs}`,
+      workspaceId: ws,
+      name: `run-${runs}`,
+      folder: '/',
+      userId: 'u',
+      description: null,
+      tags: [],
+      metadata: {},
+      system: {},
+      status: 'running',
+      createdAt: 1_000_000,
+      startedAt: 1_000_000,
+      heartbeatTimeout: null,
+    });
+  }
+
+  async function seriesOf(run: RunRecord, name: string) {
+    const series = await store.getSeries(run.pk, name);
+    expect(series, name).toBeDefined();
+    return series!;
+  }
+
+  it('migrates twice, and again from a new connection, without repeating a migration or losing data', async () => {
+    const data = await openInspectable(backend);
+    try {
+      const first = data.open();
+      await first.migrate();
+      await first.createWorkspace({ id: 'w1', name: 'kept', createdAt: 5 });
+      await first.migrate();
+      await first.close();
+      const second = data.open();
+      await second.migrate();
+      expect((await second.getWorkspace('w1'))?.name).toBe('kept');
+      await second.close();
+      expect(MIGRATIONS.length).toBeGreaterThanOrEqual(1);
+      expect(await data.count('SELECT COUNT(*) AS n FROM schema_migrations')).toBe(MIGRATIONS.length);
+      expect(await data.count('SELECT COUNT(DISTINCT version) AS n FROM schema_migrations')).toBe(
+        MIGRATIONS.length,
+      );
+      expect(await data.count('SELECT COUNT(*) AS n FROM schema_migrations WHERE version = 1')).toBe(1);
+    } finally {
+      await data.cleanup();
+    }
+  });
+
+  it('stores a batch once per (writer, seq): a replay stores nothing, another writer with the same seq does', async () => {
+    const run = await newRun();
+    let fills = 0;
+    const fill = (steps: number[]) => () => {
+      fills++;
+      return pointsAt(steps);
+    };
+    expect(await store.appendMetrics(run.pk, { writer: 'a', seq: 3 }, ['m'], fill(range(0, 5)))).toBe(true);
+    expect(await store.appendMetrics(run.pk, { writer: 'a', seq: 3 }, ['m'], fill(range(100, 5)))).toBe(
+      false,
+    );
+    expect(fills).toBe(1);
+    expect(await store.appendMetrics(run.pk, { writer: 'b', seq: 3 }, ['m'], fill(range(5, 5)))).toBe(true);
+    expect(await store.appendMetrics(run.pk, { writer: 'a', seq: 4 }, ['m'], fill(range(10, 5)))).toBe(true);
+    expect(fills).toBe(3);
+    const series = await seriesOf(run, 'm');
+    expect(series).toMatchObject({ count: 15, lastStep: 14, lastValue: 4, minValue: -3, maxValue: 4 });
+    const blocks = await store.readBlocks(series.pk, 'step', -Infinity, Infinity);
+    expect(joined(blocks, 'steps')).toEqual(range(0, 15));
+    expect(joined(blocks, 'values')).toEqual(range(0, 15).map((x) => x * 0.5 - 3));
+  });
+
+  it('scopes batch keys to the run: the same (writer, seq) in another run is stored', async () => {
+    const one = await newRun();
+    const two = await newRun(one.workspaceId);
+    expect(await store.appendMetrics(one.pk, { writer: 'w', seq: 0 }, ['m'], () => pointsAt([1]))).toBe(true);
+    expect(await store.appendMetrics(two.pk, { writer: 'w', seq: 0 }, ['m'], () => pointsAt([2]))).toBe(true);
+    expect((await seriesOf(one, 'm')).count).toBe(1);
+    expect((await seriesOf(two, 'm')).count).toBe(1);
+  });
+
+  it('passes each series the last stored step, so missing steps continue from it', async () => {
+    const run = await newRun();
+    const seen: (number | null)[] = [];
+    for (let seq = 0; seq < 3; seq++) {
+      await store.appendMetrics(run.pk, { writer: 'w', seq }, ['m'], (_, state) => {
+        seen.push(state.lastStep);
+        return pointsAt([seq * 10, seq * 10 + 7]);
+      });
+    }
+    expect(seen).toEqual([null, 7, 17]);
+  });
+
+  it('merges a series trickled in 2100 one-point appends into few blocks, complete and in order', async () => {
+    const run = await newRun();
+    const n = 2100;
+    for (let i = 0; i < n; i++) {
+      await store.appendMetrics(run.pk, { writer: 'w', seq: i }, ['trickle'], () => pointsAt([i]));
+    }
+    const series = await seriesOf(run, 'trickle');
+    expect(series.count).toBe(n);
+    const blocks = await store.readBlocks(series.pk, 'step', -Infinity, Infinity);
+    expect(blocks.map((b) => b.values.length)).toEqual([MERGE_BELOW, MERGE_BELOW, n - 2 * MERGE_BELOW]);
+    expect(joined(blocks, 'steps')).toEqual(range(0, n));
+    expect(joined(blocks, 'values')).toEqual(range(0, n).map((x) => x * 0.5 - 3));
+    expect(joined(blocks, 'timestamps')).toEqual(range(0, n).map((x) => 1_000_000 + x * 1000));
+    const middle = await store.readBlocks(series.pk, 'step', 1500, 1600);
+    expect(middle.map((b) => [b.steps[0], b.values.length])).toEqual([[MERGE_BELOW, MERGE_BELOW]]);
+  });
+
+  it('splits a 40000-point append into blocks of at most BLOCK_POINTS', async () => {
+    const run = await newRun();
+    const n = 40_000;
+    expect(
+      await store.appendMetrics(run.pk, { writer: 'w', seq: 0 }, ['big'], () => pointsAt(range(0, n))),
+    ).toBe(true);
+    const series = await seriesOf(run, 'big');
+    expect(series).toMatchObject({ count: n, lastStep: n - 1, minValue: -3, maxValue: (n - 1) * 0.5 - 3 });
+    const blocks = await store.readBlocks(series.pk, 'step', -Infinity, Infinity);
+    expect(blocks.map((b) => b.values.length)).toEqual([BLOCK_POINTS, BLOCK_POINTS, n - 2 * BLOCK_POINTS]);
+    expect(joined(blocks, 'steps')).toEqual(range(0, n));
+    expect(joined(blocks, 'times')).toEqual(range(0, n).map((x) => x / 10));
+    const tail = await store.readBlocks(series.pk, 'step', 2 * BLOCK_POINTS, Infinity);
+    expect(tail.map((b) => b.steps[0])).toEqual([2 * BLOCK_POINTS]);
+  });
+
+  it('keeps every point exactly once when batches for one series are appended concurrently', async () => {
+    const run = await newRun();
+    const batches = 8;
+    const results = await Promise.all(
+      range(0, batches).map((b) =>
+        store.appendMetrics(run.pk, { writer: `w${b}`, seq: 0 }, ['shared'], () =>
+          pointsAt(range(b * 1000, 1000)),
+        ),
+      ),
+    );
+    expect(results).toEqual(Array(batches).fill(true));
+    const series = await seriesOf(run, 'shared');
+    expect(series).toMatchObject({
+      count: batches * 1000,
+      minValue: -3,
+      maxValue: (batches * 1000 - 1) * 0.5 - 3,
+    });
+    const blocks = await store.readBlocks(series.pk, 'step', -Infinity, Infinity);
+    expect(joined(blocks, 'steps').sort((a, b) => a - b)).toEqual(range(0, batches * 1000));
+  });
+
+  it('deletes a run with its series, blocks and events, and leaves other runs alone', async () => {
+    const gone = await newRun();
+    const kept = await newRun(gone.workspaceId);
+    for (const run of [gone, kept]) {
+      await store.appendMetrics(run.pk, { writer: 'w', seq: 0 }, ['a', 'b'], () => pointsAt(range(0, 20)));
+      await store.appendEvents(run.pk, { writer: 'w', seq: 0 }, [
+        { timestamp: 10, level: 'info', message: 'start' },
+        { timestamp: 20, level: 'error', message: 'boom' },
+      ]);
+    }
+    const goneSeries = await store.listSeries(gone.pk);
+    expect(goneSeries.map((s) => [s.name, s.count])).toEqual([
+      ['a', 20],
+      ['b', 20],
+    ]);
+    for (const s of goneSeries)
+      expect(await store.readBlocks(s.pk, 'step', -Infinity, Infinity)).toHaveLength(1);
+    expect(await store.listEvents(gone.pk, EVENT_QUERY)).toHaveLength(2);
+
+    expect(await store.deleteRun(gone.workspaceId, gone.pk)).toBe(true);
+    expect(await store.getRun(gone.workspaceId, gone.id)).toBeUndefined();
+    expect(await store.listSeries(gone.pk)).toEqual([]);
+    for (const s of goneSeries) expect(await store.readBlocks(s.pk, 'step', -Infinity, Infinity)).toEqual([]);
+    expect(await store.listEvents(gone.pk, EVENT_QUERY)).toEqual([]);
+    expect(await store.deleteRun(gone.workspaceId, gone.pk)).toBe(false);
+
+    const keptSeries = await store.listSeries(kept.pk);
+    expect(keptSeries.map((s) => [s.name, s.count])).toEqual([
+      ['a', 20],
+      ['b', 20],
+    ]);
+    const keptBlocks = await store.readBlocks(keptSeries[0]!.pk, 'step', -Infinity, Infinity);
+    expect(joined(keptBlocks, 'steps')).toEqual(range(0, 20));
+    expect((await store.listEvents(kept.pk, EVENT_QUERY)).map((e) => e.message)).toEqual(['start', 'boom']);
+  });
+});

@@ -27,6 +27,7 @@ export function fillPoints(
   const times = new Float64Array(n);
   const timestamps = new Float64Array(n);
   let largest = lastStep ?? -1;
+  let derived = true;
   const inSteps = series.steps;
   const inTimes = series.times;
   const inStamps = series.timestamps;
@@ -39,10 +40,14 @@ export function fillPoints(
     let ts = inStamps ? inStamps[i]! : Number.NaN;
     if (Number.isNaN(ts)) ts = !Number.isNaN(time) ? Math.round(startedAt + time * 1e6) : now;
     timestamps[i] = ts;
-    times[i] = !Number.isNaN(time) ? time : (ts - startedAt) / 1e6;
+    if (Number.isNaN(time)) times[i] = (ts - startedAt) / 1e6;
+    else {
+      times[i] = time;
+      derived = false;
+    }
   }
   // A fresh copy: all four columns then share one array shape, which keeps the block encoder's loops monomorphic.
-  return { steps, times, timestamps, values: series.values.slice() };
+  return { steps, times, timestamps, values: series.values.slice(), timeOrigin: derived ? startedAt : null };
 }
 
 type JsonValue = number | string | null;

@@ -5,7 +5,11 @@ export const BLOCK_POINTS = 16_384;
 /** A last block smaller than this absorbs the next small append, so trickled points do not make tiny blocks. */
 export const MERGE_BELOW = 1_024;
 
-/** A block as stored: columns as little-endian float64 bytes, steps left out when evenly spaced. */
+/**
+ * A block as stored. Values are little-endian float64. Steps are left out when evenly spaced, and steps and
+ * timestamps are int32 offsets from their minimum when those fit (4 bytes a point instead of 8: the byte
+ * length tells which). Times are left out when they are derived from the timestamps (`timeOrigin`).
+ */
 export interface EncodedBlock {
   n: number;
   stepMin: number;
@@ -15,10 +19,46 @@ export interface EncodedBlock {
   timeMax: number;
   tsMin: number;
   tsMax: number;
+  timeOrigin: number | null;
   steps: Uint8Array | null;
-  times: Uint8Array;
+  times: Uint8Array | null;
   timestamps: Uint8Array;
   values: Uint8Array;
+}
+
+const INT32_SPAN = 2 ** 31 - 1;
+
+/** Integers as int32 offsets from `min` when the span fits, else float64. */
+function integerBytes(column: Float64Array, min: number, max: number): Uint8Array {
+  if (max - min > INT32_SPAN) return bytes(column);
+  const out = new Int32Array(column.length);
+  for (let i = 0; i < column.length; i++) out[i] = column[i]! - min;
+  return new Uint8Array(out.buffer);
+}
+
+/** Reads a column written by `integerBytes` for a block of `n` points. */
+export function integerColumn(raw: Uint8Array, n: number, min: number): Float64Array {
+  if (raw.byteLength === n * 8) return float64Column(raw);
+  const offsets =
+    raw.byteOffset % 4 === 0
+      ? new Int32Array(raw.buffer, raw.byteOffset, n)
+      : new Int32Array(Uint8Array.prototype.slice.call(raw).buffer);
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = offsets[i]! + min;
+  return out;
+}
+
+/** Times of a block: stored, or recomputed from its timestamps exactly as `fillPoints` computed them. */
+export function timeColumn(
+  raw: Uint8Array | null,
+  timestamps: Float64Array,
+  origin: number | null,
+): Float64Array {
+  if (raw) return float64Column(raw);
+  const out = new Float64Array(timestamps.length);
+  const o = origin ?? 0;
+  for (let i = 0; i < out.length; i++) out[i] = (timestamps[i]! - o) / 1e6;
+  return out;
 }
 
 function bytes(column: Float64Array): Uint8Array {
@@ -51,6 +91,7 @@ export function encodeBlock(p: Points): EncodedBlock {
   const [timeMin, timeMax] = range(p.times);
   const [tsMin, tsMax] = range(p.timestamps);
   const stride = strideOf(p.steps);
+  const timeOrigin = p.timeOrigin ?? null;
   return {
     n: p.values.length,
     stepMin,
@@ -60,9 +101,10 @@ export function encodeBlock(p: Points): EncodedBlock {
     timeMax,
     tsMin,
     tsMax,
-    steps: stride === null ? bytes(p.steps) : null,
-    times: bytes(p.times),
-    timestamps: bytes(p.timestamps),
+    timeOrigin,
+    steps: stride === null ? integerBytes(p.steps, stepMin, stepMax) : null,
+    times: timeOrigin === null ? bytes(p.times) : null,
+    timestamps: integerBytes(p.timestamps, tsMin, tsMax),
     values: bytes(p.values),
   };
 }
@@ -80,7 +122,7 @@ export function stepColumn(
   stepMin: number,
   stride: number | null,
 ): Float64Array {
-  if (raw) return float64Column(raw);
+  if (raw) return integerColumn(raw, n, stepMin);
   const out = new Float64Array(n);
   const s = stride ?? 0;
   const first = s < 0 ? stepMin - (n - 1) * s : stepMin;
@@ -99,6 +141,7 @@ export function splitPoints(p: Points, size = BLOCK_POINTS): Points[] {
       times: p.times.subarray(start, end),
       timestamps: p.timestamps.subarray(start, end),
       values: p.values.subarray(start, end),
+      timeOrigin: p.timeOrigin ?? null,
     });
   }
   return out;
@@ -117,6 +160,7 @@ export function concatPoints(a: Points, b: Points): Points {
     times: join(a.times, b.times),
     timestamps: join(a.timestamps, b.timestamps),
     values: join(a.values, b.values),
+    timeOrigin: a.timeOrigin != null && a.timeOrigin === b.timeOrigin ? a.timeOrigin : null,
   };
 }
 

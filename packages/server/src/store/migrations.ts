@@ -103,7 +103,8 @@ export const MIGRATIONS: readonly Migration[] = [
         ts_min ${t.int} NOT NULL,
         ts_max ${t.int} NOT NULL,
         steps ${t.bytes},
-        times ${t.bytes} NOT NULL,
+        time_origin ${t.real},
+        times ${t.bytes},
         timestamps ${t.bytes} NOT NULL,
         vals ${t.bytes} NOT NULL
       );

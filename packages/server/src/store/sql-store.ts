@@ -6,10 +6,12 @@ import {
   concatPoints,
   encodeBlock,
   float64Column,
+  integerColumn,
   MERGE_BELOW,
   splitPoints,
   stepColumn,
   summarise,
+  timeColumn,
 } from './metric-block-codec.js';
 import { MIGRATIONS } from './migrations.js';
 import { compileRunFilter, RUN_SORT_SQL } from './run-filter-sql.js';
@@ -697,7 +699,7 @@ export abstract class SqlStore implements Store {
       const b = encodeBlock(piece);
       await tx.run(
         `INSERT INTO metric_blocks (series_pk, n, step_min, step_max, step_stride, time_min, time_max, ts_min, ts_max,
-           steps, times, timestamps, vals) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           time_origin, steps, times, timestamps, vals) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         [
           series.pk,
           b.n,
@@ -708,6 +710,7 @@ export abstract class SqlStore implements Store {
           b.timeMax,
           b.tsMin,
           b.tsMax,
+          b.timeOrigin,
           b.steps,
           b.times,
           b.timestamps,
@@ -754,7 +757,12 @@ export abstract class SqlStore implements Store {
     columns: readonly BlockColumn[] = BLOCK_COLUMNS,
   ): Promise<Block[]> {
     const want: BlockColumn[] = [...new Set<BlockColumn>([...columns, 'values'])];
-    const metas = await db.all(`SELECT pk, n, step_min, step_stride FROM metric_blocks ${where}`, params);
+    // Derived times are recomputed from the timestamps, so asking for times reads those too.
+    if (want.includes('times') && !want.includes('timestamps')) want.push('timestamps');
+    const metas = await db.all(
+      `SELECT pk, n, step_min, step_stride, ts_min, time_origin FROM metric_blocks ${where}`,
+      params,
+    );
     const found = new Map<number, Partial<Record<BlockColumn, Float64Array>>>();
     const metaByPk = new Map<number, SqlRow>();
     const missing: number[] = [];
@@ -781,13 +789,18 @@ export abstract class SqlStore implements Store {
         const pk = num(row.pk);
         const cached = found.get(pk)!;
         const meta = metaByPk.get(pk)!;
-        for (const column of want) {
-          if (cached[column]) continue;
-          const raw = row[BLOB_COLUMN[column]] as Uint8Array | null;
-          const data =
-            column === 'steps'
-              ? stepColumn(raw, num(meta.n), num(meta.step_min), numOrNull(meta.step_stride))
-              : float64Column(raw as Uint8Array);
+        const n = num(meta.n);
+        const raw = (column: BlockColumn) => row[BLOB_COLUMN[column]] as Uint8Array | null;
+        // Timestamps first: derived times need them.
+        for (const column of ['timestamps', 'steps', 'values', 'times'] as const) {
+          if (!want.includes(column) || cached[column]) continue;
+          let data: Float64Array;
+          if (column === 'steps')
+            data = stepColumn(raw('steps'), n, num(meta.step_min), numOrNull(meta.step_stride));
+          else if (column === 'timestamps') data = integerColumn(raw('timestamps')!, n, num(meta.ts_min));
+          else if (column === 'times')
+            data = timeColumn(raw('times'), cached.timestamps!, numOrNull(meta.time_origin));
+          else data = float64Column(raw('values')!);
           cached[column] = data;
           this.#cache.set(pk, column, data);
         }
@@ -802,6 +815,7 @@ export abstract class SqlStore implements Store {
         times: c.times ?? EMPTY,
         timestamps: c.timestamps ?? EMPTY,
         values: c.values ?? EMPTY,
+        timeOrigin: numOrNull(meta.time_origin),
       };
     });
   }

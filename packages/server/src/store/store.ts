@@ -130,6 +130,11 @@ export interface Points {
   times: Float64Array;
   timestamps: Float64Array;
   values: Float64Array;
+  /**
+   * Set when every time is `(timestamp - timeOrigin) / 1e6`, computed so: the store then keeps no time column
+   * and recomputes it bit for bit.
+   */
+  timeOrigin?: number | null;
 }
 
 /** A stored block of a series' points; columns that were not asked for are empty. */

@@ -35,7 +35,7 @@ function pointsAt(steps: readonly number[]): Points {
 
 const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
 
-function joined(blocks: readonly Block[], column: keyof Points): number[] {
+function joined(blocks: readonly Block[], column: Exclude<keyof Points, 'timeOrigin'>): number[] {
   return blocks.flatMap((b) => Array.from(b[column]));
 }
 

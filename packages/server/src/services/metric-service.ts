@@ -12,44 +12,6 @@ import { decodeCursor, encodeCursor } from './cursor.js';
 import { parseLimit } from './run-service.js';
 import { type Buckets, downsample, readSeriesPage, type SeriesPage } from './series-reader.js';
 
-/**
- * Completes a series' columns: a missing step is the next after the largest so far (stored or earlier in the
- * batch), a missing timestamp comes from the time since start (or now), a missing time from the timestamp.
- */
-export function fillPoints(
-  series: MetricBatch['series'][number],
-  lastStep: number | null,
-  startedAt: number,
-  now: number,
-): Points {
-  const n = series.values.length;
-  const steps = new Float64Array(n);
-  const times = new Float64Array(n);
-  const timestamps = new Float64Array(n);
-  let largest = lastStep ?? -1;
-  let derived = true;
-  const inSteps = series.steps;
-  const inTimes = series.times;
-  const inStamps = series.timestamps;
-  for (let i = 0; i < n; i++) {
-    let step = inSteps ? inSteps[i]! : Number.NaN;
-    if (Number.isNaN(step)) step = largest + 1;
-    if (step > largest) largest = step;
-    steps[i] = step;
-    const time = inTimes ? inTimes[i]! : Number.NaN;
-    let ts = inStamps ? inStamps[i]! : Number.NaN;
-    if (Number.isNaN(ts)) ts = !Number.isNaN(time) ? Math.round(startedAt + time * 1e6) : now;
-    timestamps[i] = ts;
-    if (Number.isNaN(time)) times[i] = (ts - startedAt) / 1e6;
-    else {
-      times[i] = time;
-      derived = false;
-    }
-  }
-  // A fresh copy: all four columns then share one array shape, which keeps the block encoder's loops monomorphic.
-  return { steps, times, timestamps, values: series.values.slice(), timeOrigin: derived ? startedAt : null };
-}
-
 type JsonValue = number | string | null;
 
 export interface SeriesView {
@@ -136,10 +98,7 @@ export class MetricService {
     const now = ctx.now();
     const startedAt = run.startedAt ?? run.createdAt;
     const series = batch.series.filter((s) => s.values.length > 0);
-    const names = series.map((s) => s.name);
-    const stored = await ctx.store.appendMetrics(run.pk, batch, names, (i, state) =>
-      fillPoints(series[i]!, state.lastStep, startedAt, now),
-    );
+    const stored = await ctx.store.appendMetrics(run.pk, batch, series, { startedAt, now });
     let points = 0;
     for (const s of batch.series) points += s.values.length;
     return { stored, points: stored ? points : 0 };

@@ -1,5 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { type EventLevel, type RunStatus, SimscopeError, type TokenScope } from '@simscope/protocol';
+import {
+  type EventLevel,
+  type MetricSeries,
+  type RunStatus,
+  SimscopeError,
+  type TokenScope,
+} from '@simscope/protocol';
 import { BlockCache } from './block-cache.js';
 import {
   BLOCK_POINTS,
@@ -13,6 +19,7 @@ import {
   summarise,
   timeColumn,
 } from './metric-block-codec.js';
+import { fillPoints } from './metric-fill.js';
 import { MIGRATIONS } from './migrations.js';
 import { compileRunFilter, RUN_SORT_SQL } from './run-filter-sql.js';
 import type { SqlDriver, SqlParam, SqlRow } from './sql-driver.js';
@@ -26,6 +33,7 @@ import {
   type FolderQuery,
   type FolderRecord,
   type JsonObject,
+  type MetricClock,
   type NewEvent,
   type NewRun,
   type Points,
@@ -33,7 +41,6 @@ import {
   type RunQuery,
   type RunRecord,
   type SeriesRecord,
-  type SeriesState,
   type Store,
   type TokenRecord,
   type UserRecord,
@@ -649,9 +656,10 @@ export abstract class SqlStore implements Store {
   async appendMetrics(
     runPk: number,
     key: BatchKey,
-    names: readonly string[],
-    fill: (index: number, state: SeriesState) => Points,
+    series: readonly MetricSeries[],
+    clock: MetricClock,
   ): Promise<boolean> {
+    const names = series.map((s) => s.name);
     return this.db.transaction(async (tx) => {
       if (!(await this.#claimBatch(tx, runPk, 'metrics', key))) return false;
       // Series are locked in name order so that concurrent batches over the same series cannot deadlock.
@@ -669,10 +677,10 @@ export abstract class SqlStore implements Store {
           );
           row = await tx.get(select, [runPk, name]);
         }
-        const series = this.#series(row!);
-        const points = fill(i, { lastStep: series.lastStep });
+        const stored = this.#series(row!);
+        const points = fillPoints(series[i]!, stored.lastStep, clock.startedAt, clock.now);
         if (points.values.length === 0) continue;
-        await this.#appendPoints(tx, series, points);
+        await this.#appendPoints(tx, stored, points);
       }
       return true;
     });

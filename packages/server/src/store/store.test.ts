@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { MetricSeries } from '@simscope/protocol';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
@@ -22,16 +23,19 @@ const EVENT_QUERY = {
   descending: false,
 };
 
-/** Points with the given steps; value, time and timestamp follow from the step. */
-function pointsAt(steps: readonly number[]): Points {
+/** A series with the given steps; value, time and timestamp follow from the step. */
+function pointsAt(steps: readonly number[], name = 'm'): MetricSeries {
   const s = Float64Array.from(steps);
   return {
+    name,
     steps: s,
     times: s.map((x) => x / 10),
     timestamps: s.map((x) => 1_000_000 + x * 1000),
     values: s.map((x) => x * 0.5 - 3),
   };
 }
+
+const CLOCK = { startedAt: 1_000_000, now: 5_000_000 };
 
 const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
 
@@ -145,19 +149,12 @@ describe.each(BACKENDS)('store on %s', (backend) => {
 
   it('stores a batch once per (writer, seq): a replay stores nothing, another writer with the same seq does', async () => {
     const run = await newRun();
-    let fills = 0;
-    const fill = (steps: number[]) => () => {
-      fills++;
-      return pointsAt(steps);
-    };
-    expect(await store.appendMetrics(run.pk, { writer: 'a', seq: 3 }, ['m'], fill(range(0, 5)))).toBe(true);
-    expect(await store.appendMetrics(run.pk, { writer: 'a', seq: 3 }, ['m'], fill(range(100, 5)))).toBe(
-      false,
-    );
-    expect(fills).toBe(1);
-    expect(await store.appendMetrics(run.pk, { writer: 'b', seq: 3 }, ['m'], fill(range(5, 5)))).toBe(true);
-    expect(await store.appendMetrics(run.pk, { writer: 'a', seq: 4 }, ['m'], fill(range(10, 5)))).toBe(true);
-    expect(fills).toBe(3);
+    const append = (writer: string, seq: number, steps: number[]) =>
+      store.appendMetrics(run.pk, { writer, seq }, [pointsAt(steps)], CLOCK);
+    expect(await append('a', 3, range(0, 5))).toBe(true);
+    expect(await append('a', 3, range(100, 5))).toBe(false);
+    expect(await append('b', 3, range(5, 5))).toBe(true);
+    expect(await append('a', 4, range(10, 5))).toBe(true);
     const series = await seriesOf(run, 'm');
     expect(series).toMatchObject({ count: 15, lastStep: 14, lastValue: 4, minValue: -3, maxValue: 4 });
     const blocks = await store.readBlocks(series.pk, 'step', -Infinity, Infinity);
@@ -168,29 +165,36 @@ describe.each(BACKENDS)('store on %s', (backend) => {
   it('scopes batch keys to the run: the same (writer, seq) in another run is stored', async () => {
     const one = await newRun();
     const two = await newRun(one.workspaceId);
-    expect(await store.appendMetrics(one.pk, { writer: 'w', seq: 0 }, ['m'], () => pointsAt([1]))).toBe(true);
-    expect(await store.appendMetrics(two.pk, { writer: 'w', seq: 0 }, ['m'], () => pointsAt([2]))).toBe(true);
+    expect(await store.appendMetrics(one.pk, { writer: 'w', seq: 0 }, [pointsAt([1])], CLOCK)).toBe(true);
+    expect(await store.appendMetrics(two.pk, { writer: 'w', seq: 0 }, [pointsAt([2])], CLOCK)).toBe(true);
     expect((await seriesOf(one, 'm')).count).toBe(1);
     expect((await seriesOf(two, 'm')).count).toBe(1);
   });
 
-  it('passes each series the last stored step, so missing steps continue from it', async () => {
+  it('continues missing steps from the largest stored one and derives missing times and timestamps', async () => {
     const run = await newRun();
-    const seen: (number | null)[] = [];
-    for (let seq = 0; seq < 3; seq++) {
-      await store.appendMetrics(run.pk, { writer: 'w', seq }, ['m'], (_, state) => {
-        seen.push(state.lastStep);
-        return pointsAt([seq * 10, seq * 10 + 7]);
-      });
-    }
-    expect(seen).toEqual([null, 7, 17]);
+    const stepless = (values: number[], times: Float64Array | null = null): MetricSeries => ({
+      name: 'm',
+      steps: null,
+      times,
+      timestamps: null,
+      values: Float64Array.from(values),
+    });
+    await store.appendMetrics(run.pk, { writer: 'w', seq: 0 }, [pointsAt([5, 9])], CLOCK);
+    await store.appendMetrics(run.pk, { writer: 'w', seq: 1 }, [stepless([1, 2])], CLOCK);
+    await store.appendMetrics(run.pk, { writer: 'w', seq: 2 }, [stepless([3], Float64Array.of(2.5))], CLOCK);
+    const series = await seriesOf(run, 'm');
+    const blocks = await store.readBlocks(series.pk, 'step', -Infinity, Infinity);
+    expect(joined(blocks, 'steps')).toEqual([5, 9, 10, 11, 12]);
+    expect(joined(blocks, 'timestamps')).toEqual([1_005_000, 1_009_000, 5_000_000, 5_000_000, 3_500_000]);
+    expect(joined(blocks, 'times')).toEqual([0.5, 0.9, 4, 4, 2.5]);
   });
 
   it('merges a series trickled in 2100 one-point appends into few blocks, complete and in order', async () => {
     const run = await newRun();
     const n = 2100;
     for (let i = 0; i < n; i++) {
-      await store.appendMetrics(run.pk, { writer: 'w', seq: i }, ['trickle'], () => pointsAt([i]));
+      await store.appendMetrics(run.pk, { writer: 'w', seq: i }, [pointsAt([i], 'trickle')], CLOCK);
     }
     const series = await seriesOf(run, 'trickle');
     expect(series.count).toBe(n);
@@ -207,7 +211,7 @@ describe.each(BACKENDS)('store on %s', (backend) => {
     const run = await newRun();
     const n = 40_000;
     expect(
-      await store.appendMetrics(run.pk, { writer: 'w', seq: 0 }, ['big'], () => pointsAt(range(0, n))),
+      await store.appendMetrics(run.pk, { writer: 'w', seq: 0 }, [pointsAt(range(0, n), 'big')], CLOCK),
     ).toBe(true);
     const series = await seriesOf(run, 'big');
     expect(series).toMatchObject({ count: n, lastStep: n - 1, minValue: -3, maxValue: (n - 1) * 0.5 - 3 });
@@ -224,8 +228,11 @@ describe.each(BACKENDS)('store on %s', (backend) => {
     const batches = 8;
     const results = await Promise.all(
       range(0, batches).map((b) =>
-        store.appendMetrics(run.pk, { writer: `w${b}`, seq: 0 }, ['shared'], () =>
-          pointsAt(range(b * 1000, 1000)),
+        store.appendMetrics(
+          run.pk,
+          { writer: `w${b}`, seq: 0 },
+          [pointsAt(range(b * 1000, 1000), 'shared')],
+          CLOCK,
         ),
       ),
     );
@@ -244,7 +251,12 @@ describe.each(BACKENDS)('store on %s', (backend) => {
     const gone = await newRun();
     const kept = await newRun(gone.workspaceId);
     for (const run of [gone, kept]) {
-      await store.appendMetrics(run.pk, { writer: 'w', seq: 0 }, ['a', 'b'], () => pointsAt(range(0, 20)));
+      await store.appendMetrics(
+        run.pk,
+        { writer: 'w', seq: 0 },
+        [pointsAt(range(0, 20), 'a'), pointsAt(range(0, 20), 'b')],
+        CLOCK,
+      );
       await store.appendEvents(run.pk, { writer: 'w', seq: 0 }, [
         { timestamp: 10, level: 'info', message: 'start' },
         { timestamp: 20, level: 'error', message: 'boom' },

@@ -1,6 +1,7 @@
 import type {
   EventLevel,
   FilterExpr,
+  MetricSeries,
   RunSortField,
   RunStatus,
   SeriesAxis,
@@ -175,9 +176,10 @@ export interface FolderQuery {
   limit: number;
 }
 
-/** What one series in a metric batch needs from the store's state before it is filled. */
-export interface SeriesState {
-  lastStep: number | null;
+/** When the run started and what time it is, in microseconds: what filling a batch needs besides the store. */
+export interface MetricClock {
+  startedAt: number;
+  now: number;
 }
 
 export interface BatchKey {
@@ -232,14 +234,14 @@ export interface Store {
   markLostRuns(now: number): Promise<RunRecord[]>;
 
   /**
-   * Stores a metric batch once per (run, writer, seq): `fill` turns each series into complete points given
-   * the stored state. Returns false when the batch was stored before.
+   * Stores a metric batch once per (run, writer, seq), completing missing steps, times and timestamps from the
+   * stored state (`fillPoints`). Returns false when the batch was stored before.
    */
   appendMetrics(
     runPk: number,
     key: BatchKey,
-    names: readonly string[],
-    fill: (index: number, state: SeriesState) => Points,
+    series: readonly MetricSeries[],
+    clock: MetricClock,
   ): Promise<boolean>;
   listSeries(runPk: number): Promise<SeriesRecord[]>;
   getSeries(runPk: number, name: string): Promise<SeriesRecord | undefined>;

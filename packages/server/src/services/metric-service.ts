@@ -6,7 +6,7 @@ import {
   type SeriesAxis,
   SimscopeError,
 } from '@simscope/protocol';
-import type { BlockColumn, Points, RunRecord, SeriesRecord } from '../store/store.js';
+import type { BlockColumn, RunRecord, SeriesRecord } from '../store/store.js';
 import type { ServiceContext } from './context.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { parseLimit } from './run-service.js';

@@ -6,7 +6,10 @@ const pkg = (name: string, entry = 'index.ts') =>
 
 export default defineConfig({
   resolve: {
-    alias: [{ find: /^@simscope\/protocol$/, replacement: pkg('protocol') }],
+    alias: [
+      { find: /^@simscope\/protocol$/, replacement: pkg('protocol') },
+      { find: /^@simscope\/client$/, replacement: pkg('client') },
+    ],
   },
   test: {
     include: ['packages/*/src/**/*.test.ts', 'e2e/**/*.test.ts'],

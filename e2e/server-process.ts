@@ -29,6 +29,8 @@ export interface ServerProcessOptions {
   home: string;
   /** `--db`: a SQLite file or a `postgres://` URL; unset for `$XDG_DATA_HOME/simscope/simscope.db`. */
   db?: string;
+  /** Port to listen on; 0 (default) for a free one. A restart on the same port lets clients carry on. */
+  port?: number;
   /** Milliseconds to wait for the "listening on" line. */
   startTimeout?: number;
 }
@@ -69,7 +71,8 @@ export class ServerProcess {
       SIMSCOPE_BOOTSTRAP_TOKEN: E2E_TOKEN,
       SIMSCOPE_LOG_LEVEL: 'warn',
     });
-    const args = [MAIN, '--host', '127.0.0.1', '--port', '0', ...(options.db ? ['--db', options.db] : [])];
+    const port = String(options.port ?? 0);
+    const args = [MAIN, '--host', '127.0.0.1', '--port', port, ...(options.db ? ['--db', options.db] : [])];
     // cwd is the home so that no simscope.toml of the checkout is picked up.
     const child = spawn(process.execPath, args, {
       cwd: options.home,

@@ -1,0 +1,261 @@
+import type { EventLevel, RunStatus } from '@simscope/protocol';
+import { Unpackr } from 'msgpackr';
+import { type ConnectionOptions, resolveConfig } from './config.js';
+import { HttpTransport, type RetryOptions } from './http-transport.js';
+
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** A run as the server returns it; times are microseconds since the epoch. */
+export interface RunInfo {
+  id: string;
+  name: string;
+  folder: string;
+  user: string | null;
+  description: string | null;
+  tags: string[];
+  metadata: Record<string, Json>;
+  system: Record<string, Json>;
+  status: RunStatus;
+  created: number;
+  started: number | null;
+  ended: number | null;
+  heartbeat: number | null;
+  heartbeatTimeout: number | null;
+  abort: { requested: boolean; at: number | null; reason: string | null };
+}
+
+export interface MetricInfo {
+  name: string;
+  count: number;
+  last: { step: number | null; time: number | null; timestamp: number | null; value: number | string | null };
+  min: number | string | null;
+  max: number | string | null;
+}
+
+export interface EventInfo {
+  timestamp: number;
+  time: string;
+  level: EventLevel;
+  message: string;
+}
+
+export interface FolderInfo {
+  id: string;
+  path: string;
+  description: string | null;
+  tags: string[];
+  metadata: Record<string, Json>;
+  created: number;
+}
+
+/** One metric of one run: x values on the chosen axis, and the values. */
+export interface MetricValues {
+  run: string;
+  name: string;
+  x: Float64Array;
+  values: Float64Array;
+}
+
+interface Page<T> {
+  items: T[];
+  next: string | null;
+}
+
+function float64(bytes: Uint8Array): Float64Array {
+  return new Float64Array(Uint8Array.prototype.slice.call(bytes).buffer);
+}
+
+function int64(bytes: Uint8Array): Float64Array {
+  const words = new Int32Array(Uint8Array.prototype.slice.call(bytes).buffer);
+  const out = new Float64Array(words.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = words[2 * i + 1]! * 4294967296 + (words[2 * i]! >>> 0);
+  return out;
+}
+
+/** Reads and deletes runs, metrics, events and folders. */
+export class Client {
+  readonly #transport: HttpTransport;
+
+  constructor(options: ConnectionOptions & { retries?: Partial<RetryOptions> } = {}) {
+    this.#transport = new HttpTransport({ ...resolveConfig(options), retries: options.retries });
+  }
+
+  getRun(idOrName: string): Promise<RunInfo> {
+    return this.#transport.request('GET', `/runs/${encodeURIComponent(idOrName)}`);
+  }
+
+  /** Runs matching a filter (the filter language of docs/filter-language.md), newest first unless `sort` says. */
+  async getRuns(filter = '', options: { sort?: string; limit?: number } = {}): Promise<RunInfo[]> {
+    const limit = options.limit ?? 100;
+    const out: RunInfo[] = [];
+    let next: string | undefined;
+    do {
+      const page = await this.#transport.request<Page<RunInfo>>('GET', '/runs', {
+        query: {
+          filter: filter || undefined,
+          sort: options.sort,
+          limit: Math.min(1000, limit - out.length),
+          next,
+        },
+      });
+      out.push(...page.items);
+      next = page.next ?? undefined;
+    } while (next && out.length < limit);
+    return out;
+  }
+
+  async getMetricNames(run: string): Promise<MetricInfo[]> {
+    return (
+      await this.#transport.request<Page<MetricInfo>>('GET', `/runs/${encodeURIComponent(run)}/metrics`)
+    ).items;
+  }
+
+  /**
+   * Values of metrics against `xaxis`, for each run and name. With `maxPoints`, long series come downsampled
+   * (M4: first, last, min and max of each of `maxPoints / 4` buckets).
+   */
+  async getMetricValues(
+    runs: string | string[],
+    names: string | string[],
+    options: { xaxis?: 'step' | 'time' | 'timestamp'; maxPoints?: number } = {},
+  ): Promise<MetricValues[]> {
+    const xaxis = options.xaxis ?? 'step';
+    const column = xaxis === 'step' ? 'steps' : xaxis === 'time' ? 'times' : 'timestamps';
+    const out: MetricValues[] = [];
+    for (const run of [runs].flat()) {
+      for (const name of [names].flat()) {
+        const path = `/runs/${encodeURIComponent(run)}/metrics`;
+        if (options.maxPoints) {
+          const raw = await this.#transport.request<Uint8Array>('GET', `${path}/downsample`, {
+            query: { name, x: xaxis, buckets: Math.max(1, Math.floor(options.maxPoints / 4)) },
+            accept: 'application/msgpack',
+          });
+          out.push({ run, name, ...m4Points(unpackr.unpack(raw) as Record<string, Uint8Array>) });
+          continue;
+        }
+        const xs: Float64Array[] = [];
+        const ys: Float64Array[] = [];
+        let next: string | undefined;
+        do {
+          const raw = await this.#transport.request<Uint8Array>('GET', `${path}/series`, {
+            query: { name, columns: `${xaxis},value`, next },
+            accept: 'application/msgpack',
+          });
+          const page = unpackr.unpack(raw) as Record<string, Uint8Array> & { next: string | null };
+          const x = page[column]!;
+          xs.push(column === 'times' ? float64(x) : int64(x));
+          ys.push(float64(page.values!));
+          next = page.next ?? undefined;
+        } while (next);
+        out.push({ run, name, x: concat(xs), values: concat(ys) });
+      }
+    }
+    return out;
+  }
+
+  async getEvents(
+    run: string,
+    options: { contains?: string; level?: EventLevel[]; limit?: number } = {},
+  ): Promise<EventInfo[]> {
+    const limit = options.limit ?? 1000;
+    const out: EventInfo[] = [];
+    let next: string | undefined;
+    do {
+      const page = await this.#transport.request<Page<EventInfo>>(
+        'GET',
+        `/runs/${encodeURIComponent(run)}/events`,
+        {
+          query: {
+            q: options.contains,
+            level: options.level?.join(','),
+            limit: Math.min(10_000, limit - out.length),
+            next,
+          },
+        },
+      );
+      out.push(...page.items);
+      next = page.next ?? undefined;
+    } while (next && out.length < limit);
+    return out;
+  }
+
+  async deleteRun(run: string): Promise<void> {
+    await this.#transport.request('DELETE', `/runs/${encodeURIComponent(run)}`);
+  }
+
+  async deleteRuns(runs: string[]): Promise<void> {
+    for (const run of runs) await this.deleteRun(run);
+  }
+
+  async getFolders(
+    options: { prefix?: string; parent?: string; limit?: number } = {},
+  ): Promise<FolderInfo[]> {
+    const limit = options.limit ?? 1000;
+    const out: FolderInfo[] = [];
+    let next: string | undefined;
+    do {
+      const page = await this.#transport.request<Page<FolderInfo>>('GET', '/folders', {
+        query: {
+          prefix: options.prefix,
+          parent: options.parent,
+          limit: Math.min(1000, limit - out.length),
+          next,
+        },
+      });
+      out.push(...page.items);
+      next = page.next ?? undefined;
+    } while (next && out.length < limit);
+    return out;
+  }
+}
+
+function concat(parts: Float64Array[]): Float64Array {
+  if (parts.length === 1) return parts[0]!;
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Float64Array(n);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** The points of M4 buckets in x order, without repeats: what a chart draws. */
+function m4Points(b: Record<string, Uint8Array>): { x: Float64Array; values: Float64Array } {
+  const col = (k: string) => float64(b[k]!);
+  const count = col('count');
+  const [fx, fy, lx, ly, nx, ny, mx, my] = [
+    'firstX',
+    'firstY',
+    'lastX',
+    'lastY',
+    'minX',
+    'minY',
+    'maxX',
+    'maxY',
+  ].map(col);
+  const x: number[] = [];
+  const y: number[] = [];
+  for (let i = 0; i < count.length; i++) {
+    if (count[i] === 0) continue;
+    const pts: [number, number][] = [
+      [fx![i]!, fy![i]!],
+      [nx![i]!, ny![i]!],
+      [mx![i]!, my![i]!],
+      [lx![i]!, ly![i]!],
+    ];
+    pts.sort((a, c) => a[0] - c[0]);
+    let last = Number.NaN;
+    for (const [px, py] of pts) {
+      if (Number.isNaN(px) || px === last) continue;
+      x.push(px);
+      y.push(py);
+      last = px;
+    }
+  }
+  return { x: Float64Array.from(x), values: Float64Array.from(y) };
+}

@@ -1,0 +1,123 @@
+import { API_PREFIX, type ErrorCode, MSGPACK_TYPE, WORKSPACE_HEADER } from '@simscope/protocol';
+import { ClientError } from './errors.js';
+
+/** How a call is retried: up to `total` more tries, waiting `backoffFactor * 2^n` seconds (or Retry-After). */
+export interface RetryOptions {
+  total: number;
+  backoffFactor: number;
+  statusForcelist: readonly number[];
+}
+
+export const DEFAULT_RETRIES: RetryOptions = {
+  total: 5,
+  backoffFactor: 0.2,
+  statusForcelist: [429, 502, 503, 504],
+};
+
+export interface TransportConfig {
+  url: string;
+  token: string | undefined;
+  workspace?: string | undefined;
+  retries?: Partial<RetryOptions>;
+  /** Per-request time limit in ms. */
+  timeoutMs?: number;
+}
+
+export interface RequestOptions {
+  json?: unknown;
+  msgpack?: Uint8Array;
+  query?: Record<string, string | number | undefined>;
+  /** Safe to send again: reads, and batches that carry (writer, seq). */
+  idempotent?: boolean;
+  accept?: string;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function retryAfterMs(header: string | null): number | undefined {
+  if (!header) return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}
+
+/** HTTP to the Simscope API: auth and workspace headers, JSON or msgpack bodies, retries with backoff. */
+export class HttpTransport {
+  readonly #base: string;
+  readonly #headers: Record<string, string>;
+  readonly #retries: RetryOptions;
+  readonly #timeoutMs: number;
+
+  constructor(config: TransportConfig) {
+    this.#base = `${config.url}${API_PREFIX}`;
+    this.#headers = {};
+    if (config.token) this.#headers.authorization = `Bearer ${config.token}`;
+    if (config.workspace) this.#headers[WORKSPACE_HEADER] = config.workspace;
+    this.#retries = { ...DEFAULT_RETRIES, ...config.retries };
+    this.#timeoutMs = config.timeoutMs ?? 30_000;
+  }
+
+  /** Sends one request and returns the decoded answer (JSON, or the raw bytes for msgpack). */
+  async request<T = unknown>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    const url = new URL(`${this.#base}${path}`);
+    for (const [k, v] of Object.entries(options.query ?? {}))
+      if (v !== undefined) url.searchParams.set(k, String(v));
+    const headers: Record<string, string> = {
+      ...this.#headers,
+      accept: options.accept ?? 'application/json',
+    };
+    let body: string | Uint8Array | undefined;
+    if (options.msgpack) {
+      headers['content-type'] = MSGPACK_TYPE;
+      body = options.msgpack;
+    } else if (options.json !== undefined) {
+      headers['content-type'] = 'application/json';
+      body = JSON.stringify(options.json);
+    }
+    const retryable = options.idempotent ?? method === 'GET';
+    for (let attempt = 0; ; attempt++) {
+      let wait: number | undefined;
+      try {
+        const res = await fetch(url, { method, headers, body, signal: AbortSignal.timeout(this.#timeoutMs) });
+        if (res.ok) {
+          if (res.status === 204) return undefined as T;
+          const type = res.headers.get('content-type') ?? '';
+          return (
+            type.includes(MSGPACK_TYPE) ? new Uint8Array(await res.arrayBuffer()) : await res.json()
+          ) as T;
+        }
+        const text = await res.text();
+        let error: { code?: ErrorCode; message?: string; details?: unknown } = {};
+        try {
+          error = (JSON.parse(text) as { error?: typeof error }).error ?? {};
+        } catch {
+          // not our error body
+        }
+        const failure = new ClientError(
+          error.code ?? (res.status >= 500 ? 'unavailable' : 'bad_request'),
+          `${method} ${path}: ${res.status} ${error.message ?? text.slice(0, 200)}`,
+          res.status,
+          { details: error.details },
+        );
+        if (
+          !retryable ||
+          !this.#retries.statusForcelist.includes(res.status) ||
+          attempt >= this.#retries.total
+        ) {
+          throw failure;
+        }
+        wait = retryAfterMs(res.headers.get('retry-after'));
+      } catch (error) {
+        if (error instanceof ClientError) throw error;
+        // A network error or time-out: the request may or may not have arrived.
+        if (!retryable || attempt >= this.#retries.total) {
+          throw new ClientError('unavailable', `${method} ${path}: ${(error as Error).message}`, 0, {
+            cause: error,
+          });
+        }
+      }
+      await sleep(wait ?? this.#retries.backoffFactor * 1000 * 2 ** attempt);
+    }
+  }
+}

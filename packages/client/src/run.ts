@@ -1,0 +1,407 @@
+import { randomBytes } from 'node:crypto';
+import type { EventLevel, RunStatus } from '@simscope/protocol';
+import { BatchSender, type SendStats } from './batch-sender.js';
+import { type ConnectionOptions, resolveConfig } from './config.js';
+import { ClientError } from './errors.js';
+import { HttpTransport, type RetryOptions } from './http-transport.js';
+import { MetricQueue } from './metric-queue.js';
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** Settings of a run's logging, set with `config()` before `init()`. */
+export interface RunConfig extends ConnectionOptions {
+  /** Errors go to `onError` and the simulation carries on (default); false: they are thrown. */
+  suppressErrors: boolean;
+  /** When the queue is full: false drops the point and counts it (default); true never drops (see README). */
+  queueBlocking: boolean;
+  /** Points the queue holds before it is full. */
+  queueSize: number;
+  /** Points per request to the server. */
+  batchPoints: number;
+  /** Longest wait before queued points are sent, in ms. */
+  flushIntervalMs: number;
+  /** Heartbeat and abort poll interval, in ms. */
+  heartbeatIntervalMs: number;
+  retries: Partial<RetryOptions>;
+  onError(error: unknown): void;
+  /** Called once when someone asks the run to abort; default: close the run as `terminated`. */
+  onAbort(run: Run, reason: string | null): void | Promise<void>;
+  /** Collects system info at init (host, CPU, GPUs, git…); false to skip. */
+  systemInfo: boolean;
+}
+
+export interface InitOptions {
+  name?: string;
+  metadata?: Record<string, Json>;
+  tags?: string[];
+  description?: string;
+  folder?: string;
+  /** False makes a `created` run (a job waiting in a queue) that the job later takes up with `Run.reconnect`. */
+  running?: boolean;
+  /** Seconds without a heartbeat after which the server marks the run `lost`. */
+  heartbeatTimeout?: number;
+}
+
+export interface MetricOptions {
+  step?: number;
+  /** Seconds since init; default: measured. */
+  time?: number;
+  /** Microseconds since the epoch (UTC); default: now. */
+  timestamp?: number;
+}
+
+export interface EventOptions {
+  timestamp?: number;
+  level?: EventLevel;
+}
+
+/** What `close()` reports. */
+export interface CloseResult extends SendStats {
+  status: RunStatus | null;
+}
+
+const DEFAULTS: RunConfig = {
+  suppressErrors: true,
+  queueBlocking: false,
+  queueSize: 10_000,
+  batchPoints: 50_000,
+  flushIntervalMs: 1000,
+  heartbeatIntervalMs: 15_000,
+  retries: {},
+  onError: (error) => process.stderr.write(`simscope: ${(error as Error).message ?? String(error)}\n`),
+  onAbort: async (run) => {
+    await run.close('terminated');
+  },
+  systemInfo: true,
+};
+
+function nowMicros(): number {
+  return Math.round((performance.timeOrigin + performance.now()) * 1000);
+}
+
+/**
+ * A simulation run: metadata, tags, metrics and events logged in the background so that logging never
+ * slows or stops the simulation.
+ * @example
+ * const run = await new Run().init({ name: 'cavity-re100', metadata: { re: 100 } });
+ * for (let step = 0; step < 1000; step++) run.logMetrics({ residual: solve() });
+ * await run.close();
+ */
+export class Run implements AsyncDisposable {
+  #config: RunConfig = { ...DEFAULTS };
+  #transport: HttpTransport | undefined;
+  #sender: BatchSender | undefined;
+  #queue = new MetricQueue(DEFAULTS.queueSize);
+  #startClock = 0;
+  #id: string | null = null;
+  #name: string | null = null;
+  #status: RunStatus | null = null;
+  #heartbeat: NodeJS.Timeout | undefined;
+  #aborted = false;
+  #closing: Promise<CloseResult> | undefined;
+  #dropped = 0;
+  readonly #writer = `w-${randomBytes(6).toString('hex')}`;
+
+  /** The server's id of this run, once `init` succeeded. */
+  get id(): string | null {
+    return this.#id;
+  }
+
+  get name(): string | null {
+    return this.#name;
+  }
+
+  /** True once an abort was requested for this run. */
+  get aborted(): boolean {
+    return this.#aborted;
+  }
+
+  /** Sets logging options; call before `init`. */
+  config(options: Partial<RunConfig>): this {
+    this.#config = { ...this.#config, ...options };
+    this.#queue = new MetricQueue(this.#config.queueSize);
+    return this;
+  }
+
+  #fail(error: unknown): void {
+    if (!this.#config.suppressErrors) throw error;
+    this.#config.onError(error);
+  }
+
+  #connect(): HttpTransport {
+    const resolved = resolveConfig(this.#config);
+    if (!resolved.token) {
+      throw new ClientError(
+        'unauthorized',
+        'no token: set SIMSCOPE_TOKEN, pass { token }, or start the server once so it writes ~/.config/simscope/config.toml',
+        0,
+      );
+    }
+    return new HttpTransport({ ...resolved, retries: this.#config.retries });
+  }
+
+  /** Creates the run on the server and starts the sender. Every argument is optional. */
+  async init(options: InitOptions = {}): Promise<this> {
+    try {
+      const transport = this.#connect();
+      const system = this.#config.systemInfo ? await this.#systemInfo() : undefined;
+      const created = await transport.request<{ id: string; name: string; status: RunStatus }>(
+        'POST',
+        '/runs',
+        {
+          json: {
+            ...options,
+            running: undefined,
+            status: options.running === false ? 'created' : 'running',
+            ...(system ? { system } : {}),
+          },
+        },
+      );
+      this.#start(transport, created);
+    } catch (error) {
+      this.#fail(error);
+    }
+    return this;
+  }
+
+  /** Takes up an existing run (for example one made with `running: false`) and marks it running. */
+  static async reconnect(runId: string, config: Partial<RunConfig> = {}): Promise<Run> {
+    const run = new Run().config(config);
+    try {
+      const transport = run.#connect();
+      const found = await transport.request<{ id: string; name: string; status: RunStatus }>(
+        'GET',
+        `/runs/${runId}`,
+      );
+      const updated =
+        found.status === 'running'
+          ? found
+          : await transport.request<{ id: string; name: string; status: RunStatus }>(
+              'PATCH',
+              `/runs/${found.id}`,
+              {
+                json: { status: 'running' },
+              },
+            );
+      run.#start(transport, updated);
+    } catch (error) {
+      run.#fail(error);
+    }
+    return run;
+  }
+
+  async #systemInfo(): Promise<Record<string, Json> | undefined> {
+    try {
+      const { collectSystemInfo } = await import('./system-info.js');
+      return (await collectSystemInfo()) as unknown as Record<string, Json>;
+    } catch {
+      return undefined;
+    }
+  }
+
+  #start(transport: HttpTransport, run: { id: string; name: string; status: RunStatus }): void {
+    this.#transport = transport;
+    this.#id = run.id;
+    this.#name = run.name;
+    this.#status = run.status;
+    this.#startClock = performance.now();
+    this.#sender = new BatchSender({
+      transport,
+      runId: run.id,
+      writer: this.#writer,
+      queue: this.#queue,
+      startClock: this.#startClock,
+      batchPoints: this.#config.batchPoints,
+      flushIntervalMs: this.#config.flushIntervalMs,
+      onError: (error) => this.#config.onError(error),
+    });
+    this.#heartbeat = setInterval(() => {
+      this.#beat().catch((error) => this.#config.onError(error));
+    }, this.#config.heartbeatIntervalMs);
+    this.#heartbeat.unref();
+  }
+
+  async #beat(): Promise<void> {
+    if (!this.#transport || !this.#id || this.#closing) return;
+    const answer = await this.#transport.request<{ abort: { requested: boolean; reason: string | null } }>(
+      'POST',
+      `/runs/${this.#id}/heartbeat`,
+      { idempotent: true },
+    );
+    if (answer.abort.requested && !this.#aborted) {
+      this.#aborted = true;
+      await this.#config.onAbort(this, answer.abort.reason);
+    }
+  }
+
+  /** Checks now for an abort request (the heartbeat timer also does, every `heartbeatIntervalMs`). */
+  async pollAbort(): Promise<boolean> {
+    await this.#beat().catch((error) => this.#config.onError(error));
+    return this.#aborted;
+  }
+
+  /**
+   * Logs metric values for one step: `run.logMetrics({ loss: 0.1, lr: 1e-3 })`. Never waits for the network;
+   * a point that finds the queue full is dropped and counted unless `queueBlocking` is set.
+   */
+  logMetrics(values: Record<string, number>, options?: MetricOptions): void {
+    const sender = this.#sender;
+    if (sender === undefined || this.#closing !== undefined) return;
+    const clock = performance.now();
+    const queue = this.#queue;
+    for (const name in values) {
+      const value = values[name];
+      if (typeof value !== 'number') {
+        this.#fail(
+          new ClientError('invalid_field', `metric '${name}': expected a number, got ${typeof value}`, 0),
+        );
+        continue;
+      }
+      if (queue.full && !this.#config.queueBlocking) {
+        this.#dropped++;
+        continue;
+      }
+      if (options === undefined) queue.push(name, value, clock);
+      else {
+        queue.pushWith(
+          name,
+          value,
+          clock,
+          options.step ?? Number.NaN,
+          options.time ?? Number.NaN,
+          options.timestamp ?? Number.NaN,
+        );
+      }
+    }
+    if (queue.size >= this.#config.batchPoints || queue.full) sender.notify();
+  }
+
+  /** Logs an event (a log line) with the time now or the one given. */
+  logEvent(message: string, options: EventOptions = {}): void {
+    if (this.#sender === undefined || this.#closing !== undefined) return;
+    this.#sender.addEvent({
+      message,
+      level: options.level ?? 'info',
+      timestamp: options.timestamp ?? nowMicros(),
+    });
+  }
+
+  async #patch(body: Record<string, unknown>): Promise<void> {
+    if (!this.#transport || !this.#id) return;
+    try {
+      const updated = await this.#transport.request<{ status: RunStatus }>('PATCH', `/runs/${this.#id}`, {
+        json: body,
+      });
+      this.#status = updated.status;
+    } catch (error) {
+      this.#fail(error);
+    }
+  }
+
+  /** Adds tags to the run's tags. */
+  updateTags(tags: string[]): Promise<void> {
+    return this.#patch({ addTags: tags });
+  }
+
+  /** Replaces the run's tags. */
+  setTags(tags: string[]): Promise<void> {
+    return this.#patch({ tags });
+  }
+
+  /** Merges metadata into the run's; a key set to null is removed. */
+  updateMetadata(metadata: Record<string, Json>): Promise<void> {
+    return this.#patch({ metadata });
+  }
+
+  /** Sets the status; `completed`, `failed` and `terminated` end the run (prefer `close`). */
+  setStatus(status: RunStatus): Promise<void> {
+    return this.#patch({ status });
+  }
+
+  /** Describes a folder (created if missing): metadata is merged, tags and description replaced. */
+  async folderDetails(
+    path: string,
+    details: { metadata?: Record<string, Json>; tags?: string[]; description?: string },
+  ): Promise<void> {
+    if (!this.#transport) return;
+    try {
+      await this.#transport.request('POST', '/folders', { json: { path, ...details } });
+    } catch (error) {
+      this.#fail(error);
+    }
+  }
+
+  /** Sends what is queued and waits for it, without ending the run. */
+  async flush(): Promise<SendStats | null> {
+    return this.#sender ? this.#sender.flush() : null;
+  }
+
+  /** Sends everything queued, then ends the run with `status` (default `completed`). */
+  close(status: RunStatus = 'completed'): Promise<CloseResult> {
+    this.#closing ??= this.#close(status);
+    return this.#closing;
+  }
+
+  async #close(status: RunStatus): Promise<CloseResult> {
+    clearInterval(this.#heartbeat);
+    const sender = this.#sender;
+    if (!sender) {
+      return {
+        status: this.#status,
+        sentPoints: 0,
+        sentEvents: 0,
+        droppedPoints: this.#dropped,
+        failedPoints: 0,
+        failedEvents: 0,
+      };
+    }
+    if (this.#dropped > 0) {
+      sender.addEvent({
+        message: `simscope: ${this.#dropped} metric points were dropped because the queue was full (queueSize ${this.#config.queueSize})`,
+        level: 'warning',
+        timestamp: nowMicros(),
+      });
+    }
+    const stats = await sender.close();
+    await this.#patch({ status });
+    return { ...stats, droppedPoints: this.#dropped, status: this.#status };
+  }
+
+  /** `await using run = …` closes the run when the scope ends. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/**
+ * Runs `fn` with a new run and ends it `completed` when `fn` returns, `failed` when it throws (the stack is
+ * logged as an event), and `terminated` on SIGINT or SIGTERM (then the signal takes its usual course).
+ */
+export async function withRun<T>(
+  options: InitOptions & { config?: Partial<RunConfig> },
+  fn: (run: Run) => Promise<T>,
+): Promise<T> {
+  const { config, ...init } = options;
+  const run = await new Run().config(config ?? {}).init(init);
+  const onSignal = (signal: NodeJS.Signals) => {
+    run.close('terminated').finally(() => {
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
+      process.kill(process.pid, signal);
+    });
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const result = await fn(run);
+    await run.close('completed');
+    return result;
+  } catch (error) {
+    run.logEvent((error as Error)?.stack ?? String(error), { level: 'error' });
+    await run.close('failed');
+    throw error;
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  }
+}

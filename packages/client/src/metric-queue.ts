@@ -63,6 +63,16 @@ export class MetricQueue {
     return this.#points;
   }
 
+  /** Bytes the queued columns hold, spare room included. */
+  get allocatedBytes(): number {
+    let bytes = 0;
+    for (const b of this.#series.values()) {
+      bytes += b.steps.byteLength + b.clock.byteLength + b.times.byteLength + b.timestamps.byteLength;
+      bytes += b.values.byteLength;
+    }
+    return bytes;
+  }
+
   get full(): boolean {
     return this.#points >= this.capacity;
   }

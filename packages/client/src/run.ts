@@ -111,6 +111,11 @@ export class Run implements AsyncDisposable {
     return this.#name;
   }
 
+  /** Points waiting to be sent, and the bytes their columns take (spare room included). */
+  get queued(): { points: number; bytes: number } {
+    return { points: this.#queue.size, bytes: this.#queue.allocatedBytes };
+  }
+
   /** True once an abort was requested for this run. */
   get aborted(): boolean {
     return this.#aborted;

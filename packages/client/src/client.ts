@@ -87,18 +87,27 @@ export class Client {
   }
 
   /** Runs matching a filter (the filter language of docs/filter-language.md), newest first unless `sort` says. */
-  async getRuns(filter = '', options: { sort?: string; limit?: number } = {}): Promise<RunInfo[]> {
-    const limit = options.limit ?? 100;
-    const out: RunInfo[] = [];
+  getRuns(filter = '', options: { sort?: string; limit?: number } = {}): Promise<RunInfo[]> {
+    return this.#listAll<RunInfo>(
+      '/runs',
+      { filter: filter || undefined, sort: options.sort },
+      options.limit ?? 100,
+      1000,
+    );
+  }
+
+  /** Pages through a list until it ends or `limit` items are in. */
+  async #listAll<T>(
+    path: string,
+    query: Record<string, string | undefined>,
+    limit: number,
+    pageMax: number,
+  ): Promise<T[]> {
+    const out: T[] = [];
     let next: string | undefined;
     do {
-      const page = await this.#transport.request<Page<RunInfo>>('GET', '/runs', {
-        query: {
-          filter: filter || undefined,
-          sort: options.sort,
-          limit: Math.min(1000, limit - out.length),
-          next,
-        },
+      const page = await this.#transport.request<Page<T>>('GET', path, {
+        query: { ...query, limit: Math.min(pageMax, limit - out.length), next },
       });
       out.push(...page.items);
       next = page.next ?? undefined;
@@ -155,30 +164,17 @@ export class Client {
     return out;
   }
 
-  async getEvents(
+  getEvents(
     run: string,
     options: { contains?: string; level?: EventLevel[]; limit?: number } = {},
   ): Promise<EventInfo[]> {
-    const limit = options.limit ?? 1000;
-    const out: EventInfo[] = [];
-    let next: string | undefined;
-    do {
-      const page = await this.#transport.request<Page<EventInfo>>(
-        'GET',
-        `/runs/${encodeURIComponent(run)}/events`,
-        {
-          query: {
-            q: options.contains,
-            level: options.level?.join(','),
-            limit: Math.min(10_000, limit - out.length),
-            next,
-          },
-        },
-      );
-      out.push(...page.items);
-      next = page.next ?? undefined;
-    } while (next && out.length < limit);
-    return out;
+    const query = { q: options.contains, level: options.level?.join(',') };
+    return this.#listAll<EventInfo>(
+      `/runs/${encodeURIComponent(run)}/events`,
+      query,
+      options.limit ?? 1000,
+      10_000,
+    );
   }
 
   async deleteRun(run: string): Promise<void> {
@@ -189,25 +185,9 @@ export class Client {
     for (const run of runs) await this.deleteRun(run);
   }
 
-  async getFolders(
-    options: { prefix?: string; parent?: string; limit?: number } = {},
-  ): Promise<FolderInfo[]> {
-    const limit = options.limit ?? 1000;
-    const out: FolderInfo[] = [];
-    let next: string | undefined;
-    do {
-      const page = await this.#transport.request<Page<FolderInfo>>('GET', '/folders', {
-        query: {
-          prefix: options.prefix,
-          parent: options.parent,
-          limit: Math.min(1000, limit - out.length),
-          next,
-        },
-      });
-      out.push(...page.items);
-      next = page.next ?? undefined;
-    } while (next && out.length < limit);
-    return out;
+  getFolders(options: { prefix?: string; parent?: string; limit?: number } = {}): Promise<FolderInfo[]> {
+    const query = { prefix: options.prefix, parent: options.parent };
+    return this.#listAll<FolderInfo>('/folders', query, options.limit ?? 1000, 1000);
   }
 }
 

@@ -1,54 +1,15 @@
-import type { EventLevel, RunStatus } from '@simscope/protocol';
+import type { EventLevel, EventView, FolderView, RunView, SeriesView } from '@simscope/protocol';
 import { Unpackr } from 'msgpackr';
 import { type ConnectionOptions, resolveConfig } from './config.js';
 import { HttpTransport, type RetryOptions } from './http-transport.js';
 
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
 
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-
 /** A run as the server returns it; times are microseconds since the epoch. */
-export interface RunInfo {
-  id: string;
-  name: string;
-  folder: string;
-  user: string | null;
-  description: string | null;
-  tags: string[];
-  metadata: Record<string, Json>;
-  system: Record<string, Json>;
-  status: RunStatus;
-  created: number;
-  started: number | null;
-  ended: number | null;
-  heartbeat: number | null;
-  heartbeatTimeout: number | null;
-  abort: { requested: boolean; at: number | null; reason: string | null };
-}
-
-export interface MetricInfo {
-  name: string;
-  count: number;
-  last: { step: number | null; time: number | null; timestamp: number | null; value: number | string | null };
-  min: number | string | null;
-  max: number | string | null;
-}
-
-export interface EventInfo {
-  timestamp: number;
-  time: string;
-  level: EventLevel;
-  message: string;
-}
-
-export interface FolderInfo {
-  id: string;
-  path: string;
-  description: string | null;
-  tags: string[];
-  metadata: Record<string, Json>;
-  created: number;
-}
+export type RunInfo = RunView;
+export type MetricInfo = SeriesView;
+export type EventInfo = EventView;
+export type FolderInfo = FolderView;
 
 /** One metric of one run: x values on the chosen axis, and the values. */
 export interface MetricValues {

@@ -1,12 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import type { EventLevel, RunStatus } from '@simscope/protocol';
+import type { EventLevel, Json, RunStatus } from '@simscope/protocol';
 import { BatchSender, type SendStats } from './batch-sender.js';
 import { type ConnectionOptions, resolveConfig } from './config.js';
 import { ClientError } from './errors.js';
 import { HttpTransport, type RetryOptions } from './http-transport.js';
 import { MetricQueue } from './metric-queue.js';
-
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 /** Settings of a run's logging, set with `config()` before `init()`. */
 export interface RunConfig extends ConnectionOptions {

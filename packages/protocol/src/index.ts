@@ -7,3 +7,4 @@ export * from './paths.js';
 export * from './schemas.js';
 export * from './time.js';
 export * from './validation.js';
+export * from './views.js';

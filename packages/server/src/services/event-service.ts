@@ -1,6 +1,7 @@
 import {
   EVENT_LEVELS,
   type EventLevel,
+  type EventView,
   eventBatchSchema,
   LIMITS,
   microsToIso,
@@ -11,13 +12,6 @@ import type { EventRecord, RunRecord } from '../store/store.js';
 import type { ServiceContext } from './context.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { parseLimit } from './run-service.js';
-
-export interface EventView {
-  timestamp: number;
-  time: string;
-  level: EventLevel;
-  message: string;
-}
 
 export interface EventListQuery {
   q?: string;

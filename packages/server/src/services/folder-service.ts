@@ -1,4 +1,5 @@
 import {
+  type FolderView,
   folderCreateSchema,
   folderPathSchema,
   folderUpdateSchema,
@@ -10,15 +11,6 @@ import type { FolderRecord, JsonObject } from '../store/store.js';
 import type { ServiceContext } from './context.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { mergeMetadata, parseLimit } from './run-service.js';
-
-export interface FolderView {
-  id: string;
-  path: string;
-  description: string | null;
-  tags: string[];
-  metadata: JsonObject;
-  created: number;
-}
 
 function view(f: FolderRecord): FolderView {
   return {

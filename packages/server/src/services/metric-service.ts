@@ -1,9 +1,11 @@
 import {
+  type JsonNumber,
   jsonNumber,
   LIMITS,
   type MetricBatch,
   SERIES_AXES,
   type SeriesAxis,
+  type SeriesView,
   SimscopeError,
 } from '@simscope/protocol';
 import type { BlockColumn, RunRecord, SeriesRecord } from '../store/store.js';
@@ -12,17 +14,7 @@ import { decodeCursor, encodeCursor } from './cursor.js';
 import { parseLimit } from './run-service.js';
 import { type Buckets, downsample, readSeriesPage, type SeriesPage } from './series-reader.js';
 
-type JsonValue = number | string | null;
-
-export interface SeriesView {
-  name: string;
-  count: number;
-  last: { step: number | null; time: number | null; timestamp: number | null; value: JsonValue };
-  min: JsonValue;
-  max: JsonValue;
-}
-
-const jsonOrNull = (v: number | null): JsonValue => (v === null ? null : jsonNumber(v));
+const jsonOrNull = (v: number | null): JsonNumber | null => (v === null ? null : jsonNumber(v));
 
 function seriesView(s: SeriesRecord): SeriesView {
   return {

@@ -6,6 +6,7 @@ import {
   RUN_SORT_FIELDS,
   type RunSortField,
   type RunStatus,
+  type RunView,
   runCreateSchema,
   runUpdateSchema,
   SimscopeError,
@@ -27,25 +28,6 @@ export const RUN_TRANSITIONS: Record<RunStatus, readonly RunStatus[]> = {
 };
 
 const FINAL = new Set<RunStatus>(['completed', 'failed', 'terminated']);
-
-/** A run as the API returns it. */
-export interface RunView {
-  id: string;
-  name: string;
-  folder: string;
-  user: string | null;
-  description: string | null;
-  tags: string[];
-  metadata: JsonObject;
-  system: JsonObject;
-  status: RunStatus;
-  created: number;
-  started: number | null;
-  ended: number | null;
-  heartbeat: number | null;
-  heartbeatTimeout: number | null;
-  abort: { requested: boolean; at: number | null; reason: string | null };
-}
 
 export function runView(run: RunRecord): RunView {
   return {

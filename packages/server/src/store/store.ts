@@ -8,8 +8,9 @@ import type {
   TokenScope,
 } from '@simscope/protocol';
 
-export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-export type JsonObject = { [key: string]: Json };
+export type { Json, JsonObject } from '@simscope/protocol';
+
+import type { JsonObject } from '@simscope/protocol';
 
 export interface UserRecord {
   id: string;

@@ -1,0 +1,52 @@
+import type { EventLevel, RunStatus } from './schemas.js';
+
+/** Any JSON value. */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+export type JsonObject = { [key: string]: Json };
+
+/** A number as JSON carries it: non-finite values are the strings "NaN", "Infinity", "-Infinity". */
+export type JsonNumber = number | string;
+
+/** A run as the API returns it; times are microseconds since the epoch, durations seconds. */
+export interface RunView {
+  id: string;
+  name: string;
+  folder: string;
+  user: string | null;
+  description: string | null;
+  tags: string[];
+  metadata: JsonObject;
+  system: JsonObject;
+  status: RunStatus;
+  created: number;
+  started: number | null;
+  ended: number | null;
+  heartbeat: number | null;
+  heartbeatTimeout: number | null;
+  abort: { requested: boolean; at: number | null; reason: string | null };
+}
+
+/** One metric of a run: point count, the point at the largest step, and value extremes. */
+export interface SeriesView {
+  name: string;
+  count: number;
+  last: { step: number | null; time: number | null; timestamp: number | null; value: JsonNumber | null };
+  min: JsonNumber | null;
+  max: JsonNumber | null;
+}
+
+export interface EventView {
+  timestamp: number;
+  time: string;
+  level: EventLevel;
+  message: string;
+}
+
+export interface FolderView {
+  id: string;
+  path: string;
+  description: string | null;
+  tags: string[];
+  metadata: JsonObject;
+  created: number;
+}

@@ -75,7 +75,16 @@ const micros = z
   .nonnegative()
   .max(2 ** 53);
 
+/** A run id: 16 characters of base64url, made by the server, or by a client for a run it uploads later. */
+export const runIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{16}$/, { message: 'must be 16 characters of A-Z, a-z, 0-9, _ and -' });
+
 export const runCreateSchema = z.strictObject({
+  /** Set by a client uploading a run it spooled: creating the same id again returns the existing run. */
+  id: runIdSchema.optional(),
+  /** When the run was created (µs), for runs uploaded later; default now. */
+  createdAt: micros.optional(),
   name: runNameSchema.optional(),
   folder: folderPathSchema.optional(),
   description: text(LIMITS.descriptionLength).optional(),
@@ -97,6 +106,8 @@ export const runUpdateSchema = z.strictObject({
   metadata: metadataPatchSchema.optional(),
   system: metadataPatchSchema.optional(),
   status: z.enum(RUN_STATUSES).optional(),
+  /** When the status changed (µs), for runs uploaded later; default now. */
+  statusAt: micros.optional(),
   heartbeatTimeout: seconds.nullable().optional(),
 });
 export type RunUpdateInput = z.input<typeof runUpdateSchema>;

@@ -72,6 +72,29 @@ describe.each(BACKENDS)('API on %s', (backend) => {
     expect(again.body?.error).toMatchObject({ code: 'conflict', details: { field: 'name' } });
   });
 
+  it('creates a run with a client-chosen id once, however often the create is replayed', async () => {
+    const body = { id: `spooled-${backend}`.padEnd(16, 'x'), name: `late-${backend}`, createdAt: 1_000_000 };
+    const first = await call('POST', '/runs', body);
+    expect(first.status).toBe(201);
+    expect(first.body).toMatchObject({
+      id: body.id,
+      name: body.name,
+      created: 1_000_000,
+      started: 1_000_000,
+    });
+    const again = await call('POST', '/runs', body);
+    expect(again.body).toEqual(first.body);
+    const list = await call('GET', `/runs?filter=${encodeURIComponent(`name == "${body.name}"`)}`);
+    expect(list.body!.items).toHaveLength(1);
+    const ended = await call('PATCH', `/runs/${body.id}`, { status: 'completed', statusAt: 2_000_000 });
+    expect(ended.body).toMatchObject({ status: 'completed', ended: 2_000_000 });
+    const taken = await call('POST', '/runs', { id: 'another-id-00000', name: body.name });
+    expect(taken.body?.error).toMatchObject({ code: 'conflict', details: { field: 'name' } });
+    const bad = await call('POST', '/runs', { id: 'short' });
+    expect(bad.status).toBe(400);
+    expect(bad.body?.error.message).toContain('body.id: must be 16 characters');
+  });
+
   it('updates tags, merges metadata and enforces status transitions', async () => {
     const run = (await call('POST', '/runs', { name: 'upd', tags: ['x'], metadata: { a: 1, b: 2 } })).body!;
     const patched = await call('PATCH', `/runs/${run.id}`, {

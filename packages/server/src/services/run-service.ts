@@ -123,13 +123,18 @@ function sortKey(run: RunRecord, field: RunSortField): string | number {
 export class RunService {
   async create(ctx: ServiceContext, body: unknown): Promise<RunView> {
     const input = parseInput(runCreateSchema, body ?? {});
+    if (input.id !== undefined) {
+      const existing = await ctx.store.getRun(ctx.auth.workspace.id, input.id);
+      if (existing?.id === input.id) return runView(existing);
+    }
     const now = ctx.now();
+    const createdAt = input.createdAt ?? now;
     const status = input.status ?? 'running';
     for (let attempt = 0; ; attempt++) {
       const name = input.name ?? generateRunName(attempt);
       try {
         const run = await ctx.store.createRun({
-          id: newId(),
+          id: input.id ?? newId(),
           workspaceId: ctx.auth.workspace.id,
           name,
           folder: input.folder ?? '/',
@@ -139,8 +144,9 @@ export class RunService {
           metadata: (input.metadata ?? {}) as JsonObject,
           system: (input.system ?? {}) as JsonObject,
           status,
-          createdAt: now,
-          startedAt: status === 'running' ? now : null,
+          createdAt,
+          startedAt: status === 'running' ? createdAt : null,
+          heartbeatAt: status === 'running' ? now : null,
           heartbeatTimeout: input.heartbeatTimeout ?? null,
         });
         return runView(run);
@@ -227,7 +233,7 @@ export class RunService {
       changes.metadata = mergeMetadata(run.metadata, input.metadata as JsonObject);
     if (input.system !== undefined) changes.system = mergeMetadata(run.system, input.system as JsonObject);
     if (input.status !== undefined && input.status !== run.status) {
-      Object.assign(changes, this.#transition(run, input.status, now));
+      Object.assign(changes, this.#transition(run, input.status, input.statusAt ?? now));
     }
     return runView(await ctx.store.updateRun(ctx.auth.workspace.id, run.pk, changes, now));
   }

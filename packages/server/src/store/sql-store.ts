@@ -497,13 +497,20 @@ export abstract class SqlStore implements Store {
             run.status,
             run.createdAt,
             run.startedAt,
-            run.startedAt,
+            run.heartbeatAt,
             run.heartbeatTimeout,
           ],
         );
         return num(row?.pk);
       } catch (error) {
         if (isUniqueViolation(error)) {
+          // The unique id is the only other constraint a new run can break.
+          if (!/name/.test((error as Error).message)) {
+            throw new SimscopeError('conflict', `run id '${run.id}' is taken`, {
+              cause: error,
+              details: { field: 'id' },
+            });
+          }
           throw new SimscopeError('conflict', `a run named '${run.name}' already exists in this workspace`, {
             cause: error,
             details: { field: 'name' },

@@ -83,6 +83,7 @@ export interface NewRun {
   status: RunStatus;
   createdAt: number;
   startedAt: number | null;
+  heartbeatAt: number | null;
   heartbeatTimeout: number | null;
 }
 

@@ -1,7 +1,11 @@
+import { join } from 'node:path';
 import { type EventLevel, float64Bytes, int64Bytes, type MetricSeries } from '@simscope/protocol';
 import { Packr } from 'msgpackr';
+import { ClientError } from './errors.js';
 import type { HttpTransport } from './http-transport.js';
 import type { MetricQueue } from './metric-queue.js';
+import { retireSpool, type SpoolMeta, type SpoolRecordKind, SpoolWriter, spoolRecords } from './spool.js';
+import { isTransient, sendRecord } from './spool-upload.js';
 
 const packr = new Packr({ useRecords: false });
 
@@ -17,9 +21,21 @@ export interface SendStats {
   sentEvents: number;
   /** Points refused because the queue was full (`queueBlocking: false`). */
   droppedPoints: number;
-  /** Points and events in batches that still failed after every retry. */
+  /** Points and events the server refused for good (a 4xx), or that could be neither sent nor spooled. */
   failedPoints: number;
   failedEvents: number;
+  /** Points and events in the on-disk spool, waiting for the server (see `spoolDir`). */
+  spooledPoints: number;
+  spooledEvents: number;
+}
+
+/** Where the sender keeps what the server cannot take now. */
+export interface SenderSpool {
+  /** The spool directory root. */
+  root: string;
+  meta: SpoolMeta;
+  /** Never contact the server: everything goes to the spool (`mode: 'offline'`). */
+  offline: boolean;
 }
 
 export interface SenderConfig {
@@ -32,8 +48,16 @@ export interface SenderConfig {
   /** Points per request. */
   batchPoints: number;
   flushIntervalMs: number;
+  spool: SenderSpool;
+  /** Records to spool before anything else (the run's `create` when the server could not be reached). */
+  initial?: { kind: SpoolRecordKind; body: Uint8Array }[];
   onError(error: unknown): void;
 }
+
+const encoder = new TextEncoder();
+const jsonBytes = (value: unknown) => encoder.encode(JSON.stringify(value));
+const PROBE_MIN_MS = 250;
+const PROBE_MAX_MS = 10_000;
 
 function slice(series: MetricSeries, start: number, end: number): MetricSeries {
   return {
@@ -83,9 +107,18 @@ export function encodeMetricBatch(writer: string, seq: number, series: readonly 
   });
 }
 
+interface Outgoing {
+  kind: SpoolRecordKind;
+  body: Uint8Array;
+  points: number;
+  events: number;
+}
+
 /**
  * Sends queued metrics and events in the background, in order, one request at a time: by size (`notify`) and
  * by time (an unref'd timer). Every batch carries (writer, seq), so the transport's retries never duplicate.
+ * When the server cannot be reached, batches go to the run's on-disk spool; while the spool holds anything,
+ * every new batch joins it there (order is kept), and each round first tries to send the spool, backing off.
  */
 export class BatchSender {
   readonly #config: SenderConfig;
@@ -96,16 +129,35 @@ export class BatchSender {
     droppedPoints: 0,
     failedPoints: 0,
     failedEvents: 0,
+    spooledPoints: 0,
+    spooledEvents: 0,
   };
   #seq = 0;
-  #chain: Promise<void> = Promise.resolve();
+  #chain: Promise<unknown> = Promise.resolve();
   #scheduled = false;
   #timer: NodeJS.Timeout | undefined;
+  #spool: SpoolWriter | undefined;
+  /** Offset of the first spooled record not yet sent, and the counts of those records in order. */
+  #replayFrom = 0;
+  readonly #pending: { points: number; events: number }[] = [];
+  #probeAt = 0;
+  #probeDelay = PROBE_MIN_MS;
 
   constructor(config: SenderConfig) {
     this.#config = config;
+    for (const record of config.initial ?? []) this.#append({ ...record, points: 0, events: 0 });
     this.#timer = setInterval(() => this.#schedule(), config.flushIntervalMs);
     this.#timer.unref();
+  }
+
+  /** True while records wait in the spool (the server was unreachable, or the run is offline). */
+  get spooling(): boolean {
+    return this.#spool !== undefined;
+  }
+
+  /** The run's spool directory, once anything was spooled. */
+  get spoolDir(): string | undefined {
+    return this.#spool?.dir;
   }
 
   addEvent(event: QueuedEvent): void {
@@ -120,55 +172,167 @@ export class BatchSender {
     }
   }
 
-  #schedule(): void {
-    this.#scheduled = false;
-    if (this.#config.queue.size === 0 && this.#events.length === 0) return;
-    this.#chain = this.#chain.then(() => this.#sendQueued());
+  /**
+   * Moves everything queued to the spool now, on the caller's time: what a full queue does with
+   * `queueBlocking`, so that no point is dropped and memory stays bounded.
+   */
+  spill(): void {
+    for (const out of this.#drain()) this.#append(out);
   }
 
-  async #sendQueued(): Promise<void> {
-    const { queue, transport, runId, writer, batchPoints, startClock } = this.#config;
-    const series = queue.drain(startClock);
-    for (const batch of cutBatches(series, batchPoints)) {
-      let points = 0;
-      for (const s of batch) points += s.values.length;
-      try {
-        await transport.request('POST', `/runs/${runId}/metrics`, {
-          msgpack: encodeMetricBatch(writer, this.#seq++, batch),
-          idempotent: true,
-        });
-        this.stats.sentPoints += points;
-      } catch (error) {
-        this.stats.failedPoints += points;
-        this.#config.onError(error);
+  #schedule(): void {
+    this.#scheduled = false;
+    if (this.#config.queue.size === 0 && this.#events.length === 0 && this.#spool === undefined) return;
+    this.#chain = this.#chain.then(() => this.#round()).catch((error) => this.#config.onError(error));
+  }
+
+  /** Drains the queue and the events into encoded batches. */
+  #drain(): Outgoing[] {
+    const { queue, writer, batchPoints, startClock } = this.#config;
+    const out: Outgoing[] = [];
+    if (queue.size > 0) {
+      for (const batch of cutBatches(queue.drain(startClock), batchPoints)) {
+        let points = 0;
+        for (const s of batch) points += s.values.length;
+        out.push({ kind: 'metrics', body: encodeMetricBatch(writer, this.#seq++, batch), points, events: 0 });
       }
     }
     if (this.#events.length > 0) {
       const events = this.#events.splice(0, this.#events.length);
-      try {
-        await transport.request('POST', `/runs/${runId}/events`, {
-          json: { writer, seq: this.#seq++, events },
-          idempotent: true,
-        });
-        this.stats.sentEvents += events.length;
-      } catch (error) {
-        this.stats.failedEvents += events.length;
-        this.#config.onError(error);
-      }
+      out.push({
+        kind: 'events',
+        body: jsonBytes({ writer, seq: this.#seq++, events }),
+        points: 0,
+        events: events.length,
+      });
+    }
+    return out;
+  }
+
+  async #round(): Promise<void> {
+    await this.#deliverQueued();
+    if (this.#spool !== undefined) await this.#replay();
+  }
+
+  async #deliverQueued(): Promise<void> {
+    for (const out of this.#drain()) {
+      await this.#deliver(out).catch((error) => this.#config.onError(error));
     }
   }
 
-  /** Sends everything queued so far and waits for it. */
+  /** Sends one record now, or spools it when the spool is in use or the server cannot be reached. */
+  async #deliver(out: Outgoing): Promise<unknown> {
+    if (this.#spool !== undefined || this.#config.spool.offline) {
+      this.#append(out);
+      return undefined;
+    }
+    try {
+      const answer = await sendRecord(this.#config.transport, this.#config.runId, out, {
+        retryNetworkErrors: false,
+      });
+      this.#count(out, 'sent');
+      return answer;
+    } catch (error) {
+      if (!isTransient(error)) {
+        this.#count(out, 'failed');
+        throw error;
+      }
+      this.#config.onError(
+        new ClientError(
+          'unavailable',
+          `server unreachable (${(error as Error).message}); spooling to ${join(this.#config.spool.root, this.#config.runId)} until it is back`,
+          0,
+          { cause: error },
+        ),
+      );
+      this.#append(out);
+      return undefined;
+    }
+  }
+
+  #count(out: { points: number; events: number }, as: 'sent' | 'failed'): void {
+    if (as === 'sent') {
+      this.stats.sentPoints += out.points;
+      this.stats.sentEvents += out.events;
+    } else {
+      this.stats.failedPoints += out.points;
+      this.stats.failedEvents += out.events;
+    }
+  }
+
+  #append(out: Outgoing): void {
+    try {
+      this.#spool ??= SpoolWriter.open(this.#config.spool.root, this.#config.spool.meta);
+      this.#spool.append(out.kind, out.body);
+    } catch (error) {
+      this.#count(out, 'failed');
+      this.#config.onError(error);
+      return;
+    }
+    this.#pending.push({ points: out.points, events: out.events });
+    this.stats.spooledPoints += out.points;
+    this.stats.spooledEvents += out.events;
+  }
+
+  /** Sends spooled records in order until one fails to reach the server; retires the spool when all did. */
+  async #replay(): Promise<void> {
+    const spool = this.#spool!;
+    if (this.#config.spool.offline || performance.now() < this.#probeAt) return;
+    for (const record of spoolRecords(spool.dir, this.#replayFrom)) {
+      const counts = this.#pending[0] ?? { points: 0, events: 0 };
+      try {
+        await sendRecord(this.#config.transport, this.#config.runId, record, { retries: { total: 0 } });
+        this.#count(counts, 'sent');
+      } catch (error) {
+        if (isTransient(error)) {
+          this.#probeAt = performance.now() + this.#probeDelay;
+          this.#probeDelay = Math.min(this.#probeDelay * 2, PROBE_MAX_MS);
+          return;
+        }
+        this.#count(counts, 'failed');
+        this.#config.onError(error);
+      }
+      this.#pending.shift();
+      this.stats.spooledPoints -= counts.points;
+      this.stats.spooledEvents -= counts.events;
+      this.#replayFrom = record.end;
+    }
+    this.#probeDelay = PROBE_MIN_MS;
+    if (this.#replayFrom === spool.size) {
+      spool.close();
+      retireSpool(spool.dir);
+      this.#spool = undefined;
+      this.#replayFrom = 0;
+    }
+  }
+
+  /**
+   * Sends a run change (`patch`, `folder`) in order with the batches: the server's answer, or undefined when it
+   * was spooled. A refusal (4xx) is thrown.
+   */
+  submit(kind: 'patch' | 'folder', body: unknown): Promise<unknown> {
+    const result = this.#chain.then(async () => {
+      await this.#deliverQueued();
+      return this.#deliver({ kind, body: jsonBytes(body), points: 0, events: 0 });
+    });
+    this.#chain = result.catch(() => {});
+    return result;
+  }
+
+  /** Sends everything queued so far and waits for it (what cannot be sent is spooled). */
   async flush(): Promise<SendStats> {
+    this.#probeAt = 0;
     this.#schedule();
     await this.#chain;
     return { ...this.stats };
   }
 
-  /** Flushes and stops the timer. */
+  /** Flushes, stops the timer and closes the spool, whose records stay on disk for `sync`. */
   async close(): Promise<SendStats> {
     clearInterval(this.#timer);
     this.#timer = undefined;
-    return this.flush();
+    const stats = await this.flush();
+    this.#spool?.close();
+    return stats;
   }
 }

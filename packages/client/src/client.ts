@@ -2,6 +2,8 @@ import type { EventLevel, EventView, FolderView, RunView, SeriesView } from '@si
 import { Unpackr } from 'msgpackr';
 import { type ConnectionOptions, resolveConfig } from './config.js';
 import { HttpTransport, type RetryOptions } from './http-transport.js';
+import { spoolDirectory } from './spool.js';
+import { type SyncedRun, type SyncOptions, syncSpools } from './spool-upload.js';
 
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
 
@@ -38,9 +40,23 @@ function int64(bytes: Uint8Array): Float64Array {
 /** Reads and deletes runs, metrics, events and folders. */
 export class Client {
   readonly #transport: HttpTransport;
+  readonly #url: string;
+  readonly #spoolDir: string;
 
-  constructor(options: ConnectionOptions & { retries?: Partial<RetryOptions> } = {}) {
-    this.#transport = new HttpTransport({ ...resolveConfig(options), retries: options.retries });
+  constructor(options: ConnectionOptions & { retries?: Partial<RetryOptions>; spoolDir?: string } = {}) {
+    const connection = resolveConfig(options);
+    this.#transport = new HttpTransport({ ...connection, retries: options.retries });
+    this.#url = connection.url;
+    this.#spoolDir = spoolDirectory(options.spoolDir);
+  }
+
+  /**
+   * Uploads the runs in the spool (offline runs, and what online runs kept while the server was away) that
+   * belong to this server, and removes each one once all of it is on the server. Safe to run again: nothing is
+   * stored twice. Spools still held by a live process are skipped unless `force`.
+   */
+  sync(options: SyncOptions = {}): Promise<SyncedRun[]> {
+    return syncSpools(this.#transport, this.#spoolDir, this.#url, options);
   }
 
   getRun(idOrName: string): Promise<RunInfo> {

@@ -29,6 +29,10 @@ export interface RequestOptions {
   query?: Record<string, string | number | undefined>;
   /** Safe to send again: reads, and batches that carry (writer, seq). */
   idempotent?: boolean;
+  /** Overrides the transport's retry settings for this request. */
+  retries?: Partial<RetryOptions>;
+  /** False: a network error fails at once, for callers that keep the request elsewhere (the spool). */
+  retryNetworkErrors?: boolean;
   accept?: string;
 }
 
@@ -76,6 +80,7 @@ export class HttpTransport {
       body = JSON.stringify(options.json);
     }
     const retryable = options.idempotent ?? method === 'GET';
+    const retries = options.retries ? { ...this.#retries, ...options.retries } : this.#retries;
     for (let attempt = 0; ; attempt++) {
       let wait: number | undefined;
       try {
@@ -100,24 +105,20 @@ export class HttpTransport {
           res.status,
           { details: error.details },
         );
-        if (
-          !retryable ||
-          !this.#retries.statusForcelist.includes(res.status) ||
-          attempt >= this.#retries.total
-        ) {
+        if (!retryable || !retries.statusForcelist.includes(res.status) || attempt >= retries.total) {
           throw failure;
         }
         wait = retryAfterMs(res.headers.get('retry-after'));
       } catch (error) {
         if (error instanceof ClientError) throw error;
         // A network error or time-out: the request may or may not have arrived.
-        if (!retryable || attempt >= this.#retries.total) {
+        if (!retryable || options.retryNetworkErrors === false || attempt >= retries.total) {
           throw new ClientError('unavailable', `${method} ${path}: ${(error as Error).message}`, 0, {
             cause: error,
           });
         }
       }
-      await sleep(wait ?? this.#retries.backoffFactor * 1000 * 2 ** attempt);
+      await sleep(wait ?? retries.backoffFactor * 1000 * 2 ** attempt);
     }
   }
 }

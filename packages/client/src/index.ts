@@ -19,3 +19,4 @@ export {
   type RunConfig,
   withRun,
 } from './run.js';
+export type { SyncedRun, SyncOptions } from './spool-upload.js';

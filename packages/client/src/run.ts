@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { EventLevel, Json, RunStatus } from '@simscope/protocol';
 import { BatchSender, type SendStats } from './batch-sender.js';
-import { type ConnectionOptions, resolveConfig } from './config.js';
+import { type ConnectionOptions, type ResolvedConnection, resolveConfig } from './config.js';
 import { ClientError } from './errors.js';
 import { HttpTransport, type RetryOptions } from './http-transport.js';
 import { MetricQueue } from './metric-queue.js';
+import { newRunId, type SpoolRecordKind, spoolDirectory } from './spool.js';
+import { isTransient } from './spool-upload.js';
 
 /** Settings of a run's logging, set with `config()` before `init()`. */
 export interface RunConfig extends ConnectionOptions {
@@ -26,6 +28,10 @@ export interface RunConfig extends ConnectionOptions {
   onAbort(run: Run, reason: string | null): void | Promise<void>;
   /** Collects system info at init (host, CPU, GPUs, git…); false to skip. */
   systemInfo: boolean;
+  /** `offline`: never contact the server; everything goes to the spool for a later `client.sync()`. */
+  mode: 'online' | 'offline';
+  /** Where runs are spooled (`SIMSCOPE_SPOOL_DIR` wins); default `$XDG_DATA_HOME/simscope/spool`. */
+  spoolDir: string | undefined;
 }
 
 export interface InitOptions {
@@ -71,7 +77,11 @@ const DEFAULTS: RunConfig = {
     await run.close('terminated');
   },
   systemInfo: true,
+  mode: 'online',
+  spoolDir: undefined,
 };
+
+type RunAnswer = { id: string; name: string | null; status: RunStatus };
 
 function nowMicros(): number {
   return Math.round((performance.timeOrigin + performance.now()) * 1000);
@@ -88,6 +98,7 @@ function nowMicros(): number {
 export class Run implements AsyncDisposable {
   #config: RunConfig = { ...DEFAULTS };
   #transport: HttpTransport | undefined;
+  #connection: ResolvedConnection | undefined;
   #sender: BatchSender | undefined;
   #queue = new MetricQueue(DEFAULTS.queueSize);
   #startClock = 0;
@@ -133,7 +144,8 @@ export class Run implements AsyncDisposable {
 
   #connect(): HttpTransport {
     const resolved = resolveConfig(this.#config);
-    if (!resolved.token) {
+    this.#connection = resolved;
+    if (!resolved.token && this.#config.mode !== 'offline') {
       throw new ClientError(
         'unauthorized',
         'no token: set SIMSCOPE_TOKEN, pass { token }, or start the server once so it writes ~/.config/simscope/config.toml',
@@ -143,24 +155,42 @@ export class Run implements AsyncDisposable {
     return new HttpTransport({ ...resolved, retries: this.#config.retries });
   }
 
-  /** Creates the run on the server and starts the sender. Every argument is optional. */
+  /**
+   * Creates the run and starts the sender. Every argument is optional. When the server cannot be reached (or with
+   * `mode: 'offline'`) the run starts in the spool instead, and reaches the server when it is back or at `sync`.
+   */
   async init(options: InitOptions = {}): Promise<this> {
     try {
       const transport = this.#connect();
       const system = this.#config.systemInfo ? await this.#systemInfo() : undefined;
-      const created = await transport.request<{ id: string; name: string; status: RunStatus }>(
-        'POST',
-        '/runs',
-        {
-          json: {
-            ...options,
-            running: undefined,
-            status: options.running === false ? 'created' : 'running',
-            ...(system ? { system } : {}),
-          },
-        },
-      );
-      this.#start(transport, created);
+      const { running, ...fields } = options;
+      const body = {
+        id: newRunId(),
+        createdAt: nowMicros(),
+        ...fields,
+        status: running === false ? 'created' : 'running',
+        ...(system ? { system } : {}),
+      } as const;
+      const spooled = { id: body.id, name: options.name ?? null, status: body.status };
+      if (this.#config.mode === 'offline') {
+        this.#start(transport, spooled, { kind: 'create', body });
+        return this;
+      }
+      try {
+        const created = await transport.request<RunAnswer>('POST', '/runs', { json: body, idempotent: true });
+        this.#start(transport, created);
+      } catch (error) {
+        if (!isTransient(error)) throw error;
+        this.#config.onError(
+          new ClientError(
+            'unavailable',
+            `server unreachable (${(error as Error).message}); run ${body.id} is spooled until it is back`,
+            0,
+            { cause: error },
+          ),
+        );
+        this.#start(transport, spooled, { kind: 'create', body });
+      }
     } catch (error) {
       this.#fail(error);
     }
@@ -172,20 +202,13 @@ export class Run implements AsyncDisposable {
     const run = new Run().config(config);
     try {
       const transport = run.#connect();
-      const found = await transport.request<{ id: string; name: string; status: RunStatus }>(
-        'GET',
-        `/runs/${runId}`,
-      );
+      const found = await transport.request<RunAnswer>('GET', `/runs/${runId}`);
       const updated =
         found.status === 'running'
           ? found
-          : await transport.request<{ id: string; name: string; status: RunStatus }>(
-              'PATCH',
-              `/runs/${found.id}`,
-              {
-                json: { status: 'running' },
-              },
-            );
+          : await transport.request<RunAnswer>('PATCH', `/runs/${found.id}`, {
+              json: { status: 'running' },
+            });
       run.#start(transport, updated);
     } catch (error) {
       run.#fail(error);
@@ -202,7 +225,11 @@ export class Run implements AsyncDisposable {
     }
   }
 
-  #start(transport: HttpTransport, run: { id: string; name: string; status: RunStatus }): void {
+  #start(
+    transport: HttpTransport,
+    run: RunAnswer,
+    initial?: { kind: SpoolRecordKind; body: Record<string, unknown> },
+  ): void {
     this.#transport = transport;
     this.#id = run.id;
     this.#name = run.name;
@@ -216,6 +243,21 @@ export class Run implements AsyncDisposable {
       startClock: this.#startClock,
       batchPoints: this.#config.batchPoints,
       flushIntervalMs: this.#config.flushIntervalMs,
+      spool: {
+        root: spoolDirectory(this.#config.spoolDir),
+        offline: this.#config.mode === 'offline',
+        meta: {
+          version: 1,
+          runId: run.id,
+          url: this.#connection!.url,
+          workspace: this.#connection!.workspace ?? null,
+          offline: initial !== undefined,
+          createdAt: nowMicros(),
+        },
+      },
+      initial: initial && [
+        { kind: initial.kind, body: new TextEncoder().encode(JSON.stringify(initial.body)) },
+      ],
       onError: (error) => this.#config.onError(error),
     });
     this.#heartbeat = setInterval(() => {
@@ -225,7 +267,7 @@ export class Run implements AsyncDisposable {
   }
 
   async #beat(): Promise<void> {
-    if (!this.#transport || !this.#id || this.#closing) return;
+    if (!this.#transport || !this.#id || this.#closing || this.#sender?.spooling) return;
     const answer = await this.#transport.request<{ abort: { requested: boolean; reason: string | null } }>(
       'POST',
       `/runs/${this.#id}/heartbeat`,
@@ -260,9 +302,12 @@ export class Run implements AsyncDisposable {
         );
         continue;
       }
-      if (queue.full && !this.#config.queueBlocking) {
-        this.#dropped++;
-        continue;
+      if (queue.full) {
+        if (!this.#config.queueBlocking) {
+          this.#dropped++;
+          continue;
+        }
+        sender.spill();
       }
       if (options === undefined) queue.push(name, value, clock);
       else {
@@ -289,13 +334,14 @@ export class Run implements AsyncDisposable {
     });
   }
 
-  async #patch(body: Record<string, unknown>): Promise<void> {
-    if (!this.#transport || !this.#id) return;
+  async #patch(body: { status?: RunStatus } & Record<string, unknown>): Promise<void> {
+    if (!this.#sender) return;
     try {
-      const updated = await this.#transport.request<{ status: RunStatus }>('PATCH', `/runs/${this.#id}`, {
-        json: body,
-      });
-      this.#status = updated.status;
+      const updated = (await this.#sender.submit(
+        'patch',
+        body.status ? { ...body, statusAt: nowMicros() } : body,
+      )) as RunAnswer | undefined;
+      this.#status = updated?.status ?? body.status ?? this.#status;
     } catch (error) {
       this.#fail(error);
     }
@@ -326,9 +372,9 @@ export class Run implements AsyncDisposable {
     path: string,
     details: { metadata?: Record<string, Json>; tags?: string[]; description?: string },
   ): Promise<void> {
-    if (!this.#transport) return;
+    if (!this.#sender) return;
     try {
-      await this.#transport.request('POST', '/folders', { json: { path, ...details } });
+      await this.#sender.submit('folder', { path, ...details });
     } catch (error) {
       this.#fail(error);
     }
@@ -356,6 +402,8 @@ export class Run implements AsyncDisposable {
         droppedPoints: this.#dropped,
         failedPoints: 0,
         failedEvents: 0,
+        spooledPoints: 0,
+        spooledEvents: 0,
       };
     }
     if (this.#dropped > 0) {
@@ -365,8 +413,8 @@ export class Run implements AsyncDisposable {
         timestamp: nowMicros(),
       });
     }
-    const stats = await sender.close();
     await this.#patch({ status });
+    const stats = await sender.close();
     return { ...stats, droppedPoints: this.#dropped, status: this.#status };
   }
 

@@ -114,6 +114,7 @@ describe.each(BACKENDS)('store on %s', (backend) => {
       status: 'running',
       createdAt: 1_000_000,
       startedAt: 1_000_000,
+      heartbeatAt: 1_000_000,
       heartbeatTimeout: null,
     });
   }

@@ -10,6 +10,7 @@ export {
 export { type ConnectionOptions, type ResolvedConnection, resolveConfig } from './config.js';
 export { ClientError } from './errors.js';
 export type { RetryOptions } from './http-transport.js';
+export { type LogCaptureOptions, parseLogLine, pinoLevel } from './log-capture.js';
 export {
   type CloseResult,
   type EventOptions,

@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import type { Writable } from 'node:stream';
 import type { EventLevel, Json, RunStatus } from '@simscope/protocol';
 import { BatchSender, type SendStats } from './batch-sender.js';
 import { type ConnectionOptions, type ResolvedConnection, resolveConfig } from './config.js';
 import { ClientError } from './errors.js';
 import { HttpTransport, type RetryOptions } from './http-transport.js';
+import { captureConsole, eventStream, type LogCaptureOptions } from './log-capture.js';
 import { MetricQueue } from './metric-queue.js';
 import { newRunId, type SpoolRecordKind, spoolDirectory } from './spool.js';
 import { isTransient } from './spool-upload.js';
@@ -332,6 +334,21 @@ export class Run implements AsyncDisposable {
       level: options.level ?? 'info',
       timestamp: options.timestamp ?? nowMicros(),
     });
+  }
+
+  /**
+   * A writable stream whose lines become events: pino's JSON lines keep their level, time and fields, other lines
+   * are recorded at `info`.
+   * @example
+   * const logger = pino(pino.multistream([{ stream: process.stdout }, { stream: run.logStream() }]));
+   */
+  logStream(options: LogCaptureOptions = {}): Writable {
+    return eventStream(this, options);
+  }
+
+  /** Records what `console.log/info/warn/error/debug` print as events until the returned function is called. */
+  captureConsole(options: LogCaptureOptions = {}): () => void {
+    return captureConsole(this, options);
   }
 
   async #patch(body: { status?: RunStatus } & Record<string, unknown>): Promise<void> {

@@ -2,58 +2,80 @@ import type { MetricSeries } from '@simscope/protocol';
 
 const INITIAL = 256;
 
-function nanArray(size: number, from?: Float64Array): Float64Array {
+function grown(a: Float64Array, size: number, fill = 0): Float64Array {
   const out = new Float64Array(size);
-  const start = from ? from.length : 0;
-  if (from) out.set(from);
-  out.fill(Number.NaN, start);
+  out.set(a);
+  if (fill !== 0) out.fill(fill, a.length);
   return out;
 }
 
-/** The growing columns of one metric between two flushes. */
+/**
+ * The growing columns of one metric between two flushes. A point logged without options costs two writes
+ * (clock and value): its step follows the one before, and its time and timestamp are computed from the clock
+ * when drained. The step, time and timestamp columns exist only once a point came with options.
+ */
 class SeriesBuffer {
   readonly name: string;
-  steps = new Float64Array(INITIAL);
-  /** `performance.now()` of each call, turned into time and timestamp when drained. */
-  clock = new Float64Array(INITIAL);
-  /** Overrides given by the caller; NaN where none was. */
-  times = nanArray(INITIAL);
-  timestamps = nanArray(INITIAL);
-  values = new Float64Array(INITIAL);
+  /** `performance.now()` of each call. */
+  clock: Float64Array;
+  values: Float64Array;
   length = 0;
+  /** Step of the first point, when steps are implicit (each one more than the last). */
+  readonly firstStep: number;
   /** Next step for a point logged without one: one past the largest step so far. */
   nextStep: number;
+  /** Explicit columns, once a point came with options: steps given or implied, times and timestamps or NaN. */
+  steps: Float64Array | null = null;
+  times: Float64Array | null = null;
+  timestamps: Float64Array | null = null;
 
-  constructor(name: string, nextStep: number) {
+  constructor(name: string, nextStep: number, capacity: number) {
     this.name = name;
+    this.firstStep = nextStep;
     this.nextStep = nextStep;
+    this.clock = new Float64Array(capacity);
+    this.values = new Float64Array(capacity);
   }
 
   grow(): void {
     const size = this.values.length * 2;
-    const bigger = (a: Float64Array) => {
-      const out = new Float64Array(size);
-      out.set(a);
-      return out;
-    };
-    this.steps = bigger(this.steps);
-    this.clock = bigger(this.clock);
-    this.values = bigger(this.values);
-    this.times = nanArray(size, this.times);
-    this.timestamps = nanArray(size, this.timestamps);
+    this.clock = grown(this.clock, size);
+    this.values = grown(this.values, size);
+    if (this.steps) {
+      this.steps = grown(this.steps, size);
+      this.times = grown(this.times!, size, Number.NaN);
+      this.timestamps = grown(this.timestamps!, size, Number.NaN);
+    }
+  }
+
+  /** Makes the explicit columns, filled in for the points logged so far. */
+  explicit(): void {
+    const size = this.values.length;
+    this.steps = new Float64Array(size);
+    for (let i = 0; i < this.length; i++) this.steps[i] = this.firstStep + i;
+    this.times = new Float64Array(size).fill(Number.NaN);
+    this.timestamps = new Float64Array(size).fill(Number.NaN);
   }
 }
 
+/** The smallest power of two ≥ n, at least INITIAL. */
+function capacityFor(n: number): number {
+  return n <= INITIAL ? INITIAL : 2 ** Math.ceil(Math.log2(n));
+}
+
 /**
- * Points waiting to be sent, as columns per metric, bounded by `capacity` points in all. `push` is the hot
- * path of `logMetrics`: a map lookup and three array writes; times and timestamps are computed when drained.
+ * Points waiting to be sent, as columns per metric, bounded by `capacity` points in all. `pushAll` is the hot
+ * path of `logMetrics`; times and timestamps are computed when drained.
  */
 export class MetricQueue {
   readonly capacity: number;
   readonly #series = new Map<string, SeriesBuffer>();
-  /** Steps carried over for metrics whose buffers were handed out, so counting continues. */
-  readonly #nextSteps = new Map<string, number>();
+  /** Per metric: the step to go on from, and how many points the last drain took (to size the next buffer). */
+  readonly #carried = new Map<string, { nextStep: number; last: number }>();
   #points = 0;
+  /** The keys of the last dict given to `pushAll`, and their buffers, by position. */
+  readonly #shapeNames: string[] = [];
+  readonly #shapeBuffers: SeriesBuffer[] = [];
 
   constructor(capacity: number) {
     this.capacity = capacity;
@@ -67,8 +89,8 @@ export class MetricQueue {
   get allocatedBytes(): number {
     let bytes = 0;
     for (const b of this.#series.values()) {
-      bytes += b.steps.byteLength + b.clock.byteLength + b.times.byteLength + b.timestamps.byteLength;
-      bytes += b.values.byteLength;
+      bytes += b.clock.byteLength + b.values.byteLength;
+      if (b.steps) bytes += b.steps.byteLength + b.times!.byteLength + b.timestamps!.byteLength;
     }
     return bytes;
   }
@@ -80,34 +102,79 @@ export class MetricQueue {
   #buffer(name: string): SeriesBuffer {
     let buf = this.#series.get(name);
     if (buf === undefined) {
-      buf = new SeriesBuffer(name, this.#nextSteps.get(name) ?? 0);
+      const carried = this.#carried.get(name);
+      buf = new SeriesBuffer(name, carried?.nextStep ?? 0, capacityFor(carried?.last ?? 0));
       this.#series.set(name, buf);
     }
     if (buf.length === buf.values.length) buf.grow();
     return buf;
   }
 
+  /**
+   * Adds every metric of `values` as one point logged at `clock`, each with its next step. Buffers are looked up
+   * by position in the last dict's keys, so logging the same keys again costs no map lookup. Stops at the first
+   * value that is not a number or when the queue is full, and returns how many values it took (the caller deals
+   * with the rest); -1 when it took them all.
+   */
+  pushAll(values: Record<string, number>, clock: number): number {
+    const names = this.#shapeNames;
+    const buffers = this.#shapeBuffers;
+    const room = this.capacity - this.#points;
+    let i = 0;
+    for (const name in values) {
+      const value = values[name];
+      if (typeof value !== 'number' || i >= room) {
+        this.#points += i;
+        return i;
+      }
+      let buf: SeriesBuffer;
+      if (names[i] === name) buf = buffers[i]!;
+      else {
+        buf = this.#buffer(name);
+        names[i] = name;
+        buffers[i] = buf;
+      }
+      const at = buf.length;
+      if (at === buf.values.length || buf.steps !== null) this.#pushImplicit(buf, value, clock);
+      else {
+        buf.clock[at] = clock;
+        buf.values[at] = value;
+        buf.length = at + 1;
+        buf.nextStep++;
+      }
+      i++;
+    }
+    this.#points += i;
+    return -1;
+  }
+
+  #pushImplicit(buf: SeriesBuffer, value: number, clock: number): void {
+    if (buf.length === buf.values.length) buf.grow();
+    const at = buf.length;
+    if (buf.steps !== null) buf.steps[at] = buf.nextStep;
+    buf.nextStep++;
+    buf.clock[at] = clock;
+    buf.values[at] = value;
+    buf.length = at + 1;
+  }
+
   /** Adds one point logged at `clock` (`performance.now()`), with the next step. */
   push(name: string, value: number, clock: number): void {
-    const buf = this.#buffer(name);
-    const i = buf.length;
-    buf.steps[i] = buf.nextStep++;
-    buf.clock[i] = clock;
-    buf.values[i] = value;
-    buf.length = i + 1;
+    this.#pushImplicit(this.#buffer(name), value, clock);
     this.#points++;
   }
 
   /** Adds one point with any of step, time (seconds since init) and timestamp (µs) given; NaN for not given. */
   pushWith(name: string, value: number, clock: number, step: number, time: number, timestamp: number): void {
     const buf = this.#buffer(name);
+    if (buf.steps === null) buf.explicit();
     const i = buf.length;
     if (Number.isNaN(step)) step = buf.nextStep;
     if (step >= buf.nextStep) buf.nextStep = step + 1;
-    buf.steps[i] = step;
+    buf.steps![i] = step;
     buf.clock[i] = clock;
-    buf.times[i] = time;
-    buf.timestamps[i] = timestamp;
+    buf.times![i] = time;
+    buf.timestamps![i] = timestamp;
     buf.values[i] = value;
     buf.length = i + 1;
     this.#points++;
@@ -123,22 +190,31 @@ export class MetricQueue {
     for (const buf of this.#series.values()) {
       const n = buf.length;
       if (n === 0) continue;
-      const { clock, times, timestamps } = buf;
-      for (let i = 0; i < n; i++) {
-        const c = clock[i]!;
-        if (Number.isNaN(times[i]!)) times[i] = (c - startClock) / 1000;
-        if (Number.isNaN(timestamps[i]!)) timestamps[i] = Math.round((origin + c) * 1000);
+      const { clock } = buf;
+      const times = buf.times ? buf.times.subarray(0, n) : new Float64Array(n);
+      const timestamps = buf.timestamps ? buf.timestamps.subarray(0, n) : new Float64Array(n);
+      let steps = buf.steps?.subarray(0, n);
+      if (steps === undefined) {
+        steps = new Float64Array(n);
+        for (let i = 0; i < n; i++) steps[i] = buf.firstStep + i;
+        for (let i = 0; i < n; i++) {
+          const c = clock[i]!;
+          times[i] = (c - startClock) / 1000;
+          timestamps[i] = Math.round((origin + c) * 1000);
+        }
+      } else {
+        for (let i = 0; i < n; i++) {
+          const c = clock[i]!;
+          if (Number.isNaN(times[i]!)) times[i] = (c - startClock) / 1000;
+          if (Number.isNaN(timestamps[i]!)) timestamps[i] = Math.round((origin + c) * 1000);
+        }
       }
-      out.push({
-        name: buf.name,
-        steps: buf.steps.subarray(0, n),
-        times: times.subarray(0, n),
-        timestamps: timestamps.subarray(0, n),
-        values: buf.values.subarray(0, n),
-      });
-      this.#nextSteps.set(buf.name, buf.nextStep);
+      out.push({ name: buf.name, steps, times, timestamps, values: buf.values.subarray(0, n) });
+      this.#carried.set(buf.name, { nextStep: buf.nextStep, last: n });
     }
     this.#series.clear();
+    this.#shapeNames.length = 0;
+    this.#shapeBuffers.length = 0;
     this.#points = 0;
     return out;
   }

@@ -296,7 +296,22 @@ export class Run implements AsyncDisposable {
     if (sender === undefined || this.#closing !== undefined) return;
     const clock = performance.now();
     const queue = this.#queue;
+    const taken = options === undefined ? queue.pushAll(values, clock) : 0;
+    if (taken !== -1) this.#logEach(values, clock, options, taken);
+    if (queue.size >= this.#config.batchPoints) sender.notify();
+  }
+
+  /** The slow path of `logMetrics`: options, values that are not numbers, a full queue. */
+  #logEach(
+    values: Record<string, number>,
+    clock: number,
+    options: MetricOptions | undefined,
+    skip: number,
+  ): void {
+    const queue = this.#queue;
+    let index = 0;
     for (const name in values) {
+      if (index++ < skip) continue;
       const value = values[name];
       if (typeof value !== 'number') {
         this.#fail(
@@ -309,21 +324,18 @@ export class Run implements AsyncDisposable {
           this.#dropped++;
           continue;
         }
-        sender.spill();
+        this.#sender!.spill();
       }
-      if (options === undefined) queue.push(name, value, clock);
-      else {
-        queue.pushWith(
-          name,
-          value,
-          clock,
-          options.step ?? Number.NaN,
-          options.time ?? Number.NaN,
-          options.timestamp ?? Number.NaN,
-        );
-      }
+      queue.pushWith(
+        name,
+        value,
+        clock,
+        options?.step ?? Number.NaN,
+        options?.time ?? Number.NaN,
+        options?.timestamp ?? Number.NaN,
+      );
     }
-    if (queue.size >= this.#config.batchPoints || queue.full) sender.notify();
+    if (queue.full) this.#sender!.notify();
   }
 
   /** Logs an event (a log line) with the time now or the one given. */

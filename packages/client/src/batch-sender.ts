@@ -57,6 +57,7 @@ export interface SenderConfig {
 const encoder = new TextEncoder();
 const jsonBytes = (value: unknown) => encoder.encode(JSON.stringify(value));
 const PROBE_MIN_MS = 250;
+const MAX_IN_FLIGHT = 2;
 const PROBE_MAX_MS = 10_000;
 
 function slice(series: MetricSeries, start: number, end: number): MetricSeries {
@@ -134,6 +135,7 @@ export class BatchSender {
   };
   #seq = 0;
   #chain: Promise<unknown> = Promise.resolve();
+  readonly #inFlight = new Set<Promise<void>>();
   #scheduled = false;
   #timer: NodeJS.Timeout | undefined;
   #spool: SpoolWriter | undefined;
@@ -214,10 +216,31 @@ export class BatchSender {
     if (this.#spool !== undefined) await this.#replay();
   }
 
+  /**
+   * Delivers what is queued. Metric batches go out up to `MAX_IN_FLIGHT` at a time, so the server ingests one
+   * while the next is encoded and on the wire (the server orders points by step whatever order batches land in);
+   * everything else waits for them, so events and run changes keep their order.
+   */
   async #deliverQueued(): Promise<void> {
     for (const out of this.#drain()) {
-      await this.#deliver(out).catch((error) => this.#config.onError(error));
+      if (out.kind !== 'metrics' || this.#spool !== undefined || this.#config.spool.offline) {
+        await this.#idle();
+        await this.#deliver(out).catch((error) => this.#config.onError(error));
+        continue;
+      }
+      while (this.#inFlight.size >= MAX_IN_FLIGHT) await Promise.race(this.#inFlight);
+      const sending: Promise<void> = this.#deliver(out)
+        .then(
+          () => {},
+          (error) => this.#config.onError(error),
+        )
+        .finally(() => this.#inFlight.delete(sending));
+      this.#inFlight.add(sending);
     }
+  }
+
+  async #idle(): Promise<void> {
+    while (this.#inFlight.size > 0) await Promise.all(this.#inFlight);
   }
 
   /** Sends one record now, or spools it when the spool is in use or the server cannot be reached. */
@@ -313,6 +336,7 @@ export class BatchSender {
   submit(kind: 'patch' | 'folder', body: unknown): Promise<unknown> {
     const result = this.#chain.then(async () => {
       await this.#deliverQueued();
+      await this.#idle();
       return this.#deliver({ kind, body: jsonBytes(body), points: 0, events: 0 });
     });
     this.#chain = result.catch(() => {});
@@ -324,6 +348,7 @@ export class BatchSender {
     this.#probeAt = 0;
     this.#schedule();
     await this.#chain;
+    await this.#idle();
     return { ...this.stats };
   }
 

@@ -122,4 +122,20 @@ describe('readSeriesPage', () => {
     expect(Array.from(second.steps)).toEqual([5, 6]);
     expect(second.next).toBeNull();
   });
+
+  it('pages blocks that arrived out of order in step order, with ties across blocks in block order', () => {
+    const late = [block(7, [4, 5, 6, 7], [4, 5, 6, 7]), block(3, [0, 1, 2, 3], [0, 1, 2, 3])];
+    const page = readSeriesPage(late, 0, 100, null, 100);
+    expect(Array.from(page.steps)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    const tied = [block(5, [3, 4], [30, 40]), block(2, [0, 3], [0, 3])];
+    const seen: number[] = [];
+    let after: { step: number; block: number; index: number } | null = null;
+    for (;;) {
+      const next: ReturnType<typeof readSeriesPage> = readSeriesPage(tied, 0, 100, after, 1);
+      seen.push(...next.values);
+      if (!next.next) break;
+      after = next.next;
+    }
+    expect(seen).toEqual([0, 3, 30, 40]);
+  });
 });

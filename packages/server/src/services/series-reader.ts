@@ -8,10 +8,15 @@ function axisColumn(block: Block, axis: SeriesAxis): Float64Array {
   return axis === 'step' ? block.steps : axis === 'time' ? block.times : block.timestamps;
 }
 
+/**
+ * True when the blocks, in the order given, hold steps in (step, block, index) order already: sorted within each
+ * block, and each block starting above the last step of the one before (a tie across blocks would need pk order).
+ */
 function isSortedDisjoint(blocks: readonly Block[]): boolean {
   let prev = -Infinity;
   for (const b of blocks) {
     const s = b.steps;
+    if (s.length > 0 && !(s[0]! > prev)) return false;
     for (let i = 0; i < s.length; i++) {
       const v = s[i]!;
       if (v < prev) return false;
@@ -32,7 +37,8 @@ export function readSeriesPage(
   after: { step: number; block: number; index: number } | null,
   limit: number,
 ): SeriesPage {
-  const ordered = [...blocks].sort((a, b) => a.pk - b.pk);
+  // By first step, so batches that arrived out of order (concurrent senders) still take the sorted path.
+  const ordered = [...blocks].sort((a, b) => (a.steps[0] ?? 0) - (b.steps[0] ?? 0) || a.pk - b.pk);
   const refs: { block: Block; index: number }[] = [];
   const isAfter = (b: Block, i: number) => {
     if (!after) return true;

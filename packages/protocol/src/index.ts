@@ -8,3 +8,15 @@ export * from './schemas.js';
 export * from './time.js';
 export * from './validation.js';
 export * from './views.js';
+export * from './query/list-filters.js';
+export {
+  escapeRegex,
+  type LookupShape,
+  lookups,
+  lookupValueSchema,
+  MAX_IN_VALUES,
+  MAX_PATTERN_LENGTH,
+  regexSchema,
+  splitLookup,
+  timeValueSchema,
+} from './query/lookups.js';

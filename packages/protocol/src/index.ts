@@ -4,10 +4,6 @@ export * from './filter/index.js';
 export * from './limits.js';
 export * from './metric-batch.js';
 export * from './paths.js';
-export * from './schemas.js';
-export * from './time.js';
-export * from './validation.js';
-export * from './views.js';
 export * from './query/list-filters.js';
 export {
   escapeRegex,
@@ -20,3 +16,7 @@ export {
   splitLookup,
   timeValueSchema,
 } from './query/lookups.js';
+export * from './schemas.js';
+export * from './time.js';
+export * from './validation.js';
+export * from './views.js';

@@ -372,7 +372,11 @@ describe('parseFilter errors', () => {
     ],
     ['created > 2300-01-01', "invalid date '2300-01-01': out of range", 10],
     ['metrics.x.last > 1e999', 'number 1e999 is too large', 17],
-    ['name matches "(a"', 'invalid regular expression: Invalid regular expression: /(a/u: Unterminated group', 13],
+    [
+      'name matches "(a"',
+      'invalid regular expression: Invalid regular expression: /(a/u: Unterminated group',
+      13,
+    ],
     ['tags matches x', "'matches' does not apply to tags; use has tag.NAME", 5],
     ['created matches x', "'matches' does not apply to time field 'created'", 8],
     ['metrics.loss.last matches x', "'matches' does not apply to metrics; they are numbers", 18],

@@ -31,9 +31,13 @@ const types = {
 function translate(error: unknown): unknown {
   const e = error as { code?: string; message?: string };
   if (e.code === '2201B') {
-    return new SimscopeError('invalid_filter', `${e.message}; PostgreSQL reads it as a POSIX regular expression`, {
-      cause: error,
-    });
+    return new SimscopeError(
+      'invalid_filter',
+      `${e.message}; PostgreSQL reads it as a POSIX regular expression`,
+      {
+        cause: error,
+      },
+    );
   }
   return error;
 }

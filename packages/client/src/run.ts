@@ -152,6 +152,8 @@ export class Run implements AsyncDisposable {
         'POST',
         '/runs',
         {
+          // The key makes the create safe to retry: a lost answer does not make a second run.
+          idempotencyKey: `${this.#writer}-init`,
           json: {
             ...options,
             running: undefined,

@@ -9,9 +9,13 @@ export interface IdempotencyOptions {
   maxEntries?: number;
   /** Larger answers are not kept, so their key protects nothing (default 1 MiB). */
   maxBodyBytes?: number;
+  /** Bytes of kept answers at most; the oldest go first (default 64 MiB). */
+  maxTotalBytes?: number;
   /** How long a repeat waits for the first request to finish before it is refused, in ms (default 30 s). */
   waitMs?: number;
 }
+
+const sizeOf = (body: string | Buffer) => (typeof body === 'string' ? Buffer.byteLength(body) : body.length);
 
 interface Entry {
   fingerprint: string;
@@ -34,6 +38,8 @@ export function registerIdempotency(app: FastifyInstance, options: IdempotencyOp
   const ttlMs = options.ttlMs ?? 86_400_000;
   const maxEntries = options.maxEntries ?? 10_000;
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+  const maxTotalBytes = options.maxTotalBytes ?? 64 * 1024 * 1024;
+  let totalBytes = 0;
   const waitMs = options.waitMs ?? 30_000;
   const entries = new Map<string, Entry>();
   const pending = new WeakMap<FastifyRequest, string>();
@@ -41,6 +47,7 @@ export function registerIdempotency(app: FastifyInstance, options: IdempotencyOp
   function forget(id: string): void {
     const entry = entries.get(id);
     entries.delete(id);
+    if (entry?.answer) totalBytes -= sizeOf(entry.answer.body);
     entry?.finish();
   }
 
@@ -105,11 +112,13 @@ export function registerIdempotency(app: FastifyInstance, options: IdempotencyOp
     pending.delete(request);
     const status = reply.statusCode;
     const body = typeof payload === 'string' || Buffer.isBuffer(payload) ? payload : undefined;
-    if (status >= 500 || status === 429 || body === undefined || body.length > maxBodyBytes) {
+    if (status >= 500 || status === 429 || body === undefined || sizeOf(body) > maxBodyBytes) {
       forget(id);
     } else {
       entry.answer = { status, type: reply.getHeader('content-type') as string | undefined, body };
+      totalBytes += sizeOf(body);
       entry.finish();
+      while (totalBytes > maxTotalBytes && entries.size > 0) forget(entries.keys().next().value!);
     }
     return payload;
   });

@@ -1,7 +1,22 @@
-import type { EventLevel, EventView, FolderView, RunView, SeriesView } from '@simscope/protocol';
+import type {
+  EventFilters,
+  EventLevel,
+  EventView,
+  FolderFilters,
+  FolderView,
+  MetricNameFilters,
+  RunFilters,
+  RunView,
+  SeriesView,
+} from '@simscope/protocol';
 import { Unpackr } from 'msgpackr';
 import { type ConnectionOptions, resolveConfig } from './config.js';
 import { HttpTransport, type RetryOptions } from './http-transport.js';
+import { Lister, type ListSpec } from './query/lister.js';
+import { EVENTS, FOLDERS, METRIC_NAMES, RUNS } from './query/lists.js';
+import { type MetricTableOptions, type RunSelection, readMetricTable } from './query/metric-reader.js';
+import type { MetricTable } from './query/metric-table.js';
+import type { ProgressStream } from './query/progress.js';
 import { spoolDirectory } from './spool.js';
 import { type SyncedRun, type SyncOptions, syncSpools } from './spool-upload.js';
 
@@ -37,17 +52,75 @@ function int64(bytes: Uint8Array): Float64Array {
   return out;
 }
 
-/** Reads and deletes runs, metrics, events and folders. */
+export interface ClientOptions extends ConnectionOptions {
+  /** Retries of every call; each call may pass its own. */
+  retries?: Partial<RetryOptions>;
+  /** Draw a progress bar on stderr (when it is a terminal) during every `listAll`. */
+  progress?: boolean | ProgressStream;
+  /** Per-request time limit in ms (default 30 s). */
+  timeoutMs?: number;
+  /** Where `sync` finds spooled runs (`SIMSCOPE_SPOOL_DIR` wins); default `$XDG_DATA_HOME/simscope/spool`. */
+  spoolDir?: string;
+}
+
+/**
+ * Reads and deletes runs, metrics, events and folders. Each list has `list` (one page) and `listAll` (every
+ * page, with `maxPages`, `keepFailed`, `resumeFrom`, progress), with typed filters the server applies.
+ * @example
+ * const client = new Client({ workspace: 'fluids' });
+ * const runs = await client.runs.listAll({ status: 'completed', metadata__re__gte: 1000 }, { maxPages: 5 });
+ * const table = await runs.toArrow();
+ */
 export class Client {
   readonly #transport: HttpTransport;
+  readonly #progress: boolean | ProgressStream | undefined;
   readonly #url: string;
   readonly #spoolDir: string;
+  /** Runs: filters such as `{ status__in, created__gte, name__regex, metadata__KEY__gt, metrics__NAME__STAT__lt }`. */
+  readonly runs: Lister<RunFilters, RunView>;
+  /** Folders: `{ path, parent, under }`. */
+  readonly folders: Lister<FolderFilters, FolderView>;
+  /** Events of a run: `{ run, level__in, message__icontains, timestamp__gte, order }`. */
+  readonly events: Lister<EventFilters, EventView>;
+  /** Metrics of a run with their last value, min and max: `{ run, name__startswith, name__regex }`. */
+  readonly metricNames: Lister<MetricNameFilters, SeriesView>;
 
-  constructor(options: ConnectionOptions & { retries?: Partial<RetryOptions>; spoolDir?: string } = {}) {
+  constructor(options: ClientOptions = {}) {
     const connection = resolveConfig(options);
-    this.#transport = new HttpTransport({ ...connection, retries: options.retries });
+    this.#transport = new HttpTransport({
+      ...connection,
+      retries: options.retries,
+      timeoutMs: options.timeoutMs,
+    });
     this.#url = connection.url;
     this.#spoolDir = spoolDirectory(options.spoolDir);
+    this.#progress = options.progress;
+    this.runs = this.#lister(RUNS);
+    this.folders = this.#lister(FOLDERS);
+    this.events = this.#lister(EVENTS);
+    this.metricNames = this.#lister(METRIC_NAMES);
+  }
+
+  #lister<In, T>(spec: ListSpec<In, unknown, T>): Lister<In, T> {
+    return new Lister(this.#transport, spec, { progress: this.#progress });
+  }
+
+  /**
+   * Every point of the chosen metrics of the chosen runs as one long table (run, metric, step, time, timestamp,
+   * value), to turn into Arrow, CSV or JSON lines. Without `names`, every metric of each run.
+   * @example
+   * const table = await client.metricTable(await client.runs.listAll({ folder: '/cfd' }), ['residual/p']);
+   * const arrow = await table.toArrow();
+   */
+  metricTable(
+    runs: RunSelection,
+    names?: string | readonly string[],
+    options: MetricTableOptions = {},
+  ): Promise<MetricTable> {
+    return readMetricTable(this.#transport, this.metricNames, runs, names, {
+      progress: this.#progress,
+      ...options,
+    });
   }
 
   /**
@@ -93,9 +166,7 @@ export class Client {
   }
 
   async getMetricNames(run: string): Promise<MetricInfo[]> {
-    return (
-      await this.#transport.request<Page<MetricInfo>>('GET', `/runs/${encodeURIComponent(run)}/metrics`)
-    ).items;
+    return (await this.metricNames.listAll({ run })).items;
   }
 
   /**

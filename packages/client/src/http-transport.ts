@@ -1,7 +1,16 @@
-import { API_PREFIX, type ErrorCode, MSGPACK_TYPE, WORKSPACE_HEADER } from '@simscope/protocol';
+import {
+  API_PREFIX,
+  type ErrorCode,
+  IDEMPOTENCY_HEADER,
+  MSGPACK_TYPE,
+  WORKSPACE_HEADER,
+} from '@simscope/protocol';
 import { ClientError } from './errors.js';
 
-/** How a call is retried: up to `total` more tries, waiting `backoffFactor * 2^n` seconds (or Retry-After). */
+/**
+ * How a call is retried: up to `total` more tries after network errors and the statuses of `statusForcelist`,
+ * waiting `backoffFactor * 2^n` seconds before try n + 1, or what the server's Retry-After says.
+ */
 export interface RetryOptions {
   total: number;
   backoffFactor: number;
@@ -27,9 +36,11 @@ export interface RequestOptions {
   json?: unknown;
   msgpack?: Uint8Array;
   query?: Record<string, string | number | undefined>;
-  /** Safe to send again: reads, and batches that carry (writer, seq). */
+  /** Safe to send again: reads, and batches that carry (writer, seq). Default: GET, HEAD, or an idempotency key. */
   idempotent?: boolean;
-  /** Overrides the transport's retry settings for this request. */
+  /** Sent as `Idempotency-Key`: the server runs the request once, so it may be retried. */
+  idempotencyKey?: string;
+  /** This call's retries, over the transport's. */
   retries?: Partial<RetryOptions>;
   /** False: a network error fails at once, for callers that keep the request elsewhere (the spool). */
   retryNetworkErrors?: boolean;
@@ -71,6 +82,8 @@ export class HttpTransport {
       ...this.#headers,
       accept: options.accept ?? 'application/json',
     };
+    if (options.idempotencyKey !== undefined) headers[IDEMPOTENCY_HEADER] = options.idempotencyKey;
+    const retries = options.retries ? { ...this.#retries, ...options.retries } : this.#retries;
     let body: string | Uint8Array | undefined;
     if (options.msgpack) {
       headers['content-type'] = MSGPACK_TYPE;
@@ -79,8 +92,8 @@ export class HttpTransport {
       headers['content-type'] = 'application/json';
       body = JSON.stringify(options.json);
     }
-    const retryable = options.idempotent ?? method === 'GET';
-    const retries = options.retries ? { ...this.#retries, ...options.retries } : this.#retries;
+    const retryable =
+      options.idempotent ?? (method === 'GET' || method === 'HEAD' || options.idempotencyKey !== undefined);
     for (let attempt = 0; ; attempt++) {
       let wait: number | undefined;
       try {

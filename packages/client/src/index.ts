@@ -1,6 +1,15 @@
+export type {
+  EventFilters,
+  FolderFilters,
+  ListQuery,
+  MetricNameFilters,
+  RunFilters,
+  TimeInput,
+} from '@simscope/protocol';
 export type { SendStats } from './batch-sender.js';
 export {
   Client,
+  type ClientOptions,
   type EventInfo,
   type FolderInfo,
   type MetricInfo,
@@ -11,6 +20,21 @@ export { type ConnectionOptions, type ResolvedConnection, resolveConfig } from '
 export { ClientError } from './errors.js';
 export type { RetryOptions } from './http-transport.js';
 export { type LogCaptureOptions, parseLogLine, pinoLevel } from './log-capture.js';
+export { type ArrowTable, loadArrow } from './query/arrow.js';
+export type { Column, ColumnKind, ColumnSpec } from './query/columns.js';
+export { ListResult, type ListState } from './query/list-result.js';
+export { type ListAllOptions, Lister, type ListOptions, type ListSpec } from './query/lister.js';
+export type { MetricTableOptions, RunSelection } from './query/metric-reader.js';
+export { type MetricRow, MetricTable } from './query/metric-table.js';
+export {
+  formatProgress,
+  type ListProgress,
+  ProgressBar,
+  type ProgressCallback,
+  type ProgressOptions,
+  type ProgressStream,
+} from './query/progress.js';
+export type { WriteTarget } from './query/writers.js';
 export {
   type CloseResult,
   type EventOptions,

@@ -15,6 +15,7 @@ export const ERROR_CODES = [
   'rate_limited',
   'internal',
   'unavailable',
+  'missing_dependency',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -36,6 +37,8 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   rate_limited: 429,
   internal: 500,
   unavailable: 503,
+  /** Client side only: an optional package (such as apache-arrow) is not installed. */
+  missing_dependency: 500,
 };
 
 /** Body of every error response: `{ "error": { code, message, details? } }`. */

@@ -4,6 +4,18 @@ export * from './filter/index.js';
 export * from './limits.js';
 export * from './metric-batch.js';
 export * from './paths.js';
+export * from './query/list-filters.js';
+export {
+  escapeRegex,
+  type LookupShape,
+  lookups,
+  lookupValueSchema,
+  MAX_IN_VALUES,
+  MAX_PATTERN_LENGTH,
+  regexSchema,
+  splitLookup,
+  timeValueSchema,
+} from './query/lookups.js';
 export * from './schemas.js';
 export * from './time.js';
 export * from './validation.js';

@@ -12,3 +12,9 @@ export const DEFAULT_PORT = 5280;
 
 /** Default host the server listens on. */
 export const DEFAULT_HOST = '127.0.0.1';
+
+/** Request header with a client-made key that makes a non-idempotent request safe to send again. */
+export const IDEMPOTENCY_HEADER = 'idempotency-key';
+
+/** Response header set on an answer replayed for a repeated idempotency key. */
+export const IDEMPOTENT_REPLAY_HEADER = 'idempotent-replayed';

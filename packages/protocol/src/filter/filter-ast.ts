@@ -1,5 +1,5 @@
-/** Comparison operators of the run filter language. */
-export const COMPARE_OPS = ['==', '!=', '<', '<=', '>', '>=', 'contains', 'not contains'] as const;
+/** Comparison operators of the run filter language; `matches` tests a regular expression. */
+export const COMPARE_OPS = ['==', '!=', '<', '<=', '>', '>=', 'contains', 'not contains', 'matches'] as const;
 export type CompareOp = (typeof COMPARE_OPS)[number];
 
 /** Aggregates of a metric that a filter can compare: `metrics.loss.last < 0.1`. */

@@ -61,6 +61,9 @@ describe('parseFilter terms', () => {
     ['description == null', cmp(run('description'), '==', { kind: 'null' })],
     ['status == running', cmp(run('status'), '==', str('running'))],
     ['status != "lost"', cmp(run('status'), '!=', str('lost'))],
+    ['name matches "^cavity-re[0-9]+$"', cmp(run('name'), 'matches', str('^cavity-re[0-9]+$'))],
+    ['folder MATCHES abc', cmp(run('folder'), 'matches', str('abc'))],
+    ["metadata.solver matches '^ico'", cmp(metadata('solver'), 'matches', str('^ico'))],
   ])('parses %j', (source, expected) => {
     expect(parseFilter(source)).toEqual(expected);
   });
@@ -333,7 +336,7 @@ describe('parseFilter errors', () => {
     ['name == 42', `'name' compares with text but found number 42; quote it to compare as text: "42"`, 8],
     [
       'name resnet',
-      "expected an operator (==, !=, <, <=, >, >=, contains, not contains, exists) after 'name' but found 'resnet'",
+      "expected an operator (==, !=, <, <=, >, >=, contains, not contains, matches, exists) after 'name' but found 'resnet'",
       5,
     ],
     [
@@ -369,6 +372,21 @@ describe('parseFilter errors', () => {
     ],
     ['created > 2300-01-01', "invalid date '2300-01-01': out of range", 10],
     ['metrics.x.last > 1e999', 'number 1e999 is too large', 17],
+    [
+      'name matches "(a"',
+      'invalid regular expression: Invalid regular expression: /(a/u: Unterminated group',
+      13,
+    ],
+    ['tags matches x', "'matches' does not apply to tags; use has tag.NAME", 5],
+    ['created matches x', "'matches' does not apply to time field 'created'", 8],
+    ['metrics.loss.last matches x', "'matches' does not apply to metrics; they are numbers", 18],
+    ['status matches run', 'status only supports == and !=', 7],
+    [
+      'name matches 5',
+      `'matches' needs a regular expression in quotes but found number 5; quote it to compare as text: "5"`,
+      13,
+    ],
+    [`name matches "${'a'.repeat(1001)}"`, 'a regular expression is at most 1000 characters', 13],
   ])('rejects %j', (source, message, position) => {
     const error = parseError(source);
     expect(error.message).toBe(`${message} (at column ${position + 1})`);
@@ -418,6 +436,7 @@ describe('formatFilter', () => {
     ['metrics.resources/cpu.percent.max > 1e21', 'metrics.resources/cpu.percent.max > 1e+21'],
     ['metadata."x.y".z == TRUE', 'metadata."x.y".z == true'],
     ['tags not contains gpu and description == null', 'tags not contains gpu and description == null'],
+    ["name matches '^a\\\\.b$' and folder MATCHES x", 'name matches "^a\\\\.b$" and folder matches x'],
   ])('prints %j as %j', (source, text) => {
     const expr = parseFilter(source)!;
     expect(formatFilter(expr)).toBe(text);

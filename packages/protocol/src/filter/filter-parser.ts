@@ -20,7 +20,9 @@ export const RESERVED_WORDS = ['and', 'or', 'not', 'true', 'false', 'null'] as c
 const MAX_DEPTH = 64;
 const ORDER_OPS: readonly CompareOp[] = ['<', '<=', '>', '>='];
 const FIELD_LIST = [...RUN_FIELDS, ...TIME_FIELDS, 'tags', 'metadata.KEY', 'metrics.NAME.STAT'].join(', ');
-const OPERATOR_LIST = '==, !=, <, <=, >, >=, contains, not contains, exists';
+const OPERATOR_LIST = '==, !=, <, <=, >, >=, contains, not contains, matches, exists';
+/** Longest regular expression a filter takes, in characters. */
+const MAX_PATTERN = 1000;
 
 /**
  * Parses a run filter into its syntax tree; `null` when the filter is empty.
@@ -153,6 +155,8 @@ class FilterParser {
       return { kind: 'exists', field };
     } else if (isKeyword(opToken, 'contains')) {
       op = 'contains';
+    } else if (isKeyword(opToken, 'matches')) {
+      op = 'matches';
     } else if (isKeyword(opToken, 'not')) {
       this.#advance();
       const next = this.#token;
@@ -327,6 +331,11 @@ function checkCompare(
   const quoteHint = `; quote it to compare as text: "${valueToken.text}"`;
   const contains = op === 'contains' || op === 'not contains';
 
+  if (op === 'matches') {
+    checkMatches(field, opError, valueError, value, found, quoteHint);
+    return;
+  }
+
   if (field.kind === 'tags') {
     if (!contains) throw opError("tags only support 'contains' and 'not contains' (or use has tag.NAME)");
     if (value.kind !== 'string') throw valueError(`'${op}' needs a tag name but found ${found}${quoteHint}`);
@@ -379,5 +388,31 @@ function checkCompare(
   }
   if ((value.kind === 'null' || value.kind === 'boolean') && ORDER_OPS.includes(op)) {
     throw opError(`'${op}' cannot compare with ${found}; use == or !=`);
+  }
+}
+
+/** `matches` takes text fields and a regular expression that compiles (JavaScript syntax, `u` flag). */
+function checkMatches(
+  field: FilterField,
+  opError: (message: string) => FilterError,
+  valueError: (message: string) => FilterError,
+  value: FilterValue,
+  found: string,
+  quoteHint: string,
+): void {
+  if (field.kind === 'tags') throw opError("'matches' does not apply to tags; use has tag.NAME");
+  if (field.kind === 'time') throw opError(`'matches' does not apply to time field '${field.name}'`);
+  if (field.kind === 'metric') throw opError("'matches' does not apply to metrics; they are numbers");
+  if (field.kind === 'run' && field.name === 'status') throw opError('status only supports == and !=');
+  if (value.kind !== 'string') {
+    throw valueError(`'matches' needs a regular expression in quotes but found ${found}${quoteHint}`);
+  }
+  if (value.value.length > MAX_PATTERN) {
+    throw valueError(`a regular expression is at most ${MAX_PATTERN} characters`);
+  }
+  try {
+    new RegExp(value.value, 'u');
+  } catch (error) {
+    throw valueError(`invalid regular expression: ${(error as Error).message}`);
   }
 }

@@ -37,6 +37,7 @@ import { FolderService } from '../services/folder-service.js';
 import { MetricService } from '../services/metric-service.js';
 import { RunService } from '../services/run-service.js';
 import type { Store } from '../store/store.js';
+import { registerIdempotency } from './idempotency.js';
 import { docsPage, openApiDocument, type RouteDoc } from './openapi.js';
 
 export const SERVER_VERSION = '0.1.0';
@@ -143,6 +144,7 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
     request.log.error({ err: error }, 'unhandled error');
     return reply.status(500).send(errorBody('internal', 'internal server error'));
   });
+  registerIdempotency(app);
   app.setNotFoundHandler(function notFound(request, reply) {
     reply.status(404).send(errorBody('not_found', `no route ${request.method} ${request.url.split('?')[0]}`));
   });
@@ -433,12 +435,18 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
     {
       method: 'GET',
       url: '/runs/:run/metrics',
-      summary: 'Metric names of a run with last values',
+      summary: 'Metric names of a run with last values, in name order',
       scope: 'read',
+      query: {
+        name: 'exactly this metric',
+        prefix: 'names that start with this text',
+        q: 'names that contain this text (case-insensitive)',
+        regex: 'names that match this regular expression',
+        limit: `page size, 1 to ${LIMITS.pageSize} (default ${LIMITS.pageSize})`,
+        next: 'cursor from the previous page',
+      },
     },
-    async (r) => ({
-      items: await metrics.names(ctx(r), await runOf(r)),
-    }),
+    async (r) => metrics.names(ctx(r), await runOf(r), query(r)),
   );
   route(
     {

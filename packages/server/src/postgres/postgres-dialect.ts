@@ -24,6 +24,7 @@ export const postgresDialect: Dialect = {
   jsonExists: (c, p) => `(${c} #> ${pathLiteral(p)} IS NOT NULL)`,
   jsonArrayHas: (c) => `(${c} @> jsonb_build_array(?::text))`,
   ilike: (e) => `(${e} ILIKE ? ESCAPE '\\')`,
+  regex: (e) => `(${e} ~ ?)`,
   jsonParam: () => '?::jsonb',
   jsonOut: (c) => `${c}::text`,
   forUpdate: ' FOR UPDATE',

@@ -1,3 +1,4 @@
+import { SimscopeError } from '@simscope/protocol';
 import pg from 'pg';
 import type { Dialect, SqlDriver, SqlParam, SqlRow } from '../store/sql-driver.js';
 import { postgresDialect } from './postgres-dialect.js';
@@ -26,6 +27,21 @@ const types = {
   },
 };
 
+/** PostgreSQL's own rejection of a filter's regular expression (JavaScript syntax it does not share) is a 400. */
+function translate(error: unknown): unknown {
+  const e = error as { code?: string; message?: string };
+  if (e.code === '2201B') {
+    return new SimscopeError(
+      'invalid_filter',
+      `${e.message}; PostgreSQL reads it as a POSIX regular expression`,
+      {
+        cause: error,
+      },
+    );
+  }
+  return error;
+}
+
 interface Queryable {
   query(text: string, values?: unknown[]): Promise<{ rows: SqlRow[]; rowCount: number | null }>;
 }
@@ -38,16 +54,24 @@ class PostgresSession implements SqlDriver {
     this.#client = client;
   }
 
+  async #query(sql: string, params: readonly SqlParam[]) {
+    try {
+      return await this.#client.query(numbered(sql), bind(params));
+    } catch (error) {
+      throw translate(error);
+    }
+  }
+
   async all<T extends SqlRow>(sql: string, params: readonly SqlParam[] = []): Promise<T[]> {
-    return (await this.#client.query(numbered(sql), bind(params))).rows as T[];
+    return (await this.#query(sql, params)).rows as T[];
   }
 
   async get<T extends SqlRow>(sql: string, params: readonly SqlParam[] = []): Promise<T | undefined> {
-    return (await this.#client.query(numbered(sql), bind(params))).rows[0] as T | undefined;
+    return (await this.#query(sql, params)).rows[0] as T | undefined;
   }
 
   async run(sql: string, params: readonly SqlParam[] = []): Promise<number> {
-    return (await this.#client.query(numbered(sql), bind(params))).rowCount ?? 0;
+    return (await this.#query(sql, params)).rowCount ?? 0;
   }
 
   async exec(sql: string): Promise<void> {

@@ -3,6 +3,8 @@ import {
   jsonNumber,
   LIMITS,
   type MetricBatch,
+  parseInput,
+  regexSchema,
   SERIES_AXES,
   type SeriesAxis,
   type SeriesView,
@@ -71,6 +73,15 @@ export interface SeriesQuery {
   next?: string;
 }
 
+export interface MetricNameQuery {
+  name?: string;
+  prefix?: string;
+  q?: string;
+  regex?: string;
+  limit?: string;
+  next?: string;
+}
+
 export interface DownsampleQuery {
   name?: string;
   x?: string;
@@ -96,8 +107,34 @@ export class MetricService {
     return { stored, points: stored ? points : 0 };
   }
 
-  async names(ctx: ServiceContext, run: RunRecord): Promise<SeriesView[]> {
-    return (await ctx.store.listSeries(run.pk)).map(seriesView);
+  /** A page of a run's metrics in name order, by exact name, prefix, text or regular expression. */
+  async names(
+    ctx: ServiceContext,
+    run: RunRecord,
+    query: MetricNameQuery,
+  ): Promise<{ items: SeriesView[]; next: string | null }> {
+    const limit = parseLimit(query.limit, LIMITS.pageSize, LIMITS.pageSize);
+    if (query.regex) parseInput(regexSchema, query.regex, 'query.regex');
+    let after: string | null = null;
+    if (query.next) {
+      const [name] = decodeCursor(query.next, 1);
+      if (typeof name !== 'string') {
+        throw new SimscopeError('invalid_cursor', 'query.next: not a cursor this listing returned');
+      }
+      after = name;
+    }
+    const rows = await ctx.store.listSeries(run.pk, {
+      name: query.name || null,
+      prefix: query.prefix || null,
+      search: query.q || null,
+      regex: query.regex || null,
+      after,
+      limit: limit + 1,
+    });
+    const more = rows.length > limit;
+    const page = more ? rows.slice(0, limit) : rows;
+    const last = page.at(-1);
+    return { items: page.map(seriesView), next: more && last ? encodeCursor([last.name]) : null };
   }
 
   async #series(ctx: ServiceContext, run: RunRecord, name: string | undefined): Promise<SeriesRecord> {

@@ -23,6 +23,8 @@ export const sqliteDialect: Dialect = {
   jsonExists: (c, p) => `(json_type(${c}, ${jsonPath(p)}) IS NOT NULL)`,
   jsonArrayHas: (c) => `EXISTS (SELECT 1 FROM json_each(${c}) WHERE json_each.value = ?)`,
   ilike: (e) => `(${e} LIKE ? ESCAPE '\\')`,
+  // `X REGEXP Y` calls the regexp(Y, X) function that SqliteStore.open registers.
+  regex: (e) => `(${e} REGEXP ?)`,
   jsonParam: () => 'jsonb(?)',
   jsonOut: (c) => `json(${c})`,
   forUpdate: '',

@@ -5,6 +5,7 @@ import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { SqlStore } from '../store/sql-store.js';
 import { SqliteDriver } from './sqlite-driver.js';
+import { registerRegexp } from './sqlite-regexp.js';
 
 export interface SqliteOptions {
   /** Checkpoint the WAL from a worker thread every this many ms (0: leave it to SQLite, in the request path). */
@@ -49,6 +50,7 @@ export class SqliteStore extends SqlStore {
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
     db.pragma('cache_size = -65536');
+    registerRegexp(db);
     const checkpointMs = file === ':memory:' ? 0 : (options.checkpointMs ?? 100);
     const store = new SqliteStore(new SqliteDriver(db), { cacheBytes: options.cacheBytes });
     if (checkpointMs > 0) {

@@ -75,6 +75,7 @@ function describe(field: FilterField): string {
 
 /** `expr op ?` with SQL's NULL folded so that `!=` and `not contains` also match absent values. */
 function comparison(expr: string, op: CompareOp, param: SqlParam, d: Dialect): SqlFragment {
+  if (op === 'matches') return { sql: d.regex(expr), params: [param] };
   if (op === 'contains') return { sql: d.ilike(expr), params: [param] };
   if (op === 'not contains') return { sql: `NOT COALESCE(${d.ilike(expr)}, FALSE)`, params: [param] };
   if (op === '!=') return { sql: `NOT COALESCE(${expr} = ?, FALSE)`, params: [param] };
@@ -96,6 +97,7 @@ function compareText(
   const text =
     value.kind === 'string' ? value.value : value.kind === 'number' ? String(value.value) : undefined;
   if (text === undefined) invalid(`${describe(field)} takes a text value`);
+  if (op === 'matches' && value.kind !== 'string') invalid(`${describe(field)} matches a text pattern`);
   const param = op === 'contains' || op === 'not contains' ? likePattern(text) : text;
   return comparison(expr, op, param, d);
 }
@@ -116,7 +118,7 @@ function compareTime(
     if (!flipped) invalid(`${describe(field)} with a relative time takes <, <=, > or >=`);
     return { sql: `${column} ${flipped} ?`, params: [Math.round(now - value.seconds * 1e6)] };
   }
-  if (value.kind === 'timestamp' && op !== 'contains' && op !== 'not contains') {
+  if (value.kind === 'timestamp' && op !== 'contains' && op !== 'not contains' && op !== 'matches') {
     if (op === '!=') return { sql: `NOT COALESCE(${column} = ?, FALSE)`, params: [value.micros] };
     return { sql: `${column} ${SQL_OP[op]} ?`, params: [value.micros] };
   }
@@ -131,7 +133,7 @@ function compareMetadata(path: string[], op: CompareOp, value: FilterValue, d: D
       if (op === '!=') return { sql: d.jsonExists('r.metadata', path), params: [] };
       return invalid(`${describe(field)} can only be compared with null using == or !=`);
     case 'number':
-      if (op === 'contains' || op === 'not contains') {
+      if (op === 'contains' || op === 'not contains' || op === 'matches') {
         return compareText(d.jsonString('r.metadata', path), op, value, field, d);
       }
       return comparison(d.jsonNumber('r.metadata', path), op, value.value, d);
@@ -148,7 +150,9 @@ function compareMetadata(path: string[], op: CompareOp, value: FilterValue, d: D
 
 function compareMetric(name: string, column: string, op: CompareOp, value: FilterValue): SqlFragment {
   if (value.kind !== 'number') invalid(`metric '${name}' is compared with a number`);
-  if (op === 'contains' || op === 'not contains') invalid(`metric '${name}' takes ==, !=, <, <=, > or >=`);
+  if (op === 'contains' || op === 'not contains' || op === 'matches') {
+    invalid(`metric '${name}' takes ==, !=, <, <=, > or >=`);
+  }
   const inner = `SELECT 1 FROM series s WHERE s.run_pk = r.pk AND s.name = ? AND ${column} ${SQL_OP[op === '!=' ? '==' : op]} ?`;
   if (op === '!=') return { sql: `NOT EXISTS (${inner})`, params: [name, value.value] };
   return { sql: `EXISTS (${inner})`, params: [name, value.value] };

@@ -33,6 +33,8 @@ export interface Dialect {
   jsonArrayHas(column: string): string;
   /** Case-insensitive substring test of `expr` against the next parameter (already wrapped in %). */
   ilike(expr: string): string;
+  /** True when `expr` matches the regular expression in the next parameter (NULL when `expr` is NULL). */
+  regex(expr: string): string;
   /** Expression that turns a bound JSON text parameter into the column's JSON type. */
   jsonParam(): string;
   /** Expression that reads a JSON column back as JSON text. */

@@ -40,6 +40,7 @@ import {
   type RunChanges,
   type RunQuery,
   type RunRecord,
+  type SeriesListQuery,
   type SeriesRecord,
   type Store,
   type TokenRecord,
@@ -835,10 +836,39 @@ export abstract class SqlStore implements Store {
     });
   }
 
-  async listSeries(runPk: number): Promise<SeriesRecord[]> {
-    return (await this.db.all('SELECT * FROM series WHERE run_pk = ? ORDER BY name', [runPk])).map((r) =>
-      this.#series(r),
+  async listSeries(runPk: number, query: SeriesListQuery = {}): Promise<SeriesRecord[]> {
+    const where = ['run_pk = ?'];
+    const params: SqlParam[] = [runPk];
+    if (query.name != null) {
+      where.push('name = ?');
+      params.push(query.name);
+    }
+    if (query.prefix != null) {
+      where.push('substr(name, 1, ?) = ?');
+      params.push(query.prefix.length, query.prefix);
+    }
+    if (query.search != null) {
+      where.push(this.db.dialect.ilike('name'));
+      params.push(`%${query.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+    }
+    if (query.regex != null) {
+      where.push(this.db.dialect.regex('name'));
+      params.push(query.regex);
+    }
+    if (query.after != null) {
+      where.push('name > ?');
+      params.push(query.after);
+    }
+    let limit = '';
+    if (query.limit !== undefined) {
+      limit = ' LIMIT ?';
+      params.push(query.limit);
+    }
+    const rows = await this.db.all(
+      `SELECT * FROM series WHERE ${where.join(' AND ')} ORDER BY name${limit}`,
+      params,
     );
+    return rows.map((r) => this.#series(r));
   }
 
   async getSeries(runPk: number, name: string): Promise<SeriesRecord | undefined> {

@@ -171,6 +171,20 @@ export interface EventQuery {
   descending: boolean;
 }
 
+/** Which metrics of a run to list, by name; every field optional. */
+export interface SeriesListQuery {
+  name?: string | null;
+  /** Names that start with this text. */
+  prefix?: string | null;
+  /** Names that contain this text, ignoring case. */
+  search?: string | null;
+  /** Names that match this regular expression. */
+  regex?: string | null;
+  /** Names after this one (the previous page's last). */
+  after?: string | null;
+  limit?: number;
+}
+
 export interface FolderQuery {
   parent: string | null;
   prefix: string | null;
@@ -245,7 +259,8 @@ export interface Store {
     series: readonly MetricSeries[],
     clock: MetricClock,
   ): Promise<boolean>;
-  listSeries(runPk: number): Promise<SeriesRecord[]>;
+  /** Metrics of a run in name order; all of them without a query. */
+  listSeries(runPk: number, query?: SeriesListQuery): Promise<SeriesRecord[]>;
   getSeries(runPk: number, name: string): Promise<SeriesRecord | undefined>;
   /**
    * Blocks of a series that may hold points with `from <= axis < to`, ordered by their start on that axis;

@@ -1,0 +1,117 @@
+import { ERROR_STATUS, SimscopeError } from '@simscope/protocol';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { AuthContext } from '../services/context.js';
+import { type IdempotencyOptions, registerIdempotency } from './idempotency.js';
+
+let app: FastifyInstance | undefined;
+afterEach(async () => {
+  await app?.close();
+});
+
+/** An app whose caller is the user named by the `x-user` header, with routes that count their runs. */
+async function build(options: IdempotencyOptions = {}) {
+  const counts = { count: 0, flaky: 0, slow: 0 };
+  let release = () => {};
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  app = Fastify();
+  app.addHook('onRequest', async (request) => {
+    const user = String(request.headers['x-user'] ?? 'u1');
+    request.auth = { user: { id: user }, workspace: { id: 'w1' } } as unknown as AuthContext;
+  });
+  app.setErrorHandler(function answer(error, _request, reply) {
+    if (!(error instanceof SimscopeError)) return reply.status(500).send({ error: { code: 'internal' } });
+    return reply
+      .status(ERROR_STATUS[error.code])
+      .send({ error: { code: error.code, message: error.message } });
+  });
+  registerIdempotency(app, options);
+  app.post('/count', async () => ({ n: ++counts.count }));
+  app.post('/flaky', async (_request, reply) => {
+    counts.flaky++;
+    return counts.flaky === 1
+      ? reply.status(503).send({ error: 'busy' })
+      : reply.status(201).send({ ok: true });
+  });
+  app.post('/slow', async () => {
+    counts.slow++;
+    await gate;
+    return { slow: counts.slow };
+  });
+  app.post('/big', async () => ({ text: 'x'.repeat(2000) }));
+  await app.ready();
+  const post = (url: string, key: string, body: unknown = {}, user = 'u1') =>
+    app!.inject({
+      method: 'POST',
+      url,
+      headers: { 'idempotency-key': key, 'x-user': user },
+      payload: body as object,
+    });
+  return { counts, release, post };
+}
+
+describe('Idempotency-Key', () => {
+  it('forgets a 5xx answer, so the retry runs the request again', async () => {
+    const { counts, post } = await build();
+    expect((await post('/flaky', 'k')).statusCode).toBe(503);
+    const retry = await post('/flaky', 'k');
+    expect(retry.statusCode).toBe(201);
+    expect(retry.headers['idempotent-replayed']).toBeUndefined();
+    const replay = await post('/flaky', 'k');
+    expect(replay.statusCode).toBe(201);
+    expect(replay.headers['idempotent-replayed']).toBe('true');
+    expect(counts.flaky).toBe(2);
+  });
+
+  it('makes a repeat wait for the first request, then replays its answer', async () => {
+    const { counts, release, post } = await build();
+    const first = post('/slow', 'same');
+    const second = post('/slow', 'same');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(counts.slow).toBe(1);
+    release();
+    const [a, b] = await Promise.all([first, second]);
+    expect(a.json()).toEqual({ slow: 1 });
+    expect(b.json()).toEqual({ slow: 1 });
+    expect(b.headers['idempotent-replayed']).toBe('true');
+    expect(counts.slow).toBe(1);
+  });
+
+  it('refuses a repeat when the first request takes longer than the wait', async () => {
+    const { release, post } = await build({ waitMs: 30 });
+    // inject() starts a request when it is awaited: Promise.resolve sends the first one now.
+    const first = Promise.resolve(post('/slow', 'long'));
+    await new Promise((r) => setTimeout(r, 20));
+    const second = await post('/slow', 'long');
+    expect(second.statusCode).toBe(409);
+    expect(second.json().error.message).toBe(
+      'header.idempotency-key: a request with this key is still running; send it again later',
+    );
+    release();
+    expect((await first).statusCode).toBe(200);
+  });
+
+  it('keeps at most maxEntries answers and maxTotalBytes bytes, oldest first', async () => {
+    const { counts, post } = await build({ maxEntries: 2 });
+    for (const key of ['a', 'b', 'c']) await post('/count', key);
+    expect((await post('/count', 'c')).json()).toEqual({ n: 3 });
+    expect((await post('/count', 'b')).json()).toEqual({ n: 2 });
+    expect((await post('/count', 'a')).json()).toEqual({ n: 4 });
+    expect(counts.count).toBe(4);
+    await app!.close();
+    const small = await build({ maxTotalBytes: 3000, maxBodyBytes: 2500 });
+    await small.post('/big', 'one');
+    await small.post('/big', 'two');
+    expect((await small.post('/big', 'two')).headers['idempotent-replayed']).toBe('true');
+    expect((await small.post('/big', 'one')).headers['idempotent-replayed']).toBeUndefined();
+  });
+
+  it('does not keep answers larger than maxBodyBytes, and ignores GET', async () => {
+    const { counts, post } = await build({ maxBodyBytes: 100 });
+    await post('/big', 'big');
+    expect((await post('/big', 'big')).headers['idempotent-replayed']).toBeUndefined();
+    expect((await post('/count', 'x', {}, 'u1')).json()).toEqual({ n: 1 });
+    expect((await post('/count', 'x', {}, 'u2')).json()).toEqual({ n: 2 });
+    expect(counts.count).toBe(2);
+  });
+});

@@ -6,6 +6,7 @@ import {
   SimscopeError,
   type TokenScope,
 } from '@simscope/protocol';
+import type { AlertStore } from './alert-store.js';
 import { BlockCache } from './block-cache.js';
 import {
   BLOCK_POINTS,
@@ -22,6 +23,7 @@ import {
 import { fillPoints } from './metric-fill.js';
 import { MIGRATIONS } from './migrations.js';
 import { compileRunFilter, RUN_SORT_SQL } from './run-filter-sql.js';
+import { SqlAlertStore } from './sql-alert-store.js';
 import type { SqlDriver, SqlParam, SqlRow } from './sql-driver.js';
 import {
   type BatchKey,
@@ -87,12 +89,14 @@ const AXIS_COLUMNS = {
 export abstract class SqlStore implements Store {
   abstract readonly backend: 'sqlite' | 'postgres';
   protected readonly db: SqlDriver;
+  readonly alerts: AlertStore;
   readonly #runSelect: string;
   readonly #folderSelect: string;
   readonly #cache: BlockCache;
 
   constructor(db: SqlDriver, options: { cacheBytes?: number } = {}) {
     this.db = db;
+    this.alerts = new SqlAlertStore(db);
     this.#cache = new BlockCache(options.cacheBytes ?? 256 * 1024 * 1024);
     const d = db.dialect;
     this.#runSelect = `SELECT r.pk, r.id, r.workspace_id, r.name, f.path AS folder, r.user_id, u.name AS user_name,

@@ -299,8 +299,17 @@ export class AlertEngine {
       // A claim outlives any attempt (time-outs are 10 to 40 s), so no other process sends it meanwhile.
       const jobs = await this.#store.alerts.claimNotifications(now, now + 120_000_000, this.#concurrency);
       if (jobs.length === 0) break;
-      await Promise.all(jobs.map((job) => this.#deliverOne(job, now, stats)));
-      if (jobs.length < this.#concurrency) break;
+      // The notifications of one alert on one run go out in the order of their transitions.
+      const groups = new Map<string, NotificationJob[]>();
+      for (const job of jobs) {
+        const key = `${job.run.id}/${job.alert.id}`;
+        groups.set(key, [...(groups.get(key) ?? []), job]);
+      }
+      await Promise.all(
+        [...groups.values()].map(async (group) => {
+          for (const job of group) await this.#deliverOne(job, now, stats);
+        }),
+      );
     }
     return stats;
   }

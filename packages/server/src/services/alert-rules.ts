@@ -39,9 +39,9 @@ export function normaliseAlert(input: z.output<typeof alertCreateSchema>): Alert
   };
 }
 
-/** Fields whose values differ between two definitions (empty when they are the same alert). */
+/** Fields of definition `b` whose values differ in `a` (empty when they are the same alert). */
 export function definitionDifferences(a: AlertDefinition, b: AlertDefinition): string[] {
-  const keys = Object.keys(a) as (keyof AlertDefinition)[];
+  const keys = Object.keys(b) as (keyof AlertDefinition)[];
   return keys.filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]));
 }
 

@@ -302,20 +302,18 @@ export class SqlAlertStore implements AlertStore {
   }
 
   async claimNotifications(now: number, leaseUntil: number, limit: number): Promise<NotificationJob[]> {
-    const candidates = await this.#db.all(
-      `SELECT pk FROM alert_notifications WHERE status = 'pending' AND next_at <= ?
-         AND (claimed_until IS NULL OR claimed_until < ?) ORDER BY next_at, pk LIMIT ?`,
-      [now, now, limit],
+    const d = this.#db.dialect;
+    // One statement claims; PostgreSQL skips rows another server is claiming instead of waiting for them.
+    const claimed = await this.#db.all(
+      `UPDATE alert_notifications SET claimed_until = ? WHERE pk IN (
+         SELECT pk FROM alert_notifications WHERE status = 'pending' AND next_at <= ?
+           AND (claimed_until IS NULL OR claimed_until < ?) ORDER BY next_at, pk LIMIT ?${d.forUpdate}${d.name === 'postgres' ? ' SKIP LOCKED' : ''}
+       ) RETURNING pk`,
+      [leaseUntil, now, now, limit],
     );
     const jobs: NotificationJob[] = [];
-    for (const candidate of candidates) {
-      const pk = num(candidate.pk);
-      const claimed = await this.#db.run(
-        `UPDATE alert_notifications SET claimed_until = ?
-         WHERE pk = ? AND status = 'pending' AND (claimed_until IS NULL OR claimed_until < ?)`,
-        [leaseUntil, pk, now],
-      );
-      if (claimed === 0) continue;
+    for (const c of claimed.sort((x, y) => num(x.pk) - num(y.pk))) {
+      const pk = num(c.pk);
       const row = await this.#db.get(
         `SELECT n.pk AS n_pk, n.id AS n_id, n.channel, n.attempts, t.pk, t.at, t.from_state, t.to_state, t.value,
            t.message, r.id AS run_id, r.name AS run_name, u.email AS owner_email, w.name AS workspace_name,

@@ -1,4 +1,4 @@
-import type { Dialect } from './sql-driver.js';
+import type { Dialect, SqlDriver } from './sql-driver.js';
 
 /** One versioned schema change; `sql` gets the backend's dialect so one list serves both. */
 export interface Migration {
@@ -193,3 +193,37 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
 ];
+
+/**
+ * Applies, in version order, each migration whose version the database has not recorded. Versions need not be
+ * contiguous: branches take numbers of their own, and one merged later is applied when it appears.
+ */
+export async function applyMigrations(
+  db: SqlDriver,
+  migrations: readonly Migration[] = MIGRATIONS,
+): Promise<number[]> {
+  const versions = migrations.map((m) => m.version);
+  if (new Set(versions).size !== versions.length)
+    throw new Error(`duplicate migration versions: ${versions.join(', ')}`);
+  const { types } = db.dialect;
+  await db.exec(
+    `CREATE TABLE IF NOT EXISTS schema_migrations (version ${types.int} PRIMARY KEY, name ${types.text} NOT NULL, applied_at ${types.int} NOT NULL)`,
+  );
+  const applied: number[] = [];
+  for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
+    await db.transaction(async (tx) => {
+      const done = await tx.get('SELECT version FROM schema_migrations WHERE version = ?', [
+        migration.version,
+      ]);
+      if (done) return;
+      await tx.exec(migration.sql(db.dialect));
+      await tx.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', [
+        migration.version,
+        migration.name,
+        Date.now() * 1000,
+      ]);
+      applied.push(migration.version);
+    });
+  }
+  return applied;
+}

@@ -21,7 +21,7 @@ import {
   timeColumn,
 } from './metric-block-codec.js';
 import { fillPoints } from './metric-fill.js';
-import { MIGRATIONS } from './migrations.js';
+import { applyMigrations } from './migrations.js';
 import { compileRunFilter, RUN_SORT_SQL } from './run-filter-sql.js';
 import { SqlAlertStore } from './sql-alert-store.js';
 import type { SqlDriver, SqlParam, SqlRow } from './sql-driver.js';
@@ -109,24 +109,7 @@ export abstract class SqlStore implements Store {
   }
 
   async migrate(): Promise<void> {
-    const { types } = this.db.dialect;
-    await this.db.exec(
-      `CREATE TABLE IF NOT EXISTS schema_migrations (version ${types.int} PRIMARY KEY, name ${types.text} NOT NULL, applied_at ${types.int} NOT NULL)`,
-    );
-    for (const migration of MIGRATIONS) {
-      await this.db.transaction(async (tx) => {
-        const done = await tx.get('SELECT version FROM schema_migrations WHERE version = ?', [
-          migration.version,
-        ]);
-        if (done) return;
-        await tx.exec(migration.sql(this.db.dialect));
-        await tx.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', [
-          migration.version,
-          migration.name,
-          Date.now() * 1000,
-        ]);
-      });
-    }
+    await applyMigrations(this.db);
   }
 
   close(): Promise<void> {

@@ -1,10 +1,14 @@
+export type { AlertCreateInput as AlertOptions, AlertState } from '@simscope/protocol';
 export type { SendStats } from './batch-sender.js';
 export {
+  type AlertInfo,
+  type AlertTransitionInfo,
   Client,
   type EventInfo,
   type FolderInfo,
   type MetricInfo,
   type MetricValues,
+  type RunAlertInfo,
   type RunInfo,
 } from './client.js';
 export { type ConnectionOptions, type ResolvedConnection, resolveConfig } from './config.js';

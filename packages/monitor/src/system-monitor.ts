@@ -38,6 +38,8 @@ export interface SystemMonitorConfig extends MonitorConfig {
   nvidiaSmi?: string | false;
   /** Where /proc is (default `/proc`); elsewhere than Linux, CPU and memory come from `node:os`. */
   procRoot?: string;
+  /** Millisecond clock rates are measured with (default `performance.now`). */
+  now?: () => number;
 }
 
 interface Counters {
@@ -70,6 +72,7 @@ export class SystemMonitor extends Monitor {
   readonly #run: MetricSink | undefined;
   readonly #tsv: TsvFile | undefined;
   readonly #root: string;
+  readonly #now: () => number;
   #nvidiaSmi: string | false;
   readonly #watch = new ThresholdWatch();
   #previous: Counters | undefined;
@@ -80,6 +83,7 @@ export class SystemMonitor extends Monitor {
     this.thresholds = { ...config.thresholds };
     this.#run = config.run;
     this.#root = config.procRoot ?? '/proc';
+    this.#now = config.now ?? (() => performance.now());
     this.#nvidiaSmi = config.nvidiaSmi ?? 'nvidia-smi';
     this.#tsv = config.tsvFile
       ? new TsvFile(config.tsvFile, [
@@ -106,7 +110,7 @@ export class SystemMonitor extends Monitor {
       nullable(readNetwork(this.#root)),
       nullable(readDisks(this.#root)),
     ]);
-    return { at: performance.now(), cpu, net, disk };
+    return { at: this.#now(), cpu, net, disk };
   }
 
   override async initLoop(): Promise<void> {

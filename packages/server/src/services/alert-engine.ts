@@ -57,6 +57,7 @@ export interface DeliveryStats {
 
 const SILENT: AlertLog = { info() {}, warn() {}, error() {} };
 const EVENTS_PAGE = 1000;
+const PARALLEL_PAIRS = 8;
 const MAX_EVENTS_SCANNED = 100_000;
 
 /**
@@ -134,10 +135,15 @@ export class AlertEngine {
       const due = await this.#store.alerts.dueEvaluations(until, this.#batch);
       if (due.length === 0) break;
       const outcomes: EvaluationOutcome[] = [];
-      for (const pair of due) {
-        const outcome = await this.#evaluatePair(pair, until);
-        stats.slots += outcome.slots;
-        outcomes.push(outcome.outcome);
+      // A few pairs at a time, so that a PostgreSQL pool reads in parallel.
+      for (let i = 0; i < due.length; i += PARALLEL_PAIRS) {
+        const done = await Promise.all(
+          due.slice(i, i + PARALLEL_PAIRS).map((pair) => this.#evaluatePair(pair, until)),
+        );
+        for (const outcome of done) {
+          stats.slots += outcome.slots;
+          outcomes.push(outcome.outcome);
+        }
       }
       await this.#store.alerts.applyEvaluations(outcomes);
       stats.pairs += due.length;

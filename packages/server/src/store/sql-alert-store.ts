@@ -183,32 +183,40 @@ export class SqlAlertStore implements AlertStore {
 
   async dueEvaluations(until: number, limit: number): Promise<DueEvaluation[]> {
     const rows = await this.#db.all(
-      `SELECT ra.run_pk, r.id AS run_id, r.name AS run_name, r.workspace_id, ra.state, ra.next_eval_at,
-         s.pk AS series_pk, ${this.#alertColumns}
+      `SELECT ra.run_pk, ra.alert_pk, r.id AS run_id, r.name AS run_name, r.workspace_id, ra.state, ra.next_eval_at,
+         s.pk AS series_pk
        FROM run_alerts ra JOIN runs r ON r.pk = ra.run_pk JOIN alerts a ON a.pk = ra.alert_pk
        LEFT JOIN series s ON s.run_pk = ra.run_pk AND s.name = a.metric
        WHERE ra.next_eval_at <= ? AND r.status NOT IN ${ENDED}
        ORDER BY ra.next_eval_at, ra.run_pk, ra.alert_pk LIMIT ?`,
       [until, limit],
     );
+    // Many pairs share few definitions: read each once.
     const alerts = new Map<number, AlertRecord>();
-    return rows.map((row) => {
-      const alertPk = num(row.a_pk);
-      let alert = alerts.get(alertPk);
-      if (!alert) {
-        alert = this.#alert(row);
-        alerts.set(alertPk, alert);
-      }
-      return {
-        runPk: num(row.run_pk),
-        runId: String(row.run_id),
-        runName: String(row.run_name),
-        workspaceId: String(row.workspace_id),
-        alert,
-        state: String(row.state) as AlertState,
-        slot: num(row.next_eval_at),
-        seriesPk: numOrNull(row.series_pk),
-      };
+    const pks = [...new Set(rows.map((r) => num(r.alert_pk)))];
+    for (let start = 0; start < pks.length; start += 500) {
+      const part = pks.slice(start, start + 500);
+      const found = await this.#db.all(
+        `SELECT ${this.#alertColumns} FROM alerts a WHERE a.pk IN (${part.map(() => '?').join(', ')})`,
+        part,
+      );
+      for (const row of found) alerts.set(num(row.a_pk), this.#alert(row));
+    }
+    return rows.flatMap((row) => {
+      const alert = alerts.get(num(row.alert_pk));
+      if (!alert) return [];
+      return [
+        {
+          runPk: num(row.run_pk),
+          runId: String(row.run_id),
+          runName: String(row.run_name),
+          workspaceId: String(row.workspace_id),
+          alert,
+          state: String(row.state) as AlertState,
+          slot: num(row.next_eval_at),
+          seriesPk: numOrNull(row.series_pk),
+        },
+      ];
     });
   }
 

@@ -33,6 +33,8 @@ export interface ServerProcessOptions {
   port?: number;
   /** Milliseconds to wait for the "listening on" line. */
   startTimeout?: number;
+  /** More command-line flags, such as `--alert-interval 0.2`. */
+  args?: string[];
 }
 
 export interface Exit {
@@ -72,7 +74,15 @@ export class ServerProcess {
       SIMSCOPE_LOG_LEVEL: 'warn',
     });
     const port = String(options.port ?? 0);
-    const args = [MAIN, '--host', '127.0.0.1', '--port', port, ...(options.db ? ['--db', options.db] : [])];
+    const args = [
+      MAIN,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      port,
+      ...(options.db ? ['--db', options.db] : []),
+      ...(options.args ?? []),
+    ];
     // cwd is the home so that no simscope.toml of the checkout is picked up.
     const child = spawn(process.execPath, args, {
       cwd: options.home,

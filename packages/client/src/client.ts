@@ -1,10 +1,13 @@
 import type {
+  AlertListItem,
+  AlertTransitionView,
   EventFilters,
   EventLevel,
   EventView,
   FolderFilters,
   FolderView,
   MetricNameFilters,
+  RunAlertView,
   RunFilters,
   RunView,
   SeriesView,
@@ -27,6 +30,11 @@ export type RunInfo = RunView;
 export type MetricInfo = SeriesView;
 export type EventInfo = EventView;
 export type FolderInfo = FolderView;
+/** An alert definition with how many runs it is attached to and how many are critical. */
+export type AlertInfo = AlertListItem;
+/** One alert attached to one run, with the run's state for it. */
+export type RunAlertInfo = RunAlertView;
+export type AlertTransitionInfo = AlertTransitionView;
 
 /** One metric of one run: x values on the chosen axis, and the values. */
 export interface MetricValues {
@@ -222,6 +230,39 @@ export class Client {
       query,
       options.limit ?? 1000,
       10_000,
+    );
+  }
+
+  /** The alerts of one run with their states (`critical: true` for the critical ones only). */
+  getAlerts(options: { run: string; critical?: boolean }): Promise<RunAlertInfo[]>;
+  /** The workspace's alert definitions, each with its count of runs and of critical runs. */
+  getAlerts(options?: { critical?: boolean; limit?: number }): Promise<AlertInfo[]>;
+  async getAlerts(
+    options: { run?: string; critical?: boolean; limit?: number } = {},
+  ): Promise<RunAlertInfo[] | AlertInfo[]> {
+    const critical = options.critical ? 'true' : undefined;
+    if (options.run !== undefined) {
+      const page = await this.#transport.request<Page<RunAlertInfo>>(
+        'GET',
+        `/runs/${encodeURIComponent(options.run)}/alerts`,
+        { query: { critical } },
+      );
+      return page.items;
+    }
+    return this.#listAll<AlertInfo>('/alerts', { critical }, options.limit ?? 1000, 1000);
+  }
+
+  /** The transitions of one alert on one run, oldest first. */
+  getAlertHistory(
+    run: string,
+    alert: string,
+    options: { limit?: number } = {},
+  ): Promise<AlertTransitionInfo[]> {
+    return this.#listAll<AlertTransitionInfo>(
+      `/runs/${encodeURIComponent(run)}/alerts/${encodeURIComponent(alert)}/history`,
+      {},
+      options.limit ?? 1000,
+      1000,
     );
   }
 

@@ -1,4 +1,6 @@
 export type {
+  AlertCreateInput as AlertOptions,
+  AlertState,
   EventFilters,
   FolderFilters,
   ListQuery,
@@ -8,12 +10,15 @@ export type {
 } from '@simscope/protocol';
 export type { SendStats } from './batch-sender.js';
 export {
+  type AlertInfo,
+  type AlertTransitionInfo,
   Client,
   type ClientOptions,
   type EventInfo,
   type FolderInfo,
   type MetricInfo,
   type MetricValues,
+  type RunAlertInfo,
   type RunInfo,
 } from './client.js';
 export { type ConnectionOptions, type ResolvedConnection, resolveConfig } from './config.js';

@@ -1,6 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { Writable } from 'node:stream';
-import type { EventLevel, Json, RunStatus } from '@simscope/protocol';
+import type {
+  AlertCreateInput,
+  AlertState,
+  EventLevel,
+  Json,
+  RunAlertView,
+  RunStatus,
+} from '@simscope/protocol';
 import { BatchSender, type SendStats } from './batch-sender.js';
 import { type ConnectionOptions, type ResolvedConnection, resolveConfig } from './config.js';
 import { ClientError } from './errors.js';
@@ -406,6 +413,41 @@ export class Run implements AsyncDisposable {
       await this.#sender.submit('folder', { path, ...details });
     } catch (error) {
       this.#fail(error);
+    }
+  }
+
+  /**
+   * Attaches an alert to the run, creating its definition or reusing the identical one of that name (a
+   * different one of that name is an error). Durations are seconds. Resolves to the run's state for it.
+   * @example
+   * await run.addAlert({ name: 'loss diverging', metric: 'loss', rule: 'is above', threshold: 10,
+   *   window: 60, frequency: 30, notification: 'email', abortOnCritical: true });
+   */
+  async addAlert(alert: AlertCreateInput): Promise<RunAlertView | null> {
+    if (!this.#transport || !this.#id) return null;
+    try {
+      return await this.#transport.request<RunAlertView>('POST', `/runs/${this.#id}/alerts`, { json: alert });
+    } catch (error) {
+      this.#fail(error);
+      return null;
+    }
+  }
+
+  /**
+   * Sets the state of a user alert (one added with `source: 'user'`) on this run; a change is recorded and
+   * notified like any alert's, and `critical` asks the run to abort when the alert says so.
+   */
+  async logAlert(name: string, state: AlertState, message?: string): Promise<RunAlertView | null> {
+    if (!this.#transport || !this.#id) return null;
+    try {
+      return await this.#transport.request<RunAlertView>(
+        'PUT',
+        `/runs/${this.#id}/alerts/${encodeURIComponent(name)}/state`,
+        { json: message === undefined ? { state } : { state, message }, idempotent: true },
+      );
+    } catch (error) {
+      this.#fail(error);
+      return null;
     }
   }
 

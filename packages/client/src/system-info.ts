@@ -1,25 +1,15 @@
 import { type ChildProcess, execFile } from 'node:child_process';
 import * as os from 'node:os';
 import { resolve } from 'node:path';
+import { type GpuInfo, NVIDIA_SMI_INFO_ARGS, parseNvidiaSmi } from '@simscope/protocol';
+
+export { type GpuInfo, parseNvidiaSmi };
 
 const DEFAULT_TIMEOUT_MS = 2000;
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 const MAX_OUTPUT_BYTES = 1024 * 1024;
-const NVIDIA_SMI_ARGS = [
-  '--query-gpu=name,memory.total,driver_version,uuid',
-  '--format=csv,noheader,nounits',
-] as const;
-const GPU_LINE = /^(.+),([^,]*),([^,]*),([^,]*)$/;
 const GIT_SHA = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;
 const URL_USER_INFO = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)@/i;
-
-/** One GPU as `nvidia-smi` reports it; `memoryMiB` is null where the driver gives no number. */
-export interface GpuInfo {
-  name: string;
-  memoryMiB: number | null;
-  driver: string;
-  uuid: string;
-}
 
 /** The git checkout a run started from; `branch` is null on a detached HEAD, `remote` carries no credentials. */
 export interface GitInfo {
@@ -84,27 +74,6 @@ export async function collectSystemInfo(options: CollectSystemInfoOptions = {}):
 }
 
 /**
- * Parses `nvidia-smi --query-gpu=name,memory.total,driver_version,uuid --format=csv,noheader,nounits`
- * output, one GPU a line; lines that do not have the four fields are skipped.
- */
-export function parseNvidiaSmi(text: string): GpuInfo[] {
-  const gpus: GpuInfo[] = [];
-  for (const line of text.split(/\r?\n/)) {
-    // The name is matched greedily so that a comma inside it does not shift the other fields.
-    const [, name = '', memory = '', driver = '', uuid = ''] = GPU_LINE.exec(line.trim()) ?? [];
-    if (name.trim() === '') continue;
-    const memoryText = memory.trim();
-    gpus.push({
-      name: name.trim(),
-      memoryMiB: /^\d+(?:\.\d+)?$/.test(memoryText) ? Number(memoryText) : null,
-      driver: driver.trim(),
-      uuid: uuid.trim(),
-    });
-  }
-  return gpus;
-}
-
-/**
  * Removes credentials from a git remote URL: all user info of an http(s) URL, only the password
  * elsewhere (`ssh://git@host/x.git` keeps `git`); scp-like and local remotes are returned as they are.
  *
@@ -121,7 +90,7 @@ export function stripUrlCredentials(url: string): string {
 }
 
 async function collectGpus(run: RunTool): Promise<GpuInfo[]> {
-  const output = await run('nvidia-smi', NVIDIA_SMI_ARGS);
+  const output = await run('nvidia-smi', NVIDIA_SMI_INFO_ARGS);
   return output === null ? [] : parseNvidiaSmi(output);
 }
 

@@ -1,8 +1,10 @@
+export * from './alerts.js';
 export * from './error-codes.js';
 export * from './errors.js';
 export * from './filter/index.js';
 export * from './limits.js';
 export * from './metric-batch.js';
+export * from './nvidia-smi.js';
 export * from './paths.js';
 export * from './query/list-filters.js';
 export {

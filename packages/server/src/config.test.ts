@@ -195,3 +195,69 @@ describe.each(BACKENDS)('bootstrap and the saved profile on %s', (backend) => {
     });
   });
 });
+
+describe('alert settings in the server config', () => {
+  let root: string;
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), 'simscope-config-alerts-'));
+  });
+  afterEach(() => {
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('reads SMTP, webhook secret, public URL and alert interval from flags, env and files', () => {
+    const userFile = join(root, 'user.toml');
+    writeFileSync(
+      userFile,
+      [
+        '[server]',
+        'smtp_host = "mail.example.org"',
+        'smtp_user = "simscope"',
+        'smtp_password = "from-file"',
+        'smtp_tls = "starttls"',
+        'webhook_secret = "file-secret"',
+        'alert_interval = 5',
+      ].join('\n'),
+    );
+    const env = { SIMSCOPE_CONFIG: userFile, SIMSCOPE_SMTP_FROM: 'Simscope <alerts@example.org>' };
+    const config = loadServerConfig(
+      ['--smtp-port', '2525', '--public-url', 'https://simscope.example.org/'],
+      env,
+      root,
+    );
+    expect(config).toMatchObject({
+      alertInterval: 5,
+      webhookSecret: 'file-secret',
+      publicUrl: 'https://simscope.example.org',
+      smtp: {
+        host: 'mail.example.org',
+        port: 2525,
+        tls: 'starttls',
+        user: 'simscope',
+        password: 'from-file',
+        from: 'Simscope <alerts@example.org>',
+      },
+    });
+    const implicit = loadServerConfig(['--smtp-tls', 'implicit'], env, root);
+    expect(implicit.smtp?.port).toBe(465);
+    const none = loadServerConfig([], { SIMSCOPE_CONFIG: join(root, 'missing.toml') }, root);
+    expect(none).toMatchObject({ smtp: null, webhookSecret: null, publicUrl: null, alertInterval: 1 });
+  });
+
+  it('names the setting that is wrong', () => {
+    const env = { SIMSCOPE_CONFIG: join(root, 'missing.toml') };
+    const bad: [string[], string][] = [
+      [
+        ['--smtp-host', 'h', '--smtp-tls', 'ssl'],
+        'smtp tls: must be one of opportunistic, starttls, implicit, none',
+      ],
+      [['--smtp-host', 'h', '--smtp-port', '99999'], 'smtp port: must be a whole number from 1 to 65535'],
+      [['--smtp-host', 'h', '--smtp-from', 'nobody'], "smtp from: must be an email address, got 'nobody'"],
+      [['--alert-interval', '0'], "alert interval: must be a number of seconds from 0.05 to 3600, got '0'"],
+      [['--public-url', 'simscope.example.org'], 'public url: must be an http:// or https:// URL'],
+    ];
+    for (const [argv, message] of bad) {
+      expect(() => loadServerConfig(argv, env, root)).toThrow(message);
+    }
+  });
+});

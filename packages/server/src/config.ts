@@ -1,9 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { homedir, hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_HOST, DEFAULT_PORT, LIMITS, SimscopeError } from '@simscope/protocol';
 import { parse as parseToml } from 'smol-toml';
+import type { SmtpConfig } from './services/email-notifier.js';
 
 /** Settings of a server process, read once at start. */
 export interface ServerConfig {
@@ -20,7 +21,17 @@ export interface ServerConfig {
   userConfigFile: string;
   /** Benchmarks only (`SIMSCOPE_BENCH_SINK=1`): a metric route that decodes and stores nothing. */
   sinkRoute: boolean;
+  /** Seconds between passes of the alert engine. */
+  alertInterval: number;
+  /** Mail server for alert emails; null when none is configured (email notifications then fail, logged). */
+  smtp: SmtpConfig | null;
+  /** Key of the HMAC signature on webhook deliveries; null sends them unsigned. */
+  webhookSecret: string | null;
+  /** The address people reach this server at, for links in notifications; null: none given. */
+  publicUrl: string | null;
 }
+
+export const SMTP_TLS_MODES = ['opportunistic', 'starttls', 'implicit', 'none'] as const;
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -91,13 +102,25 @@ export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
       db: { type: 'string' },
       'log-level': { type: 'string' },
       'body-limit': { type: 'string' },
+      'alert-interval': { type: 'string' },
+      'smtp-host': { type: 'string' },
+      'smtp-port': { type: 'string' },
+      'smtp-tls': { type: 'string' },
+      'smtp-user': { type: 'string' },
+      'smtp-password': { type: 'string' },
+      'smtp-from': { type: 'string' },
+      'webhook-secret': { type: 'string' },
+      'public-url': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
   if (values.help) {
     process.stdout.write(
-      `Usage: simscope server [--host H] [--port P] [--data-dir DIR] [--db URL|FILE] [--log-level L] [--body-limit BYTES]\n`,
+      `Usage: simscope server [--host H] [--port P] [--data-dir DIR] [--db URL|FILE] [--log-level L] [--body-limit BYTES]
+                       [--alert-interval SECONDS] [--public-url URL] [--webhook-secret SECRET]
+                       [--smtp-host H] [--smtp-port P] [--smtp-tls ${SMTP_TLS_MODES.join('|')}] [--smtp-user U]
+                       [--smtp-password P] [--smtp-from ADDRESS]\n`,
     );
     process.exit(0);
   }
@@ -125,6 +148,21 @@ export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
   if (!Number.isInteger(bodyLimit) || bodyLimit < 1024) {
     throw new SimscopeError('invalid_field', 'body limit: must be a whole number of bytes, at least 1024');
   }
+  const alertText = pick(values['alert-interval'], 'SIMSCOPE_ALERT_INTERVAL', 'alert_interval') ?? '1';
+  const alertInterval = Number(alertText);
+  if (!Number.isFinite(alertInterval) || alertInterval < 0.05 || alertInterval > 3600) {
+    throw new SimscopeError(
+      'invalid_field',
+      `alert interval: must be a number of seconds from 0.05 to 3600, got '${alertText}'`,
+    );
+  }
+  const publicUrl = pick(values['public-url'], 'SIMSCOPE_PUBLIC_URL', 'public_url') ?? null;
+  if (publicUrl !== null && !/^https?:\/\/[^/\s]+/.test(publicUrl)) {
+    throw new SimscopeError(
+      'invalid_field',
+      `public url: must be an http:// or https:// URL, got '${publicUrl}'`,
+    );
+  }
   return {
     host: pick(values.host, 'SIMSCOPE_HOST', 'host') ?? DEFAULT_HOST,
     port,
@@ -135,5 +173,40 @@ export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     sweepInterval: parseSweepInterval(env.SIMSCOPE_SWEEP_INTERVAL),
     userConfigFile: userFile,
     sinkRoute: env.SIMSCOPE_BENCH_SINK === '1',
+    alertInterval,
+    smtp: readSmtp((flag, envName, key) =>
+      pick(values[flag as keyof typeof values] as string | undefined, envName, key),
+    ),
+    webhookSecret: pick(values['webhook-secret'], 'SIMSCOPE_WEBHOOK_SECRET', 'webhook_secret') || null,
+    publicUrl: publicUrl?.replace(/\/+$/, '') ?? null,
   };
+}
+
+/** SMTP settings (`--smtp-*`, `SIMSCOPE_SMTP_*`, `smtp_*` keys), or null when no host is given. */
+function readSmtp(
+  pick: (flag: string, envName: string, key: string) => string | undefined,
+): SmtpConfig | null {
+  const get = (name: string) => pick(`smtp-${name}`, `SIMSCOPE_SMTP_${name.toUpperCase()}`, `smtp_${name}`);
+  const host = get('host');
+  if (!host) return null;
+  const tls = (get('tls') ?? 'opportunistic') as SmtpConfig['tls'];
+  if (!(SMTP_TLS_MODES as readonly string[]).includes(tls)) {
+    throw new SimscopeError(
+      'invalid_field',
+      `smtp tls: must be one of ${SMTP_TLS_MODES.join(', ')}, got '${tls}'`,
+    );
+  }
+  const portText = get('port') ?? (tls === 'implicit' ? '465' : '587');
+  const port = Number(portText);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new SimscopeError(
+      'invalid_field',
+      `smtp port: must be a whole number from 1 to 65535, got '${portText}'`,
+    );
+  }
+  const from = get('from') ?? `simscope@${hostname()}`;
+  if (!/^[^\s@]+@[^\s@]+$/.test(from) && !/<[^\s@]+@[^\s@]+>$/.test(from)) {
+    throw new SimscopeError('invalid_field', `smtp from: must be an email address, got '${from}'`);
+  }
+  return { host, port, tls, user: get('user') ?? null, password: get('password') ?? null, from };
 }

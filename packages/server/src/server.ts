@@ -1,9 +1,12 @@
 import { nowMicros } from '@simscope/protocol';
 import type { BootstrapResult } from './bootstrap.js';
 import type { ServerConfig } from './config.js';
-import { createApp } from './http/app.js';
+import { createApp, SERVER_VERSION } from './http/app.js';
+import { AlertEngine } from './services/alert-engine.js';
 import { hashToken } from './services/auth-service.js';
+import { EmailNotifier } from './services/email-notifier.js';
 import { LostRunSweeper } from './services/run-service.js';
+import { WebhookNotifier } from './services/webhook-notifier.js';
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.js';
 
@@ -14,7 +17,10 @@ export interface StartHooks {
   savedToken(file: string, url: string): string | undefined;
 }
 
-/** Opens the store, bootstraps a first user, listens, sweeps lost runs, and stops cleanly on SIGINT/SIGTERM. */
+/**
+ * Opens the store, bootstraps a first user, listens, sweeps lost runs, evaluates alerts, and stops cleanly on
+ * SIGINT/SIGTERM.
+ */
 export async function startServer(
   config: ServerConfig,
   hooks: StartHooks,
@@ -36,6 +42,21 @@ export async function startServer(
     app.log.info({ runs: runs.map((r) => r.id) }, 'runs lost'),
   );
   sweeper.start();
+  const publicUrl = config.publicUrl ?? url;
+  const alerts = new AlertEngine({
+    store,
+    intervalMs: config.alertInterval * 1000,
+    channels: {
+      ...(config.smtp ? { email: new EmailNotifier(config.smtp, publicUrl) } : {}),
+      webhook: new WebhookNotifier({
+        secret: config.webhookSecret,
+        publicUrl,
+        userAgent: `simscope/${SERVER_VERSION}`,
+      }),
+    },
+    log: app.log,
+  });
+  alerts.start();
 
   const say = (line: string) => process.stdout.write(`${line}\n`);
   say(
@@ -56,6 +77,7 @@ export async function startServer(
   const close = () => {
     closing ??= (async () => {
       sweeper.stop();
+      await alerts.stop();
       await app.close();
       await store.close();
     })();

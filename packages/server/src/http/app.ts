@@ -37,6 +37,7 @@ import { FolderService } from '../services/folder-service.js';
 import { MetricService } from '../services/metric-service.js';
 import { RunService } from '../services/run-service.js';
 import type { Store } from '../store/store.js';
+import { registerAlertRoutes } from './alert-routes.js';
 import { registerIdempotency } from './idempotency.js';
 import { docsPage, openApiDocument, type RouteDoc } from './openapi.js';
 
@@ -597,6 +598,8 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
     },
     async (r) => folders.delete(ctx(r), params(r).folder!, query(r).recursive === 'true'),
   );
+
+  registerAlertRoutes({ route, ctx, runOf });
 
   app.get('/', function landing(_request, reply) {
     reply

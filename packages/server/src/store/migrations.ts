@@ -1,4 +1,4 @@
-import type { Dialect } from './sql-driver.js';
+import type { Dialect, SqlDriver } from './sql-driver.js';
 
 /** One versioned schema change; `sql` gets the backend's dialect so one list serves both. */
 export interface Migration {
@@ -137,4 +137,93 @@ export const MIGRATIONS: readonly Migration[] = [
             .join('\n')
         : 'SELECT 1;',
   },
+  // Version 3 belongs to artifacts; the runner applies each missing version on its own, so a gap is fine.
+  {
+    version: 4,
+    name: 'alerts',
+    sql: ({ types: t }) => `
+      CREATE TABLE alerts (
+        pk ${t.pk},
+        id ${t.text} NOT NULL UNIQUE,
+        workspace_id ${t.text} NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+        name ${t.text} NOT NULL,
+        source ${t.text} NOT NULL,
+        metric ${t.text},
+        definition ${t.json} NOT NULL,
+        created_at ${t.int} NOT NULL,
+        UNIQUE (workspace_id, name)
+      );
+      CREATE TABLE run_alerts (
+        run_pk ${t.int} NOT NULL REFERENCES runs(pk) ON DELETE CASCADE,
+        alert_pk ${t.int} NOT NULL REFERENCES alerts(pk) ON DELETE CASCADE,
+        state ${t.text} NOT NULL,
+        since ${t.int} NOT NULL,
+        evaluated_at ${t.int},
+        next_eval_at ${t.int},
+        last_value ${t.real},
+        created_at ${t.int} NOT NULL,
+        PRIMARY KEY (run_pk, alert_pk)
+      );
+      CREATE INDEX run_alerts_due ON run_alerts (next_eval_at);
+      CREATE INDEX run_alerts_alert ON run_alerts (alert_pk, state);
+      CREATE TABLE alert_transitions (
+        pk ${t.pk},
+        run_pk ${t.int} NOT NULL REFERENCES runs(pk) ON DELETE CASCADE,
+        alert_pk ${t.int} NOT NULL REFERENCES alerts(pk) ON DELETE CASCADE,
+        at ${t.int} NOT NULL,
+        from_state ${t.text} NOT NULL,
+        to_state ${t.text} NOT NULL,
+        value ${t.real},
+        message ${t.text} NOT NULL
+      );
+      CREATE INDEX alert_transitions_run ON alert_transitions (run_pk, alert_pk, pk);
+      CREATE TABLE alert_notifications (
+        pk ${t.pk},
+        id ${t.text} NOT NULL UNIQUE,
+        transition_pk ${t.int} NOT NULL REFERENCES alert_transitions(pk) ON DELETE CASCADE,
+        channel ${t.text} NOT NULL,
+        status ${t.text} NOT NULL,
+        attempts ${t.int} NOT NULL DEFAULT 0,
+        next_at ${t.int} NOT NULL,
+        claimed_until ${t.int},
+        sent_at ${t.int},
+        error ${t.text}
+      );
+      CREATE INDEX alert_notifications_due ON alert_notifications (status, next_at);
+    `,
+  },
 ];
+
+/**
+ * Applies, in version order, each migration whose version the database has not recorded. Versions need not be
+ * contiguous: branches take numbers of their own, and one merged later is applied when it appears.
+ */
+export async function applyMigrations(
+  db: SqlDriver,
+  migrations: readonly Migration[] = MIGRATIONS,
+): Promise<number[]> {
+  const versions = migrations.map((m) => m.version);
+  if (new Set(versions).size !== versions.length)
+    throw new Error(`duplicate migration versions: ${versions.join(', ')}`);
+  const { types } = db.dialect;
+  await db.exec(
+    `CREATE TABLE IF NOT EXISTS schema_migrations (version ${types.int} PRIMARY KEY, name ${types.text} NOT NULL, applied_at ${types.int} NOT NULL)`,
+  );
+  const applied: number[] = [];
+  for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
+    await db.transaction(async (tx) => {
+      const done = await tx.get('SELECT version FROM schema_migrations WHERE version = ?', [
+        migration.version,
+      ]);
+      if (done) return;
+      await tx.exec(migration.sql(db.dialect));
+      await tx.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', [
+        migration.version,
+        migration.name,
+        Date.now() * 1000,
+      ]);
+      applied.push(migration.version);
+    });
+  }
+  return applied;
+}

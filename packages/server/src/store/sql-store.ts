@@ -6,6 +6,7 @@ import {
   SimscopeError,
   type TokenScope,
 } from '@simscope/protocol';
+import type { AlertStore } from './alert-store.js';
 import { BlockCache } from './block-cache.js';
 import {
   BLOCK_POINTS,
@@ -20,8 +21,9 @@ import {
   timeColumn,
 } from './metric-block-codec.js';
 import { fillPoints } from './metric-fill.js';
-import { MIGRATIONS } from './migrations.js';
+import { applyMigrations } from './migrations.js';
 import { compileRunFilter, RUN_SORT_SQL } from './run-filter-sql.js';
+import { SqlAlertStore } from './sql-alert-store.js';
 import type { SqlDriver, SqlParam, SqlRow } from './sql-driver.js';
 import {
   type BatchKey,
@@ -88,12 +90,14 @@ const AXIS_COLUMNS = {
 export abstract class SqlStore implements Store {
   abstract readonly backend: 'sqlite' | 'postgres';
   protected readonly db: SqlDriver;
+  readonly alerts: AlertStore;
   readonly #runSelect: string;
   readonly #folderSelect: string;
   readonly #cache: BlockCache;
 
   constructor(db: SqlDriver, options: { cacheBytes?: number } = {}) {
     this.db = db;
+    this.alerts = new SqlAlertStore(db);
     this.#cache = new BlockCache(options.cacheBytes ?? 256 * 1024 * 1024);
     const d = db.dialect;
     this.#runSelect = `SELECT r.pk, r.id, r.workspace_id, r.name, f.path AS folder, r.user_id, u.name AS user_name,
@@ -106,24 +110,7 @@ export abstract class SqlStore implements Store {
   }
 
   async migrate(): Promise<void> {
-    const { types } = this.db.dialect;
-    await this.db.exec(
-      `CREATE TABLE IF NOT EXISTS schema_migrations (version ${types.int} PRIMARY KEY, name ${types.text} NOT NULL, applied_at ${types.int} NOT NULL)`,
-    );
-    for (const migration of MIGRATIONS) {
-      await this.db.transaction(async (tx) => {
-        const done = await tx.get('SELECT version FROM schema_migrations WHERE version = ?', [
-          migration.version,
-        ]);
-        if (done) return;
-        await tx.exec(migration.sql(this.db.dialect));
-        await tx.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', [
-          migration.version,
-          migration.name,
-          Date.now() * 1000,
-        ]);
-      });
-    }
+    await applyMigrations(this.db);
   }
 
   close(): Promise<void> {

@@ -11,6 +11,7 @@ import type {
 export type { Json, JsonObject } from '@simscope/protocol';
 
 import type { JsonObject } from '@simscope/protocol';
+import type { AlertStore } from './alert-store.js';
 
 export interface UserRecord {
   id: string;
@@ -206,6 +207,8 @@ export interface BatchKey {
 /** Everything Simscope keeps, behind one interface with a SQLite and a PostgreSQL implementation. */
 export interface Store {
   readonly backend: 'sqlite' | 'postgres';
+  /** Alert definitions, states, history and notifications (alert-store.ts). */
+  readonly alerts: AlertStore;
   migrate(): Promise<void>;
   close(): Promise<void>;
 

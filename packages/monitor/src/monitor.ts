@@ -1,0 +1,140 @@
+import type { Notifier } from './notifier.js';
+
+/** Where a monitor logs its samples as metrics: `Run` from `@simscope/client` fits. */
+export interface MetricSink {
+  logMetrics(values: Record<string, number>): void;
+}
+
+/** Settings every monitor takes. */
+export interface MonitorConfig {
+  /** Seconds between two steps (default 60). */
+  samplingInterval?: number;
+  /** Seconds after the loop starts at which it stops (default: it runs until aborted or `step` says done). */
+  monitorTime?: number | null;
+  notifiers?: Notifier[];
+  /** Told of a notifier or a step that threw; the loop carries on. Default: a line on stderr. */
+  onError?(error: unknown, where: { notifier?: Notifier; step?: true }): void;
+}
+
+/** How a loop ended, and after how many steps. */
+export interface LoopResult {
+  steps: number;
+  reason: 'finished' | 'deadline' | 'aborted';
+}
+
+/** What a fan-out reached: notifiers that took the notification, and those that threw. */
+export interface NotifyResult {
+  delivered: number;
+  failed: number;
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve(false);
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * Does something periodically and tells its notifiers: subclasses implement `step()` (return true to stop) and
+ * may implement `initLoop()`; `loop()` calls `step()` every `samplingInterval` seconds until `monitorTime` has
+ * passed, the step says it is done, or the signal aborts.
+ * @example
+ * class Heartbeat extends Monitor { step() { this.info('alive'); } }
+ * await new Heartbeat({ samplingInterval: 5, monitorTime: 60, notifiers: [new ConsoleNotifier()] }).loop();
+ */
+export abstract class Monitor {
+  samplingInterval: number;
+  monitorTime: number | null;
+  readonly #notifiers: Notifier[];
+  readonly #onError: NonNullable<MonitorConfig['onError']>;
+
+  constructor(config: MonitorConfig = {}) {
+    this.samplingInterval = config.samplingInterval ?? 60;
+    this.monitorTime = config.monitorTime ?? null;
+    this.#notifiers = [...(config.notifiers ?? [])];
+    this.#onError =
+      config.onError ??
+      ((error, where) =>
+        process.stderr.write(
+          `simscope monitor: ${where.step ? 'step' : 'notifier'} failed: ${(error as Error)?.message ?? String(error)}\n`,
+        ));
+  }
+
+  /** One probe; true ends the loop. */
+  abstract step(): boolean | undefined | Promise<boolean | undefined>;
+
+  /** Called once before the first step; a place for baselines. */
+  initLoop(): void | Promise<void> {}
+
+  addNotifier(notifier: Notifier): this {
+    this.#notifiers.push(notifier);
+    return this;
+  }
+
+  get notifiers(): readonly Notifier[] {
+    return this.#notifiers;
+  }
+
+  /** Tells every notifier; one that throws (or rejects) is reported to `onError` and does not stop the others. */
+  async notify(title: string, message: string): Promise<NotifyResult> {
+    const results = await Promise.allSettled(
+      this.#notifiers.map((n) => Promise.resolve().then(() => n.notify(title, message))),
+    );
+    let failed = 0;
+    results.forEach((r, i) => {
+      if (r.status === 'fulfilled') return;
+      failed++;
+      this.#report(r.reason, { notifier: this.#notifiers[i]! });
+    });
+    return { delivered: results.length - failed, failed };
+  }
+
+  info(message: string): Promise<NotifyResult> {
+    return this.notify('INFO', message);
+  }
+
+  #report(error: unknown, where: { notifier?: Notifier; step?: true }): void {
+    try {
+      this.#onError(error, where);
+    } catch {
+      // A failing error hook must not stop the loop either.
+    }
+  }
+
+  /** Steps until done, past `monitorTime`, or aborted; steps keep to the interval without drifting. */
+  async loop(options: { signal?: AbortSignal } = {}): Promise<LoopResult> {
+    const { signal } = options;
+    await this.initLoop();
+    const start = performance.now();
+    const deadline = this.monitorTime === null ? Infinity : start + this.monitorTime * 1000;
+    let next = start;
+    let steps = 0;
+    for (;;) {
+      if (signal?.aborted) return { steps, reason: 'aborted' };
+      let finished = false;
+      try {
+        finished = (await this.step()) === true;
+      } catch (error) {
+        this.#report(error, { step: true });
+      }
+      steps++;
+      if (finished) return { steps, reason: 'finished' };
+      next += this.samplingInterval * 1000;
+      const now = performance.now();
+      if (now >= deadline || next >= deadline) {
+        if (!(await sleep(Math.max(0, deadline - now), signal))) return { steps, reason: 'aborted' };
+        return { steps, reason: 'deadline' };
+      }
+      if (!(await sleep(Math.max(0, next - now), signal))) return { steps, reason: 'aborted' };
+    }
+  }
+}

@@ -1,0 +1,225 @@
+import {
+  type AlertListItem,
+  type AlertTransitionView,
+  type AlertView,
+  alertAttachSchema,
+  alertCreateSchema,
+  alertStateSchema,
+  LIMITS,
+  parseInput,
+  type RunAlertView,
+  SimscopeError,
+} from '@simscope/protocol';
+import type { AlertRecord } from '../store/alert-store.js';
+import type { RunRecord } from '../store/store.js';
+import {
+  abortReasonFor,
+  alertView,
+  channelsFor,
+  definitionDifferences,
+  normaliseAlert,
+  runAlertView,
+  transitionView,
+} from './alert-rules.js';
+import { newId } from './auth-service.js';
+import type { ServiceContext } from './context.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import { parseLimit } from './run-service.js';
+
+export interface AlertListQuery {
+  critical?: string;
+  limit?: string;
+  next?: string;
+}
+
+function parseFlag(value: string | undefined, field: string): boolean {
+  if (value === undefined || value === '' || value === 'false') return false;
+  if (value === 'true') return true;
+  throw new SimscopeError('invalid_field', `query.${field}: must be 'true' or 'false', got '${value}'`);
+}
+
+/** Alert definitions (created once, reused when identical), their attachment to runs, and user alert states. */
+export class AlertService {
+  /** Creates the definition, or returns the identical one of the same name; `conflict` if that one differs. */
+  async define(ctx: ServiceContext, body: unknown): Promise<{ alert: AlertRecord; created: boolean }> {
+    const input = parseInput(alertCreateSchema, body ?? {});
+    const definition = normaliseAlert(input);
+    const workspaceId = ctx.auth.workspace.id;
+    for (let attempt = 0; ; attempt++) {
+      const existing = await ctx.store.alerts.getAlert(workspaceId, input.name);
+      if (existing && existing.name === input.name) {
+        const differences = definitionDifferences(existing, definition);
+        if (differences.length > 0) {
+          throw new SimscopeError(
+            'conflict',
+            `body.${differences[0]}: an alert named '${input.name}' already exists with another ${differences.join(', ')}; use another name or delete it first`,
+            { details: { field: 'name', differences } },
+          );
+        }
+        return { alert: existing, created: false };
+      }
+      try {
+        const alert = await ctx.store.alerts.createAlert({
+          ...definition,
+          id: newId(),
+          workspaceId,
+          name: input.name,
+          createdAt: ctx.now(),
+        });
+        return { alert, created: true };
+      } catch (error) {
+        // Another request created it meanwhile: compare with that one.
+        if (error instanceof SimscopeError && error.code === 'conflict' && attempt < 2) continue;
+        throw error;
+      }
+    }
+  }
+
+  async find(ctx: ServiceContext, idOrName: string): Promise<AlertRecord> {
+    const alert = await ctx.store.alerts.getAlert(ctx.auth.workspace.id, idOrName);
+    if (!alert) throw new SimscopeError('not_found', `alert '${idOrName}' not found`);
+    return alert;
+  }
+
+  async create(ctx: ServiceContext, body: unknown): Promise<{ alert: AlertView; created: boolean }> {
+    const { alert, created } = await this.define(ctx, body);
+    return { alert: alertView(alert), created };
+  }
+
+  async get(ctx: ServiceContext, idOrName: string): Promise<AlertView> {
+    return alertView(await this.find(ctx, idOrName));
+  }
+
+  async list(
+    ctx: ServiceContext,
+    query: AlertListQuery,
+  ): Promise<{ items: AlertListItem[]; next: string | null }> {
+    const limit = parseLimit(query.limit, 100, LIMITS.pageSize);
+    let after: string | null = null;
+    if (query.next) {
+      const [name] = decodeCursor(query.next, 1);
+      if (typeof name !== 'string') {
+        throw new SimscopeError('invalid_cursor', 'query.next: not a cursor this listing returned');
+      }
+      after = name;
+    }
+    const rows = await ctx.store.alerts.listAlerts(ctx.auth.workspace.id, {
+      after,
+      limit: limit + 1,
+      criticalOnly: parseFlag(query.critical, 'critical'),
+    });
+    const more = rows.length > limit;
+    const page = more ? rows.slice(0, limit) : rows;
+    const last = page.at(-1);
+    return {
+      items: page.map((r) => ({ ...alertView(r), runs: r.runs, critical: r.critical })),
+      next: more && last ? encodeCursor([last.name]) : null,
+    };
+  }
+
+  async delete(ctx: ServiceContext, idOrName: string): Promise<void> {
+    const alert = await this.find(ctx, idOrName);
+    await ctx.store.alerts.deleteAlert(ctx.auth.workspace.id, alert.pk);
+  }
+
+  /**
+   * Attaches an alert to a run: `{ alert }` names an existing definition, anything else is a definition that is
+   * created or reused. Attaching twice is harmless.
+   */
+  async attach(
+    ctx: ServiceContext,
+    run: RunRecord,
+    body: unknown,
+  ): Promise<{ view: RunAlertView; attached: boolean }> {
+    const byName =
+      typeof body === 'object' && body !== null && Object.keys(body).length === 1 && 'alert' in body;
+    const alert = byName
+      ? await this.find(ctx, parseInput(alertAttachSchema, body).alert)
+      : (await this.define(ctx, body)).alert;
+    const now = ctx.now();
+    const next = alert.frequency === null ? null : now + Math.round(alert.frequency * 1e6);
+    const attached = await ctx.store.alerts.attachAlert(run.pk, alert.pk, now, next);
+    const record = await ctx.store.alerts.getRunAlert(run.pk, alert.pk);
+    return { view: runAlertView(record!), attached };
+  }
+
+  async detach(ctx: ServiceContext, run: RunRecord, idOrName: string): Promise<void> {
+    const alert = await this.find(ctx, idOrName);
+    if (!(await ctx.store.alerts.detachAlert(run.pk, alert.pk))) {
+      throw new SimscopeError('not_found', `alert '${alert.name}' is not attached to run '${run.name}'`);
+    }
+  }
+
+  async listForRun(
+    ctx: ServiceContext,
+    run: RunRecord,
+    query: { critical?: string },
+  ): Promise<{ items: RunAlertView[] }> {
+    const rows = await ctx.store.alerts.listRunAlerts(run.pk, parseFlag(query.critical, 'critical'));
+    return { items: rows.map(runAlertView) };
+  }
+
+  async getForRun(ctx: ServiceContext, run: RunRecord, idOrName: string): Promise<RunAlertView> {
+    const alert = await this.find(ctx, idOrName);
+    const record = await ctx.store.alerts.getRunAlert(run.pk, alert.pk);
+    if (!record)
+      throw new SimscopeError('not_found', `alert '${alert.name}' is not attached to run '${run.name}'`);
+    return runAlertView(record);
+  }
+
+  async history(
+    ctx: ServiceContext,
+    run: RunRecord,
+    idOrName: string,
+    query: { limit?: string; next?: string },
+  ): Promise<{ items: AlertTransitionView[]; next: string | null }> {
+    const alert = await this.find(ctx, idOrName);
+    const limit = parseLimit(query.limit, 100, LIMITS.pageSize);
+    let after: number | null = null;
+    if (query.next) {
+      const [pk] = decodeCursor(query.next, 1);
+      if (typeof pk !== 'number')
+        throw new SimscopeError('invalid_cursor', 'query.next: not a cursor this listing returned');
+      after = pk;
+    }
+    const rows = await ctx.store.alerts.listTransitions(run.pk, alert.pk, { after, limit: limit + 1 });
+    const more = rows.length > limit;
+    const page = more ? rows.slice(0, limit) : rows;
+    const last = page.at(-1);
+    return { items: page.map(transitionView), next: more && last ? encodeCursor([last.pk]) : null };
+  }
+
+  /**
+   * Sets the state of a user alert on a run (attaching it first if needed); a change is recorded and notified
+   * like an evaluated one. Returns the run's alert and whether the state changed.
+   */
+  async setState(
+    ctx: ServiceContext,
+    run: RunRecord,
+    idOrName: string,
+    body: unknown,
+  ): Promise<RunAlertView & { changed: boolean }> {
+    const input = parseInput(alertStateSchema, body ?? {});
+    const alert = await this.find(ctx, idOrName);
+    if (alert.source !== 'user') {
+      throw new SimscopeError(
+        'invalid_transition',
+        `alert '${alert.name}' watches ${alert.source}; only a user alert's state is set by hand`,
+        { details: { field: 'alert', source: alert.source } },
+      );
+    }
+    const now = ctx.now();
+    await ctx.store.alerts.attachAlert(run.pk, alert.pk, now, null);
+    const message = input.message ?? `set ${input.state} by the run`;
+    const change = await ctx.store.alerts.setState(run.pk, alert.pk, {
+      to: input.state,
+      at: now,
+      value: null,
+      message,
+      notify: channelsFor(alert, input.state),
+      abortReason: abortReasonFor(alert, input.state, message),
+    });
+    const record = await ctx.store.alerts.getRunAlert(run.pk, alert.pk);
+    return { ...runAlertView(record!), changed: change !== null };
+  }
+}

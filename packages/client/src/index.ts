@@ -7,9 +7,15 @@ export {
   type MetricValues,
   type RunInfo,
 } from './client.js';
-export { type ConnectionOptions, type ResolvedConnection, resolveConfig } from './config.js';
+export {
+  type ConnectionOptions,
+  findProjectFile,
+  type ResolvedConnection,
+  resolveConfig,
+  userConfigFile,
+} from './config.js';
 export { ClientError } from './errors.js';
-export type { RetryOptions } from './http-transport.js';
+export { HttpTransport, type RequestOptions, type RetryOptions } from './http-transport.js';
 export {
   type CloseResult,
   type EventOptions,

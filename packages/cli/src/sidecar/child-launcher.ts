@@ -2,7 +2,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { fstatSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
+import { PTY_CHILD_SOURCE } from './pty-child-source.js';
 
 /**
  * How the program's output reaches the sidecar line by line. `pty`: stdout is a pseudo-terminal (made by
@@ -121,12 +121,10 @@ function launchPipe(options: LaunchOptions): LaunchedChild {
   };
 }
 
-const PTY_CHILD = fileURLToPath(new URL('./pty-child.js', import.meta.url));
-
 function launchPty(options: LaunchOptions): LaunchedChild {
   const size = options.columns && options.rows ? ` cols ${options.columns} rows ${options.rows}` : '';
   // -opost: bytes pass as written (no \n → \r\n); -echo: nothing typed is echoed back into the output.
-  const inner = `stty -opost -echo${size} 2>/dev/null; exec ${shellQuote(process.execPath)} ${shellQuote(PTY_CHILD)}`;
+  const inner = `stty -opost -echo${size} 2>/dev/null; exec ${shellQuote(process.execPath)} -e ${shellQuote(PTY_CHILD_SOURCE)}`;
   const env: NodeJS.ProcessEnv = {
     ...options.env,
     // `script` runs the command with $SHELL -c; the program gets the user's SHELL back.

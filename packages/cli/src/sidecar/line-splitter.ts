@@ -56,6 +56,8 @@ export class LineSplitter {
   }
 
   #emit(raw: string): void {
-    this.#onLine(cleanLine(raw));
+    const max = this.#maxLength;
+    if (raw.length <= max) this.#onLine(cleanLine(raw));
+    else for (let at = 0; at < raw.length; at += max) this.#onLine(cleanLine(raw.slice(at, at + max)));
   }
 }

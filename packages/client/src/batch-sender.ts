@@ -1,4 +1,4 @@
-import { type EventLevel, float64Bytes, int64Bytes, type MetricSeries } from '@simscope/protocol';
+import { type EventLevel, float64Bytes, int64Bytes, LIMITS, type MetricSeries } from '@simscope/protocol';
 import { Packr } from 'msgpackr';
 import type { HttpTransport } from './http-transport.js';
 import type { MetricQueue } from './metric-queue.js';
@@ -66,6 +66,20 @@ export function cutBatches(series: readonly MetricSeries[], size: number): Metri
   }
   if (current.length > 0) batches.push(current);
   return batches;
+}
+
+/** Message characters per event request, well under the server's default body limit. */
+const EVENT_BATCH_CHARS = 8 * 1024 * 1024;
+
+/** How many of the queued events go in the next request: at most the server's per-batch count and about 8 MiB. */
+export function eventBatchSize(events: readonly QueuedEvent[]): number {
+  let chars = 0;
+  const most = Math.min(events.length, LIMITS.eventsPerBatch);
+  for (let i = 0; i < most; i++) {
+    chars += events[i]!.message.length + 64;
+    if (chars > EVENT_BATCH_CHARS) return Math.max(1, i);
+  }
+  return most;
 }
 
 /** The binary msgpack body of a metric batch. */
@@ -143,8 +157,8 @@ export class BatchSender {
         this.#config.onError(error);
       }
     }
-    if (this.#events.length > 0) {
-      const events = this.#events.splice(0, this.#events.length);
+    while (this.#events.length > 0) {
+      const events = this.#events.splice(0, eventBatchSize(this.#events));
       try {
         await transport.request('POST', `/runs/${runId}/events`, {
           json: { writer, seq: this.#seq++, events },

@@ -1,6 +1,6 @@
 import { HttpTransport, type RequestOptions, type ResolvedConnection } from '@simscope/client';
 import { CliError } from './errors.js';
-import { PageProgress } from './progress.js';
+import { PageProgress, type ProgressStream } from './progress.js';
 
 interface Page<T> {
   items: T[];
@@ -23,8 +23,10 @@ export const seg = encodeURIComponent;
 export class Api {
   readonly url: string;
   readonly #transport: HttpTransport;
+  readonly #progress: ProgressStream;
 
-  constructor(connection: ResolvedConnection) {
+  /** `progress` is where multi-page listings report, when it is a terminal (default: stderr). */
+  constructor(connection: ResolvedConnection, progress: ProgressStream = process.stderr) {
     if (!connection.token) {
       throw new CliError(
         'unauthorized',
@@ -32,6 +34,7 @@ export class Api {
       );
     }
     this.url = connection.url;
+    this.#progress = progress;
     this.#transport = new HttpTransport(connection);
   }
 
@@ -49,7 +52,7 @@ export class Api {
     query: Record<string, string | number | undefined>,
     options: ListOptions,
   ): AsyncGenerator<T[]> {
-    const progress = new PageProgress(options.label);
+    const progress = new PageProgress(options.label, this.#progress);
     let count = 0;
     let next: string | undefined;
     try {

@@ -26,7 +26,7 @@ export function connectionOf(ctx: CliContext, command: Command): ResolvedConnect
 }
 
 export function apiOf(ctx: CliContext, command: Command): Api {
-  return new Api(connectionOf(ctx, command));
+  return new Api(connectionOf(ctx, command), ctx.stderr);
 }
 
 /** Adds `--url`, `--token`, `--workspace`, `--profile` and `--debug` to a command. */

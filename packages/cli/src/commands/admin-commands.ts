@@ -82,7 +82,10 @@ export function registerAdminCommands(program: Command, ctx: CliContext): void {
     ctx.stdout.write(render(items, checkFormat(format, FORMATS), rows));
 
   // Users.
-  const users = admin.command('users').description('create, list and delete users');
+  const users = withExamples(admin.command('users').description('create, list and delete users'), [
+    'simscope admin users list',
+    'simscope admin users create ada --email ada@example.org',
+  ]);
   formatOption(leaf(users, 'list', 'every user', ['simscope admin users list'])).action(
     async (o, command) => {
       print(
@@ -117,9 +120,10 @@ export function registerAdminCommands(program: Command, ctx: CliContext): void {
     });
 
   // Workspaces and members.
-  const workspaces = admin
-    .command('workspaces')
-    .description('create, list and delete workspaces; manage members');
+  const workspaces = withExamples(
+    admin.command('workspaces').description('create, list and delete workspaces; manage members'),
+    ['simscope admin workspaces create fluids', 'simscope admin workspaces add-member fluids ada'],
+  );
   formatOption(leaf(workspaces, 'list', 'every workspace', ['simscope admin workspaces list'])).action(
     async (o, command) => {
       const items = (await apiOf(ctx, command).get<{ items: WorkspaceView[] }>('/admin/workspaces')).items;
@@ -183,7 +187,10 @@ export function registerAdminCommands(program: Command, ctx: CliContext): void {
     });
 
   // Tokens.
-  const tokens = admin.command('tokens').description('create, list and revoke API tokens');
+  const tokens = withExamples(admin.command('tokens').description('create, list and revoke API tokens'), [
+    'simscope admin tokens create --user ada --name laptop --expires-in 90d',
+    'simscope admin tokens list --user ada',
+  ]);
   formatOption(
     leaf(tokens, 'list', 'tokens (never their secrets)', [
       'simscope admin tokens list',

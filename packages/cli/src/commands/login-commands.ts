@@ -65,7 +65,7 @@ export function registerLoginCommands(program: Command, ctx: CliContext): void {
     const file = userConfigFile(ctx.env);
     let who = '';
     if (o.verify) {
-      const me = await new Api({ url, token, workspace: o.workspace }).get<MeView>('/me');
+      const me = await new Api({ url, token, workspace: o.workspace }, ctx.stderr).get<MeView>('/me');
       who = ` as ${me.user.name} (workspace ${me.workspace.name}; scopes ${me.token.scopes.join(', ')})`;
     }
     saveProfile(file, o.profile, { url, token, ...(o.workspace ? { workspace: o.workspace } : {}) });

@@ -30,7 +30,13 @@ describe('event batches', () => {
 
     it('sends more events than one batch may hold, all of them, in order', async () => {
       const run = await new Run()
-        .config({ url, token: ADMIN_TOKEN, systemInfo: false, suppressErrors: false, flushIntervalMs: 60_000 })
+        .config({
+          url,
+          token: ADMIN_TOKEN,
+          systemInfo: false,
+          suppressErrors: false,
+          flushIntervalMs: 60_000,
+        })
         .init({ name: 'chatty' });
       const n = LIMITS.eventsPerBatch + 1234;
       for (let i = 0; i < n; i++) run.logEvent(`line ${i}`, { timestamp: 1_000_000 + i });

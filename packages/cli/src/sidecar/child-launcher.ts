@@ -25,7 +25,7 @@ export interface LaunchOptions {
   argv: readonly string[];
   env: NodeJS.ProcessEnv;
   mode: Exclude<LineMode, 'auto'>;
-  /** Terminal size to give the pseudo-terminal. */
+  /** Terminal size to give the pseudo-terminal (default 80×24). */
   columns?: number;
   rows?: number;
 }
@@ -122,7 +122,7 @@ function launchPipe(options: LaunchOptions): LaunchedChild {
 }
 
 function launchPty(options: LaunchOptions): LaunchedChild {
-  const size = options.columns && options.rows ? ` cols ${options.columns} rows ${options.rows}` : '';
+  const size = ` cols ${options.columns || 80} rows ${options.rows || 24}`;
   // -opost: bytes pass as written (no \n → \r\n); -echo: nothing typed is echoed back into the output.
   const inner = `stty -opost -echo${size} 2>/dev/null; exec ${shellQuote(process.execPath)} -e ${shellQuote(PTY_CHILD_SOURCE)}`;
   const env: NodeJS.ProcessEnv = {

@@ -206,6 +206,28 @@ describe('simscope run against a server process', () => {
     expect(errors.at(-1)!.message).toBe('simscope: ./sim killed by SIGTERM');
   });
 
+  it('stops the program with SIGTERM when someone asks the run to abort', async () => {
+    const result = await runCli(
+      ['run', '--name', 'sim-abort', '--heartbeat-interval', '0.2', '--', './sim', 'wait'],
+      {
+        ...cli,
+        onStdout: (chunk) => {
+          if (chunk.includes('waiting')) {
+            void fetch(`${server.url}/api/v1/runs/sim-abort/abort`, {
+              method: 'POST',
+              headers: { authorization: `Bearer ${E2E_TOKEN}`, 'content-type': 'application/json' },
+              body: JSON.stringify({ reason: 'diverging' }),
+            });
+          }
+        },
+      },
+    );
+    expect(result).toMatchObject({ signal: 'SIGTERM' });
+    expect((await client.getRun('sim-abort')).status).toBe('terminated');
+    const warnings = await client.getEvents('sim-abort', { level: ['warning'] });
+    expect(warnings.map((e) => e.message)).toEqual(['simscope: abort requested: diverging; sending SIGTERM']);
+  });
+
   it('gives the program its stdin, and an unknown program exits 127', async () => {
     const echo = await runCli(['run', '--name', 'stdin', '--', 'sh', '-c', 'read a; read b; echo "$b $a"'], {
       ...cli,

@@ -71,6 +71,11 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
         .choices(LINE_MODES)
         .default('auto'),
     )
+    .option(
+      '--heartbeat-interval <duration>',
+      'how often the sidecar beats and looks for an abort request',
+      '15s',
+    )
     .option('--heartbeat-timeout <duration>', 'mark the run lost when the sidecar is silent this long')
     .option('-q, --quiet', 'no start and end lines on stderr (shown only on a terminal anyway)')
     .passThroughOptions();
@@ -89,6 +94,8 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
     if (heartbeatTimeout !== undefined && !(heartbeatTimeout > 0)) {
       throw new UsageError('--heartbeat-timeout: must be more than 0');
     }
+    const heartbeatInterval = seconds('--heartbeat-interval', o.heartbeatInterval);
+    if (!(heartbeatInterval > 0)) throw new UsageError('--heartbeat-interval: must be more than 0');
     const connection = connectionOf(ctx, cmd);
     const childEnv = { ...ctx.env };
     // The client reads these first, so flags given here win over the environment.
@@ -111,6 +118,7 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
     const run = await new Run()
       .config({
         queueSize: 1_000_000,
+        heartbeatIntervalMs: heartbeatInterval * 1000,
         onError: (error) => warnOnce((error as Error)?.message ?? String(error)),
         onAbort: (r, reason) => {
           r.logEvent(`simscope: abort requested${reason ? `: ${reason}` : ''}; sending SIGTERM`, {

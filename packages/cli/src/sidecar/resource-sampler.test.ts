@@ -28,17 +28,25 @@ describe('ProcessTreeReader', () => {
   it('sums resident memory and CPU time', async () => {
     const child = start(process.execPath, [
       '-e',
-      `const b = Buffer.alloc(200 * 1048576, 1); const end = Date.now() + 600; while (Date.now() < end); console.log('ready', b[5]); setTimeout(() => {}, 30000);`,
+      `const b = Buffer.alloc(200 * 1048576, 1); while (process.cpuUsage().user < 600000); console.log('ready', b[5]); setTimeout(() => {}, 30000);`,
     ]);
     await ready(child);
     const usage = new ProcessTreeReader().read(child.pid!)!;
     expect(usage.rssBytes).toBeGreaterThan(200 * 1048576);
-    expect(usage.cpuSeconds).toBeGreaterThanOrEqual(0.5);
+    expect(usage.cpuSeconds).toBeGreaterThanOrEqual(0.6);
     expect(usage.processes).toBe(1);
   });
 
-  it('gives null once the process is gone', () => {
+  it('gives null once the process is gone, or has exited and waits to be reaped', async () => {
     expect(new ProcessTreeReader().read(2 ** 22 + 1)).toBeNull();
+    // The parent shell sleeps without waiting for its child, which stays a zombie meanwhile.
+    const child = start('sh', ['-c', 'sh -c "exit 0" & echo $!; exec sleep 30']);
+    const zombie = Number(
+      await new Promise<string>((resolve) => child.stdout!.once('data', (d) => resolve(String(d)))),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(new ProcessTreeReader().read(zombie)).toBeNull();
+    expect(new ProcessTreeReader().read(child.pid!)).toMatchObject({ processes: 1, threads: 1 });
   });
 });
 
@@ -63,8 +71,8 @@ describe('ResourceSampler', () => {
         RESOURCE_METRICS.threads,
       ].sort(),
     );
-    // A busy loop on a shared machine: well above idle, at most a little over one core.
-    expect(samples[1]![RESOURCE_METRICS.cpuPercent]).toBeGreaterThan(20);
+    // A busy loop on a shared, loaded machine: clearly above idle, at most a little over one core.
+    expect(samples[1]![RESOURCE_METRICS.cpuPercent]).toBeGreaterThan(5);
     expect(samples[1]![RESOURCE_METRICS.cpuPercent]).toBeLessThan(130);
     expect(samples[1]![RESOURCE_METRICS.processes]).toBe(1);
     expect(sampler.sample(2 ** 22 + 1)).toBe(false);

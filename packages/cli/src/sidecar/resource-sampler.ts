@@ -45,6 +45,8 @@ function readStat(procDir: string, pid: string): ProcStat | null {
   // The command name (field 2) is in parentheses and may itself hold spaces and parentheses.
   const close = text.lastIndexOf(')');
   const f = text.slice(close + 2).split(' ');
+  // A process that has exited but not been waited for yet holds no memory and counts for nothing.
+  if (f[0] === 'Z' || f[0] === 'X') return null;
   // After the name: state(3) ppid(4) … utime(14) stime(15) cutime(16) cstime(17) … num_threads(20) … rss(24).
   return {
     pid: Number(pid),

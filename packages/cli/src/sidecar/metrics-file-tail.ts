@@ -6,6 +6,7 @@ import { type MetricSample, parseNumber, parseStep } from './metric-parser.js';
 type FileFormat = 'csv' | 'jsonl';
 
 const READ_BYTES = 1 << 20;
+const HEAD_BYTES = 256;
 
 function formatOf(path: string): FileFormat | undefined {
   const ext = extname(path).toLowerCase();
@@ -52,6 +53,8 @@ export class MetricsFileTail {
   #format: FileFormat | undefined;
   #offset = 0;
   #inode = -1;
+  /** The file's first bytes as read, to notice a replacement. */
+  #head = Buffer.alloc(0);
   #decoder = new StringDecoder('utf8');
   #pending = '';
   #columns: string[] | null = null;
@@ -78,13 +81,23 @@ export class MetricsFileTail {
       return;
     }
     if (info.ino !== this.#inode || info.size < this.#offset) this.#restart(info.ino);
-    if (info.size > this.#offset) {
+    if (info.size > this.#offset || this.#head.length > 0) {
       const handle = await open(this.path, 'r');
       try {
+        // A file replaced by one with the same inode (freed and reused) shows by its first bytes.
+        if (this.#head.length > 0) {
+          const now = Buffer.alloc(this.#head.length);
+          await handle.read(now, 0, now.length, 0);
+          if (!now.equals(this.#head)) this.#restart(info.ino);
+        }
         const buffer = Buffer.allocUnsafe(READ_BYTES);
         for (;;) {
           const { bytesRead } = await handle.read(buffer, 0, READ_BYTES, this.#offset);
           if (bytesRead === 0) break;
+          if (this.#head.length < HEAD_BYTES) {
+            const take = buffer.subarray(0, Math.min(bytesRead, HEAD_BYTES - this.#head.length));
+            this.#head = Buffer.concat([this.#head, take]);
+          }
           this.#offset += bytesRead;
           this.#consume(this.#decoder.write(buffer.subarray(0, bytesRead)));
         }
@@ -102,6 +115,7 @@ export class MetricsFileTail {
   #restart(inode: number): void {
     this.#inode = inode;
     this.#offset = 0;
+    this.#head = Buffer.alloc(0);
     this.#decoder = new StringDecoder('utf8');
     this.#pending = '';
     this.#columns = null;

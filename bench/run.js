@@ -7,6 +7,7 @@ const modules = [
   './query-bench.js',
   './recorder-bench.js',
   './alerts-bench.js',
+  './cli-bench.js',
 ];
 const only = process.argv.slice(2);
 const log = (line) => process.stdout.write(`${line}\n`);

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { type EventLevel, float64Bytes, int64Bytes, type MetricSeries } from '@simscope/protocol';
+import { type EventLevel, float64Bytes, int64Bytes, LIMITS, type MetricSeries } from '@simscope/protocol';
 import { Packr } from 'msgpackr';
 import { ClientError } from './errors.js';
 import type { HttpTransport } from './http-transport.js';
@@ -93,6 +93,20 @@ export function cutBatches(series: readonly MetricSeries[], size: number): Metri
   return batches;
 }
 
+/** Message characters per event request, well under the server's default body limit. */
+const EVENT_BATCH_CHARS = 8 * 1024 * 1024;
+
+/** How many of the queued events go in the next request: at most the server's per-batch count and about 8 MiB. */
+export function eventBatchSize(events: readonly QueuedEvent[]): number {
+  let chars = 0;
+  const most = Math.min(events.length, LIMITS.eventsPerBatch);
+  for (let i = 0; i < most; i++) {
+    chars += events[i]!.message.length + 64;
+    if (chars > EVENT_BATCH_CHARS) return Math.max(1, i);
+  }
+  return most;
+}
+
 /** The binary msgpack body of a metric batch. */
 export function encodeMetricBatch(writer: string, seq: number, series: readonly MetricSeries[]): Uint8Array {
   return packr.pack({
@@ -111,6 +125,8 @@ export function encodeMetricBatch(writer: string, seq: number, series: readonly 
 interface Outgoing {
   kind: SpoolRecordKind;
   body: Uint8Array;
+  /** What to spool instead of `body`, when sent later: a change that says when it happened. */
+  later?: Uint8Array;
   points: number;
   events: number;
 }
@@ -199,8 +215,8 @@ export class BatchSender {
         out.push({ kind: 'metrics', body: encodeMetricBatch(writer, this.#seq++, batch), points, events: 0 });
       }
     }
-    if (this.#events.length > 0) {
-      const events = this.#events.splice(0, this.#events.length);
+    while (this.#events.length > 0) {
+      const events = this.#events.splice(0, eventBatchSize(this.#events));
       out.push({
         kind: 'events',
         body: jsonBytes({ writer, seq: this.#seq++, events }),
@@ -286,7 +302,7 @@ export class BatchSender {
   #append(out: Outgoing): void {
     try {
       this.#spool ??= SpoolWriter.open(this.#config.spool.root, this.#config.spool.meta);
-      this.#spool.append(out.kind, out.body);
+      this.#spool.append(out.kind, out.later ?? out.body);
     } catch (error) {
       this.#count(out, 'failed');
       this.#config.onError(error);
@@ -331,13 +347,19 @@ export class BatchSender {
 
   /**
    * Sends a run change (`patch`, `folder`) in order with the batches: the server's answer, or undefined when it
-   * was spooled. A refusal (4xx) is thrown.
+   * was spooled (as `later`, when given). A refusal (4xx) is thrown.
    */
-  submit(kind: 'patch' | 'folder', body: unknown): Promise<unknown> {
+  submit(kind: 'patch' | 'folder', body: unknown, later?: unknown): Promise<unknown> {
     const result = this.#chain.then(async () => {
       await this.#deliverQueued();
       await this.#idle();
-      return this.#deliver({ kind, body: jsonBytes(body), points: 0, events: 0 });
+      return this.#deliver({
+        kind,
+        body: jsonBytes(body),
+        ...(later === undefined ? {} : { later: jsonBytes(later) }),
+        points: 0,
+        events: 0,
+      });
     });
     this.#chain = result.catch(() => {});
     return result;

@@ -21,9 +21,15 @@ export {
   type RunAlertInfo,
   type RunInfo,
 } from './client.js';
-export { type ConnectionOptions, type ResolvedConnection, resolveConfig } from './config.js';
+export {
+  type ConnectionOptions,
+  findProjectFile,
+  type ResolvedConnection,
+  resolveConfig,
+  userConfigFile,
+} from './config.js';
 export { ClientError } from './errors.js';
-export type { RetryOptions } from './http-transport.js';
+export { HttpTransport, type RequestOptions, type RetryOptions } from './http-transport.js';
 export { type LogCaptureOptions, parseLogLine, pinoLevel } from './log-capture.js';
 export { type ArrowTable, loadArrow } from './query/arrow.js';
 export type { Column, ColumnKind, ColumnSpec } from './query/columns.js';

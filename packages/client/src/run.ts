@@ -175,14 +175,15 @@ export class Run implements AsyncDisposable {
       const { running, ...fields } = options;
       const body = {
         id: newRunId(),
-        createdAt: nowMicros(),
         ...fields,
         status: running === false ? 'created' : 'running',
         ...(system ? { system } : {}),
       } as const;
       const spooled = { id: body.id, name: options.name ?? null, status: body.status };
+      // Only a run created later says when it began; a live create takes the server's clock.
+      const later = { kind: 'create' as const, body: { ...body, createdAt: nowMicros() } };
       if (this.#config.mode === 'offline') {
-        this.#start(transport, spooled, { kind: 'create', body });
+        this.#start(transport, spooled, later);
         return this;
       }
       try {
@@ -198,7 +199,7 @@ export class Run implements AsyncDisposable {
             { cause: error },
           ),
         );
-        this.#start(transport, spooled, { kind: 'create', body });
+        this.#start(transport, spooled, later);
       }
     } catch (error) {
       this.#fail(error);
@@ -375,7 +376,8 @@ export class Run implements AsyncDisposable {
     try {
       const updated = (await this.#sender.submit(
         'patch',
-        body.status ? { ...body, statusAt: nowMicros() } : body,
+        body,
+        body.status ? { ...body, statusAt: nowMicros() } : undefined,
       )) as RunAnswer | undefined;
       this.#status = updated?.status ?? body.status ?? this.#status;
     } catch (error) {

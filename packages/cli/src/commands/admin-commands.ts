@@ -1,0 +1,236 @@
+import { parseDuration } from '@simscope/protocol';
+import type { Command } from 'commander';
+import { seg } from '../api.js';
+import { apiOf, type CliContext, collect, withConnectionOptions, withExamples } from '../context.js';
+import { UsageError } from '../errors.js';
+import { checkFormat, FORMATS, localTime, renderCsv, renderTable, toJson } from '../output.js';
+import { confirmOrYes } from './runs-commands.js';
+
+interface UserView {
+  id: string;
+  name: string;
+  email: string | null;
+  admin: boolean;
+  created: number;
+}
+
+interface WorkspaceView {
+  id: string;
+  name: string;
+  created: number;
+}
+
+interface TokenView {
+  id: string;
+  user: string;
+  name: string;
+  scopes: string[];
+  created: number;
+  expires: number | null;
+  revoked: number | null;
+  token?: string;
+}
+
+type Rows<T> = { header: string[]; row(item: T, csv: boolean): string[] };
+
+const time = (micros: number | null, csv: boolean) =>
+  csv ? (micros === null ? '' : String(micros)) : localTime(micros);
+
+const USER_ROWS: Rows<UserView> = {
+  header: ['name', 'id', 'email', 'admin', 'created'],
+  row: (u, csv) => [u.name, u.id, u.email ?? '', String(u.admin), time(u.created, csv)],
+};
+const WORKSPACE_ROWS: Rows<WorkspaceView> = {
+  header: ['name', 'id', 'created'],
+  row: (w, csv) => [w.name, w.id, time(w.created, csv)],
+};
+const TOKEN_ROWS: Rows<TokenView> = {
+  header: ['id', 'name', 'user', 'scopes', 'created', 'expires', 'revoked'],
+  row: (t, csv) => [
+    t.id,
+    t.name,
+    t.user,
+    t.scopes.join(','),
+    time(t.created, csv),
+    time(t.expires, csv),
+    time(t.revoked, csv),
+  ],
+};
+
+function render<T>(items: readonly T[], format: string, rows: Rows<T>): string {
+  if (format === 'json') return toJson(items);
+  const csv = format === 'csv';
+  const body = items.map((item) => rows.row(item, csv));
+  return csv ? renderCsv(rows.header, body) : renderTable(rows.header, body);
+}
+
+const formatOption = (c: Command) => c.option('--format <format>', 'table, json or csv', 'table');
+
+export function registerAdminCommands(program: Command, ctx: CliContext): void {
+  const admin = withExamples(
+    program.command('admin').description('users, workspaces and tokens (needs a token with the admin scope)'),
+    [
+      'simscope admin users create ada --email ada@example.org',
+      'simscope admin workspaces create fluids',
+      'simscope admin workspaces add-member fluids ada',
+      'simscope admin tokens create --user ada --name laptop --expires-in 90d',
+    ],
+  );
+  const leaf = (parent: Command, name: string, description: string, examples: string[]) =>
+    withExamples(withConnectionOptions(parent.command(name).description(description)), examples);
+  const print = <T>(items: T[], format: string, rows: Rows<T>) =>
+    ctx.stdout.write(render(items, checkFormat(format, FORMATS), rows));
+
+  // Users.
+  const users = withExamples(admin.command('users').description('create, list and delete users'), [
+    'simscope admin users list',
+    'simscope admin users create ada --email ada@example.org',
+  ]);
+  formatOption(leaf(users, 'list', 'every user', ['simscope admin users list'])).action(
+    async (o, command) => {
+      print(
+        (await apiOf(ctx, command).get<{ items: UserView[] }>('/admin/users')).items,
+        o.format,
+        USER_ROWS,
+      );
+    },
+  );
+  formatOption(
+    leaf(users, 'create', 'add a user', [
+      'simscope admin users create ada --email ada@example.org',
+      'simscope admin users create root2 --admin',
+    ])
+      .argument('<name>', 'user name')
+      .option('--email <email>', 'address for notifications')
+      .option('--admin', 'an administrator'),
+  ).action(async (name: string, o, command) => {
+    const user = await apiOf(ctx, command).request<UserView>('POST', '/admin/users', {
+      json: { name, ...(o.email ? { email: o.email } : {}), ...(o.admin ? { admin: true } : {}) },
+    });
+    print([user], o.format, USER_ROWS);
+  });
+  leaf(users, 'delete', 'delete a user and their tokens', ['simscope admin users delete ada --yes'])
+    .argument('<user>', 'user name or id')
+    .option('-y, --yes', 'do not ask for confirmation')
+    .action(async (user: string, o, command) => {
+      const api = apiOf(ctx, command);
+      await confirmOrYes(o.yes, `Delete user ${user} and their tokens?`);
+      await api.request('DELETE', `/admin/users/${seg(user)}`);
+      ctx.stdout.write(`deleted user ${user}\n`);
+    });
+
+  // Workspaces and members.
+  const workspaces = withExamples(
+    admin.command('workspaces').description('create, list and delete workspaces; manage members'),
+    ['simscope admin workspaces create fluids', 'simscope admin workspaces add-member fluids ada'],
+  );
+  formatOption(leaf(workspaces, 'list', 'every workspace', ['simscope admin workspaces list'])).action(
+    async (o, command) => {
+      const items = (await apiOf(ctx, command).get<{ items: WorkspaceView[] }>('/admin/workspaces')).items;
+      print(items, o.format, WORKSPACE_ROWS);
+    },
+  );
+  formatOption(
+    leaf(workspaces, 'create', 'add a workspace', ['simscope admin workspaces create fluids']).argument(
+      '<name>',
+      'letters, digits, _ . -',
+    ),
+  ).action(async (name: string, o, command) => {
+    const ws = await apiOf(ctx, command).request<WorkspaceView>('POST', '/admin/workspaces', {
+      json: { name },
+    });
+    print([ws], o.format, WORKSPACE_ROWS);
+  });
+  leaf(workspaces, 'delete', 'delete a workspace and everything in it', [
+    'simscope admin workspaces delete fluids --yes',
+  ])
+    .argument('<workspace>', 'workspace name or id')
+    .option('-y, --yes', 'do not ask for confirmation')
+    .action(async (ws: string, o, command) => {
+      const api = apiOf(ctx, command);
+      await confirmOrYes(o.yes, `Delete workspace ${ws} with all its runs?`);
+      await api.request('DELETE', `/admin/workspaces/${seg(ws)}`);
+      ctx.stdout.write(`deleted workspace ${ws}\n`);
+    });
+  formatOption(
+    leaf(workspaces, 'members', "a workspace's members", [
+      'simscope admin workspaces members fluids',
+    ]).argument('<workspace>', 'workspace name or id'),
+  ).action(async (ws: string, o, command) => {
+    const items = (
+      await apiOf(ctx, command).get<{ items: UserView[] }>(`/admin/workspaces/${seg(ws)}/members`)
+    ).items;
+    print(items, o.format, USER_ROWS);
+  });
+  formatOption(
+    leaf(workspaces, 'add-member', 'add a user to a workspace', [
+      'simscope admin workspaces add-member fluids ada',
+    ])
+      .argument('<workspace>', 'workspace name or id')
+      .argument('<user>', 'user name or id'),
+  ).action(async (ws: string, user: string, o, command) => {
+    const answer = await apiOf(ctx, command).request<{ items: UserView[] }>(
+      'POST',
+      `/admin/workspaces/${seg(ws)}/members`,
+      { json: { user } },
+    );
+    print(answer.items, o.format, USER_ROWS);
+  });
+  leaf(workspaces, 'remove-member', 'take a user out of a workspace', [
+    'simscope admin workspaces remove-member fluids ada',
+  ])
+    .argument('<workspace>', 'workspace name or id')
+    .argument('<user>', 'user name or id')
+    .action(async (ws: string, user: string, _o, command) => {
+      await apiOf(ctx, command).request('DELETE', `/admin/workspaces/${seg(ws)}/members/${seg(user)}`);
+      ctx.stdout.write(`removed ${user} from ${ws}\n`);
+    });
+
+  // Tokens.
+  const tokens = withExamples(admin.command('tokens').description('create, list and revoke API tokens'), [
+    'simscope admin tokens create --user ada --name laptop --expires-in 90d',
+    'simscope admin tokens list --user ada',
+  ]);
+  formatOption(
+    leaf(tokens, 'list', 'tokens (never their secrets)', [
+      'simscope admin tokens list',
+      'simscope admin tokens list --user ada',
+    ]).option('--user <user>', "only this user's tokens"),
+  ).action(async (o, command) => {
+    const items = (await apiOf(ctx, command).get<{ items: TokenView[] }>('/admin/tokens', { user: o.user }))
+      .items;
+    print(items, o.format, TOKEN_ROWS);
+  });
+  leaf(tokens, 'create', 'make a token; its secret is printed this once', [
+    'simscope admin tokens create --user ada --name laptop',
+    'simscope admin tokens create --user ada --name ci --scope read --expires-in 30d --format json',
+  ])
+    .requiredOption('--user <user>', 'user name or id')
+    .requiredOption('--name <name>', 'what the token is for')
+    .option('--scope <scope>', 'read, write or admin; repeat for several (default read and write)', collect)
+    .option('--expires-in <duration>', 'lifetime, e.g. 3600, 30d, 12w (default: never)')
+    .option('--format <format>', 'text (the secret alone) or json', 'text')
+    .action(async (o, command) => {
+      const format = checkFormat(o.format, ['text', 'json'] as const);
+      let expiresIn: number | undefined;
+      if (o.expiresIn !== undefined) {
+        expiresIn = parseDuration(o.expiresIn);
+        if (!(expiresIn > 0)) throw new UsageError('--expires-in: must be more than 0');
+      }
+      const token = await apiOf(ctx, command).request<TokenView>('POST', '/admin/tokens', {
+        json: {
+          user: o.user,
+          name: o.name,
+          ...(o.scope ? { scopes: o.scope } : {}),
+          ...(expiresIn ? { expiresIn } : {}),
+        },
+      });
+      ctx.stdout.write(format === 'json' ? toJson(token) : `${token.token}\n`);
+    });
+  leaf(tokens, 'revoke', 'revoke a token at once', ['simscope admin tokens revoke lGaAE_vPZ-y2-A_T'])
+    .argument('<token>', 'token id (from tokens list)')
+    .action(async (id: string, _o, command) => {
+      await apiOf(ctx, command).request('DELETE', `/admin/tokens/${seg(id)}`);
+      ctx.stdout.write(`revoked ${id}\n`);
+    });
+}

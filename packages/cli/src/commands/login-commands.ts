@@ -1,0 +1,110 @@
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { userConfigFile } from '@simscope/client';
+import type { Command } from 'commander';
+import { stringify as stringifyToml } from 'smol-toml';
+import { Api } from '../api.js';
+import { describeConnection, maskToken, readConfigFile } from '../connection.js';
+import { type CliContext, flagsOf, withConnectionOptions, withExamples } from '../context.js';
+import { UsageError } from '../errors.js';
+import { checkFormat, renderFields, toJson } from '../output.js';
+
+/**
+ * Saves a profile (`url`, `token`, and `workspace` when given) in the user config file and makes it the
+ * default; other settings in the file are kept. The file is written with mode 0600.
+ */
+export function saveProfile(
+  file: string,
+  name: string,
+  profile: { url: string; token: string; workspace?: string },
+): void {
+  const doc = readConfigFile(file);
+  doc.profiles = { ...(doc.profiles ?? {}), [name]: profile };
+  doc.default_profile = name;
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  writeFileSync(file, stringifyToml(doc), { mode: 0o600 });
+  chmodSync(file, 0o600);
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8').trim();
+}
+
+interface MeView {
+  user: { name: string };
+  workspace: { name: string };
+  token: { scopes: string[] };
+}
+
+export function registerLoginCommands(program: Command, ctx: CliContext): void {
+  withExamples(
+    program
+      .command('login')
+      .description('check a server URL and token, and save them as the default profile of the user config')
+      .requiredOption('--url <url>', 'server URL, e.g. https://simscope.example.org')
+      .requiredOption('--token <token>', "API token; '-' reads it from stdin (keeps it out of shell history)")
+      .option('--profile <name>', 'profile name', 'default')
+      .option('--workspace <name>', 'workspace to use with this profile')
+      .option('--no-verify', 'save without asking the server')
+      .option('--debug', 'print stack traces of errors'),
+    [
+      'simscope login --url http://127.0.0.1:5280 --token ssk_…',
+      'simscope login --url https://simscope.example.org --token - --profile cluster < token.txt',
+    ],
+  ).action(async (o) => {
+    const token = o.token === '-' ? await readStdin() : o.token;
+    if (!token) throw new UsageError('--token: empty');
+    let url: string;
+    try {
+      url = new URL(o.url).toString().replace(/\/+$/, '');
+    } catch {
+      throw new UsageError(`--url: not a URL: '${o.url}'`);
+    }
+    const file = userConfigFile(ctx.env);
+    let who = '';
+    if (o.verify) {
+      const me = await new Api({ url, token, workspace: o.workspace }, ctx.stderr).get<MeView>('/me');
+      who = ` as ${me.user.name} (workspace ${me.workspace.name}; scopes ${me.token.scopes.join(', ')})`;
+    }
+    saveProfile(file, o.profile, { url, token, ...(o.workspace ? { workspace: o.workspace } : {}) });
+    ctx.stdout.write(`Logged in to ${url}${who}; saved as profile '${o.profile}' in ${file}\n`);
+  });
+
+  const config = withExamples(
+    program.command('config').description('where the CLI finds its server and token'),
+    ['simscope config show'],
+  );
+  withExamples(
+    withConnectionOptions(
+      config
+        .command('show')
+        .description('the server, token, workspace and profile in use, and where each comes from')
+        .option('--show-token', 'print the token in full')
+        .option('--format <format>', 'text or json', 'text'),
+    ),
+    ['simscope config show', 'SIMSCOPE_PROFILE=cluster simscope config show --format json'],
+  ).action((o, command: Command) => {
+    const format = checkFormat(o.format, ['text', 'json'] as const);
+    const report = describeConnection(flagsOf(command), ctx.env, ctx.cwd);
+    if (report.token.value && !o.showToken) report.token.value = maskToken(report.token.value);
+    if (format === 'json') {
+      ctx.stdout.write(toJson(report));
+      return;
+    }
+    const show = (s: { value: string | null; source: string }) =>
+      s.value === null ? `(${s.source})` : `${s.value}  (${s.source})`;
+    ctx.stdout.write(
+      renderFields([
+        ['config file', report.configFile],
+        ['project file', report.projectFile ?? '(none)'],
+        ['profile', show(report.profile)],
+        ['url', show(report.url)],
+        ['token', show(report.token)],
+        ['workspace', show(report.workspace)],
+        ['profiles', report.profiles.map((p) => `${p.name}${p.default ? '*' : ''}`).join(', ') || '(none)'],
+      ]),
+    );
+  });
+}

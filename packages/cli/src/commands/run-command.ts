@@ -1,0 +1,183 @@
+import { constants } from 'node:os';
+import type { RunStatus } from '@simscope/protocol';
+import { parseDuration } from '@simscope/protocol';
+import { type Command, Option } from 'commander';
+import { type CliContext, collect, connectionOf, withConnectionOptions, withExamples } from '../context.js';
+import { UsageError } from '../errors.js';
+import { parseMetadataArgs } from '../metadata-args.js';
+import { type ChildExit, LINE_MODES } from '../sidecar/child-launcher.js';
+import { compileMetricPattern } from '../sidecar/metric-parser.js';
+import { Sidecar, type SidecarResult } from '../sidecar/sidecar.js';
+
+/** Signals whose default action is a core dump: the sidecar exits 128 + n rather than dump its own core. */
+const CORE_SIGNALS = new Set([
+  'SIGQUIT',
+  'SIGILL',
+  'SIGTRAP',
+  'SIGABRT',
+  'SIGBUS',
+  'SIGFPE',
+  'SIGSEGV',
+  'SIGSYS',
+]);
+
+function describeExit(exit: ChildExit): string {
+  if (exit.error !== undefined) return `could not start: ${exit.error}`;
+  if (exit.signal) return `killed by ${exit.signal}`;
+  return `exited with code ${exit.code}`;
+}
+
+function seconds(name: string, text: string): number {
+  try {
+    return parseDuration(text);
+  } catch (error) {
+    throw new UsageError(`${name}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+export function registerRunCommand(program: Command, ctx: CliContext): void {
+  const command = program
+    .command('run')
+    .description(
+      'run a program and track it: every output line as an event, metrics from its output and files, CPU and memory, exit status',
+    )
+    .argument('<command...>', 'the program and its arguments (after --, or after the last option)')
+    .option('--name <name>', 'run name (default: generated)')
+    .option('--folder <path>', 'folder, e.g. /cfd/cavity (created if missing)')
+    .option('--tag <tag>', 'a tag; repeat for more', collect)
+    .option(
+      '--metadata <key=value>',
+      'metadata; numbers and true/false are stored as such; repeat for more',
+      collect,
+    )
+    .option('--description <text>', 'description')
+    .option(
+      '--metrics-regex <pattern>',
+      'pattern with named groups: (?<step>…) is the step, any other group a metric; Python (?P<x>…) works too; repeat for more',
+      collect,
+    )
+    .option(
+      '--metrics-file <path>',
+      'follow a CSV (with a header) or JSON-lines file of metrics; repeat for more',
+      collect,
+    )
+    .option(
+      '--resources-interval <duration>',
+      'CPU and memory of the process tree every so often; 0 turns it off',
+      '5s',
+    )
+    .addOption(
+      new Option('--line-mode <mode>', 'how output reaches the sidecar line by line (see docs/cli.md)')
+        .choices(LINE_MODES)
+        .default('auto'),
+    )
+    .option(
+      '--heartbeat-interval <duration>',
+      'how often the sidecar beats and looks for an abort request',
+      '15s',
+    )
+    .option('--heartbeat-timeout <duration>', 'mark the run lost when the sidecar is silent this long')
+    .option('--offline', 'do not contact the server: keep the run in the spool for `simscope sync`')
+    .option('-q, --quiet', 'no start and end lines on stderr (shown only on a terminal anyway)')
+    .passThroughOptions();
+  withExamples(withConnectionOptions(command), [
+    'simscope run -- ./solver input.nml',
+    'simscope run --name cavity-re100 --folder /cfd/cavity --tag baseline --metadata re=100 -- ./cavity',
+    'simscope run --metrics-regex "it=(?<step>\\d+) res=(?<residual>\\S+)" -- mpirun -n 4 ./solver',
+    'simscope run --metrics-file history.csv --resources-interval 10s -- python train.py',
+    "# in the program's output:  @simscope step=12 energy=-3.2 residual=1e-6",
+  ]).action(async (argv: string[], o, cmd: Command) => {
+    const patterns = (o.metricsRegex ?? []).map(compileMetricPattern);
+    const metadata = parseMetadataArgs(o.metadata ?? []);
+    const resourcesInterval = seconds('--resources-interval', o.resourcesInterval);
+    const heartbeatTimeout =
+      o.heartbeatTimeout === undefined ? undefined : seconds('--heartbeat-timeout', o.heartbeatTimeout);
+    if (heartbeatTimeout !== undefined && !(heartbeatTimeout > 0)) {
+      throw new UsageError('--heartbeat-timeout: must be more than 0');
+    }
+    const heartbeatInterval = seconds('--heartbeat-interval', o.heartbeatInterval);
+    if (!(heartbeatInterval > 0)) throw new UsageError('--heartbeat-interval: must be more than 0');
+    const connection = connectionOf(ctx, cmd);
+    const childEnv = { ...ctx.env };
+    // The client reads these first, so flags given here win over the environment.
+    process.env.SIMSCOPE_URL = connection.url;
+    if (connection.token) process.env.SIMSCOPE_TOKEN = connection.token;
+    if (connection.workspace) process.env.SIMSCOPE_WORKSPACE = connection.workspace;
+
+    const warn = (message: string) => ctx.stderr.write(`simscope: ${message}\n`);
+    const seen = new Set<string>();
+    const warnOnce = (message: string) => {
+      if (!seen.has(message)) {
+        seen.add(message);
+        warn(message);
+      }
+    };
+    const talk = !o.quiet && ctx.stderr.isTTY === true;
+
+    const { Run } = await import('@simscope/client');
+    let sidecar: Sidecar | undefined;
+    const run = await new Run()
+      .config({
+        mode: o.offline ? 'offline' : 'online',
+        queueSize: 1_000_000,
+        heartbeatIntervalMs: heartbeatInterval * 1000,
+        onError: (error) => warnOnce((error as Error)?.message ?? String(error)),
+        onAbort: (r, reason) => {
+          r.logEvent(`simscope: abort requested${reason ? `: ${reason}` : ''}; sending SIGTERM`, {
+            level: 'warning',
+          });
+          sidecar?.kill('SIGTERM');
+        },
+      })
+      .init({
+        name: o.name,
+        folder: o.folder,
+        tags: o.tag,
+        metadata,
+        description: o.description,
+        ...(heartbeatTimeout ? { heartbeatTimeout } : {}),
+      });
+    if (run.id === null) warn('this run is not tracked (see above); the program runs all the same');
+    else {
+      childEnv.SIMSCOPE_RUN_ID = run.id;
+      childEnv.SIMSCOPE_RUN_NAME = run.name ?? '';
+      if (talk) warn(`tracking run ${run.name} (${run.id}) at ${connection.url}`);
+    }
+
+    sidecar = new Sidecar(run, {
+      argv,
+      env: childEnv,
+      lineMode: o.lineMode,
+      metricPatterns: patterns,
+      metricsFiles: o.metricsFile ?? [],
+      metricsFileIntervalMs: 500,
+      resourcesIntervalMs: resourcesInterval * 1000,
+      stdout: process.stdout,
+      stderr: process.stderr,
+      warn,
+      columns: process.stdout.isTTY ? process.stdout.columns : undefined,
+      rows: process.stdout.isTTY ? process.stdout.rows : undefined,
+    });
+    const result: SidecarResult = await sidecar.run();
+    if (result.exit.error !== undefined) warn(`${argv[0]}: ${result.exit.error}`);
+    run.logEvent(`simscope: ${argv[0]} ${describeExit(result.exit)}`, {
+      level: result.status === 'completed' ? 'info' : 'error',
+    });
+    const closed = await run.close(result.status as RunStatus);
+    if (closed.droppedPoints > 0) warn(`${closed.droppedPoints} metric points were dropped (queue full)`);
+    if (closed.failedPoints > 0 || closed.failedEvents > 0) {
+      warn(`${closed.failedPoints} metric points and ${closed.failedEvents} events could not be sent`);
+    }
+    if (closed.spooledPoints > 0 || closed.spooledEvents > 0) {
+      warn(
+        `${closed.spooledPoints} metric points and ${closed.spooledEvents} events are kept in the spool; \`simscope sync\` uploads them once the server is reachable`,
+      );
+    }
+    if (talk && run.id !== null) warn(`run ${run.name} ${result.status} (${describeExit(result.exit)})`);
+
+    ctx.exitCode = result.exitCode;
+    const signal = result.exit.signal;
+    if (signal && !CORE_SIGNALS.has(signal) && constants.signals[signal] !== undefined)
+      ctx.exitSignal = signal;
+  });
+}

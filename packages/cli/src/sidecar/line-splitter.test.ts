@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { cleanLine, LineSplitter } from './line-splitter.js';
+
+function split(chunks: (string | Buffer)[], maxLength?: number): string[] {
+  const lines: string[] = [];
+  const splitter = new LineSplitter((line) => lines.push(line), maxLength);
+  for (const c of chunks) splitter.push(typeof c === 'string' ? Buffer.from(c) : c);
+  splitter.end();
+  return lines;
+}
+
+describe('LineSplitter', () => {
+  it('cuts lines across chunks and hands on the last one without a newline', () => {
+    expect(split(['a\nb', 'c\n\nd'])).toEqual(['a', 'bc', '', 'd']);
+    expect(split(['x\n'])).toEqual(['x']);
+    expect(split([])).toEqual([]);
+  });
+
+  it('keeps a UTF-8 character split between chunks whole', () => {
+    const bytes = Buffer.from('énergie=−3\n');
+    expect(split([bytes.subarray(0, 1), bytes.subarray(1, 9), bytes.subarray(9)])).toEqual(['énergie=−3']);
+  });
+
+  it('cuts a line longer than the limit into pieces', () => {
+    expect(split(['abcdefg\nhi\n'], 3)).toEqual(['abc', 'def', 'g', 'hi']);
+  });
+});
+
+describe('cleanLine', () => {
+  it('drops escape sequences, a CRLF ending, and all but the last redraw', () => {
+    expect(cleanLine('\x1b[1;31merror\x1b[0m: bad')).toBe('error: bad');
+    expect(cleanLine('\x1b]0;title\x07text')).toBe('text');
+    expect(cleanLine('line\r')).toBe('line');
+    expect(cleanLine(' 10%\r 50%\r100%')).toBe('100%');
+    expect(cleanLine('plain')).toBe('plain');
+  });
+});

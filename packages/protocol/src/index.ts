@@ -5,6 +5,7 @@ export * from './limits.js';
 export * from './metric-batch.js';
 export * from './paths.js';
 export * from './schemas.js';
+export * from './telemetry.js';
 export * from './time.js';
 export * from './validation.js';
 export * from './views.js';

@@ -38,6 +38,7 @@ import { MetricService } from '../services/metric-service.js';
 import { RunService } from '../services/run-service.js';
 import type { Store } from '../store/store.js';
 import { docsPage, openApiDocument, type RouteDoc } from './openapi.js';
+import { registerTelemetryRoutes } from './telemetry-routes.js';
 
 export const SERVER_VERSION = '0.1.0';
 
@@ -173,12 +174,13 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
   function route(
     doc: RouteDoc,
     handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>,
+    options: { onRequest?: (request: FastifyRequest) => Promise<void> } = {},
   ): void {
     docs.push(doc);
     app.route({
       method: doc.method as 'GET',
       url: `${API_PREFIX}${doc.url}`,
-      onRequest: authenticate(doc.scope === 'none' ? 'none' : doc.scope),
+      onRequest: options.onRequest ?? authenticate(doc.scope === 'none' ? 'none' : doc.scope),
       handler,
     });
   }
@@ -589,6 +591,8 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
     },
     async (r) => folders.delete(ctx(r), params(r).folder!, query(r).recursive === 'true'),
   );
+
+  registerTelemetryRoutes({ route, ctx, store, now });
 
   app.get('/', function landing(_request, reply) {
     reply

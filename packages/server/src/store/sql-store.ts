@@ -23,6 +23,7 @@ import { fillPoints } from './metric-fill.js';
 import { MIGRATIONS } from './migrations.js';
 import { compileRunFilter, RUN_SORT_SQL } from './run-filter-sql.js';
 import type { SqlDriver, SqlParam, SqlRow } from './sql-driver.js';
+import { SqlTelemetryStore } from './sql-telemetry-store.js';
 import {
   type BatchKey,
   BLOCK_COLUMNS,
@@ -46,6 +47,7 @@ import {
   type UserRecord,
   type WorkspaceRecord,
 } from './store.js';
+import type { TelemetryStore } from './telemetry-store.js';
 
 type Row = SqlRow;
 
@@ -87,12 +89,14 @@ const AXIS_COLUMNS = {
 export abstract class SqlStore implements Store {
   abstract readonly backend: 'sqlite' | 'postgres';
   protected readonly db: SqlDriver;
+  readonly telemetry: TelemetryStore;
   readonly #runSelect: string;
   readonly #folderSelect: string;
   readonly #cache: BlockCache;
 
   constructor(db: SqlDriver, options: { cacheBytes?: number } = {}) {
     this.db = db;
+    this.telemetry = new SqlTelemetryStore(db);
     this.#cache = new BlockCache(options.cacheBytes ?? 256 * 1024 * 1024);
     const d = db.dialect;
     this.#runSelect = `SELECT r.pk, r.id, r.workspace_id, r.name, f.path AS folder, r.user_id, u.name AS user_name,

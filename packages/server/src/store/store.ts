@@ -11,6 +11,7 @@ import type {
 export type { Json, JsonObject } from '@simscope/protocol';
 
 import type { JsonObject } from '@simscope/protocol';
+import type { TelemetryStore } from './telemetry-store.js';
 
 export interface UserRecord {
   id: string;
@@ -192,6 +193,8 @@ export interface BatchKey {
 /** Everything Simscope keeps, behind one interface with a SQLite and a PostgreSQL implementation. */
 export interface Store {
   readonly backend: 'sqlite' | 'postgres';
+  /** Telemetry services, keys and records (telemetry-store.ts). */
+  readonly telemetry: TelemetryStore;
   migrate(): Promise<void>;
   close(): Promise<void>;
 

@@ -9,6 +9,7 @@ export default defineConfig({
     alias: [
       { find: /^@simscope\/protocol$/, replacement: pkg('protocol') },
       { find: /^@simscope\/client$/, replacement: pkg('client') },
+      { find: /^@simscope\/telemetry$/, replacement: pkg('telemetry') },
     ],
   },
   test: {

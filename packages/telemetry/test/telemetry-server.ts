@@ -1,6 +1,7 @@
 // A real Simscope server (SQLite, in this process) on a loopback port, with telemetry keys, for the package tests.
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { TelemetryRecordView } from '@simscope/protocol';
 import type { FastifyInstance } from 'fastify';
 import { ADMIN_TOKEN, openTestStore } from '../../../test/fixtures.js';
 import { bootstrap } from '../../server/src/bootstrap.js';
@@ -14,7 +15,7 @@ export interface TelemetryServer {
   /** Creates an ingest-only key for a service path. */
   key(service: string): Promise<string>;
   /** Every record of a service, oldest first, through the API. */
-  records(service: string): Promise<Record<string, any>[]>;
+  records(service: string): Promise<TelemetryRecordView[]>;
   /** Stops listening; the data stays. */
   stop(): Promise<void>;
   /** Listens again on the same port. */
@@ -37,7 +38,7 @@ export async function startTelemetryServer(): Promise<TelemetryServer> {
   const admin = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' };
   const api = async (path: string, init: RequestInit = {}) => {
     const res = await fetch(`${url}/api/v1${path}`, { ...init, headers: admin });
-    const body = (await res.json()) as Record<string, any>;
+    const body = (await res.json()) as Record<string, unknown>;
     if (!res.ok) throw new Error(`${path}: ${res.status} ${JSON.stringify(body)}`);
     return body;
   };
@@ -53,11 +54,14 @@ export async function startTelemetryServer(): Promise<TelemetryServer> {
         })
       ).key as string,
     records: async (service) => {
-      const out: Record<string, any>[] = [];
+      const out: TelemetryRecordView[] = [];
       let next: string | null = null;
       do {
         const query = new URLSearchParams({ service, limit: '1000', ...(next ? { next } : {}) });
-        const page = await api(`/telemetry/records?${query}`);
+        const page = (await api(`/telemetry/records?${query}`)) as {
+          items: TelemetryRecordView[];
+          next: string | null;
+        };
         out.push(...page.items);
         next = page.next;
       } while (next);

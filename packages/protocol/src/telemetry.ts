@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SimscopeError } from './errors.js';
 import { LIMITS } from './limits.js';
 import { writerIdSchema } from './schemas.js';
 import type { Json, JsonObject } from './views.js';
@@ -53,72 +54,113 @@ export const telemetryServicePathSchema = z.string().superRefine((path, ctx) => 
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
 
-const micros = z
-  .number()
-  .int()
-  .nonnegative()
-  .max(2 ** 53);
+function fail(field: string, message: string): never {
+  throw new SimscopeError('invalid_field', `${field}: ${message}`, { details: { field } });
+}
 
-/** One call as a library sends it: the function, its arguments, the session, and any extra fields. */
-export const telemetryRecordSchema = z
-  .object({
-    function: z
-      .string()
-      .min(1, { message: 'must not be empty' })
-      .max(TELEMETRY_LIMITS.functionLength, {
-        message: `must be at most ${TELEMETRY_LIMITS.functionLength} characters`,
-      })
-      .refine((s) => !CONTROL.test(s), { message: 'must not contain control characters' }),
-    args: z.array(z.json()).optional(),
-    kwargs: z.record(z.string(), z.json()).optional(),
-    session_id: z
-      .string()
-      .max(TELEMETRY_LIMITS.sessionIdLength, {
-        message: `must be at most ${TELEMETRY_LIMITS.sessionIdLength} characters`,
-      })
-      .nullable()
-      .optional(),
-    timestamp: micros.optional(),
-  })
-  .catchall(z.json())
-  .superRefine((record, ctx) => {
-    let extra = 0;
-    for (const key of Object.keys(record)) {
-      if ((TELEMETRY_RECORD_FIELDS as readonly string[]).includes(key)) continue;
-      extra++;
-      if ((TELEMETRY_RESERVED_FIELDS as readonly string[]).includes(key)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: [key],
-          message: `'${key}' is reserved; name the field otherwise`,
-        });
-      } else if (key.length === 0 || key.length > LIMITS.keyLength || CONTROL.test(key)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: [key],
-          message: `extra field names must be 1 to ${LIMITS.keyLength} printable characters`,
-        });
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
+
+/** Checks that `value` is plain JSON (as msgpack can carry bytes, dates and non-finite numbers); names the spot. */
+function checkJson(value: unknown, field: string, depth = 0): void {
+  if (depth > 64) fail(field, 'nested too deeply');
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return;
+    case 'number':
+      if (!Number.isFinite(value)) fail(field, 'numbers must be finite');
+      return;
+    case 'object':
+      if (value === null) return;
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) checkJson(value[i], `${field}[${i}]`, depth + 1);
+        return;
       }
-    }
-    if (extra > TELEMETRY_LIMITS.extraFields) {
-      ctx.addIssue({ code: 'custom', message: `at most ${TELEMETRY_LIMITS.extraFields} extra fields` });
-    }
-    if (JSON.stringify(record).length > TELEMETRY_LIMITS.recordBytes) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `must be at most ${TELEMETRY_LIMITS.recordBytes} bytes as JSON`,
-      });
-    }
-  });
+      if (isObject(value) && Object.getPrototypeOf(value) === Object.prototype) {
+        for (const key in value) checkJson(value[key], `${field}.${key}`, depth + 1);
+        return;
+      }
+  }
+  fail(field, 'expected a JSON value');
+}
 
-/** A batch of records; (writer, seq) makes a retry harmless, as for metric and event batches. */
-export const telemetryBatchSchema = z.strictObject({
-  writer: writerIdSchema,
-  seq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
-  records: z.array(telemetryRecordSchema).max(TELEMETRY_LIMITS.recordsPerBatch, {
-    message: `at most ${TELEMETRY_LIMITS.recordsPerBatch} records`,
-  }),
-});
+function readRecord(value: unknown, field: string): TelemetryRecordInput {
+  if (!isObject(value)) fail(field, 'expected an object');
+  const fn = value.function;
+  if (typeof fn !== 'string') fail(`${field}.function`, 'required, a function name');
+  if (fn.length === 0 || fn.length > TELEMETRY_LIMITS.functionLength || CONTROL.test(fn)) {
+    fail(`${field}.function`, `must be 1 to ${TELEMETRY_LIMITS.functionLength} printable characters`);
+  }
+  let extra = 0;
+  for (const key in value) {
+    const v = value[key];
+    const where = `${field}.${key}`;
+    switch (key) {
+      case 'function':
+        break;
+      case 'args':
+        if (v !== undefined && !Array.isArray(v)) fail(where, 'expected an array');
+        checkJson(v, where);
+        break;
+      case 'kwargs':
+        if (v !== undefined && !isObject(v)) fail(where, 'expected an object');
+        checkJson(v, where);
+        break;
+      case 'session_id':
+        if (v !== undefined && v !== null && typeof v !== 'string') fail(where, 'expected a string or null');
+        if (typeof v === 'string' && v.length > TELEMETRY_LIMITS.sessionIdLength) {
+          fail(where, `must be at most ${TELEMETRY_LIMITS.sessionIdLength} characters`);
+        }
+        break;
+      case 'timestamp':
+        if (v !== undefined && !(Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 2 ** 53)) {
+          fail(where, 'expected microseconds since the epoch, a whole number from 0');
+        }
+        break;
+      default:
+        extra++;
+        if ((TELEMETRY_RESERVED_FIELDS as readonly string[]).includes(key)) {
+          fail(where, `'${key}' is reserved; name the field otherwise`);
+        }
+        if (key.length === 0 || key.length > LIMITS.keyLength || CONTROL.test(key)) {
+          fail(where, `extra field names must be 1 to ${LIMITS.keyLength} printable characters`);
+        }
+        checkJson(v, where);
+    }
+  }
+  if (extra > TELEMETRY_LIMITS.extraFields)
+    fail(field, `at most ${TELEMETRY_LIMITS.extraFields} extra fields`);
+  if (JSON.stringify(value).length > TELEMETRY_LIMITS.recordBytes) {
+    fail(field, `must be at most ${TELEMETRY_LIMITS.recordBytes} bytes as JSON`);
+  }
+  return value as TelemetryRecordInput;
+}
+
+/**
+ * Reads a batch of telemetry records (JSON or msgpack), or throws an `invalid_field` error naming the first bad
+ * field. Written out by hand rather than as a schema: a batch holds up to 10 000 records of arbitrary JSON.
+ */
+export function readTelemetryBatch(body: unknown): TelemetryBatchInput {
+  if (!isObject(body)) fail('body', 'expected an object { writer, seq, records }');
+  for (const key of Object.keys(body)) {
+    if (key !== 'writer' && key !== 'seq' && key !== 'records') fail(`body.${key}`, 'unknown field');
+  }
+  const writer = writerIdSchema.safeParse(body.writer);
+  if (!writer.success) fail('body.writer', writer.error.issues[0]?.message ?? 'invalid');
+  const seq = body.seq;
+  if (!Number.isInteger(seq) || (seq as number) < 0 || (seq as number) > Number.MAX_SAFE_INTEGER) {
+    fail('body.seq', 'expected a whole number from 0');
+  }
+  const records = body.records;
+  if (!Array.isArray(records)) fail('body.records', 'expected an array');
+  if (records.length > TELEMETRY_LIMITS.recordsPerBatch) {
+    fail('body.records', `at most ${TELEMETRY_LIMITS.recordsPerBatch} records`);
+  }
+  const out: TelemetryRecordInput[] = new Array(records.length);
+  for (let i = 0; i < records.length; i++) out[i] = readRecord(records[i], `body.records[${i}]`);
+  return { writer: writer.data, seq: seq as number, records: out };
+}
 
 /** An ingest-only key for one service, created by an admin. */
 export const telemetryKeyCreateSchema = z.strictObject({

@@ -289,7 +289,7 @@ export class BatchSender<S> {
 
   #progress(timeoutMs: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(resolve, Math.max(0, timeoutMs));
+      const timer = setTimeout(resolve, Math.min(Math.max(0, timeoutMs), 2 ** 31 - 1));
       this.#waiters.push(() => {
         clearTimeout(timer);
         resolve();

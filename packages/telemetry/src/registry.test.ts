@@ -141,6 +141,14 @@ describe('TelemetryRegister', () => {
     expect(() => registry.register(() => 1)).toThrow('register: expected function names or named functions');
   });
 
+  it('uses the process default instance when given none', () => {
+    expect(Telemetry.default()).toBe(Telemetry.default());
+    const probe = new TelemetryRegister('default_probe').register('probe');
+    expect(probe.endpoint).toBe('default/probe');
+    expect(Telemetry.default().functions('default_probe')).toEqual(['probe']);
+    expect(offline().hasService('default_probe')).toBe(false);
+  });
+
   it('refuses extra fields and popped fields for a service nobody declared', () => {
     const telemetry = offline();
     expect(() => telemetry.addExtraField('my_other_service', { interesting_data: 1 })).toThrow(

@@ -88,6 +88,15 @@ interface ServiceState {
   destination: (Destination & { ingest: string }) | undefined;
 }
 
+/** The JSON of a record around the call's own values: `head`, then args, kwargs and timestamp if kept, `tail`. */
+interface RecordShape {
+  head: string;
+  args: boolean;
+  kwargs: boolean;
+  timestamp: boolean;
+  tail: string;
+}
+
 /** One tracked function: what the wrapper consults on every call. */
 class CallSite {
   active = false;
@@ -429,11 +438,29 @@ export class Telemetry {
     }
   }
 
+  #shape(site: CallSite): RecordShape {
+    const popped = new Set([...site.service.popped, ...(site.popped ?? [])]);
+    const shared: Record<string, unknown> = {};
+    if (!popped.has('session_id')) shared.session_id = sessionId();
+    if (this.#userName !== undefined) shared.name = this.#userName;
+    Object.assign(shared, site.service.extra, site.extra);
+    for (const field of popped) delete shared[field];
+    const tail = JSON.stringify(shared);
+    return {
+      head: `{"function":${JSON.stringify(site.name)}`,
+      args: !popped.has('args'),
+      kwargs: !popped.has('kwargs'),
+      timestamp: !popped.has('timestamp'),
+      tail: tail === '{}' ? '}' : `,${tail.slice(1)}`,
+    };
+  }
+
   #build(sites: CallSite[], args: unknown[][], times: number[]): BuildResult {
     const groups = new Map<ServiceState, string[]>();
     let failed = 0;
     let skipped = 0;
-    const session = sessionId();
+    // What every record of a site shares, worked out once per build (fields cannot change during one).
+    const shapes = new Map<CallSite, RecordShape>();
     for (let i = 0; i < sites.length; i++) {
       const site = sites[i]!;
       const service = site.service;
@@ -484,19 +511,17 @@ export class Telemetry {
         skipped++;
         continue;
       }
+      let shape = shapes.get(site);
+      if (!shape) {
+        shape = this.#shape(site);
+        shapes.set(site, shape);
+      }
       const summary = this.#summariser.call(positional, named);
-      const record: Record<string, unknown> = {
-        function: site.name,
-        args: summary.args,
-        kwargs: summary.kwargs,
-        session_id: session,
-        timestamp: times[i]! * 1000,
-      };
-      if (this.#userName !== undefined) record.name = this.#userName;
-      Object.assign(record, service.extra, site.extra);
-      for (const field of service.popped) delete record[field];
-      if (site.popped) for (const field of site.popped) delete record[field];
-      const json = JSON.stringify(record);
+      let json = shape.head;
+      if (shape.args) json += `,"args":${JSON.stringify(summary.args)}`;
+      if (shape.kwargs) json += `,"kwargs":${JSON.stringify(summary.kwargs)}`;
+      if (shape.timestamp) json += `,"timestamp":${times[i]! * 1000}`;
+      json += shape.tail;
       if (json.length > RECORD_BYTES) {
         failed++;
         this.#reportOnce(

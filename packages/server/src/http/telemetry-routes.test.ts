@@ -1,5 +1,8 @@
+import { Packr } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, openTestApp } from '../../../../test/fixtures.js';
+
+const packr = new Packr({ useRecords: false });
 
 describe.each(BACKENDS)('telemetry API on %s', (backend) => {
   let t: Awaited<ReturnType<typeof openTestApp>>;
@@ -174,7 +177,47 @@ describe.each(BACKENDS)('telemetry API on %s', (backend) => {
     );
     const bigTime = await post([{ function: 'f', timestamp: -1 }]);
     expect(bigTime.body!.error.message).toMatch(/^body\.records\[0\]\.timestamp:/);
-    expect((await call('GET', '/telemetry/records?service=checks/svc')).body!.items).toEqual([]);
+    const deep = await post([{ function: 'f', kwargs: { a: [1, { b: 'x' }] }, extra: { ok: true } }, 'x']);
+    expect(deep.body!.error.message).toBe('body.records[1]: expected an object');
+    const unknown = await call(
+      'POST',
+      '/telemetry/checks/svc',
+      { writer: 'w', seq: 1, records: [], more: 1 },
+      bearer(key),
+    );
+    expect(unknown.body!.error.message).toBe('body.more: unknown field');
+    const bytes = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/telemetry/checks/svc',
+      headers: { ...bearer(key), 'content-type': 'application/msgpack' },
+      payload: packr.pack({
+        writer: 'w',
+        seq: 1,
+        records: [{ function: 'f', args: [1, new Uint8Array(4)] }],
+      }),
+    });
+    expect(bytes.statusCode).toBe(400);
+    expect(bytes.json().error).toEqual({
+      code: 'invalid_field',
+      message: 'body.records[0].args[1]: expected a JSON value',
+      details: { field: 'body.records[0].args[1]' },
+    });
+    const packed = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/telemetry/checks/svc',
+      headers: { ...bearer(key), 'content-type': 'application/msgpack' },
+      payload: packr.pack({
+        writer: 'w',
+        seq: 2,
+        records: [{ function: 'g', args: [1, 'x'], kwargs: { k: null } }],
+      }),
+    });
+    expect(packed.json()).toEqual({ stored: true, records: 1 });
+    expect(
+      (await call('GET', '/telemetry/records?service=checks/svc')).body!.items.map(
+        (r: { function: string }) => r.function,
+      ),
+    ).toEqual(['g']);
     expect((await call('DELETE', `/admin/telemetry/keys/${id}`)).status).toBe(204);
     const revoked = await post([{ function: 'f' }]);
     expect(revoked.status).toBe(401);

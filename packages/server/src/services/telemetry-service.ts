@@ -5,6 +5,7 @@ import {
   LIMITS,
   parseDuration,
   parseInput,
+  readTelemetryBatch,
   SimscopeError,
   servicePathProblem,
   TELEMETRY_LIMITS,
@@ -13,7 +14,6 @@ import {
   type TelemetryRecordView,
   type TelemetryServiceView,
   type TelemetryUsageView,
-  telemetryBatchSchema,
   telemetryKeyCreateSchema,
   telemetryServiceName,
 } from '@simscope/protocol';
@@ -228,7 +228,7 @@ export class TelemetryService {
 
   /** Stores a batch of records once per (writer, seq). */
   async ingest(caller: TelemetryCaller, body: unknown): Promise<{ stored: boolean; records: number }> {
-    const batch = parseInput(telemetryBatchSchema, body);
+    const batch = readTelemetryBatch(body);
     const now = this.#deps.now();
     const records: NewTelemetryRecord[] = batch.records.map((r) => {
       const extra: JsonObject = {};

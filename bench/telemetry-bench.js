@@ -6,6 +6,8 @@ import { BENCH_TOKEN, startServer } from './server-process.js';
 const ROUNDS = 41;
 const CALLS = 10_000;
 
+const signed = (ns) => `${ns >= 0 ? '+' : ''}${ns.toFixed(1)}`;
+
 function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
@@ -66,14 +68,14 @@ export async function run({ log }) {
     const enabled = await overhead(tracked, () => on.flush());
     const stats = await on.close();
     if (stats.failed !== 0 || stats.dropped !== 0) throw new Error(`telemetry lost records: ${JSON.stringify(stats)}`);
-    log(`  tracked call, telemetry on: +${enabled.toFixed(1)} ns per call (${stats.sent} records sent)`);
+    log(`  tracked call, telemetry on: ${signed(enabled)} ns per call (${stats.sent} records sent)`);
     put('telemetry.call_overhead.ns', enabled, 'ns');
 
     const off = isolated({ env: { DO_NOT_TRACK: '1' } });
     const untracked = off.track('bench/search', search);
     off.setDestination('bench/search', { url: server.url, key });
     const disabled = await overhead(untracked, () => off.flush());
-    log(`  tracked call, telemetry off (DO_NOT_TRACK=1): +${disabled.toFixed(1)} ns per call`);
+    log(`  tracked call, telemetry off (DO_NOT_TRACK=1): ${signed(disabled)} ns per call (track returns the function itself)`);
     put('telemetry.call_overhead_disabled.ns', disabled, 'ns');
 
     const flusher = isolated({ flushIntervalMs: 3_600_000, batchSize: 10_000 });

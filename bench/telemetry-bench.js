@@ -67,7 +67,8 @@ export async function run({ log }) {
     on.setDestination('bench/search', { url: server.url, key });
     const enabled = await overhead(tracked, () => on.flush());
     const stats = await on.close();
-    if (stats.failed !== 0 || stats.dropped !== 0) throw new Error(`telemetry lost records: ${JSON.stringify(stats)}`);
+    if (stats.failed !== 0 || stats.dropped !== 0)
+      throw new Error(`telemetry lost records: ${JSON.stringify(stats)}`);
     log(`  tracked call, telemetry on: ${signed(enabled)} ns per call (${stats.sent} records sent)`);
     put('telemetry.call_overhead.ns', enabled, 'ns');
 
@@ -75,7 +76,9 @@ export async function run({ log }) {
     const untracked = off.track('bench/search', search);
     off.setDestination('bench/search', { url: server.url, key });
     const disabled = await overhead(untracked, () => off.flush());
-    log(`  tracked call, telemetry off (DO_NOT_TRACK=1): ${signed(disabled)} ns per call (track returns the function itself)`);
+    log(
+      `  tracked call, telemetry off (DO_NOT_TRACK=1): ${signed(disabled)} ns per call (track returns the function itself)`,
+    );
     put('telemetry.call_overhead_disabled.ns', disabled, 'ns');
 
     const flusher = isolated({ flushIntervalMs: 3_600_000, batchSize: 10_000 });

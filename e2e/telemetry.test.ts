@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TelemetryRecordView, TelemetryUsageView } from '@simscope/protocol';
-import { Telemetry } from '@simscope/telemetry';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Telemetry } from '../packages/telemetry/src/index.js';
 import { createCatalogLibrary, REGISTRY } from '../packages/telemetry/test/catalog-library.js';
 import { buildServer, E2E_TOKEN, ServerProcess } from './server-process.js';
 

@@ -10,6 +10,7 @@ export default defineConfig({
       { find: /^@simscope\/protocol$/, replacement: pkg('protocol') },
       { find: /^@simscope\/client$/, replacement: pkg('client') },
       { find: /^@simscope\/monitor$/, replacement: pkg('monitor') },
+      { find: /^@simscope\/telemetry$/, replacement: pkg('telemetry') },
     ],
   },
   test: {

@@ -8,6 +8,7 @@ const modules = [
   './recorder-bench.js',
   './alerts-bench.js',
   './cli-bench.js',
+  './telemetry-bench.js',
 ];
 const only = process.argv.slice(2);
 const log = (line) => process.stdout.write(`${line}\n`);

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -58,6 +58,30 @@ describe('help', () => {
       stderr: "simscope: --limit: must be a whole number ≥ 1, got '0'\n",
     });
     expect((await simscope(['nosuch'], {})).code).toBe(2);
+  });
+});
+
+describe('telemetry consent', () => {
+  it('keeps the choice in the user config, and says when the environment overrides it', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'simscope-cli-telemetry-'));
+    const env = { SIMSCOPE_CONFIG: join(home, 'config.toml') };
+    try {
+      expect(await simscope(['telemetry', '--disable'], env, { cwd: home })).toMatchObject({
+        code: 0,
+        stdout: `Telemetry disabled in ${env.SIMSCOPE_CONFIG}.\n`,
+      });
+      expect(readFileSync(env.SIMSCOPE_CONFIG, 'utf8')).toMatch(/\[telemetry\]\s*\nenabled = false/);
+      expect((await simscope(['telemetry'], env, { cwd: home })).stdout).toMatch(/^Telemetry is disabled: /);
+      const overridden = await simscope(
+        ['telemetry', '--enable'],
+        { ...env, DO_NOT_TRACK: '1' },
+        { cwd: home },
+      );
+      expect(overridden.stdout).toMatch(/^Telemetry enabled in .*\nTelemetry is disabled: .*DO_NOT_TRACK/s);
+      expect((await simscope(['telemetry', '--enable', '--disable'], env, { cwd: home })).code).toBe(2);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 });
 

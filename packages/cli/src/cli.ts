@@ -10,6 +10,7 @@ import { registerRunCommand } from './commands/run-command.js';
 import { registerRunsCommands } from './commands/runs-commands.js';
 import { registerServerCommand } from './commands/server-command.js';
 import { registerSyncCommand } from './commands/sync-command.js';
+import { registerTelemetryCommand } from './commands/telemetry-command.js';
 import { type CliContext, withConnectionOptions, withExamples } from './context.js';
 
 /** The CLI's version, the same as the packages'. */
@@ -43,6 +44,7 @@ export function createProgram(ctx: CliContext): Command {
   registerAlertsCommands(program, ctx);
   registerMonitorCommands(program, ctx);
   registerSyncCommand(program, ctx);
+  registerTelemetryCommand(program, ctx);
   registerAdminCommands(program, ctx);
   registerLoginCommands(program, ctx);
   return program;

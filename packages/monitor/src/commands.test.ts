@@ -132,19 +132,23 @@ describe('monitor commands', () => {
       if (saved.url === undefined) delete process.env.SIMSCOPE_URL;
       if (saved.token === undefined) delete process.env.SIMSCOPE_TOKEN;
     }
-    expect(result).toEqual({ steps: 4, reason: 'deadline' });
+    // How many samples fit in 0.35 s depends on the machine's load; each one is accounted for exactly.
+    expect(result.reason).toBe('deadline');
+    const steps = result.steps;
+    expect(steps).toBeGreaterThanOrEqual(1);
+    expect(steps).toBeLessThanOrEqual(4);
     expect(out).toHaveLength(1);
     expect(out[0]).toMatch(/ WARNING: only .+ left for /);
     expect(mail.messages.map((m) => m.to)).toEqual([['ops@example.org']]);
     expect(hooks.requests).toHaveLength(1);
-    expect(readFileSync(join(dir, 'disk.tsv'), 'utf8').trimEnd().split('\n')).toHaveLength(5);
+    expect(readFileSync(join(dir, 'disk.tsv'), 'utf8').trimEnd().split('\n')).toHaveLength(steps + 1);
     const client = new Client({ url, token: ADMIN_TOKEN });
     const run = await client.getRun('disk-watch');
     expect(run.status).toBe('completed');
     expect((await client.getMetricNames('disk-watch')).map((m) => [m.name, m.count])).toEqual([
-      ['disk.free_bytes', 4],
-      ['disk.total_bytes', 4],
-      ['disk.used_bytes', 4],
+      ['disk.free_bytes', steps],
+      ['disk.total_bytes', steps],
+      ['disk.used_bytes', steps],
     ]);
     expect((await client.getEvents('disk-watch')).map((e) => e.level)).toEqual(['warning']);
   });

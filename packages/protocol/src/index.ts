@@ -19,6 +19,7 @@ export {
   timeValueSchema,
 } from './query/lookups.js';
 export * from './schemas.js';
+export * from './telemetry.js';
 export * from './time.js';
 export * from './validation.js';
 export * from './views.js';

@@ -40,6 +40,7 @@ import type { Store } from '../store/store.js';
 import { registerAlertRoutes } from './alert-routes.js';
 import { registerIdempotency } from './idempotency.js';
 import { docsPage, openApiDocument, type RouteDoc } from './openapi.js';
+import { registerTelemetryRoutes } from './telemetry-routes.js';
 
 export const SERVER_VERSION = '0.1.0';
 
@@ -176,12 +177,13 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
   function route(
     doc: RouteDoc,
     handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>,
+    options: { onRequest?: (request: FastifyRequest) => Promise<void> } = {},
   ): void {
     docs.push(doc);
     app.route({
       method: doc.method as 'GET',
       url: `${API_PREFIX}${doc.url}`,
-      onRequest: authenticate(doc.scope === 'none' ? 'none' : doc.scope),
+      onRequest: options.onRequest ?? authenticate(doc.scope === 'none' ? 'none' : doc.scope),
       handler,
     });
   }
@@ -600,6 +602,7 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
   );
 
   registerAlertRoutes({ route, ctx, runOf });
+  registerTelemetryRoutes({ route, ctx, store, now });
 
   app.get('/', function landing(_request, reply) {
     reply

@@ -192,6 +192,47 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX alert_notifications_due ON alert_notifications (status, next_at);
     `,
   },
+  {
+    version: 5,
+    name: 'telemetry',
+    sql: ({ types: t }) => `
+      CREATE TABLE telemetry_services (
+        pk ${t.pk},
+        workspace_id ${t.text} NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+        path ${t.text} NOT NULL,
+        created_at ${t.int} NOT NULL,
+        UNIQUE (workspace_id, path)
+      );
+      CREATE TABLE telemetry_keys (
+        id ${t.text} PRIMARY KEY,
+        service_pk ${t.int} NOT NULL REFERENCES telemetry_services(pk) ON DELETE CASCADE,
+        name ${t.text} NOT NULL,
+        hash ${t.text} NOT NULL UNIQUE,
+        created_at ${t.int} NOT NULL,
+        expires_at ${t.int},
+        revoked_at ${t.int}
+      );
+      CREATE INDEX telemetry_keys_service ON telemetry_keys (service_pk);
+      CREATE TABLE telemetry_records (
+        pk ${t.pk},
+        service_pk ${t.int} NOT NULL REFERENCES telemetry_services(pk) ON DELETE CASCADE,
+        ts ${t.int} NOT NULL,
+        function ${t.text} NOT NULL,
+        session_id ${t.text},
+        args ${t.json} NOT NULL,
+        kwargs ${t.json} NOT NULL,
+        extra ${t.json} NOT NULL
+      );
+      CREATE INDEX telemetry_records_time ON telemetry_records (service_pk, ts, pk);
+      CREATE INDEX telemetry_records_function ON telemetry_records (service_pk, function, ts);
+      CREATE TABLE telemetry_batches (
+        service_pk ${t.int} NOT NULL REFERENCES telemetry_services(pk) ON DELETE CASCADE,
+        writer ${t.text} NOT NULL,
+        seq ${t.int} NOT NULL,
+        PRIMARY KEY (service_pk, writer, seq)
+      );
+    `,
+  },
 ];
 
 /**

@@ -25,6 +25,7 @@ import { applyMigrations } from './migrations.js';
 import { compileRunFilter, RUN_SORT_SQL } from './run-filter-sql.js';
 import { SqlAlertStore } from './sql-alert-store.js';
 import type { SqlDriver, SqlParam, SqlRow } from './sql-driver.js';
+import { SqlTelemetryStore } from './sql-telemetry-store.js';
 import {
   type BatchKey,
   BLOCK_COLUMNS,
@@ -49,6 +50,7 @@ import {
   type UserRecord,
   type WorkspaceRecord,
 } from './store.js';
+import type { TelemetryStore } from './telemetry-store.js';
 
 type Row = SqlRow;
 
@@ -91,6 +93,7 @@ export abstract class SqlStore implements Store {
   abstract readonly backend: 'sqlite' | 'postgres';
   protected readonly db: SqlDriver;
   readonly alerts: AlertStore;
+  readonly telemetry: TelemetryStore;
   readonly #runSelect: string;
   readonly #folderSelect: string;
   readonly #cache: BlockCache;
@@ -98,6 +101,7 @@ export abstract class SqlStore implements Store {
   constructor(db: SqlDriver, options: { cacheBytes?: number } = {}) {
     this.db = db;
     this.alerts = new SqlAlertStore(db);
+    this.telemetry = new SqlTelemetryStore(db);
     this.#cache = new BlockCache(options.cacheBytes ?? 256 * 1024 * 1024);
     const d = db.dialect;
     this.#runSelect = `SELECT r.pk, r.id, r.workspace_id, r.name, f.path AS folder, r.user_id, u.name AS user_name,

@@ -12,6 +12,7 @@ export type { Json, JsonObject } from '@simscope/protocol';
 
 import type { JsonObject } from '@simscope/protocol';
 import type { AlertStore } from './alert-store.js';
+import type { TelemetryStore } from './telemetry-store.js';
 
 export interface UserRecord {
   id: string;
@@ -209,6 +210,8 @@ export interface Store {
   readonly backend: 'sqlite' | 'postgres';
   /** Alert definitions, states, history and notifications (alert-store.ts). */
   readonly alerts: AlertStore;
+  /** Telemetry services, keys and records (telemetry-store.ts). */
+  readonly telemetry: TelemetryStore;
   migrate(): Promise<void>;
   close(): Promise<void>;
 

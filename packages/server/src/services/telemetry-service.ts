@@ -1,0 +1,394 @@
+import { randomBytes } from 'node:crypto';
+import {
+  type Json,
+  type JsonObject,
+  LIMITS,
+  parseDuration,
+  parseInput,
+  readTelemetryBatch,
+  SimscopeError,
+  servicePathProblem,
+  TELEMETRY_LIMITS,
+  TELEMETRY_RECORD_FIELDS,
+  type TelemetryKeyView,
+  type TelemetryRecordView,
+  type TelemetryServiceView,
+  type TelemetryUsageView,
+  telemetryKeyCreateSchema,
+  telemetryServiceName,
+} from '@simscope/protocol';
+import type { Store, WorkspaceRecord } from '../store/store.js';
+import type {
+  NewTelemetryRecord,
+  TelemetryKeyListRecord,
+  TelemetryKeyRecord,
+  TelemetryServiceRecord,
+} from '../store/telemetry-store.js';
+import { hashToken, newId } from './auth-service.js';
+import type { ServiceContext } from './context.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import { parseLimit } from './run-service.js';
+
+const CACHE_MS = 5_000;
+const CACHE_MAX = 10_000;
+const OWN_FIELDS = new Set<string>(TELEMETRY_RECORD_FIELDS);
+/** Bucket widths (seconds) the usage query picks from when none is asked for. */
+const NICE_BUCKETS = [60, 300, 900, 3600, 6 * 3600, 86_400, 7 * 86_400, 30 * 86_400];
+const AUTO_BUCKETS = 200;
+const DEFAULT_SPAN = 7 * 86_400 * 1e6;
+
+/** A new ingest-only key secret; only its hash is stored. */
+export function newTelemetryKey(): string {
+  return `stk_${randomBytes(32).toString('base64url')}`;
+}
+
+/** Who may write to which service: what an ingest request proves with its key. */
+export interface TelemetryCaller {
+  key: TelemetryKeyRecord;
+  service: TelemetryServiceRecord;
+}
+
+export interface TelemetryDeps {
+  store: Store;
+  now(): number;
+}
+
+export interface TelemetryRecordQuery {
+  service?: string;
+  function?: string;
+  session?: string;
+  from?: string;
+  to?: string;
+  order?: string;
+  limit?: string;
+  next?: string;
+}
+
+export interface TelemetryUsageQuery {
+  service?: string;
+  function?: string;
+  from?: string;
+  to?: string;
+  bucket?: string;
+}
+
+function parseMicros(value: string | undefined, field: string): number | null {
+  if (value === undefined || value === '') return null;
+  if (/^\d+$/.test(value)) return Number(value);
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) {
+    throw new SimscopeError(
+      'invalid_field',
+      `query.${field}: expected microseconds since the epoch or an ISO date, got '${value}'`,
+    );
+  }
+  return ms * 1000;
+}
+
+function functionList(value: string | undefined): string[] | null {
+  if (value === undefined || value === '') return null;
+  return value.split(',').map((f) => f.trim());
+}
+
+function keyView(k: TelemetryKeyListRecord): TelemetryKeyView {
+  return {
+    id: k.id,
+    service: k.servicePath,
+    workspace: k.workspaceName,
+    name: k.name,
+    created: k.createdAt,
+    expires: k.expiresAt,
+    revoked: k.revokedAt,
+  };
+}
+
+/**
+ * Usage telemetry: ingest-only keys per service (admin), batched ingest authenticated by such a key, and the
+ * listing and per-function aggregation a chart reads (workspace members).
+ */
+export class TelemetryService {
+  readonly #deps: TelemetryDeps;
+  readonly #cache = new Map<string, TelemetryCaller & { until: number }>();
+
+  constructor(deps: TelemetryDeps) {
+    this.#deps = deps;
+  }
+
+  get #store() {
+    return this.#deps.store.telemetry;
+  }
+
+  // Keys (admin)
+
+  /** Creates a key for a service (created with it) and returns it with its secret, which is never shown again. */
+  async createKey(
+    adminWorkspace: WorkspaceRecord | null,
+    body: unknown,
+  ): Promise<TelemetryKeyView & { key: string }> {
+    const input = parseInput(telemetryKeyCreateSchema, body);
+    let workspace = adminWorkspace;
+    if (input.workspace !== undefined) {
+      workspace = (await this.#deps.store.getWorkspace(input.workspace)) ?? null;
+      if (!workspace) {
+        throw new SimscopeError('not_found', `workspace '${input.workspace}' not found`, {
+          details: { field: 'body.workspace' },
+        });
+      }
+    }
+    if (!workspace) {
+      throw new SimscopeError(
+        'invalid_field',
+        'body.workspace: required, as you are not a member of any workspace',
+      );
+    }
+    const now = this.#deps.now();
+    const service = await this.#store.ensureService(workspace.id, input.service, now);
+    const record: TelemetryKeyRecord = {
+      id: newId(),
+      servicePk: service.pk,
+      name: input.name,
+      createdAt: now,
+      expiresAt: input.expiresIn ? Math.round(now + input.expiresIn * 1e6) : null,
+      revokedAt: null,
+    };
+    const secret = newTelemetryKey();
+    await this.#store.createKey(record, hashToken(secret));
+    return {
+      ...keyView({
+        ...record,
+        servicePath: service.path,
+        workspaceId: workspace.id,
+        workspaceName: workspace.name,
+      }),
+      key: secret,
+    };
+  }
+
+  async listKeys(service: string | undefined): Promise<TelemetryKeyView[]> {
+    return (await this.#store.listKeys(service || null)).map(keyView);
+  }
+
+  async revokeKey(id: string): Promise<void> {
+    if (!(await this.#store.revokeKey(id, this.#deps.now()))) {
+      throw new SimscopeError('not_found', `telemetry key '${id}' not found or already revoked`);
+    }
+    this.#cache.clear();
+  }
+
+  // Ingest (a telemetry key)
+
+  /** Checks that `authorization` carries a live telemetry key for the service at `path`. */
+  async authenticate(authorization: string | undefined, path: string): Promise<TelemetryCaller> {
+    const problem = servicePathProblem(path);
+    if (problem) {
+      throw new SimscopeError('invalid_field', `path.service: ${problem}`, {
+        details: { field: 'path.service' },
+      });
+    }
+    if (!authorization) {
+      throw new SimscopeError(
+        'unauthorized',
+        "missing telemetry key: send the header 'Authorization: Bearer <key>'",
+      );
+    }
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    if (!match) {
+      throw new SimscopeError('unauthorized', "malformed Authorization header: expected 'Bearer <key>'");
+    }
+    const found = await this.#lookup(hashToken(match[1]!));
+    if (!found) throw new SimscopeError('unauthorized', 'invalid telemetry key');
+    const { key, service } = found;
+    if (key.revokedAt !== null) {
+      throw new SimscopeError('unauthorized', `telemetry key '${key.name}' has been revoked`);
+    }
+    if (key.expiresAt !== null && key.expiresAt <= this.#deps.now()) {
+      throw new SimscopeError('unauthorized', `telemetry key '${key.name}' has expired`);
+    }
+    if (service.path !== path) {
+      throw new SimscopeError(
+        'forbidden',
+        `telemetry key '${key.name}' may write to service '${service.path}' only, not '${path}'`,
+        { details: { field: 'path.service' } },
+      );
+    }
+    return found;
+  }
+
+  async #lookup(hash: string): Promise<TelemetryCaller | undefined> {
+    const now = Date.now();
+    const hit = this.#cache.get(hash);
+    if (hit && hit.until > now) return hit;
+    const found = await this.#store.findKey(hash);
+    if (!found) return undefined;
+    if (this.#cache.size >= CACHE_MAX) this.#cache.clear();
+    const entry = { ...found, until: now + CACHE_MS };
+    this.#cache.set(hash, entry);
+    return entry;
+  }
+
+  /** Stores a batch of records once per (writer, seq). */
+  async ingest(caller: TelemetryCaller, body: unknown): Promise<{ stored: boolean; records: number }> {
+    const batch = readTelemetryBatch(body);
+    const now = this.#deps.now();
+    const records: NewTelemetryRecord[] = batch.records.map((r) => {
+      const extra: JsonObject = {};
+      for (const [field, value] of Object.entries(r)) {
+        if (!OWN_FIELDS.has(field) && value !== undefined) extra[field] = value as Json;
+      }
+      return {
+        timestamp: r.timestamp ?? now,
+        function: r.function,
+        sessionId: r.session_id ?? null,
+        args: (r.args ?? []) as Json[],
+        kwargs: (r.kwargs ?? {}) as JsonObject,
+        extra,
+      };
+    });
+    const stored = await this.#store.appendRecords(
+      caller.service.pk,
+      { writer: batch.writer, seq: batch.seq },
+      records,
+    );
+    return { stored, records: stored ? records.length : 0 };
+  }
+
+  // Reads (workspace members)
+
+  async #service(ctx: ServiceContext, path: string | undefined): Promise<TelemetryServiceRecord> {
+    if (!path) {
+      throw new SimscopeError(
+        'invalid_field',
+        'query.service: required, a service path such as intake/catalog',
+      );
+    }
+    const service = await this.#store.getService(ctx.auth.workspace.id, path);
+    if (!service) {
+      throw new SimscopeError('not_found', `telemetry service '${path}' not found in this workspace`, {
+        details: { field: 'query.service' },
+      });
+    }
+    return service;
+  }
+
+  async services(ctx: ServiceContext): Promise<TelemetryServiceView[]> {
+    return (await this.#store.listServices(ctx.auth.workspace.id)).map((s) => ({
+      path: s.path,
+      name: telemetryServiceName(s.path),
+      records: s.records,
+      first: s.first,
+      last: s.last,
+      created: s.createdAt,
+    }));
+  }
+
+  async records(
+    ctx: ServiceContext,
+    query: TelemetryRecordQuery,
+  ): Promise<{ items: TelemetryRecordView[]; next: string | null }> {
+    const service = await this.#service(ctx, query.service);
+    if (query.order !== undefined && query.order !== 'asc' && query.order !== 'desc') {
+      throw new SimscopeError('invalid_field', "query.order: must be 'asc' or 'desc'");
+    }
+    const descending = query.order === 'desc';
+    const limit = parseLimit(query.limit, 100, LIMITS.pageSize);
+    let after: { timestamp: number; pk: number } | null = null;
+    if (query.next) {
+      const [timestamp, pk] = decodeCursor(query.next, 2);
+      if (typeof timestamp !== 'number' || typeof pk !== 'number') {
+        throw new SimscopeError('invalid_cursor', 'query.next: not a cursor this listing returned');
+      }
+      after = { timestamp, pk };
+    }
+    const rows = await this.#store.listRecords(service.pk, {
+      functions: functionList(query.function),
+      sessionId: query.session || null,
+      from: parseMicros(query.from, 'from'),
+      to: parseMicros(query.to, 'to'),
+      after,
+      limit: limit + 1,
+      descending,
+    });
+    const more = rows.length > limit;
+    const page = more ? rows.slice(0, limit) : rows;
+    const last = page.at(-1);
+    return {
+      items: page.map((r) => ({
+        id: r.pk,
+        timestamp: r.timestamp,
+        function: r.function,
+        args: r.args,
+        kwargs: r.kwargs,
+        session_id: r.sessionId,
+        ...r.extra,
+      })),
+      next: more && last ? encodeCursor([last.timestamp, last.pk]) : null,
+    };
+  }
+
+  /** Calls per function in equal buckets over [from, to), bucket edges aligned to multiples of the width. */
+  async usage(ctx: ServiceContext, query: TelemetryUsageQuery): Promise<TelemetryUsageView> {
+    const service = await this.#service(ctx, query.service);
+    const to = parseMicros(query.to, 'to') ?? this.#deps.now();
+    const from = parseMicros(query.from, 'from') ?? to - DEFAULT_SPAN;
+    if (from >= to) {
+      throw new SimscopeError('invalid_field', `query.from: must be before query.to (${from} >= ${to})`);
+    }
+    let seconds: number;
+    if (query.bucket) {
+      try {
+        seconds = parseDuration(query.bucket);
+      } catch (error) {
+        throw new SimscopeError('invalid_field', `query.bucket: ${(error as Error).message}`, {
+          cause: error,
+        });
+      }
+      if (!(seconds >= 1) || !Number.isInteger(seconds)) {
+        throw new SimscopeError(
+          'invalid_field',
+          `query.bucket: must be a whole number of seconds, at least 1, got '${query.bucket}'`,
+        );
+      }
+    } else {
+      const span = (to - from) / 1e6;
+      seconds =
+        NICE_BUCKETS.find((b) => span / b <= AUTO_BUCKETS) ??
+        Math.ceil(span / AUTO_BUCKETS / 86_400) * 86_400;
+    }
+    const width = seconds * 1e6;
+    const start = Math.floor(from / width) * width;
+    const end = Math.ceil(to / width) * width;
+    const count = (end - start) / width;
+    if (count > TELEMETRY_LIMITS.usageBuckets) {
+      throw new SimscopeError(
+        'invalid_field',
+        `query.bucket: ${count} buckets of ${seconds} s between from and to; at most ${TELEMETRY_LIMITS.usageBuckets}`,
+      );
+    }
+    const rows = await this.#store.usage(service.pk, {
+      from: start,
+      to: end,
+      bucket: width,
+      functions: functionList(query.function),
+    });
+    const byFunction = new Map<string, { function: string; total: number; counts: number[] }>();
+    for (const row of rows) {
+      let entry = byFunction.get(row.function);
+      if (!entry) {
+        entry = { function: row.function, total: 0, counts: new Array<number>(count).fill(0) };
+        byFunction.set(row.function, entry);
+      }
+      entry.counts[row.bucket] = row.count;
+      entry.total += row.count;
+    }
+    return {
+      service: service.path,
+      from: start,
+      to: end,
+      bucket: seconds,
+      times: Array.from({ length: count }, (_, i) => start + i * width),
+      functions: [...byFunction.values()].sort(
+        (a, b) => b.total - a.total || a.function.localeCompare(b.function),
+      ),
+    };
+  }
+}

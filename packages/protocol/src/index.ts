@@ -1,3 +1,4 @@
+export * from './artifacts.js';
 export * from './error-codes.js';
 export * from './errors.js';
 export * from './filter/index.js';

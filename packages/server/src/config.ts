@@ -20,6 +20,10 @@ export interface ServerConfig {
   userConfigFile: string;
   /** Benchmarks only (`SIMSCOPE_BENCH_SINK=1`): a metric route that decodes and stores nothing. */
   sinkRoute: boolean;
+  /** Where artifact bytes go: a directory (default `DATA_DIR/artifacts`) or `s3://BUCKET/PREFIX?endpoint=…`. */
+  blobStore: string;
+  /** Bytes of artifacts each workspace may hold; null for no limit. */
+  artifactQuota: number | null;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -48,6 +52,37 @@ function parseSweepInterval(value: string | undefined): number {
   return seconds;
 }
 
+const BYTE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1e3,
+  kb: 1e3,
+  m: 1e6,
+  mb: 1e6,
+  g: 1e9,
+  gb: 1e9,
+  t: 1e12,
+  tb: 1e12,
+  kib: 2 ** 10,
+  mib: 2 ** 20,
+  gib: 2 ** 30,
+  tib: 2 ** 40,
+};
+
+/** Reads a byte count such as `5000000`, `500MB`, `10GiB` or `1.5T`; `0`, `none` or nothing is no limit. */
+export function parseByteSize(value: string | undefined, what: string): number | null {
+  if (value === undefined || value === '' || value === 'none' || value === '0') return null;
+  const match = /^(\d+(?:\.\d+)?)\s*([a-zA-Z]*)$/.exec(value.trim());
+  const unit = match ? BYTE_UNITS[match[2]!.toLowerCase()] : undefined;
+  if (!match || unit === undefined) {
+    throw new SimscopeError(
+      'invalid_field',
+      `${what}: '${value}' is not a size; use bytes or forms like 500MB, 10GB, 1TiB (0 or none: no limit)`,
+    );
+  }
+  return Math.floor(Number(match[1]) * unit);
+}
+
 /** The nearest `simscope.toml` from `cwd` upwards, if any. */
 export function findProjectConfig(cwd: string): string | undefined {
   let dir = resolve(cwd);
@@ -69,6 +104,9 @@ function readServerSection(file: string | undefined): Record<string, unknown> {
     const section = { ...(server as Record<string, unknown>) };
     // A relative data directory in a file means relative to that file.
     if (typeof section.data_dir === 'string') section.data_dir = resolve(dirname(file), section.data_dir);
+    if (typeof section.blob_store === 'string' && !section.blob_store.startsWith('s3://')) {
+      section.blob_store = resolve(dirname(file), section.blob_store);
+    }
     return section;
   } catch (error) {
     throw new SimscopeError('invalid_field', `${file}: not valid TOML: ${(error as Error).message}`, {
@@ -79,7 +117,8 @@ function readServerSection(file: string | undefined): Record<string, unknown> {
 
 /**
  * Reads settings with the precedence flag > env > project `simscope.toml` > user config > default;
- * both files hold them under `[server]` (`host`, `port`, `data_dir`, `db`, `log_level`, `body_limit`).
+ * both files hold them under `[server]` (`host`, `port`, `data_dir`, `db`, `log_level`, `body_limit`,
+ * `blob_store`, `artifact_quota`).
  */
 export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string): ServerConfig {
   const { values } = parseArgs({
@@ -91,13 +130,15 @@ export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
       db: { type: 'string' },
       'log-level': { type: 'string' },
       'body-limit': { type: 'string' },
+      'blob-store': { type: 'string' },
+      'artifact-quota': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
   if (values.help) {
     process.stdout.write(
-      `Usage: simscope server [--host H] [--port P] [--data-dir DIR] [--db URL|FILE] [--log-level L] [--body-limit BYTES]\n`,
+      `Usage: simscope server [--host H] [--port P] [--data-dir DIR] [--db URL|FILE] [--log-level L] [--body-limit BYTES]\n                       [--blob-store DIR|s3://BUCKET/PREFIX] [--artifact-quota SIZE]\n`,
     );
     process.exit(0);
   }
@@ -125,15 +166,26 @@ export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
   if (!Number.isInteger(bodyLimit) || bodyLimit < 1024) {
     throw new SimscopeError('invalid_field', 'body limit: must be a whole number of bytes, at least 1024');
   }
+  const dataDir = resolve(
+    cwd,
+    pick(values['data-dir'], 'SIMSCOPE_DATA_DIR', 'data_dir') ?? defaultDataDir(env),
+  );
+  const blobStore =
+    pick(values['blob-store'], 'SIMSCOPE_BLOB_STORE', 'blob_store') ?? join(dataDir, 'artifacts');
   return {
     host: pick(values.host, 'SIMSCOPE_HOST', 'host') ?? DEFAULT_HOST,
     port,
-    dataDir: resolve(cwd, pick(values['data-dir'], 'SIMSCOPE_DATA_DIR', 'data_dir') ?? defaultDataDir(env)),
+    dataDir,
     db: pick(values.db, 'SIMSCOPE_DB', 'db') ?? '',
     logLevel,
     bodyLimit,
     sweepInterval: parseSweepInterval(env.SIMSCOPE_SWEEP_INTERVAL),
     userConfigFile: userFile,
     sinkRoute: env.SIMSCOPE_BENCH_SINK === '1',
+    blobStore: blobStore.startsWith('s3://') ? blobStore : resolve(cwd, blobStore),
+    artifactQuota: parseByteSize(
+      pick(values['artifact-quota'], 'SIMSCOPE_ARTIFACT_QUOTA', 'artifact_quota'),
+      'artifact quota',
+    ),
   };
 }

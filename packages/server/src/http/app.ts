@@ -29,7 +29,9 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import { Packr, Unpackr } from 'msgpackr';
+import type { BlobStore } from '../blob/blob-store.js';
 import { AdminService } from '../services/admin-service.js';
+import { ArtifactService } from '../services/artifact-service.js';
 import { AuthService } from '../services/auth-service.js';
 import type { AuthContext, ServiceContext } from '../services/context.js';
 import { EventService } from '../services/event-service.js';
@@ -37,6 +39,7 @@ import { FolderService } from '../services/folder-service.js';
 import { MetricService } from '../services/metric-service.js';
 import { RunService } from '../services/run-service.js';
 import type { Store } from '../store/store.js';
+import { acceptRawBodies, registerArtifactRoutes } from './artifact-routes.js';
 import { docsPage, openApiDocument, type RouteDoc } from './openapi.js';
 
 export const SERVER_VERSION = '0.1.0';
@@ -50,6 +53,10 @@ export interface AppConfig {
   sinkRoute?: boolean;
   /** Microsecond clock; tests may pass their own. */
   now?: () => number;
+  /** Where artifact bytes live; without one, artifact routes answer 503. */
+  blobs?: BlobStore;
+  /** Bytes of artifacts each workspace may hold; absent or null for no limit. */
+  artifactQuota?: number | null;
 }
 
 type Params = Record<string, string>;
@@ -92,6 +99,7 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
   const metrics = new MetricService();
   const events = new EventService();
   const folders = new FolderService();
+  const artifacts = new ArtifactService({ blobs: config.blobs, quota: config.artifactQuota });
   const docs: RouteDoc[] = [];
 
   app.removeAllContentTypeParsers();
@@ -173,9 +181,10 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
   function route(
     doc: RouteDoc,
     handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>,
+    on: FastifyInstance = app,
   ): void {
     docs.push(doc);
-    app.route({
+    on.route({
       method: doc.method as 'GET',
       url: `${API_PREFIX}${doc.url}`,
       onRequest: authenticate(doc.scope === 'none' ? 'none' : doc.scope),
@@ -267,6 +276,7 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
     },
     async (r, reply) => {
       await admin.deleteWorkspace(params(r).workspace!);
+      await artifacts.collect(store);
       return reply.status(204).send();
     },
   );
@@ -368,6 +378,7 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
     { method: 'DELETE', url: '/runs/:run', summary: 'Delete a run and all its data', scope: 'write' },
     async (r, reply) => {
       await runs.delete(ctx(r), params(r).run!);
+      await artifacts.collect(store);
       return reply.status(204).send();
     },
   );
@@ -587,8 +598,18 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
       scope: 'write',
       query: { recursive: 'true to delete contents' },
     },
-    async (r) => folders.delete(ctx(r), params(r).folder!, query(r).recursive === 'true'),
+    async (r) => {
+      const deleted = await folders.delete(ctx(r), params(r).folder!, query(r).recursive === 'true');
+      await artifacts.collect(store);
+      return deleted;
+    },
   );
+
+  // Artifacts: in a scope of their own, where bodies arrive as streams
+  await app.register(async function artifactScope(scope) {
+    acceptRawBodies(scope);
+    registerArtifactRoutes({ route: (doc, handler) => route(doc, handler, scope), ctx, runOf, artifacts });
+  });
 
   app.get('/', function landing(_request, reply) {
     reply

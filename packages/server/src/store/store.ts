@@ -11,6 +11,7 @@ import type {
 export type { Json, JsonObject } from '@simscope/protocol';
 
 import type { JsonObject } from '@simscope/protocol';
+import type { ArtifactStore } from './artifact-store.js';
 
 export interface UserRecord {
   id: string;
@@ -189,7 +190,7 @@ export interface BatchKey {
 }
 
 /** Everything Simscope keeps, behind one interface with a SQLite and a PostgreSQL implementation. */
-export interface Store {
+export interface Store extends ArtifactStore {
   readonly backend: 'sqlite' | 'postgres';
   migrate(): Promise<void>;
   close(): Promise<void>;

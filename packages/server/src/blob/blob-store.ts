@@ -1,5 +1,5 @@
 import { createHash, type Hash, randomBytes } from 'node:crypto';
-import { Transform, type TransformCallback } from 'node:stream';
+import { finished, type Readable, Transform, type TransformCallback, type Writable } from 'node:stream';
 import { SimscopeError } from '@simscope/protocol';
 
 /** Bytes that arrived and were hashed, waiting in a staging area until they are committed or discarded. */
@@ -72,8 +72,8 @@ export class HashingCounter extends Transform {
       callback(
         new SimscopeError(
           'quota_exceeded',
-          `the upload exceeds the ${this.#maxBytes} bytes left in this workspace's artifact quota`,
-          { details: { available: this.#maxBytes } },
+          `the upload is larger than this workspace's artifact quota of ${this.#maxBytes} bytes`,
+          { details: { quota: this.#maxBytes } },
         ),
       );
       return;
@@ -92,4 +92,16 @@ export class HashingCounter extends Transform {
     this.#digest ??= this.#hash.digest('hex');
     return this.#digest;
   }
+}
+
+/**
+ * Pipes `source` into `target`, destroying `target` when `source` fails or closes before its end. Unlike
+ * `pipeline`, a failing `target` leaves `source` alone: when `source` is a request, the server can still answer.
+ */
+export function feed(source: NodeJS.ReadableStream, target: Writable): void {
+  const stop = finished(source as Readable, (error) => {
+    stop();
+    if (error) target.destroy(error);
+  });
+  source.pipe(target);
 }

@@ -7,6 +7,7 @@ import {
   type BlobEntry,
   type BlobStore,
   type ByteRange,
+  feed,
   HashingCounter,
   newStagingId,
   type StagedBlob,
@@ -47,7 +48,9 @@ export class LocalBlobStore implements BlobStore {
     const file = this.#stagedPath(id);
     const counter = new HashingCounter(options.maxBytes);
     try {
-      await pipeline(source, counter, createWriteStream(file, { flags: 'wx', highWaterMark: CHUNK }));
+      const done = pipeline(counter, createWriteStream(file, { flags: 'wx', highWaterMark: CHUNK }));
+      feed(source, counter);
+      await done;
     } catch (error) {
       await rm(file, { force: true });
       throw error;

@@ -18,6 +18,7 @@ import {
   type BlobEntry,
   type BlobStore,
   type ByteRange,
+  feed,
   HashingCounter,
   newStagingId,
   type StagedBlob,
@@ -124,12 +125,12 @@ export class S3BlobStore implements BlobStore {
       // We abort ourselves, so that a server without AbortMultipartUpload does not hide the first error.
       leavePartsOnError: true,
     });
-    const feeding = pipeline(source, counter);
+    const failed = new Promise<never>((_resolve, reject) => counter.once('error', reject));
+    feed(source, counter);
     try {
-      await Promise.all([feeding, upload.done()]);
+      await Promise.race([upload.done(), failed]);
     } catch (error) {
       counter.destroy();
-      feeding.catch(() => undefined);
       await upload.abort().catch(() => undefined);
       await this.discard(id).catch(() => undefined);
       throw error;

@@ -39,7 +39,7 @@ import { FolderService } from '../services/folder-service.js';
 import { MetricService } from '../services/metric-service.js';
 import { RunService } from '../services/run-service.js';
 import type { Store } from '../store/store.js';
-import { acceptRawBodies, registerArtifactRoutes } from './artifact-routes.js';
+import { registerArtifactRoutes } from './artifact-routes.js';
 import { docsPage, openApiDocument, type RouteDoc } from './openapi.js';
 
 export const SERVER_VERSION = '0.1.0';
@@ -607,8 +607,12 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
 
   // Artifacts: in a scope of their own, where bodies arrive as streams
   await app.register(async function artifactScope(scope) {
-    acceptRawBodies(scope);
-    registerArtifactRoutes({ route: (doc, handler) => route(doc, handler, scope), ctx, runOf, artifacts });
+    registerArtifactRoutes(scope, {
+      route: (doc, handler) => route(doc, handler, scope),
+      ctx,
+      runOf,
+      artifacts,
+    });
   });
 
   app.get('/', function landing(_request, reply) {

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { SimscopeError } from '@simscope/protocol';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ArtifactService } from '../services/artifact-service.js';
@@ -16,13 +17,21 @@ type Query = Record<string, string | undefined>;
 
 /**
  * Lets every body through as the request stream itself, whatever its type and size, so uploads are never
- * buffered or size-limited by the body parser; call on the plugin scope that holds the artifact routes.
+ * buffered or size-limited by the body parser. The Content-Type is kept aside for the upload's MIME type (and
+ * checked there), so that no parser refuses it first. Returns where to find it.
  */
-export function acceptRawBodies(scope: FastifyInstance): void {
+function acceptRawBodies(scope: FastifyInstance): (request: FastifyRequest) => string | undefined {
+  const types = new WeakMap<FastifyRequest, string | undefined>();
+  scope.addHook('onRequest', async function keepContentType(request) {
+    types.set(request, header(request, 'content-type'));
+    if (request.headers['content-type'] !== undefined)
+      request.headers['content-type'] = 'application/octet-stream';
+  });
   scope.removeAllContentTypeParsers();
   scope.addContentTypeParser('*', function passThrough(_request, payload, done) {
     done(null, payload);
   });
+  return (request) => types.get(request);
 }
 
 /** `attachment` with the base name, ASCII-only in `filename` and exact in `filename*` (RFC 6266). */
@@ -41,8 +50,12 @@ function header(request: FastifyRequest, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** The artifact routes; register them on a scope prepared with `acceptRawBodies`. */
-export function registerArtifactRoutes({ route, ctx, runOf, artifacts }: ArtifactRouteDeps): void {
+/** Registers the artifact routes on `scope`, a plugin scope of their own (its bodies arrive as streams). */
+export function registerArtifactRoutes(
+  scope: FastifyInstance,
+  { route, ctx, runOf, artifacts }: ArtifactRouteDeps,
+): void {
+  const contentType = acceptRawBodies(scope);
   const query = (r: FastifyRequest) => r.query as Query;
 
   route(
@@ -67,7 +80,7 @@ export function registerArtifactRoutes({ route, ctx, runOf, artifacts }: Artifac
         const saved = await artifacts.save(
           ctx(r),
           run,
-          { ...query(r), contentType: header(r, 'content-type') },
+          { ...query(r), contentType: contentType(r) },
           r.body as NodeJS.ReadableStream | undefined,
         );
         return reply.status(saved.created ? 201 : 200).send(saved.artifact);
@@ -137,7 +150,8 @@ export function registerArtifactRoutes({ route, ctx, runOf, artifacts }: Artifac
       if (range) {
         reply.status(206).header('content-range', `bytes ${range.start}-${range.end}/${artifact.size}`);
       }
-      return reply.send(stream ?? '');
+      // HEAD: an empty stream keeps the Content-Length set above.
+      return reply.send(stream ?? Readable.from([]));
     },
   );
   route(

@@ -12,7 +12,7 @@ import {
   parseInput,
   SimscopeError,
 } from '@simscope/protocol';
-import { type BlobStore, type ByteRange, HashingCounter, type StagedBlob } from '../blob/blob-store.js';
+import { type BlobStore, type ByteRange, feed, HashingCounter, type StagedBlob } from '../blob/blob-store.js';
 import type { ArtifactRecord } from '../store/artifact-store.js';
 import type { RunRecord, Store } from '../store/store.js';
 import type { ServiceContext } from './context.js';
@@ -173,8 +173,7 @@ export function parseRange(header: string | undefined, size: number): ByteRange 
 
 async function hashOnly(source: NodeJS.ReadableStream, maxBytes: number | undefined) {
   const counter = new HashingCounter(maxBytes);
-  await pipeline(
-    source,
+  const done = pipeline(
     counter,
     new Writable({
       highWaterMark: 1 << 20,
@@ -183,6 +182,8 @@ async function hashOnly(source: NodeJS.ReadableStream, maxBytes: number | undefi
       },
     }),
   );
+  feed(source, counter);
+  await done;
   return { sha256: counter.sha256, size: counter.byteCount };
 }
 
@@ -244,12 +245,17 @@ export class ArtifactService {
     const mimeType = parseMimeType(params.contentType);
     const workspaceId = ctx.auth.workspace.id;
 
-    let maxBytes: number | undefined;
-    if (this.#quota !== null && !(claimed !== null && (await ctx.store.hasBlob(claimed, workspaceId)))) {
+    // No upload can be larger than the quota; whether one fits exactly is decided when it is recorded. One that
+    // announces its size is refused at once when it cannot fit, unless its sha256 says the workspace holds it.
+    const maxBytes = this.#quota ?? undefined;
+    if (
+      this.#quota !== null &&
+      declared !== null &&
+      !(claimed !== null && (await ctx.store.hasBlob(claimed, workspaceId)))
+    ) {
       const used = await ctx.store.artifactBytes(workspaceId);
       const previous = await ctx.store.getArtifact(run.pk, name);
-      maxBytes = Math.max(0, this.#quota - used + (previous ? previous.size : 0));
-      if (declared !== null && declared > maxBytes) {
+      if (declared > this.#quota - used + (previous ? previous.size : 0)) {
         throw new SimscopeError(
           'quota_exceeded',
           `saving '${name}' (${declared} bytes) would exceed this workspace's artifact quota of ${this.#quota} bytes (${used} used)`,

@@ -1,3 +1,11 @@
+export {
+  type ArtifactFilter,
+  type ArtifactInfo,
+  artifactNameFor,
+  detectMimeType,
+  type SaveManyOptions,
+  type SaveOptions,
+} from './artifacts.js';
 export type { SendStats } from './batch-sender.js';
 export {
   Client,

@@ -176,7 +176,7 @@ export class Client {
    * Downloads one artifact into `path` (default: the working directory), keeping the directories of its name
    * (`system/controlDict` goes to `PATH/system/controlDict`); returns the file's path.
    */
-  getArtifactAsFile(run: string, name: string, options: { path?: string } = {}): Promise<string> {
+  async getArtifactAsFile(run: string, name: string, options: { path?: string } = {}): Promise<string> {
     return downloadArtifact(this.#transport, run, checkArtifactName(name), options.path ?? process.cwd());
   }
 

@@ -357,3 +357,44 @@ describe('artifact names and download safety', () => {
     });
   });
 });
+
+describe('artifact quota seen from the client', () => {
+  let t: Awaited<ReturnType<typeof openTestApp>>;
+  let work: string;
+  let url: string;
+
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), 'simscope-e2e-quota-'));
+    t = await openTestApp('sqlite', {
+      blobs: new LocalBlobStore(join(work, 'blobs')),
+      artifactQuota: 1_000_000,
+    });
+    await t.app.listen({ host: '127.0.0.1', port: 0 });
+    url = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await t.close();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('is refused with quota_exceeded before the bytes are sent, small file or streamed', async () => {
+    const run = await new Run().config({ url, token: ADMIN_TOKEN, ...quiet }).init({ name: 'quota' });
+    const small = join(work, 'small.bin');
+    writeFileSync(small, randomBytes(600_000));
+    expect(await run.save(small, 'output')).toMatchObject({ size: 600_000 });
+    for (const size of [500_000, 3 * 1024 * 1024]) {
+      const file = join(work, `over-${size}.bin`);
+      writeFileSync(file, randomBytes(size));
+      const error = await run.save(file, 'output').catch((e) => e);
+      expect(error).toBeInstanceOf(ClientError);
+      expect(error).toMatchObject({ code: 'quota_exceeded', status: 413 });
+      expect(error.message).toBe(
+        `PUT /runs/${run.id}/artifacts: 413 saving 'over-${size}.bin' (${size} bytes) would exceed this workspace's artifact quota of 1000000 bytes (600000 used)`,
+      );
+    }
+    // The same bytes again fit: they are stored already.
+    expect(await run.save(small, 'output', { name: 'copy.bin' })).toMatchObject({ size: 600_000 });
+    await run.close();
+    expect(tree(join(work, 'blobs'))).toHaveLength(1);
+  });
+});

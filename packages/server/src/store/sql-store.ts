@@ -1002,7 +1002,15 @@ export abstract class SqlStore implements Store {
         }
       }
       await options.place(created);
-      const row = await tx.get(
+      const row = await this.#insertArtifact(tx, artifact);
+      return { artifact: { ...artifact, pk: num(row?.pk) }, replaced };
+    });
+  }
+
+  async #insertArtifact(tx: SqlDriver, artifact: NewArtifact): Promise<SqlRow | undefined> {
+    const d = tx.dialect;
+    try {
+      return await tx.get(
         `INSERT INTO artifacts (run_pk, workspace_id, name, category, mime_type, size, sha256, metadata, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ${d.jsonParam()}, ?)
          ON CONFLICT (run_pk, name) DO UPDATE SET category = excluded.category, mime_type = excluded.mime_type,
@@ -1021,8 +1029,15 @@ export abstract class SqlStore implements Store {
           artifact.createdAt,
         ],
       );
-      return { artifact: { ...artifact, pk: num(row?.pk) }, replaced };
-    });
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (code === '23503' || code === 'SQLITE_CONSTRAINT_FOREIGNKEY') {
+        throw new SimscopeError('not_found', 'the run was deleted while its artifact was saved', {
+          cause: error,
+        });
+      }
+      throw error;
+    }
   }
 
   async getArtifact(runPk: number, name: string): Promise<ArtifactRecord | undefined> {

@@ -248,6 +248,36 @@ describe.each(BACKENDS)('artifact routes on %s', (backend) => {
     expect((await call('DELETE', `/runs/${a}/artifacts?name=mesh.bin`)).status).toBe(404);
   });
 
+  it('keeps every artifact readable while the same bytes are saved and deleted concurrently', async () => {
+    const run = await newRun('races');
+    const data = [randomBytes(20_000), randomBytes(30_000)];
+    const before = blobFiles();
+    // Saves and deletes of the same two contents interleave: a deletion may free a blob while a save of the
+    // same bytes is on its way; neither may leave an artifact without its bytes.
+    for (let round = 0; round < 3; round++) {
+      await Promise.all(
+        Array.from({ length: 12 }, async (_, i) => {
+          const bytes = data[i % 2]!;
+          const name = `f${i}`;
+          expect((await put(run, name, bytes)).status).toBeLessThan(300);
+          if (i % 3 === 0)
+            expect((await call('DELETE', `/runs/${run}/artifacts?name=${name}`)).status).toBe(204);
+        }),
+      );
+      const items = (await call('GET', `/runs/${run}/artifacts`)).json().items as {
+        name: string;
+        sha256: string;
+      }[];
+      expect(items.map((i) => i.name).sort()).toEqual(['f1', 'f10', 'f11', 'f2', 'f4', 'f5', 'f7', 'f8']);
+      for (const item of items) {
+        const got = await call('GET', `/runs/${run}/artifacts/content?name=${item.name}`);
+        expect(sha(got.raw)).toBe(item.sha256);
+      }
+      await Promise.all(items.map((i) => call('DELETE', `/runs/${run}/artifacts?name=${i.name}`)));
+      expect(blobFiles()).toEqual(before);
+    }
+  });
+
   it('lists by category and name filters, a page at a time', async () => {
     const run = await newRun('listing');
     const names = [

@@ -72,7 +72,8 @@ export function registerArtifactRoutes(
         size: 'byte count; refused at once when over the quota, and when the body differs',
         metadata: 'JSON object',
       },
-      bodyDescription: 'the bytes of the file, any Content-Type',
+      bodyDescription: 'the bytes of the file, streamed; its Content-Type is the MIME type',
+      bodyType: '*/*',
     },
     async (r, reply) => {
       try {

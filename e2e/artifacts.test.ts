@@ -280,7 +280,8 @@ describe('artifact names and download safety', () => {
   describe('against a server that lies', () => {
     let server: Server;
     let client: Client;
-    const served: Record<string, { body: Buffer; etag: string }> = {};
+    const served: Record<string, { body: Buffer; etag: string; cutAt?: number }> = {};
+    const ranges: (string | undefined)[] = [];
     let listing: string[] = [];
 
     beforeAll(async () => {
@@ -307,6 +308,21 @@ describe('artifact names and download safety', () => {
           return;
         }
         res.setHeader('etag', file.etag);
+        ranges.push(req.headers.range && `${req.headers.range} if-range ${req.headers['if-range']}`);
+        const from = Number(/^bytes=(\d+)-$/.exec(req.headers.range ?? '')?.[1] ?? 0);
+        if (from > 0 && req.headers['if-range'] === file.etag) {
+          res.statusCode = 206;
+          res.setHeader('content-range', `bytes ${from}-${file.body.length - 1}/${file.body.length}`);
+          res.end(file.body.subarray(from));
+          return;
+        }
+        if (file.cutAt !== undefined) {
+          // Half the bytes, then the connection drops.
+          res.setHeader('content-length', file.body.length);
+          res.write(file.body.subarray(0, file.cutAt), () => setTimeout(() => res.destroy(), 20));
+          file.cutAt = undefined;
+          return;
+        }
         res.end(file.body);
       });
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -345,6 +361,18 @@ describe('artifact names and download safety', () => {
         'a link in its path leads outside',
       );
       expect(readdirSync(outside)).toEqual([]);
+    });
+
+    it('resumes a download that breaks off with a Range request, and checks the whole', async () => {
+      const body = randomBytes(3 * 1024 * 1024);
+      served['resume.bin'] = { body, etag: `"${sha(body)}"`, cutAt: 1024 * 1024 + 5 };
+      ranges.length = 0;
+      const file = await client.getArtifactAsFile('run', 'resume.bin', { path: join(work, 'resumed') });
+      expect(readFileSync(file).equals(body)).toBe(true);
+      expect(ranges[0]).toBeUndefined();
+      expect(ranges).toHaveLength(2);
+      expect(ranges[1]).toMatch(new RegExp(`^bytes=\\d+- if-range "${sha(body)}"$`));
+      expect(readdirSync(join(work, 'resumed'))).toEqual(['resume.bin']);
     });
 
     it('keeps no file when the bytes do not match their sha256', async () => {

@@ -473,9 +473,13 @@ async function prepareDirectory(dir: string, target: string): Promise<void> {
   if (existing?.isDirectory()) fail(`refusing to write ${target}: a directory is in the way`, 'bad_request');
 }
 
+/** How often a download that breaks off mid-way resumes where it stopped (with a Range request). */
+const RESUMES = 5;
+
 /**
  * Downloads the artifact `name` of `run` to `dir/name` (subdirectories made as its name needs): into a temporary
- * file beside the target, checked against the sha256 the server gives, then renamed into place.
+ * file beside the target, checked against the sha256 the server gives (its ETag), then renamed into place. A
+ * transfer that breaks off resumes from the last byte received, as long as the artifact has not changed.
  */
 export async function downloadArtifact(
   transport: HttpTransport,
@@ -491,39 +495,62 @@ export async function downloadArtifact(
     `.${basename(target).slice(0, 200)}.${randomBytes(6).toString('hex')}.part`,
   );
   const timer = new IdleTimer(transport.timeoutMs);
+  const handle = await open(temp, 'wx');
+  let hash = createHash('sha256');
+  let written = 0;
+  let etag: string | null = null;
   try {
-    const res = await transport.stream('GET', `/runs/${encodeURIComponent(run)}/artifacts/content`, {
-      query: { name },
-      signal: timer.signal,
-    });
-    const expected = /^"([0-9a-f]{64})"$/.exec(res.headers.get('etag') ?? '')?.[1];
-    if (!res.body) fail(`${name}: the server sent no body`, 'bad_request');
-    const hash = createHash('sha256');
-    const handle = await open(temp, 'wx');
-    try {
-      // Chunks arrive small; gathering them into 1 MiB writes is what keeps the disk side fast.
-      const reader = res.body.getReader();
+    for (let attempt = 0; ; attempt++) {
+      // Received but not yet written: written (at their place) before a resume, so nothing is asked twice.
       let pending: Uint8Array[] = [];
       let pendingBytes = 0;
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (value) {
-          timer.touch();
-          hash.update(value);
-          pending.push(value);
-          pendingBytes += value.length;
+      const flush = async () => {
+        if (pendingBytes === 0) return;
+        const { bytesWritten } = await handle.writev(pending, written);
+        if (bytesWritten !== pendingBytes) fail(`${temp}: short write (is the disk full?)`, 'bad_request');
+        written += pendingBytes;
+        pending = [];
+        pendingBytes = 0;
+      };
+      try {
+        const resume = written > 0 && etag !== null;
+        const res = await transport.stream('GET', `/runs/${encodeURIComponent(run)}/artifacts/content`, {
+          query: { name },
+          signal: timer.signal,
+          ...(resume ? { headers: { range: `bytes=${written}-`, 'if-range': etag! } } : {}),
+        });
+        if (resume && res.status !== 206) {
+          // The artifact changed since the first bytes came: start again from the whole answer.
+          await handle.truncate(0);
+          written = 0;
+          hash = createHash('sha256');
         }
-        if (pendingBytes >= CHUNK || (done && pendingBytes > 0)) {
-          const { bytesWritten } = await handle.writev(pending);
-          if (bytesWritten !== pendingBytes) fail(`${temp}: short write (is the disk full?)`, 'bad_request');
-          pending = [];
-          pendingBytes = 0;
+        etag ??= res.headers.get('etag');
+        if (!res.body) fail(`${name}: the server sent no body`, 'bad_request');
+        // Chunks arrive small; gathering them into 1 MiB writes is what keeps the disk side fast.
+        const reader = res.body.getReader();
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (value) {
+            timer.touch();
+            hash.update(value);
+            pending.push(value);
+            pendingBytes += value.length;
+          }
+          if (pendingBytes >= CHUNK || done) await flush();
+          if (done) break;
         }
-        if (done) break;
+        break;
+      } catch (error) {
+        await flush();
+        if (error instanceof ClientError || timer.signal.aborted || attempt >= RESUMES || etag === null) {
+          throw error;
+        }
+        await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
       }
-    } finally {
-      await handle.close();
     }
+    await handle.close();
+    const expected = /^"([0-9a-f]{64})"$/.exec(etag ?? '')?.[1];
     const actual = hash.digest('hex');
     if (expected !== undefined && actual !== expected) {
       throw new ClientError(
@@ -535,6 +562,7 @@ export async function downloadArtifact(
     await rename(temp, target);
     return target;
   } catch (error) {
+    await handle.close().catch(() => undefined);
     await rm(temp, { force: true });
     throw error;
   } finally {

@@ -45,6 +45,29 @@ export function contentDisposition(name: string): string {
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`;
 }
 
+/** Bytes and milliseconds a refused upload is read on for before its connection is cut. */
+const LINGER_BYTES = 64 * 1024 * 1024;
+const LINGER_MS = 5000;
+
+/**
+ * After an upload is refused before its end, reads on (discarding) so that the client, still sending, gets the
+ * answer: closing a socket with unread bytes resets it, and a reset can destroy the answer before the client
+ * reads it. A body that ends within the limits leaves the connection reusable; a longer one is cut off.
+ */
+function lingerThenClose(request: FastifyRequest): void {
+  const raw = request.raw;
+  let seen = 0;
+  const cut = () => raw.socket?.destroy();
+  const timer = setTimeout(cut, LINGER_MS).unref();
+  raw.on('data', (chunk: Buffer) => {
+    seen += chunk.length;
+    if (seen > LINGER_BYTES) cut();
+  });
+  raw.once('end', () => clearTimeout(timer));
+  raw.once('close', () => clearTimeout(timer));
+  raw.resume();
+}
+
 function header(request: FastifyRequest, name: string): string | undefined {
   const value = request.headers[name];
   return Array.isArray(value) ? value[0] : value;
@@ -91,8 +114,7 @@ export function registerArtifactRoutes(
             cause: error,
           });
         }
-        // Answer now rather than read a body nobody will store; the connection cannot be reused after that.
-        if (!r.raw.complete) reply.header('connection', 'close');
+        if (!r.raw.complete) lingerThenClose(r);
         throw error;
       }
     },

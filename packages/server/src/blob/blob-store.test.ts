@@ -135,3 +135,26 @@ describe.each(['local', 's3'] as const)('%s blob store', (kind) => {
     await expect(store.discard('../x')).rejects.toMatchObject({ code: 'invalid_field' });
   });
 });
+
+describe('S3BlobStore.fromUrl', () => {
+  it('reads bucket, prefix, endpoint, region and path style from an s3:// URL', async () => {
+    const s3 = await startS3('from-url');
+    const store = S3BlobStore.fromUrl(`s3://from-url/deep/prefix?endpoint=${s3.endpoint}&region=eu-west-1`);
+    process.env.AWS_ACCESS_KEY_ID = 'S3RVER';
+    process.env.AWS_SECRET_ACCESS_KEY = 'S3RVER';
+    try {
+      const staged = await store.stage(source(Buffer.from('hello')));
+      await store.commit(staged);
+      expect(await entries(store)).toEqual([
+        { kind: 'blob', sha256: sha(Buffer.from('hello')), modifiedMs: expect.any(Number) },
+      ]);
+      expect((await bytesOf(await store.read(staged.sha256))).toString()).toBe('hello');
+    } finally {
+      delete process.env.AWS_ACCESS_KEY_ID;
+      delete process.env.AWS_SECRET_ACCESS_KEY;
+      await store.close();
+      await s3.stop();
+    }
+    expect(() => S3BlobStore.fromUrl('s3:///no-bucket')).toThrow('is not of the form s3://BUCKET/PREFIX');
+  });
+});

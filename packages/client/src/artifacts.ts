@@ -252,7 +252,9 @@ interface HashedFile {
 async function hashFile(path: string): Promise<HashedFile> {
   const handle = await open(path, 'r');
   try {
-    const { size } = await handle.stat();
+    const info = await handle.stat();
+    if (!info.isFile()) fail(`${path}: not a file`, 'bad_request');
+    const size = info.size;
     const hash = createHash('sha256');
     const keep = size <= SMALL_FILE ? Buffer.allocUnsafe(size) : null;
     const buffer = keep ?? Buffer.allocUnsafe(CHUNK);
@@ -351,8 +353,6 @@ export async function uploadFile(
     options.name !== undefined
       ? checkArtifactName(options.name)
       : artifactNameFor(path, options.preservePath);
-  const info = await stat(path);
-  if (!info.isFile()) fail(`${path}: not a file`, 'bad_request');
   const hashed = await hashFile(path);
   const spec: UploadSpec = {
     name,

@@ -1,4 +1,3 @@
-import { createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -43,12 +42,12 @@ export class LocalBlobStore implements BlobStore {
   }
 
   async stage(source: NodeJS.ReadableStream, options: StageOptions = {}): Promise<StagedBlob> {
-    await mkdir(this.#tmp, { recursive: true });
     const id = newStagingId();
     const file = this.#stagedPath(id);
     const counter = new HashingCounter(options.maxBytes);
     try {
-      const done = pipeline(counter, createWriteStream(file, { flags: 'wx', highWaterMark: CHUNK }));
+      const output = await withDirectory(this.#tmp, () => open(file, 'wx'));
+      const done = pipeline(counter, output.createWriteStream({ highWaterMark: CHUNK }));
       feed(source, counter);
       await done;
     } catch (error) {
@@ -60,8 +59,8 @@ export class LocalBlobStore implements BlobStore {
 
   async commit(staged: StagedBlob): Promise<void> {
     const target = this.#path(staged.sha256);
-    await mkdir(join(this.#blobs, staged.sha256.slice(0, 2)), { recursive: true });
-    await rename(this.#stagedPath(staged.id), target);
+    const from = this.#stagedPath(staged.id);
+    await withDirectory(join(this.#blobs, staged.sha256.slice(0, 2)), () => rename(from, target));
   }
 
   async discard(staged: StagedBlob | string): Promise<void> {
@@ -105,6 +104,17 @@ export class LocalBlobStore implements BlobStore {
   }
 
   async close(): Promise<void> {}
+}
+
+/** Runs `fn`, creating `dir` first only if `fn` fails for want of it (a directory rarely needs making). */
+async function withDirectory<T>(dir: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    await mkdir(dir, { recursive: true });
+    return fn();
+  }
 }
 
 async function readdirOrEmpty(dir: string): Promise<string[]> {

@@ -278,6 +278,31 @@ describe.each(BACKENDS)('artifact routes on %s', (backend) => {
     }
   });
 
+  it('frees the blobs of a deleted workspace and keeps workspaces apart', async () => {
+    const json = { 'content-type': 'application/json' };
+    expect(
+      (await call('POST', '/admin/workspaces', JSON.stringify({ name: `lab-${backend}` }), json)).status,
+    ).toBe(201);
+    await call('POST', `/admin/workspaces/lab-${backend}/members`, JSON.stringify({ user: 'admin' }), json);
+    const lab = { 'simscope-workspace': `lab-${backend}` };
+    const run = (
+      await call('POST', '/runs', JSON.stringify({ name: 'in-the-lab' }), { ...json, ...lab })
+    ).json().id;
+    const before = blobFiles();
+    const data = randomBytes(4000);
+    const saved = await call('PUT', `/runs/${run}/artifacts?name=secret.bin&category=output`, data, lab);
+    expect(saved.status).toBe(201);
+    expect(blobFiles()).toHaveLength(before.length + 1);
+    // Another workspace sees neither the run nor its artifact.
+    expect((await call('GET', `/runs/${run}/artifacts`)).status).toBe(404);
+    expect((await call('GET', '/artifacts/usage', undefined, lab)).json()).toEqual({
+      bytes: 4000,
+      quota: null,
+    });
+    expect((await call('DELETE', `/admin/workspaces/lab-${backend}`)).status).toBe(204);
+    expect(blobFiles()).toEqual(before);
+  });
+
   it('lists by category and name filters, a page at a time', async () => {
     const run = await newRun('listing');
     const names = [

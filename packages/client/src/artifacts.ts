@@ -241,46 +241,46 @@ class IdleTimer {
   }
 }
 
-interface HashedFile {
-  sha256: string;
+interface OpenedFile {
   size: number;
+  /** The first 512 bytes, to tell the MIME type. */
   head: Uint8Array;
-  /** The whole file, when small enough to keep. */
+  /** A small file whole, and its sha256; null for a large one, hashed as it is sent. */
   bytes: Uint8Array | null;
+  sha256: string | null;
 }
 
-async function hashFile(path: string): Promise<HashedFile> {
+/** Size and first bytes of a file; a small file is read whole and hashed. */
+async function openFile(path: string): Promise<OpenedFile> {
   const handle = await open(path, 'r');
   try {
     const info = await handle.stat();
     if (!info.isFile()) fail(`${path}: not a file`, 'bad_request');
     const size = info.size;
-    const hash = createHash('sha256');
-    const keep = size <= SMALL_FILE ? Buffer.allocUnsafe(size) : null;
-    const buffer = keep ?? Buffer.allocUnsafe(CHUNK);
-    let head: Uint8Array = new Uint8Array(0);
+    const buffer = Buffer.allocUnsafe(size <= SMALL_FILE ? size : 512);
     let total = 0;
-    for (;;) {
-      const at = keep ? total : 0;
-      const room = keep ? keep.length - total : buffer.length;
-      if (room === 0) break;
-      const { bytesRead } = await handle.read(buffer, at, room, null);
+    while (total < buffer.length) {
+      const { bytesRead } = await handle.read(buffer, total, buffer.length - total, null);
       if (bytesRead === 0) break;
-      const chunk = buffer.subarray(at, at + bytesRead);
-      hash.update(chunk);
-      if (total === 0) head = Uint8Array.from(chunk.subarray(0, 512));
       total += bytesRead;
     }
-    if (total !== size) fail(`${path}: the file changed size while it was read`, 'bad_request');
-    return { sha256: hash.digest('hex'), size, head, bytes: keep };
+    if (total !== buffer.length) fail(`${path}: the file changed size while it was read`, 'bad_request');
+    const head = Uint8Array.from(buffer.subarray(0, 512));
+    if (size > SMALL_FILE) return { size, head, bytes: null, sha256: null };
+    return { size, head, bytes: buffer, sha256: createHash('sha256').update(buffer).digest('hex') };
   } finally {
     await handle.close();
   }
 }
 
-/** A pull-based stream of a file in 1 MiB chunks: it reads only as fast as the network takes. */
-function fileStream(path: string, timer: IdleTimer): ReadableStream<Uint8Array> {
+/**
+ * A pull-based stream of a file in 1 MiB chunks, so it reads only as fast as the network takes; it hashes what it
+ * reads and ends with the 64 hex digits of the sha256 (the `sha256=trailer` form of an upload).
+ */
+function fileStream(path: string, size: number, timer: IdleTimer): ReadableStream<Uint8Array> {
   let handle: FileHandle | undefined;
+  let sent = 0;
+  const hash = createHash('sha256');
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
@@ -290,10 +290,16 @@ function fileStream(path: string, timer: IdleTimer): ReadableStream<Uint8Array> 
         timer.touch();
         if (bytesRead === 0) {
           await handle.close();
+          // A file that grew or shrank since it was opened would not match its announced size.
+          if (sent !== size) fail(`${path}: the file changed size while it was sent`, 'bad_request');
+          controller.enqueue(Buffer.from(hash.digest('hex'), 'latin1'));
           controller.close();
           return;
         }
-        controller.enqueue(new Uint8Array(buffer.buffer, buffer.byteOffset, bytesRead));
+        const chunk = new Uint8Array(buffer.buffer, buffer.byteOffset, bytesRead);
+        hash.update(chunk);
+        sent += bytesRead;
+        controller.enqueue(chunk);
       },
       async cancel() {
         await handle?.close();
@@ -307,6 +313,7 @@ interface UploadSpec {
   name: string;
   category: ArtifactCategory;
   mimeType: string;
+  /** The hex sha256, or 'trailer' when the body ends with it. */
   sha256: string;
   size: number;
   metadata: Record<string, Json> | undefined;
@@ -353,16 +360,17 @@ export async function uploadFile(
     options.name !== undefined
       ? checkArtifactName(options.name)
       : artifactNameFor(path, options.preservePath);
-  const hashed = await hashFile(path);
+  const file = await openFile(path);
   const spec: UploadSpec = {
     name,
     category,
-    mimeType: options.mimeType ?? detectMimeType(path, hashed.head),
-    sha256: hashed.sha256,
-    size: hashed.size,
+    mimeType: options.mimeType ?? detectMimeType(path, file.head),
+    // A large file is hashed as it is sent, not read twice: its checksum follows its bytes.
+    sha256: file.sha256 ?? 'trailer',
+    size: file.size,
     metadata: options.metadata,
   };
-  return upload(transport, runId, spec, (timer) => hashed.bytes ?? fileStream(path, timer));
+  return upload(transport, runId, spec, (timer) => file.bytes ?? fileStream(path, file.size, timer));
 }
 
 /** Uploads bytes held in memory. */

@@ -105,3 +105,48 @@ export function feed(source: NodeJS.ReadableStream, target: Writable): void {
   });
   source.pipe(target);
 }
+
+/**
+ * Passes on all but the last `length` bytes and keeps those as `trailer`: a checksum sent after the bytes it
+ * covers, so that the sender can hash as it sends. Fails when fewer than `length` bytes arrive.
+ */
+export class TrailerSplitter extends Transform {
+  readonly #length: number;
+  #held: Buffer = Buffer.alloc(0);
+  #trailer: Buffer | null = null;
+
+  constructor(length: number) {
+    super({ highWaterMark: 1 << 20 });
+    this.#length = length;
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    // Large chunks pass through uncopied: only the held tail (a few bytes) is copied.
+    if (chunk.length >= this.#length) {
+      if (this.#held.length > 0) this.push(this.#held);
+      this.#held = Buffer.from(chunk.subarray(chunk.length - this.#length));
+      callback(null, chunk.subarray(0, chunk.length - this.#length));
+      return;
+    }
+    const joined = Buffer.concat([this.#held, chunk]);
+    const cut = Math.max(0, joined.length - this.#length);
+    this.#held = joined.subarray(cut);
+    callback(null, cut > 0 ? joined.subarray(0, cut) : undefined);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    if (this.#held.length < this.#length) {
+      callback(
+        new SimscopeError('invalid_body', `the body must end with its ${this.#length}-byte checksum trailer`),
+      );
+      return;
+    }
+    this.#trailer = this.#held;
+    callback();
+  }
+
+  /** The trailing bytes, once the stream has ended. */
+  get trailer(): Buffer | null {
+    return this.#trailer;
+  }
+}

@@ -69,7 +69,7 @@ describe.each(BACKENDS)('artifact routes on %s', (backend) => {
     (
       await call('POST', '/runs', JSON.stringify({ name, folder }), { 'content-type': 'application/json' })
     ).json().id as string;
-  const put = (run: string, name: string, body: Buffer | string, query = '', headers = {}) =>
+  const put = (run: string, name: string, body: Buffer | string | Readable, query = '', headers = {}) =>
     call(
       'PUT',
       `/runs/${run}/artifacts?name=${encodeURIComponent(name)}&category=output${query}`,
@@ -147,6 +147,57 @@ describe.each(BACKENDS)('artifact routes on %s', (backend) => {
     expect(head.raw.length).toBe(0);
   });
 
+  it('takes the sha256 after the bytes with sha256=trailer, and checks it', async () => {
+    const run = await newRun('trailer');
+    const data = randomBytes(200_000);
+    const ok = await put(
+      run,
+      'data.bin',
+      Buffer.concat([data, Buffer.from(sha(data))]),
+      '&sha256=trailer&size=200000',
+    );
+    expect(ok.status).toBe(201);
+    expect(ok.json()).toMatchObject({ size: 200_000, sha256: sha(data) });
+    expect((await call('GET', `/runs/${run}/artifacts/content?name=data.bin`)).raw.equals(data)).toBe(true);
+    const wrong = await put(
+      run,
+      'other.bin',
+      Buffer.concat([data, Buffer.from(sha('x'))]),
+      '&sha256=trailer',
+    );
+    expect(wrong.json().error).toMatchObject({
+      code: 'checksum_mismatch',
+      details: { expected: sha('x'), actual: sha(data) },
+    });
+    const garbage = await put(
+      run,
+      'other.bin',
+      Buffer.concat([data, Buffer.alloc(64, 'z')]),
+      '&sha256=trailer',
+    );
+    expect(garbage.json().error).toEqual({
+      code: 'invalid_body',
+      message: 'body: with sha256=trailer, the body must end with the 64 lowercase hex digits of its sha256',
+    });
+    const short = await put(run, 'other.bin', 'too short', '&sha256=trailer');
+    expect(short.json().error).toEqual({
+      code: 'invalid_body',
+      message: 'the body must end with its 64-byte checksum trailer',
+    });
+    // Split anywhere, even inside the trailer, the bytes come through whole.
+    const pieces = Buffer.concat([data, Buffer.from(sha(data))]);
+    const cuts = [0, 10, 199_990, 200_001, 200_050, pieces.length];
+    const stream = Readable.from(
+      cuts.slice(1).map((end, i) => pieces.subarray(cuts[i], end)),
+      { objectMode: false },
+    );
+    const split = await put(run, 'split.bin', stream, '&sha256=trailer', {
+      'transfer-encoding': 'chunked',
+    });
+    expect(split.json()).toMatchObject({ size: 200_000, sha256: sha(data) });
+    expect(stagedFiles()).toEqual([]);
+  });
+
   it('encodes a non-ASCII name in Content-Disposition and serves an empty artifact', async () => {
     const run = await newRun('names-and-empty');
     expect((await put(run, 'résumé "v2".txt', 'x')).status).toBe(201);
@@ -193,7 +244,7 @@ describe.each(BACKENDS)('artifact routes on %s', (backend) => {
       "query.category: must be one of code, input, output, got 'results'",
     );
     expect((await put(run, 'a', 'data', '&sha256=xyz')).json().error.message).toBe(
-      'query.sha256: must be 64 hexadecimal digits',
+      "query.sha256: must be 64 hexadecimal digits, or 'trailer' when they end the body",
     );
     const wrong = await put(run, 'a', 'data', `&sha256=${sha('other')}`);
     expect(wrong.status).toBe(400);

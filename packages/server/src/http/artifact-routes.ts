@@ -91,7 +91,8 @@ export function registerArtifactRoutes(
       query: {
         name: "artifact name, such as 'system/controlDict' (relative, '/' between segments)",
         category: 'code, input or output',
-        sha256: 'hex sha256 of the bytes; the upload is refused when they differ',
+        sha256:
+          "hex sha256 of the bytes, or 'trailer' when those 64 hex digits end the body; refused when they differ",
         size: 'byte count; refused at once when over the quota, and when the body differs',
         metadata: 'JSON object',
       },

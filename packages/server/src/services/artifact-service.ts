@@ -12,7 +12,14 @@ import {
   parseInput,
   SimscopeError,
 } from '@simscope/protocol';
-import { type BlobStore, type ByteRange, feed, HashingCounter, type StagedBlob } from '../blob/blob-store.js';
+import {
+  type BlobStore,
+  type ByteRange,
+  feed,
+  HashingCounter,
+  type StagedBlob,
+  TrailerSplitter,
+} from '../blob/blob-store.js';
 import type { ArtifactRecord } from '../store/artifact-store.js';
 import type { RunRecord, Store } from '../store/store.js';
 import type { ServiceContext } from './context.js';
@@ -236,9 +243,15 @@ export class ArtifactService {
         `query.category: required, one of ${ARTIFACT_CATEGORIES.join(', ')}`,
       );
     }
-    const claimed = params.sha256 === undefined || params.sha256 === '' ? null : params.sha256.toLowerCase();
+    // `sha256=trailer`: the checksum is the body's last 64 bytes, so a client can hash as it sends.
+    const trailer = params.sha256 === 'trailer';
+    let claimed =
+      trailer || params.sha256 === undefined || params.sha256 === '' ? null : params.sha256.toLowerCase();
     if (claimed !== null && !isSha256(claimed)) {
-      throw new SimscopeError('invalid_field', 'query.sha256: must be 64 hexadecimal digits');
+      throw new SimscopeError(
+        'invalid_field',
+        "query.sha256: must be 64 hexadecimal digits, or 'trailer' when they end the body",
+      );
     }
     const declared = parseSize(params.size);
     const metadata = parseMetadata(params.metadata);
@@ -264,7 +277,15 @@ export class ArtifactService {
       }
     }
 
-    const source = body ?? Readable.from([]);
+    let source = body ?? Readable.from([]);
+    const splitter = trailer ? new TrailerSplitter(64) : null;
+    if (splitter) {
+      // Its failure reaches the blob store through the stream; this listener only stops it from being thrown
+      // if it comes before the store has hooked on.
+      splitter.on('error', () => undefined);
+      feed(source, splitter);
+      source = splitter;
+    }
     let staged: StagedBlob | null = null;
     let got: { sha256: string; size: number };
     try {
@@ -272,10 +293,22 @@ export class ArtifactService {
       if (claimed !== null && (await ctx.store.hasBlob(claimed))) got = await hashOnly(source, maxBytes);
       else got = staged = await blobs.stage(source, { maxBytes });
     } catch (error) {
+      // Unhooks the request from the splitter, so the route can still read it on.
+      splitter?.destroy();
       throw storageError(error);
     }
     let placed = false;
     try {
+      if (splitter) {
+        const text = splitter.trailer?.toString('latin1') ?? '';
+        if (!isSha256(text)) {
+          throw new SimscopeError(
+            'invalid_body',
+            'body: with sha256=trailer, the body must end with the 64 lowercase hex digits of its sha256',
+          );
+        }
+        claimed = text;
+      }
       if (claimed !== null && claimed !== got.sha256) {
         throw new SimscopeError(
           'checksum_mismatch',

@@ -9,6 +9,7 @@ const modules = [
   './alerts-bench.js',
   './cli-bench.js',
   './telemetry-bench.js',
+  './artifacts-bench.js',
 ];
 const only = process.argv.slice(2);
 const log = (line) => process.stdout.write(`${line}\n`);

@@ -106,6 +106,10 @@ describe('simscope run against a server process', () => {
         'history.csv',
         '--resources-interval',
         '0.2',
+        '--save-code',
+        '*.c',
+        '--save-output',
+        'result.dat',
         '--',
         './sim',
         'ok',
@@ -153,6 +157,23 @@ describe('simscope run against a server process', () => {
       steps: [0, 1, 2, 3, 4],
       values: [300, 301, 302, 303, 304],
     });
+
+    const saved = await client.listArtifacts('sim-ok');
+    expect(saved.map((a) => [a.name, a.category, a.size])).toEqual([
+      ['result.dat', 'output', 18],
+      ['sim.c', 'code', SIMULATION.length],
+    ]);
+    const out = join(work, 'downloaded');
+    const got = await runCli(['artifacts', 'get', 'sim-ok', '--category', 'output', '--out', out], cli);
+    expect(got).toMatchObject({ code: 0, stdout: `${join(out, 'result.dat')}\n` });
+    expect(readFileSync(join(out, 'result.dat'), 'utf8')).toBe('final energy -4.0\n');
+    const listed = await runCli(['artifacts', 'list', 'sim-ok', '--format', 'csv'], cli);
+    expect(listed.stdout.split('\n').map((l) => l.split(',').slice(0, 2).join(','))).toEqual([
+      'name,category',
+      'result.dat,output',
+      'sim.c,code',
+      '',
+    ]);
 
     // About 0.75 s of running sampled every 0.2 s; on a loaded machine, at least two samples.
     const processes = await series('resources/processes');

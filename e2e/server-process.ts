@@ -126,6 +126,11 @@ export class ServerProcess {
     return this.#output.join('');
   }
 
+  /** The process id (to read its memory from /proc). */
+  get pid(): number {
+    return this.#child.pid!;
+  }
+
   get running(): boolean {
     return this.#child.exitCode === null && this.#child.signalCode === null;
   }

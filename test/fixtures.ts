@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { inject } from 'vitest';
+import type { BlobStore } from '../packages/server/src/blob/blob-store.js';
 import { bootstrap } from '../packages/server/src/bootstrap.js';
 import { createApp } from '../packages/server/src/http/app.js';
 import { PostgresStore } from '../packages/server/src/postgres/postgres-store.js';
@@ -49,7 +50,7 @@ export const ADMIN_TOKEN = 'ssk_test_admin_token_000000000000000000000';
 /** An app over a fresh store with the bootstrap admin; `now` is a settable microsecond clock. */
 export async function openTestApp(
   backend: Backend,
-  options: { bodyLimit?: number; sinkRoute?: boolean } = {},
+  options: { bodyLimit?: number; sinkRoute?: boolean; blobs?: BlobStore; artifactQuota?: number | null } = {},
 ) {
   const { store, cleanup } = await openTestStore(backend);
   const clock = { now: Date.now() * 1000 };

@@ -1,6 +1,7 @@
 import { SimscopeError } from '@simscope/protocol';
 import { Command, CommanderError } from 'commander';
 import { registerAdminCommands } from './commands/admin-commands.js';
+import { registerArtifactsCommands } from './commands/artifacts-commands.js';
 import { registerEventsCommand } from './commands/events-command.js';
 import { registerFoldersCommands } from './commands/folders-commands.js';
 import { registerLoginCommands } from './commands/login-commands.js';
@@ -41,6 +42,7 @@ export function createProgram(ctx: CliContext): Command {
   registerMetricsCommands(program, ctx);
   registerEventsCommand(program, ctx);
   registerFoldersCommands(program, ctx);
+  registerArtifactsCommands(program, ctx);
   registerAlertsCommands(program, ctx);
   registerMonitorCommands(program, ctx);
   registerSyncCommand(program, ctx);

@@ -13,6 +13,17 @@ import type {
   SeriesView,
 } from '@simscope/protocol';
 import { Unpackr } from 'msgpackr';
+import {
+  type ArtifactFilter,
+  type ArtifactInfo,
+  checkArtifactName,
+  checkCategory,
+  decodeObject,
+  downloadArtifact,
+  downloadBytes,
+  downloadTarget,
+  mapLimit,
+} from './artifacts.js';
 import { type ConnectionOptions, resolveConfig } from './config.js';
 import { HttpTransport, type RetryOptions } from './http-transport.js';
 import { Lister, type ListSpec } from './query/lister.js';
@@ -272,6 +283,57 @@ export class Client {
 
   async deleteRuns(runs: string[]): Promise<void> {
     for (const run of runs) await this.deleteRun(run);
+  }
+
+  /** A run's artifacts by name, all of them or those the filter picks. */
+  listArtifacts(run: string, filter: ArtifactFilter = {}): Promise<ArtifactInfo[]> {
+    return this.#listAll<ArtifactInfo>(
+      `/runs/${encodeURIComponent(run)}/artifacts`,
+      {
+        category: filter.category === undefined ? undefined : checkCategory(filter.category),
+        startsWith: filter.startsWith,
+        contains: filter.contains,
+        endsWith: filter.endsWith,
+      },
+      Number.MAX_SAFE_INTEGER,
+      1000,
+    );
+  }
+
+  /**
+   * Downloads one artifact into `path` (default: the working directory), keeping the directories of its name
+   * (`system/controlDict` goes to `PATH/system/controlDict`); returns the file's path.
+   */
+  async getArtifactAsFile(run: string, name: string, options: { path?: string } = {}): Promise<string> {
+    return downloadArtifact(this.#transport, run, checkArtifactName(name), options.path ?? process.cwd());
+  }
+
+  /**
+   * Downloads the artifacts the filter picks (all by default) into `path`, `concurrency` at a time (default 4);
+   * returns the files' paths. Names are checked first: none can write outside `path`.
+   */
+  async getArtifactsAsFiles(
+    run: string,
+    options: ArtifactFilter & { path?: string; concurrency?: number } = {},
+  ): Promise<string[]> {
+    const dir = options.path ?? process.cwd();
+    const artifacts = await this.listArtifacts(run, options);
+    for (const a of artifacts) downloadTarget(dir, a.name);
+    return mapLimit(artifacts, options.concurrency ?? 4, (a) =>
+      downloadArtifact(this.#transport, run, a.name, dir),
+    );
+  }
+
+  /** Reads an artifact into memory: JSON parsed, `.npy` as a typed array, anything else as bytes. */
+  async getArtifactAsObject(run: string, name: string): Promise<unknown> {
+    const { bytes, mimeType } = await downloadBytes(this.#transport, run, name);
+    return decodeObject(bytes, mimeType);
+  }
+
+  async deleteArtifact(run: string, name: string): Promise<void> {
+    await this.#transport.request('DELETE', `/runs/${encodeURIComponent(run)}/artifacts`, {
+      query: { name: checkArtifactName(name) },
+    });
   }
 
   getFolders(options: { prefix?: string; parent?: string; limit?: number } = {}): Promise<FolderInfo[]> {

@@ -47,6 +47,17 @@ export interface RequestOptions {
   accept?: string;
 }
 
+/** A request whose body or answer is a stream (artifacts). */
+export interface StreamRequestOptions {
+  query?: Record<string, string | number | undefined>;
+  headers?: Record<string, string>;
+  /** Makes the body afresh for each try. */
+  body?: () => ReadableStream<Uint8Array> | Uint8Array;
+  idempotent?: boolean;
+  /** Ends the request; a stream has no overall time limit, so callers abort on their own idle timer. */
+  signal?: AbortSignal;
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function retryAfterMs(header: string | null): number | undefined {
@@ -73,17 +84,15 @@ export class HttpTransport {
     this.#timeoutMs = config.timeoutMs ?? 30_000;
   }
 
+  /** The per-request time limit in ms; streams use it as the longest wait for their next chunk. */
+  get timeoutMs(): number {
+    return this.#timeoutMs;
+  }
+
   /** Sends one request and returns the decoded answer (JSON, or the raw bytes for msgpack). */
   async request<T = unknown>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
-    const url = new URL(`${this.#base}${path}`);
-    for (const [k, v] of Object.entries(options.query ?? {}))
-      if (v !== undefined) url.searchParams.set(k, String(v));
-    const headers: Record<string, string> = {
-      ...this.#headers,
-      accept: options.accept ?? 'application/json',
-    };
+    const headers: Record<string, string> = { accept: options.accept ?? 'application/json' };
     if (options.idempotencyKey !== undefined) headers[IDEMPOTENCY_HEADER] = options.idempotencyKey;
-    const retries = options.retries ? { ...this.#retries, ...options.retries } : this.#retries;
     let body: string | Uint8Array | undefined;
     if (options.msgpack) {
       headers['content-type'] = MSGPACK_TYPE;
@@ -92,19 +101,63 @@ export class HttpTransport {
       headers['content-type'] = 'application/json';
       body = JSON.stringify(options.json);
     }
-    const retryable =
-      options.idempotent ?? (method === 'GET' || method === 'HEAD' || options.idempotencyKey !== undefined);
+    const res = await this.#send(method, path, {
+      query: options.query,
+      headers,
+      init: () => ({ body, signal: AbortSignal.timeout(this.#timeoutMs) }),
+      retryable:
+        options.idempotent ?? (method === 'GET' || method === 'HEAD' || options.idempotencyKey !== undefined),
+      retries: options.retries,
+      retryNetworkErrors: options.retryNetworkErrors,
+    });
+    if (res.status === 204) return undefined as T;
+    const type = res.headers.get('content-type') ?? '';
+    return (type.includes(MSGPACK_TYPE) ? new Uint8Array(await res.arrayBuffer()) : await res.json()) as T;
+  }
+
+  /** Sends a request whose body or answer is a stream, and returns the 2xx answer with its body unread. */
+  stream(method: string, path: string, options: StreamRequestOptions = {}): Promise<Response> {
+    return this.#send(method, path, {
+      query: options.query,
+      headers: options.headers ?? {},
+      init: () => {
+        const body = options.body?.();
+        // A streamed body needs duplex 'half'; redirect 'error' stops fetch from teeing the body to replay it
+        // on a redirect, which would keep every byte sent in memory.
+        return body instanceof ReadableStream
+          ? { body, signal: options.signal, duplex: 'half', redirect: 'error' }
+          : { body, signal: options.signal };
+      },
+      retryable: options.idempotent ?? method === 'GET',
+      signal: options.signal,
+    });
+  }
+
+  async #send(
+    method: string,
+    path: string,
+    options: {
+      query: Record<string, string | number | undefined> | undefined;
+      headers: Record<string, string>;
+      init: () => RequestInit & { duplex?: 'half' };
+      retryable: boolean;
+      /** The caller's own signal: once it fires, no more tries. */
+      signal?: AbortSignal | undefined;
+      retries?: Partial<RetryOptions> | undefined;
+      retryNetworkErrors?: boolean | undefined;
+    },
+  ): Promise<Response> {
+    const url = new URL(`${this.#base}${path}`);
+    for (const [k, v] of Object.entries(options.query ?? {}))
+      if (v !== undefined) url.searchParams.set(k, String(v));
+    const headers = { ...this.#headers, ...options.headers };
+    const retryable = options.retryable;
+    const retries = options.retries ? { ...this.#retries, ...options.retries } : this.#retries;
     for (let attempt = 0; ; attempt++) {
       let wait: number | undefined;
       try {
-        const res = await fetch(url, { method, headers, body, signal: AbortSignal.timeout(this.#timeoutMs) });
-        if (res.ok) {
-          if (res.status === 204) return undefined as T;
-          const type = res.headers.get('content-type') ?? '';
-          return (
-            type.includes(MSGPACK_TYPE) ? new Uint8Array(await res.arrayBuffer()) : await res.json()
-          ) as T;
-        }
+        const res = await fetch(url, { method, headers, ...options.init() });
+        if (res.ok) return res;
         const text = await res.text();
         let error: { code?: ErrorCode; message?: string; details?: unknown } = {};
         try {
@@ -125,7 +178,12 @@ export class HttpTransport {
       } catch (error) {
         if (error instanceof ClientError) throw error;
         // A network error or time-out: the request may or may not have arrived.
-        if (!retryable || options.retryNetworkErrors === false || attempt >= retries.total) {
+        if (
+          !retryable ||
+          options.retryNetworkErrors === false ||
+          attempt >= retries.total ||
+          options.signal?.aborted
+        ) {
           throw new ClientError('unavailable', `${method} ${path}: ${(error as Error).message}`, 0, {
             cause: error,
           });

@@ -8,6 +8,14 @@ export type {
   RunFilters,
   TimeInput,
 } from '@simscope/protocol';
+export {
+  type ArtifactFilter,
+  type ArtifactInfo,
+  artifactNameFor,
+  detectMimeType,
+  type SaveManyOptions,
+  type SaveOptions,
+} from './artifacts.js';
 export type { SendStats } from './batch-sender.js';
 export {
   type AlertInfo,

@@ -3,11 +3,24 @@ import type { Writable } from 'node:stream';
 import type {
   AlertCreateInput,
   AlertState,
+  ArtifactCategory,
   EventLevel,
   Json,
   RunAlertView,
   RunStatus,
 } from '@simscope/protocol';
+import {
+  type ArtifactInfo,
+  checkArtifactName,
+  checkCategory,
+  encodeObject,
+  mapLimit,
+  planUploads,
+  type SaveManyOptions,
+  type SaveOptions,
+  uploadBytes,
+  uploadFile,
+} from './artifacts.js';
 import { BatchSender, type SendStats } from './batch-sender.js';
 import { type ConnectionOptions, type ResolvedConnection, resolveConfig } from './config.js';
 import { ClientError } from './errors.js';
@@ -489,6 +502,96 @@ export class Run implements AsyncDisposable {
     await this.#patch({ status });
     const stats = await sender.close();
     return { ...stats, droppedPoints: this.#dropped, status: this.#status };
+  }
+
+  #artifactTarget(): { transport: HttpTransport; id: string } {
+    if (!this.#transport || !this.#id) {
+      throw new ClientError(
+        'invalid_transition',
+        'the run has no id yet: call init() before saving artifacts',
+        0,
+      );
+    }
+    return { transport: this.#transport, id: this.#id };
+  }
+
+  /**
+   * Saves a file as an artifact, streamed with its sha256: `run.save('data.png', 'output')`. Its name is the
+   * file's base name, or with `preservePath` its path as given (normalised); saving a name again replaces that
+   * artifact. Resolves to the artifact, or undefined when an error went to `onError`.
+   */
+  async save(
+    path: string,
+    category: ArtifactCategory,
+    options: SaveOptions = {},
+  ): Promise<ArtifactInfo | undefined> {
+    try {
+      const { transport, id } = this.#artifactTarget();
+      return await uploadFile(transport, id, path, checkCategory(category), options);
+    } catch (error) {
+      this.#fail(error);
+      return undefined;
+    }
+  }
+
+  /**
+   * Saves every file under a directory (subdirectories included; links to directories are not followed), with
+   * one MIME type for all when `mimeType` is given. With `preservePath`, `system/controlDict` keeps its directory.
+   */
+  saveDirectory(
+    dir: string,
+    category: ArtifactCategory,
+    options: SaveManyOptions = {},
+  ): Promise<ArtifactInfo[]> {
+    return this.saveAll([dir], category, options);
+  }
+
+  /** Saves a mix of files and directories, several at a time; refuses two files that would get the same name. */
+  async saveAll(
+    paths: readonly string[],
+    category: ArtifactCategory,
+    options: SaveManyOptions = {},
+  ): Promise<ArtifactInfo[]> {
+    try {
+      const { transport, id } = this.#artifactTarget();
+      checkCategory(category);
+      const plan = await planUploads(paths, options.preservePath ?? false);
+      return await mapLimit(plan, options.concurrency ?? 4, ({ path, name }) =>
+        uploadFile(transport, id, path, category, {
+          name,
+          mimeType: options.mimeType,
+          metadata: options.metadata,
+        }),
+      );
+    } catch (error) {
+      this.#fail(error);
+      return [];
+    }
+  }
+
+  /**
+   * Saves a value as an artifact: typed arrays as NumPy `.npy` (`application/x-npy`), Buffers and ArrayBuffers
+   * as raw bytes, anything else as JSON. `client.getArtifactAsObject` reads it back.
+   */
+  async saveObject(
+    value: unknown,
+    category: ArtifactCategory,
+    name: string,
+    options: { metadata?: Record<string, Json> } = {},
+  ): Promise<ArtifactInfo | undefined> {
+    try {
+      const { transport, id } = this.#artifactTarget();
+      const encoded = encodeObject(value);
+      return await uploadBytes(transport, id, encoded.bytes, {
+        name: checkArtifactName(name),
+        category: checkCategory(category),
+        mimeType: encoded.mimeType,
+        metadata: { ...encoded.metadata, ...options.metadata },
+      });
+    } catch (error) {
+      this.#fail(error);
+      return undefined;
+    }
   }
 
   /** `await using run = …` closes the run when the scope ends. */

@@ -1,4 +1,5 @@
 export * from './alerts.js';
+export * from './artifacts.js';
 export * from './error-codes.js';
 export * from './errors.js';
 export * from './filter/index.js';

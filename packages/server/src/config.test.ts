@@ -48,6 +48,30 @@ describe('loadServerConfig', () => {
     ...extra,
   });
 
+  it('reads the blob store and the artifact quota, with units', () => {
+    const defaults = loadServerConfig([], envOf(), outside);
+    expect(defaults.blobStore).toBe(join(root, 'user-data', 'artifacts'));
+    expect(defaults.artifactQuota).toBeNull();
+    const flags = loadServerConfig(['--blob-store', 'blobs', '--artifact-quota', '10GB'], envOf(), outside);
+    expect(flags.blobStore).toBe(join(outside, 'blobs'));
+    expect(flags.artifactQuota).toBe(10_000_000_000);
+    const s3 = 's3://bucket/prefix?endpoint=http://127.0.0.1:9000';
+    const env = envOf({ SIMSCOPE_BLOB_STORE: s3, SIMSCOPE_ARTIFACT_QUOTA: '1.5GiB' });
+    expect(loadServerConfig([], env, outside)).toMatchObject({ blobStore: s3, artifactQuota: 1.5 * 2 ** 30 });
+    writeFileSync(
+      join(projectDir, 'simscope.toml'),
+      '[server]\nblob_store = "store"\nartifact_quota = 5000\n',
+    );
+    expect(loadServerConfig([], envOf(), cwd)).toMatchObject({
+      blobStore: join(projectDir, 'store'),
+      artifactQuota: 5000,
+    });
+    expect(loadServerConfig(['--artifact-quota', 'none'], envOf(), cwd).artifactQuota).toBeNull();
+    expect(() => loadServerConfig(['--artifact-quota', '10 parsecs'], envOf(), cwd)).toThrow(
+      "artifact quota: '10 parsecs' is not a size; use bytes or forms like 500MB, 10GB, 1TiB (0 or none: no limit)",
+    );
+  });
+
   it('takes a flag over env over the project file over the user file over the default', () => {
     const env = envOf({ SIMSCOPE_PORT: '5001' });
     expect(loadServerConfig(['--port', '4001'], env, cwd).port).toBe(4001);

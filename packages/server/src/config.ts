@@ -29,6 +29,10 @@ export interface ServerConfig {
   webhookSecret: string | null;
   /** The address people reach this server at, for links in notifications; null: none given. */
   publicUrl: string | null;
+  /** Where artifact bytes go: a directory (default `DATA_DIR/artifacts`) or `s3://BUCKET/PREFIX?endpoint=…`. */
+  blobStore: string;
+  /** Bytes of artifacts each workspace may hold; null for no limit. */
+  artifactQuota: number | null;
 }
 
 export const SMTP_TLS_MODES = ['opportunistic', 'starttls', 'implicit', 'none'] as const;
@@ -59,6 +63,37 @@ function parseSweepInterval(value: string | undefined): number {
   return seconds;
 }
 
+const BYTE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1e3,
+  kb: 1e3,
+  m: 1e6,
+  mb: 1e6,
+  g: 1e9,
+  gb: 1e9,
+  t: 1e12,
+  tb: 1e12,
+  kib: 2 ** 10,
+  mib: 2 ** 20,
+  gib: 2 ** 30,
+  tib: 2 ** 40,
+};
+
+/** Reads a byte count such as `5000000`, `500MB`, `10GiB` or `1.5T`; `0`, `none` or nothing is no limit. */
+export function parseByteSize(value: string | undefined, what: string): number | null {
+  if (value === undefined || value === '' || value === 'none' || value === '0') return null;
+  const match = /^(\d+(?:\.\d+)?)\s*([a-zA-Z]*)$/.exec(value.trim());
+  const unit = match ? BYTE_UNITS[match[2]!.toLowerCase()] : undefined;
+  if (!match || unit === undefined) {
+    throw new SimscopeError(
+      'invalid_field',
+      `${what}: '${value}' is not a size; use bytes or forms like 500MB, 10GB, 1TiB (0 or none: no limit)`,
+    );
+  }
+  return Math.floor(Number(match[1]) * unit);
+}
+
 /** The nearest `simscope.toml` from `cwd` upwards, if any. */
 export function findProjectConfig(cwd: string): string | undefined {
   let dir = resolve(cwd);
@@ -80,6 +115,9 @@ function readServerSection(file: string | undefined): Record<string, unknown> {
     const section = { ...(server as Record<string, unknown>) };
     // A relative data directory in a file means relative to that file.
     if (typeof section.data_dir === 'string') section.data_dir = resolve(dirname(file), section.data_dir);
+    if (typeof section.blob_store === 'string' && !section.blob_store.startsWith('s3://')) {
+      section.blob_store = resolve(dirname(file), section.blob_store);
+    }
     return section;
   } catch (error) {
     throw new SimscopeError('invalid_field', `${file}: not valid TOML: ${(error as Error).message}`, {
@@ -90,7 +128,8 @@ function readServerSection(file: string | undefined): Record<string, unknown> {
 
 /**
  * Reads settings with the precedence flag > env > project `simscope.toml` > user config > default;
- * both files hold them under `[server]` (`host`, `port`, `data_dir`, `db`, `log_level`, `body_limit`).
+ * both files hold them under `[server]` (`host`, `port`, `data_dir`, `db`, `log_level`, `body_limit`,
+ * `blob_store`, `artifact_quota`).
  */
 export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string): ServerConfig {
   const { values } = parseArgs({
@@ -111,6 +150,8 @@ export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
       'smtp-from': { type: 'string' },
       'webhook-secret': { type: 'string' },
       'public-url': { type: 'string' },
+      'blob-store': { type: 'string' },
+      'artifact-quota': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -118,6 +159,7 @@ export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
   if (values.help) {
     process.stdout.write(
       `Usage: simscope server [--host H] [--port P] [--data-dir DIR] [--db URL|FILE] [--log-level L] [--body-limit BYTES]
+                       [--blob-store DIR|s3://BUCKET/PREFIX] [--artifact-quota SIZE]
                        [--alert-interval SECONDS] [--public-url URL] [--webhook-secret SECRET]
                        [--smtp-host H] [--smtp-port P] [--smtp-tls ${SMTP_TLS_MODES.join('|')}] [--smtp-user U]
                        [--smtp-password P] [--smtp-from ADDRESS]\n`,
@@ -163,10 +205,16 @@ export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
       `public url: must be an http:// or https:// URL, got '${publicUrl}'`,
     );
   }
+  const dataDir = resolve(
+    cwd,
+    pick(values['data-dir'], 'SIMSCOPE_DATA_DIR', 'data_dir') ?? defaultDataDir(env),
+  );
+  const blobStore =
+    pick(values['blob-store'], 'SIMSCOPE_BLOB_STORE', 'blob_store') ?? join(dataDir, 'artifacts');
   return {
     host: pick(values.host, 'SIMSCOPE_HOST', 'host') ?? DEFAULT_HOST,
     port,
-    dataDir: resolve(cwd, pick(values['data-dir'], 'SIMSCOPE_DATA_DIR', 'data_dir') ?? defaultDataDir(env)),
+    dataDir,
     db: pick(values.db, 'SIMSCOPE_DB', 'db') ?? '',
     logLevel,
     bodyLimit,
@@ -179,6 +227,11 @@ export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     ),
     webhookSecret: pick(values['webhook-secret'], 'SIMSCOPE_WEBHOOK_SECRET', 'webhook_secret') || null,
     publicUrl: publicUrl?.replace(/\/+$/, '') ?? null,
+    blobStore: blobStore.startsWith('s3://') ? blobStore : resolve(cwd, blobStore),
+    artifactQuota: parseByteSize(
+      pick(values['artifact-quota'], 'SIMSCOPE_ARTIFACT_QUOTA', 'artifact_quota'),
+      'artifact quota',
+    ),
   };
 }
 

@@ -1,8 +1,10 @@
 import { nowMicros } from '@simscope/protocol';
+import { openBlobStore } from './blob/open-blob-store.js';
 import type { BootstrapResult } from './bootstrap.js';
 import type { ServerConfig } from './config.js';
 import { createApp, SERVER_VERSION } from './http/app.js';
 import { AlertEngine } from './services/alert-engine.js';
+import { ArtifactService } from './services/artifact-service.js';
 import { hashToken } from './services/auth-service.js';
 import { EmailNotifier } from './services/email-notifier.js';
 import { LostRunSweeper } from './services/run-service.js';
@@ -26,11 +28,14 @@ export async function startServer(
   hooks: StartHooks,
 ): Promise<{ url: string; close(): Promise<void> }> {
   const store = await openStore(config.db || undefined, config.dataDir);
+  const blobs = await openBlobStore(config.blobStore);
   const app = await createApp({
     store,
     bodyLimit: config.bodyLimit,
     logLevel: config.logLevel,
     sinkRoute: config.sinkRoute,
+    blobs,
+    artifactQuota: config.artifactQuota,
   });
   const first = await hooks.bootstrap(store, nowMicros(), hooks.bootstrapToken);
   await app.listen({ host: config.host, port: config.port });
@@ -57,6 +62,15 @@ export async function startServer(
     log: app.log,
   });
   alerts.start();
+  // Interrupted uploads and crashes can leave bytes behind; an hour of grace spares uploads still arriving.
+  const artifactSweeper = new ArtifactService({ blobs });
+  const sweepArtifacts = () => {
+    artifactSweeper
+      .sweep(store, { graceMs: 3_600_000 })
+      .catch((error) => app.log.warn({ err: error }, 'artifact sweep failed'));
+  };
+  sweepArtifacts();
+  const artifactTimer = setInterval(sweepArtifacts, 3_600_000).unref();
 
   const say = (line: string) => process.stdout.write(`${line}\n`);
   say(
@@ -78,7 +92,9 @@ export async function startServer(
     closing ??= (async () => {
       sweeper.stop();
       await alerts.stop();
+      clearInterval(artifactTimer);
       await app.close();
+      await blobs.close();
       await store.close();
     })();
     return closing;

@@ -2,6 +2,7 @@ import { constants } from 'node:os';
 import type { RunStatus } from '@simscope/protocol';
 import { parseDuration } from '@simscope/protocol';
 import { type Command, Option } from 'commander';
+import { glob } from 'tinyglobby';
 import { type CliContext, collect, connectionOf, withConnectionOptions, withExamples } from '../context.js';
 import { UsageError } from '../errors.js';
 import { parseMetadataArgs } from '../metadata-args.js';
@@ -77,6 +78,21 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
       '15s',
     )
     .option('--heartbeat-timeout <duration>', 'mark the run lost when the sidecar is silent this long')
+    .option(
+      '--save-input <glob>',
+      'save matching files as input artifacts at the start; repeat for more',
+      collect,
+    )
+    .option(
+      '--save-code <glob>',
+      'save matching files as code artifacts at the start; repeat for more',
+      collect,
+    )
+    .option(
+      '--save-output <glob>',
+      'save matching files as output artifacts at the end; repeat for more',
+      collect,
+    )
     .option('--offline', 'do not contact the server: keep the run in the spool for `simscope sync`')
     .option('-q, --quiet', 'no start and end lines on stderr (shown only on a terminal anyway)')
     .passThroughOptions();
@@ -85,6 +101,7 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
     'simscope run --name cavity-re100 --folder /cfd/cavity --tag baseline --metadata re=100 -- ./cavity',
     'simscope run --metrics-regex "it=(?<step>\\d+) res=(?<residual>\\S+)" -- mpirun -n 4 ./solver',
     'simscope run --metrics-file history.csv --resources-interval 10s -- python train.py',
+    'simscope run --save-input "*.nml" --save-code src/solver.f90 --save-output "out/*.vtk" -- ./solver',
     "# in the program's output:  @simscope step=12 energy=-3.2 residual=1e-6",
   ]).action(async (argv: string[], o, cmd: Command) => {
     const patterns = (o.metricsRegex ?? []).map(compileMetricPattern);
@@ -144,6 +161,21 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
       if (talk) warn(`tracking run ${run.name} (${run.id}) at ${connection.url}`);
     }
 
+    // Globs are relative to the working directory, and names keep their relative paths (`out/field.vtk`).
+    const save = async (globs: string[] | undefined, category: 'input' | 'code' | 'output') => {
+      if (!globs?.length || run.id === null) return;
+      const files = await glob(globs, { cwd: ctx.cwd, onlyFiles: true, dot: false });
+      if (files.length === 0) {
+        warn(`--save-${category}: nothing matches ${globs.join(' ')}`);
+        return;
+      }
+      // Paths as the glob gives them, relative to the working directory, which is this process's own.
+      const saved = await run.saveAll(files, category, { preservePath: true });
+      if (talk) warn(`saved ${saved.length} ${category} file${saved.length === 1 ? '' : 's'}`);
+    };
+    await save(o.saveInput, 'input');
+    await save(o.saveCode, 'code');
+
     sidecar = new Sidecar(run, {
       argv,
       env: childEnv,
@@ -163,6 +195,7 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
     run.logEvent(`simscope: ${argv[0]} ${describeExit(result.exit)}`, {
       level: result.status === 'completed' ? 'info' : 'error',
     });
+    await save(o.saveOutput, 'output');
     const closed = await run.close(result.status as RunStatus);
     if (closed.droppedPoints > 0) warn(`${closed.droppedPoints} metric points were dropped (queue full)`);
     if (closed.failedPoints > 0 || closed.failedEvents > 0) {

@@ -29,7 +29,9 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import { Packr, Unpackr } from 'msgpackr';
+import type { BlobStore } from '../blob/blob-store.js';
 import { AdminService } from '../services/admin-service.js';
+import { ArtifactService } from '../services/artifact-service.js';
 import { AuthService } from '../services/auth-service.js';
 import type { AuthContext, ServiceContext } from '../services/context.js';
 import { EventService } from '../services/event-service.js';
@@ -38,6 +40,7 @@ import { MetricService } from '../services/metric-service.js';
 import { RunService } from '../services/run-service.js';
 import type { Store } from '../store/store.js';
 import { registerAlertRoutes } from './alert-routes.js';
+import { registerArtifactRoutes } from './artifact-routes.js';
 import { registerIdempotency } from './idempotency.js';
 import { docsPage, openApiDocument, type RouteDoc } from './openapi.js';
 import { registerTelemetryRoutes } from './telemetry-routes.js';
@@ -53,6 +56,10 @@ export interface AppConfig {
   sinkRoute?: boolean;
   /** Microsecond clock; tests may pass their own. */
   now?: () => number;
+  /** Where artifact bytes live; without one, artifact routes answer 503. */
+  blobs?: BlobStore;
+  /** Bytes of artifacts each workspace may hold; absent or null for no limit. */
+  artifactQuota?: number | null;
 }
 
 type Params = Record<string, string>;
@@ -95,6 +102,7 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
   const metrics = new MetricService();
   const events = new EventService();
   const folders = new FolderService();
+  const artifacts = new ArtifactService({ blobs: config.blobs, quota: config.artifactQuota });
   const docs: RouteDoc[] = [];
 
   app.removeAllContentTypeParsers();
@@ -178,9 +186,10 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
     doc: RouteDoc,
     handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>,
     options: { onRequest?: (request: FastifyRequest) => Promise<void> } = {},
+    on: FastifyInstance = app,
   ): void {
     docs.push(doc);
-    app.route({
+    on.route({
       method: doc.method as 'GET',
       url: `${API_PREFIX}${doc.url}`,
       onRequest: options.onRequest ?? authenticate(doc.scope === 'none' ? 'none' : doc.scope),
@@ -272,6 +281,7 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
     },
     async (r, reply) => {
       await admin.deleteWorkspace(params(r).workspace!);
+      await artifacts.collect(store);
       return reply.status(204).send();
     },
   );
@@ -373,6 +383,7 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
     { method: 'DELETE', url: '/runs/:run', summary: 'Delete a run and all its data', scope: 'write' },
     async (r, reply) => {
       await runs.delete(ctx(r), params(r).run!);
+      await artifacts.collect(store);
       return reply.status(204).send();
     },
   );
@@ -598,11 +609,24 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
       scope: 'write',
       query: { recursive: 'true to delete contents' },
     },
-    async (r) => folders.delete(ctx(r), params(r).folder!, query(r).recursive === 'true'),
+    async (r) => {
+      const deleted = await folders.delete(ctx(r), params(r).folder!, query(r).recursive === 'true');
+      await artifacts.collect(store);
+      return deleted;
+    },
   );
 
   registerAlertRoutes({ route, ctx, runOf });
   registerTelemetryRoutes({ route, ctx, store, now });
+  // Artifacts: in a scope of their own, where bodies arrive as streams
+  await app.register(async function artifactScope(scope) {
+    registerArtifactRoutes(scope, {
+      route: (doc, handler) => route(doc, handler, {}, scope),
+      ctx,
+      runOf,
+      artifacts,
+    });
+  });
 
   app.get('/', function landing(_request, reply) {
     reply

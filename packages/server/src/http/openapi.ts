@@ -8,6 +8,8 @@ export interface RouteDoc {
   body?: z.ZodType;
   query?: Record<string, string>;
   bodyDescription?: string;
+  /** Media type of a described body when it is not JSON or msgpack (artifact uploads: any). */
+  bodyType?: string;
 }
 
 function toOpenApiPath(url: string): string {
@@ -49,7 +51,7 @@ export function openApiDocument(routes: readonly RouteDoc[], version: string): R
     } else if (r.bodyDescription) {
       op.requestBody = {
         description: r.bodyDescription,
-        content: { 'application/json': {}, 'application/msgpack': {} },
+        content: r.bodyType ? { [r.bodyType]: {} } : { 'application/json': {}, 'application/msgpack': {} },
       };
     }
     const path = toOpenApiPath(r.url);

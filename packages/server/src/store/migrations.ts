@@ -137,7 +137,58 @@ export const MIGRATIONS: readonly Migration[] = [
             .join('\n')
         : 'SELECT 1;',
   },
-  // Version 3 belongs to artifacts; the runner applies each missing version on its own, so a gap is fine.
+  {
+    version: 3,
+    name: 'artifacts and content-addressed blobs',
+    // blob_unref queues hashes whose artifacts went away (cascades from run, folder and workspace deletion
+    // included), so freeing blobs never has to scan every blob.
+    sql: (d) => {
+      const t = d.types;
+      const tables = `
+      CREATE TABLE blobs (
+        sha256 ${t.text} PRIMARY KEY,
+        size ${t.int} NOT NULL,
+        created_at ${t.int} NOT NULL
+      );
+      CREATE TABLE artifacts (
+        pk ${t.pk},
+        run_pk ${t.int} NOT NULL REFERENCES runs(pk) ON DELETE CASCADE,
+        workspace_id ${t.text} NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+        name ${t.text} NOT NULL,
+        category ${t.text} NOT NULL,
+        mime_type ${t.text} NOT NULL,
+        size ${t.int} NOT NULL,
+        sha256 ${t.text} NOT NULL REFERENCES blobs(sha256),
+        metadata ${t.json} NOT NULL,
+        created_at ${t.int} NOT NULL,
+        UNIQUE (run_pk, name)
+      );
+      CREATE INDEX artifacts_sha256 ON artifacts (sha256);
+      CREATE INDEX artifacts_workspace ON artifacts (workspace_id, sha256);
+      CREATE TABLE blob_unref (sha256 ${t.text} PRIMARY KEY);
+      `;
+      if (d.name === 'sqlite') {
+        return `${tables}
+      CREATE TRIGGER artifacts_unref_delete AFTER DELETE ON artifacts BEGIN
+        INSERT OR IGNORE INTO blob_unref (sha256) VALUES (OLD.sha256);
+      END;
+      CREATE TRIGGER artifacts_unref_update AFTER UPDATE OF sha256 ON artifacts
+        WHEN OLD.sha256 <> NEW.sha256 BEGIN
+        INSERT OR IGNORE INTO blob_unref (sha256) VALUES (OLD.sha256);
+      END;`;
+      }
+      return `${tables}
+      CREATE FUNCTION simscope_blob_unref() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF TG_OP = 'DELETE' OR OLD.sha256 IS DISTINCT FROM NEW.sha256 THEN
+          INSERT INTO blob_unref (sha256) VALUES (OLD.sha256) ON CONFLICT DO NOTHING;
+        END IF;
+        RETURN NULL;
+      END $$;
+      CREATE TRIGGER artifacts_unref AFTER DELETE OR UPDATE OF sha256 ON artifacts
+        FOR EACH ROW EXECUTE FUNCTION simscope_blob_unref();`;
+    },
+  },
   {
     version: 4,
     name: 'alerts',

@@ -12,6 +12,7 @@ export type { Json, JsonObject } from '@simscope/protocol';
 
 import type { JsonObject } from '@simscope/protocol';
 import type { AlertStore } from './alert-store.js';
+import type { ArtifactStore } from './artifact-store.js';
 import type { TelemetryStore } from './telemetry-store.js';
 
 export interface UserRecord {
@@ -206,7 +207,7 @@ export interface BatchKey {
 }
 
 /** Everything Simscope keeps, behind one interface with a SQLite and a PostgreSQL implementation. */
-export interface Store {
+export interface Store extends ArtifactStore {
   readonly backend: 'sqlite' | 'postgres';
   /** Alert definitions, states, history and notifications (alert-store.ts). */
   readonly alerts: AlertStore;

@@ -1,0 +1,91 @@
+// Artifact benchmarks: a 1 GiB file up and down through the client, the server and its local blob store, and
+// 10,000 small files saved from a directory.
+import { randomBytes } from 'node:crypto';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, statfsSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Run } from '../packages/client/dist/index.js';
+import { BENCH_TOKEN, startServer } from './server-process.js';
+
+const GIB = 1024 ** 3;
+const SMALL_FILES = 10_000;
+
+/** Writes `bytes` of random-looking data, 8 MiB at a time; each block differs so no two runs share content. */
+function writeFile(path, bytes) {
+  const block = randomBytes(8 * 1024 * 1024);
+  const fd = openSync(path, 'w');
+  try {
+    for (let at = 0, i = 0; at < bytes; at += block.length, i++) {
+      block.writeUInt32LE(i, 0);
+      writeSync(fd, block, 0, Math.min(block.length, bytes - at));
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export async function run({ log }) {
+  const results = {};
+  const put = (name, value, unit) => {
+    results[name] = { value: Number(value.toPrecision(4)), unit };
+  };
+  const dir = mkdtempSync(join(tmpdir(), 'simscope-bench-artifacts-'));
+  try {
+    // The source file, its blob and the downloaded copy, plus room to spare.
+    const need = 3 * GIB + 512 * 1024 * 1024;
+    const { bavail, bsize } = statfsSync(dir);
+    if (bavail * bsize < need) {
+      log(
+        `  skipped: ${((bavail * bsize) / GIB).toFixed(1)} GiB free in ${tmpdir()}, ${(need / GIB).toFixed(1)} GiB needed`,
+      );
+      return results;
+    }
+    const server = await startServer({ dataDir: join(dir, 'server') });
+    try {
+      const config = { url: server.url, token: BENCH_TOKEN, systemInfo: false, suppressErrors: false };
+      const client = new Client({ url: server.url, token: BENCH_TOKEN });
+      const big = join(dir, 'big.bin');
+      writeFile(big, GIB);
+
+      const run = await new Run().config(config).init({ name: `artifacts-${Date.now()}` });
+      let t0 = performance.now();
+      const saved = await run.save(big, 'output');
+      const upload = GIB / 1e6 / ((performance.now() - t0) / 1000);
+      if (saved?.size !== GIB) throw new Error(`saved ${saved?.size} bytes`);
+      log(
+        `  upload 1 GiB (client hashes, streams; server hashes, writes the blob): ${upload.toFixed(0)} MB/s`,
+      );
+      put('artifacts.upload_1g.mb_per_s', upload, 'MB/s');
+
+      t0 = performance.now();
+      await client.getArtifactAsFile(run.name, 'big.bin', { path: join(dir, 'down') });
+      const download = GIB / 1e6 / ((performance.now() - t0) / 1000);
+      log(
+        `  download 1 GiB (server reads the blob; client writes and checks the sha256): ${download.toFixed(0)} MB/s`,
+      );
+      put('artifacts.download_1g.mb_per_s', download, 'MB/s');
+      rmSync(big);
+      rmSync(join(dir, 'down'), { recursive: true });
+
+      const small = join(dir, 'small');
+      mkdirSync(small);
+      for (let i = 0; i < SMALL_FILES; i++) {
+        const fd = openSync(join(small, `f${String(i).padStart(5, '0')}.dat`), 'w');
+        writeSync(fd, randomBytes(1024));
+        closeSync(fd);
+      }
+      t0 = performance.now();
+      const many = await run.saveDirectory(small, 'output', { concurrency: 8 });
+      const filesPerS = SMALL_FILES / ((performance.now() - t0) / 1000);
+      if (many.length !== SMALL_FILES) throw new Error(`saved ${many.length} files`);
+      log(`  10,000 files of 1 KiB from one directory, 8 at a time: ${filesPerS.toFixed(0)} files/s`);
+      put('artifacts.small_10k.files_per_s', filesPerS, 'files/s');
+      await run.close();
+    } finally {
+      await server.stop();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return results;
+}

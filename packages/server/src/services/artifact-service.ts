@@ -1,0 +1,478 @@
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import {
+  ARTIFACT_CATEGORIES,
+  ARTIFACT_LIMITS,
+  type ArtifactCategory,
+  type ArtifactView,
+  artifactNameProblem,
+  isSha256,
+  type JsonObject,
+  metadataSchema,
+  parseInput,
+  SimscopeError,
+} from '@simscope/protocol';
+import {
+  type BlobStore,
+  type ByteRange,
+  feed,
+  HashingCounter,
+  type StagedBlob,
+  TrailerSplitter,
+} from '../blob/blob-store.js';
+import type { ArtifactRecord } from '../store/artifact-store.js';
+import type { RunRecord, Store } from '../store/store.js';
+import type { ServiceContext } from './context.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import { parseLimit } from './run-service.js';
+
+export interface ArtifactServiceConfig {
+  /** Where artifact bytes go; without one, artifact routes answer `unavailable`. */
+  blobs: BlobStore | undefined;
+  /** Bytes each workspace may hold (distinct blobs its artifacts reference); null or absent for no limit. */
+  quota?: number | null;
+}
+
+/** The query of an upload, as it arrived (strings), and the request's Content-Type. */
+export interface SaveParams {
+  name?: string;
+  category?: string;
+  sha256?: string;
+  size?: string;
+  metadata?: string;
+  contentType?: string;
+}
+
+export interface ListParams {
+  category?: string;
+  name?: string;
+  startsWith?: string;
+  contains?: string;
+  endsWith?: string;
+  limit?: string;
+  next?: string;
+}
+
+/** What a download sends: the artifact, and its bytes or a range of them (no stream for HEAD). */
+export interface OpenedArtifact {
+  artifact: ArtifactView;
+  range: ByteRange | null;
+  stream: NodeJS.ReadableStream | null;
+}
+
+export interface SweepResult {
+  /** Staged uploads older than the grace period, left by interrupted uploads or a crash. */
+  staged: number;
+  /** Blobs in the store that no database row knows (a crash between storing and recording). */
+  orphans: number;
+  /** Blobs no artifact references any more. */
+  freed: number;
+}
+
+const MIME = /^[A-Za-z0-9][\w!#$&^.+-]*\/[A-Za-z0-9][\w!#$&^.+-]*(\s*;.*)?$/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+export function artifactView(a: ArtifactRecord): ArtifactView {
+  return {
+    name: a.name,
+    category: a.category,
+    mimeType: a.mimeType,
+    size: a.size,
+    sha256: a.sha256,
+    metadata: a.metadata,
+    created: a.createdAt,
+  };
+}
+
+/** Checks an artifact name; `where` names the field in the error (`query.name`). */
+export function checkArtifactName(name: string | undefined, where = 'query.name'): string {
+  if (name === undefined) throw new SimscopeError('invalid_field', `${where}: required`);
+  const problem = artifactNameProblem(name);
+  if (problem)
+    throw new SimscopeError('invalid_field', `${where}: ${problem}`, { details: { field: 'name' } });
+  return name;
+}
+
+function checkCategory(category: string | undefined, where: string): ArtifactCategory | null {
+  if (category === undefined || category === '') return null;
+  if (!(ARTIFACT_CATEGORIES as readonly string[]).includes(category)) {
+    throw new SimscopeError(
+      'invalid_field',
+      `${where}: must be one of ${ARTIFACT_CATEGORIES.join(', ')}, got '${category}'`,
+    );
+  }
+  return category as ArtifactCategory;
+}
+
+function parseSize(size: string | undefined): number | null {
+  if (size === undefined || size === '') return null;
+  const n = Number(size);
+  if (!/^\d+$/.test(size) || !Number.isSafeInteger(n)) {
+    throw new SimscopeError('invalid_field', `query.size: must be a whole number of bytes, got '${size}'`);
+  }
+  return n;
+}
+
+function parseMetadata(text: string | undefined): JsonObject {
+  if (text === undefined || text === '') return {};
+  if (Buffer.byteLength(text) > ARTIFACT_LIMITS.metadataBytes) {
+    throw new SimscopeError(
+      'invalid_field',
+      `query.metadata: must be at most ${ARTIFACT_LIMITS.metadataBytes} bytes of JSON`,
+    );
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new SimscopeError('invalid_field', `query.metadata: not valid JSON: ${(error as Error).message}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new SimscopeError('invalid_field', 'query.metadata: must be a JSON object');
+  }
+  return parseInput(metadataSchema, value, 'query.metadata') as JsonObject;
+}
+
+function parseMimeType(type: string | undefined): string {
+  if (type === undefined || type.trim() === '') return 'application/octet-stream';
+  const t = type.trim();
+  if (t.length > ARTIFACT_LIMITS.mimeTypeLength || CONTROL.test(t) || !MIME.test(t)) {
+    throw new SimscopeError('invalid_field', `header.content-type: '${t.slice(0, 80)}' is not a MIME type`);
+  }
+  return t;
+}
+
+function filterText(value: string | undefined, where: string): string | null {
+  if (value === undefined || value === '') return null;
+  if (value.length > ARTIFACT_LIMITS.nameLength) {
+    throw new SimscopeError(
+      'invalid_field',
+      `${where}: must be at most ${ARTIFACT_LIMITS.nameLength} characters`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Reads a `Range` header against a size: null for the whole (no header, a form we do not serve such as several
+ * ranges, or a malformed one, which HTTP says to ignore), a range, or `range_not_satisfiable`.
+ */
+export function parseRange(header: string | undefined, size: number): ByteRange | null {
+  if (!header) return null;
+  const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!match || (match[1] === '' && match[2] === '')) return null;
+  const unsatisfiable = () =>
+    new SimscopeError('range_not_satisfiable', `header.range: '${header}' lies outside the ${size} bytes`, {
+      details: { size },
+    });
+  if (match[1] === '') {
+    const suffix = Number(match[2]);
+    if (suffix === 0 || size === 0) throw unsatisfiable();
+    return { start: Math.max(0, size - suffix), end: size - 1 };
+  }
+  const start = Number(match[1]);
+  const end = match[2] === '' ? size - 1 : Math.min(Number(match[2]), size - 1);
+  if (match[2] !== '' && Number(match[2]) < start) return null;
+  if (start >= size) throw unsatisfiable();
+  return { start, end };
+}
+
+async function hashOnly(source: NodeJS.ReadableStream, maxBytes: number | undefined) {
+  const counter = new HashingCounter(maxBytes);
+  const done = pipeline(
+    counter,
+    new Writable({
+      highWaterMark: 1 << 20,
+      write(_chunk, _encoding, callback) {
+        callback();
+      },
+    }),
+  );
+  feed(source, counter);
+  await done;
+  return { sha256: counter.sha256, size: counter.byteCount };
+}
+
+function storageError(error: unknown): unknown {
+  if ((error as NodeJS.ErrnoException)?.code === 'ENOSPC') {
+    return new SimscopeError('unavailable', 'the blob store is out of space', { cause: error });
+  }
+  return error;
+}
+
+/**
+ * Saves, lists, serves and deletes a run's artifacts. Bytes stream into the blob store under their sha256, so a
+ * second copy of the same bytes costs nothing; blobs that no artifact references any more are freed.
+ */
+export class ArtifactService {
+  readonly #blobs: BlobStore | undefined;
+  readonly #quota: number | null;
+
+  constructor(config: ArtifactServiceConfig) {
+    this.#blobs = config.blobs;
+    this.#quota = config.quota ?? null;
+  }
+
+  get quota(): number | null {
+    return this.#quota;
+  }
+
+  #store(): BlobStore {
+    if (!this.#blobs) throw new SimscopeError('unavailable', 'this server has no blob store for artifacts');
+    return this.#blobs;
+  }
+
+  /**
+   * Streams `body` into the blob store and saves it as the artifact `name` of `run`, replacing an artifact of that
+   * name. The bytes must match `sha256` and `size` when given; the whole upload is refused when it would take the
+   * workspace over its quota.
+   */
+  async save(
+    ctx: ServiceContext,
+    run: RunRecord,
+    params: SaveParams,
+    body: NodeJS.ReadableStream | undefined,
+  ): Promise<{ artifact: ArtifactView; created: boolean }> {
+    const blobs = this.#store();
+    const name = checkArtifactName(params.name);
+    const category = checkCategory(params.category, 'query.category');
+    if (category === null) {
+      throw new SimscopeError(
+        'invalid_field',
+        `query.category: required, one of ${ARTIFACT_CATEGORIES.join(', ')}`,
+      );
+    }
+    // `sha256=trailer`: the checksum is the body's last 64 bytes, so a client can hash as it sends.
+    const trailer = params.sha256 === 'trailer';
+    let claimed =
+      trailer || params.sha256 === undefined || params.sha256 === '' ? null : params.sha256.toLowerCase();
+    if (claimed !== null && !isSha256(claimed)) {
+      throw new SimscopeError(
+        'invalid_field',
+        "query.sha256: must be 64 hexadecimal digits, or 'trailer' when they end the body",
+      );
+    }
+    const declared = parseSize(params.size);
+    const metadata = parseMetadata(params.metadata);
+    const mimeType = parseMimeType(params.contentType);
+    const workspaceId = ctx.auth.workspace.id;
+
+    // No upload can be larger than the quota; whether one fits exactly is decided when it is recorded. One that
+    // announces its size is refused at once when it cannot fit, unless its sha256 says the workspace holds it.
+    const maxBytes = this.#quota ?? undefined;
+    if (
+      this.#quota !== null &&
+      declared !== null &&
+      !(claimed !== null && (await ctx.store.hasBlob(claimed, workspaceId)))
+    ) {
+      const used = await ctx.store.artifactBytes(workspaceId);
+      const previous = await ctx.store.getArtifact(run.pk, name);
+      if (declared > this.#quota - used + (previous ? previous.size : 0)) {
+        throw new SimscopeError(
+          'quota_exceeded',
+          `saving '${name}' (${declared} bytes) would exceed this workspace's artifact quota of ${this.#quota} bytes (${used} used)`,
+          { details: { field: 'size', quota: this.#quota, used, size: declared } },
+        );
+      }
+    }
+
+    let source = body ?? Readable.from([]);
+    const splitter = trailer ? new TrailerSplitter(64) : null;
+    if (splitter) {
+      // Its failure reaches the blob store through the stream; this listener only stops it from being thrown
+      // if it comes before the store has hooked on.
+      splitter.on('error', () => undefined);
+      feed(source, splitter);
+      source = splitter;
+    }
+    let staged: StagedBlob | null = null;
+    let got: { sha256: string; size: number };
+    try {
+      // Bytes we already hold are only hashed, to check them, and never written again.
+      if (claimed !== null && (await ctx.store.hasBlob(claimed))) got = await hashOnly(source, maxBytes);
+      else got = staged = await blobs.stage(source, { maxBytes });
+    } catch (error) {
+      // Unhooks the request from the splitter, so the route can still read it on.
+      splitter?.destroy();
+      throw storageError(error);
+    }
+    let placed = false;
+    try {
+      if (splitter) {
+        const text = splitter.trailer?.toString('latin1') ?? '';
+        if (!isSha256(text)) {
+          throw new SimscopeError(
+            'invalid_body',
+            'body: with sha256=trailer, the body must end with the 64 lowercase hex digits of its sha256',
+          );
+        }
+        claimed = text;
+      }
+      if (claimed !== null && claimed !== got.sha256) {
+        throw new SimscopeError(
+          'checksum_mismatch',
+          `query.sha256: the bytes that arrived hash to ${got.sha256}, not ${claimed}`,
+          { details: { field: 'sha256', expected: claimed, actual: got.sha256 } },
+        );
+      }
+      if (declared !== null && declared !== got.size) {
+        throw new SimscopeError(
+          'invalid_field',
+          `query.size: ${declared} bytes were announced but ${got.size} arrived`,
+          { details: { field: 'size', expected: declared, actual: got.size } },
+        );
+      }
+      const { artifact, replaced } = await ctx.store.saveArtifact(
+        {
+          runPk: run.pk,
+          workspaceId,
+          name,
+          category,
+          mimeType,
+          size: got.size,
+          sha256: got.sha256,
+          metadata,
+          createdAt: ctx.now(),
+        },
+        {
+          quota: this.#quota,
+          place: async (created) => {
+            if (!created && (await blobs.has(got.sha256))) return;
+            if (!staged) {
+              throw new SimscopeError(
+                'unavailable',
+                'the stored copy of these bytes was removed while they arrived; send them again',
+              );
+            }
+            await blobs.commit(staged).catch((error) => {
+              throw storageError(error);
+            });
+            placed = true;
+          },
+        },
+      );
+      if (replaced && replaced.sha256 !== artifact.sha256) await this.collect(ctx.store);
+      return { artifact: artifactView(artifact), created: replaced === null };
+    } finally {
+      if (staged && !placed) await blobs.discard(staged).catch(() => undefined);
+    }
+  }
+
+  async list(
+    ctx: ServiceContext,
+    run: RunRecord,
+    params: ListParams,
+  ): Promise<{ items: ArtifactView[]; next: string | null }> {
+    const limit = parseLimit(params.limit, 1000, 1000);
+    let after: string | null = null;
+    if (params.next) {
+      const [name] = decodeCursor(params.next, 1);
+      if (typeof name !== 'string')
+        throw new SimscopeError('invalid_cursor', 'query.next: not a cursor of this list');
+      after = name;
+    }
+    const rows = await ctx.store.listArtifacts(run.pk, {
+      category: checkCategory(params.category, 'query.category'),
+      name: filterText(params.name, 'query.name'),
+      startsWith: filterText(params.startsWith, 'query.startsWith'),
+      contains: filterText(params.contains, 'query.contains'),
+      endsWith: filterText(params.endsWith, 'query.endsWith'),
+      after,
+      limit: limit + 1,
+    });
+    const more = rows.length > limit;
+    const page = more ? rows.slice(0, limit) : rows;
+    return { items: page.map(artifactView), next: more ? encodeCursor([page.at(-1)!.name]) : null };
+  }
+
+  async get(ctx: ServiceContext, run: RunRecord, name: string | undefined): Promise<ArtifactRecord> {
+    const checked = checkArtifactName(name);
+    const artifact = await ctx.store.getArtifact(run.pk, checked);
+    if (!artifact) throw new SimscopeError('not_found', `run '${run.name}' has no artifact '${checked}'`);
+    return artifact;
+  }
+
+  /** The artifact and a stream of its bytes, or of the range a `Range` header asks for. */
+  async open(
+    ctx: ServiceContext,
+    run: RunRecord,
+    name: string | undefined,
+    headers: { range?: string; ifRange?: string; head?: boolean },
+  ): Promise<OpenedArtifact> {
+    const blobs = this.#store();
+    const artifact = await this.get(ctx, run, name);
+    // If-Range: serve the range only while the bytes are still those the client saw.
+    const stale = headers.ifRange !== undefined && headers.ifRange !== `"${artifact.sha256}"`;
+    const range = stale ? null : parseRange(headers.range, artifact.size);
+    let stream: NodeJS.ReadableStream | null = null;
+    if (!headers.head)
+      stream =
+        artifact.size === 0 ? Readable.from([]) : await blobs.read(artifact.sha256, range ?? undefined);
+    return { artifact: artifactView(artifact), range, stream };
+  }
+
+  async delete(ctx: ServiceContext, run: RunRecord, name: string | undefined): Promise<void> {
+    const checked = checkArtifactName(name);
+    if (!(await ctx.store.deleteArtifact(run.pk, checked))) {
+      throw new SimscopeError('not_found', `run '${run.name}' has no artifact '${checked}'`);
+    }
+    await this.collect(ctx.store);
+  }
+
+  async usage(ctx: ServiceContext): Promise<{ bytes: number; quota: number | null }> {
+    return { bytes: await ctx.store.artifactBytes(ctx.auth.workspace.id), quota: this.#quota };
+  }
+
+  /** Frees queued blobs that no artifact references (their bytes, then their rows); returns how many. */
+  async collect(store: Store): Promise<number> {
+    const blobs = this.#blobs;
+    if (!blobs) return 0;
+    let freed = 0;
+    const seen = new Set<string>();
+    for (;;) {
+      const batch = (await store.queuedBlobs(200)).filter((sha) => !seen.has(sha));
+      if (batch.length === 0) return freed;
+      for (const sha256 of batch) {
+        seen.add(sha256);
+        const result = await store.freeBlob(sha256, () => blobs.delete(sha256));
+        if (result === 'freed') freed++;
+      }
+    }
+  }
+
+  /**
+   * Removes what interrupted uploads and crashes left behind: staged uploads and unrecorded blobs older than
+   * `graceMs`, and every blob no artifact references.
+   */
+  async sweep(store: Store, options: { graceMs: number; nowMs?: number }): Promise<SweepResult> {
+    const result: SweepResult = { staged: 0, orphans: 0, freed: 0 };
+    const blobs = this.#blobs;
+    if (!blobs) return result;
+    await store.queueUnreferencedBlobs();
+    result.freed = await this.collect(store);
+    const before = (options.nowMs ?? Date.now()) - options.graceMs;
+    let candidates: string[] = [];
+    const checkOrphans = async () => {
+      const known = await store.knownBlobs(candidates);
+      for (const sha256 of candidates) {
+        if (known.has(sha256)) continue;
+        await blobs.delete(sha256);
+        result.orphans++;
+      }
+      candidates = [];
+    };
+    for await (const entry of blobs.list()) {
+      if (entry.modifiedMs > before) continue;
+      if (entry.kind === 'staged') {
+        await blobs.discard(entry.id);
+        result.staged++;
+      } else {
+        candidates.push(entry.sha256);
+        if (candidates.length >= 500) await checkOrphans();
+      }
+    }
+    await checkOrphans();
+    return result;
+  }
+}

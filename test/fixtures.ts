@@ -49,7 +49,7 @@ export const ADMIN_TOKEN = 'ssk_test_admin_token_000000000000000000000';
 /** An app over a fresh store with the bootstrap admin; `now` is a settable microsecond clock. */
 export async function openTestApp(
   backend: Backend,
-  options: { bodyLimit?: number; sinkRoute?: boolean } = {},
+  options: { bodyLimit?: number; sinkRoute?: boolean; webRoot?: string | null } = {},
 ) {
   const { store, cleanup } = await openTestStore(backend);
   const clock = { now: Date.now() * 1000 };

@@ -1,9 +1,13 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { nowMicros } from '@simscope/protocol';
 import type { BootstrapResult } from './bootstrap.js';
 import type { ServerConfig } from './config.js';
 import { createApp } from './http/app.js';
 import { hashToken } from './services/auth-service.js';
-import { LostRunSweeper } from './services/run-service.js';
+import { LiveHub } from './services/live-hub.js';
+import { LostRunSweeper, runView } from './services/run-service.js';
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.js';
 
@@ -20,11 +24,15 @@ export async function startServer(
   hooks: StartHooks,
 ): Promise<{ url: string; close(): Promise<void> }> {
   const store = await openStore(config.db || undefined, config.dataDir);
+  const live = new LiveHub();
+  const webRoot = fileURLToPath(new URL('../../web/dist/', import.meta.url));
   const app = await createApp({
     store,
     bodyLimit: config.bodyLimit,
     logLevel: config.logLevel,
     sinkRoute: config.sinkRoute,
+    live,
+    webRoot,
   });
   const first = await hooks.bootstrap(store, nowMicros(), hooks.bootstrapToken);
   await app.listen({ host: config.host, port: config.port });
@@ -32,9 +40,10 @@ export async function startServer(
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}`;
-  const sweeper = new LostRunSweeper(store, config.sweepInterval * 1000, (runs) =>
-    app.log.info({ runs: runs.map((r) => r.id) }, 'runs lost'),
-  );
+  const sweeper = new LostRunSweeper(store, config.sweepInterval * 1000, (runs) => {
+    app.log.info({ runs: runs.map((r) => r.id) }, 'runs lost');
+    for (const run of runs) live.publish(run.workspaceId, { type: 'run', run: runView(run) });
+  });
   sweeper.start();
 
   const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -48,6 +57,9 @@ export async function startServer(
   } else {
     const saved = hooks.savedToken(config.userConfigFile, url);
     if (saved && (await store.findToken(hashToken(saved)))) token = saved;
+  }
+  if (!existsSync(join(webRoot, 'index.html'))) {
+    say(`Web UI not built (no ${join(webRoot, 'index.html')}): run 'npm run build'; serving the API only`);
   }
   if (token) say(`Sign in: ${url}/#token=${token}`);
   say(`API docs: ${url}/api/v1/docs`);

@@ -34,10 +34,14 @@ import { AuthService } from '../services/auth-service.js';
 import type { AuthContext, ServiceContext } from '../services/context.js';
 import { EventService } from '../services/event-service.js';
 import { FolderService } from '../services/folder-service.js';
+import { LiveHub } from '../services/live-hub.js';
 import { MetricService } from '../services/metric-service.js';
 import { RunService } from '../services/run-service.js';
 import type { Store } from '../store/store.js';
+import { registerLiveRoutes } from './live-routes.js';
 import { docsPage, openApiDocument, type RouteDoc } from './openapi.js';
+import { registerRunTableRoutes } from './run-table-routes.js';
+import { registerWebUi } from './web-routes.js';
 
 export const SERVER_VERSION = '0.1.0';
 
@@ -50,6 +54,10 @@ export interface AppConfig {
   sinkRoute?: boolean;
   /** Microsecond clock; tests may pass their own. */
   now?: () => number;
+  /** Where live changes are published (`GET /api/v1/live`); one is made when absent. */
+  live?: LiveHub;
+  /** Folder of the built web UI (`index.html` and `assets/`), served at `/`; null or absent: a note instead. */
+  webRoot?: string | null;
 }
 
 type Params = Record<string, string>;
@@ -182,6 +190,9 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
       handler,
     });
   }
+
+  registerLiveRoutes({ app, route, store, hub: config.live ?? new LiveHub() });
+  registerRunTableRoutes(route, ctx);
 
   const params = (r: FastifyRequest) => r.params as Params;
   const query = (r: FastifyRequest) => r.query as Query;
@@ -590,13 +601,7 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
     async (r) => folders.delete(ctx(r), params(r).folder!, query(r).recursive === 'true'),
   );
 
-  app.get('/', function landing(_request, reply) {
-    reply
-      .type('text/html; charset=utf-8')
-      .send(
-        `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Simscope</title></head><body style="font:15px system-ui,sans-serif;margin:2rem"><h1>Simscope</h1><p>This server speaks the REST API at <a href="${API_PREFIX}/docs">${API_PREFIX}/docs</a>.</p></body></html>`,
-      );
-  });
+  registerWebUi(app, config.webRoot);
 
   await app.ready();
   return app;

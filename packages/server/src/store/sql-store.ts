@@ -834,6 +834,28 @@ export abstract class SqlStore implements Store {
     );
   }
 
+  async lastMetricValues(
+    workspaceId: string,
+    names: readonly string[],
+  ): Promise<{ runPk: number; name: string; value: number | null }[]> {
+    if (names.length === 0) return [];
+    const rows = await this.db.all(
+      `SELECT s.run_pk, s.name, s.last_value FROM runs r JOIN series s ON s.run_pk = r.pk
+       WHERE r.workspace_id = ? AND s.name IN (${names.map(() => '?').join(', ')})`,
+      [workspaceId, ...names],
+    );
+    return rows.map((r) => ({ runPk: num(r.run_pk), name: String(r.name), value: numOrNull(r.last_value) }));
+  }
+
+  async metricNames(workspaceId: string, limit: number): Promise<string[]> {
+    const rows = await this.db.all(
+      `SELECT DISTINCT s.name FROM runs r JOIN series s ON s.run_pk = r.pk
+       WHERE r.workspace_id = ? ORDER BY s.name LIMIT ?`,
+      [workspaceId, limit],
+    );
+    return rows.map((r) => String(r.name));
+  }
+
   async getSeries(runPk: number, name: string): Promise<SeriesRecord | undefined> {
     const row = await this.db.get('SELECT * FROM series WHERE run_pk = ? AND name = ?', [runPk, name]);
     return row && this.#series(row);

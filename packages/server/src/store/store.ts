@@ -245,6 +245,13 @@ export interface Store {
     clock: MetricClock,
   ): Promise<boolean>;
   listSeries(runPk: number): Promise<SeriesRecord[]>;
+  /** The last value of each named metric, for every run of the workspace that has one of them. */
+  lastMetricValues(
+    workspaceId: string,
+    names: readonly string[],
+  ): Promise<{ runPk: number; name: string; value: number | null }[]>;
+  /** Distinct metric names in the workspace, alphabetically, at most `limit`. */
+  metricNames(workspaceId: string, limit: number): Promise<string[]>;
   getSeries(runPk: number, name: string): Promise<SeriesRecord | undefined>;
   /**
    * Blocks of a series that may hold points with `from <= axis < to`, ordered by their start on that axis;

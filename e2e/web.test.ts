@@ -155,19 +155,206 @@ describe('web UI in Chromium', () => {
     await page.getByText('6 runs').waitFor();
   });
 
+  const chart = (metric: string) => page.locator(`figure.chart-card[data-metric="${metric}"]`);
+  /** Waits until the chart's last drawing matches, and returns what it drew. */
+  const drawn = async (metric: string, match: RegExp) => {
+    const card = chart(metric);
+    await expect
+      .poll(async () => (await card.getAttribute('data-drawn')) ?? '', { timeout: 15_000 })
+      .toMatch(match);
+    return {
+      key: (await card.getAttribute('data-drawn'))!,
+      points: Number(await card.getAttribute('data-points')),
+      linePoints: Number(await card.getAttribute('data-line-points')),
+      range: (await card.getAttribute('data-range'))!.split(',').map(Number),
+      pixels: await card.locator('canvas').evaluate((c: any) => c.toDataURL('image/png') as string),
+      inked: await card.locator('canvas').evaluate((c: any) => {
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let n = 0;
+        for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+        return n;
+      }),
+    };
+  };
+
   it('opens a run and draws a chart of all its points', async () => {
     await page.goto(`${server.url}/runs/${ids.spiky}?tab=metrics`);
-    const card = page.locator('figure.chart-card[data-metric="signal"]');
-    await card
-      .locator('[data-state="drawn"]')
-      .or(card.and(page.locator('[data-state="drawn"]')))
-      .first()
-      .waitFor();
-    await page.waitForFunction(
-      () => document.querySelector('figure[data-metric="signal"]')?.getAttribute('data-state') === 'drawn',
-    );
-    expect(await card.getAttribute('data-points')).toBe(String(SPIKY_POINTS));
-    await card.getByText('100,000 points').waitFor();
+    const first = await drawn('signal', /^\d+:buckets:all$/);
+    expect(first.points).toBe(SPIKY_POINTS);
+    expect(first.range[0]).toBe(0);
+    expect(first.range[1]).toBeGreaterThan(SPIKY_POINTS - 1);
+    expect(first.range[1]).toBeLessThan(SPIKY_POINTS - 0.99);
+    await chart('signal').getByText('100,000 points').waitFor();
     await shot('run-chart');
+  });
+
+  it('draws the downsampled series pixel for pixel as it draws every point, zoomed out and in', async () => {
+    const buckets = await drawn('signal', /:buckets:all$/);
+    // M4 sends at most four points per pixel column of the plot: a few thousand, not 100,000.
+    expect(buckets.linePoints).toBeGreaterThan(1000);
+    expect(buckets.linePoints).toBeLessThan(4 * 700);
+    expect(buckets.inked).toBeGreaterThan(5000);
+    await page.getByRole('checkbox', { name: 'every point' }).check();
+    const every = await drawn('signal', /:every:all$/);
+    expect(every.linePoints).toBe(SPIKY_POINTS);
+    expect(every.range).toEqual(buckets.range);
+    expect(every.pixels).toBe(buckets.pixels);
+
+    await chart('signal').locator('.plot').press('+');
+    const everyZoomed = await drawn('signal', /:every:zoomed$/);
+    await page.getByRole('checkbox', { name: 'every point' }).uncheck();
+    const bucketsZoomed = await drawn('signal', /:buckets:zoomed$/);
+    expect(bucketsZoomed.range).toEqual(everyZoomed.range);
+    expect(bucketsZoomed.linePoints).toBeLessThan(4 * 702);
+    expect(bucketsZoomed.pixels).toBe(everyZoomed.pixels);
+    expect(bucketsZoomed.pixels).not.toBe(buckets.pixels);
+    await shot('run-chart-zoomed');
+  });
+
+  it('zooms with the keyboard, by dragging, and back out, fetching finer data each time', async () => {
+    await page.getByRole('button', { name: 'Show all of signal' }).click();
+    const all = await drawn('signal', /:buckets:all$/);
+    const plot = chart('signal').locator('.plot');
+    await plot.press('+');
+    const half = await drawn('signal', /:buckets:zoomed$/);
+    const span = all.range[1]! - all.range[0]!;
+    expect(half.range[1]! - half.range[0]!).toBeCloseTo(span / 2, 6);
+    // Points counted over the view plus one column outside each edge.
+    expect(half.points).toBeGreaterThan(49_800);
+    expect(half.points).toBeLessThan(50_400);
+    await chart('signal')
+      .getByText(/^50,\d{3} points in view$/)
+      .waitFor();
+
+    const over = chart('signal').locator('.u-over');
+    const box = (await over.boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.25, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.5, box.y + box.height / 2, { steps: 5 });
+    await page.mouse.up();
+    const dragged = await drawn('signal', new RegExp(`^(?!${half.key.split(':')[0]}:)\\d+:buckets:zoomed$`));
+    const width = dragged.range[1]! - dragged.range[0]!;
+    expect(width).toBeGreaterThan(span / 2 / 4 - span / 500);
+    expect(width).toBeLessThan(span / 2 / 4 + span / 500);
+    expect(dragged.points).toBeLessThan(13_500);
+    await shot('run-chart-dragged');
+    await plot.press('0');
+    const back = await drawn('signal', /:buckets:all$/);
+    expect(back.points).toBe(SPIKY_POINTS);
+  });
+
+  it('moves between the run tabs with the arrow keys', async () => {
+    const metricsTab = page.getByRole('tab', { name: 'Metrics' });
+    await metricsTab.focus();
+    await metricsTab.press('ArrowRight');
+    await page.getByRole('tab', { name: 'Events', selected: true }).waitFor();
+    expect(new URL(page.url()).searchParams.get('tab')).toBe('events');
+    await page.getByRole('tab', { name: 'Events' }).press('Home');
+    await page.getByRole('tab', { name: 'Overview', selected: true }).waitFor();
+    await page.getByRole('cell', { name: 'les' }).waitFor();
+  });
+
+  it('shows new points, events and status of a running run without a reload', async () => {
+    const id = ids['cavity-re100']!;
+    await page.goto(`${server.url}/runs/${id}?tab=metrics`);
+    await page.waitForFunction((run) => document.documentElement.dataset.liveReady === run, id);
+    const before = await drawn('residual', /:buckets:all$/);
+    expect(before.points).toBe(200);
+    await page.evaluate(() => {
+      (window as any).__reloaded = false;
+    });
+    await api('POST', `/runs/${id}/metrics`, {
+      writer: 'w',
+      seq: 1,
+      series: [{ name: 'residual', values: Array.from({ length: 50 }, (_, k) => 0.5 / (k + 1)) }],
+    });
+    await expect.poll(async () => Number(await chart('residual').getAttribute('data-points'))).toBe(250);
+    await chart('residual').getByText('250 points').waitFor();
+    const after = await drawn('residual', /:buckets:all$/);
+    expect(after.range[1]).toBeGreaterThan(249);
+    expect(after.pixels).not.toBe(before.pixels);
+    await shot('live-chart');
+
+    await page.getByRole('tab', { name: 'Events' }).click();
+    await page.getByText('No events.').waitFor();
+    await api('POST', `/runs/${id}/events`, {
+      writer: 'w',
+      seq: 0,
+      events: [{ message: 'step 250 reached' }],
+    });
+    await page.getByText('step 250 reached').waitFor();
+    await api('PATCH', `/runs/${id}`, { status: 'completed' });
+    await expect.poll(() => page.getByTestId('run-status').textContent()).toBe('completed');
+    expect(await page.evaluate(() => (window as any).__reloaded)).toBe(false);
+    await shot('live-events');
+  });
+
+  it('compares one metric of the selected runs and shows the metadata that differs', async () => {
+    await page.goto(`${server.url}/`);
+    await page.getByRole('checkbox', { name: 'Select cavity-re100 for comparison' }).check();
+    await page.getByRole('checkbox', { name: 'Select cavity-re400 for comparison' }).check();
+    await page.getByRole('button', { name: 'Compare 2 selected' }).click();
+    await page.getByRole('heading', { name: 'Compare 2 runs' }).waitFor();
+    const c = await drawn('residual', /:buckets:all$/);
+    expect(c.points).toBe(450);
+    expect(new URL(page.url()).searchParams.get('metric')).toBe('residual');
+    const table = page.getByRole('table', { name: 'Metadata by run' });
+    const rows = await table.locator('tbody tr').allTextContents();
+    expect(rows).toEqual(['statuscompletedrunning', 're100400', 'solversimplepiso']);
+    await shot('compare');
+  });
+
+  it('edits a folder: description, tags and metadata', async () => {
+    await page.goto(`${server.url}/folders/cfd`);
+    await page.getByRole('heading', { name: 'Folder /cfd' }).waitFor();
+    expect(await page.getByLabel('Description').inputValue()).toBe('Fluid dynamics studies');
+    await page.getByLabel('Metadata (JSON)').fill('{"owner": ');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('alert').filter({ hasText: 'Metadata:' }).waitFor();
+    await page.getByLabel('Description').fill('Cavity and <channel> flows');
+    await page.getByLabel('Tags').fill('cfd, validated');
+    await page.getByLabel('Metadata (JSON)').fill('{"owner": "ada", "budget": 12}');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+    const folder = await api('GET', '/folders/%2Fcfd');
+    expect(folder).toMatchObject({
+      description: 'Cavity and <channel> flows',
+      tags: ['cfd', 'validated'],
+      metadata: { owner: 'ada', budget: 12 },
+    });
+    await shot('folder');
+  });
+
+  it('switches to the dark theme and keeps it', async () => {
+    await page.goto(`${server.url}/runs/${ids.spiky}?tab=metrics`);
+    await drawn('signal', /:buckets:all$/);
+    await page.getByRole('combobox', { name: 'Theme' }).selectOption('dark');
+    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
+    const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    expect(bg).toBe('rgb(20, 23, 28)');
+    await drawn('signal', /:buckets:all$/);
+    await shot('run-chart-dark');
+    await page.reload();
+    await page.getByRole('heading', { name: 'spiky' }).waitFor();
+    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
+    await page.goto(`${server.url}/`);
+    await page.getByText('6 runs').waitFor();
+    await shot('runs-dark');
+  });
+
+  it('asked nothing of any other server and logged no errors', () => {
+    expect(browser.outside).toEqual([]);
+    expect(browser.errors).toEqual([]);
+  });
+
+  it('signs out, and refuses a bad token with a message', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Access token').fill('ssk_not_a_token');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText('This token is not valid (unknown, revoked or expired).').waitFor();
+    await shot('sign-in');
+    await page.getByLabel('Access token').fill(E2E_TOKEN);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('table', { name: 'Runs' }).waitFor();
   });
 });

@@ -32,6 +32,8 @@ interface Loaded {
   range: [number, number];
   zoomed: boolean;
   points: number;
+  every: boolean;
+  seq: number;
 }
 
 const HEIGHT = 260;
@@ -70,6 +72,10 @@ export function MetricChart({
   const [error, setError] = useState<string | null>(null);
   const [cursor, setCursor] = useState<number | null>(null);
   const [drawn, setDrawn] = useState(0);
+  // What the last finished drawing showed: `seq:source:view`, for tests and benchmarks to wait on.
+  const [drawnKey, setDrawnKey] = useState('');
+  const pending = useRef('');
+  const seq = useRef(0);
   const everyCache = useRef(new Map<string, Line>());
   const palette = useMemo(() => chartColors().series, [theme]);
 
@@ -87,6 +93,7 @@ export function MetricChart({
       onCursor: setCursor,
       onDraw: (segments) => {
         setDrawn(segments);
+        setDrawnKey(pending.current);
         setState('drawn');
       },
     });
@@ -182,7 +189,8 @@ export function MetricChart({
           }),
         );
       }
-      if (!abort.signal.aborted) setLoaded({ lines, range, zoomed, points });
+      if (!abort.signal.aborted)
+        setLoaded({ lines, range, zoomed, points, every: settings.every, seq: ++seq.current });
     })().catch((e: Error) => {
       if (abort.signal.aborted) return;
       setError(e.message);
@@ -210,6 +218,7 @@ export function MetricChart({
   useEffect(() => {
     const chart = chartRef.current;
     if (!chart || !loaded) return;
+    pending.current = `${loaded.seq}:${loaded.every ? 'every' : 'buckets'}:${loaded.zoomed ? 'zoomed' : 'all'}`;
     chart.draw(series, loaded.range, loaded.zoomed);
   }, [series, loaded]);
 
@@ -252,6 +261,8 @@ export function MetricChart({
       data-points={points}
       data-segments={drawn}
       data-zoomed={loaded?.zoomed ? 'true' : 'false'}
+      data-drawn={drawnKey}
+      data-line-points={loaded ? loaded.lines.reduce((a, l) => a + l.x.length, 0) : 0}
       data-range={range ? `${range[0]},${range[1]}` : ''}
       style={{ margin: 0 }}
     >

@@ -1,7 +1,7 @@
 // `npm run bench`: runs every benchmark module, prints the figures and writes bench/results.json.
 import { existsSync, writeFileSync } from 'node:fs';
 
-const modules = ['./server-bench.js', './client-bench.js', './recorder-bench.js'];
+const modules = ['./server-bench.js', './client-bench.js', './recorder-bench.js', './web-bench.js'];
 const only = process.argv.slice(2);
 const log = (line) => process.stdout.write(`${line}\n`);
 const results = {};

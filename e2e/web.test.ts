@@ -257,11 +257,14 @@ describe('web UI in Chromium', () => {
   it('shows new points, events and status of a running run without a reload', async () => {
     const id = ids['cavity-re100']!;
     await page.goto(`${server.url}/runs/${id}?tab=metrics`);
-    await page.waitForFunction((run) => document.documentElement.dataset.liveReady === run, id);
+    await page.waitForFunction(
+      (run) => (globalThis as any).document.documentElement.dataset.liveReady === run,
+      id,
+    );
     const before = await drawn('residual', /:buckets:all$/);
     expect(before.points).toBe(200);
     await page.evaluate(() => {
-      (window as any).__reloaded = false;
+      (globalThis as any).__reloaded = false;
     });
     await api('POST', `/runs/${id}/metrics`, {
       writer: 'w',
@@ -285,7 +288,7 @@ describe('web UI in Chromium', () => {
     await page.getByText('step 250 reached').waitFor();
     await api('PATCH', `/runs/${id}`, { status: 'completed' });
     await expect.poll(() => page.getByTestId('run-status').textContent()).toBe('completed');
-    expect(await page.evaluate(() => (window as any).__reloaded)).toBe(false);
+    expect(await page.evaluate(() => (globalThis as any).__reloaded)).toBe(false);
     await shot('live-events');
   });
 
@@ -329,14 +332,21 @@ describe('web UI in Chromium', () => {
     await page.goto(`${server.url}/runs/${ids.spiky}?tab=metrics`);
     await drawn('signal', /:buckets:all$/);
     await page.getByRole('combobox', { name: 'Theme' }).selectOption('dark');
-    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
-    const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    expect(await page.evaluate(() => (globalThis as any).document.documentElement.dataset.theme)).toBe(
+      'dark',
+    );
+    const bg = await page.evaluate(() => {
+      const w = globalThis as any;
+      return w.getComputedStyle(w.document.body).backgroundColor;
+    });
     expect(bg).toBe('rgb(20, 23, 28)');
     await drawn('signal', /:buckets:all$/);
     await shot('run-chart-dark');
     await page.reload();
     await page.getByRole('heading', { name: 'spiky' }).waitFor();
-    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
+    expect(await page.evaluate(() => (globalThis as any).document.documentElement.dataset.theme)).toBe(
+      'dark',
+    );
     await page.goto(`${server.url}/`);
     await page.getByText('6 runs').waitFor();
     await shot('runs-dark');

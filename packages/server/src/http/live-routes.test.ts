@@ -78,7 +78,7 @@ describe.each(BACKENDS)('live changes on %s', (backend) => {
   it('streams runs created and changed, metric names and events as they arrive', async () => {
     const all = await openStream(`${base}/api/v1/live`, token);
     expect((await all.next('ready')).workspace).toMatch(/^[\w-]{16}$/);
-    const created = await (await post('/runs', { name: 'live-a', folder: '/live' })).json();
+    const created: any = await (await post('/runs', { name: 'live-a', folder: '/live' })).json();
     const seen = await all.next('run', (d) => d.run.name === 'live-a');
     expect(seen.run).toEqual(created);
 
@@ -102,7 +102,7 @@ describe.each(BACKENDS)('live changes on %s', (backend) => {
     expect(metrics).toEqual({ type: 'metrics', run: created.id, names: ['loss', 'acc'] });
     await post('/runs/live-a/events', { writer: 'w', seq: 0, events: [{ message: '<b>hi</b>' }] });
     expect(await one.next('events')).toEqual({ type: 'events', run: created.id });
-    const patched = await (await post('/runs/live-a', { status: 'completed' }, 'PATCH')).json();
+    const patched: any = await (await post('/runs/live-a', { status: 'completed' }, 'PATCH')).json();
     expect((await one.next('run')).run).toEqual(patched);
     expect(patched.status).toBe('completed');
 
@@ -124,6 +124,6 @@ describe.each(BACKENDS)('live changes on %s', (backend) => {
   it('refuses the stream without a token', async () => {
     const res = await fetch(`${base}/api/v1/live`);
     expect(res.status).toBe(401);
-    expect((await res.json()).error.code).toBe('unauthorized');
+    expect(((await res.json()) as any).error.code).toBe('unauthorized');
   });
 });

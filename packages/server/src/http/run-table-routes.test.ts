@@ -71,6 +71,7 @@ describe.each(BACKENDS)('run table on %s', (backend) => {
       next: null,
     });
     expect(second.body.metricNames).toBeUndefined();
+    expect(second.body.metadataKeys).toEqual([]);
     const filtered = await call(
       'GET',
       `/run-table?filter=${encodeURIComponent('metadata.re >= 30 or has tag.first')}`,

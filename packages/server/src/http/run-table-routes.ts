@@ -23,6 +23,9 @@ export function registerRunTableRoutes(
         metricNames: 'true to list the metric names of the workspace too',
       },
     },
-    async (request) => tables.table(ctx(request), request.query as Record<string, string | undefined>),
+    async (request, reply) =>
+      reply
+        .type('application/json; charset=utf-8')
+        .send(await tables.tableJson(ctx(request), request.query as Record<string, string | undefined>)),
   );
 }

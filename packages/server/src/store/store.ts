@@ -103,6 +103,22 @@ export interface RunChanges {
   abortReason?: string | null;
 }
 
+/** A run as a row of a long table: tags and metadata as their stored JSON text, left for the reader to parse. */
+export interface RunRow {
+  pk: number;
+  id: string;
+  name: string;
+  folder: string;
+  userName: string | null;
+  status: RunStatus;
+  createdAt: number;
+  startedAt: number | null;
+  endedAt: number | null;
+  tagsJson: string;
+  /** Null unless asked for. */
+  metadataJson: string | null;
+}
+
 export interface RunQuery {
   where: FilterExpr | null;
   sort: RunSortField;
@@ -229,6 +245,8 @@ export interface Store {
   createRun(run: NewRun): Promise<RunRecord>;
   getRun(workspaceId: string, idOrName: string): Promise<RunRecord | undefined>;
   listRuns(workspaceId: string, query: RunQuery): Promise<RunRecord[]>;
+  /** The same page as `listRuns`, as lean rows (metadata only when asked for). */
+  listRunRows(workspaceId: string, query: RunQuery, withMetadata: boolean): Promise<RunRow[]>;
   updateRun(workspaceId: string, pk: number, changes: RunChanges, at: number): Promise<RunRecord>;
   deleteRun(workspaceId: string, pk: number): Promise<boolean>;
   /** Marks `running` runs whose heartbeat is older than their timeout as `lost`; returns them. */

@@ -147,17 +147,17 @@ export class LineChart {
     this.#grid = this.gridFor(range, zoomed);
     this.#yRange = this.#computeYRange();
     const u = this.#u;
-    while (u.series.length - 1 > series.length) u.delSeries(u.series.length - 1);
-    while (u.series.length - 1 < series.length) u.addSeries(this.#seriesOptions(), u.series.length);
-    for (let i = 1; i <= series.length; i++) {
-      const s = series[i - 1]!;
-      const us = u.series[i]!;
-      us.width = s.faded ? 1 : 1.25;
-      us.alpha = s.faded ? 0.35 : 1;
-    }
     const dx = this.#displayRange();
     const data: uPlot.AlignedData = [dx, ...series.map(() => [this.#yRange[0], this.#yRange[1]])];
     u.batch(() => {
+      while (u.series.length - 1 > series.length) u.delSeries(u.series.length - 1);
+      while (u.series.length - 1 < series.length) u.addSeries(this.#seriesOptions(), u.series.length);
+      for (let i = 1; i <= series.length; i++) {
+        const s = series[i - 1]!;
+        const us = u.series[i]!;
+        us.width = s.faded ? 1 : 1.25;
+        us.alpha = s.faded ? 0.35 : 1;
+      }
       u.setData(data, false);
       u.setScale('x', { min: dx[0], max: dx[1] });
       u.setScale('y', { min: this.#yRange[0], max: this.#yRange[1] });

@@ -1,5 +1,5 @@
 import { type KeyboardEvent, useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import type { Downsampled } from '../api.js';
+import { ApiError, type Downsampled } from '../api.js';
 import { type Line, lineFromBuckets, smooth } from '../chart/columns.js';
 import {
   type ChartSeries,
@@ -128,57 +128,51 @@ export function MetricChart({
     const abort = new AbortController();
     const { axis } = settings;
     setState((s) => (s === 'drawn' ? s : 'loading'));
+    // A run without this metric draws nothing rather than failing the chart.
+    const get = (run: string, q: { from: number; to: number; buckets: number } | { buckets: number }) =>
+      api.downsample(run, metric, axis, q, abort.signal).catch((e: unknown) => {
+        if (e instanceof ApiError && e.status === 404) return null;
+        throw e;
+      });
     (async () => {
-      let buckets: Downsampled[];
+      let buckets: (Downsampled | null)[];
       let range: [number, number];
       const zoomed = zoom !== null;
       if (zoom) {
         const grid = chart.gridFor(zoom, true);
         buckets = await Promise.all(
-          runs.map((r) =>
-            api.downsample(
-              r.id,
-              metric,
-              axis,
-              { from: grid.from, to: grid.to, buckets: grid.n },
-              abort.signal,
-            ),
-          ),
+          runs.map((r) => get(r.id, { from: grid.from, to: grid.to, buckets: grid.n })),
         );
         range = zoom;
       } else {
         const n = chart.plotWidth;
-        buckets = await Promise.all(
-          runs.map((r) => api.downsample(r.id, metric, axis, { buckets: n }, abort.signal)),
-        );
-        const lo = Math.min(...buckets.map((b) => b.from));
-        const hi = Math.max(...buckets.map((b) => b.to));
-        range = [lo, hi];
+        buckets = await Promise.all(runs.map((r) => get(r.id, { buckets: n })));
+        const found = buckets.filter((b): b is Downsampled => b !== null);
+        range =
+          found.length > 0
+            ? [Math.min(...found.map((b) => b.from)), Math.max(...found.map((b) => b.to))]
+            : [0, 1];
         const grid = chart.gridFor(range, false);
-        const again = buckets.map((b, i) => (b.from === grid.from && b.to === grid.to ? null : i));
-        if (again.some((i) => i !== null)) {
+        if (found.some((b) => b.from !== grid.from || b.to !== grid.to)) {
           // Runs of different lengths: ask again on the common grid so that columns line up.
           buckets = await Promise.all(
             buckets.map((b, i) =>
-              again[i] === null
+              b === null || (b.from === grid.from && b.to === grid.to)
                 ? b
-                : api.downsample(
-                    runs[i]!.id,
-                    metric,
-                    axis,
-                    { from: grid.from, to: grid.to, buckets: grid.n },
-                    abort.signal,
-                  ),
+                : get(runs[i]!.id, { from: grid.from, to: grid.to, buckets: grid.n }),
             ),
           );
         }
       }
-      let lines = buckets.map(lineFromBuckets);
+      let lines = buckets.map((b) =>
+        b ? lineFromBuckets(b) : { x: new Float64Array(0), y: new Float64Array(0) },
+      );
       let points = 0;
-      for (const b of buckets) for (let i = 0; i < b.count.length; i++) points += b.count[i]!;
+      for (const b of buckets) if (b) for (let i = 0; i < b.count.length; i++) points += b.count[i]!;
       if (settings.every) {
         lines = await Promise.all(
-          runs.map(async (r) => {
+          runs.map(async (r, i) => {
+            if (buckets[i] === null) return lines[i]!;
             const key = `${r.id}\n${axis}`;
             let line = everyCache.current.get(key);
             if (!line) {

@@ -54,21 +54,17 @@ export function ComparePage({ runs: ids, metric }: { runs: string[]; metric: str
     return () => abort.abort();
   }, [api, key]);
 
-  // Metric names of the runs, for the picker; the chart does not wait for them.
+  // Metric names for the picker: those of the workspace, in one request rather than one per run.
   useEffect(() => {
     if (!runs || runs.length === 0) return;
     const abort = new AbortController();
     (async () => {
-      const first = await api.metrics(runs[0]!.id, abort.signal);
-      const set = new Set(first.items.map((m) => m.name));
-      if (!metric && first.items[0])
-        navigate(href('/compare', { runs: key, metric: first.items[0].name }), true);
-      setNames([...set].sort());
-      for (const r of runs.slice(1)) {
-        const m = await api.metrics(r.id, abort.signal);
-        for (const item of m.items) set.add(item.name);
+      if (!metric) {
+        const first = await api.metrics(runs[0]!.id, abort.signal);
+        if (first.items[0]) navigate(href('/compare', { runs: key, metric: first.items[0].name }), true);
       }
-      setNames([...set].sort());
+      const table = await api.runTable({ limit: 1, metricNames: true }, abort.signal);
+      setNames(table.metricNames ?? []);
     })().catch(() => {});
     return () => abort.abort();
   }, [api, runs]);

@@ -330,7 +330,18 @@ describe('web UI in Chromium', () => {
 
   it('switches to the dark theme and keeps it', async () => {
     await page.goto(`${server.url}/runs/${ids.spiky}?tab=metrics`);
-    await drawn('signal', /:buckets:all$/);
+    const light = await drawn('signal', /:buckets:all$/);
+    const colour = (rgb: number[]) =>
+      chart('signal')
+        .locator('canvas')
+        .evaluate((c: any, [r, g, b]: number[]) => {
+          const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+          let n = 0;
+          for (let i = 0; i < d.length; i += 4) if (d[i] === r && d[i + 1] === g && d[i + 2] === b) n++;
+          return n;
+        }, rgb);
+    // The series colour of each theme (--series-0), in the line's vertical strokes.
+    expect(await colour([31, 119, 180])).toBeGreaterThan(100);
     await page.getByRole('combobox', { name: 'Theme' }).selectOption('dark');
     expect(await page.evaluate(() => (globalThis as any).document.documentElement.dataset.theme)).toBe(
       'dark',
@@ -340,7 +351,9 @@ describe('web UI in Chromium', () => {
       return w.getComputedStyle(w.document.body).backgroundColor;
     });
     expect(bg).toBe('rgb(20, 23, 28)');
-    await drawn('signal', /:buckets:all$/);
+    await drawn('signal', new RegExp(`^(?!${light.key.split(':')[0]}:)\\d+:buckets:all$`));
+    expect(await colour([78, 161, 243])).toBeGreaterThan(100);
+    expect(await colour([31, 119, 180])).toBe(0);
     await shot('run-chart-dark');
     await page.reload();
     await page.getByRole('heading', { name: 'spiky' }).waitFor();

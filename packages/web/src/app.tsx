@@ -123,7 +123,14 @@ export function App() {
   }
   return (
     <SessionContext.Provider value={session}>
-      <Shell theme={theme} onTheme={setTheme} />
+      <Shell
+        theme={theme}
+        onTheme={(t) => {
+          // Applied before the render so that charts made in it read the new theme's colours.
+          applyTheme(t);
+          setTheme(t);
+        }}
+      />
     </SessionContext.Provider>
   );
 }

@@ -94,6 +94,7 @@ describe('web UI in Chromium', () => {
     await api('POST', '/folders', { path: '/cfd', description: 'Fluid dynamics studies' });
     browser = await openBrowser(server.url);
     page = browser.page;
+    page.setDefaultTimeout(10_000);
   }, 120_000);
 
   afterAll(async () => {
@@ -153,6 +154,48 @@ describe('web UI in Chromium', () => {
     await box.fill('');
     await box.press('Enter');
     await page.getByText('6 runs').waitFor();
+  });
+
+  it('adds metadata and last-metric columns and sorts by any column', async () => {
+    await page.getByRole('button', { name: 'Columns' }).click();
+    await page.getByRole('checkbox', { name: 're', exact: true }).check();
+    await page.getByRole('checkbox', { name: 'residual', exact: true }).check();
+    await page.getByRole('columnheader', { name: 'residual' }).waitFor();
+    const sortBy = (label: string) =>
+      page.getByRole('columnheader', { name: label, exact: true }).getByRole('button').click();
+    const column = async (n: number) =>
+      page.locator(`table.runs tbody tr[data-row] td:nth-child(${n})`).allTextContents();
+    await expect.poll(() => column(8)).toEqual(['1000', '', '5000', '1000', '400', '100']);
+    expect(await column(9)).toEqual(['', '', '25', '5', '2', '0.5']);
+    await sortBy('re');
+    await expect
+      .poll(() => column(2))
+      .toEqual(['cavity-re100', 'cavity-re400', 'spiky', 'cavity-re1000', 'cavity-re5000', XSS_NAME]);
+    expect(await page.getByRole('columnheader', { name: 're', exact: true }).getAttribute('aria-sort')).toBe(
+      'ascending',
+    );
+    await sortBy('re');
+    expect(await column(2)).toEqual([
+      'cavity-re5000',
+      'spiky',
+      'cavity-re1000',
+      'cavity-re400',
+      'cavity-re100',
+      XSS_NAME,
+    ]);
+    await sortBy('Name');
+    expect(await column(2)).toEqual([
+      XSS_NAME,
+      'cavity-re100',
+      'cavity-re1000',
+      'cavity-re400',
+      'cavity-re5000',
+      'spiky',
+    ]);
+    await shot('runs-columns');
+    await page.getByRole('checkbox', { name: 're', exact: true }).uncheck();
+    await page.getByRole('checkbox', { name: 'residual', exact: true }).uncheck();
+    await page.getByRole('button', { name: 'Columns' }).click();
   });
 
   const chart = (metric: string) => page.locator(`figure.chart-card[data-metric="${metric}"]`);

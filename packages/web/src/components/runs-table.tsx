@@ -169,9 +169,11 @@ export function RunsTable({
                 scope="col"
                 aria-sort={sort.key === c.key ? (sort.descending ? 'descending' : 'ascending') : 'none'}
               >
-                <button type="button" onClick={() => onSort(c.key)} title={`Sort by ${c.label}`}>
+                <button type="button" onClick={() => onSort(c.key)}>
                   {c.label}
-                  {sort.key === c.key ? (sort.descending ? ' ▼' : ' ▲') : ''}
+                  {sort.key === c.key ? (
+                    <span aria-hidden="true">{sort.descending ? ' ▼' : ' ▲'}</span>
+                  ) : null}
                 </button>
               </th>
             ))}

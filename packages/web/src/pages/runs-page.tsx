@@ -78,6 +78,17 @@ export function RunsPage({ folder, filter }: { folder: string; filter: string })
 
   const query = effectiveFilter(filter, folder);
 
+  // The workspace's metric names, asked for when the column picker opens (a scan the table need not wait for).
+  useEffect(() => {
+    if (!showColumns) return;
+    const abort = new AbortController();
+    api.runTable({ limit: 1, metricNames: true }, abort.signal).then(
+      (t) => setMetricNames(t.metricNames ?? []),
+      () => {},
+    );
+    return () => abort.abort();
+  }, [api, showColumns]);
+
   // Load every page of the table; the first small so that rows show at once.
   useEffect(() => {
     const abort = new AbortController();
@@ -94,13 +105,12 @@ export function RunsPage({ folder, filter }: { folder: string; filter: string })
       let first = true;
       do {
         const page: RunTablePage = await api.runTable(
-          { filter: query, columns, limit: first ? FIRST_PAGE : PAGE, next, metricNames: first },
+          { filter: query, columns, limit: first ? FIRST_PAGE : PAGE, next },
           abort.signal,
         );
         for (let i = 0; i < page.count; i++) index.set(page.id[i]!, fresh.count + i);
         appendPage(fresh, page, columns);
         for (const k of page.metadataKeys) keys.add(k);
-        if (page.metricNames) setMetricNames(page.metricNames);
         setMetadataKeys([...keys].sort());
         setVersion((v) => v + 1);
         next = page.next;

@@ -46,10 +46,8 @@ export class LineChart {
   readonly #options: ChartOptions;
   #series: ChartSeries[] = [];
   #range: [number, number] = [0, 1];
-  #zoomed = false;
   #yRange: [number, number] = [0, 1];
   #grid: ColumnGrid = columnGrid(0, 1, 1, 0);
-  #segments = 0;
 
   constructor(el: HTMLElement, width: number, options: ChartOptions) {
     this.#options = options;
@@ -88,7 +86,8 @@ export class LineChart {
           points: { show: false },
           y: false,
         },
-        series: [{}],
+        // One series only to carry the y scale: the lines are drawn by `#drawLines`, not as uPlot series.
+        series: [{}, { scale: 'y', stroke: 'transparent', points: { show: false }, paths: () => null }],
         hooks: {
           setSelect: [
             (u) => {
@@ -100,12 +99,7 @@ export class LineChart {
               u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
             },
           ],
-          drawClear: [
-            () => {
-              this.#segments = 0;
-            },
-          ],
-          draw: [() => options.onDraw?.(this.#segments)],
+          draw: [(u) => options.onDraw?.(this.#drawLines(u))],
           setCursor: [
             (u) => {
               const left = u.cursor.left;
@@ -114,15 +108,13 @@ export class LineChart {
           ],
         },
       },
-      [[0, 1]],
+      [
+        [0, 1],
+        [0, 1],
+      ],
       el,
     );
     this.#u.over.addEventListener('dblclick', () => options.onZoom(null));
-  }
-
-  /** The x range shown, in API units (timestamps in µs), and whether it is zoomed in. */
-  get view(): { range: [number, number]; zoomed: boolean } {
-    return { range: [...this.#range], zoomed: this.#zoomed };
   }
 
   /** Width of the plot in canvas pixels: how many M4 buckets fill it. */
@@ -135,51 +127,50 @@ export class LineChart {
     return columnGrid(range[0], range[1], this.plotWidth, zoomed ? 1 : 0);
   }
 
-  get canvas(): HTMLCanvasElement {
-    return this.#u.ctx.canvas;
-  }
-
   /** Replaces the lines and the x range (API units) and draws them (uPlot draws in a microtask). */
   draw(series: ChartSeries[], range: [number, number], zoomed: boolean): void {
     this.#series = series;
     this.#range = range;
-    this.#zoomed = zoomed;
     this.#grid = this.gridFor(range, zoomed);
     this.#yRange = this.#computeYRange();
     const u = this.#u;
     const dx = this.#displayRange();
-    const data: uPlot.AlignedData = [dx, ...series.map(() => [this.#yRange[0], this.#yRange[1]])];
     u.batch(() => {
-      while (u.series.length - 1 > series.length) u.delSeries(u.series.length - 1);
-      while (u.series.length - 1 < series.length) u.addSeries(this.#seriesOptions(), u.series.length);
-      for (let i = 1; i <= series.length; i++) {
-        const s = series[i - 1]!;
-        const us = u.series[i]!;
-        us.width = s.faded ? 1 : 1.25;
-        us.alpha = s.faded ? 0.35 : 1;
-      }
-      u.setData(data, false);
+      u.setData([dx, [this.#yRange[0], this.#yRange[1]]], false);
       u.setScale('x', { min: dx[0], max: dx[1] });
       u.setScale('y', { min: this.#yRange[0], max: this.#yRange[1] });
     });
   }
 
-  #seriesOptions(): uPlot.Series {
-    return {
-      stroke: (_u, si) => this.#series[si - 1]?.color ?? 'transparent',
-      width: 1,
-      points: { show: false },
-      paths: (u, si) => {
-        const s = this.#series[si - 1];
-        const path = new Path2D();
-        if (s) {
-          this.#segments += traceColumns(path, s.line, this.#grid, Math.round(u.bbox.left), (y) =>
-            this.#yPixel(y),
-          );
-        }
-        return { stroke: path, fill: null, clip: null, flags: 0 } as uPlot.Series.Paths;
-      },
-    };
+  /**
+   * Strokes every line over the plot, after uPlot has drawn axes and grid. Bevel joins: the columns' vertical
+   * strokes turn back on themselves at every pixel, where round joins (uPlot's) cost a canvas much more.
+   */
+  #drawLines(u: uPlot): number {
+    const ctx = u.ctx;
+    const { left, top, width, height } = u.bbox;
+    const x0 = Math.round(left);
+    let segments = 0;
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(left, top, width, height);
+    ctx.clip();
+    // One CSS pixel wide; on whole device pixels (offset by half a pixel when odd) so that strokes stay crisp.
+    const lineWidth = Math.max(1, Math.round(uPlot.pxRatio));
+    const offset = (lineWidth % 2) / 2;
+    ctx.translate(offset, offset);
+    ctx.lineWidth = lineWidth;
+    ctx.lineJoin = 'bevel';
+    ctx.lineCap = 'butt';
+    for (const s of this.#series) {
+      const path = new Path2D();
+      segments += traceColumns(path, s.line, this.#grid, x0, (y) => this.#yPixel(y));
+      ctx.globalAlpha = s.faded ? 0.35 : 1;
+      ctx.strokeStyle = s.color;
+      ctx.stroke(path);
+    }
+    ctx.restore();
+    return segments;
   }
 
   setSize(width: number): void {

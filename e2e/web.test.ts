@@ -198,6 +198,26 @@ describe('web UI in Chromium', () => {
     await page.getByRole('button', { name: 'Columns' }).click();
   });
 
+  it('adds runs created elsewhere to the table, and takes deleted ones out, without a reload', async () => {
+    await page.goto(`${server.url}/`);
+    await page.getByText('6 runs').waitFor();
+    await page.waitForFunction(
+      () => (globalThis as any).document.documentElement.dataset.liveReady === 'runs',
+    );
+    const late = await api('POST', '/runs', { name: 'late-arrival', folder: '/cfd/cavity' });
+    await page.getByText('7 runs').waitFor();
+    expect(await page.locator('table.runs tbody tr[data-row] td:nth-child(2)').first().textContent()).toBe(
+      'late-arrival',
+    );
+    await api('PATCH', `/runs/${late.id}`, { status: 'failed' });
+    await expect
+      .poll(() => page.locator('table.runs tbody tr[data-row]').first().locator('.status').textContent())
+      .toBe('failed');
+    await api('DELETE', `/runs/${late.id}`);
+    await page.getByText('6 runs').waitFor();
+    expect(await page.getByRole('link', { name: 'late-arrival' }).count()).toBe(0);
+  });
+
   const chart = (metric: string) => page.locator(`figure.chart-card[data-metric="${metric}"]`);
   /** Waits until the chart's last drawing matches, and returns what it drew. */
   const drawn = async (metric: string, match: RegExp) => {

@@ -135,8 +135,9 @@ export function smooth(line: Line, weight: number): Line {
 export type YToPixel = (y: number) => number;
 
 /**
- * Draws a line column by column: per column a segment from the previous column's last point to this column's
- * first, then down and up to its least and greatest values and back to its last. NaN values break the line.
+ * Draws a line column by column, as separate two-point pieces (no joins for the canvas to work out): per
+ * column a vertical piece from its least to its greatest value, and a piece from the previous column's last
+ * point to this column's first. NaN values break the line. Returns the number of columns drawn.
  */
 export function traceColumns(
   path: { moveTo(x: number, y: number): void; lineTo(x: number, y: number): void },
@@ -144,6 +145,8 @@ export function traceColumns(
   grid: ColumnGrid,
   left: number,
   yPixel: YToPixel,
+  /** Log scale: values of 0 and below break the line too. */
+  positiveOnly = false,
 ): number {
   const { from, to, scale, pad } = grid;
   const xs = line.x;
@@ -152,30 +155,31 @@ export function traceColumns(
   const end = lowerBound(xs, to);
   let col = Number.NaN;
   let px = 0;
-  let inY = 0;
   let outY = 0;
   let lo = 0;
   let hi = 0;
   let open = false;
   let columnsInRun = 0;
-  let segments = 0;
+  let columns = 0;
   const flush = () => {
-    if (lo !== hi || inY !== outY) {
+    if (lo !== hi) {
+      path.moveTo(px, yPixel(hi));
       path.lineTo(px, yPixel(lo));
-      path.lineTo(px, yPixel(hi));
-      path.lineTo(px, yPixel(outY));
     }
   };
   const close = () => {
     flush();
     // A lone point would draw nothing: give it a pixel's width.
-    if (columnsInRun === 1 && lo === hi) path.lineTo(px + 1, yPixel(outY));
+    if (columnsInRun === 1 && lo === hi) {
+      const y = yPixel(outY);
+      path.moveTo(px, y);
+      path.lineTo(px + 1, y);
+    }
     open = false;
   };
   for (; i < end; i++) {
     const y = ys[i]!;
-    const pixelY = Number.isNaN(y) ? Number.NaN : yPixel(y);
-    if (Number.isNaN(pixelY)) {
+    if (Number.isNaN(y) || (positiveOnly && !(y > 0))) {
       if (open) close();
       col = Number.NaN;
       continue;
@@ -187,20 +191,21 @@ export function traceColumns(
       else if (y > hi) hi = y;
       continue;
     }
-    if (open) flush();
-    col = c;
-    px = left + c - pad;
+    const x = left + c - pad;
     if (open) {
-      path.lineTo(px, pixelY);
+      flush();
+      path.moveTo(px, yPixel(outY));
+      path.lineTo(x, yPixel(y));
       columnsInRun++;
     } else {
-      path.moveTo(px, pixelY);
       columnsInRun = 1;
     }
+    col = c;
+    px = x;
     open = true;
-    segments++;
-    inY = outY = lo = hi = y;
+    columns++;
+    outY = lo = hi = y;
   }
   if (open) close();
-  return segments;
+  return columns;
 }

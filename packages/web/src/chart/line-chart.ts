@@ -164,7 +164,7 @@ export class LineChart {
     ctx.lineCap = 'butt';
     for (const s of this.#series) {
       const path = new Path2D();
-      segments += traceColumns(path, s.line, this.#grid, x0, (y) => this.#yPixel(y));
+      segments += traceColumns(path, s.line, this.#grid, x0, (y) => this.#yPixel(y), this.#options.log);
       ctx.globalAlpha = s.faded ? 0.35 : 1;
       ctx.strokeStyle = s.color;
       ctx.stroke(path);

@@ -74,6 +74,25 @@ export function updateRow(rows: RunRows, index: Map<string, number>, run: RunVie
   return true;
 }
 
+/** Takes row `i` out (in place). */
+export function removeRow(rows: RunRows, i: number): void {
+  for (const list of [
+    rows.id,
+    rows.name,
+    rows.status,
+    rows.folder,
+    rows.user,
+    rows.tags,
+    rows.created,
+    rows.started,
+    rows.ended,
+  ]) {
+    list.splice(i, 1);
+  }
+  for (const column of Object.values(rows.columns)) column.splice(i, 1);
+  rows.count--;
+}
+
 export type SortKey = 'name' | 'status' | 'folder' | 'tags' | 'created' | 'duration' | `column:${string}`;
 
 /** Row order for a sort: indices into the rows, nulls last either way. */

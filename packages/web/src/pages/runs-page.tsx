@@ -6,6 +6,7 @@ import {
   appendPage,
   emptyRows,
   type RunRows,
+  removeRow,
   type SortKey,
   sortRows,
   updateRow,
@@ -189,6 +190,15 @@ export function RunsPage({ folder, filter }: { folder: string; filter: string })
         if (m.type === 'run') {
           if (updateRow(rowsRef.current, indexRef.current, m.run)) setVersion((v) => v + 1);
           else pendingNew ??= setTimeout(fetchNew, 300);
+        } else if (m.type === 'deleted') {
+          const current = rowsRef.current;
+          const i = indexRef.current.get(m.run) ?? current.name.indexOf(m.run);
+          if (i === undefined || i < 0) return;
+          removeRow(current, i);
+          const index = new Map<string, number>();
+          for (let k = 0; k < current.count; k++) index.set(current.id[k]!, k);
+          indexRef.current = index;
+          setVersion((v) => v + 1);
         } else if (m.type === 'folder') {
           setFolderVersion((v) => v + 1);
         } else if (m.type === 'metrics' && columns.some((c) => c.startsWith('metrics.'))) {
@@ -208,7 +218,9 @@ export function RunsPage({ folder, filter }: { folder: string; filter: string })
           );
         }
       },
-      () => {},
+      () => {
+        document.documentElement.dataset.liveReady = 'runs';
+      },
       abort.signal,
     );
     return () => {

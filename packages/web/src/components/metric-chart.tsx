@@ -77,6 +77,10 @@ export function MetricChart({
   const pending = useRef('');
   const seq = useRef(0);
   const everyCache = useRef(new Map<string, Line>());
+  // Data depends on the runs' ids only: labels may change (names arriving after ids) without a new fetch.
+  const runIds = runs.map((r) => r.id).join('\n');
+  const runsRef = useRef(runs);
+  runsRef.current = runs;
   const palette = useMemo(() => chartColors().series, [theme]);
 
   // The chart itself: made again when the axis, scale or theme changes.
@@ -115,7 +119,7 @@ export function MetricChart({
   useEffect(() => {
     setZoom(null);
     everyCache.current.clear();
-  }, [settings.axis, metric, runs]);
+  }, [settings.axis, metric, runIds]);
 
   useEffect(() => {
     if (liveTick > 0) everyCache.current.clear();
@@ -123,6 +127,7 @@ export function MetricChart({
 
   // Data for the range in view.
   useEffect(() => {
+    const runs = runsRef.current;
     const chart = chartRef.current;
     if (!chart || width === 0 || runs.length === 0) return;
     const abort = new AbortController();
@@ -191,7 +196,7 @@ export function MetricChart({
       setState('error');
     });
     return () => abort.abort();
-  }, [api, metric, runs, settings.axis, settings.every, settings.log, zoom, width, liveTick, theme]);
+  }, [api, metric, runIds, settings.axis, settings.every, settings.log, zoom, width, liveTick, theme]);
 
   const series: ChartSeries[] = useMemo(() => {
     if (!loaded) return [];

@@ -69,7 +69,11 @@ export function ComparePage({ runs: ids, metric }: { runs: string[]; metric: str
     return () => abort.abort();
   }, [api, runs]);
 
-  const chartRuns = useMemo(() => (runs ?? []).map((r) => ({ id: r.id, label: r.name })), [runs]);
+  // The chart starts on the ids from the address; names replace them as the runs arrive.
+  const chartRuns = useMemo(() => {
+    const names = new Map((runs ?? []).map((r) => [r.id, r.name]));
+    return ids.map((id) => ({ id, label: names.get(id) ?? id }));
+  }, [runs, key]);
   const diff = useMemo(() => (runs ? differingKeys(runs, all) : []), [runs, all]);
 
   if (ids.length === 0) {
@@ -89,12 +93,11 @@ export function ComparePage({ runs: ids, metric }: { runs: string[]; metric: str
         {error}
       </p>
     );
-  if (!runs) return <p className="muted">Loading {ids.length} runs…</p>;
   const set = (patch: Partial<ChartSettings>) => setSettings((s) => ({ ...s, ...patch }));
 
   return (
     <section aria-labelledby="compare-heading">
-      <h1 id="compare-heading">Compare {runs.length} runs</h1>
+      <h1 id="compare-heading">Compare {ids.length} runs</h1>
       <div className="chart-controls">
         <label>
           Metric{' '}
@@ -137,7 +140,7 @@ export function ComparePage({ runs: ids, metric }: { runs: string[]; metric: str
           />{' '}
           <output>{settings.smoothing.toFixed(2)}</output>
         </label>
-        <button type="button" onClick={() => selection.set(runs.map((r) => r.id))}>
+        <button type="button" onClick={() => selection.set(ids)}>
           Keep these selected
         </button>
       </div>
@@ -147,50 +150,56 @@ export function ComparePage({ runs: ids, metric }: { runs: string[]; metric: str
         <p className="muted">These runs have no metrics.</p>
       )}
       <h2>Metadata</h2>
-      <label>
-        <input type="checkbox" checked={all} onChange={(e) => setAll(e.target.checked)} /> show keys that are
-        the same in every run
-      </label>
-      <div style={{ overflow: 'auto', maxHeight: '50vh', marginTop: 8 }}>
-        <table className="kv" aria-label="Metadata by run">
-          <thead>
-            <tr>
-              <th scope="col">key</th>
-              {runs.map((r) => (
-                <th key={r.id} scope="col">
-                  <Link to={`/runs/${encodeURIComponent(r.id)}`}>{r.name}</Link>
-                </th>
-              ))}
-            </tr>
-          </thead>
-          <tbody>
-            <tr>
-              <th scope="row">status</th>
-              {runs.map((r) => (
-                <td key={r.id}>
-                  <span className={`status status-${r.status}`}>{r.status}</span>
-                </td>
-              ))}
-            </tr>
-            {diff.map((d) => (
-              <tr
-                key={d.key}
-                className={
-                  all && new Set(d.values.map((v) => JSON.stringify(v ?? null))).size > 1
-                    ? 'differs'
-                    : undefined
-                }
-              >
-                <th scope="row">{d.key}</th>
-                {d.values.map((v, i) => (
-                  <td key={runs[i]!.id}>{v === undefined ? '—' : formatValue(v)}</td>
+      {runs ? (
+        <>
+          <label>
+            <input type="checkbox" checked={all} onChange={(e) => setAll(e.target.checked)} /> show keys that
+            are the same in every run
+          </label>
+          <div style={{ overflow: 'auto', maxHeight: '50vh', marginTop: 8 }}>
+            <table className="kv" aria-label="Metadata by run">
+              <thead>
+                <tr>
+                  <th scope="col">key</th>
+                  {runs.map((r) => (
+                    <th key={r.id} scope="col">
+                      <Link to={`/runs/${encodeURIComponent(r.id)}`}>{r.name}</Link>
+                    </th>
+                  ))}
+                </tr>
+              </thead>
+              <tbody>
+                <tr>
+                  <th scope="row">status</th>
+                  {runs.map((r) => (
+                    <td key={r.id}>
+                      <span className={`status status-${r.status}`}>{r.status}</span>
+                    </td>
+                  ))}
+                </tr>
+                {diff.map((d) => (
+                  <tr
+                    key={d.key}
+                    className={
+                      all && new Set(d.values.map((v) => JSON.stringify(v ?? null))).size > 1
+                        ? 'differs'
+                        : undefined
+                    }
+                  >
+                    <th scope="row">{d.key}</th>
+                    {d.values.map((v, i) => (
+                      <td key={runs[i]!.id}>{v === undefined ? '—' : formatValue(v)}</td>
+                    ))}
+                  </tr>
                 ))}
-              </tr>
-            ))}
-          </tbody>
-        </table>
-        {diff.length === 0 ? <p className="muted">The metadata is the same in every run.</p> : null}
-      </div>
+              </tbody>
+            </table>
+            {diff.length === 0 ? <p className="muted">The metadata is the same in every run.</p> : null}
+          </div>
+        </>
+      ) : (
+        <p className="muted">Loading {ids.length} runs…</p>
+      )}
     </section>
   );
 }

@@ -50,7 +50,13 @@ export const ADMIN_TOKEN = 'ssk_test_admin_token_000000000000000000000';
 /** An app over a fresh store with the bootstrap admin; `now` is a settable microsecond clock. */
 export async function openTestApp(
   backend: Backend,
-  options: { bodyLimit?: number; sinkRoute?: boolean; blobs?: BlobStore; artifactQuota?: number | null } = {},
+  options: {
+    bodyLimit?: number;
+    sinkRoute?: boolean;
+    blobs?: BlobStore;
+    artifactQuota?: number | null;
+    webRoot?: string | null;
+  } = {},
 ) {
   const { store, cleanup } = await openTestStore(backend);
   const clock = { now: Date.now() * 1000 };

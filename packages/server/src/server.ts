@@ -1,3 +1,6 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { nowMicros } from '@simscope/protocol';
 import { openBlobStore } from './blob/open-blob-store.js';
 import type { BootstrapResult } from './bootstrap.js';
@@ -7,7 +10,8 @@ import { AlertEngine } from './services/alert-engine.js';
 import { ArtifactService } from './services/artifact-service.js';
 import { hashToken } from './services/auth-service.js';
 import { EmailNotifier } from './services/email-notifier.js';
-import { LostRunSweeper } from './services/run-service.js';
+import { LiveHub } from './services/live-hub.js';
+import { LostRunSweeper, runView } from './services/run-service.js';
 import { WebhookNotifier } from './services/webhook-notifier.js';
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.js';
@@ -29,6 +33,8 @@ export async function startServer(
 ): Promise<{ url: string; close(): Promise<void> }> {
   const store = await openStore(config.db || undefined, config.dataDir);
   const blobs = await openBlobStore(config.blobStore);
+  const live = new LiveHub();
+  const webRoot = fileURLToPath(new URL('../../web/dist/', import.meta.url));
   const app = await createApp({
     store,
     bodyLimit: config.bodyLimit,
@@ -36,6 +42,8 @@ export async function startServer(
     sinkRoute: config.sinkRoute,
     blobs,
     artifactQuota: config.artifactQuota,
+    live,
+    webRoot,
   });
   const first = await hooks.bootstrap(store, nowMicros(), hooks.bootstrapToken);
   await app.listen({ host: config.host, port: config.port });
@@ -43,9 +51,10 @@ export async function startServer(
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}`;
-  const sweeper = new LostRunSweeper(store, config.sweepInterval * 1000, (runs) =>
-    app.log.info({ runs: runs.map((r) => r.id) }, 'runs lost'),
-  );
+  const sweeper = new LostRunSweeper(store, config.sweepInterval * 1000, (runs) => {
+    app.log.info({ runs: runs.map((r) => r.id) }, 'runs lost');
+    for (const run of runs) live.publish(run.workspaceId, { type: 'run', run: runView(run) });
+  });
   sweeper.start();
   const publicUrl = config.publicUrl ?? url;
   const alerts = new AlertEngine({
@@ -83,6 +92,9 @@ export async function startServer(
   } else {
     const saved = hooks.savedToken(config.userConfigFile, url);
     if (saved && (await store.findToken(hashToken(saved)))) token = saved;
+  }
+  if (!existsSync(join(webRoot, 'index.html'))) {
+    say(`Web UI not built (no ${join(webRoot, 'index.html')}): run 'npm run build'; serving the API only`);
   }
   if (token) say(`Sign in: ${url}/#token=${token}`);
   say(`API docs: ${url}/api/v1/docs`);

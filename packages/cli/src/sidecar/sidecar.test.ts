@@ -192,15 +192,18 @@ describe('metrics', () => {
       ],
       { metricPatterns: [/it (?<step>\d+) cfl=(?<cfl>\S+)/], metricsFiles: [file] },
     );
-    expect(log.metrics).toEqual([
+    // Output lines and the file are read by different watchers: under load either may come first.
+    expect([...log.metrics].sort((a, b) => (a.step ?? 0) - (b.step ?? 0))).toEqual([
       { values: { energy: -3.2, residual: 1e-6 }, step: 1 },
       { values: { cfl: 0.45 }, step: 2 },
       { values: { T: 300.5 }, step: 7 },
       { values: { T: 301 }, step: 8 },
     ]);
-    expect(warnings).toEqual([
-      "the @simscope line: 'energy=oops' is not NAME=NUMBER; skipped (said once per name)",
-    ]);
+    // stderr and stdout race, so either bad `energy` may be the one warned about: once, for the name.
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(
+      /^the @simscope line: 'energy=(oops|bad)' is not NAME=NUMBER; skipped \(said once per name\)$/,
+    );
   });
 
   it('samples the resources of the process tree', async () => {

@@ -36,14 +36,18 @@ import { AuthService } from '../services/auth-service.js';
 import type { AuthContext, ServiceContext } from '../services/context.js';
 import { EventService } from '../services/event-service.js';
 import { FolderService } from '../services/folder-service.js';
+import { LiveHub } from '../services/live-hub.js';
 import { MetricService } from '../services/metric-service.js';
 import { RunService } from '../services/run-service.js';
 import type { Store } from '../store/store.js';
 import { registerAlertRoutes } from './alert-routes.js';
 import { registerArtifactRoutes } from './artifact-routes.js';
 import { registerIdempotency } from './idempotency.js';
+import { registerLiveRoutes } from './live-routes.js';
 import { docsPage, openApiDocument, type RouteDoc } from './openapi.js';
+import { registerRunTableRoutes } from './run-table-routes.js';
 import { registerTelemetryRoutes } from './telemetry-routes.js';
+import { registerWebUi } from './web-routes.js';
 
 export const SERVER_VERSION = '0.1.0';
 
@@ -60,6 +64,10 @@ export interface AppConfig {
   blobs?: BlobStore;
   /** Bytes of artifacts each workspace may hold; absent or null for no limit. */
   artifactQuota?: number | null;
+  /** Where live changes are published (`GET /api/v1/live`); one is made when absent. */
+  live?: LiveHub;
+  /** Folder of the built web UI (`index.html` and `assets/`), served at `/`; null or absent: a note instead. */
+  webRoot?: string | null;
 }
 
 type Params = Record<string, string>;
@@ -196,6 +204,9 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
       handler,
     });
   }
+
+  registerLiveRoutes({ app, route, store, hub: config.live ?? new LiveHub() });
+  registerRunTableRoutes(route, ctx);
 
   const params = (r: FastifyRequest) => r.params as Params;
   const query = (r: FastifyRequest) => r.query as Query;
@@ -628,13 +639,7 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
     });
   });
 
-  app.get('/', function landing(_request, reply) {
-    reply
-      .type('text/html; charset=utf-8')
-      .send(
-        `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Simscope</title></head><body style="font:15px system-ui,sans-serif;margin:2rem"><h1>Simscope</h1><p>This server speaks the REST API at <a href="${API_PREFIX}/docs">${API_PREFIX}/docs</a>.</p></body></html>`,
-      );
-  });
+  registerWebUi(app, config.webRoot);
 
   await app.ready();
   return app;

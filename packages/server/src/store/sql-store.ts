@@ -51,6 +51,7 @@ import {
   type RunChanges,
   type RunQuery,
   type RunRecord,
+  type RunRow,
   type SeriesListQuery,
   type SeriesRecord,
   type Store,
@@ -541,6 +542,37 @@ export abstract class SqlStore implements Store {
   }
 
   async listRuns(workspaceId: string, query: RunQuery): Promise<RunRecord[]> {
+    const { sql, params } = this.#runPage(workspaceId, query);
+    const rows = await this.db.all(`${this.#runSelect} ${sql}`, params);
+    return rows.map((r) => this.#run(r));
+  }
+
+  async listRunRows(workspaceId: string, query: RunQuery, withMetadata: boolean): Promise<RunRow[]> {
+    const d = this.db.dialect;
+    const { sql, params } = this.#runPage(workspaceId, query);
+    const rows = await this.db.all(
+      `SELECT r.pk, r.id, r.name, f.path AS folder, u.name AS user_name, r.status, r.created_at, r.started_at,
+        r.ended_at, ${d.jsonOut('r.tags')} AS tags${withMetadata ? `, ${d.jsonOut('r.metadata')} AS metadata` : ''}
+      FROM runs r JOIN folders f ON f.pk = r.folder_pk LEFT JOIN users u ON u.id = r.user_id ${sql}`,
+      params,
+    );
+    return rows.map((r) => ({
+      pk: num(r.pk),
+      id: String(r.id),
+      name: String(r.name),
+      folder: String(r.folder),
+      userName: strOrNull(r.user_name),
+      status: String(r.status) as RunStatus,
+      createdAt: num(r.created_at),
+      startedAt: numOrNull(r.started_at),
+      endedAt: numOrNull(r.ended_at),
+      tagsJson: String(r.tags),
+      metadataJson: withMetadata ? String(r.metadata) : null,
+    }));
+  }
+
+  /** WHERE, ORDER BY and LIMIT of a page of runs. */
+  #runPage(workspaceId: string, query: RunQuery): { sql: string; params: SqlParam[] } {
     const where = ['r.workspace_id = ?'];
     const params: SqlParam[] = [workspaceId];
     if (query.where) {
@@ -555,11 +587,7 @@ export abstract class SqlStore implements Store {
       params.push(query.after.key, query.after.pk);
     }
     params.push(query.limit);
-    const rows = await this.db.all(
-      `${this.#runSelect} WHERE ${where.join(' AND ')} ORDER BY ${key} ${dir}, r.pk ${dir} LIMIT ?`,
-      params,
-    );
-    return rows.map((r) => this.#run(r));
+    return { sql: `WHERE ${where.join(' AND ')} ORDER BY ${key} ${dir}, r.pk ${dir} LIMIT ?`, params };
   }
 
   async updateRun(workspaceId: string, pk: number, changes: RunChanges, at: number): Promise<RunRecord> {
@@ -868,6 +896,28 @@ export abstract class SqlStore implements Store {
       params,
     );
     return rows.map((r) => this.#series(r));
+  }
+
+  async lastMetricValues(
+    workspaceId: string,
+    names: readonly string[],
+  ): Promise<{ runPk: number; name: string; value: number | null }[]> {
+    if (names.length === 0) return [];
+    const rows = await this.db.all(
+      `SELECT s.run_pk, s.name, s.last_value FROM runs r JOIN series s ON s.run_pk = r.pk
+       WHERE r.workspace_id = ? AND s.name IN (${names.map(() => '?').join(', ')})`,
+      [workspaceId, ...names],
+    );
+    return rows.map((r) => ({ runPk: num(r.run_pk), name: String(r.name), value: numOrNull(r.last_value) }));
+  }
+
+  async metricNames(workspaceId: string, limit: number): Promise<string[]> {
+    const rows = await this.db.all(
+      `SELECT DISTINCT s.name FROM runs r JOIN series s ON s.run_pk = r.pk
+       WHERE r.workspace_id = ? ORDER BY s.name LIMIT ?`,
+      [workspaceId, limit],
+    );
+    return rows.map((r) => String(r.name));
   }
 
   async getSeries(runPk: number, name: string): Promise<SeriesRecord | undefined> {

@@ -107,6 +107,22 @@ export interface RunChanges {
   abortReason?: string | null;
 }
 
+/** A run as a row of a long table: tags and metadata as their stored JSON text, left for the reader to parse. */
+export interface RunRow {
+  pk: number;
+  id: string;
+  name: string;
+  folder: string;
+  userName: string | null;
+  status: RunStatus;
+  createdAt: number;
+  startedAt: number | null;
+  endedAt: number | null;
+  tagsJson: string;
+  /** Null unless asked for. */
+  metadataJson: string | null;
+}
+
 export interface RunQuery {
   where: FilterExpr | null;
   sort: RunSortField;
@@ -251,6 +267,8 @@ export interface Store extends ArtifactStore {
   createRun(run: NewRun): Promise<RunRecord>;
   getRun(workspaceId: string, idOrName: string): Promise<RunRecord | undefined>;
   listRuns(workspaceId: string, query: RunQuery): Promise<RunRecord[]>;
+  /** The same page as `listRuns`, as lean rows (metadata only when asked for). */
+  listRunRows(workspaceId: string, query: RunQuery, withMetadata: boolean): Promise<RunRow[]>;
   updateRun(workspaceId: string, pk: number, changes: RunChanges, at: number): Promise<RunRecord>;
   deleteRun(workspaceId: string, pk: number): Promise<boolean>;
   /** Marks `running` runs whose heartbeat is older than their timeout as `lost`; returns them. */
@@ -268,6 +286,13 @@ export interface Store extends ArtifactStore {
   ): Promise<boolean>;
   /** Metrics of a run in name order; all of them without a query. */
   listSeries(runPk: number, query?: SeriesListQuery): Promise<SeriesRecord[]>;
+  /** The last value of each named metric, for every run of the workspace that has one of them. */
+  lastMetricValues(
+    workspaceId: string,
+    names: readonly string[],
+  ): Promise<{ runPk: number; name: string; value: number | null }[]>;
+  /** Distinct metric names in the workspace, alphabetically, at most `limit`. */
+  metricNames(workspaceId: string, limit: number): Promise<string[]>;
   getSeries(runPk: number, name: string): Promise<SeriesRecord | undefined>;
   /**
    * Blocks of a series that may hold points with `from <= axis < to`, ordered by their start on that axis;

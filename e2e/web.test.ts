@@ -1,0 +1,446 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Browser, buildWeb, openBrowser, SCREENSHOTS } from './browser.js';
+import { buildServer, E2E_TOKEN, ServerProcess } from './server-process.js';
+
+const XSS_NAME = '<img src=x onerror="window.__xss=1">';
+const XSS_SCRIPT = '<script>window.__xss=2</script>';
+const SPIKY_POINTS = 100_000;
+
+/** A deterministic series with a slow wave, small noise and sharp spikes (what M4 must not lose). */
+function spiky(n: number): number[] {
+  let seed = 12345;
+  const rand = () => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed / 2147483648;
+  };
+  const values = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    let v = Math.sin(i / 2000) + (rand() - 0.5) * 0.2;
+    if (rand() < 0.002) v += (rand() < 0.5 ? -1 : 1) * (3 + rand() * 5);
+    values[i] = v;
+  }
+  return values;
+}
+
+describe('web UI in Chromium', () => {
+  let home: string;
+  let server: ServerProcess;
+  let browser: Browser;
+  let page: Page;
+  const ids: Record<string, string> = {};
+
+  const api = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${server.url}/api/v1${path}`, {
+      method,
+      headers: { authorization: `Bearer ${E2E_TOKEN}`, 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+    return res.status === 204 ? undefined : ((await res.json()) as any);
+  };
+  const shot = (name: string) => page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: false });
+
+  beforeAll(async () => {
+    buildServer();
+    buildWeb();
+    home = mkdtempSync(join(tmpdir(), 'simscope-web-e2e-'));
+    server = await ServerProcess.start({ home });
+    for (const [i, re] of [100, 400, 1000, 5000].entries()) {
+      const run = await api('POST', '/runs', {
+        name: `cavity-re${re}`,
+        folder: '/cfd/cavity',
+        tags: re >= 1000 ? ['baseline'] : [],
+        metadata: { re, solver: i % 2 ? 'piso' : 'simple', mesh: 400 },
+        status: 'running',
+      });
+      ids[run.name] = run.id;
+      await api('POST', `/runs/${run.id}/metrics`, {
+        writer: 'w',
+        seq: 0,
+        series: [{ name: 'residual', values: Array.from({ length: 200 }, (_, k) => re / (k + 1)) }],
+      });
+    }
+    const xss = await api('POST', '/runs', {
+      name: XSS_NAME,
+      folder: '/cfd/channel',
+      description: `<b>bold?</b> ${XSS_SCRIPT}`,
+      tags: ['<i>tag</i>'],
+      metadata: { note: XSS_SCRIPT, html: '<img src=x onerror="window.__xss=3">' },
+    });
+    ids.xss = xss.id;
+    await api('POST', `/runs/${xss.id}/events`, {
+      writer: 'w',
+      seq: 0,
+      events: [
+        { level: 'warning', message: `${XSS_SCRIPT}<b>not bold</b>` },
+        { level: 'info', message: 'mesh loaded' },
+      ],
+    });
+    const spike = await api('POST', '/runs', {
+      name: 'spiky',
+      folder: '/signals',
+      metadata: { re: 1000, solver: 'les' },
+    });
+    ids.spiky = spike.id;
+    await api('POST', `/runs/${spike.id}/metrics`, {
+      writer: 'w',
+      seq: 0,
+      series: [{ name: 'signal', values: spiky(SPIKY_POINTS) }],
+    });
+    await api('POST', '/folders', { path: '/cfd', description: 'Fluid dynamics studies' });
+    browser = await openBrowser(server.url);
+    page = browser.page;
+    page.setDefaultTimeout(10_000);
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    server?.kill();
+    await server?.waitForExit();
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  it('signs in with the link the server prints and lists the runs', async () => {
+    await page.goto(`${server.url}/#token=${E2E_TOKEN}`);
+    await page.getByRole('table', { name: 'Runs' }).waitFor();
+    await page.getByText('6 runs').waitFor();
+    expect(new URL(page.url()).hash).toBe('');
+    const names = await page.locator('table.runs tbody tr[data-row] td:nth-child(2)').allInnerTexts();
+    expect(names).toEqual([
+      'spiky',
+      XSS_NAME,
+      'cavity-re5000',
+      'cavity-re1000',
+      'cavity-re400',
+      'cavity-re100',
+    ]);
+    await shot('runs');
+  });
+
+  it('shows names, metadata, descriptions and events holding HTML as text', async () => {
+    expect(await page.getByRole('link', { name: XSS_NAME }).count()).toBe(1);
+    expect(await page.locator('img').count()).toBe(0);
+    await page.getByRole('link', { name: XSS_NAME }).click();
+    await page.getByRole('heading', { name: XSS_NAME }).waitFor();
+    await page.getByText(`<b>bold?</b> ${XSS_SCRIPT}`).waitFor();
+    await page.getByRole('cell', { name: XSS_SCRIPT }).waitFor();
+    await page.getByText('<i>tag</i>').first().waitFor();
+    await page.getByRole('tab', { name: 'Events' }).click();
+    await page.getByText(`${XSS_SCRIPT}<b>not bold</b>`).waitFor();
+    expect(await page.locator('main img, main script, main b, main i').count()).toBe(0);
+    expect(await page.evaluate('window.__xss')).toBeUndefined();
+    await shot('events-html-as-text');
+  });
+
+  it('filters the runs with the filter language and shows a bad filter in place', async () => {
+    await page.goto(`${server.url}/`);
+    const box = page.getByRole('searchbox', { name: 'Filter runs' });
+    await box.fill('metadata.re >= 1000 and has tag.baseline');
+    await box.press('Enter');
+    await page.getByText('2 runs').waitFor();
+    const names = await page.locator('table.runs tbody tr[data-row] td:nth-child(2)').allInnerTexts();
+    expect(names).toEqual(['cavity-re5000', 'cavity-re1000']);
+    expect(new URL(page.url()).searchParams.get('filter')).toBe('metadata.re >= 1000 and has tag.baseline');
+    await box.fill('metadata.re >= and');
+    const alert = page.locator('#filter-error');
+    await alert.waitFor();
+    expect(await box.getAttribute('aria-invalid')).toBe('true');
+    expect(await alert.textContent()).toMatch(/^metadata\.re >= and\n {15}\^\n.*\(at column 16\)$/);
+    await shot('runs-filter-error');
+    await box.fill('');
+    await box.press('Enter');
+    await page.getByText('6 runs').waitFor();
+  });
+
+  it('adds metadata and last-metric columns and sorts by any column', async () => {
+    await page.getByRole('button', { name: 'Columns' }).click();
+    await page.getByRole('checkbox', { name: 're', exact: true }).check();
+    await page.getByRole('checkbox', { name: 'residual', exact: true }).check();
+    await page.getByRole('columnheader', { name: 'residual' }).waitFor();
+    const sortBy = (label: string) =>
+      page.getByRole('columnheader', { name: label, exact: true }).getByRole('button').click();
+    const column = async (n: number) =>
+      page.locator(`table.runs tbody tr[data-row] td:nth-child(${n})`).allTextContents();
+    await expect.poll(() => column(8)).toEqual(['1000', '', '5000', '1000', '400', '100']);
+    expect(await column(9)).toEqual(['', '', '25', '5', '2', '0.5']);
+    await sortBy('re');
+    await expect
+      .poll(() => column(2))
+      .toEqual(['cavity-re100', 'cavity-re400', 'spiky', 'cavity-re1000', 'cavity-re5000', XSS_NAME]);
+    expect(await page.getByRole('columnheader', { name: 're', exact: true }).getAttribute('aria-sort')).toBe(
+      'ascending',
+    );
+    await sortBy('re');
+    expect(await column(2)).toEqual([
+      'cavity-re5000',
+      'spiky',
+      'cavity-re1000',
+      'cavity-re400',
+      'cavity-re100',
+      XSS_NAME,
+    ]);
+    await sortBy('Name');
+    expect(await column(2)).toEqual([
+      XSS_NAME,
+      'cavity-re100',
+      'cavity-re1000',
+      'cavity-re400',
+      'cavity-re5000',
+      'spiky',
+    ]);
+    await shot('runs-columns');
+    await page.getByRole('checkbox', { name: 're', exact: true }).uncheck();
+    await page.getByRole('checkbox', { name: 'residual', exact: true }).uncheck();
+    await page.getByRole('button', { name: 'Columns' }).click();
+  });
+
+  it('adds runs created elsewhere to the table, and takes deleted ones out, without a reload', async () => {
+    await page.goto(`${server.url}/`);
+    await page.getByText('6 runs').waitFor();
+    await page.waitForFunction(
+      () => (globalThis as any).document.documentElement.dataset.liveReady === 'runs',
+    );
+    const late = await api('POST', '/runs', { name: 'late-arrival', folder: '/cfd/cavity' });
+    await page.getByText('7 runs').waitFor();
+    expect(await page.locator('table.runs tbody tr[data-row] td:nth-child(2)').first().textContent()).toBe(
+      'late-arrival',
+    );
+    await api('PATCH', `/runs/${late.id}`, { status: 'failed' });
+    await expect
+      .poll(() => page.locator('table.runs tbody tr[data-row]').first().locator('.status').textContent())
+      .toBe('failed');
+    await api('DELETE', `/runs/${late.id}`);
+    await page.getByText('6 runs').waitFor();
+    expect(await page.getByRole('link', { name: 'late-arrival' }).count()).toBe(0);
+  });
+
+  const chart = (metric: string) => page.locator(`figure.chart-card[data-metric="${metric}"]`);
+  /** Waits until the chart's last drawing matches, and returns what it drew. */
+  const drawn = async (metric: string, match: RegExp) => {
+    const card = chart(metric);
+    await expect
+      .poll(async () => (await card.getAttribute('data-drawn')) ?? '', { timeout: 15_000 })
+      .toMatch(match);
+    return {
+      key: (await card.getAttribute('data-drawn'))!,
+      points: Number(await card.getAttribute('data-points')),
+      linePoints: Number(await card.getAttribute('data-line-points')),
+      range: (await card.getAttribute('data-range'))!.split(',').map(Number),
+      pixels: await card.locator('canvas').evaluate((c: any) => c.toDataURL('image/png') as string),
+      inked: await card.locator('canvas').evaluate((c: any) => {
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let n = 0;
+        for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+        return n;
+      }),
+    };
+  };
+
+  it('opens a run and draws a chart of all its points', async () => {
+    await page.goto(`${server.url}/runs/${ids.spiky}?tab=metrics`);
+    const first = await drawn('signal', /^\d+:buckets:all$/);
+    expect(first.points).toBe(SPIKY_POINTS);
+    expect(first.range[0]).toBe(0);
+    expect(first.range[1]).toBeGreaterThan(SPIKY_POINTS - 1);
+    expect(first.range[1]).toBeLessThan(SPIKY_POINTS - 0.99);
+    await chart('signal').getByText('100,000 points').waitFor();
+    await shot('run-chart');
+  });
+
+  it('draws the downsampled series pixel for pixel as it draws every point, zoomed out and in', async () => {
+    const buckets = await drawn('signal', /:buckets:all$/);
+    // M4 sends at most four points per pixel column of the plot: a few thousand, not 100,000.
+    expect(buckets.linePoints).toBeGreaterThan(1000);
+    expect(buckets.linePoints).toBeLessThan(4 * 700);
+    expect(buckets.inked).toBeGreaterThan(5000);
+    await page.getByRole('checkbox', { name: 'every point' }).check();
+    const every = await drawn('signal', /:every:all$/);
+    expect(every.linePoints).toBe(SPIKY_POINTS);
+    expect(every.range).toEqual(buckets.range);
+    expect(every.pixels).toBe(buckets.pixels);
+
+    await chart('signal').locator('.plot').press('+');
+    const everyZoomed = await drawn('signal', /:every:zoomed$/);
+    await page.getByRole('checkbox', { name: 'every point' }).uncheck();
+    const bucketsZoomed = await drawn('signal', /:buckets:zoomed$/);
+    expect(bucketsZoomed.range).toEqual(everyZoomed.range);
+    expect(bucketsZoomed.linePoints).toBeLessThan(4 * 702);
+    expect(bucketsZoomed.pixels).toBe(everyZoomed.pixels);
+    expect(bucketsZoomed.pixels).not.toBe(buckets.pixels);
+    await shot('run-chart-zoomed');
+  });
+
+  it('zooms with the keyboard, by dragging, and back out, fetching finer data each time', async () => {
+    await page.getByRole('button', { name: 'Show all of signal' }).click();
+    const all = await drawn('signal', /:buckets:all$/);
+    const plot = chart('signal').locator('.plot');
+    await plot.press('+');
+    const half = await drawn('signal', /:buckets:zoomed$/);
+    const span = all.range[1]! - all.range[0]!;
+    expect(half.range[1]! - half.range[0]!).toBeCloseTo(span / 2, 6);
+    // Points counted over the view plus one column outside each edge.
+    expect(half.points).toBeGreaterThan(49_800);
+    expect(half.points).toBeLessThan(50_400);
+    await chart('signal')
+      .getByText(/^50,\d{3} points in view$/)
+      .waitFor();
+
+    const over = chart('signal').locator('.u-over');
+    const box = (await over.boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.25, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.5, box.y + box.height / 2, { steps: 5 });
+    await page.mouse.up();
+    const dragged = await drawn('signal', new RegExp(`^(?!${half.key.split(':')[0]}:)\\d+:buckets:zoomed$`));
+    const width = dragged.range[1]! - dragged.range[0]!;
+    expect(width).toBeGreaterThan(span / 2 / 4 - span / 500);
+    expect(width).toBeLessThan(span / 2 / 4 + span / 500);
+    expect(dragged.points).toBeLessThan(13_500);
+    await shot('run-chart-dragged');
+    await plot.press('0');
+    const back = await drawn('signal', /:buckets:all$/);
+    expect(back.points).toBe(SPIKY_POINTS);
+  });
+
+  it('moves between the run tabs with the arrow keys', async () => {
+    const metricsTab = page.getByRole('tab', { name: 'Metrics' });
+    await metricsTab.focus();
+    await metricsTab.press('ArrowRight');
+    await page.getByRole('tab', { name: 'Events', selected: true }).waitFor();
+    expect(new URL(page.url()).searchParams.get('tab')).toBe('events');
+    await page.getByRole('tab', { name: 'Events' }).press('Home');
+    await page.getByRole('tab', { name: 'Overview', selected: true }).waitFor();
+    await page.getByRole('cell', { name: 'les' }).waitFor();
+  });
+
+  it('shows new points, events and status of a running run without a reload', async () => {
+    const id = ids['cavity-re100']!;
+    await page.goto(`${server.url}/runs/${id}?tab=metrics`);
+    await page.waitForFunction(
+      (run) => (globalThis as any).document.documentElement.dataset.liveReady === run,
+      id,
+    );
+    const before = await drawn('residual', /:buckets:all$/);
+    expect(before.points).toBe(200);
+    await page.evaluate(() => {
+      (globalThis as any).__reloaded = false;
+    });
+    await api('POST', `/runs/${id}/metrics`, {
+      writer: 'w',
+      seq: 1,
+      series: [{ name: 'residual', values: Array.from({ length: 50 }, (_, k) => 0.5 / (k + 1)) }],
+    });
+    await expect.poll(async () => Number(await chart('residual').getAttribute('data-points'))).toBe(250);
+    await chart('residual').getByText('250 points').waitFor();
+    const after = await drawn('residual', /:buckets:all$/);
+    expect(after.range[1]).toBeGreaterThan(249);
+    expect(after.pixels).not.toBe(before.pixels);
+    await shot('live-chart');
+
+    await page.getByRole('tab', { name: 'Events' }).click();
+    await page.getByText('No events.').waitFor();
+    await api('POST', `/runs/${id}/events`, {
+      writer: 'w',
+      seq: 0,
+      events: [{ message: 'step 250 reached' }],
+    });
+    await page.getByText('step 250 reached').waitFor();
+    await api('PATCH', `/runs/${id}`, { status: 'completed' });
+    await expect.poll(() => page.getByTestId('run-status').textContent()).toBe('completed');
+    expect(await page.evaluate(() => (globalThis as any).__reloaded)).toBe(false);
+    await shot('live-events');
+  });
+
+  it('compares one metric of the selected runs and shows the metadata that differs', async () => {
+    await page.goto(`${server.url}/`);
+    await page.getByRole('checkbox', { name: 'Select cavity-re100 for comparison' }).check();
+    await page.getByRole('checkbox', { name: 'Select cavity-re400 for comparison' }).check();
+    await page.getByRole('button', { name: 'Compare 2 selected' }).click();
+    await page.getByRole('heading', { name: 'Compare 2 runs' }).waitFor();
+    const c = await drawn('residual', /:buckets:all$/);
+    expect(c.points).toBe(450);
+    expect(new URL(page.url()).searchParams.get('metric')).toBe('residual');
+    const table = page.getByRole('table', { name: 'Metadata by run' });
+    const rows = await table.locator('tbody tr').allTextContents();
+    expect(rows).toEqual(['statuscompletedrunning', 're100400', 'solversimplepiso']);
+    await shot('compare');
+  });
+
+  it('edits a folder: description, tags and metadata', async () => {
+    await page.goto(`${server.url}/folders/cfd`);
+    await page.getByRole('heading', { name: 'Folder /cfd' }).waitFor();
+    expect(await page.getByLabel('Description').inputValue()).toBe('Fluid dynamics studies');
+    await page.getByLabel('Metadata (JSON)').fill('{"owner": ');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('alert').filter({ hasText: 'Metadata:' }).waitFor();
+    await page.getByLabel('Description').fill('Cavity and <channel> flows');
+    await page.getByLabel('Tags').fill('cfd, validated');
+    await page.getByLabel('Metadata (JSON)').fill('{"owner": "ada", "budget": 12}');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+    const folder = await api('GET', '/folders/%2Fcfd');
+    expect(folder).toMatchObject({
+      description: 'Cavity and <channel> flows',
+      tags: ['cfd', 'validated'],
+      metadata: { owner: 'ada', budget: 12 },
+    });
+    await shot('folder');
+  });
+
+  it('switches to the dark theme and keeps it', async () => {
+    await page.goto(`${server.url}/runs/${ids.spiky}?tab=metrics`);
+    const light = await drawn('signal', /:buckets:all$/);
+    const colour = (rgb: number[]) =>
+      chart('signal')
+        .locator('canvas')
+        .evaluate((c: any, [r, g, b]: number[]) => {
+          const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+          let n = 0;
+          for (let i = 0; i < d.length; i += 4) if (d[i] === r && d[i + 1] === g && d[i + 2] === b) n++;
+          return n;
+        }, rgb);
+    // The series colour of each theme (--series-0), in the line's vertical strokes.
+    expect(await colour([31, 119, 180])).toBeGreaterThan(100);
+    await page.getByRole('combobox', { name: 'Theme' }).selectOption('dark');
+    expect(await page.evaluate(() => (globalThis as any).document.documentElement.dataset.theme)).toBe(
+      'dark',
+    );
+    const bg = await page.evaluate(() => {
+      const w = globalThis as any;
+      return w.getComputedStyle(w.document.body).backgroundColor;
+    });
+    expect(bg).toBe('rgb(20, 23, 28)');
+    await drawn('signal', new RegExp(`^(?!${light.key.split(':')[0]}:)\\d+:buckets:all$`));
+    expect(await colour([78, 161, 243])).toBeGreaterThan(100);
+    expect(await colour([31, 119, 180])).toBe(0);
+    await shot('run-chart-dark');
+    await page.reload();
+    await page.getByRole('heading', { name: 'spiky' }).waitFor();
+    expect(await page.evaluate(() => (globalThis as any).document.documentElement.dataset.theme)).toBe(
+      'dark',
+    );
+    await page.goto(`${server.url}/`);
+    await page.getByText('6 runs').waitFor();
+    await shot('runs-dark');
+  });
+
+  it('asked nothing of any other server and logged no errors', () => {
+    expect(browser.outside).toEqual([]);
+    expect(browser.errors).toEqual([]);
+  });
+
+  it('signs out, and refuses a bad token with a message', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Access token').fill('ssk_not_a_token');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText('This token is not valid (unknown, revoked or expired).').waitFor();
+    await shot('sign-in');
+    await page.getByLabel('Access token').fill(E2E_TOKEN);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('table', { name: 'Runs' }).waitFor();
+  });
+});

@@ -1,0 +1,185 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { LiveHub, LiveMessage } from '../services/live-hub.js';
+import { runView } from '../services/run-service.js';
+import type { RunRecord, Store } from '../store/store.js';
+import type { RouteDoc } from './openapi.js';
+
+export type RouteFn = (
+  doc: RouteDoc,
+  handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>,
+) => void;
+
+export interface LiveRoutesConfig {
+  app: FastifyInstance;
+  route: RouteFn;
+  store: Store;
+  hub: LiveHub;
+  /** Milliseconds over which a connection's messages are gathered before they are sent. */
+  flushMs?: number;
+  /** Milliseconds between keep-alive comments. */
+  keepAliveMs?: number;
+}
+
+const RUN_ROUTES = new Set(['/api/v1/runs', '/api/v1/runs/:run']);
+
+/** Publishes what changed to the live hub after each successful write, so ingest and edits stay unaware of it. */
+function addPublishHooks({ app, store, hub }: LiveRoutesConfig): void {
+  const resolve = async (workspaceId: string, idOrName: string): Promise<RunRecord | undefined> =>
+    store.getRun(workspaceId, idOrName);
+
+  app.addHook('onSend', async function publishRunAnswer(request, reply, payload) {
+    const ws = request.auth?.workspace?.id;
+    if (!ws || !hub.watched(ws) || reply.statusCode >= 300 || typeof payload !== 'string') return payload;
+    const method = request.method;
+    if ((method === 'POST' || method === 'PATCH') && RUN_ROUTES.has(request.routeOptions.url ?? '')) {
+      try {
+        hub.publish(ws, { type: 'run', run: JSON.parse(payload) });
+      } catch (error) {
+        request.log.warn({ err: error }, 'live: could not publish a run');
+      }
+    }
+    return payload;
+  });
+
+  app.addHook('onResponse', async function publishChange(request, reply) {
+    const ws = request.auth?.workspace?.id;
+    if (!ws || !hub.watched(ws) || reply.statusCode >= 300) return;
+    const url = request.routeOptions.url ?? '';
+    const method = request.method;
+    const params = request.params as Record<string, string>;
+    try {
+      if (method === 'DELETE' && url === '/api/v1/runs/:run') {
+        hub.publish(ws, { type: 'deleted', run: params.run! });
+        return;
+      }
+      if (url.startsWith('/api/v1/folders') && method !== 'GET') {
+        const body = request.body as { path?: unknown } | undefined;
+        const path = typeof body?.path === 'string' ? body.path : (params.folder ?? '');
+        hub.publish(ws, { type: 'folder', path });
+        return;
+      }
+      if (method !== 'POST' || !params.run) return;
+      let message: ((run: RunRecord) => LiveMessage) | undefined;
+      if (url === '/api/v1/runs/:run/metrics') {
+        const body = request.body as { series?: { name?: unknown }[] } | undefined;
+        const names = Array.isArray(body?.series)
+          ? body.series.map((s) => s?.name).filter((n): n is string => typeof n === 'string')
+          : [];
+        message = (run) => ({ type: 'metrics', run: run.id, names });
+      } else if (url === '/api/v1/runs/:run/events') {
+        message = (run) => ({ type: 'events', run: run.id });
+      } else if (url === '/api/v1/runs/:run/heartbeat' || url === '/api/v1/runs/:run/abort') {
+        message = (run) => ({ type: 'run', run: runView(run) });
+      }
+      if (!message) return;
+      const run = await resolve(ws, params.run);
+      if (run) hub.publish(ws, message(run));
+    } catch (error) {
+      request.log.warn({ err: error }, 'live: could not publish a change');
+    }
+  });
+}
+
+function messageKey(m: LiveMessage): string {
+  switch (m.type) {
+    case 'run':
+      return `run:${m.run.id}`;
+    case 'folder':
+      return `folder:${m.path}`;
+    default:
+      return `${m.type}:${m.run}`;
+  }
+}
+
+function concerns(m: LiveMessage, runs: ReadonlySet<string> | null): boolean {
+  if (!runs) return true;
+  if (m.type === 'folder') return false;
+  if (m.type === 'run') return runs.has(m.run.id) || runs.has(m.run.name);
+  return runs.has(m.run);
+}
+
+/**
+ * `GET /api/v1/live`: a server-sent event stream of the workspace's changes (runs created or changed, metric
+ * points and events arriving, folders edited), gathered per run over a short interval.
+ */
+export function registerLiveRoutes(config: LiveRoutesConfig): void {
+  const { app, route, hub } = config;
+  const flushMs = config.flushMs ?? 200;
+  const keepAliveMs = config.keepAliveMs ?? 15_000;
+  const open = new Set<() => void>();
+  addPublishHooks(config);
+
+  // preClose: before the server waits for its connections to end, which open streams never do.
+  app.addHook('preClose', async function endLiveStreams() {
+    for (const end of [...open]) end();
+  });
+
+  route(
+    {
+      method: 'GET',
+      url: '/live',
+      summary:
+        'Server-sent events of the workspace: run (a run created or changed), metrics, events, deleted, folder',
+      scope: 'read',
+      query: { runs: 'comma-separated run ids or names: only changes of these runs (default: all)' },
+    },
+    async (request, reply) => {
+      const ws = request.auth!.workspace.id;
+      const only = (request.query as Record<string, string | undefined>).runs;
+      let runs: Set<string> | null = null;
+      if (only !== undefined) {
+        runs = new Set();
+        for (const idOrName of only.split(',').filter((r) => r !== '')) {
+          const run = await config.store.getRun(ws, idOrName);
+          runs.add(idOrName);
+          if (run) runs.add(run.id).add(run.name);
+        }
+      }
+      const pending = new Map<string, LiveMessage>();
+      let timer: NodeJS.Timeout | undefined;
+      const raw = reply.raw;
+
+      const flush = () => {
+        timer = undefined;
+        let text = '';
+        for (const m of pending.values()) text += `event: ${m.type}\ndata: ${JSON.stringify(m)}\n\n`;
+        pending.clear();
+        if (text) raw.write(text);
+      };
+      const unsubscribe = hub.subscribe(ws, (m) => {
+        if (!concerns(m, runs)) return;
+        const key = messageKey(m);
+        const before = pending.get(key);
+        if (before?.type === 'metrics' && m.type === 'metrics') {
+          pending.set(key, { ...m, names: [...new Set([...before.names, ...m.names])] });
+        } else {
+          pending.set(key, m);
+        }
+        timer ??= setTimeout(flush, flushMs);
+      });
+      const keepAlive = setInterval(() => raw.write(': keep-alive\n\n'), keepAliveMs);
+      let ended = false;
+      const end = () => {
+        if (ended) return;
+        ended = true;
+        open.delete(end);
+        unsubscribe();
+        clearInterval(keepAlive);
+        if (timer) clearTimeout(timer);
+        raw.end();
+      };
+      open.add(end);
+      raw.on('close', end);
+
+      reply.hijack();
+      raw.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-store',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+      });
+      raw.write(`retry: 2000\nevent: ready\ndata: ${JSON.stringify({ workspace: ws })}\n\n`);
+      return reply;
+    },
+  );
+}

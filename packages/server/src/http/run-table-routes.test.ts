@@ -1,0 +1,98 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BACKENDS, openTestApp } from '../../../../test/fixtures.js';
+
+describe.each(BACKENDS)('run table on %s', (backend) => {
+  let t: Awaited<ReturnType<typeof openTestApp>>;
+  beforeAll(async () => {
+    t = await openTestApp(backend);
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+  const call = async (method: string, url: string, payload?: unknown) => {
+    const res = await t.app.inject({
+      method: method as 'GET',
+      url: `/api/v1${url}`,
+      headers: t.auth,
+      ...(payload === undefined ? {} : { payload: payload as string }),
+    });
+    return { status: res.statusCode, body: res.json() as Record<string, any> };
+  };
+
+  it('pages runs as columns with metadata and last metric values', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      t.clock.now += 1_000_000;
+      const run = await call('POST', '/runs', {
+        name: `t-${i}`,
+        folder: `/f/${i % 2}`,
+        tags: i === 0 ? ['first'] : [],
+        metadata: { re: i * 10, solver: { name: `s${i}` }, 'a.b': i, ...(i === 2 ? { only2: true } : {}) },
+      });
+      ids.push(run.body.id);
+      if (i !== 3) {
+        await call('POST', `/runs/t-${i}/metrics`, {
+          writer: 'w',
+          seq: 0,
+          series: [{ name: 'loss', values: [9, i === 4 ? 'Infinity' : i / 2] }],
+        });
+      }
+    }
+    const columns = encodeURIComponent(
+      JSON.stringify(['metadata.re', 'metadata.solver.name', 'metadata.a.b', 'metrics.loss']),
+    );
+    const first = await call('GET', `/run-table?limit=3&columns=${columns}&metricNames=true`);
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({
+      count: 3,
+      id: [ids[4], ids[3], ids[2]],
+      name: ['t-4', 't-3', 't-2'],
+      status: ['running', 'running', 'running'],
+      folder: ['/f/0', '/f/1', '/f/0'],
+      user: ['admin', 'admin', 'admin'],
+      tags: [[], [], []],
+      ended: [null, null, null],
+      columns: {
+        'metadata.re': [40, 30, 20],
+        'metadata.solver.name': ['s4', 's3', 's2'],
+        'metadata.a.b': [4, 3, 2],
+        'metrics.loss': ['Infinity', null, 1],
+      },
+      metadataKeys: ['a.b', 'only2', 're', 'solver'],
+      metricNames: ['loss'],
+    });
+    expect(first.body.next).toEqual(expect.any(String));
+    const second = await call('GET', `/run-table?limit=3&columns=${columns}&next=${first.body.next}`);
+    expect(second.body).toMatchObject({
+      count: 2,
+      name: ['t-1', 't-0'],
+      tags: [[], ['first']],
+      columns: { 'metrics.loss': [0.5, 0] },
+      next: null,
+    });
+    expect(second.body.metricNames).toBeUndefined();
+    expect(second.body.metadataKeys).toEqual([]);
+    const filtered = await call(
+      'GET',
+      `/run-table?filter=${encodeURIComponent('metadata.re >= 30 or has tag.first')}`,
+    );
+    expect(filtered.body.name).toEqual(['t-4', 't-3', 't-0']);
+  });
+
+  it('names the field of a bad request', async () => {
+    expect((await call('GET', '/run-table?columns=oops')).body.error).toEqual({
+      code: 'invalid_field',
+      message: 'query.columns: must be a JSON array of strings such as ["metadata.re","metrics.loss"]',
+    });
+    expect(
+      (await call('GET', `/run-table?columns=${encodeURIComponent('["name"]')}`)).body.error.message,
+    ).toBe("query.columns[0]: 'name' is neither metadata.KEY nor metrics.NAME");
+    expect((await call('GET', '/run-table?limit=50001')).body.error.message).toBe(
+      "query.limit: must be a whole number from 1 to 50000, got '50001'",
+    );
+    const bad = await call('GET', '/run-table?filter=status%20%3D%3D');
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.code).toBe('invalid_filter');
+    expect((await call('GET', '/run-table?next=xyz')).body.error.code).toBe('invalid_cursor');
+  });
+});

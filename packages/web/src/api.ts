@@ -1,0 +1,324 @@
+import type { EventView, FolderView, Json, RunView, SeriesView } from '@simscope/protocol';
+import { Unpackr } from 'msgpackr';
+import type { Buckets } from './chart/columns.js';
+import type { XAxis } from './chart/line-chart.js';
+
+/** An error answer of the API: its stable code, the message naming the field, and details. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: { position?: number; [key: string]: unknown },
+  ) {
+    super(message);
+  }
+}
+
+export interface Me {
+  user: { id: string; name: string; email: string | null; admin: boolean };
+  token: { id: string; name: string; scopes: string[]; expires: number | null };
+  workspace: { id: string; name: string };
+  workspaces: { id: string; name: string }[];
+}
+
+/** A page of the run table as the server sends it (`GET /run-table`). */
+export interface RunTablePage {
+  count: number;
+  id: string[];
+  name: string[];
+  status: string[];
+  folder: string[];
+  user: (string | null)[];
+  tags: string[][];
+  created: number[];
+  started: (number | null)[];
+  ended: (number | null)[];
+  columns: Record<string, Json[]>;
+  metadataKeys: string[];
+  metricNames?: string[];
+  next: string | null;
+}
+
+export interface Downsampled extends Buckets {
+  name: string;
+  x: XAxis;
+}
+
+export interface SeriesPage {
+  steps?: number[];
+  times?: number[];
+  timestamps?: number[];
+  values: (number | string)[];
+  next: string | null;
+}
+
+export type LiveMessage =
+  | { type: 'run'; run: RunView }
+  | { type: 'deleted'; run: string }
+  | { type: 'metrics'; run: string; names: string[] }
+  | { type: 'events'; run: string }
+  | { type: 'folder'; path: string };
+
+type Query = Record<string, string | number | boolean | undefined | null>;
+
+/** JSON numbers with NaN and infinities as the strings the API uses. */
+export function num(v: number | string | null | undefined): number {
+  if (typeof v === 'number') return v;
+  if (v === 'Infinity') return Infinity;
+  if (v === '-Infinity') return -Infinity;
+  return Number.NaN;
+}
+
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** A msgpack binary column of little-endian float64 as an array (copied: the bytes may sit unaligned). */
+function float64Column(bytes: Uint8Array): Float64Array {
+  if (LITTLE_ENDIAN) return new Float64Array(bytes.slice().buffer);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out = new Float64Array(bytes.byteLength / 8);
+  for (let i = 0; i < out.length; i++) out[i] = view.getFloat64(i * 8, true);
+  return out;
+}
+
+/** The REST API as the signed-in user sees it. */
+export class Api {
+  constructor(
+    readonly token: string,
+    readonly workspace: string | null = null,
+  ) {}
+
+  url(path: string, query: Query = {}): string {
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(query)) {
+      if (value !== undefined && value !== null && value !== '') params.set(key, String(value));
+    }
+    const q = params.toString();
+    return `/api/v1${path}${q ? `?${q}` : ''}`;
+  }
+
+  headers(extra: Record<string, string> = {}): Record<string, string> {
+    const h: Record<string, string> = { authorization: `Bearer ${this.token}`, ...extra };
+    if (this.workspace) h['simscope-workspace'] = this.workspace;
+    return h;
+  }
+
+  async request<T>(
+    method: string,
+    path: string,
+    query: Query = {},
+    body?: unknown,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    const res = await fetch(this.url(path, query), {
+      method,
+      headers: this.headers(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      ...(signal ? { signal } : {}),
+    });
+    if (res.status === 204) return undefined as T;
+    const text = await res.text();
+    let parsed: unknown;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      throw new ApiError(res.status, 'bad_answer', `the server answered ${res.status} with no JSON`);
+    }
+    if (!res.ok) {
+      const e = (parsed as { error?: { code: string; message: string; details?: never } })?.error;
+      throw new ApiError(res.status, e?.code ?? 'error', e?.message ?? `HTTP ${res.status}`, e?.details);
+    }
+    return parsed as T;
+  }
+
+  get<T>(path: string, query?: Query, signal?: AbortSignal): Promise<T> {
+    return this.request<T>('GET', path, query, undefined, signal);
+  }
+
+  me(): Promise<Me> {
+    return this.get('/me');
+  }
+
+  run(id: string, signal?: AbortSignal): Promise<RunView> {
+    return this.get(`/runs/${encodeURIComponent(id)}`, {}, signal);
+  }
+
+  patchRun(id: string, body: Record<string, unknown>): Promise<RunView> {
+    return this.request('PATCH', `/runs/${encodeURIComponent(id)}`, {}, body);
+  }
+
+  runTable(
+    query: {
+      filter?: string;
+      columns?: string[];
+      limit?: number;
+      next?: string | null;
+      metricNames?: boolean;
+    },
+    signal?: AbortSignal,
+  ): Promise<RunTablePage> {
+    return this.get(
+      '/run-table',
+      {
+        filter: query.filter,
+        columns: query.columns && query.columns.length > 0 ? JSON.stringify(query.columns) : undefined,
+        limit: query.limit,
+        next: query.next,
+        metricNames: query.metricNames ? 'true' : undefined,
+      },
+      signal,
+    );
+  }
+
+  metrics(run: string, signal?: AbortSignal): Promise<{ items: SeriesView[] }> {
+    return this.get(`/runs/${encodeURIComponent(run)}/metrics`, {}, signal);
+  }
+
+  async downsample(
+    run: string,
+    name: string,
+    axis: XAxis,
+    range: { from: number; to: number; buckets: number } | { buckets: number },
+    signal?: AbortSignal,
+  ): Promise<Downsampled> {
+    // msgpack: the columns come as binary float64, with nothing to parse (a compare of 100 runs gets 100 of them).
+    const res = await fetch(
+      this.url(`/runs/${encodeURIComponent(run)}/metrics/downsample`, { name, x: axis, ...range }),
+      {
+        headers: this.headers({ accept: 'application/msgpack' }),
+        ...(signal ? { signal } : {}),
+      },
+    );
+    if (!res.ok) {
+      const e = (
+        (await res.json().catch(() => undefined)) as { error?: { code: string; message: string } } | undefined
+      )?.error;
+      throw new ApiError(res.status, e?.code ?? 'error', e?.message ?? `HTTP ${res.status}`);
+    }
+    const raw = unpackr.unpack(new Uint8Array(await res.arrayBuffer())) as Record<string, unknown>;
+    const col = (k: string) => float64Column(raw[k] as Uint8Array);
+    return {
+      name,
+      x: axis,
+      from: raw.from as number,
+      to: raw.to as number,
+      count: col('count'),
+      firstX: col('firstX'),
+      firstY: col('firstY'),
+      lastX: col('lastX'),
+      lastY: col('lastY'),
+      minX: col('minX'),
+      minY: col('minY'),
+      maxX: col('maxX'),
+      maxY: col('maxY'),
+    };
+  }
+
+  /** Every point of a metric with x in `[from, to)` on the step axis (all pages). */
+  async series(
+    run: string,
+    name: string,
+    axis: XAxis,
+    signal?: AbortSignal,
+  ): Promise<{ x: Float64Array; y: Float64Array }> {
+    const column = axis === 'step' ? 'step' : axis === 'time' ? 'time' : 'timestamp';
+    const key = axis === 'step' ? 'steps' : axis === 'time' ? 'times' : 'timestamps';
+    const xs: number[] = [];
+    const ys: number[] = [];
+    let next: string | null = null;
+    do {
+      const page: SeriesPage = await this.get(
+        `/runs/${encodeURIComponent(run)}/metrics/series`,
+        { name, columns: `${column},value`, next },
+        signal,
+      );
+      const px = page[key] ?? [];
+      for (let i = 0; i < px.length; i++) {
+        xs.push(px[i]!);
+        ys.push(num(page.values[i]));
+      }
+      next = page.next;
+    } while (next);
+    // Sorted by step; time and timestamp nearly always follow, but sort to be sure.
+    const order = xs.map((_, i) => i);
+    if (axis !== 'step') order.sort((a, b) => xs[a]! - xs[b]!);
+    return { x: Float64Array.from(order, (i) => xs[i]!), y: Float64Array.from(order, (i) => ys[i]!) };
+  }
+
+  events(
+    run: string,
+    query: {
+      q?: string;
+      level?: string;
+      order?: 'asc' | 'desc';
+      limit?: number;
+      next?: string | null;
+      from?: number;
+    },
+    signal?: AbortSignal,
+  ): Promise<{ items: EventView[]; next: string | null }> {
+    return this.get(`/runs/${encodeURIComponent(run)}/events`, query, signal);
+  }
+
+  folders(
+    query: { prefix?: string; path?: string; next?: string | null; limit?: number } = {},
+  ): Promise<{ items: FolderView[]; next: string | null }> {
+    return this.get('/folders', query);
+  }
+
+  folder(idOrPath: string): Promise<FolderView> {
+    return this.get(`/folders/${encodeURIComponent(idOrPath)}`);
+  }
+
+  patchFolder(idOrPath: string, body: Record<string, unknown>): Promise<FolderView> {
+    return this.request('PATCH', `/folders/${encodeURIComponent(idOrPath)}`, {}, body);
+  }
+
+  /**
+   * Follows `GET /live` (server-sent events read with fetch, so the token travels in a header, never in a
+   * URL) and reconnects after a drop until `signal` aborts.
+   */
+  async live(
+    runs: string[] | null,
+    onMessage: (m: LiveMessage) => void,
+    onReady: () => void,
+    signal: AbortSignal,
+  ): Promise<void> {
+    while (!signal.aborted) {
+      try {
+        const res = await fetch(this.url('/live', { runs: runs ? runs.join(',') : undefined }), {
+          headers: this.headers({ accept: 'text/event-stream' }),
+          signal,
+        });
+        if (!res.ok || !res.body)
+          throw new ApiError(res.status, 'live', `live stream answered ${res.status}`);
+        const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+        let buffer = '';
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          buffer += value;
+          let cut = buffer.indexOf('\n\n');
+          while (cut >= 0) {
+            const block = buffer.slice(0, cut);
+            buffer = buffer.slice(cut + 2);
+            cut = buffer.indexOf('\n\n');
+            let event = 'message';
+            let data = '';
+            for (const line of block.split('\n')) {
+              if (line.startsWith('event: ')) event = line.slice(7);
+              else if (line.startsWith('data: ')) data += line.slice(6);
+            }
+            if (event === 'ready') onReady();
+            else if (data) onMessage(JSON.parse(data) as LiveMessage);
+          }
+        }
+      } catch (error) {
+        if (signal.aborted) return;
+        if (error instanceof ApiError && (error.status === 401 || error.status === 403)) return;
+      }
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  }
+}

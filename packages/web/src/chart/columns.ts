@@ -1,0 +1,211 @@
+/**
+ * The pixel grid a chart draws on, shared with the server's downsampling: canvas column `c` of the plot holds
+ * the x values in `[from + c/scale, from + (c+1)/scale)`, the same bucket the server's M4 puts them in when
+ * asked for `n` buckets over `[from, to)`. Points drawn per column by their first, last, least and greatest
+ * value then look the same whether the chart holds every point or only the M4 buckets.
+ */
+export interface ColumnGrid {
+  from: number;
+  to: number;
+  /** Number of columns (buckets). */
+  n: number;
+  /** Columns per unit of x: computed as the server computes it, so both put a point in the same column. */
+  scale: number;
+  /** Columns left of the plot: 1 when the grid reaches one column past each edge (zoomed views), else 0. */
+  pad: number;
+}
+
+/** The grid for an x range over `width` canvas pixels; `pad` adds a column outside each edge. */
+export function columnGrid(min: number, max: number, width: number, pad: 0 | 1): ColumnGrid {
+  const w = Math.max(1, Math.round(width));
+  const step = (max - min) / w;
+  const from = pad ? min - step : min;
+  const to = pad ? max + step : max;
+  const n = w + 2 * pad;
+  return { from, to, n, scale: n / (to - from), pad };
+}
+
+/** A line as sorted columns: x ascending, y with NaN for gaps. */
+export interface Line {
+  x: Float64Array;
+  y: Float64Array;
+}
+
+/** M4 buckets as the downsampling API answers them (arrays of equal length, NaN where a bucket is empty). */
+export interface Buckets {
+  from: number;
+  to: number;
+  count: ArrayLike<number>;
+  firstX: ArrayLike<number>;
+  firstY: ArrayLike<number>;
+  lastX: ArrayLike<number>;
+  lastY: ArrayLike<number>;
+  minX: ArrayLike<number>;
+  minY: ArrayLike<number>;
+  maxX: ArrayLike<number>;
+  maxY: ArrayLike<number>;
+}
+
+/** The points of M4 buckets in x order: per non-empty bucket its first, extreme and last points. */
+export function lineFromBuckets(b: Buckets): Line {
+  const n = b.count.length;
+  const xs = new Float64Array(n * 4);
+  const ys = new Float64Array(n * 4);
+  let k = 0;
+  for (let i = 0; i < n; i++) {
+    if (!(b.count[i]! > 0)) continue;
+    const fx = b.firstX[i]!;
+    const lx = b.lastX[i]!;
+    xs[k] = fx;
+    ys[k++] = b.firstY[i]!;
+    const minX = b.minX[i]!;
+    const maxX = b.maxX[i]!;
+    const hasMin = !Number.isNaN(minX);
+    const hasMax = !Number.isNaN(maxX);
+    if (hasMin && hasMax && maxX < minX) {
+      xs[k] = maxX;
+      ys[k++] = b.maxY[i]!;
+      xs[k] = minX;
+      ys[k++] = b.minY[i]!;
+    } else {
+      if (hasMin) {
+        xs[k] = minX;
+        ys[k++] = b.minY[i]!;
+      }
+      if (hasMax) {
+        xs[k] = maxX;
+        ys[k++] = b.maxY[i]!;
+      }
+    }
+    if (b.count[i]! > 1) {
+      xs[k] = lx;
+      ys[k++] = b.lastY[i]!;
+    }
+  }
+  return { x: xs.subarray(0, k), y: ys.subarray(0, k) };
+}
+
+/** First index whose x is not below `x`. */
+export function lowerBound(xs: ArrayLike<number>, x: number): number {
+  let a = 0;
+  let b = xs.length;
+  while (a < b) {
+    const mid = (a + b) >>> 1;
+    if (xs[mid]! < x) a = mid + 1;
+    else b = mid;
+  }
+  return a;
+}
+
+/** Least and greatest finite y (positive only, for a log axis) with x in `[from, to]`. */
+export function yExtent(line: Line, from: number, to: number, log: boolean): [number, number] | null {
+  let lo = Infinity;
+  let hi = -Infinity;
+  const end = line.x.length;
+  for (let i = lowerBound(line.x, from); i < end; i++) {
+    if (line.x[i]! > to) break;
+    const y = line.y[i]!;
+    if (!Number.isFinite(y) || (log && y <= 0)) continue;
+    if (y < lo) lo = y;
+    if (y > hi) hi = y;
+  }
+  return lo === Infinity ? null : [lo, hi];
+}
+
+/** Exponential moving average (TensorBoard's, debiased), skipping NaN; `weight` 0 returns the line. */
+export function smooth(line: Line, weight: number): Line {
+  if (weight <= 0) return line;
+  const out = new Float64Array(line.y.length);
+  let last = 0;
+  let n = 0;
+  for (let i = 0; i < line.y.length; i++) {
+    const y = line.y[i]!;
+    if (!Number.isFinite(y)) {
+      out[i] = y;
+      continue;
+    }
+    last = last * weight + (1 - weight) * y;
+    n++;
+    out[i] = last / (1 - weight ** n);
+  }
+  return { x: line.x, y: out };
+}
+
+/** Where a path goes: canvas pixels of a y value (NaN when it cannot be drawn). */
+export type YToPixel = (y: number) => number;
+
+/**
+ * Draws a line column by column, as separate two-point pieces (no joins for the canvas to work out): per
+ * column a vertical piece from its least to its greatest value, and a piece from the previous column's last
+ * point to this column's first. NaN values break the line. Returns the number of columns drawn.
+ */
+export function traceColumns(
+  path: { moveTo(x: number, y: number): void; lineTo(x: number, y: number): void },
+  line: Line,
+  grid: ColumnGrid,
+  left: number,
+  yPixel: YToPixel,
+  /** Log scale: values of 0 and below break the line too. */
+  positiveOnly = false,
+): number {
+  const { from, to, scale, pad } = grid;
+  const xs = line.x;
+  const ys = line.y;
+  let i = lowerBound(xs, from);
+  const end = lowerBound(xs, to);
+  let col = Number.NaN;
+  let px = 0;
+  let outY = 0;
+  let lo = 0;
+  let hi = 0;
+  let open = false;
+  let columnsInRun = 0;
+  let columns = 0;
+  const flush = () => {
+    if (lo !== hi) {
+      path.moveTo(px, yPixel(hi));
+      path.lineTo(px, yPixel(lo));
+    }
+  };
+  const close = () => {
+    flush();
+    // A lone point would draw nothing: give it a pixel's width.
+    if (columnsInRun === 1 && lo === hi) {
+      const y = yPixel(outY);
+      path.moveTo(px, y);
+      path.lineTo(px + 1, y);
+    }
+    open = false;
+  };
+  for (; i < end; i++) {
+    const y = ys[i]!;
+    if (Number.isNaN(y) || (positiveOnly && !(y > 0))) {
+      if (open) close();
+      col = Number.NaN;
+      continue;
+    }
+    const c = Math.floor((xs[i]! - from) * scale);
+    if (open && c === col) {
+      outY = y;
+      if (y < lo) lo = y;
+      else if (y > hi) hi = y;
+      continue;
+    }
+    const x = left + c - pad;
+    if (open) {
+      flush();
+      path.moveTo(px, yPixel(outY));
+      path.lineTo(x, yPixel(y));
+      columnsInRun++;
+    } else {
+      columnsInRun = 1;
+    }
+    col = c;
+    px = x;
+    open = true;
+    columns++;
+    outY = lo = hi = y;
+  }
+  if (open) close();
+  return columns;
+}

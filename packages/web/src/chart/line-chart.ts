@@ -1,0 +1,251 @@
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+import { type ColumnGrid, columnGrid, type Line, lowerBound, traceColumns, yExtent } from './columns.js';
+
+export type XAxis = 'step' | 'time' | 'timestamp';
+
+export interface ChartSeries {
+  label: string;
+  color: string;
+  line: Line;
+  /** Drawn thinner and faded under the line (the raw line behind a smoothed one). */
+  faded?: boolean;
+}
+
+export interface ChartColors {
+  text: string;
+  grid: string;
+  background: string;
+}
+
+export interface ChartOptions {
+  axis: XAxis;
+  log: boolean;
+  height: number;
+  colors: ChartColors;
+  /** Called when the user picks another x range (drag, keys, buttons); null: back to all of it. */
+  onZoom(range: [number, number] | null): void;
+  /** Called as the pointer moves over the plot: the x under it, or null when it leaves. */
+  onCursor?(x: number | null): void;
+  /** Called after each drawing with the number of line pieces drawn. */
+  onDraw?(segments: number): void;
+}
+
+/** x values as the chart shows them: timestamps in seconds (uPlot's time unit), else as they are. */
+export function displayX(axis: XAxis, x: number): number {
+  return axis === 'timestamp' ? x / 1e6 : x;
+}
+
+/**
+ * A uPlot chart whose lines are drawn column by column on the pixel grid of `columns.ts`, from arrays it
+ * holds itself (each line with its own x), so that one chart can hold many runs and M4 buckets draw exactly
+ * as every point would.
+ */
+export class LineChart {
+  readonly #u: uPlot;
+  readonly #options: ChartOptions;
+  #series: ChartSeries[] = [];
+  #range: [number, number] = [0, 1];
+  #yRange: [number, number] = [0, 1];
+  #grid: ColumnGrid = columnGrid(0, 1, 1, 0);
+
+  constructor(el: HTMLElement, width: number, options: ChartOptions) {
+    this.#options = options;
+    const { colors, axis } = options;
+    const axisStyle = {
+      stroke: colors.text,
+      grid: { stroke: colors.grid, width: 1 },
+      ticks: { stroke: colors.grid, width: 1 },
+    };
+    this.#u = new uPlot(
+      {
+        width,
+        height: options.height,
+        legend: { show: false },
+        pxAlign: 1,
+        scales: {
+          x: { time: axis === 'timestamp', auto: false, range: () => this.#displayRange() },
+          y: {
+            auto: false,
+            distr: options.log ? 3 : 1,
+            log: 10,
+            range: () => this.#yRange,
+          },
+        },
+        axes: [
+          {
+            ...axisStyle,
+            ...(axis === 'time'
+              ? { values: (_u: uPlot, splits: number[]) => splits.map(formatSeconds) }
+              : {}),
+          },
+          { ...axisStyle, size: 60 },
+        ],
+        cursor: {
+          drag: { x: true, y: false, setScale: false },
+          points: { show: false },
+          y: false,
+        },
+        // One series only to carry the y scale: the lines are drawn by `#drawLines`, not as uPlot series.
+        series: [{}, { scale: 'y', stroke: 'transparent', points: { show: false }, paths: () => null }],
+        hooks: {
+          setSelect: [
+            (u) => {
+              if (u.select.width > 2) {
+                const a = u.posToVal(u.select.left, 'x');
+                const b = u.posToVal(u.select.left + u.select.width, 'x');
+                this.#zoomTo(this.#apiX(a), this.#apiX(b));
+              }
+              u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+            },
+          ],
+          draw: [(u) => options.onDraw?.(this.#drawLines(u))],
+          setCursor: [
+            (u) => {
+              const left = u.cursor.left;
+              options.onCursor?.(left === undefined || left < 0 ? null : this.#apiX(u.posToVal(left, 'x')));
+            },
+          ],
+        },
+      },
+      [
+        [0, 1],
+        [0, 1],
+      ],
+      el,
+    );
+    this.#u.over.addEventListener('dblclick', () => options.onZoom(null));
+  }
+
+  /** Width of the plot in canvas pixels: how many M4 buckets fill it. */
+  get plotWidth(): number {
+    return Math.max(1, Math.round(this.#u.bbox.width));
+  }
+
+  /** The column grid for an x range (API units) on this chart's plot. */
+  gridFor(range: [number, number], zoomed: boolean): ColumnGrid {
+    return columnGrid(range[0], range[1], this.plotWidth, zoomed ? 1 : 0);
+  }
+
+  /** Replaces the lines and the x range (API units) and draws them (uPlot draws in a microtask). */
+  draw(series: ChartSeries[], range: [number, number], zoomed: boolean): void {
+    this.#series = series;
+    this.#range = range;
+    this.#grid = this.gridFor(range, zoomed);
+    this.#yRange = this.#computeYRange();
+    const u = this.#u;
+    const dx = this.#displayRange();
+    u.batch(() => {
+      u.setData([dx, [this.#yRange[0], this.#yRange[1]]], false);
+      u.setScale('x', { min: dx[0], max: dx[1] });
+      u.setScale('y', { min: this.#yRange[0], max: this.#yRange[1] });
+    });
+  }
+
+  /**
+   * Strokes every line over the plot, after uPlot has drawn axes and grid. Bevel joins: the columns' vertical
+   * strokes turn back on themselves at every pixel, where round joins (uPlot's) cost a canvas much more.
+   */
+  #drawLines(u: uPlot): number {
+    const ctx = u.ctx;
+    const { left, top, width, height } = u.bbox;
+    const x0 = Math.round(left);
+    let segments = 0;
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(left, top, width, height);
+    ctx.clip();
+    // One CSS pixel wide; on whole device pixels (offset by half a pixel when odd) so that strokes stay crisp.
+    const lineWidth = Math.max(1, Math.round(uPlot.pxRatio));
+    const offset = (lineWidth % 2) / 2;
+    ctx.translate(offset, offset);
+    ctx.lineWidth = lineWidth;
+    ctx.lineJoin = 'bevel';
+    ctx.lineCap = 'butt';
+    for (const s of this.#series) {
+      const path = new Path2D();
+      segments += traceColumns(path, s.line, this.#grid, x0, (y) => this.#yPixel(y), this.#options.log);
+      ctx.globalAlpha = s.faded ? 0.35 : 1;
+      ctx.strokeStyle = s.color;
+      ctx.stroke(path);
+    }
+    ctx.restore();
+    return segments;
+  }
+
+  setSize(width: number): void {
+    this.#u.setSize({ width, height: this.#options.height });
+  }
+
+  destroy(): void {
+    this.#u.destroy();
+  }
+
+  #displayRange(): [number, number] {
+    const axis = this.#options.axis;
+    return [displayX(axis, this.#range[0]), displayX(axis, this.#range[1])];
+  }
+
+  #apiX(display: number): number {
+    return this.#options.axis === 'timestamp' ? display * 1e6 : display;
+  }
+
+  #yPixel(y: number): number {
+    if (this.#options.log && !(y > 0)) return Number.NaN;
+    return this.#u.valToPos(y, 'y', true);
+  }
+
+  #zoomTo(a: number, b: number): void {
+    if (!(b > a)) return;
+    this.#options.onZoom([a, b]);
+  }
+
+  #computeYRange(): [number, number] {
+    const log = this.#options.log;
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const s of this.#series) {
+      const e = yExtent(s.line, this.#range[0], this.#range[1], log);
+      if (!e) continue;
+      if (e[0] < lo) lo = e[0];
+      if (e[1] > hi) hi = e[1];
+    }
+    if (lo === Infinity) return log ? [1, 10] : [0, 1];
+    if (log) {
+      const a = 10 ** Math.floor(Math.log10(lo));
+      const b = 10 ** Math.ceil(Math.log10(hi));
+      return [a, b > a ? b : a * 10];
+    }
+    if (lo === hi) return [lo - (Math.abs(lo) || 1) * 0.1, hi + (Math.abs(hi) || 1) * 0.1];
+    const pad = (hi - lo) * 0.05;
+    return [lo - pad, hi + pad];
+  }
+}
+
+/** The x range with the given fraction kept around a centre (zoom by keys and buttons). */
+export function zoomRange(range: [number, number], factor: number, centre = 0.5): [number, number] {
+  const span = range[1] - range[0];
+  const c = range[0] + span * centre;
+  return [c - span * centre * factor, c + span * (1 - centre) * factor];
+}
+
+export function panRange(range: [number, number], fraction: number): [number, number] {
+  const d = (range[1] - range[0]) * fraction;
+  return [range[0] + d, range[1] + d];
+}
+
+function formatSeconds(s: number): string {
+  if (Math.abs(s) < 60) return `${+s.toPrecision(4)}s`;
+  if (Math.abs(s) < 3600) return `${+(s / 60).toPrecision(3)}m`;
+  return `${+(s / 3600).toPrecision(3)}h`;
+}
+
+/** Index of the point nearest to `x` (lines are sorted by x), or -1 for an empty line. */
+export function nearest(line: Line, x: number): number {
+  const n = line.x.length;
+  if (n === 0) return -1;
+  const i = lowerBound(line.x, x);
+  if (i === 0) return 0;
+  if (i >= n) return n - 1;
+  return x - line.x[i - 1]! <= line.x[i]! - x ? i - 1 : i;
+}

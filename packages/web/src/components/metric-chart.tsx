@@ -1,0 +1,330 @@
+import { type KeyboardEvent, useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { ApiError, type Downsampled } from '../api.js';
+import { type Line, lineFromBuckets, smooth } from '../chart/columns.js';
+import {
+  type ChartSeries,
+  displayX,
+  LineChart,
+  nearest,
+  panRange,
+  type XAxis,
+  zoomRange,
+} from '../chart/line-chart.js';
+import { formatNumber, formatTime } from '../format.js';
+import { chartColors, seriesColor, useSession } from '../session.js';
+
+export interface ChartRun {
+  id: string;
+  label: string;
+}
+
+export interface ChartSettings {
+  axis: XAxis;
+  log: boolean;
+  /** Exponential smoothing weight, 0 (none) to 0.99. */
+  smoothing: number;
+  /** Draw from every point instead of the downsampled buckets. */
+  every: boolean;
+}
+
+interface Loaded {
+  lines: Line[];
+  range: [number, number];
+  zoomed: boolean;
+  points: number;
+  every: boolean;
+  seq: number;
+}
+
+const HEIGHT = 260;
+
+function formatX(axis: XAxis, x: number): string {
+  if (axis === 'timestamp') return formatTime(x);
+  if (axis === 'time') return `${formatNumber(+x.toPrecision(6))} s`;
+  return formatNumber(Math.round(x));
+}
+
+/**
+ * One metric of one or more runs on one chart. It asks the server for as many M4 buckets as the plot has pixel
+ * columns over the x range in view, and again for the new range after each zoom, so any length of series
+ * draws from a few thousand points and looks as it would from all of them.
+ */
+export function MetricChart({
+  metric,
+  runs,
+  settings,
+  liveTick = 0,
+  title,
+}: {
+  metric: string;
+  runs: ChartRun[];
+  settings: ChartSettings;
+  liveTick?: number;
+  title?: string;
+}) {
+  const { api, theme } = useSession();
+  const holder = useRef<HTMLDivElement>(null);
+  const chartRef = useRef<LineChart | null>(null);
+  const [zoom, setZoom] = useState<[number, number] | null>(null);
+  const [width, setWidth] = useState(0);
+  const [loaded, setLoaded] = useState<Loaded | null>(null);
+  const [state, setState] = useState<'loading' | 'drawn' | 'error'>('loading');
+  const [error, setError] = useState<string | null>(null);
+  const [cursor, setCursor] = useState<number | null>(null);
+  const [drawn, setDrawn] = useState(0);
+  // What the last finished drawing showed: `seq:source:view`, for tests and benchmarks to wait on.
+  const [drawnKey, setDrawnKey] = useState('');
+  const pending = useRef('');
+  const seq = useRef(0);
+  const everyCache = useRef(new Map<string, Line>());
+  // Data depends on the runs' ids only: labels may change (names arriving after ids) without a new fetch.
+  const runIds = runs.map((r) => r.id).join('\n');
+  const runsRef = useRef(runs);
+  runsRef.current = runs;
+  const palette = useMemo(() => chartColors().series, [theme]);
+
+  // The chart itself: made again when the axis, scale or theme changes.
+  useEffect(() => {
+    const el = holder.current;
+    if (!el) return;
+    const colors = chartColors();
+    const chart = new LineChart(el, Math.max(200, el.clientWidth), {
+      axis: settings.axis,
+      log: settings.log,
+      height: HEIGHT,
+      colors,
+      onZoom: (range) => setZoom(range),
+      onCursor: setCursor,
+      onDraw: (segments) => {
+        setDrawn(segments);
+        setDrawnKey(pending.current);
+        setState('drawn');
+      },
+    });
+    chartRef.current = chart;
+    setWidth(chart.plotWidth);
+    const resize = new ResizeObserver(() => {
+      const w = Math.max(200, el.clientWidth);
+      chart.setSize(w);
+      setWidth((old) => (old === chart.plotWidth ? old : chart.plotWidth));
+    });
+    resize.observe(el);
+    return () => {
+      resize.disconnect();
+      chart.destroy();
+      chartRef.current = null;
+    };
+  }, [settings.axis, settings.log, theme]);
+
+  useEffect(() => {
+    setZoom(null);
+    everyCache.current.clear();
+  }, [settings.axis, metric, runIds]);
+
+  useEffect(() => {
+    if (liveTick > 0) everyCache.current.clear();
+  }, [liveTick]);
+
+  // Data for the range in view.
+  useEffect(() => {
+    const runs = runsRef.current;
+    const chart = chartRef.current;
+    if (!chart || width === 0 || runs.length === 0) return;
+    const abort = new AbortController();
+    const { axis } = settings;
+    setState((s) => (s === 'drawn' ? s : 'loading'));
+    // A run without this metric draws nothing rather than failing the chart.
+    const get = (run: string, q: { from: number; to: number; buckets: number } | { buckets: number }) =>
+      api.downsample(run, metric, axis, q, abort.signal).catch((e: unknown) => {
+        if (e instanceof ApiError && e.status === 404) return null;
+        throw e;
+      });
+    (async () => {
+      let buckets: (Downsampled | null)[];
+      let range: [number, number];
+      const zoomed = zoom !== null;
+      if (zoom) {
+        const grid = chart.gridFor(zoom, true);
+        buckets = await Promise.all(
+          runs.map((r) => get(r.id, { from: grid.from, to: grid.to, buckets: grid.n })),
+        );
+        range = zoom;
+      } else {
+        const n = chart.plotWidth;
+        buckets = await Promise.all(runs.map((r) => get(r.id, { buckets: n })));
+        const found = buckets.filter((b): b is Downsampled => b !== null);
+        range =
+          found.length > 0
+            ? [Math.min(...found.map((b) => b.from)), Math.max(...found.map((b) => b.to))]
+            : [0, 1];
+        const grid = chart.gridFor(range, false);
+        if (found.some((b) => b.from !== grid.from || b.to !== grid.to)) {
+          // Runs of different lengths: ask again on the common grid so that columns line up.
+          buckets = await Promise.all(
+            buckets.map((b, i) =>
+              b === null || (b.from === grid.from && b.to === grid.to)
+                ? b
+                : get(runs[i]!.id, { from: grid.from, to: grid.to, buckets: grid.n }),
+            ),
+          );
+        }
+      }
+      let lines = buckets.map((b) =>
+        b ? lineFromBuckets(b) : { x: new Float64Array(0), y: new Float64Array(0) },
+      );
+      let points = 0;
+      for (const b of buckets) if (b) for (let i = 0; i < b.count.length; i++) points += b.count[i]!;
+      if (settings.every) {
+        lines = await Promise.all(
+          runs.map(async (r, i) => {
+            if (buckets[i] === null) return lines[i]!;
+            const key = `${r.id}\n${axis}`;
+            let line = everyCache.current.get(key);
+            if (!line) {
+              line = await api.series(r.id, metric, axis, abort.signal);
+              everyCache.current.set(key, line);
+            }
+            return line;
+          }),
+        );
+      }
+      if (!abort.signal.aborted)
+        setLoaded({ lines, range, zoomed, points, every: settings.every, seq: ++seq.current });
+    })().catch((e: Error) => {
+      if (abort.signal.aborted) return;
+      setError(e.message);
+      setState('error');
+    });
+    return () => abort.abort();
+  }, [api, metric, runIds, settings.axis, settings.every, settings.log, zoom, width, liveTick, theme]);
+
+  const series: ChartSeries[] = useMemo(() => {
+    if (!loaded) return [];
+    const out: ChartSeries[] = [];
+    loaded.lines.forEach((line, i) => {
+      const color = seriesColor(palette, i);
+      const label = runs[i]?.label ?? String(i);
+      if (settings.smoothing > 0) {
+        out.push({ label, color, line, faded: true });
+        out.push({ label, color, line: smooth(line, settings.smoothing) });
+      } else {
+        out.push({ label, color, line });
+      }
+    });
+    return out;
+  }, [loaded, palette, runs, settings.smoothing]);
+
+  useEffect(() => {
+    const chart = chartRef.current;
+    if (!chart || !loaded) return;
+    pending.current = `${loaded.seq}:${loaded.every ? 'every' : 'buckets'}:${loaded.zoomed ? 'zoomed' : 'all'}`;
+    chart.draw(series, loaded.range, loaded.zoomed);
+  }, [series, loaded]);
+
+  const range = loaded?.range ?? null;
+  const keys = useCallback(
+    (e: KeyboardEvent<HTMLDivElement>) => {
+      if (!range) return;
+      let next: [number, number] | null | undefined;
+      if (e.key === '+' || e.key === '=') next = zoomRange(range, 0.5);
+      else if (e.key === '-' || e.key === '_') next = zoomRange(range, 2);
+      else if (e.key === 'ArrowLeft') next = panRange(range, -0.2);
+      else if (e.key === 'ArrowRight') next = panRange(range, 0.2);
+      else if (e.key === '0' || e.key === 'Escape') next = null;
+      else return;
+      e.preventDefault();
+      setZoom(next);
+    },
+    [range],
+  );
+
+  const legend = runs.map((r, i) => {
+    const line = loaded?.lines[i];
+    let value = '';
+    if (line && cursor !== null) {
+      const k = nearest(line, cursor);
+      if (k >= 0) value = formatNumber(line.y[k]!);
+    } else if (line && line.y.length > 0) {
+      value = formatNumber(line.y[line.y.length - 1]!);
+    }
+    return { label: r.label, color: seriesColor(palette, i), value };
+  });
+  const label = title ?? metric;
+  const points = loaded?.points ?? 0;
+
+  return (
+    <figure
+      className="chart-card"
+      data-metric={metric}
+      data-state={state}
+      data-points={points}
+      data-segments={drawn}
+      data-zoomed={loaded?.zoomed ? 'true' : 'false'}
+      data-drawn={drawnKey}
+      data-line-points={loaded ? loaded.lines.reduce((a, l) => a + l.x.length, 0) : 0}
+      data-range={range ? `${range[0]},${range[1]}` : ''}
+      style={{ margin: 0 }}
+    >
+      <header>
+        <h3>{label}</h3>
+        <span className="muted" aria-live="polite">
+          {state === 'loading' && !loaded
+            ? 'loading…'
+            : `${points.toLocaleString('en')} points${loaded?.zoomed ? ' in view' : ''}`}
+        </span>
+        <span className="zoom row">
+          <button
+            type="button"
+            onClick={() => range && setZoom(zoomRange(range, 0.5))}
+            aria-label={`Zoom in on ${label}`}
+          >
+            +
+          </button>
+          <button
+            type="button"
+            onClick={() => range && setZoom(zoomRange(range, 2))}
+            aria-label={`Zoom out of ${label}`}
+          >
+            −
+          </button>
+          <button
+            type="button"
+            onClick={() => setZoom(null)}
+            disabled={!loaded?.zoomed}
+            aria-label={`Show all of ${label}`}
+          >
+            Reset
+          </button>
+        </span>
+      </header>
+      {error ? (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      ) : null}
+      <div
+        className="plot"
+        ref={holder}
+        // biome-ignore lint/a11y/noNoninteractiveTabindex: the plot takes keys to zoom and pan
+        tabIndex={0}
+        role="img"
+        aria-label={`Chart of ${label} by ${settings.axis}. Drag to zoom; keys: + and − zoom, arrows pan, 0 shows all.`}
+        onKeyDown={keys}
+      />
+      <figcaption className="legend">
+        {cursor !== null ? (
+          <span>
+            {settings.axis} {formatX(settings.axis, displayX('step', cursor))}
+          </span>
+        ) : null}
+        {legend.slice(0, 40).map((l, i) => (
+          <span key={runs[i]!.id}>
+            <span className="swatch" style={{ background: l.color }} />
+            {l.label} {l.value}
+          </span>
+        ))}
+        {legend.length > 40 ? <span className="muted">and {legend.length - 40} more</span> : null}
+      </figcaption>
+    </figure>
+  );
+}

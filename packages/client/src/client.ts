@@ -1,6 +1,8 @@
 import type {
+  AlertFilters,
   AlertListItem,
   AlertTransitionView,
+  ArtifactFilters,
   EventFilters,
   EventLevel,
   EventView,
@@ -11,6 +13,8 @@ import type {
   RunFilters,
   RunView,
   SeriesView,
+  TelemetryRecordFilters,
+  TelemetryRecordView,
 } from '@simscope/protocol';
 import { Unpackr } from 'msgpackr';
 import {
@@ -27,7 +31,7 @@ import {
 import { type ConnectionOptions, resolveConfig } from './config.js';
 import { HttpTransport, type RetryOptions } from './http-transport.js';
 import { Lister, type ListSpec } from './query/lister.js';
-import { EVENTS, FOLDERS, METRIC_NAMES, RUNS } from './query/lists.js';
+import { ALERTS, ARTIFACTS, EVENTS, FOLDERS, METRIC_NAMES, RUNS, TELEMETRY_RECORDS } from './query/lists.js';
 import { type MetricTableOptions, type RunSelection, readMetricTable } from './query/metric-reader.js';
 import type { MetricTable } from './query/metric-table.js';
 import type { ProgressStream } from './query/progress.js';
@@ -103,6 +107,12 @@ export class Client {
   readonly events: Lister<EventFilters, EventView>;
   /** Metrics of a run with their last value, min and max: `{ run, name__startswith, name__regex }`. */
   readonly metricNames: Lister<MetricNameFilters, SeriesView>;
+  /** Artifacts of a run: `{ run, category, name, name__startswith, name__contains, name__endswith }`. */
+  readonly artifacts: Lister<ArtifactFilters, ArtifactInfo>;
+  /** Alert definitions of the workspace, by name, with their runs and critical counts: `{ critical }`. */
+  readonly alerts: Lister<AlertFilters, AlertListItem>;
+  /** Telemetry records of a service: `{ service, function__in, session, timestamp__gte, order }`. */
+  readonly telemetryRecords: Lister<TelemetryRecordFilters, TelemetryRecordView>;
 
   constructor(options: ClientOptions = {}) {
     const connection = resolveConfig(options);
@@ -118,6 +128,9 @@ export class Client {
     this.folders = this.#lister(FOLDERS);
     this.events = this.#lister(EVENTS);
     this.metricNames = this.#lister(METRIC_NAMES);
+    this.artifacts = this.#lister(ARTIFACTS);
+    this.alerts = this.#lister(ALERTS);
+    this.telemetryRecords = this.#lister(TELEMETRY_RECORDS);
   }
 
   #lister<In, T>(spec: ListSpec<In, unknown, T>): Lister<In, T> {

@@ -191,6 +191,45 @@ describe.each(BACKENDS)('artifact, alert and telemetry lists on %s', (backend) =
     expect(Array.from(table.getChild('critical')!.toArray() as BigInt64Array)).toEqual([0n, 0n, 1n, 0n]);
   });
 
+  it("pages a run's alerts with a cursor and lists them with their states", async () => {
+    await post('/runs/cavity/alerts', { alert: 'budget' });
+    const paged = await client.runAlerts.listAll({ run: 'cavity' }, { pageSize: 1 });
+    expect(paged.items.map((a) => [a.alert.name, a.run.name, a.state])).toEqual([
+      ['budget', 'cavity', 'ok'],
+      ['divergence', 'cavity', 'critical'],
+      ['mesh quality', 'cavity', 'ok'],
+    ]);
+    expect([paged.pages, paged.complete]).toEqual([3, true]);
+    const res = await fetch(`${url}/api/v1/runs/cavity/alerts?limit=2`, {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    const first = (await res.json()) as { items: { alert: { name: string } }[]; next: string | null };
+    expect(first.items.map((a) => a.alert.name)).toEqual(['budget', 'divergence']);
+    expect(typeof first.next).toBe('string');
+    const critical = await client.runAlerts.listAll({ run: 'cavity', critical: true });
+    expect(critical.items.map((a) => a.alert.name)).toEqual(['divergence']);
+    expect((await client.getAlerts({ run: 'cavity' })).map((a) => a.alert.name)).toEqual([
+      'budget',
+      'divergence',
+      'mesh quality',
+    ]);
+    const bad = await client.runAlerts.listAll({ critical: true } as never).catch((e) => e);
+    expect(bad).toMatchObject({ code: 'invalid_field', message: expect.stringMatching(/^filters\.run: /) });
+    const table = await paged.toArrow();
+    expect(table.numRows).toBe(3);
+    expect(fields(table)).toEqual([
+      'run:Utf8',
+      'alert:Utf8',
+      'source:Dictionary<Int32, Utf8>',
+      'state:Dictionary<Int32, Utf8>',
+      'since:Timestamp<MICROSECOND, UTC>',
+      'evaluated:Timestamp<MICROSECOND, UTC>',
+      'next:Timestamp<MICROSECOND, UTC>',
+      'value:Float64',
+    ]);
+    expect(table.getChild('state')!.toArray()).toEqual(['ok', 'critical', 'ok']);
+  });
+
   it('lists telemetry records with filters, across small pages, as Arrow', async () => {
     const fns = async (filters: Omit<Parameters<Client['telemetryRecords']['listAll']>[0], 'service'>) =>
       (

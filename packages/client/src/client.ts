@@ -9,6 +9,7 @@ import type {
   FolderFilters,
   FolderView,
   MetricNameFilters,
+  RunAlertFilters,
   RunAlertView,
   RunFilters,
   RunView,
@@ -31,7 +32,16 @@ import {
 import { type ConnectionOptions, resolveConfig } from './config.js';
 import { HttpTransport, type RetryOptions } from './http-transport.js';
 import { Lister, type ListSpec } from './query/lister.js';
-import { ALERTS, ARTIFACTS, EVENTS, FOLDERS, METRIC_NAMES, RUNS, TELEMETRY_RECORDS } from './query/lists.js';
+import {
+  ALERTS,
+  ARTIFACTS,
+  EVENTS,
+  FOLDERS,
+  METRIC_NAMES,
+  RUN_ALERTS,
+  RUNS,
+  TELEMETRY_RECORDS,
+} from './query/lists.js';
 import { type MetricTableOptions, type RunSelection, readMetricTable } from './query/metric-reader.js';
 import type { MetricTable } from './query/metric-table.js';
 import type { ProgressStream } from './query/progress.js';
@@ -111,6 +121,8 @@ export class Client {
   readonly artifacts: Lister<ArtifactFilters, ArtifactInfo>;
   /** Alert definitions of the workspace, by name, with their runs and critical counts: `{ critical }`. */
   readonly alerts: Lister<AlertFilters, AlertListItem>;
+  /** Alerts attached to a run, by name, with the run's state for each: `{ run, critical }`. */
+  readonly runAlerts: Lister<RunAlertFilters, RunAlertView>;
   /** Telemetry records of a service: `{ service, function__in, session, timestamp__gte, order }`. */
   readonly telemetryRecords: Lister<TelemetryRecordFilters, TelemetryRecordView>;
 
@@ -130,6 +142,7 @@ export class Client {
     this.metricNames = this.#lister(METRIC_NAMES);
     this.artifacts = this.#lister(ARTIFACTS);
     this.alerts = this.#lister(ALERTS);
+    this.runAlerts = this.#lister(RUN_ALERTS);
     this.telemetryRecords = this.#lister(TELEMETRY_RECORDS);
   }
 
@@ -266,12 +279,8 @@ export class Client {
   ): Promise<RunAlertInfo[] | AlertInfo[]> {
     const critical = options.critical ? 'true' : undefined;
     if (options.run !== undefined) {
-      const page = await this.#transport.request<Page<RunAlertInfo>>(
-        'GET',
-        `/runs/${encodeURIComponent(options.run)}/alerts`,
-        { query: { critical } },
-      );
-      return page.items;
+      const path = `/runs/${encodeURIComponent(options.run)}/alerts`;
+      return this.#listAll<RunAlertInfo>(path, { critical }, options.limit ?? Infinity, 1000);
     }
     return this.#listAll<AlertInfo>('/alerts', { critical }, options.limit ?? 1000, 1000);
   }

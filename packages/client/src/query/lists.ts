@@ -13,7 +13,10 @@ import {
   type FolderView,
   METRIC_NAME_LIST,
   type MetricNameFilters,
+  RUN_ALERT_LIST,
   RUN_LIST,
+  type RunAlertFilters,
+  type RunAlertView,
   type RunFilters,
   type RunView,
   type SeriesView,
@@ -121,6 +124,20 @@ export const ALERTS: ListSpec<AlertFilters, unknown, AlertListItem> = {
     { name: 'created', kind: 'time', value: (a) => a.created },
     { name: 'runs', kind: 'int', value: (a) => a.runs },
     { name: 'critical', kind: 'int', value: (a) => a.critical },
+  ],
+};
+
+export const RUN_ALERTS: ListSpec<RunAlertFilters, unknown, RunAlertView> = {
+  ...(RUN_ALERT_LIST as ListSpec<RunAlertFilters, unknown, RunAlertView>),
+  columns: [
+    { name: 'run', kind: 'string', value: (a) => a.run.name },
+    { name: 'alert', kind: 'string', value: (a) => a.alert.name },
+    { name: 'source', kind: 'category', value: (a) => a.alert.source },
+    { name: 'state', kind: 'category', value: (a) => a.state },
+    { name: 'since', kind: 'time', value: (a) => a.since },
+    { name: 'evaluated', kind: 'time', value: (a) => a.evaluated },
+    { name: 'next', kind: 'time', value: (a) => a.next },
+    { name: 'value', kind: 'float', value: (a) => a.value },
   ],
 };
 

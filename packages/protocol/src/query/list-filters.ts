@@ -383,6 +383,22 @@ const functionName = name.refine((s) => !s.includes(','), {
   message: 'must not contain a comma (the server reads a list of functions split at commas)',
 });
 
+/** Filters of `client.runAlerts`: the alerts attached to one run (id or name), with its states. */
+export const runAlertFiltersSchema = z.strictObject({
+  run: name,
+  /** `true`: only the alerts critical on the run. */
+  critical: z.boolean().optional(),
+});
+export type RunAlertFilters = z.input<typeof runAlertFiltersSchema>;
+
+export const RUN_ALERT_LIST: ListDefinition<RunAlertFilters, z.output<typeof runAlertFiltersSchema>> = {
+  name: 'runAlerts',
+  filters: runAlertFiltersSchema,
+  path: (f) => `/runs/${encodeURIComponent(f.run)}/alerts`,
+  query: (f) => ({ critical: f.critical ? 'true' : undefined }),
+  pageMax: 1000,
+};
+
 /** Filters of `client.telemetryRecords`: the records of one service (its path, `intake/catalog`). */
 export const telemetryRecordFiltersSchema = z.strictObject({
   service: name,

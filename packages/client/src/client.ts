@@ -1,16 +1,21 @@
 import type {
+  AlertFilters,
   AlertListItem,
   AlertTransitionView,
+  ArtifactFilters,
   EventFilters,
   EventLevel,
   EventView,
   FolderFilters,
   FolderView,
   MetricNameFilters,
+  RunAlertFilters,
   RunAlertView,
   RunFilters,
   RunView,
   SeriesView,
+  TelemetryRecordFilters,
+  TelemetryRecordView,
 } from '@simscope/protocol';
 import { Unpackr } from 'msgpackr';
 import {
@@ -27,7 +32,16 @@ import {
 import { type ConnectionOptions, resolveConfig } from './config.js';
 import { HttpTransport, type RetryOptions } from './http-transport.js';
 import { Lister, type ListSpec } from './query/lister.js';
-import { EVENTS, FOLDERS, METRIC_NAMES, RUNS } from './query/lists.js';
+import {
+  ALERTS,
+  ARTIFACTS,
+  EVENTS,
+  FOLDERS,
+  METRIC_NAMES,
+  RUN_ALERTS,
+  RUNS,
+  TELEMETRY_RECORDS,
+} from './query/lists.js';
 import { type MetricTableOptions, type RunSelection, readMetricTable } from './query/metric-reader.js';
 import type { MetricTable } from './query/metric-table.js';
 import type { ProgressStream } from './query/progress.js';
@@ -103,6 +117,14 @@ export class Client {
   readonly events: Lister<EventFilters, EventView>;
   /** Metrics of a run with their last value, min and max: `{ run, name__startswith, name__regex }`. */
   readonly metricNames: Lister<MetricNameFilters, SeriesView>;
+  /** Artifacts of a run: `{ run, category, name, name__startswith, name__contains, name__endswith }`. */
+  readonly artifacts: Lister<ArtifactFilters, ArtifactInfo>;
+  /** Alert definitions of the workspace, by name, with their runs and critical counts: `{ critical }`. */
+  readonly alerts: Lister<AlertFilters, AlertListItem>;
+  /** Alerts attached to a run, by name, with the run's state for each: `{ run, critical }`. */
+  readonly runAlerts: Lister<RunAlertFilters, RunAlertView>;
+  /** Telemetry records of a service: `{ service, function__in, session, timestamp__gte, order }`. */
+  readonly telemetryRecords: Lister<TelemetryRecordFilters, TelemetryRecordView>;
 
   constructor(options: ClientOptions = {}) {
     const connection = resolveConfig(options);
@@ -118,6 +140,10 @@ export class Client {
     this.folders = this.#lister(FOLDERS);
     this.events = this.#lister(EVENTS);
     this.metricNames = this.#lister(METRIC_NAMES);
+    this.artifacts = this.#lister(ARTIFACTS);
+    this.alerts = this.#lister(ALERTS);
+    this.runAlerts = this.#lister(RUN_ALERTS);
+    this.telemetryRecords = this.#lister(TELEMETRY_RECORDS);
   }
 
   #lister<In, T>(spec: ListSpec<In, unknown, T>): Lister<In, T> {
@@ -253,12 +279,8 @@ export class Client {
   ): Promise<RunAlertInfo[] | AlertInfo[]> {
     const critical = options.critical ? 'true' : undefined;
     if (options.run !== undefined) {
-      const page = await this.#transport.request<Page<RunAlertInfo>>(
-        'GET',
-        `/runs/${encodeURIComponent(options.run)}/alerts`,
-        { query: { critical } },
-      );
-      return page.items;
+      const path = `/runs/${encodeURIComponent(options.run)}/alerts`;
+      return this.#listAll<RunAlertInfo>(path, { critical }, options.limit ?? Infinity, 1000);
     }
     return this.#listAll<AlertInfo>('/alerts', { critical }, options.limit ?? 1000, 1000);
   }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ARTIFACT_CATEGORIES } from '../artifacts.js';
 import {
   type CompareOp,
   type FilterExpr,
@@ -270,13 +271,30 @@ export const eventFiltersSchema = z.strictObject({
 export type EventFilters = z.input<typeof eventFiltersSchema>;
 type EventFiltersOut = z.output<typeof eventFiltersSchema>;
 
+type TimeValue = FilterValue & { kind: 'timestamp' | 'duration' };
+type TimestampLookups = {
+  timestamp__gt?: TimeValue;
+  timestamp__gte?: TimeValue;
+  timestamp__lt?: TimeValue;
+  timestamp__lte?: TimeValue;
+};
+
+/** `from` and `to` query parameters (µs) of the timestamp lookups. */
+function timeQuery(f: TimestampLookups): { from?: string; to?: string } {
+  const { from, to } = timeRange(f, Date.now() * 1000);
+  return {
+    from: from === undefined ? undefined : String(from),
+    to: to === undefined ? undefined : String(to),
+  };
+}
+
 /** Microseconds of a time filter value; an age counts back from `now`. */
 function micros(value: FilterValue & { kind: 'timestamp' | 'duration' }, now: number): number {
   return value.kind === 'timestamp' ? value.micros : Math.round(now - value.seconds * 1e6);
 }
 
 /** The tightest `[from, to)` of the timestamp lookups; timestamps are whole microseconds. */
-function timeRange(f: EventFiltersOut, now: number): { from?: number; to?: number } {
+function timeRange(f: TimestampLookups, now: number): { from?: number; to?: number } {
   const lows = [
     f.timestamp__gte && micros(f.timestamp__gte, now),
     f.timestamp__gt && micros(f.timestamp__gt, now) + 1,
@@ -300,14 +318,7 @@ export const EVENT_LIST: ListDefinition<EventFilters, EventFiltersOut> = {
   path: (f) => `/runs/${encodeURIComponent(f.run)}/events`,
   query(f) {
     const levels = f.level__in ?? (f.level ? [f.level] : undefined);
-    const { from, to } = timeRange(f, Date.now() * 1000);
-    return {
-      level: levels?.join(','),
-      q: f.message__icontains,
-      from: from === undefined ? undefined : String(from),
-      to: to === undefined ? undefined : String(to),
-      order: f.order,
-    };
+    return { level: levels?.join(','), q: f.message__icontains, ...timeQuery(f), order: f.order };
   },
   pageMax: 10_000,
 };
@@ -328,6 +339,92 @@ export const METRIC_NAME_LIST: ListDefinition<MetricNameFilters, z.output<typeof
   filters: metricNameFiltersSchema,
   path: (f) => `/runs/${encodeURIComponent(f.run)}/metrics`,
   query: (f) => ({ name: f.name, prefix: f.name__startswith, q: f.name__icontains, regex: f.name__regex }),
+  pageMax: 1000,
+};
+
+/** Filters of `client.artifacts`: the artifacts of one run (id or name), by name. */
+export const artifactFiltersSchema = z.strictObject({
+  run: name,
+  category: z.enum(ARTIFACT_CATEGORIES).optional(),
+  ...lookups('name', name, ['startswith', 'contains', 'endswith']),
+});
+export type ArtifactFilters = z.input<typeof artifactFiltersSchema>;
+
+export const ARTIFACT_LIST: ListDefinition<ArtifactFilters, z.output<typeof artifactFiltersSchema>> = {
+  name: 'artifacts',
+  filters: artifactFiltersSchema,
+  path: (f) => `/runs/${encodeURIComponent(f.run)}/artifacts`,
+  query: (f) => ({
+    category: f.category,
+    name: f.name,
+    startsWith: f.name__startswith,
+    contains: f.name__contains,
+    endsWith: f.name__endswith,
+  }),
+  pageMax: 1000,
+};
+
+/** Filters of `client.alerts`: the workspace's alert definitions, by name. */
+export const alertFiltersSchema = z.strictObject({
+  /** `true`: only alerts critical on at least one run. */
+  critical: z.boolean().optional(),
+});
+export type AlertFilters = z.input<typeof alertFiltersSchema>;
+
+export const ALERT_LIST: ListDefinition<AlertFilters, z.output<typeof alertFiltersSchema>> = {
+  name: 'alerts',
+  filters: alertFiltersSchema,
+  path: () => '/alerts',
+  query: (f) => ({ critical: f.critical ? 'true' : undefined }),
+  pageMax: 1000,
+};
+
+const functionName = name.refine((s) => !s.includes(','), {
+  message: 'must not contain a comma (the server reads a list of functions split at commas)',
+});
+
+/** Filters of `client.runAlerts`: the alerts attached to one run (id or name), with its states. */
+export const runAlertFiltersSchema = z.strictObject({
+  run: name,
+  /** `true`: only the alerts critical on the run. */
+  critical: z.boolean().optional(),
+});
+export type RunAlertFilters = z.input<typeof runAlertFiltersSchema>;
+
+export const RUN_ALERT_LIST: ListDefinition<RunAlertFilters, z.output<typeof runAlertFiltersSchema>> = {
+  name: 'runAlerts',
+  filters: runAlertFiltersSchema,
+  path: (f) => `/runs/${encodeURIComponent(f.run)}/alerts`,
+  query: (f) => ({ critical: f.critical ? 'true' : undefined }),
+  pageMax: 1000,
+};
+
+/** Filters of `client.telemetryRecords`: the records of one service (its path, `intake/catalog`). */
+export const telemetryRecordFiltersSchema = z.strictObject({
+  service: name,
+  ...lookups('function', functionName, ['in']),
+  /** Records of this session id. */
+  session: name.optional(),
+  ...lookups('timestamp', time, ORDER_OPS),
+  /** `asc` (default, oldest first) or `desc`. */
+  order: z.enum(['asc', 'desc']).optional(),
+});
+export type TelemetryRecordFilters = z.input<typeof telemetryRecordFiltersSchema>;
+
+export const TELEMETRY_RECORD_LIST: ListDefinition<
+  TelemetryRecordFilters,
+  z.output<typeof telemetryRecordFiltersSchema>
+> = {
+  name: 'telemetryRecords',
+  filters: telemetryRecordFiltersSchema,
+  path: () => '/telemetry/records',
+  query: (f) => ({
+    service: f.service,
+    function: (f.function__in ?? (f.function ? [f.function] : undefined))?.join(','),
+    session: f.session,
+    ...timeQuery(f),
+    order: f.order,
+  }),
   pageMax: 1000,
 };
 

@@ -79,7 +79,7 @@ export function registerAlertRoutes({ route, ctx, runOf }: AlertRouteKit): void 
       url: '/runs/:run/alerts',
       summary: "A run's alerts with their states",
       scope: 'read',
-      query: { critical: 'true: only critical ones' },
+      query: { critical: 'true: only critical ones', limit: 'page size (default 1000)', next: 'cursor' },
     },
     async (r) => alerts.listForRun(ctx(r), await runOf(r), query(r)),
   );

@@ -153,10 +153,29 @@ export class AlertService {
   async listForRun(
     ctx: ServiceContext,
     run: RunRecord,
-    query: { critical?: string },
-  ): Promise<{ items: RunAlertView[] }> {
-    const rows = await ctx.store.alerts.listRunAlerts(run.pk, parseFlag(query.critical, 'critical'));
-    return { items: rows.map(runAlertView) };
+    query: { critical?: string; limit?: string; next?: string },
+  ): Promise<{ items: RunAlertView[]; next: string | null }> {
+    const limit = parseLimit(query.limit, LIMITS.pageSize, LIMITS.pageSize);
+    let after: string | null = null;
+    if (query.next) {
+      const [name] = decodeCursor(query.next, 1);
+      if (typeof name !== 'string') {
+        throw new SimscopeError('invalid_cursor', 'query.next: not a cursor this listing returned');
+      }
+      after = name;
+    }
+    const rows = await ctx.store.alerts.listRunAlerts(run.pk, {
+      criticalOnly: parseFlag(query.critical, 'critical'),
+      after,
+      limit: limit + 1,
+    });
+    const more = rows.length > limit;
+    const page = more ? rows.slice(0, limit) : rows;
+    const last = page.at(-1);
+    return {
+      items: page.map(runAlertView),
+      next: more && last ? encodeCursor([last.alert.name]) : null,
+    };
   }
 
   async getForRun(ctx: ServiceContext, run: RunRecord, idOrName: string): Promise<RunAlertView> {

@@ -142,7 +142,11 @@ export interface AlertStore {
   attachAlert(runPk: number, alertPk: number, at: number, nextEvalAt: number | null): Promise<boolean>;
   detachAlert(runPk: number, alertPk: number): Promise<boolean>;
   getRunAlert(runPk: number, alertPk: number): Promise<RunAlertRecord | undefined>;
-  listRunAlerts(runPk: number, criticalOnly: boolean): Promise<RunAlertRecord[]>;
+  /** A run's alerts by name, after the name `after`. */
+  listRunAlerts(
+    runPk: number,
+    query: { criticalOnly: boolean; after: string | null; limit: number },
+  ): Promise<RunAlertRecord[]>;
   listTransitions(
     runPk: number,
     alertPk: number,

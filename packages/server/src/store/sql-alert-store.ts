@@ -149,10 +149,21 @@ export class SqlAlertStore implements AlertStore {
     return row && this.#runAlert(row);
   }
 
-  async listRunAlerts(runPk: number, criticalOnly: boolean): Promise<RunAlertRecord[]> {
+  async listRunAlerts(
+    runPk: number,
+    query: { criticalOnly: boolean; after: string | null; limit: number },
+  ): Promise<RunAlertRecord[]> {
+    const where = ['ra.run_pk = ?'];
+    const params: SqlParam[] = [runPk];
+    if (query.criticalOnly) where.push("ra.state = 'critical'");
+    if (query.after !== null) {
+      where.push('a.name > ?');
+      params.push(query.after);
+    }
+    params.push(query.limit);
     const rows = await this.#db.all(
-      `${this.#runAlertSelect()} WHERE ra.run_pk = ?${criticalOnly ? " AND ra.state = 'critical'" : ''} ORDER BY a.name`,
-      [runPk],
+      `${this.#runAlertSelect()} WHERE ${where.join(' AND ')} ORDER BY a.name LIMIT ?`,
+      params,
     );
     return rows.map((r) => this.#runAlert(r));
   }

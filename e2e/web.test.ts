@@ -1,6 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { deflateSync } from 'node:zlib';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Browser, buildWeb, openBrowser, SCREENSHOTS } from './browser.js';
@@ -24,6 +25,36 @@ function spiky(n: number): number[] {
     values[i] = v;
   }
   return values;
+}
+
+/** A valid 2×2 RGB PNG (red, green / blue, white). */
+function tinyPng(): Buffer {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (b: Buffer) => {
+    let c = 0xffffffff;
+    for (const x of b) c = crcTable[(c ^ x) & 0xff]! ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type: string, data: Buffer) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const sum = Buffer.alloc(4);
+    sum.writeUInt32BE(crc(body));
+    return Buffer.concat([len, body, sum]);
+  };
+  const ihdr = Buffer.from([0, 0, 0, 2, 0, 0, 0, 2, 8, 2, 0, 0, 0]);
+  const raw = Buffer.from([0, 255, 0, 0, 0, 255, 0, 0, 0, 0, 255, 255, 255, 255]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(raw)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 describe('web UI in Chromium', () => {
@@ -426,6 +457,177 @@ describe('web UI in Chromium', () => {
     await page.goto(`${server.url}/`);
     await page.getByText('6 runs').waitFor();
     await shot('runs-dark');
+  });
+
+  it("lists a run's artifacts by category, previews text, image, JSON and CSV, and downloads the bytes", async () => {
+    const run = await api('POST', '/runs', { name: 'with-artifacts', folder: '/files' });
+    const png = tinyPng();
+    const files: { name: string; category: string; type: string; body: Buffer }[] = [
+      {
+        name: 'solver.log',
+        category: 'output',
+        type: 'text/plain',
+        body: Buffer.from(`step 1\n${XSS_SCRIPT}\n`),
+      },
+      { name: 'plots/field.png', category: 'output', type: 'image/png', body: png },
+      {
+        name: 'params.json',
+        category: 'input',
+        type: 'application/json',
+        body: Buffer.from('{"re":1000,"mesh":[40,40]}'),
+      },
+      {
+        name: 'table.csv',
+        category: 'output',
+        type: 'text/csv',
+        body: Buffer.from('x,y\n1,"a, b"\n2,<b>c</b>\n'),
+      },
+      { name: 'run.py', category: 'code', type: 'text/x-python', body: Buffer.from('print(1)\n') },
+    ];
+    for (const f of files) {
+      const q = new URLSearchParams({ name: f.name, category: f.category });
+      const res = await fetch(`${server.url}/api/v1/runs/${run.id}/artifacts?${q}`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${E2E_TOKEN}`, 'content-type': f.type },
+        body: f.body,
+      });
+      expect(res.status).toBe(201);
+    }
+    await page.goto(`${server.url}/runs/${run.id}?tab=artifacts`);
+    const panel = page.getByRole('tabpanel');
+    await panel.getByRole('heading', { name: 'Outputs (3)' }).waitFor();
+    await panel.getByRole('heading', { name: 'Inputs (1)' }).waitFor();
+    await panel.getByRole('heading', { name: 'Code (1)' }).waitFor();
+    expect(await page.getByRole('tab', { name: 'Artifacts' }).getAttribute('aria-selected')).toBe('true');
+    const row = page.locator('tr[data-artifact="plots/field.png"]');
+    expect(await row.locator('td').allInnerTexts()).toEqual([
+      'plots/field.png',
+      `${png.length} B`,
+      'image/png',
+      expect.any(String),
+      expect.stringContaining('Download'),
+    ]);
+
+    await page.getByRole('button', { name: 'Preview of solver.log' }).click();
+    const log = page.getByRole('region', { name: 'Preview of solver.log' });
+    expect(await log.locator('pre').textContent()).toBe(`step 1\n${XSS_SCRIPT}\n`);
+    await page.getByRole('button', { name: 'Preview of params.json' }).click();
+    const json = page.getByRole('region', { name: 'Preview of params.json' });
+    expect(await json.locator('pre').innerText()).toBe(JSON.stringify({ re: 1000, mesh: [40, 40] }, null, 2));
+    await page.getByRole('button', { name: 'Preview of table.csv' }).click();
+    const csv = page.getByRole('table', { name: 'Preview of table.csv' });
+    await csv.waitFor();
+    expect(await csv.locator('th').allInnerTexts()).toEqual(['x', 'y']);
+    expect(await csv.locator('tbody td').allInnerTexts()).toEqual(['1', 'a, b', '2', '<b>c</b>']);
+    await page.getByRole('button', { name: 'Preview of plots/field.png' }).click();
+    const img = page.getByRole('img', { name: 'Preview of plots/field.png' });
+    await img.waitFor();
+    await page.waitForFunction(
+      () => (globalThis as any).document.querySelector('.artifact-preview img')?.naturalWidth === 2,
+    );
+    await shot('run-artifacts');
+
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Download plots/field.png' }).click(),
+    ]);
+    expect(download.suggestedFilename()).toBe('field.png');
+    const saved = await download.path();
+    expect(Buffer.compare(readFileSync(saved), png)).toBe(0);
+    expect(await page.evaluate(() => (globalThis as any).__xss)).toBeUndefined();
+  });
+
+  it('shows an alert that went critical, with its transition', async () => {
+    const run = await api('POST', '/runs', { name: 'alerting', folder: '/files', status: 'running' });
+    await api('POST', `/runs/${run.id}/alerts`, {
+      name: 'mesh quality',
+      source: 'user',
+      description: 'cells too skewed',
+    });
+    await api('POST', `/runs/${run.id}/alerts`, {
+      name: 'residual high',
+      source: 'metrics',
+      metric: 'residual',
+      rule: 'is above',
+      threshold: 10,
+      aggregation: 'average',
+      window: 300,
+      frequency: 60,
+    });
+    await page.goto(`${server.url}/runs/${run.id}?tab=alerts`);
+    const table = page.getByRole('table', { name: 'Alerts' });
+    await table.waitFor();
+    const mesh = page.locator('tr[data-alert="mesh quality"]');
+    expect(await mesh.locator('td').first().innerText()).toBe('OK');
+    await api('PUT', `/runs/${run.id}/alerts/mesh%20quality/state`, {
+      state: 'critical',
+      message: 'skewness 12 > 4',
+    });
+    // The panel looks again every 5 s.
+    await mesh.locator('.alert-critical').waitFor({ timeout: 8000 });
+    expect(await mesh.locator('td').first().innerText()).toBe('Critical');
+    await page.getByText('2 alerts, 1 critical').waitFor();
+    expect(await page.locator('tr[data-alert="residual high"] td').nth(3).innerText()).toBe(
+      'metric residual is above 10 (average over 5 min)',
+    );
+    await page.getByRole('button', { name: 'Show history of mesh quality' }).click();
+    const history = page.getByRole('table', { name: 'History of mesh quality' });
+    await history.waitFor();
+    expect(await history.locator('tbody tr td').allInnerTexts()).toEqual([
+      expect.any(String),
+      'OK',
+      'Critical',
+      '—',
+      'skewness 12 > 4',
+    ]);
+    await shot('run-alerts');
+  });
+
+  it("charts a telemetry service's calls per function, with totals and recent records", async () => {
+    const key = await api('POST', '/admin/telemetry/keys', { service: 'catalog/search', name: 'web test' });
+    const now = Date.now() * 1000;
+    const records = [
+      ...Array.from({ length: 5 }, (_, i) => ({
+        function: 'esm_datastore.search',
+        args: ['tas'],
+        kwargs: { frequency: 'mon' },
+        session_id: 's1',
+        timestamp: now - i * 3600e6,
+      })),
+      ...Array.from({ length: 2 }, (_, i) => ({
+        function: 'DfFileCatalog.search',
+        kwargs: { variable: '<b>pr</b>' },
+        timestamp: now - 1800e6 - i * 7200e6,
+      })),
+    ];
+    const res = await fetch(`${server.url}/api/v1/telemetry/catalog/search`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key.key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ writer: 't-web', seq: 0, records }),
+    });
+    expect(res.status).toBe(200);
+    await page.goto(`${server.url}/`);
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Telemetry' }).click();
+    await page.getByRole('heading', { name: 'Telemetry' }).waitFor();
+    expect(await page.getByLabel('Service').inputValue()).toBe('catalog/search');
+    const totals = page.getByRole('table', { name: 'Calls per function' });
+    await totals.waitFor();
+    expect(await totals.locator('tbody td').allInnerTexts()).toEqual([
+      'esm_datastore.search',
+      '5',
+      'DfFileCatalog.search',
+      '2',
+    ]);
+    await page.locator('[data-testid="usage-chart"] canvas').waitFor();
+    const recent = page.getByRole('table', { name: 'Recent records' });
+    await recent.waitFor();
+    expect(await recent.locator('tbody tr').count()).toBe(7);
+    expect(await recent.locator('tbody tr').first().locator('td').nth(2).innerText()).toBe(
+      '"tas", frequency="mon"',
+    );
+    await page.getByLabel('Period').selectOption('1d');
+    await totals.waitFor();
+    await shot('telemetry');
   });
 
   it('asked nothing of any other server and logged no errors', () => {

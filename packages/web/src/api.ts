@@ -1,4 +1,16 @@
-import type { EventView, FolderView, Json, RunView, SeriesView } from '@simscope/protocol';
+import type {
+  AlertTransitionView,
+  ArtifactView,
+  EventView,
+  FolderView,
+  Json,
+  RunAlertView,
+  RunView,
+  SeriesView,
+  TelemetryRecordView,
+  TelemetryServiceView,
+  TelemetryUsageView,
+} from '@simscope/protocol';
 import { Unpackr } from 'msgpackr';
 import type { Buckets } from './chart/columns.js';
 import type { XAxis } from './chart/line-chart.js';
@@ -273,6 +285,75 @@ export class Api {
 
   patchFolder(idOrPath: string, body: Record<string, unknown>): Promise<FolderView> {
     return this.request('PATCH', `/folders/${encodeURIComponent(idOrPath)}`, {}, body);
+  }
+
+  artifacts(
+    run: string,
+    next: string | null,
+    signal?: AbortSignal,
+  ): Promise<{ items: ArtifactView[]; next: string | null }> {
+    return this.get(`/runs/${encodeURIComponent(run)}/artifacts`, { limit: 1000, next }, signal);
+  }
+
+  /**
+   * An artifact's bytes as a Blob of its type, fetched with the token in a header (a plain link could not
+   * send it); `maxBytes` asks for the first bytes only (a range), for a preview.
+   */
+  async artifactContent(
+    run: string,
+    artifact: ArtifactView,
+    maxBytes?: number,
+    signal?: AbortSignal,
+  ): Promise<Blob> {
+    const ranged = maxBytes !== undefined && artifact.size > maxBytes;
+    const res = await fetch(
+      this.url(`/runs/${encodeURIComponent(run)}/artifacts/content`, { name: artifact.name }),
+      {
+        headers: this.headers(ranged ? { range: `bytes=0-${maxBytes - 1}` } : {}),
+        ...(signal ? { signal } : {}),
+      },
+    );
+    if (!res.ok) {
+      const e = (
+        (await res.json().catch(() => undefined)) as { error?: { code: string; message: string } } | undefined
+      )?.error;
+      throw new ApiError(res.status, e?.code ?? 'error', e?.message ?? `HTTP ${res.status}`);
+    }
+    return new Blob([await res.arrayBuffer()], { type: artifact.mimeType });
+  }
+
+  runAlerts(run: string, signal?: AbortSignal): Promise<{ items: RunAlertView[] }> {
+    return this.get(`/runs/${encodeURIComponent(run)}/alerts`, {}, signal);
+  }
+
+  alertHistory(
+    run: string,
+    alert: string,
+    signal?: AbortSignal,
+  ): Promise<{ items: AlertTransitionView[]; next: string | null }> {
+    return this.get(
+      `/runs/${encodeURIComponent(run)}/alerts/${encodeURIComponent(alert)}/history`,
+      { limit: 100 },
+      signal,
+    );
+  }
+
+  telemetryServices(signal?: AbortSignal): Promise<{ items: TelemetryServiceView[] }> {
+    return this.get('/telemetry/services', {}, signal);
+  }
+
+  telemetryUsage(
+    query: { service: string; from?: number; to?: number; bucket?: string },
+    signal?: AbortSignal,
+  ): Promise<TelemetryUsageView> {
+    return this.get('/telemetry/usage', query, signal);
+  }
+
+  telemetryRecords(
+    query: { service: string; order?: 'asc' | 'desc'; limit?: number; function?: string },
+    signal?: AbortSignal,
+  ): Promise<{ items: TelemetryRecordView[]; next: string | null }> {
+    return this.get('/telemetry/records', query, signal);
   }
 
   /**

@@ -6,6 +6,7 @@ import { FolderPage } from './pages/folder-page.js';
 import { RunPage } from './pages/run-page.js';
 import { RunsPage } from './pages/runs-page.js';
 import { SignIn } from './pages/sign-in.js';
+import { TelemetryPage } from './pages/telemetry-page.js';
 import { href, navigate, useLocation } from './router.js';
 import {
   applyTheme,
@@ -150,6 +151,8 @@ function Shell({ theme, onTheme }: { theme: Theme; onTheme(t: Theme): void }) {
         metric={location.query.get('metric')}
       />
     );
+  } else if (path === '/telemetry') {
+    page = <TelemetryPage service={location.query.get('service')} range={location.query.get('range')} />;
   } else if (path.startsWith('/folders/') || path === '/folders') {
     page = <FolderPage path={decodeURIComponent(path.slice('/folders'.length)) || '/'} />;
   } else {
@@ -173,6 +176,9 @@ function Shell({ theme, onTheme }: { theme: Theme; onTheme(t: Theme): void }) {
           </Link>
           <Link to={compareHref} aria-current={path === '/compare' ? 'page' : undefined}>
             Compare ({s.selection.ids.length})
+          </Link>
+          <Link to="/telemetry" aria-current={path === '/telemetry' ? 'page' : undefined}>
+            Telemetry
           </Link>
         </nav>
         <div className="tools">

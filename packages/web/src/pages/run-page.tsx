@@ -1,5 +1,7 @@
 import type { Json, RunView, SeriesView } from '@simscope/protocol';
 import { type KeyboardEvent, type ReactNode, useEffect, useMemo, useRef, useState } from 'react';
+import { AlertsPanel } from '../components/alerts-panel.js';
+import { ArtifactsPanel } from '../components/artifacts-panel.js';
 import { EventsPanel } from '../components/events-panel.js';
 import { Link } from '../components/link.js';
 import { type ChartSettings, MetricChart } from '../components/metric-chart.js';
@@ -25,6 +27,12 @@ export const RUN_TABS: RunTab[] = [
   { id: 'overview', label: 'Overview', render: (p) => <Overview run={p.run} /> },
   { id: 'metrics', label: 'Metrics', render: (p) => <MetricsTab run={p.run} tick={p.metricsTick} /> },
   { id: 'events', label: 'Events', render: (p) => <EventsPanel run={p.run.id} tick={p.eventsTick} /> },
+  {
+    id: 'alerts',
+    label: 'Alerts',
+    render: (p) => <AlertsPanel run={p.run.id} tick={p.metricsTick + p.eventsTick} />,
+  },
+  { id: 'artifacts', label: 'Artifacts', render: (p) => <ArtifactsPanel run={p.run.id} /> },
 ];
 
 /** One run: its header, and tabs for its overview, metrics and events; it follows live changes. */

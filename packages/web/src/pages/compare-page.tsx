@@ -1,5 +1,6 @@
 import type { Json, RunView } from '@simscope/protocol';
 import { useEffect, useMemo, useState } from 'react';
+import { ChartSettingsControls } from '../components/chart-settings-controls.js';
 import { Link } from '../components/link.js';
 import { type ChartSettings, MetricChart } from '../components/metric-chart.js';
 import { flatten, formatValue } from '../format.js';
@@ -113,33 +114,7 @@ export function ComparePage({ runs: ids, metric }: { runs: string[]; metric: str
             ))}
           </select>
         </label>
-        <label>
-          x axis{' '}
-          <select
-            value={settings.axis}
-            onChange={(e) => set({ axis: e.target.value as ChartSettings['axis'] })}
-          >
-            <option value="step">step</option>
-            <option value="time">time since start</option>
-            <option value="timestamp">date and time</option>
-          </select>
-        </label>
-        <label>
-          <input type="checkbox" checked={settings.log} onChange={(e) => set({ log: e.target.checked })} />{' '}
-          log scale
-        </label>
-        <label>
-          smoothing{' '}
-          <input
-            type="range"
-            min={0}
-            max={0.99}
-            step={0.01}
-            value={settings.smoothing}
-            onChange={(e) => set({ smoothing: Number(e.target.value) })}
-          />{' '}
-          <output>{settings.smoothing.toFixed(2)}</output>
-        </label>
+        <ChartSettingsControls settings={settings} set={set} />
         <button type="button" onClick={() => selection.set(ids)}>
           Keep these selected
         </button>

@@ -2,6 +2,7 @@ import type { Json, RunView, SeriesView } from '@simscope/protocol';
 import { type KeyboardEvent, type ReactNode, useEffect, useMemo, useRef, useState } from 'react';
 import { AlertsPanel } from '../components/alerts-panel.js';
 import { ArtifactsPanel } from '../components/artifacts-panel.js';
+import { ChartSettingsControls } from '../components/chart-settings-controls.js';
 import { EventsPanel } from '../components/events-panel.js';
 import { Link } from '../components/link.js';
 import { type ChartSettings, MetricChart } from '../components/metric-chart.js';
@@ -250,33 +251,7 @@ function MetricsTab({ run, tick }: { run: RunView; tick: number }) {
         <label>
           Find metric <input type="search" value={search} onChange={(e) => setSearch(e.target.value)} />
         </label>
-        <label>
-          x axis{' '}
-          <select
-            value={settings.axis}
-            onChange={(e) => set({ axis: e.target.value as ChartSettings['axis'] })}
-          >
-            <option value="step">step</option>
-            <option value="time">time since start</option>
-            <option value="timestamp">date and time</option>
-          </select>
-        </label>
-        <label>
-          <input type="checkbox" checked={settings.log} onChange={(e) => set({ log: e.target.checked })} />{' '}
-          log scale
-        </label>
-        <label>
-          smoothing{' '}
-          <input
-            type="range"
-            min={0}
-            max={0.99}
-            step={0.01}
-            value={settings.smoothing}
-            onChange={(e) => set({ smoothing: Number(e.target.value) })}
-          />{' '}
-          <output>{settings.smoothing.toFixed(2)}</output>
-        </label>
+        <ChartSettingsControls settings={settings} set={set} />
         <label title="Fetch and draw every point instead of the downsampled buckets (they draw the same)">
           <input
             type="checkbox"

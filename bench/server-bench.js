@@ -1,11 +1,9 @@
 // Server benchmarks: ingest (sink ceiling, SQLite, PostgreSQL), full history, downsampling, run search.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { float64Bytes, int64Bytes } from '../packages/protocol/dist/index.js';
-import { SqliteStore } from '../packages/server/dist/index.js';
 import { createDatabase, startPostgres } from '../scripts/postgres-cluster.js';
 import { createClient, packr, unpackr } from './http.js';
+import { seedRuns } from './seed-runs.js';
 import { startServer } from './server-process.js';
 
 const BATCH_POINTS = 10_000;
@@ -138,35 +136,7 @@ async function downsampleBench(client, log) {
 }
 
 async function search(log) {
-  const dir = mkdtempSync(join(tmpdir(), 'simscope-search-'));
-  const store = SqliteStore.open(join(dir, 'simscope.db'));
-  await store.migrate();
-  const { bootstrap } = await import('../packages/server/dist/index.js');
-  await bootstrap(store, Date.now() * 1000, 'ssk_bench_token_0000000000000000000000000000');
-  const user = await store.getUser('admin');
-  const ws = await store.getWorkspace('default');
-  const solvers = ['cg', 'gmres', 'bicgstab'];
-  const t0 = performance.now();
-  const base = Date.now() * 1000 - 100_000 * 1_000_000;
-  for (let i = 0; i < 100_000; i++) {
-    await store.createRun({
-      id: `run${String(i).padStart(8, '0')}`,
-      workspaceId: ws.id,
-      name: `run-${i}`,
-      folder: `/study/${i % 20}`,
-      userId: user.id,
-      description: null,
-      tags: i % 7 === 0 ? ['baseline'] : [],
-      metadata: { beta: ((i * 7919) % 100_000) / 100_000, solver: solvers[i % 3], mesh: i % 50 },
-      system: {},
-      status: 'completed',
-      createdAt: base + i * 1_000_000,
-      startedAt: base + i * 1_000_000,
-      heartbeatTimeout: null,
-    });
-  }
-  await store.close();
-  log(`  (created 100k runs in ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+  const dir = await seedRuns('simscope-search-', log);
   const server = await startServer({ dataDir: dir });
   const client = createClient(server.url);
   try {

@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { float64Bytes } from '../packages/protocol/dist/index.js';
-import { bootstrap, SqliteStore } from '../packages/server/dist/index.js';
 import { createClient, packr } from './http.js';
+import { seedRuns } from './seed-runs.js';
 import { BENCH_TOKEN, startServer } from './server-process.js';
 
 const CHROMIUM = process.env.SIMSCOPE_CHROMIUM ?? '/usr/bin/chromium';
@@ -135,34 +135,7 @@ async function charts(log) {
 }
 
 async function table(log) {
-  const dir = mkdtempSync(join(tmpdir(), 'simscope-web-table-'));
-  const store = SqliteStore.open(join(dir, 'simscope.db'));
-  await store.migrate();
-  await bootstrap(store, Date.now() * 1000, BENCH_TOKEN);
-  const user = await store.getUser('admin');
-  const ws = await store.getWorkspace('default');
-  const solvers = ['cg', 'gmres', 'bicgstab'];
-  const t0 = performance.now();
-  const base = Date.now() * 1000 - 100_000 * 1_000_000;
-  for (let i = 0; i < 100_000; i++) {
-    await store.createRun({
-      id: `run${String(i).padStart(8, '0')}`,
-      workspaceId: ws.id,
-      name: `run-${i}`,
-      folder: `/study/${i % 20}`,
-      userId: user.id,
-      description: null,
-      tags: i % 7 === 0 ? ['baseline'] : [],
-      metadata: { beta: ((i * 7919) % 100_000) / 100_000, solver: solvers[i % 3], mesh: i % 50 },
-      system: {},
-      status: i % 11 === 0 ? 'failed' : 'completed',
-      createdAt: base + i * 1_000_000,
-      startedAt: base + i * 1_000_000,
-      heartbeatTimeout: null,
-    });
-  }
-  await store.close();
-  log(`  (created 100k runs in ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+  const dir = await seedRuns('simscope-web-table-', log, (i) => (i % 11 === 0 ? 'failed' : 'completed'));
   const server = await startServer({ dataDir: dir });
   let browser;
   try {

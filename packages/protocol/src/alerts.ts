@@ -156,10 +156,8 @@ export function notificationChannels(
   return NOTIFICATION_CHANNELS.filter((c) => list.includes(c));
 }
 
-/** An alert definition as the API returns it; durations in seconds, times in microseconds. */
-export interface AlertView {
-  id: string;
-  name: string;
+/** An alert definition with every default filled in: what the server stores and compares to find an identical one. */
+export interface AlertDefinition {
   source: AlertSource;
   description: string | null;
   rule: AlertRule | null;
@@ -170,13 +168,21 @@ export interface AlertView {
   aggregation: AlertAggregation | null;
   pattern: string | null;
   match: AlertMatch | null;
+  /** Seconds; null for user alerts. */
   window: number | null;
+  /** Seconds; null for user alerts. */
   frequency: number | null;
   notification: NotificationChannel[];
   emails: string[];
   webhook: string | null;
   notifyOk: boolean;
   abortOnCritical: boolean;
+}
+
+/** An alert definition as the API returns it; durations in seconds, times in microseconds. */
+export interface AlertView extends AlertDefinition {
+  id: string;
+  name: string;
   created: number;
 }
 

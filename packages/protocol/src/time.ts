@@ -31,3 +31,17 @@ export function microsToIso(micros: number): string {
   const rest = String(Math.round(micros - ms * 1000)).padStart(3, '0');
   return new Date(ms).toISOString().replace('Z', `${rest}Z`);
 }
+
+/** A time query parameter: microseconds since the epoch, or an ISO date; null when absent or empty. */
+export function parseMicrosParam(value: string | undefined, field: string): number | null {
+  if (value === undefined || value === '') return null;
+  if (/^\d+$/.test(value)) return Number(value);
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) {
+    throw new SimscopeError(
+      'invalid_field',
+      `query.${field}: expected microseconds since the epoch or an ISO date, got '${value}'`,
+    );
+  }
+  return ms * 1000;
+}

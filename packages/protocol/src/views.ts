@@ -50,3 +50,24 @@ export interface FolderView {
   metadata: JsonObject;
   created: number;
 }
+
+/** A page of runs as columns (`GET /run-table`), newest first: what a table of many runs needs and nothing more. */
+export interface RunTablePage {
+  count: number;
+  id: string[];
+  name: string[];
+  status: string[];
+  folder: string[];
+  user: (string | null)[];
+  tags: string[][];
+  created: number[];
+  started: (number | null)[];
+  ended: (number | null)[];
+  /** One array per requested column (`metadata.KEY…` or `metrics.NAME`), null where a run has no value. */
+  columns: Record<string, Json[]>;
+  /** Top-level metadata keys of the first 1000 runs, sorted (first page only; empty on later pages). */
+  metadataKeys: string[];
+  /** Metric names of the workspace (on request only). */
+  metricNames?: string[];
+  next: string | null;
+}

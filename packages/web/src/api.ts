@@ -3,8 +3,8 @@ import type {
   ArtifactView,
   EventView,
   FolderView,
-  Json,
   RunAlertView,
+  RunTablePage,
   RunView,
   SeriesView,
   TelemetryRecordView,
@@ -34,23 +34,7 @@ export interface Me {
   workspaces: { id: string; name: string }[];
 }
 
-/** A page of the run table as the server sends it (`GET /run-table`). */
-export interface RunTablePage {
-  count: number;
-  id: string[];
-  name: string[];
-  status: string[];
-  folder: string[];
-  user: (string | null)[];
-  tags: string[][];
-  created: number[];
-  started: (number | null)[];
-  ended: (number | null)[];
-  columns: Record<string, Json[]>;
-  metadataKeys: string[];
-  metricNames?: string[];
-  next: string | null;
-}
+export type { RunTablePage };
 
 export interface Downsampled extends Buckets {
   name: string;

@@ -6,6 +6,7 @@ import {
   LIMITS,
   microsToIso,
   parseInput,
+  parseMicrosParam,
   SimscopeError,
 } from '@simscope/protocol';
 import type { EventRecord, RunRecord } from '../store/store.js';
@@ -25,19 +26,6 @@ export interface EventListQuery {
 
 function view(e: EventRecord): EventView {
   return { timestamp: e.timestamp, time: microsToIso(e.timestamp), level: e.level, message: e.message };
-}
-
-function parseMicros(value: string | undefined, field: string): number | null {
-  if (value === undefined || value === '') return null;
-  if (/^\d+$/.test(value)) return Number(value);
-  const ms = Date.parse(value);
-  if (Number.isNaN(ms)) {
-    throw new SimscopeError(
-      'invalid_field',
-      `query.${field}: expected microseconds since the epoch or an ISO date, got '${value}'`,
-    );
-  }
-  return ms * 1000;
 }
 
 /** Event ingest and listing with text search, level and time filters. */
@@ -90,8 +78,8 @@ export class EventService {
     const rows = await ctx.store.listEvents(run.pk, {
       search: query.q || null,
       levels,
-      from: parseMicros(query.from, 'from'),
-      to: parseMicros(query.to, 'to'),
+      from: parseMicrosParam(query.from, 'from'),
+      to: parseMicrosParam(query.to, 'to'),
       after,
       limit: limit + 1,
       descending,

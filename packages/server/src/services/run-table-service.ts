@@ -17,27 +17,6 @@ export interface RunTableParams {
   metricNames?: string;
 }
 
-/** A page of runs as columns, newest first: what a table of many runs needs and nothing more. */
-export interface RunTable {
-  count: number;
-  id: string[];
-  name: string[];
-  status: string[];
-  folder: string[];
-  user: (string | null)[];
-  tags: string[][];
-  created: number[];
-  started: (number | null)[];
-  ended: (number | null)[];
-  /** One array per requested column (`metadata.KEY…` or `metrics.NAME`), null where a run has no value. */
-  columns: Record<string, Json[]>;
-  /** Top-level metadata keys of the first 1000 runs, sorted (first page only; empty on later pages). */
-  metadataKeys: string[];
-  /** Metric names of the workspace (on request only). */
-  metricNames?: string[];
-  next: string | null;
-}
-
 type Column =
   | { name: string; kind: 'metadata'; key: string }
   | { name: string; kind: 'metric'; metric: string };
@@ -91,7 +70,7 @@ const KEY_SAMPLE = 1000;
 /** Builds the run table the web UI shows: runs filtered and paged like `GET /runs`, as columns. */
 export class RunTableService {
   /**
-   * The table as JSON text (see `RunTable`). It is written here rather than serialised from objects: tags go
+   * The table as JSON text (see `RunTablePage` in protocol). It is written here rather than serialised from objects: tags go
    * out as the store keeps them, unparsed, which is most of the cost saved on a page of 50,000 runs.
    */
   async tableJson(ctx: ServiceContext, params: RunTableParams): Promise<string> {

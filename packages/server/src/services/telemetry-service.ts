@@ -5,6 +5,7 @@ import {
   LIMITS,
   parseDuration,
   parseInput,
+  parseMicrosParam,
   readTelemetryBatch,
   SimscopeError,
   servicePathProblem,
@@ -70,19 +71,6 @@ export interface TelemetryUsageQuery {
   from?: string;
   to?: string;
   bucket?: string;
-}
-
-function parseMicros(value: string | undefined, field: string): number | null {
-  if (value === undefined || value === '') return null;
-  if (/^\d+$/.test(value)) return Number(value);
-  const ms = Date.parse(value);
-  if (Number.isNaN(ms)) {
-    throw new SimscopeError(
-      'invalid_field',
-      `query.${field}: expected microseconds since the epoch or an ISO date, got '${value}'`,
-    );
-  }
-  return ms * 1000;
 }
 
 function functionList(value: string | undefined): string[] | null {
@@ -302,8 +290,8 @@ export class TelemetryService {
     const rows = await this.#store.listRecords(service.pk, {
       functions: functionList(query.function),
       sessionId: query.session || null,
-      from: parseMicros(query.from, 'from'),
-      to: parseMicros(query.to, 'to'),
+      from: parseMicrosParam(query.from, 'from'),
+      to: parseMicrosParam(query.to, 'to'),
       after,
       limit: limit + 1,
       descending,
@@ -328,8 +316,8 @@ export class TelemetryService {
   /** Calls per function in equal buckets over [from, to), bucket edges aligned to multiples of the width. */
   async usage(ctx: ServiceContext, query: TelemetryUsageQuery): Promise<TelemetryUsageView> {
     const service = await this.#service(ctx, query.service);
-    const to = parseMicros(query.to, 'to') ?? this.#deps.now();
-    const from = parseMicros(query.from, 'from') ?? to - DEFAULT_SPAN;
+    const to = parseMicrosParam(query.to, 'to') ?? this.#deps.now();
+    const from = parseMicrosParam(query.from, 'from') ?? to - DEFAULT_SPAN;
     if (from >= to) {
       throw new SimscopeError('invalid_field', `query.from: must be before query.to (${from} >= ${to})`);
     }

@@ -1,34 +1,6 @@
-import type {
-  AlertAggregation,
-  AlertMatch,
-  AlertRule,
-  AlertSource,
-  AlertState,
-  NotificationChannel,
-} from '@simscope/protocol';
+import type { AlertDefinition, AlertState, NotificationChannel } from '@simscope/protocol';
 
-/** An alert definition with every default filled in: what is stored and compared to find an identical one. */
-export interface AlertDefinition {
-  source: AlertSource;
-  description: string | null;
-  rule: AlertRule | null;
-  metric: string | null;
-  threshold: number | null;
-  rangeLow: number | null;
-  rangeHigh: number | null;
-  aggregation: AlertAggregation | null;
-  pattern: string | null;
-  match: AlertMatch | null;
-  /** Seconds; null for user alerts. */
-  window: number | null;
-  /** Seconds; null for user alerts. */
-  frequency: number | null;
-  notification: NotificationChannel[];
-  emails: string[];
-  webhook: string | null;
-  notifyOk: boolean;
-  abortOnCritical: boolean;
-}
+export type { AlertDefinition };
 
 export interface AlertRecord extends AlertDefinition {
   pk: number;

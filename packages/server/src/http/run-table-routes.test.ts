@@ -79,6 +79,29 @@ describe.each(BACKENDS)('run table on %s', (backend) => {
     expect(filtered.body.name).toEqual(['t-4', 't-3', 't-0']);
   });
 
+  it('pages runs made in the same microsecond in one order, each once', async () => {
+    t.clock.now += 1_000_000;
+    for (let i = 0; i < 7; i++) await call('POST', '/runs', { name: `tie-${i}`, folder: '/ties' });
+    const filter = encodeURIComponent('folder == "/ties"');
+    const names: string[] = [];
+    let next: string | null = null;
+    do {
+      const page = await call('GET', `/run-table?limit=3&filter=${filter}${next ? `&next=${next}` : ''}`);
+      expect(page.body.count).toBe(page.body.name.length);
+      names.push(...page.body.name);
+      next = page.body.next;
+    } while (next);
+    expect(names).toEqual(['tie-6', 'tie-5', 'tie-4', 'tie-3', 'tie-2', 'tie-1', 'tie-0']);
+    const one = await call('GET', `/run-table?limit=1&filter=${filter}`);
+    expect(one.body).toMatchObject({ count: 1, name: ['tie-6'] });
+    const after = await call('GET', `/run-table?limit=1&filter=${filter}&next=${one.body.next}`);
+    expect(after.body.name).toEqual(['tie-5']);
+    const exact = await call('GET', `/run-table?limit=7&filter=${filter}`);
+    expect(exact.body).toMatchObject({ count: 7, next: null });
+    const none = await call('GET', `/run-table?filter=${encodeURIComponent('name == "nobody"')}`);
+    expect(none.body).toMatchObject({ count: 0, id: [], tags: [], columns: {}, next: null });
+  });
+
   it('names the field of a bad request', async () => {
     expect((await call('GET', '/run-table?columns=oops')).body.error).toEqual({
       code: 'invalid_field',

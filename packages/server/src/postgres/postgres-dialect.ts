@@ -27,5 +27,9 @@ export const postgresDialect: Dialect = {
   regex: (e) => `(${e} ~ ?)`,
   jsonParam: () => '?::jsonb',
   jsonOut: (c) => `${c}::text`,
+  jsonElement: (c) => c,
+  // to_json writes NaN and the infinities as the strings 'NaN', 'Infinity' and '-Infinity'.
+  jsonNumberElement: (e) => e,
+  jsonArrayAgg: (e, orderBy) => `coalesce(json_agg(${e} ORDER BY ${orderBy}), '[]')::text`,
   forUpdate: ' FOR UPDATE',
 };

@@ -27,5 +27,10 @@ export const sqliteDialect: Dialect = {
   regex: (e) => `(${e} REGEXP ?)`,
   jsonParam: () => 'jsonb(?)',
   jsonOut: (c) => `json(${c})`,
+  jsonElement: (c) => `json(${c})`,
+  // SQLite stores NaN as NULL, and writes an infinity into JSON as 9e999.
+  jsonNumberElement: (e) =>
+    `(CASE WHEN ${e} = 9e999 THEN 'Infinity' WHEN ${e} = -9e999 THEN '-Infinity' ELSE ${e} END)`,
+  jsonArrayAgg: (e) => `json_group_array(${e})`,
   forUpdate: '',
 };

@@ -39,6 +39,15 @@ export interface Dialect {
   jsonParam(): string;
   /** Expression that reads a JSON column back as JSON text. */
   jsonOut(column: string): string;
+  /** A JSON column as a JSON value (not a string) inside `jsonArrayAgg`. */
+  jsonElement(column: string): string;
+  /** A number column as a JSON value inside `jsonArrayAgg`: NaN and infinities as the strings 'NaN', 'Infinity'. */
+  jsonNumberElement(expr: string): string;
+  /**
+   * Aggregate of `expr` over the rows of a subquery as JSON array text ('[]' when none), in `orderBy` order:
+   * the subquery must already be sorted by it (SQLite keeps a sorted subquery's order; PostgreSQL is told again).
+   */
+  jsonArrayAgg(expr: string, orderBy: string): string;
   /** Suffix of a SELECT that locks the rows it reads until the transaction ends ('' where writes are serial). */
   readonly forUpdate: string;
 }

@@ -49,9 +49,9 @@ import {
   type NewRun,
   type Points,
   type RunChanges,
+  type RunColumns,
   type RunQuery,
   type RunRecord,
-  type RunRow,
   type SeriesListQuery,
   type SeriesRecord,
   type Store,
@@ -65,6 +65,9 @@ type Row = SqlRow;
 
 const num = (v: unknown): number => Number(v);
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+/** The last element of a JSON array of numbers (no need to parse the rest). */
+const lastNumber = (array: string): number =>
+  Number(array.slice(Math.max(array.lastIndexOf(','), 0) + 1, -1));
 const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 const nanToNull = (v: number | null): number | null => (v === null || Number.isNaN(v) ? null : v);
 
@@ -547,28 +550,60 @@ export abstract class SqlStore implements Store {
     return rows.map((r) => this.#run(r));
   }
 
-  async listRunRows(workspaceId: string, query: RunQuery, withMetadata: boolean): Promise<RunRow[]> {
+  async runColumns(
+    workspaceId: string,
+    query: RunQuery,
+    include: { metadata: boolean; metrics: readonly string[] },
+  ): Promise<RunColumns> {
     const d = this.db.dialect;
     const { sql, params } = this.#runPage(workspaceId, query);
-    const rows = await this.db.all(
-      `SELECT r.pk, r.id, r.name, f.path AS folder, u.name AS user_name, r.status, r.created_at, r.started_at,
-        r.ended_at, ${d.jsonOut('r.tags')} AS tags${withMetadata ? `, ${d.jsonOut('r.metadata')} AS metadata` : ''}
-      FROM runs r JOIN folders f ON f.pk = r.folder_pk LEFT JOIN users u ON u.id = r.user_id ${sql}`,
-      params,
+    const from = 'FROM runs r JOIN folders f ON f.pk = r.folder_pk LEFT JOIN users u ON u.id = r.user_id';
+    const metricColumns = include.metrics.map(
+      (_, i) => `, (SELECT s.last_value FROM series s WHERE s.run_pk = r.pk AND s.name = ?) AS m${i}`,
     );
-    return rows.map((r) => ({
-      pk: num(r.pk),
-      id: String(r.id),
-      name: String(r.name),
-      folder: String(r.folder),
-      userName: strOrNull(r.user_name),
-      status: String(r.status) as RunStatus,
-      createdAt: num(r.created_at),
-      startedAt: numOrNull(r.started_at),
-      endedAt: numOrNull(r.ended_at),
-      tagsJson: String(r.tags),
-      metadataJson: withMetadata ? String(r.metadata) : null,
-    }));
+    const page = `SELECT r.pk, r.id, r.name, f.path AS folder, u.name AS user_name, r.status, r.created_at,
+        r.started_at, r.ended_at, r.tags${include.metadata ? ', r.metadata' : ''}${metricColumns.join('')},
+        ${RUN_SORT_SQL[query.sort]} AS sort_key
+      ${from} ${sql}`;
+    const dir = query.descending ? 'DESC' : 'ASC';
+    const agg = (e: string) => d.jsonArrayAgg(e, `p.sort_key ${dir}, p.pk ${dir}`);
+    const row = await this.db.get(
+      `SELECT count(*) AS n, ${agg('p.id')} AS id, ${agg('p.name')} AS name, ${agg('p.folder')} AS folder,
+        ${agg('p.user_name')} AS user_name, ${agg('p.status')} AS status, ${agg(d.jsonElement('p.tags'))} AS tags,
+        ${agg('p.created_at')} AS created, ${agg('p.started_at')} AS started, ${agg('p.ended_at')} AS ended,
+        ${include.metadata ? agg(d.jsonElement('p.metadata')) : 'NULL'} AS metadata,
+        ${include.metrics.map((_, i) => `${agg(d.jsonNumberElement(`p.m${i}`))} AS m${i}, `).join('')}
+        ${agg('p.sort_key')} AS sort_keys, ${agg('p.pk')} AS pks
+      FROM (${page}) p`,
+      [...include.metrics, ...params],
+    );
+    if (!row) throw new Error('an aggregate query returned no row');
+    const count = num(row.n);
+    let more: RunColumns['more'] = null;
+    if (count === query.limit) {
+      const key =
+        query.sort === 'name' || query.sort === 'status'
+          ? (JSON.parse(String(row.sort_keys)) as string[]).at(-1)!
+          : lastNumber(String(row.sort_keys));
+      const pk = lastNumber(String(row.pks));
+      const rest = this.#runPage(workspaceId, { ...query, after: { key, pk }, limit: 1 });
+      if (await this.db.get(`SELECT r.pk ${from} ${rest.sql}`, rest.params)) more = { key, pk };
+    }
+    return {
+      count,
+      id: String(row.id),
+      name: String(row.name),
+      folder: String(row.folder),
+      user: String(row.user_name),
+      status: String(row.status),
+      tags: String(row.tags),
+      created: String(row.created),
+      started: String(row.started),
+      ended: String(row.ended),
+      metadata: include.metadata ? String(row.metadata) : null,
+      metrics: include.metrics.map((_, i) => String(row[`m${i}`])),
+      more,
+    };
   }
 
   /** WHERE, ORDER BY and LIMIT of a page of runs. */
@@ -896,19 +931,6 @@ export abstract class SqlStore implements Store {
       params,
     );
     return rows.map((r) => this.#series(r));
-  }
-
-  async lastMetricValues(
-    workspaceId: string,
-    names: readonly string[],
-  ): Promise<{ runPk: number; name: string; value: number | null }[]> {
-    if (names.length === 0) return [];
-    const rows = await this.db.all(
-      `SELECT s.run_pk, s.name, s.last_value FROM runs r JOIN series s ON s.run_pk = r.pk
-       WHERE r.workspace_id = ? AND s.name IN (${names.map(() => '?').join(', ')})`,
-      [workspaceId, ...names],
-    );
-    return rows.map((r) => ({ runPk: num(r.run_pk), name: String(r.name), value: numOrNull(r.last_value) }));
   }
 
   async metricNames(workspaceId: string, limit: number): Promise<string[]> {

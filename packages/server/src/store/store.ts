@@ -107,20 +107,25 @@ export interface RunChanges {
   abortReason?: string | null;
 }
 
-/** A run as a row of a long table: tags and metadata as their stored JSON text, left for the reader to parse. */
-export interface RunRow {
-  pk: number;
+/** A page of runs as columns, each column the JSON array text of its values in the page's order. */
+export interface RunColumns {
+  count: number;
   id: string;
   name: string;
   folder: string;
-  userName: string | null;
-  status: RunStatus;
-  createdAt: number;
-  startedAt: number | null;
-  endedAt: number | null;
-  tagsJson: string;
-  /** Null unless asked for. */
-  metadataJson: string | null;
+  /** The name of the user who made each run (null where unknown). */
+  user: string;
+  status: string;
+  tags: string;
+  created: string;
+  started: string;
+  ended: string;
+  /** The runs' metadata objects; null unless asked for. */
+  metadata: string | null;
+  /** The last value of each asked-for metric (null where a run has none; NaN and infinities as strings). */
+  metrics: string[];
+  /** Sort key and pk of the page's last run, when more runs follow it. */
+  more: { key: string | number; pk: number } | null;
 }
 
 export interface RunQuery {
@@ -267,8 +272,12 @@ export interface Store extends ArtifactStore {
   createRun(run: NewRun): Promise<RunRecord>;
   getRun(workspaceId: string, idOrName: string): Promise<RunRecord | undefined>;
   listRuns(workspaceId: string, query: RunQuery): Promise<RunRecord[]>;
-  /** The same page as `listRuns`, as lean rows (metadata only when asked for). */
-  listRunRows(workspaceId: string, query: RunQuery, withMetadata: boolean): Promise<RunRow[]>;
+  /** The same page as `listRuns`, as columns of JSON built by the database (metadata and metrics on request). */
+  runColumns(
+    workspaceId: string,
+    query: RunQuery,
+    include: { metadata: boolean; metrics: readonly string[] },
+  ): Promise<RunColumns>;
   updateRun(workspaceId: string, pk: number, changes: RunChanges, at: number): Promise<RunRecord>;
   deleteRun(workspaceId: string, pk: number): Promise<boolean>;
   /** Marks `running` runs whose heartbeat is older than their timeout as `lost`; returns them. */
@@ -286,11 +295,6 @@ export interface Store extends ArtifactStore {
   ): Promise<boolean>;
   /** Metrics of a run in name order; all of them without a query. */
   listSeries(runPk: number, query?: SeriesListQuery): Promise<SeriesRecord[]>;
-  /** The last value of each named metric, for every run of the workspace that has one of them. */
-  lastMetricValues(
-    workspaceId: string,
-    names: readonly string[],
-  ): Promise<{ runPk: number; name: string; value: number | null }[]>;
   /** Distinct metric names in the workspace, alphabetically, at most `limit`. */
   metricNames(workspaceId: string, limit: number): Promise<string[]>;
   getSeries(runPk: number, name: string): Promise<SeriesRecord | undefined>;

@@ -102,21 +102,20 @@ export function RunsPage({ folder, filter }: { folder: string; filter: string })
     const keys = new Set<string>();
     const started = performance.now();
     (async () => {
-      let next: string | null = null;
-      let first = true;
-      do {
-        const page: RunTablePage = await api.runTable(
-          { filter: query, columns, limit: first ? FIRST_PAGE : PAGE, next },
-          abort.signal,
-        );
+      const fetchPage = (limit: number, next: string | null) =>
+        api.runTable({ filter: query, columns, limit, next }, abort.signal);
+      let pending: Promise<RunTablePage> | null = fetchPage(FIRST_PAGE, null);
+      while (pending && !abort.signal.aborted) {
+        const page: RunTablePage = await pending;
+        // The server makes the next page while this one is added to the table.
+        pending = page.next ? fetchPage(PAGE, page.next) : null;
+        pending?.catch(() => {});
         for (let i = 0; i < page.count; i++) index.set(page.id[i]!, fresh.count + i);
         appendPage(fresh, page, columns);
         for (const k of page.metadataKeys) keys.add(k);
         setMetadataKeys([...keys].sort());
         setVersion((v) => v + 1);
-        next = page.next;
-        first = false;
-      } while (next && !abort.signal.aborted);
+      }
       setLoading(false);
       setComplete(true);
       document.documentElement.dataset.runsLoadedMs = String(Math.round(performance.now() - started));

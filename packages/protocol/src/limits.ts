@@ -21,4 +21,8 @@ export const LIMITS = {
   pageSize: 1000,
   seriesPageSize: 1_000_000,
   downsampleBuckets: 100_000,
+  /** Runs in one downsampling request of many runs. */
+  downsampleRuns: 1000,
+  /** Buckets of all runs together in one downsampling request (each bucket is 72 bytes out). */
+  downsampleTotalBuckets: 2_000_000,
 } as const;

@@ -141,6 +141,29 @@ export const eventBatchSchema = z.strictObject({
 });
 export type EventBatchInput = z.input<typeof eventBatchSchema>;
 
+/** One metric of many runs downsampled on one grid (`POST /metrics/downsample`). */
+export const downsampleRunsSchema = z
+  .strictObject({
+    runs: z
+      .array(z.string().min(1).max(LIMITS.nameLength))
+      .min(1, { message: 'name at least one run' })
+      .max(LIMITS.downsampleRuns, { message: `at most ${LIMITS.downsampleRuns} runs` }),
+    name: z.string().min(1).max(LIMITS.nameLength),
+    x: z.enum(SERIES_AXES).optional(),
+    from: z.number().optional(),
+    to: z.number().optional(),
+    buckets: z.number().int().min(1).max(LIMITS.downsampleBuckets).optional(),
+  })
+  .refine((r) => r.runs.length * (r.buckets ?? 1000) <= LIMITS.downsampleTotalBuckets, {
+    message: `runs × buckets must be at most ${LIMITS.downsampleTotalBuckets}`,
+    path: ['buckets'],
+  })
+  .refine((r) => r.from === undefined || r.to === undefined || r.to > r.from, {
+    message: 'must be greater than from',
+    path: ['to'],
+  });
+export type DownsampleRunsInput = z.input<typeof downsampleRunsSchema>;
+
 export const folderCreateSchema = z.strictObject({
   path: folderPathSchema,
   description: text(LIMITS.descriptionLength).optional(),

@@ -11,6 +11,7 @@ import type {
   TelemetryServiceView,
   TelemetryUsageView,
 } from '@simscope/protocol';
+import { LIMITS } from '@simscope/protocol';
 import { Unpackr } from 'msgpackr';
 import type { Buckets } from './chart/columns.js';
 import type { XAxis } from './chart/line-chart.js';
@@ -171,44 +172,68 @@ export class Api {
     return this.get(`/runs/${encodeURIComponent(run)}/metrics`, {}, signal);
   }
 
-  async downsample(
-    run: string,
+  /**
+   * One metric of many runs in M4 buckets on one grid (without `from` and `to`, the span of all of them), in as few
+   * requests as the server's limits allow; null for a run that lacks the metric.
+   */
+  async downsampleRuns(
+    runs: readonly string[],
     name: string,
     axis: XAxis,
     range: { from: number; to: number; buckets: number } | { buckets: number },
     signal?: AbortSignal,
-  ): Promise<Downsampled> {
-    // msgpack: the columns come as binary float64, with nothing to parse (a compare of 100 runs gets 100 of them).
-    const res = await fetch(
-      this.url(`/runs/${encodeURIComponent(run)}/metrics/downsample`, { name, x: axis, ...range }),
-      {
-        headers: this.headers({ accept: 'application/msgpack' }),
-        ...(signal ? { signal } : {}),
-      },
+  ): Promise<(Downsampled | null)[]> {
+    const per = Math.max(
+      1,
+      Math.min(LIMITS.downsampleRuns, Math.floor(LIMITS.downsampleTotalBuckets / range.buckets)),
     );
-    if (!res.ok) {
-      const e = (
-        (await res.json().catch(() => undefined)) as { error?: { code: string; message: string } } | undefined
-      )?.error;
-      throw new ApiError(res.status, e?.code ?? 'error', e?.message ?? `HTTP ${res.status}`);
+    const out: (Downsampled | null)[] = [];
+    for (let start = 0; start < runs.length; start += per) {
+      const part = runs.slice(start, start + per);
+      // msgpack: the columns come as binary float64, with nothing to parse.
+      const res = await fetch(this.url('/metrics/downsample'), {
+        method: 'POST',
+        headers: this.headers({ accept: 'application/msgpack', 'content-type': 'application/json' }),
+        body: JSON.stringify({ runs: part, name, x: axis, ...range }),
+        ...(signal ? { signal } : {}),
+      });
+      if (!res.ok) {
+        const e = (
+          (await res.json().catch(() => undefined)) as
+            | { error?: { code: string; message: string } }
+            | undefined
+        )?.error;
+        throw new ApiError(res.status, e?.code ?? 'error', e?.message ?? `HTTP ${res.status}`);
+      }
+      const raw = unpackr.unpack(new Uint8Array(await res.arrayBuffer())) as {
+        from: number;
+        to: number;
+        runs: Record<string, unknown>[];
+      };
+      for (const item of raw.runs) {
+        if (item.error) {
+          out.push(null);
+          continue;
+        }
+        const col = (k: string) => float64Column(item[k] as Uint8Array);
+        out.push({
+          name,
+          x: axis,
+          from: raw.from,
+          to: raw.to,
+          count: col('count'),
+          firstX: col('firstX'),
+          firstY: col('firstY'),
+          lastX: col('lastX'),
+          lastY: col('lastY'),
+          minX: col('minX'),
+          minY: col('minY'),
+          maxX: col('maxX'),
+          maxY: col('maxY'),
+        });
+      }
     }
-    const raw = unpackr.unpack(new Uint8Array(await res.arrayBuffer())) as Record<string, unknown>;
-    const col = (k: string) => float64Column(raw[k] as Uint8Array);
-    return {
-      name,
-      x: axis,
-      from: raw.from as number,
-      to: raw.to as number,
-      count: col('count'),
-      firstX: col('firstX'),
-      firstY: col('firstY'),
-      lastX: col('lastX'),
-      lastY: col('lastY'),
-      minX: col('minX'),
-      minY: col('minY'),
-      maxX: col('maxX'),
-      maxY: col('maxY'),
-    };
+    return out;
   }
 
   /** Every point of a metric with x in `[from, to)` on the step axis (all pages). */

@@ -271,6 +271,81 @@ describe.each(BACKENDS)('API on %s', (backend) => {
     expect(auto.body!.count.reduce((a: number, c: number) => a + c, 0)).toBe(1000);
   });
 
+  it('downsamples one metric of many runs on one grid, naming the runs it cannot', async () => {
+    const short = (await call('POST', '/runs', { name: 'many-short' })).body!;
+    const long = (await call('POST', '/runs', { name: 'many-long' })).body!;
+    const bare = (await call('POST', '/runs', { name: 'many-bare' })).body!;
+    await call('POST', `/runs/${short.id}/metrics`, {
+      writer: 'w',
+      seq: 0,
+      series: [{ name: 'y', values: Array.from({ length: 100 }, (_, i) => i) }],
+    });
+    await call('POST', `/runs/${long.id}/metrics`, {
+      writer: 'w',
+      seq: 0,
+      series: [{ name: 'y', values: Array.from({ length: 400 }, (_, i) => (i === 250 ? 'NaN' : -i)) }],
+    });
+    const body = { runs: [short.id, 'many-long', bare.id, 'nobody'], name: 'y', buckets: 8 };
+    const res = await call('POST', '/metrics/downsample', body);
+    expect(res.status).toBe(200);
+    const d = res.body!;
+    // The grid spans both runs: steps 0..399, just past 399.
+    expect(d).toMatchObject({ name: 'y', x: 'step', from: 0 });
+    expect(d.to).toBeGreaterThan(399);
+    expect(d.to).toBeLessThan(399.001);
+    expect(d.runs.map((r: { run: string }) => r.run)).toEqual(body.runs);
+    expect(d.runs[0].count).toEqual([50, 50, 0, 0, 0, 0, 0, 0]);
+    expect(d.runs[0].minY[2]).toBe('NaN');
+    expect(d.runs[1].count).toEqual(Array(8).fill(50));
+    // Step 250 is NaN: counted, never the maximum.
+    expect(d.runs[1].maxY[5]).toBe(-251);
+    expect(d.runs[2]).toEqual({
+      run: bare.id,
+      error: { code: 'not_found', message: "run 'many-bare' has no metric 'y'" },
+    });
+    expect(d.runs[3]).toEqual({ run: 'nobody', error: { code: 'not_found', message: "run 'nobody' not found" } });
+    // Each run's buckets are those the one-run route gives on the same grid.
+    const one = await call(
+      'GET',
+      `/runs/${long.id}/metrics/downsample?name=y&buckets=8&from=${d.from}&to=${d.to}`,
+    );
+    const { name: _n, x: _x, from: _f, to: _t, ...columns } = one.body!;
+    expect(d.runs[1]).toEqual({ run: 'many-long', ...columns });
+    // msgpack: the same columns as float64 bytes.
+    const packed = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/metrics/downsample',
+      headers: { ...t.auth, accept: 'application/msgpack' },
+      payload: body,
+    });
+    const m = unpackr.unpack(packed.rawPayload) as Record<string, any>;
+    expect(m.runs[1].run).toBe('many-long');
+    expect(Array.from(new Float64Array(new Uint8Array(m.runs[1].count).slice().buffer))).toEqual(
+      Array(8).fill(50),
+    );
+    expect(m.runs[3].error.message).toBe("run 'nobody' not found");
+  });
+
+  it('names what is wrong with a request to downsample many runs', async () => {
+    const error = async (body: unknown) => (await call('POST', '/metrics/downsample', body)).body!.error;
+    expect(await error({ runs: [], name: 'y' })).toMatchObject({
+      code: 'invalid_field',
+      message: 'body.runs: name at least one run',
+    });
+    expect((await error({ runs: Array(1001).fill('a'), name: 'y' })).message).toBe(
+      'body.runs: at most 1000 runs',
+    );
+    expect((await error({ runs: Array(100).fill('a'), name: 'y', buckets: 100_000 })).message).toBe(
+      'body.buckets: runs × buckets must be at most 2000000',
+    );
+    expect((await error({ runs: ['a'], name: 'y', from: 5, to: 5 })).message).toBe(
+      'body.to: must be greater than from',
+    );
+    expect((await error({ runs: ['a'], name: 'y', x: 'wallclock' })).message).toMatch(/^body\.x: /);
+    expect((await error({ runs: ['a'] })).message).toMatch(/^body\.name: /);
+    expect((await error({ runs: ['a'], name: 'y', colour: 1 })).message).toMatch(/colour/);
+  });
+
   it('ingests, searches and pages events', async () => {
     const run = (await call('POST', '/runs', { name: 'events' })).body!;
     const events = Array.from({ length: 25 }, (_, i) => ({

@@ -1,6 +1,7 @@
 import {
   API_PREFIX,
   abortSchema,
+  downsampleRunsSchema,
   ERROR_STATUS,
   eventBatchSchema,
   float64Bytes,
@@ -39,6 +40,7 @@ import { FolderService } from '../services/folder-service.js';
 import { LiveHub } from '../services/live-hub.js';
 import { MetricService } from '../services/metric-service.js';
 import { RunService } from '../services/run-service.js';
+import type { Buckets } from '../services/series-reader.js';
 import type { Store } from '../store/store.js';
 import { registerAlertRoutes } from './alert-routes.js';
 import { registerArtifactRoutes } from './artifact-routes.js';
@@ -84,6 +86,25 @@ declare module 'fastify' {
 
 function errorBody(code: keyof typeof ERROR_STATUS, message: string, details?: unknown) {
   return { error: details === undefined ? { code, message } : { code, message, details } };
+}
+
+const BUCKET_COLUMNS = [
+  'count',
+  'firstX',
+  'firstY',
+  'lastX',
+  'lastY',
+  'minX',
+  'minY',
+  'maxX',
+  'maxY',
+] as const;
+
+/** M4 bucket columns for a reply: little-endian float64 bytes in msgpack, arrays of numbers (NaN as 'NaN') in JSON. */
+function bucketColumns(b: Buckets, binary: boolean): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const c of BUCKET_COLUMNS) out[c] = binary ? float64Bytes(b[c]) : Array.from(b[c], jsonNumber);
+  return out;
 }
 
 function wantsMsgpack(request: FastifyRequest): boolean {
@@ -520,25 +541,33 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
     },
     async (r, reply) => {
       const b = await metrics.downsample(ctx(r), await runOf(r), query(r));
-      const columns = [
-        'count',
-        'firstX',
-        'firstY',
-        'lastX',
-        'lastY',
-        'minX',
-        'minY',
-        'maxX',
-        'maxY',
-      ] as const;
-      if (wantsMsgpack(r)) {
-        const out: Record<string, unknown> = { name: b.name, x: b.axis, from: b.from, to: b.to };
-        for (const c of columns) out[c] = float64Bytes(b[c]);
-        return reply.type(MSGPACK_TYPE).send(packr.pack(out));
-      }
-      const out: Record<string, unknown> = { name: b.name, x: b.axis, from: b.from, to: b.to };
-      for (const c of columns) out[c] = Array.from(b[c], jsonNumber);
-      return out;
+      const binary = wantsMsgpack(r);
+      const out = { name: b.name, x: b.axis, from: b.from, to: b.to, ...bucketColumns(b, binary) };
+      return binary ? reply.type(MSGPACK_TYPE).send(packr.pack(out)) : out;
+    },
+  );
+  route(
+    {
+      method: 'POST',
+      url: '/metrics/downsample',
+      summary:
+        'One metric of many runs in N equal-width M4 buckets on one grid (by default the span of all of them)',
+      scope: 'read',
+      body: downsampleRunsSchema,
+    },
+    async (r, reply) => {
+      const d = await metrics.downsampleRuns(ctx(r), r.body);
+      const binary = wantsMsgpack(r);
+      const out = {
+        name: d.name,
+        x: d.axis,
+        from: d.from,
+        to: d.to,
+        runs: d.runs.map((item) =>
+          'error' in item ? item : { run: item.run, ...bucketColumns(item.buckets, binary) },
+        ),
+      };
+      return binary ? reply.type(MSGPACK_TYPE).send(packr.pack(out)) : out;
     },
   );
 

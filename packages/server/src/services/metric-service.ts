@@ -1,4 +1,5 @@
 import {
+  downsampleRunsSchema,
   type JsonNumber,
   jsonNumber,
   LIMITS,
@@ -88,6 +89,20 @@ export interface DownsampleQuery {
   from?: string;
   to?: string;
   buckets?: string;
+}
+
+interface RunError {
+  code: 'not_found';
+  message: string;
+}
+
+/** One metric of many runs on one grid; each run's buckets, or why it has none, in the order asked. */
+export interface DownsampledRuns {
+  name: string;
+  axis: SeriesAxis;
+  from: number;
+  to: number;
+  runs: ({ run: string; buckets: Buckets } | { run: string; error: RunError })[];
 }
 
 /** Metric ingest and reads: full-fidelity pages by step and M4 downsampling on any x axis. */
@@ -182,30 +197,85 @@ export class MetricService {
     const series = await this.#series(ctx, run, query.name);
     const axis = parseAxis(query.x);
     const buckets = parseLimit(query.buckets, 1000, LIMITS.downsampleBuckets);
-    let from = parseNumber(query.from, 'from');
-    let to = parseNumber(query.to, 'to');
-    const column = axis === 'step' ? 'steps' : axis === 'time' ? 'times' : 'timestamps';
-    const blocks = await ctx.store.readBlocks(series.pk, axis, from ?? -Infinity, to ?? Infinity, [column]);
+    const grid = await this.#grid(ctx, [series], axis, {
+      from: parseNumber(query.from, 'from'),
+      to: parseNumber(query.to, 'to'),
+      buckets,
+    });
+    return { name: series.name, ...(await this.#downsampleSeries(ctx, series, axis, grid)) };
+  }
+
+  /**
+   * One metric of many runs in M4 buckets on one grid, so that their columns line up on a chart: `[from, to)`
+   * defaults to the span of all of them. A run that is not found, or lacks the metric, gets an error in its place.
+   */
+  async downsampleRuns(ctx: ServiceContext, body: unknown): Promise<DownsampledRuns> {
+    const input = parseInput(downsampleRunsSchema, body ?? {});
+    const axis = input.x ?? 'step';
+    const found: (SeriesRecord | RunError)[] = [];
+    for (const id of input.runs) {
+      const run = await ctx.store.getRun(ctx.auth.workspace.id, id);
+      const series = run && (await ctx.store.getSeries(run.pk, input.name));
+      found.push(
+        series ??
+          (run
+            ? { code: 'not_found', message: `run '${run.name}' has no metric '${input.name}'` }
+            : { code: 'not_found', message: `run '${id}' not found` }),
+      );
+    }
+    const present = found.filter((f): f is SeriesRecord => !('code' in f));
+    const grid = await this.#grid(ctx, present, axis, {
+      from: input.from ?? null,
+      to: input.to ?? null,
+      buckets: input.buckets ?? 1000,
+    });
+    const runs: DownsampledRuns['runs'] = [];
+    for (const [i, f] of found.entries()) {
+      const run = input.runs[i]!;
+      runs.push(
+        'code' in f ? { run, error: f } : { run, buckets: await this.#downsampleSeries(ctx, f, axis, grid) },
+      );
+    }
+    return { name: input.name, axis, from: grid.from, to: grid.to, runs };
+  }
+
+  /** `from` and `to` where given; otherwise the span of the series' points on the axis. */
+  async #grid(
+    ctx: ServiceContext,
+    series: readonly SeriesRecord[],
+    axis: SeriesAxis,
+    given: { from: number | null; to: number | null; buckets: number },
+  ): Promise<{ from: number; to: number; buckets: number }> {
+    let { from, to } = given;
     if (from === null || to === null) {
       let lo = Infinity;
       let hi = -Infinity;
-      for (const b of blocks) {
-        const xs = axis === 'step' ? b.steps : axis === 'time' ? b.times : b.timestamps;
-        for (let i = 0; i < xs.length; i++) {
-          const x = xs[i]!;
-          if (x < lo) lo = x;
-          if (x > hi) hi = x;
-        }
+      for (const s of series) {
+        const range = await ctx.store.axisRange(s.pk, axis);
+        if (!range) continue;
+        lo = Math.min(lo, range[0]);
+        hi = Math.max(hi, range[1]);
       }
       from ??= lo === Infinity ? 0 : lo;
       // `to` is exclusive: just past the last point so that it falls in the last bucket.
       to ??=
         hi === -Infinity
-          ? 1
-          : hi + Math.max(Math.abs(hi) * Number.EPSILON * 4, (hi - from) / buckets / 1e6, 1e-9);
+          ? from + 1
+          : hi + Math.max(Math.abs(hi) * Number.EPSILON * 4, (hi - from) / given.buckets / 1e6, 1e-9);
     }
     if (!(to > from))
       throw new SimscopeError('invalid_field', `query.to: must be greater than from (${from})`);
-    return { name: series.name, ...downsample(blocks, axis, from, to, buckets) };
+    return { from, to, buckets: given.buckets };
+  }
+
+  async #downsampleSeries(
+    ctx: ServiceContext,
+    series: SeriesRecord,
+    axis: SeriesAxis,
+    grid: { from: number; to: number; buckets: number },
+  ): Promise<Buckets> {
+    const column = axis === 'step' ? 'steps' : axis === 'time' ? 'times' : 'timestamps';
+    const blocks = await ctx.store.readBlocks(series.pk, axis, grid.from, grid.to, [column]);
+    return downsample(blocks, axis, grid.from, grid.to, grid.buckets);
   }
 }

@@ -963,6 +963,15 @@ export abstract class SqlStore implements Store {
     );
   }
 
+  async axisRange(seriesPk: number, axis: 'step' | 'time' | 'timestamp'): Promise<[number, number] | null> {
+    const [lo, hi] = AXIS_COLUMNS[axis];
+    const row = await this.db.get(
+      `SELECT min(${lo}) AS lo, max(${hi}) AS hi FROM metric_blocks WHERE series_pk = ?`,
+      [seriesPk],
+    );
+    return row && row.lo !== null && row.lo !== undefined ? [num(row.lo), num(row.hi)] : null;
+  }
+
   // Events
 
   async appendEvents(runPk: number, key: BatchKey, events: readonly NewEvent[]): Promise<boolean> {

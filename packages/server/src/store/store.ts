@@ -309,6 +309,8 @@ export interface Store extends ArtifactStore {
     to: number,
     columns?: readonly BlockColumn[],
   ): Promise<Block[]>;
+  /** The smallest and largest x of a series on an axis (from the blocks' bounds), null when it has no points. */
+  axisRange(seriesPk: number, axis: SeriesAxis): Promise<[number, number] | null>;
 
   /** Stores an event batch once per (run, writer, seq); returns false when it was stored before. */
   appendEvents(runPk: number, key: BatchKey, events: readonly NewEvent[]): Promise<boolean>;

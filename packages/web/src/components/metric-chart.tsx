@@ -1,5 +1,5 @@
 import { type KeyboardEvent, useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { ApiError, type Downsampled } from '../api.js';
+import type { Downsampled } from '../api.js';
 import { type Line, lineFromBuckets, smooth } from '../chart/columns.js';
 import {
   type ChartSeries,
@@ -133,40 +133,41 @@ export function MetricChart({
     const abort = new AbortController();
     const { axis } = settings;
     setState((s) => (s === 'drawn' ? s : 'loading'));
-    // A run without this metric draws nothing rather than failing the chart.
-    const get = (run: string, q: { from: number; to: number; buckets: number } | { buckets: number }) =>
-      api.downsample(run, metric, axis, q, abort.signal).catch((e: unknown) => {
-        if (e instanceof ApiError && e.status === 404) return null;
-        throw e;
-      });
+    // One request for all the runs; a run without this metric draws nothing rather than failing the chart.
+    const get = (ids: string[], q: { from: number; to: number; buckets: number } | { buckets: number }) =>
+      api.downsampleRuns(ids, metric, axis, q, abort.signal);
     (async () => {
       let buckets: (Downsampled | null)[];
       let range: [number, number];
       const zoomed = zoom !== null;
       if (zoom) {
         const grid = chart.gridFor(zoom, true);
-        buckets = await Promise.all(
-          runs.map((r) => get(r.id, { from: grid.from, to: grid.to, buckets: grid.n })),
+        buckets = await get(
+          runs.map((r) => r.id),
+          { from: grid.from, to: grid.to, buckets: grid.n },
         );
         range = zoom;
       } else {
-        const n = chart.plotWidth;
-        buckets = await Promise.all(runs.map((r) => get(r.id, { buckets: n })));
+        buckets = await get(
+          runs.map((r) => r.id),
+          { buckets: chart.plotWidth },
+        );
         const found = buckets.filter((b): b is Downsampled => b !== null);
         range =
           found.length > 0
             ? [Math.min(...found.map((b) => b.from)), Math.max(...found.map((b) => b.to))]
             : [0, 1];
         const grid = chart.gridFor(range, false);
-        if (found.some((b) => b.from !== grid.from || b.to !== grid.to)) {
-          // Runs of different lengths: ask again on the common grid so that columns line up.
-          buckets = await Promise.all(
-            buckets.map((b, i) =>
-              b === null || (b.from === grid.from && b.to === grid.to)
-                ? b
-                : get(runs[i]!.id, { from: grid.from, to: grid.to, buckets: grid.n }),
-            ),
+        const off = buckets.flatMap((b, i) => (b && (b.from !== grid.from || b.to !== grid.to) ? [i] : []));
+        if (off.length > 0) {
+          // Runs answered in more than one request may sit on different grids: ask again on the common one.
+          const again = await get(
+            off.map((i) => runs[i]!.id),
+            { from: grid.from, to: grid.to, buckets: grid.n },
           );
+          off.forEach((i, k) => {
+            buckets[i] = again[k]!;
+          });
         }
       }
       let lines = buckets.map((b) =>

@@ -1,11 +1,68 @@
 import type { AddressInfo } from 'node:net';
 import { Client, Run } from '@simscope/client';
-import { LIMITS } from '@simscope/protocol';
+import { LIMITS, readMetricBatch, timestampsFromOrigin } from '@simscope/protocol';
+import { Unpackr } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, openTestApp } from '../../../test/fixtures.js';
-import { eventBatchSize, type QueuedEvent } from './batch-sender.js';
+import { cutBatches, encodeMetricBatch, eventBatchSize, type QueuedEvent } from './batch-sender.js';
+import type { DrainedSeries } from './metric-queue.js';
+
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
 
 const event = (message: string): QueuedEvent => ({ message, level: 'info', timestamp: 1 });
+
+describe('metric batches', () => {
+  const f64 = (xs: number[]) => Float64Array.from(xs);
+  const compact: DrainedSeries = {
+    name: 'loss',
+    values: f64([0.5, Number.NaN, Infinity, -0]),
+    times: f64([0, 0.25, 1e-6, 3600.5]),
+    steps: null,
+    stepStart: 2 ** 40 + 7,
+    timestamps: null,
+    timestampOrigin: 1_795_409_461_127_876.25,
+  };
+  const explicit: DrainedSeries = {
+    name: `π/${'é'.repeat(200)}`,
+    values: f64([1, 2]),
+    times: f64([5, 6]),
+    steps: f64([10, Number.NaN]),
+    stepStart: 0,
+    timestamps: f64([42, 2 ** 52]),
+    timestampOrigin: 0,
+  };
+
+  it('decode to the columns that were drained, with steps and timestamps from their rules', () => {
+    const body = encodeMetricBatch('writer-1', 2 ** 33, [compact, explicit]);
+    const batch = readMetricBatch(unpackr.unpack(body));
+    expect(batch.writer).toBe('writer-1');
+    expect(batch.seq).toBe(2 ** 33);
+    const [a, b] = batch.series;
+    expect(a!.name).toBe('loss');
+    expect(Array.from(a!.values)).toEqual([0.5, Number.NaN, Infinity, -0]);
+    expect(Array.from(a!.times!)).toEqual([0, 0.25, 1e-6, 3600.5]);
+    expect(Array.from(a!.steps!)).toEqual([0, 1, 2, 3].map((i) => 2 ** 40 + 7 + i));
+    expect(Array.from(a!.timestamps!)).toEqual(
+      Array.from(timestampsFromOrigin(compact.timestampOrigin, compact.times)),
+    );
+    expect(a!.timestamps![3]).toBe(1_795_409_461_127_876 + 3_600_500_000);
+    expect(b!.name).toBe(explicit.name);
+    expect(Array.from(b!.steps!)).toEqual([10, Number.NaN]);
+    expect(Array.from(b!.timestamps!)).toEqual([42, 2 ** 52]);
+  });
+
+  it('cut a long series into batches whose steps go on from one to the next', () => {
+    const [first, second] = cutBatches([compact, explicit], 3);
+    expect(first!.map((s) => [s.name, s.stepStart, s.values.length])).toEqual([['loss', 2 ** 40 + 7, 3]]);
+    expect(second!.map((s) => [s.name, s.stepStart, s.values.length])).toEqual([
+      ['loss', 2 ** 40 + 10, 1],
+      [explicit.name, 0, 2],
+    ]);
+    const decoded = readMetricBatch(unpackr.unpack(encodeMetricBatch('w', 1, second!)));
+    expect(decoded.series[0]!.steps![0]).toBe(2 ** 40 + 10);
+    expect(decoded.series[0]!.timestamps![0]).toBe(Math.round(compact.timestampOrigin + 3600.5e6));
+  });
+});
 
 describe('event batches', () => {
   it('hold at most the server limit of events and about 8 MiB of text', () => {

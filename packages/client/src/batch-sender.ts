@@ -1,13 +1,11 @@
 import { join } from 'node:path';
-import { type EventLevel, float64Bytes, int64Bytes, LIMITS, type MetricSeries } from '@simscope/protocol';
-import { Packr } from 'msgpackr';
+import { type EventLevel, float64Bytes, int64Bytes, LIMITS } from '@simscope/protocol';
 import { ClientError } from './errors.js';
 import type { HttpTransport } from './http-transport.js';
-import type { MetricQueue } from './metric-queue.js';
+import type { DrainedSeries, MetricQueue } from './metric-queue.js';
+import { MsgpackWriter } from './msgpack-writer.js';
 import { retireSpool, type SpoolMeta, type SpoolRecordKind, SpoolWriter, spoolRecords } from './spool.js';
 import { isTransient, sendRecord } from './spool-upload.js';
-
-const packr = new Packr({ useRecords: false });
 
 export interface QueuedEvent {
   message: string;
@@ -60,20 +58,22 @@ const PROBE_MIN_MS = 250;
 const MAX_IN_FLIGHT = 2;
 const PROBE_MAX_MS = 10_000;
 
-function slice(series: MetricSeries, start: number, end: number): MetricSeries {
+function slice(series: DrainedSeries, start: number, end: number): DrainedSeries {
   return {
     name: series.name,
-    steps: series.steps?.subarray(start, end) ?? null,
-    times: series.times?.subarray(start, end) ?? null,
-    timestamps: series.timestamps?.subarray(start, end) ?? null,
     values: series.values.subarray(start, end),
+    times: series.times.subarray(start, end),
+    steps: series.steps?.subarray(start, end) ?? null,
+    stepStart: series.stepStart + start,
+    timestamps: series.timestamps?.subarray(start, end) ?? null,
+    timestampOrigin: series.timestampOrigin,
   };
 }
 
 /** Cuts series into batches of at most `size` points, splitting a long series where needed. */
-export function cutBatches(series: readonly MetricSeries[], size: number): MetricSeries[][] {
-  const batches: MetricSeries[][] = [];
-  let current: MetricSeries[] = [];
+export function cutBatches(series: readonly DrainedSeries[], size: number): DrainedSeries[][] {
+  const batches: DrainedSeries[][] = [];
+  let current: DrainedSeries[] = [];
   let room = size;
   for (const s of series) {
     let start = 0;
@@ -107,19 +107,49 @@ export function eventBatchSize(events: readonly QueuedEvent[]): number {
   return most;
 }
 
-/** The binary msgpack body of a metric batch. */
-export function encodeMetricBatch(writer: string, seq: number, series: readonly MetricSeries[]): Uint8Array {
-  return packr.pack({
-    writer,
-    seq,
-    series: series.map((s) => ({
-      name: s.name,
-      ...(s.steps ? { steps: int64Bytes(s.steps) } : {}),
-      ...(s.times ? { times: float64Bytes(s.times) } : {}),
-      ...(s.timestamps ? { timestamps: int64Bytes(s.timestamps) } : {}),
-      values: float64Bytes(s.values),
-    })),
-  });
+/**
+ * The msgpack body of a metric batch (see docs/api.md), written straight into one buffer: each column is copied
+ * once, from the queue into the body. Steps that count up go as `stepStart`, and timestamps that follow from
+ * the times as `timestampOrigin`.
+ */
+export function encodeMetricBatch(writer: string, seq: number, series: readonly DrainedSeries[]): Uint8Array {
+  let size = 64 + 3 * writer.length;
+  for (const s of series) {
+    const n = s.values.length;
+    size += 128 + 3 * s.name.length + 16 * n + (s.steps ? 8 * n : 0) + (s.timestamps ? 8 * n : 0);
+  }
+  const w = new MsgpackWriter(size);
+  w.map(3);
+  w.str('writer');
+  w.str(writer);
+  w.str('seq');
+  w.uint(seq);
+  w.str('series');
+  w.array(series.length);
+  for (const s of series) {
+    w.map(5);
+    w.str('name');
+    w.str(s.name);
+    w.str('values');
+    w.bin(float64Bytes(s.values));
+    w.str('times');
+    w.bin(float64Bytes(s.times));
+    if (s.steps) {
+      w.str('steps');
+      w.bin(int64Bytes(s.steps));
+    } else {
+      w.str('stepStart');
+      w.uint(s.stepStart);
+    }
+    if (s.timestamps) {
+      w.str('timestamps');
+      w.bin(int64Bytes(s.timestamps));
+    } else {
+      w.str('timestampOrigin');
+      w.float64(s.timestampOrigin);
+    }
+  }
+  return w.bytes();
 }
 
 interface Outgoing {

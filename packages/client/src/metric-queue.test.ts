@@ -6,8 +6,8 @@ const columns = (q: MetricQueue, start = 0) =>
     q.drain(start).map((s) => [
       s.name,
       {
-        steps: Array.from(s.steps!),
-        times: Array.from(s.times!),
+        steps: s.steps ? Array.from(s.steps) : Array.from(s.values, (_, i) => s.stepStart + i),
+        times: Array.from(s.times),
         values: Array.from(s.values),
       },
     ]),
@@ -41,10 +41,17 @@ describe('MetricQueue', () => {
     q.pushAll({ x: 5 }, 5000);
     const [x] = q.drain(0);
     expect(Array.from(x!.steps!)).toEqual([0, 1, 10, 11, 12]);
-    expect(Array.from(x!.times!)).toEqual([1, 2, 3, 99.5, 5]);
+    expect(Array.from(x!.times)).toEqual([1, 2, 3, 99.5, 5]);
     expect(x!.timestamps![3]).toBe(42);
-    expect(x!.timestamps![4]).toBe(Math.round((performance.timeOrigin + 5000) * 1000));
+    expect(x!.timestampOrigin).toBe(performance.timeOrigin * 1000);
+    expect(x!.timestamps![4]).toBe(Math.round(x!.timestampOrigin + 5 * 1e6));
     expect(Array.from(x!.values)).toEqual([1, 2, 3, 4, 5]);
+    // The next drain of points without options gives rules again, not columns.
+    q.pushAll({ x: 6 }, 6000);
+    const [again] = q.drain(1000);
+    expect(again).toMatchObject({ steps: null, stepStart: 13, timestamps: null });
+    expect(Array.from(again!.times)).toEqual([5]);
+    expect(again!.timestampOrigin).toBe((performance.timeOrigin + 1000) * 1000);
   });
 
   it('grows past its first buffer, and stops at a non-number or a full queue', () => {
@@ -62,5 +69,19 @@ describe('MetricQueue', () => {
     expect(q.size).toBe(0);
     expect(q.pushAll({ a: 1, s: 'x' as unknown as number, b: 2 }, 0)).toBe(1);
     expect(q.size).toBe(1);
+  });
+
+  it('keeps the buffers of metrics still logged and lets go of the others, steps going on', () => {
+    const q = new MetricQueue(100);
+    q.pushAll({ a: 1, b: 2 }, 0);
+    q.drain(0);
+    q.pushAll({ a: 3 }, 0);
+    expect(q.drain(0).map((s) => [s.name, s.stepStart])).toEqual([['a', 1]]);
+    // b was not logged between the drains: its buffer is gone, its step count is not.
+    q.pushAll({ b: 4, a: 5 }, 0);
+    expect(q.drain(0).map((s) => [s.name, s.stepStart, Array.from(s.values)])).toEqual([
+      ['a', 2, [5]],
+      ['b', 1, [4]],
+    ]);
   });
 });

@@ -1,6 +1,21 @@
-import type { MetricSeries } from '@simscope/protocol';
-
 const INITIAL = 256;
+
+/**
+ * One metric's drained points, ready to encode. Its columns are the queue's own buffers, good until the queue
+ * is next written to: encode them at once.
+ */
+export interface DrainedSeries {
+  name: string;
+  values: Float64Array;
+  /** Seconds since init. */
+  times: Float64Array;
+  /** The steps, or null when they count up from `stepStart`. */
+  steps: Float64Array | null;
+  stepStart: number;
+  /** The timestamps (µs since the epoch), or null when each is `round(timestampOrigin + time × 10⁶)`. */
+  timestamps: Float64Array | null;
+  timestampOrigin: number;
+}
 
 function grown(a: Float64Array, size: number, fill = 0): Float64Array {
   const out = new Float64Array(size);
@@ -16,12 +31,12 @@ function grown(a: Float64Array, size: number, fill = 0): Float64Array {
  */
 class SeriesBuffer {
   readonly name: string;
-  /** `performance.now()` of each call. */
+  /** `performance.now()` of each call; seconds since init once drained. */
   clock: Float64Array;
   values: Float64Array;
   length = 0;
   /** Step of the first point, when steps are implicit (each one more than the last). */
-  readonly firstStep: number;
+  firstStep: number;
   /** Next step for a point logged without one: one past the largest step so far. */
   nextStep: number;
   /** Explicit columns, once a point came with options: steps given or implied, times and timestamps or NaN. */
@@ -70,7 +85,7 @@ function capacityFor(n: number): number {
 export class MetricQueue {
   readonly capacity: number;
   readonly #series = new Map<string, SeriesBuffer>();
-  /** Per metric: the step to go on from, and how many points the last drain took (to size the next buffer). */
+  /** Per metric whose buffer was let go: the step to go on from, and how many points its last drain took. */
   readonly #carried = new Map<string, { nextStep: number; last: number }>();
   #points = 0;
   /** The keys of the last dict given to `pushAll`, and their buffers, by position. */
@@ -181,40 +196,69 @@ export class MetricQueue {
   }
 
   /**
-   * Hands out everything queued as batch series and starts empty. Times are seconds since `startClock`, and
-   * timestamps microseconds since the epoch, where the caller gave none.
+   * Hands out everything queued and starts empty. Times are seconds since `startClock`, and timestamps
+   * microseconds since the epoch, where the caller gave none: for a metric logged without options, both come
+   * as rules (`stepStart`, `timestampOrigin`) rather than columns. The buffers are kept for the next points;
+   * those of metrics not logged since the last drain are let go.
    */
-  drain(startClock: number): MetricSeries[] {
-    const origin = performance.timeOrigin;
-    const out: MetricSeries[] = [];
-    for (const buf of this.#series.values()) {
+  drain(startClock: number): DrainedSeries[] {
+    const timestampOrigin = (performance.timeOrigin + startClock) * 1000;
+    const out: DrainedSeries[] = [];
+    let dropped = false;
+    for (const [name, buf] of this.#series) {
       const n = buf.length;
-      if (n === 0) continue;
-      const { clock } = buf;
-      const times = buf.times ? buf.times.subarray(0, n) : new Float64Array(n);
-      const timestamps = buf.timestamps ? buf.timestamps.subarray(0, n) : new Float64Array(n);
-      let steps = buf.steps?.subarray(0, n);
-      if (steps === undefined) {
-        steps = new Float64Array(n);
-        for (let i = 0; i < n; i++) steps[i] = buf.firstStep + i;
-        for (let i = 0; i < n; i++) {
-          const c = clock[i]!;
-          times[i] = (c - startClock) / 1000;
-          timestamps[i] = Math.round((origin + c) * 1000);
-        }
-      } else {
-        for (let i = 0; i < n; i++) {
-          const c = clock[i]!;
-          if (Number.isNaN(times[i]!)) times[i] = (c - startClock) / 1000;
-          if (Number.isNaN(timestamps[i]!)) timestamps[i] = Math.round((origin + c) * 1000);
-        }
+      if (n === 0) {
+        this.#series.delete(name);
+        this.#carried.set(name, { nextStep: buf.nextStep, last: 0 });
+        dropped = true;
+        continue;
       }
-      out.push({ name: buf.name, steps, times, timestamps, values: buf.values.subarray(0, n) });
-      this.#carried.set(buf.name, { nextStep: buf.nextStep, last: n });
+      const { clock, values } = buf;
+      // The clock is not needed again: it becomes the times.
+      for (let i = 0; i < n; i++) clock[i] = (clock[i]! - startClock) / 1000;
+      if (buf.steps === null) {
+        out.push({
+          name,
+          values: values.subarray(0, n),
+          times: clock.subarray(0, n),
+          steps: null,
+          stepStart: buf.firstStep,
+          timestamps: null,
+          timestampOrigin,
+        });
+      } else {
+        const times = buf.times!.subarray(0, n);
+        const timestamps = buf.timestamps!.subarray(0, n);
+        for (let i = 0; i < n; i++) {
+          if (Number.isNaN(timestamps[i]!)) timestamps[i] = Math.round(timestampOrigin + clock[i]! * 1e6);
+          if (Number.isNaN(times[i]!)) times[i] = clock[i]!;
+        }
+        out.push({
+          name,
+          values: values.subarray(0, n),
+          times,
+          steps: buf.steps.subarray(0, n),
+          stepStart: buf.firstStep,
+          timestamps,
+          timestampOrigin,
+        });
+        buf.steps = null;
+        buf.times = null;
+        buf.timestamps = null;
+      }
+      buf.length = 0;
+      buf.firstStep = buf.nextStep;
+      // A burst grew this buffer far past what is logged now: start smaller (the old one is still handed out).
+      const size = capacityFor(n);
+      if (values.length > 4 * size) {
+        buf.clock = new Float64Array(size);
+        buf.values = new Float64Array(size);
+      }
     }
-    this.#series.clear();
-    this.#shapeNames.length = 0;
-    this.#shapeBuffers.length = 0;
+    if (dropped) {
+      this.#shapeNames.length = 0;
+      this.#shapeBuffers.length = 0;
+    }
     this.#points = 0;
     return out;
   }

@@ -133,12 +133,42 @@ function readColumn(raw: unknown, kind: ColumnKind, field: string): Float64Array
   return fail(field, 'expected an array of numbers or a binary column');
 }
 
+const SERIES_FIELDS = new Set([
+  'name',
+  'steps',
+  'stepStart',
+  'times',
+  'timestamps',
+  'timestampOrigin',
+  'values',
+]);
+
+/**
+ * The timestamps of points `times` seconds after `origin` (µs since the epoch): `round(origin + time × 10⁶)`.
+ * A writer that sends `timestampOrigin` instead of timestamps computes its own the same way, so both agree.
+ */
+export function timestampsFromOrigin(
+  origin: number,
+  times: Float64Array,
+  field = 'timestampOrigin',
+): Float64Array {
+  if (typeof origin !== 'number' || !Number.isFinite(origin) || origin < 0) {
+    fail(field, `expected microseconds since the epoch, got ${JSON.stringify(origin)}`);
+  }
+  const out = new Float64Array(times.length);
+  for (let i = 0; i < out.length; i++) {
+    const t = times[i]!;
+    out[i] = Number.isNaN(t) ? Number.NaN : Math.round(origin + t * 1e6);
+  }
+  return out;
+}
+
 function readSeries(raw: unknown, field: string): MetricSeries {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail(field, 'expected an object');
   const s = raw as Record<string, unknown>;
   for (const key of Object.keys(s)) {
-    if (key !== 'name' && key !== 'steps' && key !== 'times' && key !== 'timestamps' && key !== 'values') {
-      fail(`${field}.${key}`, 'unknown field; a series has name, steps, times, timestamps, values');
+    if (!SERIES_FIELDS.has(key)) {
+      fail(`${field}.${key}`, `unknown field; a series has ${[...SERIES_FIELDS].join(', ')}`);
     }
   }
   const name = s.name;
@@ -157,9 +187,23 @@ function readSeries(raw: unknown, field: string): MetricSeries {
     }
     return out;
   };
-  const steps = optional('steps', 'integers');
+  let steps = optional('steps', 'integers');
   const times = optional('times', 'times');
-  const timestamps = optional('timestamps', 'integers');
+  let timestamps = optional('timestamps', 'integers');
+  if (s.stepStart !== undefined) {
+    if (steps) fail(`${field}.stepStart`, 'give steps or stepStart, not both');
+    const start = s.stepStart;
+    if (typeof start !== 'number' || !Number.isSafeInteger(start) || start < 0) {
+      fail(`${field}.stepStart`, `expected an integer ≥ 0, got ${JSON.stringify(start)}`);
+    }
+    steps = new Float64Array(values.length);
+    for (let i = 0; i < steps.length; i++) steps[i] = start + i;
+  }
+  if (s.timestampOrigin !== undefined) {
+    if (timestamps) fail(`${field}.timestampOrigin`, 'give timestamps or timestampOrigin, not both');
+    if (!times) fail(`${field}.timestampOrigin`, 'needs times');
+    timestamps = timestampsFromOrigin(s.timestampOrigin as number, times, `${field}.timestampOrigin`);
+  }
   if (timestamps) {
     for (let i = 0; i < timestamps.length; i++) {
       const t = timestamps[i]!;

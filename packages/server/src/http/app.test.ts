@@ -179,6 +179,18 @@ describe.each(BACKENDS)('API on %s', (backend) => {
       expect.objectContaining({ name: 'loss', count: 6, min: '-Infinity', max: 'Infinity' }),
     ]);
     expect(names.body!.items[0].last).toMatchObject({ step: 11, value: 0.125 });
+    // Steps that count up and timestamps that follow the times may come as rules.
+    const ruled = await call('POST', `/runs/${run.id}/metrics`, {
+      writer: 'w1',
+      seq: 2,
+      series: [
+        { name: 'rate', values: [7, 8, 9], stepStart: 40, times: [1, 1.5, null], timestampOrigin: start },
+      ],
+    });
+    expect(ruled.body).toEqual({ stored: true, points: 3 });
+    const rate = await call('GET', `/runs/${run.id}/metrics/series?name=rate`);
+    expect(rate.body).toMatchObject({ steps: [40, 41, 42], times: [1, 1.5, (t.clock.now - start) / 1e6] });
+    expect(rate.body!.timestamps).toEqual([start + 1_000_000, start + 1_500_000, t.clock.now]);
     const filtered = await call(
       'GET',
       `/runs?filter=${encodeURIComponent('metrics.loss.last < 0.2 and name == metrics-json')}`,
@@ -303,7 +315,10 @@ describe.each(BACKENDS)('API on %s', (backend) => {
       run: bare.id,
       error: { code: 'not_found', message: "run 'many-bare' has no metric 'y'" },
     });
-    expect(d.runs[3]).toEqual({ run: 'nobody', error: { code: 'not_found', message: "run 'nobody' not found" } });
+    expect(d.runs[3]).toEqual({
+      run: 'nobody',
+      error: { code: 'not_found', message: "run 'nobody' not found" },
+    });
     // Each run's buckets are those the one-run route gives on the same grid.
     const one = await call(
       'GET',
@@ -413,6 +428,22 @@ describe.each(BACKENDS)('API on %s', (backend) => {
       [{ writer: 'w', seq: 1, series: [{ name: 'v', values: [1, 2], steps: [1] }] }, 'body.series[0].steps'],
       [{ writer: 'w', seq: 1, series: [{ name: 'x'.repeat(300), values: [1] }] }, 'body.series[0].name'],
       [{ writer: 'w b', seq: 1, series: [] }, 'body.writer'],
+      [
+        { writer: 'w', seq: 1, series: [{ name: 'v', values: [1], stepStart: -1 }] },
+        'body.series[0].stepStart',
+      ],
+      [
+        { writer: 'w', seq: 1, series: [{ name: 'v', values: [1], steps: [0], stepStart: 0 }] },
+        'body.series[0].stepStart',
+      ],
+      [
+        { writer: 'w', seq: 1, series: [{ name: 'v', values: [1], timestampOrigin: 1e15 }] },
+        'body.series[0].timestampOrigin',
+      ],
+      [
+        { writer: 'w', seq: 1, series: [{ name: 'v', values: [1], times: [0], timestampOrigin: 'soon' }] },
+        'body.series[0].timestampOrigin',
+      ],
     ];
     for (const [payload, field] of cases) {
       const res = await raw(JSON.stringify(payload));

@@ -274,8 +274,9 @@ async function openFile(path: string): Promise<OpenedFile> {
 }
 
 /**
- * A pull-based stream of a file in 1 MiB chunks, so it reads only as fast as the network takes; it hashes what it
- * reads and ends with the 64 hex digits of the sha256 (the `sha256=trailer` form of an upload).
+ * A pull-based stream of a file in 1 MiB chunks, reading at most two ahead of the network (the next chunk is
+ * read while one is sent, and memory stays bounded); it hashes what it reads and ends with the 64 hex digits of
+ * the sha256 (the `sha256=trailer` form of an upload).
  */
 function fileStream(path: string, size: number, timer: IdleTimer): ReadableStream<Uint8Array> {
   let handle: FileHandle | undefined;
@@ -305,7 +306,7 @@ function fileStream(path: string, size: number, timer: IdleTimer): ReadableStrea
         await handle?.close();
       },
     },
-    { highWaterMark: 0 },
+    { highWaterMark: 2 },
   );
 }
 
@@ -512,13 +513,26 @@ export async function downloadArtifact(
       // Received but not yet written: written (at their place) before a resume, so nothing is asked twice.
       let pending: Uint8Array[] = [];
       let pendingBytes = 0;
+      // One write in flight while the next chunks arrive: the disk and the network take turns otherwise.
+      let writing: Promise<void> | null = null;
+      const settle = async () => {
+        const current = writing;
+        writing = null;
+        if (current) await current;
+      };
       const flush = async () => {
+        await settle();
         if (pendingBytes === 0) return;
-        const { bytesWritten } = await handle.writev(pending, written);
-        if (bytesWritten !== pendingBytes) fail(`${temp}: short write (is the disk full?)`, 'bad_request');
-        written += pendingBytes;
+        const chunks = pending;
+        const bytes = pendingBytes;
         pending = [];
         pendingBytes = 0;
+        writing = handle.writev(chunks, written).then(({ bytesWritten }) => {
+          if (bytesWritten !== bytes) fail(`${temp}: short write (is the disk full?)`, 'bad_request');
+          written += bytes;
+        });
+        // Awaited by the next flush or settle; until then a failure must not count as unhandled.
+        writing.catch(() => {});
       };
       try {
         const resume = written > 0 && etag !== null;
@@ -548,9 +562,11 @@ export async function downloadArtifact(
           if (pendingBytes >= CHUNK || done) await flush();
           if (done) break;
         }
+        await settle();
         break;
       } catch (error) {
         await flush();
+        await settle();
         if (error instanceof ClientError || timer.signal.aborted || attempt >= RESUMES || etag === null) {
           throw error;
         }

@@ -1,6 +1,6 @@
 // Starts the built server as a child process for benchmarks and reads its URL from its first line.
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -9,6 +9,10 @@ export const BENCH_TOKEN = 'ssk_bench_token_0000000000000000000000000000';
 /** @returns {Promise<{ url: string, stop(): Promise<void> }>} */
 export async function startServer({ dataDir, db, env = {} } = {}) {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'simscope-bench-'));
+  // A data dir made here goes when the server stops; one passed in is the caller's.
+  const removeDir = () => {
+    if (dataDir === undefined) rmSync(dir, { recursive: true, force: true });
+  };
   const args = ['packages/server/dist/main.js', '--port', '0', '--data-dir', dir, '--log-level', 'warn'];
   if (db) args.push('--db', db);
   const child = spawn(
@@ -39,8 +43,12 @@ export async function startServer({ dataDir, db, env = {} } = {}) {
     url,
     stop: () =>
       new Promise((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
+        const done = () => {
+          removeDir();
+          resolve();
+        };
+        if (child.exitCode !== null) return done();
+        child.once('exit', done);
         child.kill('SIGTERM');
       }),
   };

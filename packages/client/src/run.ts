@@ -9,6 +9,7 @@ import type {
   RunAlertView,
   RunStatus,
 } from '@simscope/protocol';
+import { LIMITS } from '@simscope/protocol';
 import {
   type ArtifactInfo,
   checkArtifactName,
@@ -152,8 +153,26 @@ export class Run implements AsyncDisposable {
     return this.#aborted;
   }
 
-  /** Sets logging options; call before `init`. */
+  /** Sets logging options; call before `init`. Throws on a size or interval that cannot work. */
   config(options: Partial<RunConfig>): this {
+    const whole = (
+      key: 'queueSize' | 'batchPoints' | 'flushIntervalMs' | 'heartbeatIntervalMs',
+      most: number,
+    ) => {
+      const v = options[key];
+      if (v !== undefined && !(Number.isSafeInteger(v) && v >= 1 && v <= most)) {
+        throw new ClientError(
+          'invalid_field',
+          `config.${key}: must be a whole number from 1 to ${most}, got ${v}`,
+          0,
+        );
+      }
+    };
+    whole('queueSize', Number.MAX_SAFE_INTEGER);
+    // The server takes at most this many points in one batch.
+    whole('batchPoints', LIMITS.pointsPerBatch);
+    whole('flushIntervalMs', 2 ** 31 - 1);
+    whole('heartbeatIntervalMs', 2 ** 31 - 1);
     this.#config = { ...this.#config, ...options };
     this.#queue = new MetricQueue(this.#config.queueSize);
     return this;

@@ -137,7 +137,7 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
       .config({
         mode: o.offline ? 'offline' : 'online',
         queueSize: 1_000_000,
-        heartbeatIntervalMs: heartbeatInterval * 1000,
+        heartbeatIntervalMs: Math.max(1, Math.round(heartbeatInterval * 1000)),
         onError: (error) => warnOnce((error as Error)?.message ?? String(error)),
         onAbort: (r, reason) => {
           r.logEvent(`simscope: abort requested${reason ? `: ${reason}` : ''}; sending SIGTERM`, {

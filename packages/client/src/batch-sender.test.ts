@@ -20,7 +20,7 @@ describe('metric batches', () => {
     steps: null,
     stepStart: 2 ** 40 + 7,
     timestamps: null,
-    timestampOrigin: 1_795_409_461_127_876.25,
+    timestampOrigin: 1_795_409_461_127_876 + 0.25,
   };
   const explicit: DrainedSeries = {
     name: `π/${'é'.repeat(200)}`,

@@ -17,6 +17,7 @@ import type {
   TelemetryRecordFilters,
   TelemetryRecordView,
 } from '@simscope/protocol';
+import { M4_COLUMNS } from '@simscope/protocol';
 import { Unpackr } from 'msgpackr';
 import {
   type ArtifactFilter,
@@ -380,17 +381,7 @@ function concat(parts: Float64Array[]): Float64Array {
 /** The points of M4 buckets in x order, without repeats: what a chart draws. */
 function m4Points(b: Record<string, Uint8Array>): { x: Float64Array; values: Float64Array } {
   const col = (k: string) => float64(b[k]!);
-  const count = col('count');
-  const [fx, fy, lx, ly, nx, ny, mx, my] = [
-    'firstX',
-    'firstY',
-    'lastX',
-    'lastY',
-    'minX',
-    'minY',
-    'maxX',
-    'maxY',
-  ].map(col);
+  const [count, fx, fy, lx, ly, nx, ny, mx, my] = M4_COLUMNS.map(col) as [Float64Array, ...Float64Array[]];
   const x: number[] = [];
   const y: number[] = [];
   for (let i = 0; i < count.length; i++) {

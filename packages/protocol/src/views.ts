@@ -71,3 +71,16 @@ export interface RunTablePage {
   metricNames?: string[];
   next: string | null;
 }
+
+/** The columns of M4 downsampling buckets, in the order the API documents them. */
+export const M4_COLUMNS = [
+  'count',
+  'firstX',
+  'firstY',
+  'lastX',
+  'lastY',
+  'minX',
+  'minY',
+  'maxX',
+  'maxY',
+] as const;

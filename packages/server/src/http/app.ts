@@ -10,6 +10,7 @@ import {
   int64Bytes,
   jsonNumber,
   LIMITS,
+  M4_COLUMNS,
   MSGPACK_TYPE,
   membershipCreateSchema,
   nowMicros,
@@ -88,22 +89,10 @@ function errorBody(code: keyof typeof ERROR_STATUS, message: string, details?: u
   return { error: details === undefined ? { code, message } : { code, message, details } };
 }
 
-const BUCKET_COLUMNS = [
-  'count',
-  'firstX',
-  'firstY',
-  'lastX',
-  'lastY',
-  'minX',
-  'minY',
-  'maxX',
-  'maxY',
-] as const;
-
 /** M4 bucket columns for a reply: little-endian float64 bytes in msgpack, arrays of numbers (NaN as 'NaN') in JSON. */
 function bucketColumns(b: Buckets, binary: boolean): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const c of BUCKET_COLUMNS) out[c] = binary ? float64Bytes(b[c]) : Array.from(b[c], jsonNumber);
+  for (const c of M4_COLUMNS) out[c] = binary ? float64Bytes(b[c]) : Array.from(b[c], jsonNumber);
   return out;
 }
 

@@ -30,7 +30,7 @@ function fillSteps(out: Float64Array, given: Float64Array | null, largest: numbe
   }
   for (let i = 0; i < n; i++) {
     let step = given[i]!;
-    if (step !== step) step = largest + 1;
+    if (Number.isNaN(step)) step = largest + 1;
     if (step > largest) largest = step;
     out[i] = step;
   }
@@ -54,7 +54,7 @@ function fillClock(
     }
     for (let i = 0; i < n; i++) {
       let ts = givenStamps[i]!;
-      if (ts !== ts) ts = now;
+      if (Number.isNaN(ts)) ts = now;
       timestamps[i] = ts;
       times[i] = (ts - startedAt) / 1e6;
     }
@@ -64,9 +64,9 @@ function fillClock(
   for (let i = 0; i < n; i++) {
     const time = givenTimes[i]!;
     let ts = givenStamps === null ? Number.NaN : givenStamps[i]!;
-    if (ts !== ts) ts = time === time ? Math.round(startedAt + time * 1e6) : now;
+    if (Number.isNaN(ts)) ts = !Number.isNaN(time) ? Math.round(startedAt + time * 1e6) : now;
     timestamps[i] = ts;
-    if (time === time) {
+    if (!Number.isNaN(time)) {
       times[i] = time;
       derived = false;
     } else times[i] = (ts - startedAt) / 1e6;

@@ -4,15 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Run } from '@simscope/client';
 import { verifyWebhook } from '@simscope/protocol';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { bootstrap } from '../packages/server/src/bootstrap.js';
 import { createApp } from '../packages/server/src/http/app.js';
 import { AlertEngine } from '../packages/server/src/services/alert-engine.js';
 import { EmailNotifier } from '../packages/server/src/services/email-notifier.js';
 import { WebhookNotifier } from '../packages/server/src/services/webhook-notifier.js';
 import { ADMIN_TOKEN, openTestStore } from '../test/fixtures.js';
-import { startMailServer } from '../test/mail-server.js';
-import { startWebhookReceiver } from '../test/webhook-receiver.js';
+import { useNotificationReceivers } from '../test/notification-receivers.js';
 import { buildServer, E2E_TOKEN, ServerProcess } from './server-process.js';
 
 const quiet = { systemInfo: false, onError: () => {} };
@@ -26,20 +25,7 @@ async function waitFor(check: () => boolean | Promise<boolean>, ms: number, what
   }
 }
 
-let mail: Awaited<ReturnType<typeof startMailServer>>;
-let hooks: Awaited<ReturnType<typeof startWebhookReceiver>>;
-beforeAll(async () => {
-  mail = await startMailServer();
-  hooks = await startWebhookReceiver();
-});
-afterAll(async () => {
-  await mail.close();
-  await hooks.close();
-});
-beforeEach(() => {
-  mail.messages.length = 0;
-  hooks.requests.length = 0;
-});
+const receivers = useNotificationReceivers();
 
 describe('alerts from the client, with the engine on its timer in a listening server', () => {
   let close: () => Promise<void>;
@@ -59,8 +45,8 @@ describe('alerts from the client, with the engine on its timer in a listening se
       channels: {
         email: new EmailNotifier(
           {
-            host: mail.host,
-            port: mail.port,
+            host: receivers.mail.host,
+            port: receivers.mail.port,
             tls: 'none',
             user: null,
             password: null,
@@ -101,7 +87,7 @@ describe('alerts from the client, with the engine on its timer in a listening se
       frequency: 0.2,
       abortOnCritical: true,
       notification: 'webhook',
-      webhook: hooks.url,
+      webhook: receivers.hooks.url,
     });
     expect(added).toMatchObject({ state: 'ok', run: { id: run.id, name: 'diverging' } });
     let step = 0;
@@ -124,19 +110,19 @@ describe('alerts from the client, with the engine on its timer in a listening se
     );
     const [state] = await client.getAlerts({ run: 'diverging' });
     expect(state).toMatchObject({ state: 'critical', alert: { name: 'loss exploded' } });
-    await waitFor(() => hooks.requests.length === 1, 5000, 'the webhook');
-    const body = hooks.requests[0]!.body;
+    await waitFor(() => receivers.hooks.requests.length === 1, 5000, 'the webhook');
+    const body = receivers.hooks.requests[0]!.body;
     expect(
       await verifyWebhook(
         'e2e-secret',
         body,
-        hooks.requests[0]!.headers['simscope-signature'] as string,
+        receivers.hooks.requests[0]!.headers['simscope-signature'] as string,
         Math.floor(Date.now() / 1000),
       ),
     ).toBe(true);
     expect(JSON.parse(body)).toMatchObject({ type: 'alert.critical', run: { name: 'diverging' } });
     await new Promise((r) => setTimeout(r, 400));
-    expect(hooks.requests).toHaveLength(1);
+    expect(receivers.hooks.requests).toHaveLength(1);
   });
 
   it('round-trips a user alert: logAlert sets it, getAlerts and the history read it back, email goes out once', async () => {
@@ -169,15 +155,15 @@ describe('alerts from the client, with the engine on its timer in a listening se
       ['ok', 'critical', 'skewness 0.97 above 0.9'],
       ['critical', 'ok', 'set ok by the run'],
     ]);
-    await waitFor(() => mail.messages.length === 1, 5000, 'the email');
-    expect(mail.messages[0]).toMatchObject({
+    await waitFor(() => receivers.mail.messages.length === 1, 5000, 'the email');
+    expect(receivers.mail.messages[0]).toMatchObject({
       to: ['cfd@example.org'],
       subject: "[Simscope] CRITICAL: alert 'mesh quality' on run 'user-alert'",
     });
-    expect(mail.messages[0]!.text).toContain('skewness 0.97 above 0.9');
+    expect(receivers.mail.messages[0]!.text).toContain('skewness 0.97 above 0.9');
     await run.close();
     await new Promise((r) => setTimeout(r, 300));
-    expect(mail.messages).toHaveLength(1);
+    expect(receivers.mail.messages).toHaveLength(1);
   });
 
   it('reports a bad definition through onError, naming the field', async () => {
@@ -219,7 +205,7 @@ describe('alerts across a server kill -9 and restart', () => {
       window: 1,
       frequency: 0.5,
       notification: 'webhook',
-      webhook: hooks.url,
+      webhook: receivers.hooks.url,
       notifyOk: true,
     });
     const client = () => new Client(connection);
@@ -227,7 +213,7 @@ describe('alerts across a server kill -9 and restart', () => {
     await waitFor(
       async () => {
         run.logMetrics({ temperature: 80 });
-        return hooks.requests.length >= 1;
+        return receivers.hooks.requests.length >= 1;
       },
       15_000,
       'the critical webhook',
@@ -237,20 +223,23 @@ describe('alerts across a server kill -9 and restart', () => {
     await server.waitForExit();
     server = await ServerProcess.start({ home, args, port: Number(new URL(connection.url).port) });
     await new Promise((r) => setTimeout(r, 3000));
-    expect(hooks.requests.map((r) => JSON.parse(r.body).type)).toEqual(['alert.critical']);
+    expect(receivers.hooks.requests.map((r) => JSON.parse(r.body).type)).toEqual(['alert.critical']);
     const [state] = await client().getAlerts({ run: 'restarted' });
     expect(state?.state).toBe('critical');
     await waitFor(
       async () => {
         run.logMetrics({ temperature: 20 });
-        return hooks.requests.length >= 2;
+        return receivers.hooks.requests.length >= 2;
       },
       15_000,
       'the ok webhook',
     );
     await new Promise((r) => setTimeout(r, 1500));
-    expect(hooks.requests.map((r) => JSON.parse(r.body).type)).toEqual(['alert.critical', 'alert.ok']);
-    const deliveries = hooks.requests.map((r) => r.headers['simscope-delivery']);
+    expect(receivers.hooks.requests.map((r) => JSON.parse(r.body).type)).toEqual([
+      'alert.critical',
+      'alert.ok',
+    ]);
+    const deliveries = receivers.hooks.requests.map((r) => r.headers['simscope-delivery']);
     expect(new Set(deliveries).size).toBe(2);
     await run.close();
   });

@@ -1,56 +1,46 @@
 import type { AddressInfo } from 'node:net';
 import { Client, Run } from '@simscope/client';
 import { verifyWebhook } from '@simscope/protocol';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, openTestApp } from '../../../test/fixtures.js';
-import { startMailServer } from '../../../test/mail-server.js';
-import { startWebhookReceiver } from '../../../test/webhook-receiver.js';
+import { useNotificationReceivers } from '../../../test/notification-receivers.js';
 import { EmailNotifier } from './email-notifier.js';
 import { ConsoleNotifier, RunNotifier } from './notifier.js';
 import { WebhookNotifier } from './webhook-notifier.js';
 
-let mail: Awaited<ReturnType<typeof startMailServer>>;
-let hooks: Awaited<ReturnType<typeof startWebhookReceiver>>;
-beforeAll(async () => {
-  mail = await startMailServer();
-  hooks = await startWebhookReceiver();
-});
-afterAll(async () => {
-  await mail.close();
-  await hooks.close();
-});
-beforeEach(() => {
-  mail.messages.length = 0;
-  hooks.requests.length = 0;
-  hooks.statuses = [];
-});
+const receivers = useNotificationReceivers();
 
 describe('notifiers', () => {
   it('EmailNotifier sends through a real SMTP server', async () => {
     const email = new EmailNotifier({
-      smtp: { host: mail.host, port: mail.port, tls: 'none', from: 'monitor@simscope.test' },
+      smtp: {
+        host: receivers.mail.host,
+        port: receivers.mail.port,
+        tls: 'none',
+        from: 'monitor@simscope.test',
+      },
       to: ['ops@example.org', 'ada@example.org'],
     });
     await email.notify('WARNING: only 1.00 GiB left for /scratch', 'Free: 1.00 GiB, Total: 100.00 GiB');
     await email.close();
-    expect(mail.messages).toHaveLength(1);
-    expect(mail.messages[0]).toMatchObject({
+    expect(receivers.mail.messages).toHaveLength(1);
+    expect(receivers.mail.messages[0]).toMatchObject({
       from: 'monitor@simscope.test',
       to: ['ops@example.org', 'ada@example.org'],
       subject: '[Simscope monitor] WARNING: only 1.00 GiB left for /scratch',
     });
-    expect(mail.messages[0]!.text).toContain('Free: 1.00 GiB, Total: 100.00 GiB');
+    expect(receivers.mail.messages[0]!.text).toContain('Free: 1.00 GiB, Total: 100.00 GiB');
   });
 
   it('WebhookNotifier posts signed JSON, retries a 5xx and gives up on a 4xx', async () => {
-    const hook = new WebhookNotifier({ url: hooks.url, secret: 's3cret', backoffMs: 10 });
-    hooks.statuses = [502, 503];
+    const hook = new WebhookNotifier({ url: receivers.hooks.url, secret: 's3cret', backoffMs: 10 });
+    receivers.hooks.statuses = [502, 503];
     await hook.notify('INFO', 'hello');
-    expect(hooks.requests.map((r) => r.status)).toEqual([502, 503, 200]);
-    const last = hooks.requests[2]!;
+    expect(receivers.hooks.requests.map((r) => r.status)).toEqual([502, 503, 200]);
+    const last = receivers.hooks.requests[2]!;
     const body = JSON.parse(last.body);
     expect(body).toMatchObject({ type: 'monitor.notification', title: 'INFO', message: 'hello' });
-    expect(new Set(hooks.requests.map((r) => r.headers['simscope-delivery']))).toEqual(
+    expect(new Set(receivers.hooks.requests.map((r) => r.headers['simscope-delivery']))).toEqual(
       new Set([body.delivery]),
     );
     expect(
@@ -61,9 +51,9 @@ describe('notifiers', () => {
         Math.floor(Date.now() / 1000),
       ),
     ).toBe(true);
-    hooks.statuses = [403];
-    await expect(hook.notify('INFO', 'denied')).rejects.toThrow(`POST ${hooks.url}: answered 403`);
-    expect(hooks.requests).toHaveLength(4);
+    receivers.hooks.statuses = [403];
+    await expect(hook.notify('INFO', 'denied')).rejects.toThrow(`POST ${receivers.hooks.url}: answered 403`);
+    expect(receivers.hooks.requests).toHaveLength(4);
     const closed = new WebhookNotifier({ url: 'http://127.0.0.1:1/x', retries: 1, backoffMs: 10 });
     await expect(closed.notify('INFO', 'nobody there')).rejects.toThrow('POST http://127.0.0.1:1/x:');
   });

@@ -7,8 +7,7 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { createDatabase } from '../../../../scripts/postgres-cluster.js';
 import { ADMIN_TOKEN, BACKENDS, openTestApp } from '../../../../test/fixtures.js';
-import { startMailServer } from '../../../../test/mail-server.js';
-import { startWebhookReceiver } from '../../../../test/webhook-receiver.js';
+import { useNotificationReceivers } from '../../../../test/notification-receivers.js';
 import { bootstrap } from '../bootstrap.js';
 import { createApp } from '../http/app.js';
 import { PostgresStore } from '../postgres/postgres-store.js';
@@ -21,22 +20,7 @@ import { WebhookNotifier } from './webhook-notifier.js';
 const SECRET = 'whsec_test_0123456789';
 const S = 1_000_000;
 
-let mail: Awaited<ReturnType<typeof startMailServer>>;
-let hooks: Awaited<ReturnType<typeof startWebhookReceiver>>;
-
-beforeAll(async () => {
-  mail = await startMailServer();
-  hooks = await startWebhookReceiver();
-});
-afterAll(async () => {
-  await mail.close();
-  await hooks.close();
-});
-beforeEach(() => {
-  mail.messages.length = 0;
-  hooks.requests.length = 0;
-  hooks.statuses = [];
-});
+const receivers = useNotificationReceivers();
 
 function engineFor(store: Store, clock: { now: number }, options: { retryBaseMs?: number } = {}) {
   return new AlertEngine({
@@ -47,8 +31,8 @@ function engineFor(store: Store, clock: { now: number }, options: { retryBaseMs?
     channels: {
       email: new EmailNotifier(
         {
-          host: mail.host,
-          port: mail.port,
+          host: receivers.mail.host,
+          port: receivers.mail.port,
           tls: 'none',
           user: null,
           password: null,
@@ -132,7 +116,7 @@ describe.each(BACKENDS)('alert engine (%s)', (backend) => {
       frequency: 5,
       notification: ['email', 'webhook'],
       emails: ['ops@example.org'],
-      webhook: hooks.url,
+      webhook: receivers.hooks.url,
       notifyOk: true,
     });
     expect(added.status).toBe(201);
@@ -159,15 +143,15 @@ describe.each(BACKENDS)('alert engine (%s)', (backend) => {
     expect(await engine.deliver()).toEqual({ sent: 2, retried: 0, failed: 0 });
     expect(await engine.deliver()).toEqual({ sent: 0, retried: 0, failed: 0 });
 
-    expect(mail.messages).toHaveLength(1);
-    const email = mail.messages[0]!;
+    expect(receivers.mail.messages).toHaveLength(1);
+    const email = receivers.mail.messages[0]!;
     expect(email.from).toBe('alerts@simscope.test');
     expect(email.to.sort()).toEqual(['ada@example.org', 'ops@example.org']);
     expect(email.subject).toBe(`[Simscope] CRITICAL: alert 'loss high' on run 'loss-${backend}'`);
     expect(email.text).toContain("average of 'loss' over 10 s is 0.75, above 0.5");
     expect(email.text).toContain(`http://simscope.test:5280/api/v1/runs/${run}`);
-    expect(hooks.requests).toHaveLength(1);
-    const hook = hooks.requests[0]!;
+    expect(receivers.hooks.requests).toHaveLength(1);
+    const hook = receivers.hooks.requests[0]!;
     expect(hook.method).toBe('POST');
     expect(hook.path).toBe('/hooks/simscope');
     expect(hook.headers['content-type']).toBe('application/json');
@@ -217,12 +201,17 @@ describe.each(BACKENDS)('alert engine (%s)', (backend) => {
     expect(await engine.evaluate()).toEqual({ pairs: 1, slots: 1, transitions: 0 });
     expect(await engine.deliver()).toEqual({ sent: 0, retried: 0, failed: 0 });
 
-    expect(mail.messages.map((m) => m.subject)).toEqual([
+    expect(receivers.mail.messages.map((m) => m.subject)).toEqual([
       `[Simscope] CRITICAL: alert 'loss high' on run 'loss-${backend}'`,
       `[Simscope] OK: alert 'loss high' on run 'loss-${backend}'`,
     ]);
-    expect(mail.messages[1]!.text).toContain("average of 'loss' over 10 s is 0.1875, no longer above 0.5");
-    expect(hooks.requests.map((h) => JSON.parse(h.body).type)).toEqual(['alert.critical', 'alert.ok']);
+    expect(receivers.mail.messages[1]!.text).toContain(
+      "average of 'loss' over 10 s is 0.1875, no longer above 0.5",
+    );
+    expect(receivers.hooks.requests.map((h) => JSON.parse(h.body).type)).toEqual([
+      'alert.critical',
+      'alert.ok',
+    ]);
 
     const history = await ada('GET', `/runs/${run}/alerts/loss high/history`);
     expect(history.body).toEqual({
@@ -313,7 +302,7 @@ describe.each(BACKENDS)('alert engine (%s)', (backend) => {
       pattern: 'NaN detected',
       frequency: 2,
       notification: 'webhook',
-      webhook: hooks.url,
+      webhook: receivers.hooks.url,
     });
     await ada('POST', `/runs/${run}/alerts`, {
       name: `courant ${backend}`,
@@ -345,7 +334,7 @@ describe.each(BACKENDS)('alert engine (%s)', (backend) => {
     t.clock.now = t0 + 4 * S;
     expect(await engine.evaluate()).toMatchObject({ pairs: 2, transitions: 2 });
     expect(await engine.deliver()).toEqual({ sent: 1, retried: 0, failed: 0 });
-    expect(JSON.parse(hooks.requests[0]!.body).transition).toEqual({
+    expect(JSON.parse(receivers.hooks.requests[0]!.body).transition).toEqual({
       at: t0 + 4 * S,
       from: 'ok',
       to: 'critical',
@@ -395,10 +384,10 @@ describe.each(BACKENDS)('alert engine (%s)', (backend) => {
     ]);
     const engine = engineFor(t.store, t.clock);
     expect(await engine.deliver()).toEqual({ sent: 1, retried: 0, failed: 0 });
-    expect(mail.messages.map((m) => [m.to, m.subject])).toEqual([
+    expect(receivers.mail.messages.map((m) => [m.to, m.subject])).toEqual([
       [['ada@example.org'], `[Simscope] CRITICAL: alert 'diverged ${backend}' on run 'user-${backend}'`],
     ]);
-    expect(mail.messages[0]!.text).toContain('The run has been asked to abort.');
+    expect(receivers.mail.messages[0]!.text).toContain('The run has been asked to abort.');
 
     // A metrics alert with abortOnCritical asks too, through the engine.
     const t0 = t.clock.now;
@@ -436,28 +425,28 @@ describe.each(BACKENDS)('alert engine (%s)', (backend) => {
         name: `retry ${name} ${backend}`,
         source: 'user',
         notification: 'webhook',
-        webhook: `${hooks.url}?alert=${name}`,
+        webhook: `${receivers.hooks.url}?alert=${name}`,
       });
     }
     const engine = engineFor(t.store, t.clock, { retryBaseMs: 2000 });
-    hooks.statuses = [503];
+    receivers.hooks.statuses = [503];
     await ada('PUT', `/runs/${run}/alerts/retry a ${backend}/state`, { state: 'critical' });
     expect(await engine.deliver()).toEqual({ sent: 0, retried: 1, failed: 0 });
     t.clock.now = t0 + 1 * S;
     expect(await engine.deliver()).toEqual({ sent: 0, retried: 0, failed: 0 });
     t.clock.now = t0 + 2 * S;
     expect(await engine.deliver()).toEqual({ sent: 1, retried: 0, failed: 0 });
-    expect(hooks.requests.map((r) => r.status)).toEqual([503, 200]);
-    expect(hooks.requests[0]!.headers['simscope-delivery']).toBe(
-      hooks.requests[1]!.headers['simscope-delivery'],
+    expect(receivers.hooks.requests.map((r) => r.status)).toEqual([503, 200]);
+    expect(receivers.hooks.requests[0]!.headers['simscope-delivery']).toBe(
+      receivers.hooks.requests[1]!.headers['simscope-delivery'],
     );
 
-    hooks.statuses = [404];
+    receivers.hooks.statuses = [404];
     await ada('PUT', `/runs/${run}/alerts/retry b ${backend}/state`, { state: 'critical' });
     expect(await engine.deliver()).toEqual({ sent: 0, retried: 0, failed: 1 });
     t.clock.now = t0 + 100 * S;
     expect(await engine.deliver()).toEqual({ sent: 0, retried: 0, failed: 0 });
-    expect(hooks.requests.map((r) => [r.path, r.status])).toEqual([
+    expect(receivers.hooks.requests.map((r) => [r.path, r.status])).toEqual([
       ['/hooks/simscope?alert=a', 503],
       ['/hooks/simscope?alert=a', 200],
       ['/hooks/simscope?alert=b', 404],
@@ -561,7 +550,7 @@ describe('alert engine across restarts (SQLite file)', () => {
       window: 10,
       frequency: 5,
       notification: 'webhook',
-      webhook: hooks.url,
+      webhook: receivers.hooks.url,
       notifyOk: true,
     });
     await logPoints(server.call, run, 'loss', [
@@ -597,7 +586,10 @@ describe('alert engine across restarts (SQLite file)', () => {
     expect(await server.engine.evaluate()).toEqual({ pairs: 1, slots: 1, transitions: 0 });
     expect(await server.engine.deliver()).toEqual({ sent: 0, retried: 0, failed: 0 });
     await server.close();
-    expect(hooks.requests.map((r) => JSON.parse(r.body).type)).toEqual(['alert.critical', 'alert.ok']);
+    expect(receivers.hooks.requests.map((r) => JSON.parse(r.body).type)).toEqual([
+      'alert.critical',
+      'alert.ok',
+    ]);
   });
 });
 
@@ -628,7 +620,7 @@ describe('two servers on one PostgreSQL database', () => {
           threshold: 0,
           frequency: 1,
           notification: 'webhook',
-          webhook: hooks.url,
+          webhook: receivers.hooks.url,
         });
         await logPoints(call, run, 'm', [[t0 + S / 2, 1]]);
         runs.push(run);
@@ -637,8 +629,8 @@ describe('two servers on one PostgreSQL database', () => {
       await Promise.all([a.engine.evaluate(), b.engine.evaluate()]);
       const [da, db] = await Promise.all([a.engine.deliver(), b.engine.deliver()]);
       expect(da.sent + db.sent).toBe(20);
-      expect(hooks.requests).toHaveLength(20);
-      expect(new Set(hooks.requests.map((r) => JSON.parse(r.body).run.id))).toEqual(new Set(runs));
+      expect(receivers.hooks.requests).toHaveLength(20);
+      expect(new Set(receivers.hooks.requests.map((r) => JSON.parse(r.body).run.id))).toEqual(new Set(runs));
       for (const run of runs) {
         expect((await call('GET', `/runs/${run}/alerts/high/history`)).body.items).toHaveLength(1);
       }

@@ -11,7 +11,7 @@ import type {
   TelemetryServiceView,
   TelemetryUsageView,
 } from '@simscope/protocol';
-import { LIMITS } from '@simscope/protocol';
+import { LIMITS, M4_COLUMNS } from '@simscope/protocol';
 import { Unpackr } from 'msgpackr';
 import type { Buckets } from './chart/columns.js';
 import type { XAxis } from './chart/line-chart.js';
@@ -215,21 +215,13 @@ export class Api {
           out.push(null);
           continue;
         }
-        const col = (k: string) => float64Column(item[k] as Uint8Array);
+        const columns = Object.fromEntries(M4_COLUMNS.map((k) => [k, float64Column(item[k] as Uint8Array)]));
         out.push({
           name,
           x: axis,
           from: raw.from,
           to: raw.to,
-          count: col('count'),
-          firstX: col('firstX'),
-          firstY: col('firstY'),
-          lastX: col('lastX'),
-          lastY: col('lastY'),
-          minX: col('minX'),
-          minY: col('minY'),
-          maxX: col('maxX'),
-          maxY: col('maxY'),
+          ...(columns as Record<(typeof M4_COLUMNS)[number], Float64Array>),
         });
       }
     }

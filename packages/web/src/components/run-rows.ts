@@ -2,20 +2,8 @@ import type { Json, RunView } from '@simscope/protocol';
 import type { RunTablePage } from '../api.js';
 import { runDuration } from '../format.js';
 
-/** Runs as columns, as loaded page by page for the runs table. */
-export interface RunRows {
-  count: number;
-  id: string[];
-  name: string[];
-  status: string[];
-  folder: string[];
-  user: (string | null)[];
-  tags: string[][];
-  created: number[];
-  started: (number | null)[];
-  ended: (number | null)[];
-  columns: Record<string, Json[]>;
-}
+/** Runs as columns, as loaded page by page for the runs table: the pages' columns, joined. */
+export type RunRows = Omit<RunTablePage, 'metadataKeys' | 'metricNames' | 'next'>;
 
 export function emptyRows(columns: readonly string[]): RunRows {
   return {

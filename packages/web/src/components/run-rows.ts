@@ -1,4 +1,4 @@
-import type { Json, RunView } from '@simscope/protocol';
+import type { RunView } from '@simscope/protocol';
 import type { RunTablePage } from '../api.js';
 import { runDuration } from '../format.js';
 

@@ -8,6 +8,7 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^@simscope\/protocol$/, replacement: pkg('protocol') },
+      { find: /^@simscope\/block-io$/, replacement: pkg('block-io') },
       { find: /^@simscope\/client$/, replacement: pkg('client') },
       { find: /^@simscope\/monitor$/, replacement: pkg('monitor') },
       { find: /^@simscope\/telemetry$/, replacement: pkg('telemetry') },

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { type FileHandle, lstat, mkdir, open, readdir, realpath, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
+import { BlockFileWriter } from '@simscope/block-io';
 import {
   ARTIFACT_CATEGORIES,
   type ArtifactCategory,
@@ -504,76 +505,48 @@ export async function downloadArtifact(
     `.${basename(target).slice(0, 200)}.${randomBytes(6).toString('hex')}.part`,
   );
   const timer = new IdleTimer(transport.timeoutMs);
-  const handle = await open(temp, 'wx');
+  const writer = await BlockFileWriter.open(temp);
   let hash = createHash('sha256');
-  let written = 0;
   let etag: string | null = null;
   try {
     for (let attempt = 0; ; attempt++) {
-      // Received but not yet written: written (at their place) before a resume, so nothing is asked twice.
-      let pending: Uint8Array[] = [];
-      let pendingBytes = 0;
-      // One write in flight while the next chunks arrive: the disk and the network take turns otherwise.
-      let writing: Promise<void> | null = null;
-      const settle = async () => {
-        const current = writing;
-        writing = null;
-        if (current) await current;
-      };
-      const flush = async () => {
-        await settle();
-        if (pendingBytes === 0) return;
-        const chunks = pending;
-        const bytes = pendingBytes;
-        pending = [];
-        pendingBytes = 0;
-        writing = handle.writev(chunks, written).then(({ bytesWritten }) => {
-          if (bytesWritten !== bytes) fail(`${temp}: short write (is the disk full?)`, 'bad_request');
-          written += bytes;
-        });
-        // Awaited by the next flush or settle; until then a failure must not count as unhandled.
-        writing.catch(() => {});
-      };
       try {
-        const resume = written > 0 && etag !== null;
+        // Every byte received is kept by the writer, so a resume asks for what comes after all of them.
+        const resume = writer.bytes > 0 && etag !== null;
         const res = await transport.stream('GET', `/runs/${encodeURIComponent(run)}/artifacts/content`, {
           query: { name },
           signal: timer.signal,
-          ...(resume ? { headers: { range: `bytes=${written}-`, 'if-range': etag! } } : {}),
+          ...(resume ? { headers: { range: `bytes=${writer.bytes}-`, 'if-range': etag! } } : {}),
         });
         if (resume && res.status !== 206) {
           // The artifact changed since the first bytes came: start again from the whole answer.
-          await handle.truncate(0);
-          written = 0;
+          await writer.restart();
           hash = createHash('sha256');
         }
         etag ??= res.headers.get('etag');
         if (!res.body) fail(`${name}: the server sent no body`, 'bad_request');
-        // Chunks arrive small; gathering them into 1 MiB writes is what keeps the disk side fast.
         const reader = res.body.getReader();
         for (;;) {
           const { done, value } = await reader.read();
-          if (value) {
-            timer.touch();
-            hash.update(value);
-            pending.push(value);
-            pendingBytes += value.length;
-          }
-          if (pendingBytes >= CHUNK || done) await flush();
           if (done) break;
+          timer.touch();
+          hash.update(value);
+          // A failed write (a full disk) is not the network's doing: no resume would help.
+          await writer.write(value).catch((error: Error) => {
+            throw new ClientError('bad_request', `${temp}: ${error.message}`, 0, { cause: error });
+          });
         }
-        await settle();
         break;
       } catch (error) {
-        await flush();
-        await settle();
         if (error instanceof ClientError || timer.signal.aborted || attempt >= RESUMES || etag === null) {
           throw error;
         }
         await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
       }
     }
-    await handle.close();
+    await writer.close().catch((error: Error) => {
+      throw new ClientError('bad_request', `${temp}: ${error.message}`, 0, { cause: error });
+    });
     const expected = /^"([0-9a-f]{64})"$/.exec(etag ?? '')?.[1];
     const actual = hash.digest('hex');
     if (expected !== undefined && actual !== expected) {
@@ -586,7 +559,7 @@ export async function downloadArtifact(
     await rename(temp, target);
     return target;
   } catch (error) {
-    await handle.close().catch(() => undefined);
+    await writer.abort();
     await rm(temp, { force: true });
     throw error;
   } finally {

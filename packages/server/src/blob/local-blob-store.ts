@@ -1,6 +1,8 @@
-import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { BLOCK_SIZE, createBlockWriteStream, readBlocks } from '@simscope/block-io';
 import { isSha256, SimscopeError } from '@simscope/protocol';
 import {
   type BlobEntry,
@@ -13,11 +15,11 @@ import {
   type StageOptions,
 } from './blob-store.js';
 
-const CHUNK = 1 << 20;
-
 /**
  * Blobs as files under one directory: `sha256/ab/abcdef…` for committed blobs and `tmp/ID` for staged ones. Both
- * live on the same file system, so a commit is one atomic rename.
+ * live on the same file system, so a commit is one atomic rename. Large blobs are written and read in whole blocks
+ * that skip the page cache where the file system allows it: written once and read rarely, they would only crowd
+ * out what the database needs cached.
  */
 export class LocalBlobStore implements BlobStore {
   readonly kind = 'local' as const;
@@ -46,8 +48,8 @@ export class LocalBlobStore implements BlobStore {
     const file = this.#stagedPath(id);
     const counter = new HashingCounter(options.maxBytes);
     try {
-      const output = await withDirectory(this.#tmp, () => open(file, 'wx'));
-      const done = pipeline(counter, output.createWriteStream({ highWaterMark: CHUNK }));
+      const output = await withDirectory(this.#tmp, () => createBlockWriteStream(file));
+      const done = pipeline(counter, output);
       feed(source, counter);
       await done;
     } catch (error) {
@@ -77,12 +79,10 @@ export class LocalBlobStore implements BlobStore {
   }
 
   async read(sha256: string, range?: ByteRange): Promise<NodeJS.ReadableStream> {
-    // Opened here so that a missing blob fails before any response header is sent.
-    const handle = await open(this.#path(sha256), 'r');
-    return handle.createReadStream({
-      highWaterMark: CHUNK,
-      ...(range ? { start: range.start, end: range.end } : {}),
-    });
+    const blocks = readBlocks(this.#path(sha256), range ?? {});
+    // The first block is read here, so that a missing blob fails before any response header is sent.
+    const first = await blocks.next();
+    return Readable.from(prepend(first, blocks), { objectMode: false, highWaterMark: BLOCK_SIZE });
   }
 
   async delete(sha256: string): Promise<void> {
@@ -104,6 +104,17 @@ export class LocalBlobStore implements BlobStore {
   }
 
   async close(): Promise<void> {}
+}
+
+async function* prepend(first: IteratorResult<Buffer>, rest: AsyncGenerator<Buffer>): AsyncGenerator<Buffer> {
+  try {
+    if (first.done) return;
+    yield first.value;
+    yield* rest;
+  } finally {
+    // Closes the file, also when the reader stops before the end.
+    await rest.return(undefined);
+  }
 }
 
 /** Runs `fn`, creating `dir` first only if `fn` fails for want of it (a directory rarely needs making). */

@@ -40,7 +40,6 @@ export async function* readBlocks(path: string, options: BlockFileReadOptions = 
         yield* readDirect(direct, start, end);
         return;
       } catch (error) {
-        // EINVAL before the first byte: the file system opened with O_DIRECT but does not read with it.
         if (!(error instanceof DirectRefused)) throw error;
       } finally {
         await direct.close();
@@ -55,64 +54,67 @@ export async function* readBlocks(path: string, options: BlockFileReadOptions = 
 class DirectRefused extends Error {}
 
 async function* readBuffered(handle: FileHandle, start: number, end: number): AsyncGenerator<Buffer> {
-  const read = (at: number) => readRange(handle, Buffer.allocUnsafe(Math.min(BLOCK_SIZE, end + 1 - at)), at);
-  let next = read(start);
-  next.catch(() => undefined);
-  for (let at = start; at <= end; ) {
-    const chunk = await next;
-    if (chunk.length === 0) return;
-    at += chunk.length;
-    if (at <= end) {
-      // Awaited on the next turn, unless the caller stops first: then its failure is of no interest.
-      next = read(at);
-      next.catch(() => undefined);
-    }
-    yield chunk;
-  }
+  const chunks = readAhead(start, end, (at) =>
+    fill(handle, Buffer.allocUnsafe(Math.min(BLOCK_SIZE, end + 1 - at)), at, false),
+  );
+  for await (const { bytes } of chunks) yield bytes;
 }
 
 async function* readDirect(handle: FileHandle, start: number, end: number): AsyncGenerator<Buffer> {
   const blocks = alignedBlocks(2);
-  let at = start - (start % SECTOR);
-  let next = readAligned(handle, blocks[0]!, at).catch((error: NodeJS.ErrnoException) => {
-    throw error.code === 'EINVAL' ? new DirectRefused() : error;
-  });
-  next.catch(() => undefined);
-  for (let i = 1; at <= end; i++) {
-    const block = await next;
-    const blockStart = at;
-    at += block.length;
-    if (at <= end && block.length === BLOCK_SIZE) {
-      next = readAligned(handle, blocks[i % 2]!, at);
-      next.catch(() => undefined);
+  let turn = 0;
+  const chunks = readAhead(start - (start % SECTOR), end, (at) =>
+    fill(handle, blocks[turn++ % 2]!, at, true),
+  );
+  try {
+    for await (const { bytes, position } of chunks) {
+      // The aligned block is read into again while the caller holds this chunk: the caller gets a copy.
+      const chunk = Buffer.from(
+        bytes.subarray(Math.max(0, start - position), Math.min(bytes.length, end + 1 - position)),
+      );
+      if (chunk.length > 0) yield chunk;
     }
-    // The aligned block is read into again while the caller holds this chunk: the caller gets a copy.
-    const chunk = Buffer.from(
-      block.subarray(Math.max(0, start - blockStart), Math.min(block.length, end + 1 - blockStart)),
-    );
-    if (chunk.length > 0) yield chunk;
-    if (block.length < BLOCK_SIZE) return;
+  } catch (error) {
+    // EINVAL on the first read, before any byte: the file system opened with O_DIRECT but does not read with it.
+    if (turn === 1 && (error as NodeJS.ErrnoException).code === 'EINVAL') throw new DirectRefused();
+    throw error;
   }
 }
 
-/** Fills `buffer` from `position`; short only at the file's end. */
-async function readRange(handle: FileHandle, buffer: Buffer, position: number): Promise<Buffer> {
+/**
+ * Reads from `position` to `end` (inclusive) with `read`, the next read under way while the caller uses the
+ * last; stops at a short read (the file's end).
+ */
+async function* readAhead(
+  position: number,
+  end: number,
+  read: (position: number) => Promise<Buffer>,
+): AsyncGenerator<{ bytes: Buffer; position: number }> {
+  let next = read(position);
+  for (;;) {
+    // Awaited on the next turn, unless the caller stops first: then its failure is of no interest.
+    next.catch(() => undefined);
+    const bytes = await next;
+    if (bytes.length === 0) return;
+    const at = position;
+    position += bytes.length;
+    const full = bytes.length === BLOCK_SIZE || position > end;
+    if (position <= end && full) next = read(position);
+    yield { bytes, position: at };
+    if (position > end || !full) return;
+  }
+}
+
+/**
+ * Fills `buffer` from `position`; short only at the file's end. With `O_DIRECT` a read that ends off a sector
+ * boundary is the file's end (reading on from there would be refused).
+ */
+async function fill(handle: FileHandle, buffer: Buffer, position: number, direct: boolean): Promise<Buffer> {
   let filled = 0;
   while (filled < buffer.length) {
     const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, position + filled);
-    if (bytesRead === 0) break;
     filled += bytesRead;
+    if (bytesRead === 0 || (direct && filled % SECTOR !== 0)) break;
   }
   return buffer.subarray(0, filled);
-}
-
-/** Fills an aligned block from an aligned `position`; a read that ends off a sector boundary is the file's end. */
-async function readAligned(handle: FileHandle, block: Buffer, position: number): Promise<Buffer> {
-  let filled = 0;
-  while (filled < block.length) {
-    const { bytesRead } = await handle.read(block, filled, block.length - filled, position + filled);
-    filled += bytesRead;
-    if (bytesRead === 0 || filled % SECTOR !== 0) break;
-  }
-  return block.subarray(0, filled);
 }

@@ -190,16 +190,9 @@ export class BlockFileWriter {
   async #directHandle(): Promise<FileHandle | null> {
     if (this.#direct !== undefined) return this.#direct;
     const flag = directFlag();
-    if (flag === undefined) {
-      this.#direct = null;
-      return null;
-    }
-    try {
-      this.#direct = await open(this.path, constants.O_WRONLY | flag);
-      this.#free = alignedBlocks(IN_FLIGHT);
-    } catch {
-      this.#direct = null;
-    }
+    this.#direct =
+      flag === undefined ? null : await open(this.path, constants.O_WRONLY | flag).catch(() => null);
+    if (this.#direct) this.#free = alignedBlocks(IN_FLIGHT);
     return this.#direct;
   }
 }
@@ -228,6 +221,7 @@ export async function createBlockWriteStream(
   return Object.assign(stream, { writer });
 }
 
+/** Shaped as Node's own file errors: a message without the path, which comes as `path`. */
 function shortWrite(path: string): Error {
-  return Object.assign(new Error(`${path}: short write (is the disk full?)`), { code: 'ENOSPC' });
+  return Object.assign(new Error('ENOSPC: short write (is the disk full?)'), { code: 'ENOSPC', path });
 }

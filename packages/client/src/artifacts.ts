@@ -532,9 +532,7 @@ export async function downloadArtifact(
           timer.touch();
           hash.update(value);
           // A failed write (a full disk) is not the network's doing: no resume would help.
-          await writer.write(value).catch((error: Error) => {
-            throw new ClientError('bad_request', `${temp}: ${error.message}`, 0, { cause: error });
-          });
+          await writer.write(value).catch(writeFailed(temp));
         }
         break;
       } catch (error) {
@@ -544,9 +542,7 @@ export async function downloadArtifact(
         await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
       }
     }
-    await writer.close().catch((error: Error) => {
-      throw new ClientError('bad_request', `${temp}: ${error.message}`, 0, { cause: error });
-    });
+    await writer.close().catch(writeFailed(temp));
     const expected = /^"([0-9a-f]{64})"$/.exec(etag ?? '')?.[1];
     const actual = hash.digest('hex');
     if (expected !== undefined && actual !== expected) {
@@ -565,6 +561,13 @@ export async function downloadArtifact(
   } finally {
     timer.stop();
   }
+}
+
+/** Turns a failed write of `path` into the error a download ends with. */
+function writeFailed(path: string): (error: Error) => never {
+  return (error) => {
+    throw new ClientError('bad_request', `${path}: ${error.message}`, 0, { cause: error });
+  };
 }
 
 /** Reads a whole artifact into memory (for `getArtifactAsObject`). */

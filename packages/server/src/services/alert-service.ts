@@ -23,7 +23,7 @@ import {
 } from './alert-rules.js';
 import { newId } from './auth-service.js';
 import type { ServiceContext } from './context.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
+import { decodeCursor, pageOf } from './cursor.js';
 import { parseLimit } from './run-service.js';
 
 export interface AlertListQuery {
@@ -108,13 +108,12 @@ export class AlertService {
       limit: limit + 1,
       criticalOnly: parseFlag(query.critical, 'critical'),
     });
-    const more = rows.length > limit;
-    const page = more ? rows.slice(0, limit) : rows;
-    const last = page.at(-1);
-    return {
-      items: page.map((r) => ({ ...alertView(r), runs: r.runs, critical: r.critical })),
-      next: more && last ? encodeCursor([last.name]) : null,
-    };
+    return pageOf(
+      rows,
+      limit,
+      (r) => ({ ...alertView(r), runs: r.runs, critical: r.critical }),
+      (last) => [last.name],
+    );
   }
 
   async delete(ctx: ServiceContext, idOrName: string): Promise<void> {
@@ -169,13 +168,7 @@ export class AlertService {
       after,
       limit: limit + 1,
     });
-    const more = rows.length > limit;
-    const page = more ? rows.slice(0, limit) : rows;
-    const last = page.at(-1);
-    return {
-      items: page.map(runAlertView),
-      next: more && last ? encodeCursor([last.alert.name]) : null,
-    };
+    return pageOf(rows, limit, runAlertView, (last) => [last.alert.name]);
   }
 
   async getForRun(ctx: ServiceContext, run: RunRecord, idOrName: string): Promise<RunAlertView> {
@@ -202,10 +195,7 @@ export class AlertService {
       after = pk;
     }
     const rows = await ctx.store.alerts.listTransitions(run.pk, alert.pk, { after, limit: limit + 1 });
-    const more = rows.length > limit;
-    const page = more ? rows.slice(0, limit) : rows;
-    const last = page.at(-1);
-    return { items: page.map(transitionView), next: more && last ? encodeCursor([last.pk]) : null };
+    return pageOf(rows, limit, transitionView, (last) => [last.pk]);
   }
 
   /**

@@ -23,7 +23,7 @@ import {
 import type { ArtifactRecord } from '../store/artifact-store.js';
 import type { RunRecord, Store } from '../store/store.js';
 import type { ServiceContext } from './context.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
+import { decodeCursor, pageOf } from './cursor.js';
 import { parseLimit } from './run-service.js';
 
 export interface ArtifactServiceConfig {
@@ -381,9 +381,7 @@ export class ArtifactService {
       after,
       limit: limit + 1,
     });
-    const more = rows.length > limit;
-    const page = more ? rows.slice(0, limit) : rows;
-    return { items: page.map(artifactView), next: more ? encodeCursor([page.at(-1)!.name]) : null };
+    return pageOf(rows, limit, artifactView, (last) => [last.name]);
   }
 
   async get(ctx: ServiceContext, run: RunRecord, name: string | undefined): Promise<ArtifactRecord> {

@@ -11,7 +11,7 @@ import {
 } from '@simscope/protocol';
 import type { EventRecord, RunRecord } from '../store/store.js';
 import type { ServiceContext } from './context.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
+import { decodeCursor, pageOf } from './cursor.js';
 import { parseLimit } from './run-service.js';
 
 export interface EventListQuery {
@@ -84,9 +84,6 @@ export class EventService {
       limit: limit + 1,
       descending,
     });
-    const more = rows.length > limit;
-    const page = more ? rows.slice(0, limit) : rows;
-    const last = page.at(-1);
-    return { items: page.map(view), next: more && last ? encodeCursor([last.timestamp, last.pk]) : null };
+    return pageOf(rows, limit, view, (last) => [last.timestamp, last.pk]);
   }
 }

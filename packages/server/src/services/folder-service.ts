@@ -9,7 +9,7 @@ import {
 } from '@simscope/protocol';
 import type { FolderRecord, JsonObject } from '../store/store.js';
 import type { ServiceContext } from './context.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
+import { decodeCursor, pageOf } from './cursor.js';
 import { mergeMetadata, parseLimit } from './run-service.js';
 
 function view(f: FolderRecord): FolderView {
@@ -68,10 +68,7 @@ export class FolderService {
       after,
       limit: limit + 1,
     });
-    const more = rows.length > limit;
-    const page = more ? rows.slice(0, limit) : rows;
-    const last = page.at(-1);
-    return { items: page.map(view), next: more && last ? encodeCursor([last.path]) : null };
+    return pageOf(rows, limit, view, (last) => [last.path]);
   }
 
   async update(ctx: ServiceContext, idOrPath: string, body: unknown): Promise<FolderView> {

@@ -13,7 +13,7 @@ import {
 } from '@simscope/protocol';
 import type { BlockColumn, RunRecord, SeriesRecord } from '../store/store.js';
 import type { ServiceContext } from './context.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
+import { decodeCursor, encodeCursor, pageOf } from './cursor.js';
 import { parseLimit } from './run-service.js';
 import { type Buckets, downsample, readSeriesPage, type SeriesPage } from './series-reader.js';
 
@@ -146,10 +146,7 @@ export class MetricService {
       after,
       limit: limit + 1,
     });
-    const more = rows.length > limit;
-    const page = more ? rows.slice(0, limit) : rows;
-    const last = page.at(-1);
-    return { items: page.map(seriesView), next: more && last ? encodeCursor([last.name]) : null };
+    return pageOf(rows, limit, seriesView, (last) => [last.name]);
   }
 
   async #series(ctx: ServiceContext, run: RunRecord, name: string | undefined): Promise<SeriesRecord> {

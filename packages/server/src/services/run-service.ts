@@ -14,7 +14,7 @@ import {
 import type { JsonObject, RunChanges, RunRecord, Store } from '../store/store.js';
 import { newId } from './auth-service.js';
 import type { ServiceContext } from './context.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
+import { decodeCursor, pageOf } from './cursor.js';
 import { generateRunName } from './run-names.js';
 
 /** Which status may follow which; a status may always be set again to itself. */
@@ -198,16 +198,11 @@ export class RunService {
       limit: limit + 1,
       now: ctx.now(),
     });
-    const more = rows.length > limit;
-    const page = more ? rows.slice(0, limit) : rows;
-    const last = page.at(-1);
-    return {
-      items: page.map(runView),
-      next:
-        more && last
-          ? encodeCursor([sortKey(last, field), last.pk, `${descending ? '-' : ''}${field}`])
-          : null,
-    };
+    return pageOf(rows, limit, runView, (last) => [
+      sortKey(last, field),
+      last.pk,
+      `${descending ? '-' : ''}${field}`,
+    ]);
   }
 
   async update(ctx: ServiceContext, idOrName: string, body: unknown): Promise<RunView> {

@@ -27,7 +27,7 @@ import type {
 } from '../store/telemetry-store.js';
 import { hashToken, newId } from './auth-service.js';
 import type { ServiceContext } from './context.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
+import { decodeCursor, pageOf } from './cursor.js';
 import { parseLimit } from './run-service.js';
 
 const CACHE_MS = 5_000;
@@ -296,11 +296,10 @@ export class TelemetryService {
       limit: limit + 1,
       descending,
     });
-    const more = rows.length > limit;
-    const page = more ? rows.slice(0, limit) : rows;
-    const last = page.at(-1);
-    return {
-      items: page.map((r) => ({
+    return pageOf(
+      rows,
+      limit,
+      (r) => ({
         id: r.pk,
         timestamp: r.timestamp,
         function: r.function,
@@ -308,9 +307,9 @@ export class TelemetryService {
         kwargs: r.kwargs,
         session_id: r.sessionId,
         ...r.extra,
-      })),
-      next: more && last ? encodeCursor([last.timestamp, last.pk]) : null,
-    };
+      }),
+      (last) => [last.timestamp, last.pk],
+    );
   }
 
   /** Calls per function in equal buckets over [from, to), bucket edges aligned to multiples of the width. */

@@ -73,6 +73,8 @@ describe('web UI in Chromium', () => {
     if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
     return res.status === 204 ? undefined : ((await res.json()) as any);
   };
+  /** The names in the runs table, in the order shown (poll it: the table may still be redrawing when the count shows). */
+  const runNames = () => page.locator('table.runs tbody tr[data-row] td:nth-child(2)').allInnerTexts();
   const shot = (name: string) => page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: false });
 
   beforeAll(async () => {
@@ -140,15 +142,9 @@ describe('web UI in Chromium', () => {
     await page.getByRole('table', { name: 'Runs' }).waitFor();
     await page.getByText('6 runs').waitFor();
     expect(new URL(page.url()).hash).toBe('');
-    const names = await page.locator('table.runs tbody tr[data-row] td:nth-child(2)').allInnerTexts();
-    expect(names).toEqual([
-      'spiky',
-      XSS_NAME,
-      'cavity-re5000',
-      'cavity-re1000',
-      'cavity-re400',
-      'cavity-re100',
-    ]);
+    await expect
+      .poll(runNames)
+      .toEqual(['spiky', XSS_NAME, 'cavity-re5000', 'cavity-re1000', 'cavity-re400', 'cavity-re100']);
     await shot('runs');
   });
 
@@ -173,8 +169,7 @@ describe('web UI in Chromium', () => {
     await box.fill('metadata.re >= 1000 and has tag.baseline');
     await box.press('Enter');
     await page.getByText('2 runs').waitFor();
-    const names = await page.locator('table.runs tbody tr[data-row] td:nth-child(2)').allInnerTexts();
-    expect(names).toEqual(['cavity-re5000', 'cavity-re1000']);
+    await expect.poll(runNames).toEqual(['cavity-re5000', 'cavity-re1000']);
     expect(new URL(page.url()).searchParams.get('filter')).toBe('metadata.re >= 1000 and has tag.baseline');
     await box.fill('metadata.re >= and');
     const alert = page.locator('#filter-error');

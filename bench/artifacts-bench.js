@@ -3,6 +3,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, statfsSync, writeSync } from 'node:fs';
+import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BlockFileWriter } from '../packages/block-io/dist/index.js';
@@ -28,7 +29,7 @@ function writeFile(path, bytes) {
 
 /**
  * Bare HTTP on loopback between two processes: a child sends 1 GiB from memory and this process reads it with
- * `fetch` and drops it. No disk, no hash: the ceiling of any transfer on this machine.
+ * node:http (as the client does) and drops it. No disk, no hash: the ceiling of any transfer on this machine.
  */
 async function bareHttp() {
   const source = `
@@ -45,9 +46,11 @@ async function bareHttp() {
       child.once('exit', (code) => reject(new Error(`the HTTP baseline server exited with ${code}`)));
     });
     const t0 = performance.now();
-    const res = await fetch(`http://127.0.0.1:${port}/`);
+    const res = await new Promise((resolve, reject) =>
+      get(`http://127.0.0.1:${port}/`, resolve).once('error', reject),
+    );
     let bytes = 0;
-    for await (const chunk of res.body) bytes += chunk.length;
+    for await (const chunk of res) bytes += chunk.length;
     if (bytes !== GIB) throw new Error(`the HTTP baseline received ${bytes} bytes`);
     return GIB / 1e6 / ((performance.now() - t0) / 1000);
   } finally {

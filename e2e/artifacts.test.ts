@@ -20,6 +20,7 @@ import { LocalBlobStore } from '../packages/server/src/blob/local-blob-store.js'
 import { S3BlobStore } from '../packages/server/src/blob/s3-blob-store.js';
 import { ADMIN_TOKEN, openTestApp } from '../test/fixtures.js';
 import { startS3 } from '../test/s3-server.js';
+import { FaultProxy } from './fault-proxy.js';
 
 const quiet = { systemInfo: false, onError: () => {}, suppressErrors: false };
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
@@ -227,6 +228,45 @@ describe.each(['local', 's3'] as const)('artifacts from the client, %s blob stor
     expect(head.slice(0, 8)).toBe('\x93NUMPY\x01\x00');
     expect(head.slice(10).trimEnd()).toBe("{'descr': '<f8', 'fortran_order': False, 'shape': (1000,), }");
   });
+
+  it('sends a streamed upload and a download again, whole, after a dropped connection and a 503', async () => {
+    const bytes = randomBytes(3 * 1024 * 1024 + 17);
+    const file = join(work, 'retried.bin');
+    writeFileSync(file, bytes);
+    // The first try of each transfer loses its connection, the second is answered 503, the third goes through.
+    const proxy = await FaultProxy.start(url, {
+      plan: ({ url: path }) => {
+        if (!path.includes('/artifacts')) return { kind: 'forward' };
+        const tries = proxy.requests.filter((r) => r.url === path).length;
+        return tries === 0
+          ? { kind: 'drop' }
+          : tries === 1
+            ? { kind: 'status', status: 503 }
+            : { kind: 'forward' };
+      },
+    });
+    const run = await new Run()
+      .config({ url: proxy.url, token: ADMIN_TOKEN, ...quiet })
+      .init({ name: `retried-${kind}` });
+    try {
+      expect(await run.save(file, 'output')).toMatchObject({ size: bytes.length, sha256: sha(bytes) });
+      const down = await new Client({ url: proxy.url, token: ADMIN_TOKEN }).getArtifactAsFile(
+        run.name!,
+        'retried.bin',
+        { path: join(work, 'retried') },
+      );
+      expect(readFileSync(down).equals(bytes)).toBe(true);
+      expect(proxy.requests.filter((r) => r.method === 'PUT').map((r) => r.fault)).toEqual([
+        'drop',
+        'status',
+        'forward',
+      ]);
+      expect(proxy.requests.filter((r) => r.method === 'GET' && r.url.includes('/content')).length).toBe(3);
+    } finally {
+      await proxy.close();
+      await run.close();
+    }
+  });
 });
 
 describe('artifact names and download safety', () => {
@@ -280,7 +320,8 @@ describe('artifact names and download safety', () => {
   describe('against a server that lies', () => {
     let server: Server;
     let client: Client;
-    const served: Record<string, { body: Buffer; etag: string; cutAt?: number }> = {};
+    let url: string;
+    const served: Record<string, { body: Buffer; etag: string; cutAt?: number; stallAt?: number }> = {};
     const ranges: (string | undefined)[] = [];
     let listing: string[] = [];
 
@@ -316,6 +357,12 @@ describe('artifact names and download safety', () => {
           res.end(file.body.subarray(from));
           return;
         }
+        if (file.stallAt !== undefined) {
+          // Some bytes, then nothing more, with the connection left open.
+          res.setHeader('content-length', file.body.length);
+          res.write(file.body.subarray(0, file.stallAt));
+          return;
+        }
         if (file.cutAt !== undefined) {
           // Half the bytes, then the connection drops.
           res.setHeader('content-length', file.body.length);
@@ -326,7 +373,8 @@ describe('artifact names and download safety', () => {
         res.end(file.body);
       });
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-      client = new Client({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, token: 'x' });
+      url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      client = new Client({ url, token: 'x' });
     });
     afterAll(async () => {
       await new Promise((resolve) => server.close(resolve));
@@ -373,6 +421,18 @@ describe('artifact names and download safety', () => {
       expect(ranges).toHaveLength(2);
       expect(ranges[1]).toMatch(new RegExp(`^bytes=\\d+- if-range "${sha(body)}"$`));
       expect(readdirSync(join(work, 'resumed'))).toEqual(['resume.bin']);
+    });
+
+    it('gives up on a download that stops moving, after the time limit, and keeps no file', async () => {
+      const target = join(work, 'stalled');
+      const body = randomBytes(256 * 1024);
+      served['stall.bin'] = { body, etag: `"${sha(body)}"`, stallAt: 1000 };
+      const impatient = new Client({ url, token: 'x', timeoutMs: 300 });
+      const t0 = performance.now();
+      const error = await impatient.getArtifactAsFile('run', 'stall.bin', { path: target }).catch((e) => e);
+      expect(error.message).toMatch(/no progress for 300 ms/);
+      expect(performance.now() - t0).toBeLessThan(5_000);
+      expect(readdirSync(target)).toEqual([]);
     });
 
     it('keeps no file when the bytes do not match their sha256', async () => {

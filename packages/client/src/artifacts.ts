@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { type FileHandle, lstat, mkdir, open, readdir, realpath, rename, rm, stat } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, realpath, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
 import { BlockFileWriter } from '@simscope/block-io';
 import {
@@ -45,6 +45,8 @@ export interface ArtifactFilter {
 }
 
 const CHUNK = 1 << 20;
+/** The length of a sha256 in hex: the trailer that ends a body hashed as it is sent. */
+const SHA256_HEX = 64;
 /** Files up to this size are read once, for the hash, and sent from memory. */
 const SMALL_FILE = 1 << 20;
 
@@ -208,22 +210,27 @@ export function detectMimeType(path: string, head: Uint8Array): string {
   return 'application/octet-stream';
 }
 
-/** Aborts after `ms` without a call to `touch()`: a time limit on silence, not on the whole transfer. */
+/**
+ * Aborts after `ms` without a call to `touch()`: a time limit on silence, not on the whole transfer. The abort's
+ * reason is the error the transfer of `what` ends with.
+ */
 class IdleTimer {
   readonly #controller = new AbortController();
   readonly #ms: number;
+  readonly #what: string;
   #timer: NodeJS.Timeout;
 
-  constructor(ms: number) {
+  constructor(ms: number, what: string) {
     this.#ms = ms;
+    this.#what = what;
     this.#timer = this.#arm();
   }
 
   #arm(): NodeJS.Timeout {
-    const timer = setTimeout(
-      () => this.#controller.abort(new Error(`no progress for ${this.#ms} ms`)),
-      this.#ms,
-    );
+    const timer = setTimeout(() => {
+      const message = `${this.#what}: no progress for ${this.#ms} ms; the server or the network stalled`;
+      this.#controller.abort(new ClientError('unavailable', message, 0));
+    }, this.#ms);
     timer.unref();
     return timer;
   }
@@ -275,40 +282,33 @@ async function openFile(path: string): Promise<OpenedFile> {
 }
 
 /**
- * A pull-based stream of a file in 1 MiB chunks, reading at most two ahead of the network (the next chunk is
- * read while one is sent, and memory stays bounded); it hashes what it reads and ends with the 64 hex digits of
- * the sha256 (the `sha256=trailer` form of an upload).
+ * A file in 1 MiB chunks, read as the network takes them; it hashes what it reads and ends with the 64 hex digits
+ * of the sha256 (the `sha256=trailer` form of an upload). Two buffers take turns: the transport is done with a
+ * chunk once it asks for the one after next, and a fresh megabyte per chunk would cost the garbage collector
+ * about as much as the hash.
  */
-function fileStream(path: string, size: number, timer: IdleTimer): ReadableStream<Uint8Array> {
-  let handle: FileHandle | undefined;
-  let sent = 0;
-  const hash = createHash('sha256');
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        handle ??= await open(path, 'r');
-        const buffer = Buffer.allocUnsafe(CHUNK);
-        const { bytesRead } = await handle.read(buffer, 0, CHUNK, null);
-        timer.touch();
-        if (bytesRead === 0) {
-          await handle.close();
-          // A file that grew or shrank since it was opened would not match its announced size.
-          if (sent !== size) fail(`${path}: the file changed size while it was sent`, 'bad_request');
-          controller.enqueue(Buffer.from(hash.digest('hex'), 'latin1'));
-          controller.close();
-          return;
-        }
-        const chunk = new Uint8Array(buffer.buffer, buffer.byteOffset, bytesRead);
-        hash.update(chunk);
-        sent += bytesRead;
-        controller.enqueue(chunk);
-      },
-      async cancel() {
-        await handle?.close();
-      },
-    },
-    { highWaterMark: 2 },
-  );
+async function* fileChunks(path: string, size: number, timer: IdleTimer): AsyncGenerator<Uint8Array> {
+  const handle = await open(path, 'r');
+  try {
+    const hash = createHash('sha256');
+    const buffers = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
+    let sent = 0;
+    for (let i = 0; ; i++) {
+      const buffer = buffers[i % buffers.length]!;
+      const { bytesRead } = await handle.read(buffer, 0, CHUNK, null);
+      timer.touch();
+      if (bytesRead === 0) break;
+      const chunk = buffer.subarray(0, bytesRead);
+      hash.update(chunk);
+      sent += bytesRead;
+      yield chunk;
+    }
+    // A file that grew or shrank since it was opened would not match its announced size.
+    if (sent !== size) fail(`${path}: the file changed size while it was sent`, 'bad_request');
+    yield Buffer.from(hash.digest('hex'), 'latin1');
+  } finally {
+    await handle.close();
+  }
 }
 
 interface UploadSpec {
@@ -325,9 +325,9 @@ async function upload(
   transport: HttpTransport,
   runId: string,
   spec: UploadSpec,
-  body: (timer: IdleTimer) => ReadableStream<Uint8Array> | Uint8Array,
+  body: (timer: IdleTimer) => AsyncIterable<Uint8Array> | Uint8Array,
 ): Promise<ArtifactInfo> {
-  const timer = new IdleTimer(transport.timeoutMs);
+  const timer = new IdleTimer(transport.timeoutMs, spec.name);
   try {
     const res = await transport.stream('PUT', `/runs/${encodeURIComponent(runId)}/artifacts`, {
       query: {
@@ -339,12 +339,13 @@ async function upload(
           spec.metadata && Object.keys(spec.metadata).length > 0 ? JSON.stringify(spec.metadata) : undefined,
       },
       headers: { 'content-type': spec.mimeType },
+      length: spec.size + (spec.sha256 === 'trailer' ? SHA256_HEX : 0),
       // The same name and bytes again replace the artifact with itself: safe to send twice.
       idempotent: true,
       body: () => body(timer),
       signal: timer.signal,
     });
-    return (await res.json()) as ArtifactInfo;
+    return await res.json<ArtifactInfo>();
   } finally {
     timer.stop();
   }
@@ -372,7 +373,7 @@ export async function uploadFile(
     size: file.size,
     metadata: options.metadata,
   };
-  return upload(transport, runId, spec, (timer) => file.bytes ?? fileStream(path, file.size, timer));
+  return upload(transport, runId, spec, (timer) => file.bytes ?? fileChunks(path, file.size, timer));
 }
 
 /** Uploads bytes held in memory. */
@@ -504,7 +505,7 @@ export async function downloadArtifact(
     dirname(target),
     `.${basename(target).slice(0, 200)}.${randomBytes(6).toString('hex')}.part`,
   );
-  const timer = new IdleTimer(transport.timeoutMs);
+  const timer = new IdleTimer(transport.timeoutMs, name);
   const writer = await BlockFileWriter.open(temp);
   let hash = createHash('sha256');
   let etag: string | null = null;
@@ -524,11 +525,7 @@ export async function downloadArtifact(
           hash = createHash('sha256');
         }
         etag ??= res.headers.get('etag');
-        if (!res.body) fail(`${name}: the server sent no body`, 'bad_request');
-        const reader = res.body.getReader();
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) break;
+        for await (const value of res.body as AsyncIterable<Buffer>) {
           timer.touch();
           hash.update(value);
           // A failed write (a full disk) is not the network's doing: no resume would help.
@@ -580,7 +577,7 @@ export async function downloadBytes(
     query: { name: checkArtifactName(name) },
   });
   return {
-    bytes: new Uint8Array(await res.arrayBuffer()),
+    bytes: await res.bytes(),
     mimeType: res.headers.get('content-type') ?? 'application/octet-stream',
   };
 }

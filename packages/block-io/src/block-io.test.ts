@@ -113,6 +113,19 @@ describe('BlockFileWriter', () => {
     expect(stream.writer.bytes).toBe(bytes.length);
     expect(readFileSync(join(dir, 's')).equals(bytes)).toBe(true);
   });
+
+  it('keeps pace whether the disk is ahead or behind', async () => {
+    const dir = tempDir();
+    const bytes = randomBytes(10 * BLOCK_SIZE + 5);
+    const writer = await BlockFileWriter.open(join(dir, 'paced'));
+    for (let at = 0, n = 0; at < bytes.length; at += BLOCK_SIZE, n++) {
+      await writer.write(bytes.subarray(at, at + BLOCK_SIZE));
+      // The disk finishes each of the first blocks before the next comes, then falls behind a burst.
+      if (n < 5) await new Promise((r) => setTimeout(r, 30));
+    }
+    expect(await writer.close()).toBe(bytes.length);
+    expect(readFileSync(join(dir, 'paced')).equals(bytes)).toBe(true);
+  });
 });
 
 describe('readBlocks', () => {

@@ -18,6 +18,9 @@ export const ERROR_CODES = [
   'rate_limited',
   'internal',
   'unavailable',
+  'database_busy',
+  'storage_full',
+  'header_too_large',
   'missing_dependency',
 ] as const;
 
@@ -43,6 +46,11 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   rate_limited: 429,
   internal: 500,
   unavailable: 503,
+  /** Another process holds the SQLite write lock; retry after the Retry-After seconds. */
+  database_busy: 503,
+  /** The disk (or the database's storage) is full; nothing was stored, retry after Retry-After seconds. */
+  storage_full: 507,
+  header_too_large: 431,
   /** Client side only: an optional package (such as apache-arrow) is not installed. */
   missing_dependency: 500,
 };

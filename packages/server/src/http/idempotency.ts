@@ -1,4 +1,5 @@
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
+import { pipeline, Transform } from 'node:stream';
 import { IDEMPOTENCY_HEADER, IDEMPOTENT_REPLAY_HEADER, SimscopeError } from '@simscope/protocol';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 
@@ -28,6 +29,24 @@ interface Entry {
 const KEY = /^[\x21-\x7e]{1,255}$/;
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 
+/** A pass-through stream that hashes the bytes on their way to the body parser: one sha256 pass, no copies. */
+function hashingTee(onDigest: (digest: string) => void): Transform {
+  const hash: Hash = createHash('sha256');
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      hash.update(chunk);
+      callback(null, chunk);
+    },
+    flush(callback) {
+      onDigest(hash.digest('base64url'));
+      callback();
+    },
+  });
+}
+
+const hasBody = (request: FastifyRequest) =>
+  request.headers['transfer-encoding'] !== undefined || Number(request.headers['content-length'] ?? 0) > 0;
+
 /**
  * Makes a POST, PATCH or DELETE that carries an `Idempotency-Key` header happen once: a repeat with the same key
  * (same user and workspace) gets the first answer again, with `Idempotent-Replayed: true`, and a repeat that
@@ -43,6 +62,7 @@ export function registerIdempotency(app: FastifyInstance, options: IdempotencyOp
   const waitMs = options.waitMs ?? 30_000;
   const entries = new Map<string, Entry>();
   const pending = new WeakMap<FastifyRequest, string>();
+  const bodyDigests = new WeakMap<FastifyRequest, string>();
 
   function forget(id: string): void {
     const entry = entries.get(id);
@@ -50,6 +70,17 @@ export function registerIdempotency(app: FastifyInstance, options: IdempotencyOp
     if (entry?.answer) totalBytes -= sizeOf(entry.answer.body);
     entry?.finish();
   }
+
+  // The raw bytes are hashed as they arrive, never the parsed body: a binary batch of tens of MB would become
+  // hundreds of MB of JSON text and hold the event loop for seconds.
+  app.addHook('preParsing', async function hashIdempotentBody(request, _reply, payload) {
+    if (request.headers[IDEMPOTENCY_HEADER] === undefined || SAFE.has(request.method) || !hasBody(request)) {
+      return payload;
+    }
+    const tee = hashingTee((digest) => bodyDigests.set(request, digest));
+    pipeline(payload, tee, () => {});
+    return tee;
+  });
 
   app.addHook('preHandler', async function replayIdempotent(request, reply) {
     const header = request.headers[IDEMPOTENCY_HEADER];
@@ -62,8 +93,13 @@ export function registerIdempotency(app: FastifyInstance, options: IdempotencyOp
       );
     }
     const id = `${request.auth.user.id}\n${request.auth.workspace?.id ?? ''}\n${key}`;
+    // A body the route reads as a stream (artifact uploads) is not read yet: its length and type stand for it.
+    const body = hasBody(request)
+      ? (bodyDigests.get(request) ??
+        `unread ${request.headers['content-type'] ?? ''} ${request.headers['content-length'] ?? ''}`)
+      : '';
     const fingerprint = createHash('sha256')
-      .update(`${request.method} ${request.url}\n${JSON.stringify(request.body ?? null)}`)
+      .update(`${request.method} ${request.url}\n${body}`)
       .digest('base64url');
     // A repeat replays the kept answer, or waits for the first request; after a forgotten (5xx) one it runs.
     for (;;) {

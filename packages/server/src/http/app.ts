@@ -69,6 +69,8 @@ export interface AppConfig {
   artifactQuota?: number | null;
   /** Where live changes are published (`GET /api/v1/live`); one is made when absent. */
   live?: LiveHub;
+  /** Milliseconds between checks of an open live stream's token and membership; 5,000 when absent. */
+  liveRecheckMs?: number;
   /** Folder of the built web UI (`index.html` and `assets/`), served at `/`; null or absent: a note instead. */
   webRoot?: string | null;
 }
@@ -115,7 +117,15 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
     routerOptions: { ignoreTrailingSlash: true },
   });
   const auth = new AuthService(store);
-  const admin = new AdminService({ store, now, onAccessChange: () => auth.invalidate() });
+  const hub = config.live ?? new LiveHub();
+  const admin = new AdminService({
+    store,
+    now,
+    onAccessChange: () => {
+      auth.invalidate();
+      hub.accessChanged();
+    },
+  });
   const runs = new RunService();
   const metrics = new MetricService();
   const events = new EventService();
@@ -215,7 +225,7 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
     });
   }
 
-  registerLiveRoutes({ app, route, store, hub: config.live ?? new LiveHub() });
+  registerLiveRoutes({ app, route, store, hub, auth, now, recheckMs: config.liveRecheckMs });
   registerRunTableRoutes(route, ctx);
 
   const params = (r: FastifyRequest) => r.params as Params;

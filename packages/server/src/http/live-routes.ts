@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AccessLoss, AuthService } from '../services/auth-service.js';
 import type { LiveHub, LiveMessage } from '../services/live-hub.js';
 import { runView } from '../services/run-service.js';
 import type { RunRecord, Store } from '../store/store.js';
@@ -14,6 +15,12 @@ export interface LiveRoutesConfig {
   route: RouteFn;
   store: Store;
   hub: LiveHub;
+  /** Checks again, while a stream is open, that its caller may still read the workspace. */
+  auth: AuthService;
+  /** Microsecond clock that token expiry is measured against. */
+  now(): number;
+  /** Milliseconds between checks of an open stream's token and membership (also at once on `hub.accessChanged()`). */
+  recheckMs?: number;
   /** Milliseconds over which a connection's messages are gathered before they are sent. */
   flushMs?: number;
   /** Milliseconds between keep-alive comments. */
@@ -106,6 +113,7 @@ export function registerLiveRoutes(config: LiveRoutesConfig): void {
   const { app, route, hub } = config;
   const flushMs = config.flushMs ?? 200;
   const keepAliveMs = config.keepAliveMs ?? 15_000;
+  const recheckMs = config.recheckMs ?? 5_000;
   const open = new Set<() => void>();
   addPublishHooks(config);
 
@@ -124,7 +132,8 @@ export function registerLiveRoutes(config: LiveRoutesConfig): void {
       query: { runs: 'comma-separated run ids or names: only changes of these runs (default: all)' },
     },
     async (request, reply) => {
-      const ws = request.auth!.workspace.id;
+      const caller = request.auth!;
+      const ws = caller.workspace.id;
       const only = (request.query as Record<string, string | undefined>).runs;
       let runs: Set<string> | null = null;
       if (only !== undefined) {
@@ -139,8 +148,14 @@ export function registerLiveRoutes(config: LiveRoutesConfig): void {
       let timer: NodeJS.Timeout | undefined;
       const raw = reply.raw;
 
+      let checking = false;
+      let again = false;
+      let recheckTimer: NodeJS.Timeout | undefined;
+
       const flush = () => {
         timer = undefined;
+        // Held back while a check runs, so a change made after a revoke never reaches the revoked token.
+        if (checking) return;
         let text = '';
         for (const m of pending.values()) text += `event: ${m.type}\ndata: ${JSON.stringify(m)}\n\n`;
         pending.clear();
@@ -164,12 +179,51 @@ export function registerLiveRoutes(config: LiveRoutesConfig): void {
         ended = true;
         open.delete(end);
         unsubscribe();
+        stopAccessWatch();
         clearInterval(keepAlive);
         if (timer) clearTimeout(timer);
+        if (recheckTimer) clearTimeout(recheckTimer);
         raw.end();
       };
+      const close = (loss: AccessLoss) => {
+        if (ended) return;
+        pending.clear();
+        raw.write(`event: closed\ndata: ${JSON.stringify(loss)}\n\n`);
+        end();
+      };
+      const schedule = () => {
+        const expires = caller.token.expiresAt;
+        const untilExpiry = expires === null ? recheckMs : Math.ceil((expires - config.now()) / 1000);
+        recheckTimer = setTimeout(recheck, Math.max(0, Math.min(recheckMs, untilExpiry)));
+      };
+      async function recheck(): Promise<void> {
+        if (ended) return;
+        // A change that lands while a check reads the store is checked again after it.
+        if (checking) {
+          again = true;
+          return;
+        }
+        checking = true;
+        if (recheckTimer) clearTimeout(recheckTimer);
+        try {
+          do {
+            again = false;
+            const loss = await config.auth.accessLost(request.headers.authorization, caller, config.now());
+            if (loss) return close(loss);
+          } while (again && !ended);
+        } catch (error) {
+          request.log.warn({ err: error }, "live: could not check the stream's access; trying again later");
+        } finally {
+          checking = false;
+        }
+        if (ended) return;
+        if (!timer && pending.size > 0) flush();
+        schedule();
+      }
+      const stopAccessWatch = hub.onAccessChange(() => void recheck());
       open.add(end);
       raw.on('close', end);
+      schedule();
 
       reply.hijack();
       raw.writeHead(200, {

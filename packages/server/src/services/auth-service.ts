@@ -5,6 +5,21 @@ import type { AuthContext } from './context.js';
 
 const CACHE_MS = 5_000;
 const CACHE_MAX = 10_000;
+const BEARER = /^Bearer\s+(\S+)\s*$/i;
+
+/** Why a caller that was let in has lost its access since. */
+export const ACCESS_LOSS_REASONS = [
+  'token_revoked',
+  'token_expired',
+  'membership_removed',
+  'user_deleted',
+] as const;
+export type AccessLossReason = (typeof ACCESS_LOSS_REASONS)[number];
+
+export interface AccessLoss {
+  reason: AccessLossReason;
+  message: string;
+}
 
 /** A new secret token; only its hash is stored. */
 export function newToken(): string {
@@ -77,7 +92,7 @@ export class AuthService {
         "missing token: send the header 'Authorization: Bearer <token>'",
       );
     }
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    const match = BEARER.exec(authorization);
     if (!match)
       throw new SimscopeError('unauthorized', "malformed Authorization header: expected 'Bearer <token>'");
     const found = await this.#lookup(hashToken(match[1]!));
@@ -99,6 +114,40 @@ export class AuthService {
       return { user, token, workspace, scopes };
     }
     return { user, token, workspace: workspaces[0] ?? null, scopes };
+  }
+
+  /**
+   * Why the caller `auth` (let in with `authorization`) may no longer read its workspace, or null while it still
+   * may. Reads the store, not the cache, so a change made by another process over the same database counts too.
+   */
+  async accessLost(
+    authorization: string | undefined,
+    auth: Pick<AuthContext, 'user' | 'token' | 'workspace'>,
+    nowMicros: number,
+  ): Promise<AccessLoss | null> {
+    const match = BEARER.exec(authorization ?? '');
+    const found = match ? await this.#store.findToken(hashToken(match[1]!)) : undefined;
+    if (!found || found.token.id !== auth.token.id) {
+      if (!(await this.#store.getUser(auth.user.id))) {
+        return { reason: 'user_deleted', message: `user '${auth.user.name}' has been deleted` };
+      }
+      return { reason: 'token_revoked', message: `token '${auth.token.name}' has been revoked` };
+    }
+    const { token, user } = found;
+    if (token.revokedAt !== null) {
+      return { reason: 'token_revoked', message: `token '${token.name}' has been revoked` };
+    }
+    if (token.expiresAt !== null && token.expiresAt <= nowMicros) {
+      return { reason: 'token_expired', message: `token '${token.name}' has expired` };
+    }
+    const workspaces = await this.#store.listUserWorkspaces(user.id);
+    if (!workspaces.some((w) => w.id === auth.workspace.id)) {
+      return {
+        reason: 'membership_removed',
+        message: `user '${user.name}' is no longer a member of workspace '${auth.workspace.name}'`,
+      };
+    }
+    return null;
   }
 }
 

@@ -16,6 +16,7 @@ export type LiveListener = (message: LiveMessage) => void;
  */
 export class LiveHub {
   readonly #listeners = new Map<string, Set<LiveListener>>();
+  readonly #accessListeners = new Set<() => void>();
 
   /** Listens to one workspace's changes; returns the function that stops listening. */
   subscribe(workspaceId: string, listener: LiveListener): () => void {
@@ -40,6 +41,17 @@ export class LiveHub {
     const set = this.#listeners.get(workspaceId);
     if (!set) return;
     for (const listener of set) listener(message);
+  }
+
+  /** Listens for changes of who may read what in this process; returns the function that stops listening. */
+  onAccessChange(listener: () => void): () => void {
+    this.#accessListeners.add(listener);
+    return () => this.#accessListeners.delete(listener);
+  }
+
+  /** Tells every open stream to check its token and membership again now (a token revoked, a member removed). */
+  accessChanged(): void {
+    for (const listener of this.#accessListeners) listener();
   }
 
   /** Number of listeners over all workspaces. */

@@ -164,6 +164,36 @@ export const downsampleRunsSchema = z
   });
 export type DownsampleRunsInput = z.input<typeof downsampleRunsSchema>;
 
+/** Filter text in a search body: long filters go in a body, which is not bound by the server's header limit. */
+const searchFilter = z
+  .string()
+  .max(256 * 1024)
+  .optional();
+const searchCursor = z
+  .string()
+  .max(64 * 1024)
+  .nullable()
+  .optional();
+
+/** `POST /runs/search`: the query of `GET /runs` as a body, for filters too long for a URL. */
+export const runSearchSchema = z.strictObject({
+  filter: searchFilter,
+  sort: z.string().max(64).optional(),
+  limit: z.number().int().optional(),
+  next: searchCursor,
+});
+export type RunSearchInput = z.input<typeof runSearchSchema>;
+
+/** `POST /run-table/search`: the query of `GET /run-table` as a body (`columns` as an array). */
+export const runTableSearchSchema = z.strictObject({
+  filter: searchFilter,
+  columns: z.array(z.string()).optional(),
+  limit: z.number().int().optional(),
+  next: searchCursor,
+  metricNames: z.boolean().optional(),
+});
+export type RunTableSearchInput = z.input<typeof runTableSearchSchema>;
+
 export const folderCreateSchema = z.strictObject({
   path: folderPathSchema,
   description: text(LIMITS.descriptionLength).optional(),

@@ -14,8 +14,10 @@ import {
   MSGPACK_TYPE,
   membershipCreateSchema,
   nowMicros,
+  parseInput,
   readMetricBatch,
   runCreateSchema,
+  runSearchSchema,
   runUpdateSchema,
   SimscopeError,
   type TokenScope,
@@ -45,10 +47,12 @@ import type { Buckets } from '../services/series-reader.js';
 import type { Store } from '../store/store.js';
 import { registerAlertRoutes } from './alert-routes.js';
 import { registerArtifactRoutes } from './artifact-routes.js';
+import { answerClientError } from './client-error.js';
 import { registerIdempotency } from './idempotency.js';
 import { registerLiveRoutes } from './live-routes.js';
 import { docsPage, openApiDocument, type RouteDoc } from './openapi.js';
 import { registerRunTableRoutes } from './run-table-routes.js';
+import { registerSecurityHeaders } from './security-headers.js';
 import { registerTelemetryRoutes } from './telemetry-routes.js';
 import { registerWebUi } from './web-routes.js';
 
@@ -115,7 +119,9 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
       disableRequestLogging: config.logLevel !== 'debug' && config.logLevel !== 'trace',
     }),
     routerOptions: { ignoreTrailingSlash: true },
+    clientErrorHandler: answerClientError,
   });
+  await registerSecurityHeaders(app);
   const auth = new AuthService(store);
   const hub = config.live ?? new LiveHub();
   const admin = new AdminService({
@@ -395,6 +401,19 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
       },
     },
     async (r) => runs.list(ctx(r), query(r)),
+  );
+  route(
+    {
+      method: 'POST',
+      url: '/runs/search',
+      summary: 'List runs, the query in the body: as GET /runs, for filters too long for a URL',
+      scope: 'read',
+      body: runSearchSchema,
+    },
+    async (r) => {
+      const { next, ...search } = parseInput(runSearchSchema, r.body);
+      return runs.list(ctx(r), { ...search, next: next ?? undefined });
+    },
   );
   route({ method: 'GET', url: '/runs/:run', summary: 'Get a run by id or name', scope: 'read' }, async (r) =>
     runs.get(ctx(r), params(r).run!),

@@ -1,9 +1,10 @@
+import { parseInput, runTableSearchSchema } from '@simscope/protocol';
 import type { FastifyRequest } from 'fastify';
 import type { ServiceContext } from '../services/context.js';
 import { RUN_TABLE_PAGE, RunTableService } from '../services/run-table-service.js';
 import type { RouteFn } from './live-routes.js';
 
-/** `GET /api/v1/run-table`: runs as columns, in pages of up to 50,000, for tables of many runs. */
+/** `GET /api/v1/run-table` (and `POST …/search`): runs as columns, in pages of up to 50,000, for tables of many runs. */
 export function registerRunTableRoutes(
   route: RouteFn,
   ctx: (request: FastifyRequest) => ServiceContext,
@@ -27,5 +28,24 @@ export function registerRunTableRoutes(
       reply
         .type('application/json; charset=utf-8')
         .send(await tables.tableJson(ctx(request), request.query as Record<string, string | undefined>)),
+  );
+  route(
+    {
+      method: 'POST',
+      url: '/run-table/search',
+      summary: 'Runs as columns, the query in the body: as GET /run-table, for filters too long for a URL',
+      scope: 'read',
+      body: runTableSearchSchema,
+    },
+    async (request, reply) => {
+      const { columns, next, metricNames, ...search } = parseInput(runTableSearchSchema, request.body);
+      const params = {
+        ...search,
+        columns: columns && JSON.stringify(columns),
+        next: next ?? undefined,
+        metricNames: metricNames === undefined ? undefined : String(metricNames),
+      };
+      return reply.type('application/json; charset=utf-8').send(await tables.tableJson(ctx(request), params));
+    },
   );
 }

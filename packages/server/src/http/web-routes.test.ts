@@ -41,6 +41,30 @@ describe('web UI hosting', () => {
     expect(outside.body).toBe('<!doctype html><title>ui</title>');
   });
 
+  it('routes UI paths by prefix, not by extension: names with dots get the page, missing assets a 404', async () => {
+    for (const url of ['/runs/cavity-re1.5', '/folders/study/v1.2', '/runs/cavity-re1.5?tab=metrics']) {
+      const page = await t.app.inject({ method: 'GET', url, headers: { accept: 'text/html,*/*;q=0.8' } });
+      expect(page.statusCode, url).toBe(200);
+      expect(page.headers['content-type'], url).toBe('text/html; charset=utf-8');
+      expect(page.body, url).toBe('<!doctype html><title>ui</title>');
+    }
+    const bare = await t.app.inject({ method: 'GET', url: '/runs/v2.0' });
+    expect(bare.statusCode).toBe(200);
+    expect(bare.body).toBe('<!doctype html><title>ui</title>');
+    const missing = await t.app.inject({ method: 'GET', url: '/assets/missing.js' });
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json()).toEqual({
+      error: { code: 'not_found', message: 'no route GET /assets/missing.js' },
+    });
+    const json = await t.app.inject({
+      method: 'GET',
+      url: '/runs/a.b',
+      headers: { accept: 'application/json' },
+    });
+    expect(json.statusCode).toBe(404);
+    expect(json.json().error.code).toBe('not_found');
+  });
+
   it('keeps the API and its 404s as they are', async () => {
     const unknown = await t.app.inject({ method: 'GET', url: '/api/v1/nothing' });
     expect(unknown.statusCode).toBe(404);

@@ -16,19 +16,8 @@ const TYPES: Record<string, string> = {
   '.map': 'application/json',
 };
 
-/** Everything the UI loads comes from this server; nothing inline but styles set by script. */
-const CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data: blob:",
-  "font-src 'self'",
-  "connect-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-].join('; ');
+/** Vite's output folder for hashed files; nothing else under it is a page. */
+const ASSETS = '/assets/';
 
 interface StaticFile {
   body: Buffer;
@@ -47,7 +36,7 @@ function readTree(root: string): Map<string, StaticFile> {
         files.set(url, {
           body: readFileSync(path),
           type: TYPES[extname(path)] ?? 'application/octet-stream',
-          immutable: url.startsWith('/assets/'),
+          immutable: url.startsWith(ASSETS),
         });
       }
     }
@@ -60,9 +49,16 @@ function notBuiltPage(): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Simscope</title></head><body style="font:15px system-ui,sans-serif;margin:2rem"><h1>Simscope</h1><p>The web UI is not built: run <code>npm run build</code> and restart the server.</p><p>The REST API is served; see <a href="${API_PREFIX}/docs">${API_PREFIX}/docs</a>.</p></body></html>`;
 }
 
+/** Whether a request takes an HTML page: browsers navigating say so; a request with no Accept takes anything. */
+function acceptsHtml(accept: string | undefined): boolean {
+  return accept === undefined || accept.includes('text/html') || accept.includes('*/*');
+}
+
 /**
  * Serves the built web UI (`packages/web/dist`) at `/`: its files, and `index.html` for every other page path
- * so that the UI's own routes load. Paths under the API keep the API's 404. Returns whether the UI is built.
+ * so that the UI's own routes load. Paths are routed by prefix, never by extension (run and folder names may
+ * hold dots): only the built files are files, a missing `/assets/…` is a 404, and paths under the API keep the
+ * API's 404. The security headers come from the app's helmet. Returns whether the UI is built.
  */
 export function registerWebUi(app: FastifyInstance, root: string | null | undefined): boolean {
   const built = !!root && existsSync(join(root, 'index.html'));
@@ -77,15 +73,12 @@ export function registerWebUi(app: FastifyInstance, root: string | null | undefi
       return reply.callNotFound();
     }
     if (path === API_PREFIX || path.startsWith(`${API_PREFIX}/`)) return reply.callNotFound();
-    reply.header('x-content-type-options', 'nosniff');
-    reply.header('referrer-policy', 'no-referrer');
     const file = files.get(path);
     if (file && path !== '/index.html') {
       reply.header('cache-control', file.immutable ? 'public, max-age=31536000, immutable' : 'no-cache');
       return reply.type(file.type).send(file.body);
     }
-    if (extname(path) !== '' && path !== '/index.html') return reply.callNotFound();
-    reply.header('content-security-policy', CSP);
+    if (path.startsWith(ASSETS) || !acceptsHtml(request.headers.accept)) return reply.callNotFound();
     reply.header('cache-control', 'no-cache');
     return reply.type('text/html; charset=utf-8').send(index ? index.body : notBuiltPage());
   });

@@ -18,6 +18,8 @@ export interface MetricSeries {
 export interface MetricBatch {
   writer: string;
   seq: number;
+  /** The writer's clock when it sent the batch (µs since the epoch), or null when it did not say. */
+  clock: number | null;
   series: MetricSeries[];
 }
 
@@ -221,9 +223,16 @@ export function readMetricBatch(raw: unknown): MetricBatch {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail('body', 'expected an object');
   const body = raw as Record<string, unknown>;
   for (const key of Object.keys(body)) {
-    if (key !== 'writer' && key !== 'seq' && key !== 'series') {
-      fail(`body.${key}`, 'unknown field; a metric batch has writer, seq, series');
+    if (key !== 'writer' && key !== 'seq' && key !== 'series' && key !== 'clock') {
+      fail(`body.${key}`, 'unknown field; a metric batch has writer, seq, clock, series');
     }
+  }
+  const clock = body.clock ?? null;
+  if (
+    clock !== null &&
+    (typeof clock !== 'number' || !Number.isFinite(clock) || clock < 0 || clock > 2 ** 53)
+  ) {
+    fail('body.clock', `expected microseconds since the epoch, got ${JSON.stringify(clock)}`);
   }
   const writer = writerIdSchema.safeParse(body.writer);
   if (!writer.success) fail('body.writer', writer.error.issues[0]?.message ?? 'invalid');
@@ -244,7 +253,7 @@ export function readMetricBatch(raw: unknown): MetricBatch {
       fail('body.series', `at most ${LIMITS.pointsPerBatch} points per batch`);
     series.push(one);
   }
-  return { writer: writer.data, seq, series };
+  return { writer: writer.data, seq, clock: clock === null ? null : Math.round(clock), series };
 }
 
 /** Little-endian int64 bytes of integer-valued doubles; NaN becomes `MISSING_INT64`. */

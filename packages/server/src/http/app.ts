@@ -44,6 +44,7 @@ import { LiveHub } from '../services/live-hub.js';
 import { MetricService } from '../services/metric-service.js';
 import { RunService } from '../services/run-service.js';
 import type { Buckets } from '../services/series-reader.js';
+import { WriterClocks } from '../services/writer-clocks.js';
 import type { Store } from '../store/store.js';
 import { registerAlertRoutes } from './alert-routes.js';
 import { registerArtifactRoutes } from './artifact-routes.js';
@@ -133,8 +134,9 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
     },
   });
   const runs = new RunService();
-  const metrics = new MetricService();
-  const events = new EventService();
+  const clocks = new WriterClocks();
+  const metrics = new MetricService(clocks);
+  const events = new EventService(clocks);
   const folders = new FolderService();
   const artifacts = new ArtifactService({ blobs: config.blobs, quota: config.artifactQuota });
   const docs: RouteDoc[] = [];

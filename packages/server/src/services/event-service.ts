@@ -13,6 +13,7 @@ import type { EventRecord, RunRecord } from '../store/store.js';
 import type { ServiceContext } from './context.js';
 import { decodeCursor, pageOf } from './cursor.js';
 import { parseLimit } from './run-service.js';
+import { checkNotFuture, WriterClocks } from './writer-clocks.js';
 
 export interface EventListQuery {
   q?: string;
@@ -30,18 +31,27 @@ function view(e: EventRecord): EventView {
 
 /** Event ingest and listing with text search, level and time filters. */
 export class EventService {
+  readonly #clocks: WriterClocks;
+
+  constructor(clocks: WriterClocks = new WriterClocks()) {
+    this.#clocks = clocks;
+  }
+
+  /** Stores a batch once, explicit timestamps shifted by its writer's clock offset. */
   async ingest(
     ctx: ServiceContext,
     run: RunRecord,
     body: unknown,
   ): Promise<{ stored: boolean; events: number }> {
     const batch = parseInput(eventBatchSchema, body);
+    const offset = await this.#clocks.offset(ctx, run, batch.writer, batch.clock ?? null);
     const now = ctx.now();
-    const events = batch.events.map((e) => ({
-      timestamp: e.timestamp ?? now,
-      level: e.level ?? 'info',
-      message: e.message,
-    }));
+    const events = batch.events.map((e, i) => {
+      if (e.timestamp === undefined) return { timestamp: now, level: e.level ?? 'info', message: e.message };
+      const timestamp = e.timestamp + offset;
+      checkNotFuture(timestamp, now, `body.events[${i}].timestamp`);
+      return { timestamp, level: e.level ?? 'info', message: e.message };
+    });
     const stored = await ctx.store.appendEvents(run.pk, batch, events);
     return { stored, events: stored ? events.length : 0 };
   }

@@ -16,6 +16,7 @@ import type { ServiceContext } from './context.js';
 import { decodeCursor, encodeCursor, pageOf } from './cursor.js';
 import { parseLimit } from './run-service.js';
 import { type Buckets, downsample, readSeriesPage, type SeriesPage } from './series-reader.js';
+import { correctTimestamps, WriterClocks } from './writer-clocks.js';
 
 const jsonOrNull = (v: number | null): JsonNumber | null => (v === null ? null : jsonNumber(v));
 
@@ -107,13 +108,24 @@ export interface DownsampledRuns {
 
 /** Metric ingest and reads: full-fidelity pages by step and M4 downsampling on any x axis. */
 export class MetricService {
-  /** Stores a checked batch once; returns how many points were new (0 for a replay). */
+  readonly #clocks: WriterClocks;
+
+  constructor(clocks: WriterClocks = new WriterClocks()) {
+    this.#clocks = clocks;
+  }
+
+  /**
+   * Stores a checked batch once, its timestamps shifted by its writer's clock offset; returns how many points
+   * were new (0 for a replay).
+   */
   async ingest(
     ctx: ServiceContext,
     run: RunRecord,
     batch: MetricBatch,
   ): Promise<{ stored: boolean; points: number }> {
+    const offset = await this.#clocks.offset(ctx, run, batch.writer, batch.clock);
     const now = ctx.now();
+    correctTimestamps(batch.series, offset, now);
     const startedAt = run.startedAt ?? run.createdAt;
     const series = batch.series.filter((s) => s.values.length > 0);
     const stored = await ctx.store.appendMetrics(run.pk, batch, series, { startedAt, now });

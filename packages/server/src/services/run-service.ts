@@ -16,6 +16,7 @@ import { newId } from './auth-service.js';
 import type { ServiceContext } from './context.js';
 import { decodeCursor, pageOf } from './cursor.js';
 import { generateRunName } from './run-names.js';
+import { checkNotFuture } from './writer-clocks.js';
 
 /** Which status may follow which; a status may always be set again to itself. */
 export const RUN_TRANSITIONS: Record<RunStatus, readonly RunStatus[]> = {
@@ -128,6 +129,7 @@ export class RunService {
       if (existing?.id === input.id) return runView(existing);
     }
     const now = ctx.now();
+    if (input.createdAt !== undefined) checkNotFuture(input.createdAt, now, 'body.createdAt');
     const createdAt = input.createdAt ?? now;
     const status = input.status ?? 'running';
     for (let attempt = 0; ; attempt++) {

@@ -57,6 +57,12 @@ export type LiveMessage =
   | { type: 'events'; run: string }
   | { type: 'folder'; path: string };
 
+/** Why the server ended a live stream for good (`event: closed`): the token or membership no longer lets it read. */
+export interface LiveClosed {
+  reason: 'token_revoked' | 'token_expired' | 'membership_removed' | 'user_deleted';
+  message: string;
+}
+
 type Query = Record<string, string | number | boolean | undefined | null>;
 
 /** JSON numbers with NaN and infinities as the strings the API uses. */
@@ -84,6 +90,8 @@ export class Api {
   constructor(
     readonly token: string,
     readonly workspace: string | null = null,
+    /** Called once when the server ends the session's live stream for good (a revoked or expired token…). */
+    readonly onSessionEnded: (closed: LiveClosed) => void = () => {},
   ) {}
 
   url(path: string, query: Query = {}): string {
@@ -359,7 +367,8 @@ export class Api {
 
   /**
    * Follows `GET /live` (server-sent events read with fetch, so the token travels in a header, never in a
-   * URL) and reconnects after a drop until `signal` aborts.
+   * URL) and reconnects after a drop until `signal` aborts. After `event: closed` (the token or membership no longer
+   * lets it read) it stops and tells `onSessionEnded` instead of reconnecting.
    */
   async live(
     runs: string[] | null,
@@ -393,7 +402,10 @@ export class Api {
               else if (line.startsWith('data: ')) data += line.slice(6);
             }
             if (event === 'ready') onReady();
-            else if (data) onMessage(JSON.parse(data) as LiveMessage);
+            else if (event === 'closed') {
+              if (!signal.aborted) this.onSessionEnded(JSON.parse(data) as LiveClosed);
+              return;
+            } else if (data) onMessage(JSON.parse(data) as LiveMessage);
           }
         }
       } catch (error) {

@@ -42,7 +42,11 @@ export function App() {
   });
 
   const signIn = useCallback(async (token: string, workspace: string | null) => {
-    const api = new Api(token, workspace);
+    const api = new Api(token, workspace, (closed) => {
+      if (closed.reason === 'membership_removed') storeWorkspace(null);
+      else storeToken(null);
+      setState({ kind: 'signed-out', error: `Your session ended: ${closed.message}.` });
+    });
     try {
       const me = await api.me();
       storeToken(token);

@@ -92,6 +92,12 @@ declare module 'fastify' {
   }
 }
 
+/** When to try again after a refusal that passes by itself: another process's lock, a full disk. */
+const RETRY_AFTER_SECONDS: Partial<Record<keyof typeof ERROR_STATUS, number>> = {
+  database_busy: 1,
+  storage_full: 10,
+};
+
 function errorBody(code: keyof typeof ERROR_STATUS, message: string, details?: unknown) {
   return { error: details === undefined ? { code, message } : { code, message, details } };
 }
@@ -164,6 +170,8 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
 
   app.setErrorHandler(function handleError(error: unknown, request, reply) {
     if (error instanceof SimscopeError) {
+      const retryAfter = RETRY_AFTER_SECONDS[error.code];
+      if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
       return reply.status(ERROR_STATUS[error.code]).send(errorBody(error.code, error.message, error.details));
     }
     const e = error as { statusCode?: number; code?: string; message?: string };

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -12,21 +12,30 @@ export interface SqliteOptions {
   checkpointMs?: number;
   /** Bytes of decoded metric blocks kept in memory. */
   cacheBytes?: number;
+  /** Truncate the WAL to nothing after this many ms without a write (0: never; the size limit still holds). */
+  idleTruncateMs?: number;
+  /** Ms a write waits for a lock held by another process before it answers `database_busy`. */
+  busyWaitMs?: number;
 }
 
+/** The WAL is cut back to this size whenever a checkpoint lets SQLite start it over. */
+export const WAL_SIZE_LIMIT = 64 * 1024 * 1024;
+
 // Copies the WAL into the database file (with its fsyncs) off the server's event loop. PASSIVE never blocks the
-// writer; the main connection keeps a large autocheckpoint as a backstop should this thread stop. Inline source,
-// so the same code runs from TypeScript sources (tests) and from the build.
+// writer; the main connection keeps a large autocheckpoint as a backstop should this thread stop. When the server
+// has been idle a while, TRUNCATE empties the WAL file (it waits for writers, so only then). Inline source, so the
+// same code runs from TypeScript sources (tests) and from the build.
 const CHECKPOINTER = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
 const db = new Database(workerData.file);
-db.pragma('busy_timeout = 1000');
-const checkpoint = () => { try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {} };
-const timer = setInterval(checkpoint, workerData.intervalMs);
-parentPort.on('message', () => {
+db.pragma('busy_timeout = 200');
+const checkpoint = (mode) => { try { db.pragma('wal_checkpoint(' + mode + ')'); } catch {} };
+const timer = setInterval(() => checkpoint('PASSIVE'), workerData.intervalMs);
+parentPort.on('message', (message) => {
+  if (message === 'truncate') return checkpoint('TRUNCATE');
   clearInterval(timer);
-  checkpoint();
+  checkpoint('PASSIVE');
   db.close();
   parentPort.postMessage('stopped');
 });
@@ -36,10 +45,15 @@ parentPort.on('message', () => {
 export class SqliteStore extends SqlStore {
   readonly backend = 'sqlite' as const;
   #checkpointer: Worker | undefined;
+  #idle: NodeJS.Timeout | undefined;
 
   /** Opens (creating if needed) the database at `file`; `:memory:` for a throwaway one. */
   static open(file: string, options: SqliteOptions = {}): SqliteStore {
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    if (file !== ':memory:') {
+      // Private to the server's user: SQLite gives the -wal and -shm files the mode of the database file.
+      mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+      closeSync(openSync(file, 'a', 0o600));
+    }
     const db = new Database(file);
     // Big pages keep metric blocks (tens of KB each) in few overflow pages; only takes effect on a new file.
     db.pragma('page_size = 16384');
@@ -48,17 +62,22 @@ export class SqliteStore extends SqlStore {
     // checkpoint fsyncs, so a power loss can lose the last commits but never corrupt the file.
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
-    db.pragma('busy_timeout = 5000');
+    // SQLite's own wait for a lock would block the event loop; the driver waits in slices instead.
+    db.pragma('busy_timeout = 0');
+    db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT}`);
     db.pragma('cache_size = -65536');
     registerRegexp(db);
     const checkpointMs = file === ':memory:' ? 0 : (options.checkpointMs ?? 100);
-    const store = new SqliteStore(new SqliteDriver(db), { cacheBytes: options.cacheBytes });
+    const idleTruncateMs = options.idleTruncateMs ?? 5000;
+    let wrote = () => {};
+    const driver = new SqliteDriver(db, { busyWaitMs: options.busyWaitMs, onWrite: () => wrote() });
+    const store = new SqliteStore(driver, { cacheBytes: options.cacheBytes });
     if (checkpointMs > 0) {
       db.pragma('wal_autocheckpoint = 16384');
-      const driver = createRequire(import.meta.url).resolve('better-sqlite3');
+      const driverPath = createRequire(import.meta.url).resolve('better-sqlite3');
       const worker = new Worker(CHECKPOINTER, {
         eval: true,
-        workerData: { file, intervalMs: checkpointMs, driver },
+        workerData: { file, intervalMs: checkpointMs, driver: driverPath },
       });
       worker.on('error', () => {
         // Without the worker SQLite checkpoints by itself, in the request path.
@@ -69,11 +88,17 @@ export class SqliteStore extends SqlStore {
       });
       worker.unref();
       store.#checkpointer = worker;
+      if (idleTruncateMs > 0) {
+        const idle = setTimeout(() => store.#checkpointer?.postMessage('truncate'), idleTruncateMs).unref();
+        store.#idle = idle;
+        wrote = () => idle.refresh();
+      }
     }
     return store;
   }
 
   override async close(): Promise<void> {
+    clearTimeout(this.#idle);
     const worker = this.#checkpointer;
     this.#checkpointer = undefined;
     if (worker) {

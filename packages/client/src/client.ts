@@ -32,6 +32,7 @@ import {
 } from './artifacts.js';
 import { type ConnectionOptions, resolveConfig } from './config.js';
 import { HttpTransport, type RetryOptions } from './http-transport.js';
+import { requestPage } from './query/list-request.js';
 import { Lister, type ListSpec } from './query/lister.js';
 import {
   ALERTS,
@@ -189,6 +190,7 @@ export class Client {
       { filter: filter || undefined, sort: options.sort },
       options.limit ?? 100,
       1000,
+      true,
     );
   }
 
@@ -198,13 +200,17 @@ export class Client {
     query: Record<string, string | undefined>,
     limit: number,
     pageMax: number,
+    search = false,
   ): Promise<T[]> {
     const out: T[] = [];
     let next: string | undefined;
     do {
-      const page = await this.#transport.request<Page<T>>('GET', path, {
-        query: { ...query, limit: Math.min(pageMax, limit - out.length), next },
-      });
+      const page = await requestPage<Page<T>>(
+        this.#transport,
+        path,
+        { ...query, limit: Math.min(pageMax, limit - out.length), next },
+        { search },
+      );
       out.push(...page.items);
       next = page.next ?? undefined;
     } while (next && out.length < limit);

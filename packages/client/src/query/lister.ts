@@ -2,12 +2,15 @@ import { type ListDefinition, type ListQuery, parseInput, SimscopeError } from '
 import { ClientError } from '../errors.js';
 import type { HttpTransport, RetryOptions } from '../http-transport.js';
 import type { ColumnSpec } from './columns.js';
+import { requestPage } from './list-request.js';
 import { ListResult, type ListState, sameQuery } from './list-result.js';
 import { type ProgressOptions, progressReporter } from './progress.js';
 
 /** A list of the API as the client pages it: the protocol's definition and the columns of its rows. */
 export interface ListSpec<In, Out, T> extends ListDefinition<In, Out> {
   columns: readonly ColumnSpec<T>[];
+  /** The list also answers `POST PATH/search` with the query in the body, used when a URL would be too long. */
+  search?: boolean;
 }
 
 export interface ListOptions {
@@ -65,10 +68,12 @@ export class Lister<In, T, Out = unknown> {
     next: string | null,
     retries?: Partial<RetryOptions>,
   ) {
-    return this.#transport.request<Page<T>>('GET', path, {
-      query: { ...query, limit, next: next ?? undefined },
-      retries,
-    });
+    return requestPage<Page<T>>(
+      this.#transport,
+      path,
+      { ...query, limit, next: next ?? undefined },
+      { search: this.#spec.search, retries },
+    );
   }
 
   /** One page of rows. */

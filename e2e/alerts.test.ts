@@ -35,7 +35,7 @@ describe('alerts from the client, with the engine on its timer in a listening se
   beforeAll(async () => {
     const { store, cleanup } = await openTestStore('sqlite');
     await bootstrap(store, Date.now() * 1000, ADMIN_TOKEN);
-    const app = await createApp({ store });
+    const app = await createApp({ store, webhookAllow: ['127.0.0.1/32'] });
     await app.listen({ host: '127.0.0.1', port: 0 });
     url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
     const engine = new AlertEngine({
@@ -54,7 +54,11 @@ describe('alerts from the client, with the engine on its timer in a listening se
           },
           url,
         ),
-        webhook: new WebhookNotifier({ secret: 'e2e-secret', publicUrl: url }),
+        webhook: new WebhookNotifier({
+          secret: 'e2e-secret',
+          publicUrl: url,
+          webhookAllow: ['127.0.0.1/32'],
+        }),
       },
     });
     engine.start();
@@ -191,7 +195,15 @@ describe('alerts across a server kill -9 and restart', () => {
 
   it('keeps the state: no repeated notification after the restart, and the next transition is notified once', async () => {
     home = mkdtempSync(join(tmpdir(), 'simscope-e2e-alerts-'));
-    const args = ['--alert-interval', '0.1', '--webhook-secret', 'restart-secret'];
+    // The receiver listens on loopback, which only an admin's allow-list opens to webhooks.
+    const args = [
+      '--alert-interval',
+      '0.1',
+      '--webhook-secret',
+      'restart-secret',
+      '--webhook-allow',
+      '127.0.0.1',
+    ];
     server = await ServerProcess.start({ home, args });
     const connection = { url: server.url, token: E2E_TOKEN };
     const run = await new Run()

@@ -56,6 +56,7 @@ export async function openTestApp(
     blobs?: BlobStore;
     artifactQuota?: number | null;
     webRoot?: string | null;
+    webhookAllow?: readonly string[];
   } = {},
 ) {
   const { store, cleanup } = await openTestStore(backend);

@@ -268,6 +268,23 @@ describe('alert settings in the server config', () => {
     expect(none).toMatchObject({ smtp: null, webhookSecret: null, publicUrl: null, alertInterval: 1 });
   });
 
+  it('reads the webhook allow-list from the flag, env or file, as a string or a list, and refuses a bad entry', () => {
+    const userFile = join(root, 'user.toml');
+    writeFileSync(userFile, ['[server]', 'webhook_allow = ["10.0.0.0/8", "Hooks.Internal"]'].join('\n'));
+    const env = { SIMSCOPE_CONFIG: userFile };
+    expect(loadServerConfig([], env, root).webhookAllow).toEqual(['10.0.0.0/8', 'hooks.internal']);
+    expect(
+      loadServerConfig([], { ...env, SIMSCOPE_WEBHOOK_ALLOW: '127.0.0.1/32, hooks.internal' }, root)
+        .webhookAllow,
+    ).toEqual(['127.0.0.1/32', 'hooks.internal']);
+    expect(loadServerConfig(['--webhook-allow', '::1'], env, root).webhookAllow).toEqual(['::1']);
+    const none = loadServerConfig([], { SIMSCOPE_CONFIG: join(root, 'missing.toml') }, root);
+    expect(none.webhookAllow).toEqual([]);
+    expect(() => loadServerConfig(['--webhook-allow', '10.0.0.0/40'], env, root)).toThrow(
+      "webhook allow: '10.0.0.0/40' is not a hostname, an IP address or a CIDR range",
+    );
+  });
+
   it('names the setting that is wrong', () => {
     const env = { SIMSCOPE_CONFIG: join(root, 'missing.toml') };
     const bad: [string[], string][] = [

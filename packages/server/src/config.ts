@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_HOST, DEFAULT_PORT, LIMITS, SimscopeError } from '@simscope/protocol';
 import { parse as parseToml } from 'smol-toml';
+import { parseAllowList } from './services/address-policy.js';
 import type { SmtpConfig } from './services/email-notifier.js';
 
 /** Settings of a server process, read once at start. */
@@ -27,6 +28,8 @@ export interface ServerConfig {
   smtp: SmtpConfig | null;
   /** Key of the HMAC signature on webhook deliveries; null sends them unsigned. */
   webhookSecret: string | null;
+  /** Hostnames and CIDR ranges of non-public addresses webhooks may reach; empty: none (the default). */
+  webhookAllow: string[];
   /** The address people reach this server at, for links in notifications; null: none given. */
   publicUrl: string | null;
   /** Where artifact bytes go: a directory (default `DATA_DIR/artifacts`) or `s3://BUCKET/PREFIX?endpoint=…`. */
@@ -149,6 +152,7 @@ export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
       'smtp-password': { type: 'string' },
       'smtp-from': { type: 'string' },
       'webhook-secret': { type: 'string' },
+      'webhook-allow': { type: 'string' },
       'public-url': { type: 'string' },
       'blob-store': { type: 'string' },
       'artifact-quota': { type: 'string' },
@@ -161,6 +165,7 @@ export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
       `Usage: simscope server [--host H] [--port P] [--data-dir DIR] [--db URL|FILE] [--log-level L] [--body-limit BYTES]
                        [--blob-store DIR|s3://BUCKET/PREFIX] [--artifact-quota SIZE]
                        [--alert-interval SECONDS] [--public-url URL] [--webhook-secret SECRET]
+                       [--webhook-allow HOST|CIDR,...]
                        [--smtp-host H] [--smtp-port P] [--smtp-tls ${SMTP_TLS_MODES.join('|')}] [--smtp-user U]
                        [--smtp-password P] [--smtp-from ADDRESS]\n`,
     );
@@ -226,6 +231,10 @@ export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
       pick(values[flag as keyof typeof values] as string | undefined, envName, key),
     ),
     webhookSecret: pick(values['webhook-secret'], 'SIMSCOPE_WEBHOOK_SECRET', 'webhook_secret') || null,
+    webhookAllow: parseAllowList(
+      pick(values['webhook-allow'], 'SIMSCOPE_WEBHOOK_ALLOW', 'webhook_allow') ?? '',
+      'webhook allow',
+    ),
     publicUrl: publicUrl?.replace(/\/+$/, '') ?? null,
     blobStore: blobStore.startsWith('s3://') ? blobStore : resolve(cwd, blobStore),
     artifactQuota: parseByteSize(

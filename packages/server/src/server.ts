@@ -44,6 +44,7 @@ export async function startServer(
     artifactQuota: config.artifactQuota,
     live,
     webRoot,
+    webhookAllow: config.webhookAllow,
   });
   const first = await hooks.bootstrap(store, nowMicros(), hooks.bootstrapToken);
   await app.listen({ host: config.host, port: config.port });
@@ -66,6 +67,7 @@ export async function startServer(
         secret: config.webhookSecret,
         publicUrl,
         userAgent: `simscope/${SERVER_VERSION}`,
+        webhookAllow: config.webhookAllow,
       }),
     },
     log: app.log,

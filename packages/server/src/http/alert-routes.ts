@@ -1,5 +1,6 @@
 import { alertCreateSchema, alertStateSchema } from '@simscope/protocol';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { AddressPolicy } from '../services/address-policy.js';
 import { AlertService } from '../services/alert-service.js';
 import type { ServiceContext } from '../services/context.js';
 import type { RunRecord } from '../store/store.js';
@@ -10,14 +11,16 @@ export interface AlertRouteKit {
   route(doc: RouteDoc, handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>): void;
   ctx(request: FastifyRequest): ServiceContext;
   runOf(request: FastifyRequest): Promise<RunRecord>;
+  /** Which hosts a webhook may name (`--webhook-allow`). */
+  webhookPolicy?: AddressPolicy;
 }
 
 type Params = Record<string, string>;
 type Query = Record<string, string | undefined>;
 
 /** Registers the alert routes: definitions under `/alerts`, attachments and states under `/runs/:run/alerts`. */
-export function registerAlertRoutes({ route, ctx, runOf }: AlertRouteKit): void {
-  const alerts = new AlertService();
+export function registerAlertRoutes({ route, ctx, runOf, webhookPolicy }: AlertRouteKit): void {
+  const alerts = new AlertService({ webhookPolicy });
   const params = (r: FastifyRequest) => r.params as Params;
   const query = (r: FastifyRequest) => r.query as Query;
 

@@ -34,6 +34,7 @@ import Fastify, {
 } from 'fastify';
 import { Packr, Unpackr } from 'msgpackr';
 import type { BlobStore } from '../blob/blob-store.js';
+import { AddressPolicy } from '../services/address-policy.js';
 import { AdminService } from '../services/admin-service.js';
 import { ArtifactService } from '../services/artifact-service.js';
 import { AuthService } from '../services/auth-service.js';
@@ -78,6 +79,8 @@ export interface AppConfig {
   liveRecheckMs?: number;
   /** Folder of the built web UI (`index.html` and `assets/`), served at `/`; null or absent: a note instead. */
   webRoot?: string | null;
+  /** Hostnames and CIDR ranges of non-public addresses an alert's webhook may name (`--webhook-allow`); none when absent. */
+  webhookAllow?: readonly string[];
 }
 
 type Params = Record<string, string>;
@@ -684,7 +687,7 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
     },
   );
 
-  registerAlertRoutes({ route, ctx, runOf });
+  registerAlertRoutes({ route, ctx, runOf, webhookPolicy: new AddressPolicy(config.webhookAllow) });
   registerTelemetryRoutes({ route, ctx, store, now });
   // Artifacts: in a scope of their own, where bodies arrive as streams
   await app.register(async function artifactScope(scope) {

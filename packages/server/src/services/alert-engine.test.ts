@@ -21,8 +21,14 @@ const SECRET = 'whsec_test_0123456789';
 const S = 1_000_000;
 
 const receivers = useNotificationReceivers();
+/** The receivers listen on loopback, which webhooks may reach only when an admin allows it. */
+const ALLOW_LOOPBACK = ['127.0.0.1/32'];
 
-function engineFor(store: Store, clock: { now: number }, options: { retryBaseMs?: number } = {}) {
+function engineFor(
+  store: Store,
+  clock: { now: number },
+  options: { retryBaseMs?: number; webhookAllow?: string[] } = {},
+) {
   return new AlertEngine({
     store,
     now: () => clock.now,
@@ -40,7 +46,11 @@ function engineFor(store: Store, clock: { now: number }, options: { retryBaseMs?
         },
         'http://simscope.test:5280',
       ),
-      webhook: new WebhookNotifier({ secret: SECRET, publicUrl: 'http://simscope.test:5280' }),
+      webhook: new WebhookNotifier({
+        secret: SECRET,
+        publicUrl: 'http://simscope.test:5280',
+        webhookAllow: options.webhookAllow ?? ALLOW_LOOPBACK,
+      }),
     },
   });
 }
@@ -94,7 +104,7 @@ describe.each(BACKENDS)('alert engine (%s)', (backend) => {
   let admin: ReturnType<typeof api>;
   let ada: ReturnType<typeof api>;
   beforeAll(async () => {
-    t = await openTestApp(backend);
+    t = await openTestApp(backend, { webhookAllow: ALLOW_LOOPBACK });
     admin = api(t.app.inject.bind(t.app), t.auth);
     ada = await makeOwner(admin, t.app.inject.bind(t.app));
   });
@@ -509,6 +519,163 @@ describe.each(BACKENDS)('alert engine (%s)', (backend) => {
   });
 });
 
+describe.each(BACKENDS)('webhook address policy (%s)', (backend) => {
+  const hint = 'an admin can allow it with --webhook-allow';
+  type App = Awaited<ReturnType<typeof openTestApp>>;
+
+  /** The failed notification of a run's alert, as the store recorded it. */
+  async function notificationsOf(t: App, run: string, alert: string) {
+    const workspace = (await t.store.getWorkspace('default'))!;
+    const runPk = (await t.store.getRun(workspace.id, run))!.pk;
+    const alertPk = (await t.store.alerts.getAlert(workspace.id, alert))!.pk;
+    const transitions = await t.store.alerts.listTransitions(runPk, alertPk, { after: null, limit: 10 });
+    return Promise.all(transitions.map((tr) => t.store.alerts.listNotifications(tr.pk)));
+  }
+
+  it('refuses, when the alert is defined, webhooks to loopback, link-local and private addresses', async () => {
+    const t = await openTestApp(backend);
+    try {
+      const call = api(t.app.inject.bind(t.app), t.auth);
+      const port = new URL(receivers.hooks.url).port;
+      const run = (await call('POST', '/runs', { name: `ssrf-${backend}` })).body.id as string;
+      const refused: [string, string][] = [
+        [receivers.hooks.url, '127.0.0.1 is a loopback address'],
+        [`http://localhost:${port}/hooks/simscope`, 'localhost is a loopback address'],
+        [`http://[::1]:${port}/hooks/simscope`, '::1 is a loopback address'],
+        [`http://2130706433:${port}/`, '127.0.0.1 is a loopback address'],
+        ['http://[::ffff:127.0.0.1]/', '::ffff:7f00:1 is a loopback address'],
+        ['http://0.0.0.0/', '0.0.0.0 is an unspecified address'],
+        ['http://169.254.169.254/latest/meta-data/', '169.254.169.254 is a link-local address'],
+        ['http://[fe80::1]/', 'fe80::1 is a link-local address'],
+        ['http://10.0.0.5/', '10.0.0.5 is a private address'],
+        ['https://172.16.8.1/hook', '172.16.8.1 is a private address'],
+        ['http://192.168.1.1:8080/', '192.168.1.1 is a private address'],
+        ['http://[fd00::1]/', 'fd00::1 is a private address'],
+        ['http://100.64.0.1/', '100.64.0.1 is a carrier-grade NAT address'],
+        ['http://224.0.0.1/', '224.0.0.1 is a multicast address'],
+        ['http://255.255.255.255/', '255.255.255.255 is a broadcast address'],
+        ['http://203.0.113.5/', '203.0.113.5 is a documentation address'],
+      ];
+      const answers = [];
+      for (const [i, [webhook]] of refused.entries()) {
+        const body = { name: `hook ${i}`, source: 'user', notification: 'webhook', webhook };
+        const defined = await call('POST', '/alerts', body);
+        const attached = await call('POST', `/runs/${run}/alerts`, body);
+        answers.push([webhook, defined.status, defined.body.error?.code, defined.body.error?.message]);
+        expect(attached.status, webhook).toBe(400);
+        expect(attached.body.error?.message).toBe(defined.body.error?.message);
+      }
+      expect(answers).toEqual(
+        refused.map(([webhook, reason]) => [
+          webhook,
+          400,
+          'invalid_field',
+          `body.webhook: ${reason}; ${hint}`,
+        ]),
+      );
+      expect((await call('GET', '/alerts')).body.items).toEqual([]);
+      // A name is judged when it is resolved, at delivery: defining one needs no DNS.
+      const named = await call('POST', '/alerts', {
+        name: 'named',
+        source: 'user',
+        notification: 'webhook',
+        webhook: 'https://hooks.example.org/simscope',
+      });
+      expect(named.status).toBe(201);
+      const engine = new AlertEngine({
+        store: t.store,
+        channels: { webhook: new WebhookNotifier({ secret: SECRET, publicUrl: null }) },
+      });
+      expect(await engine.deliver()).toEqual({ sent: 0, retried: 0, failed: 0 });
+      expect(receivers.hooks.requests).toEqual([]);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('allows only what the admin listed', async () => {
+    const t = await openTestApp(backend, { webhookAllow: ['127.0.0.1/32', 'hooks.internal'] });
+    try {
+      const call = api(t.app.inject.bind(t.app), t.auth);
+      const define = (name: string, webhook: string) =>
+        call('POST', '/alerts', { name, source: 'user', notification: 'webhook', webhook });
+      expect((await define('loopback', receivers.hooks.url)).status).toBe(201);
+      expect((await define('internal', 'http://hooks.internal:8080/x')).status).toBe(201);
+      const other = await define('other', 'http://127.0.0.2/x');
+      expect([other.status, other.body.error?.message]).toEqual([
+        400,
+        `body.webhook: 127.0.0.2 is a loopback address; ${hint}`,
+      ]);
+      const privateRange = await define('private', 'http://10.0.0.5/x');
+      expect([privateRange.status, privateRange.body.error?.message]).toEqual([
+        400,
+        `body.webhook: 10.0.0.5 is a private address; ${hint}`,
+      ]);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('refuses at delivery, after resolving the name, an address that is not allowed, and never retries it', async () => {
+    const port = new URL(receivers.hooks.url).port;
+    const byName = `http://localhost:${port}/hooks/simscope`;
+    // Defined while the admin allowed loopback (or before the policy existed), delivered after it no longer is.
+    const t = await openTestApp(backend, { webhookAllow: ['127.0.0.1/32', 'localhost'] });
+    try {
+      const call = api(t.app.inject.bind(t.app), t.auth);
+      const run = (await call('POST', '/runs', { name: `refused-${backend}` })).body.id as string;
+      for (const [name, webhook] of [
+        ['by address', receivers.hooks.url],
+        ['by name', byName],
+      ]) {
+        const added = await call('POST', `/runs/${run}/alerts`, {
+          name: name!,
+          source: 'user',
+          notification: 'webhook',
+          webhook: webhook!,
+        });
+        expect(added.status).toBe(201);
+        await call('PUT', `/runs/${run}/alerts/${name}/state`, { state: 'critical' });
+      }
+      const strict = engineFor(t.store, t.clock, { webhookAllow: [] });
+      expect(await strict.deliver()).toEqual({ sent: 0, retried: 0, failed: 2 });
+      t.clock.now += 3600 * S;
+      expect(await strict.deliver()).toEqual({ sent: 0, retried: 0, failed: 0 });
+      expect(receivers.hooks.requests).toEqual([]);
+      expect(await notificationsOf(t, run, 'by address')).toEqual([
+        [
+          {
+            id: expect.any(String),
+            channel: 'webhook',
+            status: 'failed',
+            attempts: 1,
+            error: `POST ${receivers.hooks.url}: not sent: 127.0.0.1 is a loopback address; ${hint}`,
+          },
+        ],
+      ]);
+      const named = (await notificationsOf(t, run, 'by name')).flat();
+      expect(named.map((n) => [n.status, n.attempts])).toEqual([['failed', 1]]);
+      // localhost resolves to 127.0.0.1, ::1 or both, depending on the machine's hosts file.
+      expect(named[0]!.error).toMatch(
+        new RegExp(
+          `^POST ${byName}: not sent: localhost resolves to (127\\.0\\.0\\.1|::1), a loopback address; ${hint}$`,
+        ),
+      );
+
+      // Allowed by name, the resolved loopback address is reached.
+      await call('PUT', `/runs/${run}/alerts/by name/state`, { state: 'ok' });
+      await call('PUT', `/runs/${run}/alerts/by name/state`, { state: 'critical' });
+      const byNameAllowed = engineFor(t.store, t.clock, { webhookAllow: ['localhost'] });
+      expect(await byNameAllowed.deliver()).toEqual({ sent: 1, retried: 0, failed: 0 });
+      expect(receivers.hooks.requests.map((r) => [r.path, r.headers.host])).toEqual([
+        ['/hooks/simscope', `localhost:${port}`],
+      ]);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('alert engine across restarts (SQLite file)', () => {
   let dir: string;
   let file: string;
@@ -524,7 +691,7 @@ describe('alert engine across restarts (SQLite file)', () => {
     const store = SqliteStore.open(file);
     await store.migrate();
     await bootstrap(store, clock.now, ADMIN_TOKEN);
-    const app = await createApp({ store, now: () => clock.now });
+    const app = await createApp({ store, now: () => clock.now, webhookAllow: ALLOW_LOOPBACK });
     const call = api(app.inject.bind(app), { authorization: `Bearer ${ADMIN_TOKEN}` });
     return {
       store,
@@ -604,7 +771,7 @@ describe('two servers on one PostgreSQL database', () => {
       const store = PostgresStore.open(url, { poolSize: 4 });
       await store.migrate();
       await bootstrap(store, clock.now, ADMIN_TOKEN);
-      const app = await createApp({ store, now: () => clock.now });
+      const app = await createApp({ store, now: () => clock.now, webhookAllow: ALLOW_LOOPBACK });
       servers.push({ store, app, engine: engineFor(store, clock) });
     }
     const [a, b] = servers as [(typeof servers)[0], (typeof servers)[0]];

@@ -12,6 +12,7 @@ import {
 } from '@simscope/protocol';
 import type { AlertRecord } from '../store/alert-store.js';
 import type { RunRecord } from '../store/store.js';
+import { AddressPolicy } from './address-policy.js';
 import {
   abortReasonFor,
   alertView,
@@ -38,11 +39,23 @@ function parseFlag(value: string | undefined, field: string): boolean {
   throw new SimscopeError('invalid_field', `query.${field}: must be 'true' or 'false', got '${value}'`);
 }
 
+export interface AlertServiceConfig {
+  /** Which hosts a webhook may name; by default no loopback, private or link-local one. */
+  webhookPolicy?: AddressPolicy;
+}
+
 /** Alert definitions (created once, reused when identical), their attachment to runs, and user alert states. */
 export class AlertService {
+  readonly #webhookPolicy: AddressPolicy;
+
+  constructor(config: AlertServiceConfig = {}) {
+    this.#webhookPolicy = config.webhookPolicy ?? new AddressPolicy();
+  }
+
   /** Creates the definition, or returns the identical one of the same name; `conflict` if that one differs. */
   async define(ctx: ServiceContext, body: unknown): Promise<{ alert: AlertRecord; created: boolean }> {
     const input = parseInput(alertCreateSchema, body ?? {});
+    if (input.webhook !== undefined) this.#webhookPolicy.checkUrl(input.webhook, 'body.webhook');
     const definition = normaliseAlert(input);
     const workspaceId = ctx.auth.workspace.id;
     for (let attempt = 0; ; attempt++) {

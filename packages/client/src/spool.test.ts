@@ -1,4 +1,12 @@
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -73,5 +81,17 @@ describe('spool', () => {
     retireSpool(spool.dir);
     expect(listSpools(root)).toEqual([]);
     expect(() => retireSpool(spool.dir)).not.toThrow();
+  });
+
+  it('keeps spools and the retired ones private to their user', () => {
+    root = mkdtempSync(join(tmpdir(), 'spool-'));
+    const spool = SpoolWriter.open(join(root, 'nested'), meta('run-d'));
+    spool.close();
+    const mode = (path: string) => statSync(path).mode & 0o777;
+    expect([join(root, 'nested'), spool.dir, join(spool.dir, 'records')].map(mode)).toEqual([
+      0o700, 0o700, 0o600,
+    ]);
+    retireSpool(spool.dir);
+    expect(mode(join(root, 'nested', '.synced'))).toBe(0o700);
   });
 });

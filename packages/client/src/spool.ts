@@ -209,7 +209,7 @@ export function listSpools(root: string): { dir: string; meta: SpoolMeta }[] {
 export function retireSpool(dir: string): void {
   const root = join(dir, '..');
   const retired = join(root, '.synced');
-  mkdirSync(retired, { recursive: true });
+  mkdirSync(retired, { recursive: true, mode: 0o700 });
   const target = join(retired, `${dir.split('/').pop()}-${Date.now()}`);
   try {
     renameSync(dir, target);

@@ -1,4 +1,4 @@
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -52,6 +52,7 @@ export class LocalBlobStore implements BlobStore {
       const done = pipeline(counter, output);
       feed(source, counter);
       await done;
+      await chmod(file, 0o600);
     } catch (error) {
       await rm(file, { force: true });
       throw error;
@@ -123,7 +124,8 @@ async function withDirectory<T>(dir: string, fn: () => Promise<T>): Promise<T> {
     return await fn();
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    await mkdir(dir, { recursive: true });
+    // Private to the server's user, like the database: blobs hold every workspace's artifacts.
+    await mkdir(dir, { recursive: true, mode: 0o700 });
     return fn();
   }
 }

@@ -4,6 +4,7 @@ import { LIMITS, readMetricBatch, timestampsFromOrigin } from '@simscope/protoco
 import { Unpackr } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, openTestApp } from '../../../test/fixtures.js';
+import { clockMicros, stampClock, withoutClock } from './batch-clock.js';
 import { cutBatches, encodeMetricBatch, eventBatchSize, type QueuedEvent } from './batch-sender.js';
 import type { DrainedSeries } from './metric-queue.js';
 
@@ -49,6 +50,23 @@ describe('metric batches', () => {
     expect(b!.name).toBe(explicit.name);
     expect(Array.from(b!.steps!)).toEqual([10, Number.NaN]);
     expect(Array.from(b!.timestamps!)).toEqual([42, 2 ** 52]);
+  });
+
+  it('say when they were sent: stamped at each try, and cut off for the spool', () => {
+    const before = clockMicros();
+    const body = encodeMetricBatch('w', 3, [explicit]);
+    const sent = readMetricBatch(unpackr.unpack(body));
+    expect(sent.clock).toBeGreaterThanOrEqual(before);
+    expect(sent.clock).toBeLessThanOrEqual(clockMicros());
+    stampClock(body, 1_795_409_461_127_876);
+    expect(readMetricBatch(unpackr.unpack(body)).clock).toBe(1_795_409_461_127_876);
+    const spooled = readMetricBatch(unpackr.unpack(withoutClock(body)));
+    expect(spooled.clock).toBe(null);
+    expect([spooled.writer, spooled.seq, Array.from(spooled.series[0]!.timestamps!)]).toEqual([
+      'w',
+      3,
+      [42, 2 ** 52],
+    ]);
   });
 
   it('cut a long series into batches whose steps go on from one to the next', () => {

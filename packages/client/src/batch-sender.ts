@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { type EventLevel, float64Bytes, int64Bytes, LIMITS } from '@simscope/protocol';
+import { clockMicros, withoutClock, writeClock } from './batch-clock.js';
 import { ClientError } from './errors.js';
 import type { HttpTransport } from './http-transport.js';
 import type { DrainedSeries, MetricQueue } from './metric-queue.js';
@@ -110,16 +111,17 @@ export function eventBatchSize(events: readonly QueuedEvent[]): number {
 /**
  * The msgpack body of a metric batch (see docs/api.md), written straight into one buffer: each column is copied
  * once, from the queue into the body. Steps that count up go as `stepStart`, and timestamps that follow from
- * the times as `timestampOrigin`.
+ * the times as `timestampOrigin`. Its `clock` is `clockMicros()` now; the sender stamps it again at each try.
  */
 export function encodeMetricBatch(writer: string, seq: number, series: readonly DrainedSeries[]): Uint8Array {
-  let size = 64 + 3 * writer.length;
+  let size = 80 + 3 * writer.length;
   for (const s of series) {
     const n = s.values.length;
     size += 128 + 3 * s.name.length + 16 * n + (s.steps ? 8 * n : 0) + (s.timestamps ? 8 * n : 0);
   }
   const w = new MsgpackWriter(size);
-  w.map(3);
+  w.map(4);
+  writeClock(w);
   w.str('writer');
   w.str(writer);
   w.str('seq');
@@ -298,6 +300,7 @@ export class BatchSender {
     try {
       const answer = await sendRecord(this.#config.transport, this.#config.runId, out, {
         retryNetworkErrors: false,
+        clock: clockMicros,
       });
       this.#count(out, 'sent');
       return answer;
@@ -332,7 +335,8 @@ export class BatchSender {
   #append(out: Outgoing): void {
     try {
       this.#spool ??= SpoolWriter.open(this.#config.spool.root, this.#config.spool.meta);
-      this.#spool.append(out.kind, out.later ?? out.body);
+      const body = out.later ?? (out.kind === 'metrics' ? withoutClock(out.body) : out.body);
+      this.#spool.append(out.kind, body);
     } catch (error) {
       this.#count(out, 'failed');
       this.#config.onError(error);

@@ -46,6 +46,8 @@ export interface RequestOptions {
   retries?: Partial<RetryOptions>;
   /** False: a network error fails at once, for callers that keep the request elsewhere (the spool). */
   retryNetworkErrors?: boolean;
+  /** Called before each try; may change `json` or the `msgpack` bytes in place (a batch stamps its `clock`). */
+  beforeTry?: () => void;
   accept?: string;
 }
 
@@ -238,8 +240,13 @@ export class HttpTransport {
     const res = await this.#send(method, path, {
       query: options.query,
       headers,
-      exchange: (url, all) =>
-        fetch(url, { method, headers: all, body, signal: AbortSignal.timeout(this.#timeoutMs) }),
+      exchange: (url, all) => {
+        if (options.beforeTry) {
+          options.beforeTry();
+          if (!options.msgpack) body = JSON.stringify(options.json);
+        }
+        return fetch(url, { method, headers: all, body, signal: AbortSignal.timeout(this.#timeoutMs) });
+      },
       retryable:
         options.idempotent ?? (method === 'GET' || method === 'HEAD' || options.idempotencyKey !== undefined),
       retries: options.retries,

@@ -1,4 +1,5 @@
 import { Unpackr } from 'msgpackr';
+import { stampClock } from './batch-clock.js';
 import { ClientError } from './errors.js';
 import type { HttpTransport, RequestOptions } from './http-transport.js';
 import {
@@ -39,24 +40,35 @@ export function recordCounts(record: SpoolRecord): { points: number; events: num
 
 /**
  * Sends one spooled record. Every kind is safe to send twice: the run is created under its own id, batches
- * carry (writer, seq), and patches set values.
+ * carry (writer, seq), and patches set values. With `clock` (a live batch, never a spooled one), each try of a
+ * metric or event batch says when it was sent, so that the server can measure this host's clock.
  */
 export async function sendRecord(
   transport: HttpTransport,
   runId: string,
   record: Pick<SpoolRecord, 'kind' | 'body'>,
-  options: Pick<RequestOptions, 'retries' | 'retryNetworkErrors'> = {},
+  options: Pick<RequestOptions, 'retries' | 'retryNetworkErrors'> & { clock?: () => number } = {},
 ): Promise<unknown> {
-  const base = { idempotent: true, ...options };
+  const { clock, ...rest } = options;
+  const base = { idempotent: true, ...rest };
   if (record.kind === 'metrics') {
-    return transport.request('POST', `/runs/${runId}/metrics`, { ...base, msgpack: record.body });
+    const body = record.body;
+    return transport.request('POST', `/runs/${runId}/metrics`, {
+      ...base,
+      msgpack: body,
+      ...(clock ? { beforeTry: () => stampClock(body, clock()) } : {}),
+    });
   }
-  const json = JSON.parse(decoder.decode(record.body)) as unknown;
+  const json = JSON.parse(decoder.decode(record.body)) as Record<string, unknown>;
   switch (record.kind) {
     case 'create':
       return transport.request('POST', '/runs', { ...base, json });
     case 'events':
-      return transport.request('POST', `/runs/${runId}/events`, { ...base, json });
+      return transport.request('POST', `/runs/${runId}/events`, {
+        ...base,
+        json,
+        ...(clock ? { beforeTry: () => (json.clock = clock()) } : {}),
+      });
     case 'patch':
       return transport.request('PATCH', `/runs/${runId}`, { ...base, json });
     case 'folder':

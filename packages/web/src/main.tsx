@@ -1,3 +1,5 @@
+// Must stay the first import: it configures zod before @simscope/protocol builds its schemas.
+import './zod-jitless.js';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './app.js';

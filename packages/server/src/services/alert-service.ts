@@ -110,11 +110,7 @@ export class AlertService {
     const limit = parseLimit(query.limit, 100, LIMITS.pageSize);
     let after: string | null = null;
     if (query.next) {
-      const [name] = decodeCursor(query.next, 1);
-      if (typeof name !== 'string') {
-        throw new SimscopeError('invalid_cursor', 'query.next: not a cursor this listing returned');
-      }
-      after = name;
+      [after] = decodeCursor(query.next, ['string']);
     }
     const rows = await ctx.store.alerts.listAlerts(ctx.auth.workspace.id, {
       after,
@@ -170,11 +166,7 @@ export class AlertService {
     const limit = parseLimit(query.limit, LIMITS.pageSize, LIMITS.pageSize);
     let after: string | null = null;
     if (query.next) {
-      const [name] = decodeCursor(query.next, 1);
-      if (typeof name !== 'string') {
-        throw new SimscopeError('invalid_cursor', 'query.next: not a cursor this listing returned');
-      }
-      after = name;
+      [after] = decodeCursor(query.next, ['string']);
     }
     const rows = await ctx.store.alerts.listRunAlerts(run.pk, {
       criticalOnly: parseFlag(query.critical, 'critical'),
@@ -202,10 +194,7 @@ export class AlertService {
     const limit = parseLimit(query.limit, 100, LIMITS.pageSize);
     let after: number | null = null;
     if (query.next) {
-      const [pk] = decodeCursor(query.next, 1);
-      if (typeof pk !== 'number')
-        throw new SimscopeError('invalid_cursor', 'query.next: not a cursor this listing returned');
-      after = pk;
+      [after] = decodeCursor(query.next, ['integer']);
     }
     const rows = await ctx.store.alerts.listTransitions(run.pk, alert.pk, { after, limit: limit + 1 });
     return pageOf(rows, limit, transitionView, (last) => [last.pk]);

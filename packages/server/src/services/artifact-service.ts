@@ -367,10 +367,7 @@ export class ArtifactService {
     const limit = parseLimit(params.limit, 1000, 1000);
     let after: string | null = null;
     if (params.next) {
-      const [name] = decodeCursor(params.next, 1);
-      if (typeof name !== 'string')
-        throw new SimscopeError('invalid_cursor', 'query.next: not a cursor of this list');
-      after = name;
+      [after] = decodeCursor(params.next, ['string']);
     }
     const rows = await ctx.store.listArtifacts(run.pk, {
       category: checkCategory(params.category, 'query.category'),

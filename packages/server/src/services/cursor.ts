@@ -5,13 +5,40 @@ export function encodeCursor(position: unknown[]): string {
   return Buffer.from(JSON.stringify(position)).toString('base64url');
 }
 
-/** Reads a cursor written by `encodeCursor`, checking it has `length` entries. */
-export function decodeCursor(cursor: string, length: number): unknown[] {
+/** What one entry of a cursor holds: text without NUL, or a whole number within ±(2^53 − 1). */
+export type CursorPart = 'string' | 'integer';
+
+type CursorValue<P> = P extends 'integer' ? number : string;
+type CursorValues<S extends readonly CursorPart[]> = { -readonly [K in keyof S]: CursorValue<S[K]> };
+
+const CURSOR_TYPES: Record<CursorPart, (value: unknown) => boolean> = {
+  string: (v) => typeof v === 'string' && !v.includes('\u0000'),
+  integer: (v) => Number.isSafeInteger(v),
+};
+
+/**
+ * Reads a cursor written by `encodeCursor` whose entries are of the types in `shape`; anything else (a crafted or
+ * damaged cursor) is an `invalid_cursor` error, so no value of a type the listing does not expect reaches a query.
+ *
+ * @example
+ * const [timestamp, pk] = decodeCursor(query.next, ['integer', 'integer']);
+ */
+export function decodeCursor<const S extends readonly CursorPart[]>(
+  cursor: string,
+  shape: S,
+): CursorValues<S> {
+  let value: unknown;
   try {
-    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(value) && value.length === length) return value;
+    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
-    // reported below
+    value = undefined;
+  }
+  if (
+    Array.isArray(value) &&
+    value.length === shape.length &&
+    shape.every((part, i) => CURSOR_TYPES[part](value[i]))
+  ) {
+    return value as CursorValues<S>;
   }
   throw new SimscopeError(
     'invalid_cursor',

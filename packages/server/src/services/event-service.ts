@@ -79,10 +79,7 @@ export class EventService {
     const limit = parseLimit(query.limit, 100, LIMITS.pageSize * 10);
     let after: { timestamp: number; pk: number } | null = null;
     if (query.next) {
-      const [timestamp, pk] = decodeCursor(query.next, 2);
-      if (typeof timestamp !== 'number' || typeof pk !== 'number') {
-        throw new SimscopeError('invalid_cursor', 'query.next: not a cursor this listing returned');
-      }
+      const [timestamp, pk] = decodeCursor(query.next, ['integer', 'integer']);
       after = { timestamp, pk };
     }
     const rows = await ctx.store.listEvents(run.pk, {

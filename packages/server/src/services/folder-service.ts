@@ -59,9 +59,7 @@ export class FolderService {
       const folder = await ctx.store.getFolder(ctx.auth.workspace.id, path('path', query.path)!);
       return { items: folder ? [view(folder)] : [], next: null };
     }
-    const after = query.next ? decodeCursor(query.next, 1)[0] : null;
-    if (after !== null && typeof after !== 'string')
-      throw new SimscopeError('invalid_cursor', 'query.next: not a cursor this listing returned');
+    const after = query.next ? decodeCursor(query.next, ['string'])[0] : null;
     const rows = await ctx.store.listFolders(ctx.auth.workspace.id, {
       parent: path('parent', query.parent),
       prefix: path('prefix', query.prefix),

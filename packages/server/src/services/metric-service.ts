@@ -144,11 +144,7 @@ export class MetricService {
     if (query.regex) parseInput(regexSchema, query.regex, 'query.regex');
     let after: string | null = null;
     if (query.next) {
-      const [name] = decodeCursor(query.next, 1);
-      if (typeof name !== 'string') {
-        throw new SimscopeError('invalid_cursor', 'query.next: not a cursor this listing returned');
-      }
-      after = name;
+      [after] = decodeCursor(query.next, ['string']);
     }
     const rows = await ctx.store.listSeries(run.pk, {
       name: query.name || null,
@@ -181,10 +177,7 @@ export class MetricService {
     const limit = parseLimit(query.limit, LIMITS.seriesPageSize, LIMITS.seriesPageSize);
     let after: SeriesPage['next'] = null;
     if (query.next) {
-      const [step, block, index] = decodeCursor(query.next, 3);
-      if (typeof step !== 'number' || typeof block !== 'number' || typeof index !== 'number') {
-        throw new SimscopeError('invalid_cursor', 'query.next: not a cursor this listing returned');
-      }
+      const [step, block, index] = decodeCursor(query.next, ['integer', 'integer', 'integer']);
       after = { step, block, index };
     }
     const read = new Set<BlockColumn>(['steps', 'values']);

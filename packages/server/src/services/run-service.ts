@@ -183,14 +183,15 @@ export class RunService {
     const limit = parseLimit(params.limit, 100, LIMITS.pageSize);
     let after: { key: string | number | null; pk: number } | null = null;
     if (params.next) {
-      const [key, pk, sortName] = decodeCursor(params.next, 3);
-      if (typeof pk !== 'number' || sortName !== `${descending ? '-' : ''}${field}`) {
+      const keyType = field === 'name' || field === 'status' ? 'string' : 'integer';
+      const [key, pk, sortName] = decodeCursor(params.next, [keyType, 'integer', 'string']);
+      if (sortName !== `${descending ? '-' : ''}${field}`) {
         throw new SimscopeError(
           'invalid_cursor',
           'query.next: this cursor belongs to a listing with another sort',
         );
       }
-      after = { key: key as string | number, pk };
+      after = { key, pk };
     }
     const rows = await ctx.store.listRuns(ctx.auth.workspace.id, {
       where,

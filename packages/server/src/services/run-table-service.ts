@@ -79,13 +79,7 @@ export class RunTableService {
     const limit = parseLimit(params.limit, 10_000, RUN_TABLE_PAGE);
     let after: { key: number; pk: number } | null = null;
     if (params.next) {
-      const [key, pk] = decodeCursor(params.next, 2);
-      if (typeof key !== 'number' || typeof pk !== 'number') {
-        throw new SimscopeError(
-          'invalid_cursor',
-          "query.next: not a cursor this listing returned; pass 'next' as given",
-        );
-      }
+      const [key, pk] = decodeCursor(params.next, ['integer', 'integer']);
       after = { key, pk };
     }
     const firstPage = !params.next;

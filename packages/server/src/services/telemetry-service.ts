@@ -281,10 +281,7 @@ export class TelemetryService {
     const limit = parseLimit(query.limit, 100, LIMITS.pageSize);
     let after: { timestamp: number; pk: number } | null = null;
     if (query.next) {
-      const [timestamp, pk] = decodeCursor(query.next, 2);
-      if (typeof timestamp !== 'number' || typeof pk !== 'number') {
-        throw new SimscopeError('invalid_cursor', 'query.next: not a cursor this listing returned');
-      }
+      const [timestamp, pk] = decodeCursor(query.next, ['integer', 'integer']);
       after = { timestamp, pk };
     }
     const rows = await this.#store.listRecords(service.pk, {

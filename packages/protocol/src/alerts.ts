@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { LIMITS } from './limits.js';
+import { unicodeProblem } from './validation.js';
 
 /** What an alert watches: a run's metrics, its events, or a state the run's code sets itself. */
 export const ALERT_SOURCES = ['metrics', 'events', 'user'] as const;
@@ -40,6 +41,10 @@ const alertName = z
   .max(LIMITS.nameLength, { message: `must be at most ${LIMITS.nameLength} characters` })
   .refine((s) => !CONTROL.test(s) && !s.includes('/'), {
     message: "must not contain '/' or control characters",
+  })
+  .superRefine((s, ctx) => {
+    const problem = unicodeProblem(s);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
   });
 
 const seconds = z

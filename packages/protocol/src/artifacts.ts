@@ -1,3 +1,4 @@
+import { unicodeProblem } from './validation.js';
 import type { JsonObject } from './views.js';
 
 /** What an artifact is to its run. */
@@ -39,6 +40,8 @@ export function artifactNameProblem(name: string): string | null {
     return `must be at most ${ARTIFACT_LIMITS.nameLength} characters`;
   }
   if (CONTROL.test(name)) return 'must not contain control characters';
+  const unicode = unicodeProblem(name);
+  if (unicode) return unicode;
   if (name.includes('\\')) return "must not contain '\\'; separate segments with '/'";
   if (name.startsWith('/')) return "must be relative (no leading '/')";
   for (const segment of name.split('/')) {

@@ -6,6 +6,13 @@ export const LIMITS = {
   keyLength: 255,
   /** Metadata serialised as JSON, per run or folder. */
   metadataBytes: 256 * 1024,
+  /** Levels of objects and arrays in free JSON (metadata, telemetry fields); the metadata object is level 1. */
+  jsonDepth: 64,
+  /**
+   * Largest timestamp in microseconds since the epoch (2^53 − 1, in the year 2255), in JSON and msgpack alike;
+   * steps are whole numbers within ±(2^53 − 1).
+   */
+  maxMicros: Number.MAX_SAFE_INTEGER,
   tagLength: 128,
   tagsPerRun: 256,
   descriptionLength: 64 * 1024,

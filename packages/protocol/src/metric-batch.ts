@@ -1,6 +1,7 @@
 import { SimscopeError } from './errors.js';
 import { LIMITS } from './limits.js';
 import { writerIdSchema } from './schemas.js';
+import { unicodeProblem } from './validation.js';
 
 /**
  * One metric's points in a batch, as columns of equal length.
@@ -28,6 +29,10 @@ export const MISSING_INT64 = -(2 ** 63);
 
 const NON_FINITE: Record<string, number> = { NaN: Number.NaN, Infinity: Infinity, '-Infinity': -Infinity };
 const TWO_32 = 4294967296;
+/** The high word of 2^53: int64s beyond ±(2^53 − 1) are refused, as JSON numbers there are not exact. */
+const SAFE_HIGH = 0x200000;
+// One text for both encodings: a client sees the same refusal whether it sent JSON or msgpack.
+const INTEGER_RANGE = 'expected a whole number from -(2^53 − 1) to 2^53 − 1, or null';
 // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
@@ -59,7 +64,14 @@ function int64FromBytes(bytes: Uint8Array, field: string): Float64Array {
   for (let i = 0; i < n; i++) {
     const hi = words[2 * i + 1]!;
     const lo = words[2 * i]! >>> 0;
-    out[i] = hi === -2147483648 && lo === 0 ? Number.NaN : hi * TWO_32 + lo;
+    if (hi === -2147483648 && lo === 0) {
+      out[i] = Number.NaN;
+      continue;
+    }
+    if (hi >= SAFE_HIGH || hi < -SAFE_HIGH || (hi === -SAFE_HIGH && lo === 0)) {
+      fail(`${field}[${i}]`, `${INTEGER_RANGE}, got ${hi * TWO_32 + lo}`);
+    }
+    out[i] = hi * TWO_32 + lo;
   }
   return out;
 }
@@ -82,7 +94,7 @@ function integersFromJson(raw: unknown[], field: string): Float64Array {
     const v = raw[i];
     if (v === null) out[i] = Number.NaN;
     else if (typeof v === 'number' && Number.isSafeInteger(v)) out[i] = v;
-    else fail(`${field}[${i}]`, `expected an integer or null, got ${JSON.stringify(v)}`);
+    else fail(`${field}[${i}]`, `${INTEGER_RANGE}, got ${JSON.stringify(v)}`);
   }
   return out;
 }
@@ -102,7 +114,7 @@ function checkIntegers(column: Float64Array, field: string): void {
   for (let i = 0; i < column.length; i++) {
     const v = column[i]!;
     if (Number.isNaN(v)) continue;
-    if (!Number.isSafeInteger(v)) fail(`${field}[${i}]`, `expected an integer, got ${v}`);
+    if (!Number.isSafeInteger(v)) fail(`${field}[${i}]`, `${INTEGER_RANGE}, got ${v}`);
   }
 }
 
@@ -148,19 +160,25 @@ const SERIES_FIELDS = new Set([
 /**
  * The timestamps of points `times` seconds after `origin` (µs since the epoch): `round(origin + time × 10⁶)`.
  * A writer that sends `timestampOrigin` instead of timestamps computes its own the same way, so both agree.
+ * Origins and timestamps outside 0 to `LIMITS.maxMicros` are refused, naming `field` or `timesField`.
  */
 export function timestampsFromOrigin(
   origin: number,
   times: Float64Array,
   field = 'timestampOrigin',
+  timesField = 'times',
 ): Float64Array {
-  if (typeof origin !== 'number' || !Number.isFinite(origin) || origin < 0) {
-    fail(field, `expected microseconds since the epoch, got ${JSON.stringify(origin)}`);
+  if (typeof origin !== 'number' || !(origin >= 0 && origin <= LIMITS.maxMicros)) {
+    fail(field, `expected microseconds since the epoch, 0 to 2^53 − 1, got ${JSON.stringify(origin)}`);
   }
   const out = new Float64Array(times.length);
   for (let i = 0; i < out.length; i++) {
     const t = times[i]!;
-    out[i] = Number.isNaN(t) ? Number.NaN : Math.round(origin + t * 1e6);
+    const ts = Math.round(origin + t * 1e6);
+    if (ts < 0 || ts > LIMITS.maxMicros) {
+      fail(`${timesField}[${i}]`, `gives timestamp ${ts} with timestampOrigin, outside 0 to 2^53 − 1`);
+    }
+    out[i] = Number.isNaN(t) ? Number.NaN : ts;
   }
   return out;
 }
@@ -178,6 +196,8 @@ function readSeries(raw: unknown, field: string): MetricSeries {
   if (name.length > LIMITS.nameLength)
     fail(`${field}.name`, `must be at most ${LIMITS.nameLength} characters`);
   if (CONTROL.test(name)) fail(`${field}.name`, 'must not contain control characters');
+  const problem = unicodeProblem(name);
+  if (problem) fail(`${field}.name`, problem);
   if (s.values === undefined) fail(`${field}.values`, 'is required');
   const values = readColumn(s.values, 'values', `${field}.values`);
   const optional = (key: 'steps' | 'times' | 'timestamps', kind: ColumnKind) => {
@@ -198,13 +218,21 @@ function readSeries(raw: unknown, field: string): MetricSeries {
     if (typeof start !== 'number' || !Number.isSafeInteger(start) || start < 0) {
       fail(`${field}.stepStart`, `expected an integer ≥ 0, got ${JSON.stringify(start)}`);
     }
+    if (values.length > 0 && start > Number.MAX_SAFE_INTEGER - (values.length - 1)) {
+      fail(`${field}.stepStart`, `steps from ${start} for ${values.length} values pass 2^53 − 1`);
+    }
     steps = new Float64Array(values.length);
     for (let i = 0; i < steps.length; i++) steps[i] = start + i;
   }
   if (s.timestampOrigin !== undefined) {
     if (timestamps) fail(`${field}.timestampOrigin`, 'give timestamps or timestampOrigin, not both');
     if (!times) fail(`${field}.timestampOrigin`, 'needs times');
-    timestamps = timestampsFromOrigin(s.timestampOrigin as number, times, `${field}.timestampOrigin`);
+    timestamps = timestampsFromOrigin(
+      s.timestampOrigin as number,
+      times,
+      `${field}.timestampOrigin`,
+      `${field}.times`,
+    );
   }
   if (timestamps) {
     for (let i = 0; i < timestamps.length; i++) {

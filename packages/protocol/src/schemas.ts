@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { LIMITS } from './limits.js';
+import { jsonDepthWithin, unicodeProblem } from './validation.js';
 
 /** Lifecycle of a run. */
 export const RUN_STATUSES = ['created', 'running', 'completed', 'failed', 'terminated', 'lost'] as const;
@@ -27,7 +28,11 @@ const text = (max: number) =>
   z
     .string()
     .max(max, { message: `must be at most ${max} characters` })
-    .refine((s) => !CONTROL.test(s), { message: 'must not contain control characters' });
+    .refine((s) => !CONTROL.test(s), { message: 'must not contain control characters' })
+    .superRefine((s, ctx) => {
+      const problem = unicodeProblem(s);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    });
 
 /** A run name: printable, no `/`, at most 255 characters. */
 export const runNameSchema = text(LIMITS.nameLength)
@@ -41,12 +46,23 @@ export const tagsSchema = z
 
 const metadataKey = text(LIMITS.keyLength).min(1, { message: 'keys must not be empty' });
 
-/** Metadata: a JSON object whose keys are at most 255 characters; at most 256 KiB as JSON. */
-export const metadataSchema = z
+const metadataRecord = z
   .record(metadataKey, z.json())
   .refine((m) => JSON.stringify(m).length <= LIMITS.metadataBytes, {
     message: `must be at most ${LIMITS.metadataBytes} bytes as JSON`,
   });
+
+/**
+ * Metadata: a JSON object whose keys are at most 255 characters, nested at most 64 levels, at most 256 KiB as
+ * JSON. The depth is checked first: zod's JSON schema recurses, and would overflow the stack on deep input.
+ */
+export const metadataSchema = z
+  .custom<z.input<typeof metadataRecord>>()
+  .refine((m) => jsonDepthWithin(m, LIMITS.jsonDepth), {
+    message: `must nest at most ${LIMITS.jsonDepth} levels deep`,
+    abort: true,
+  })
+  .pipe(metadataRecord);
 
 /** Metadata patch: like metadata, and `null` removes a key. */
 export const metadataPatchSchema = metadataSchema;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { SimscopeError } from './errors.js';
 import { LIMITS } from './limits.js';
 import { writerIdSchema } from './schemas.js';
+import { unicodeProblem } from './validation.js';
 import type { Json, JsonObject } from './views.js';
 
 /** Limits on telemetry input; the telemetry sender keeps its batches and records within them. */
@@ -63,7 +64,6 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
 
 /** Checks that `value` is plain JSON (as msgpack can carry bytes, dates and non-finite numbers); names the spot. */
 function checkJson(value: unknown, field: string, depth = 0): void {
-  if (depth > 64) fail(field, 'nested too deeply');
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -73,6 +73,8 @@ function checkJson(value: unknown, field: string, depth = 0): void {
       return;
     case 'object':
       if (value === null) return;
+      // `depth` counts from 0 at the field, so objects and arrays nest at most `jsonDepth` levels, as in metadata.
+      if (depth >= LIMITS.jsonDepth) fail(field, `must nest at most ${LIMITS.jsonDepth} levels deep`);
       if (Array.isArray(value)) {
         for (let i = 0; i < value.length; i++) checkJson(value[i], `${field}[${i}]`, depth + 1);
         return;
@@ -169,7 +171,8 @@ export const telemetryKeyCreateSchema = z.strictObject({
     .string()
     .min(1)
     .max(LIMITS.nameLength)
-    .refine((s) => !CONTROL.test(s), { message: 'must not contain control characters' }),
+    .refine((s) => !CONTROL.test(s), { message: 'must not contain control characters' })
+    .refine((s) => unicodeProblem(s) === null, { message: 'must be well-formed Unicode' }),
   /** Workspace name or id the records go to; default: the admin's workspace. */
   workspace: z.string().min(1).max(LIMITS.nameLength).optional(),
   /** Seconds from now until the key stops working. */

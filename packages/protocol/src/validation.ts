@@ -22,3 +22,38 @@ export function parseInput<T extends z.ZodType>(schema: T, value: unknown, where
   const message = first ? `${first.field}: ${first.message}` : `${where} is invalid`;
   throw new SimscopeError('invalid_field', message, { details: { issues } });
 }
+
+/**
+ * Whether objects and arrays in `value` nest at most `limit` levels (`{}` is one level). Walks without recursion,
+ * so a value nested 100 000 deep is refused rather than overflowing the stack.
+ */
+export function jsonDepthWithin(value: unknown, limit: number): boolean {
+  const values: unknown[] = [value];
+  const depths: number[] = [1];
+  while (values.length > 0) {
+    const v = values.pop();
+    const depth = depths.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth > limit) return false;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) {
+      if (typeof child === 'object' && child !== null) {
+        values.push(child);
+        depths.push(depth + 1);
+      }
+    }
+  }
+  return true;
+}
+
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * Why `text` cannot be a name, or null when it can: a lone surrogate (not UTF-16) would be stored as U+FFFD,
+ * and U+FFFD is what a decoder leaves where the bytes sent were not UTF-8; either way the name would not be the
+ * one the writer meant, nor reachable by it.
+ */
+export function unicodeProblem(text: string): string | null {
+  if (LONE_SURROGATE.test(text)) return 'must be well-formed Unicode (no lone surrogates)';
+  if (text.includes('\ufffd')) return 'must be valid UTF-8 (U+FFFD marks bytes that were not)';
+  return null;
+}

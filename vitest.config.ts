@@ -16,6 +16,8 @@ export default defineConfig({
   },
   test: {
     include: ['packages/*/src/**/*.test.ts', 'e2e/**/*.test.ts'],
+    // The stall watchdog measures latency and must run alone: vitest.watchdog.config.ts.
+    exclude: ['e2e/watchdog/**', '**/node_modules/**'],
     globalSetup: ['./test/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -35,6 +35,8 @@ export interface ServerProcessOptions {
   startTimeout?: number;
   /** More command-line flags, such as `--alert-interval 0.2`. */
   args?: string[];
+  /** Flags for node itself, such as `--expose-gc`. */
+  nodeArgs?: string[];
 }
 
 export interface Exit {
@@ -75,6 +77,7 @@ export class ServerProcess {
     });
     const port = String(options.port ?? 0);
     const args = [
+      ...(options.nodeArgs ?? []),
       MAIN,
       '--host',
       '127.0.0.1',

@@ -117,6 +117,24 @@ function wantsMsgpack(request: FastifyRequest): boolean {
   return accept.includes(MSGPACK_TYPE) || accept.includes('application/x-msgpack');
 }
 
+function processView(collect: boolean) {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (collect && gc) gc();
+  const m = process.memoryUsage();
+  return {
+    pid: process.pid,
+    uptime: process.uptime(),
+    gc: collect && gc !== undefined,
+    memory: {
+      rss: m.rss,
+      heapUsed: m.heapUsed,
+      heapTotal: m.heapTotal,
+      external: m.external,
+      arrayBuffers: m.arrayBuffers,
+    },
+  };
+}
+
 /** Builds the HTTP app over a store; it never listens (`main` does). */
 export async function createApp(config: AppConfig): Promise<FastifyInstance> {
   const { store } = config;
@@ -287,6 +305,17 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
   );
 
   // Admin
+  route(
+    {
+      method: 'GET',
+      url: '/admin/process',
+      summary:
+        "This server process's memory and uptime; gc=true first collects garbage when node runs with --expose-gc",
+      scope: 'admin',
+      query: { gc: 'true to collect garbage first (only when node runs with --expose-gc)' },
+    },
+    async (r) => processView(query(r).gc === 'true'),
+  );
   route(
     { method: 'POST', url: '/admin/users', summary: 'Create a user', scope: 'admin', body: userCreateSchema },
     async (r, reply) => reply.status(201).send(await admin.createUser(r.body)),

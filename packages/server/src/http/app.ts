@@ -184,7 +184,12 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
       try {
         done(null, unpackr.unpack(body as Buffer));
       } catch (error) {
-        done(new SimscopeError('invalid_body', `malformed msgpack: ${(error as Error).message}`), undefined);
+        // msgpackr reads nested maps and arrays recursively: thousands of levels overflow its stack
+        const message =
+          error instanceof RangeError && /call stack/.test(error.message)
+            ? `nested more than ${LIMITS.jsonDepth} levels`
+            : (error as Error).message;
+        done(new SimscopeError('invalid_body', `malformed msgpack: ${message}`), undefined);
       }
     },
   );

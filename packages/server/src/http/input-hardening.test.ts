@@ -143,7 +143,10 @@ describe.each(BACKENDS)('input hardening on %s', (backend) => {
       refused(await msgpack('POST', '/runs', runBody('mp-deep-65', 65)), 'invalid_field', 'body.metadata');
       const huge = await msgpack('POST', '/runs', runBody('mp-deep-100000', 100_000));
       expect(huge.status, JSON.stringify(huge.body?.error)).toBe(400);
-      expect(['invalid_field', 'invalid_body']).toContain(huge.body!.error.code);
+      expect(huge.body!.error).toEqual({
+        code: 'invalid_body',
+        message: 'malformed msgpack: nested more than 64 levels',
+      });
       const ok = await msgpack('POST', '/runs', runBody('mp-deep-64', 64));
       expect(ok.status, JSON.stringify(ok.body?.error)).toBe(201);
       expect(JSON.stringify(ok.body!.metadata)).toBe(deepJson(64));

@@ -98,7 +98,8 @@ describe('queries against a server', () => {
     const url = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
     home = mkdtempSync(join(tmpdir(), 'simscope-cli-test-'));
     env = { SIMSCOPE_URL: url, SIMSCOPE_TOKEN: ADMIN_TOKEN, SIMSCOPE_CONFIG: join(home, 'config.toml') };
-    const quiet = { url, token: ADMIN_TOKEN, systemInfo: false, suppressErrors: false };
+    // The server's clock is set to `base`, and so are the timestamps logged: not this host's clock.
+    const quiet = { url, token: ADMIN_TOKEN, systemInfo: false, suppressErrors: false, sendClock: false };
 
     t.clock.now = base;
     const alpha = await new Run().config(quiet).init({

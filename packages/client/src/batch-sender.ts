@@ -47,6 +47,8 @@ export interface SenderConfig {
   /** Points per request. */
   batchPoints: number;
   flushIntervalMs: number;
+  /** Send `clock` with each batch (see `RunConfig.sendClock`). */
+  sendClock: boolean;
   spool: SenderSpool;
   /** Records to spool before anything else (the run's `create` when the server could not be reached). */
   initial?: { kind: SpoolRecordKind; body: Uint8Array }[];
@@ -238,13 +240,14 @@ export class BatchSender {
 
   /** Drains the queue and the events into encoded batches. */
   #drain(): Outgoing[] {
-    const { queue, writer, batchPoints, startClock } = this.#config;
+    const { queue, writer, batchPoints, startClock, sendClock } = this.#config;
     const out: Outgoing[] = [];
     if (queue.size > 0) {
       for (const batch of cutBatches(queue.drain(startClock), batchPoints)) {
         let points = 0;
         for (const s of batch) points += s.values.length;
-        out.push({ kind: 'metrics', body: encodeMetricBatch(writer, this.#seq++, batch), points, events: 0 });
+        const body = encodeMetricBatch(writer, this.#seq++, batch);
+        out.push({ kind: 'metrics', body: sendClock ? body : withoutClock(body), points, events: 0 });
       }
     }
     while (this.#events.length > 0) {
@@ -300,7 +303,7 @@ export class BatchSender {
     try {
       const answer = await sendRecord(this.#config.transport, this.#config.runId, out, {
         retryNetworkErrors: false,
-        clock: clockMicros,
+        ...(this.#config.sendClock ? { clock: clockMicros } : {}),
       });
       this.#count(out, 'sent');
       return answer;

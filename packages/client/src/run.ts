@@ -51,6 +51,11 @@ export interface RunConfig extends ConnectionOptions {
   onAbort(run: Run, reason: string | null): void | Promise<void>;
   /** Collects system info at init (host, CPU, GPUs, git…); false to skip. */
   systemInfo: boolean;
+  /**
+   * Sends this host's clock with each batch, so that the server shifts the timestamps of a node whose clock is
+   * off (default); false when the timestamps logged come from another clock (data recorded elsewhere).
+   */
+  sendClock: boolean;
   /** `offline`: never contact the server; everything goes to the spool for a later `client.sync()`. */
   mode: 'online' | 'offline';
   /** Where runs are spooled (`SIMSCOPE_SPOOL_DIR` wins); default `$XDG_DATA_HOME/simscope/spool`. */
@@ -100,6 +105,7 @@ const DEFAULTS: RunConfig = {
     await run.close('terminated');
   },
   systemInfo: true,
+  sendClock: true,
   mode: 'online',
   spoolDir: undefined,
 };
@@ -285,6 +291,7 @@ export class Run implements AsyncDisposable {
       startClock: this.#startClock,
       batchPoints: this.#config.batchPoints,
       flushIntervalMs: this.#config.flushIntervalMs,
+      sendClock: this.#config.sendClock,
       spool: {
         root: spoolDirectory(this.#config.spoolDir),
         offline: this.#config.mode === 'offline',

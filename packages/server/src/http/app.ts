@@ -510,7 +510,7 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
 
   // Metrics
   const metricBody =
-    '{ writer, seq, series: [{ name, values, steps?, times?, timestamps? }] }: columns of equal length; JSON arrays (NaN, Infinity, -Infinity as strings) or msgpack binary (int64 steps and timestamps, float64 times and values, little-endian)';
+    '{ writer, seq, clock?, series: [{ name, values, steps?, times?, timestamps? }] }: columns of equal length; JSON arrays (NaN, Infinity, -Infinity as strings) or msgpack binary (int64 steps and timestamps, float64 times and values, little-endian)';
   route(
     {
       method: 'POST',

@@ -100,7 +100,7 @@ export class WriterClocks {
     const current = known?.offsetMicros ?? 0;
     if (clock === null) return current;
     const now = ctx.now();
-    const measured = now - clock;
+    const measured = Math.round(now - clock);
     if (Math.abs(measured - current) <= SKEW_THRESHOLD_MICROS) return current;
     const offsetMicros = Math.abs(measured) > SKEW_THRESHOLD_MICROS ? measured : 0;
     const next = { offsetMicros, measured: now };

@@ -28,23 +28,26 @@ const text = (max: number) =>
   z
     .string()
     .max(max, { message: `must be at most ${max} characters` })
-    .refine((s) => !CONTROL.test(s), { message: 'must not contain control characters' })
-    .superRefine((s, ctx) => {
-      const problem = unicodeProblem(s);
-      if (problem) ctx.addIssue({ code: 'custom', message: problem });
-    });
+    .refine((s) => !CONTROL.test(s), { message: 'must not contain control characters' });
+
+/** Text that names something: also well-formed Unicode, or it could not be looked up by what was sent. */
+const nameText = (max: number) =>
+  text(max).superRefine((s, ctx) => {
+    const problem = unicodeProblem(s);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
 
 /** A run name: printable, no `/`, at most 255 characters. */
-export const runNameSchema = text(LIMITS.nameLength)
+export const runNameSchema = nameText(LIMITS.nameLength)
   .min(1, { message: 'must not be empty' })
   .refine((s) => !s.includes('/'), { message: "must not contain '/'" });
 
-export const tagSchema = text(LIMITS.tagLength).min(1, { message: 'must not be empty' });
+export const tagSchema = nameText(LIMITS.tagLength).min(1, { message: 'must not be empty' });
 export const tagsSchema = z
   .array(tagSchema)
   .max(LIMITS.tagsPerRun, { message: `at most ${LIMITS.tagsPerRun} tags` });
 
-const metadataKey = text(LIMITS.keyLength).min(1, { message: 'keys must not be empty' });
+const metadataKey = nameText(LIMITS.keyLength).min(1, { message: 'keys must not be empty' });
 
 const metadataRecord = z
   .record(metadataKey, z.json())
@@ -68,7 +71,7 @@ export const metadataSchema = z
 export const metadataPatchSchema = metadataSchema;
 
 /** A folder path such as `/project/study`: absolute, no empty, `.` or `..` segments. */
-export const folderPathSchema = text(LIMITS.folderPathLength)
+export const folderPathSchema = nameText(LIMITS.folderPathLength)
   .refine((p) => p.startsWith('/'), { message: "must start with '/'" })
   .refine((p) => p.split('/').every((s) => s !== '.' && s !== '..'), {
     message: "must not contain '.' or '..' segments",
@@ -229,13 +232,13 @@ export type FolderUpdateInput = z.input<typeof folderUpdateSchema>;
 export const abortSchema = z.strictObject({ reason: text(1024).optional() });
 
 export const userCreateSchema = z.strictObject({
-  name: text(LIMITS.nameLength).min(1),
+  name: nameText(LIMITS.nameLength).min(1),
   email: z.email().max(320).optional(),
   admin: z.boolean().optional(),
 });
 
 export const workspaceCreateSchema = z.strictObject({
-  name: text(LIMITS.nameLength)
+  name: nameText(LIMITS.nameLength)
     .min(1)
     .regex(/^[A-Za-z0-9_.-]+$/, { message: 'must use letters, digits and _ . - only' }),
 });
@@ -244,7 +247,7 @@ export const membershipCreateSchema = z.strictObject({ user: z.string().min(1).m
 
 export const tokenCreateSchema = z.strictObject({
   user: z.string().min(1).max(LIMITS.nameLength),
-  name: text(LIMITS.nameLength).min(1),
+  name: nameText(LIMITS.nameLength).min(1),
   scopes: z.array(z.enum(TOKEN_SCOPES)).min(1).optional(),
   /** Seconds from now until the token stops working. */
   expiresIn: seconds.optional(),

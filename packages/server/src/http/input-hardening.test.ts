@@ -403,6 +403,9 @@ describe.each(BACKENDS)('input hardening on %s', (backend) => {
     it('refuses a run name with a lone surrogate, and the name stays free', async () => {
       refused(await call('POST', '/runs', { name: 'cavity-\ud800' }), 'invalid_field', 'body.name');
       expect((await call('GET', `/runs/${encodeURIComponent('cavity-\ufffd')}`)).status).toBe(404);
+      const text = await call('POST', '/runs', { name: 'free-text', description: 'bytes \ufffd lost' });
+      expect(text.status).toBe(201);
+      expect(text.body!.description).toBe('bytes \ufffd lost');
       const emoji = await call('POST', '/runs', { name: 'cavity-\u{1f600}' });
       expect(emoji.status).toBe(201);
       expect((await call('GET', `/runs/${encodeURIComponent('cavity-\u{1f600}')}`)).body!.id).toBe(

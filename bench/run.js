@@ -10,6 +10,7 @@ const modules = [
   './cli-bench.js',
   './telemetry-bench.js',
   './artifacts-bench.js',
+  './hardening-bench.js',
   './web-bench.js',
 ];
 const only = process.argv.slice(2);

@@ -82,7 +82,7 @@ describe('monitor commands', () => {
     dir = mkdtempSync(join(tmpdir(), 'simscope-commands-'));
     mail = await startMailServer();
     hooks = await startWebhookReceiver();
-    t = await openTestApp('sqlite');
+    t = await openTestApp('sqlite', { webhookAllow: ['127.0.0.1/32'] });
     await t.app.listen({ host: '127.0.0.1', port: 0 });
     url = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
   });

@@ -168,7 +168,17 @@ export const downsampleRunsSchema = z
     runs: z
       .array(z.string().min(1).max(LIMITS.nameLength))
       .min(1, { message: 'name at least one run' })
-      .max(LIMITS.downsampleRuns, { message: `at most ${LIMITS.downsampleRuns} runs` }),
+      .max(LIMITS.downsampleRuns, { message: `at most ${LIMITS.downsampleRuns} runs` })
+      .superRefine((runs, ctx) => {
+        const seen = new Set<string>();
+        for (const run of runs) {
+          if (seen.has(run)) {
+            ctx.addIssue({ code: 'custom', message: `run '${run}' is named more than once` });
+            return;
+          }
+          seen.add(run);
+        }
+      }),
     name: z.string().min(1).max(LIMITS.nameLength),
     x: z.enum(SERIES_AXES).optional(),
     from: z.number().optional(),

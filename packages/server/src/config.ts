@@ -6,6 +6,7 @@ import { DEFAULT_HOST, DEFAULT_PORT, LIMITS, SimscopeError } from '@simscope/pro
 import { parse as parseToml } from 'smol-toml';
 import { parseAllowList } from './services/address-policy.js';
 import type { SmtpConfig } from './services/email-notifier.js';
+import { DEFAULT_MAX_SCAN_POINTS } from './services/metric-service.js';
 
 /** Settings of a server process, read once at start. */
 export interface ServerConfig {
@@ -16,6 +17,8 @@ export interface ServerConfig {
   db: string;
   logLevel: string;
   bodyLimit: number;
+  /** Points one downsampling request may scan (`max_scan_points`). */
+  maxScanPoints: number;
   /** Seconds between sweeps for lost runs. */
   sweepInterval: number;
   /** Where the client and CLI look for URL and token. */
@@ -132,7 +135,7 @@ function readServerSection(file: string | undefined): Record<string, unknown> {
 /**
  * Reads settings with the precedence flag > env > project `simscope.toml` > user config > default;
  * both files hold them under `[server]` (`host`, `port`, `data_dir`, `db`, `log_level`, `body_limit`,
- * `blob_store`, `artifact_quota`).
+ * `max_scan_points`, `blob_store`, `artifact_quota`).
  */
 export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string): ServerConfig {
   const { values } = parseArgs({
@@ -144,6 +147,7 @@ export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
       db: { type: 'string' },
       'log-level': { type: 'string' },
       'body-limit': { type: 'string' },
+      'max-scan-points': { type: 'string' },
       'alert-interval': { type: 'string' },
       'smtp-host': { type: 'string' },
       'smtp-port': { type: 'string' },
@@ -163,6 +167,7 @@ export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
   if (values.help) {
     process.stdout.write(
       `Usage: simscope server [--host H] [--port P] [--data-dir DIR] [--db URL|FILE] [--log-level L] [--body-limit BYTES]
+                       [--max-scan-points N]
                        [--blob-store DIR|s3://BUCKET/PREFIX] [--artifact-quota SIZE]
                        [--alert-interval SECONDS] [--public-url URL] [--webhook-secret SECRET]
                        [--webhook-allow HOST|CIDR,...]
@@ -195,6 +200,16 @@ export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
   if (!Number.isInteger(bodyLimit) || bodyLimit < 1024) {
     throw new SimscopeError('invalid_field', 'body limit: must be a whole number of bytes, at least 1024');
   }
+  const scanText =
+    pick(values['max-scan-points'], 'SIMSCOPE_MAX_SCAN_POINTS', 'max_scan_points') ??
+    String(DEFAULT_MAX_SCAN_POINTS);
+  const maxScanPoints = Number(scanText);
+  if (!Number.isSafeInteger(maxScanPoints) || maxScanPoints < 1000) {
+    throw new SimscopeError(
+      'invalid_field',
+      `max scan points: must be a whole number, at least 1000, got '${scanText}'`,
+    );
+  }
   const alertText = pick(values['alert-interval'], 'SIMSCOPE_ALERT_INTERVAL', 'alert_interval') ?? '1';
   const alertInterval = Number(alertText);
   if (!Number.isFinite(alertInterval) || alertInterval < 0.05 || alertInterval > 3600) {
@@ -223,6 +238,7 @@ export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     db: pick(values.db, 'SIMSCOPE_DB', 'db') ?? '',
     logLevel,
     bodyLimit,
+    maxScanPoints,
     sweepInterval: parseSweepInterval(env.SIMSCOPE_SWEEP_INTERVAL),
     userConfigFile: userFile,
     sinkRoute: env.SIMSCOPE_BENCH_SINK === '1',

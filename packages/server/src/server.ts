@@ -38,6 +38,7 @@ export async function startServer(
   const app = await createApp({
     store,
     bodyLimit: config.bodyLimit,
+    maxScanPoints: config.maxScanPoints,
     logLevel: config.logLevel,
     sinkRoute: config.sinkRoute,
     blobs,

@@ -79,6 +79,8 @@ export interface AppConfig {
   liveRecheckMs?: number;
   /** Folder of the built web UI (`index.html` and `assets/`), served at `/`; null or absent: a note instead. */
   webRoot?: string | null;
+  /** Points one downsampling request may scan (default 10,000,000); more is refused with 400. */
+  maxScanPoints?: number;
   /** Hostnames and CIDR ranges of non-public addresses an alert's webhook may name (`--webhook-allow`); none when absent. */
   webhookAllow?: readonly string[];
 }
@@ -162,7 +164,7 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
   });
   const runs = new RunService();
   const clocks = new WriterClocks();
-  const metrics = new MetricService(clocks);
+  const metrics = new MetricService(clocks, { maxScanPoints: config.maxScanPoints });
   const events = new EventService(clocks);
   const folders = new FolderService();
   const artifacts = new ArtifactService({ blobs: config.blobs, quota: config.artifactQuota });

@@ -11,11 +11,12 @@ import {
   type SeriesView,
   SimscopeError,
 } from '@simscope/protocol';
-import type { BlockColumn, RunRecord, SeriesRecord } from '../store/store.js';
+import type { BlockColumn, BlockIndexEntry, RunRecord, SeriesRecord } from '../store/store.js';
 import type { ServiceContext } from './context.js';
 import { decodeCursor, encodeCursor, pageOf } from './cursor.js';
 import { parseLimit } from './run-service.js';
-import { type Buckets, downsample, readSeriesPage, type SeriesPage } from './series-reader.js';
+import { type Buckets, M4Buckets, readSeriesPage, type SeriesPage } from './series-reader.js';
+import { TimeSlicer } from './time-slice.js';
 import { correctTimestamps, WriterClocks } from './writer-clocks.js';
 
 const jsonOrNull = (v: number | null): JsonNumber | null => (v === null ? null : jsonNumber(v));
@@ -106,12 +107,27 @@ export interface DownsampledRuns {
   runs: ({ run: string; buckets: Buckets } | { run: string; error: RunError })[];
 }
 
+/** Points one downsampling request may scan unless the server is told otherwise (`max_scan_points`). */
+export const DEFAULT_MAX_SCAN_POINTS = 10_000_000;
+
+/** Blocks (16,384 points each at most) decoded and scanned between two looks at the clock. */
+const SLICE_BLOCKS = 8;
+
+export interface MetricServiceOptions {
+  /** Points one downsampling request may scan, counted from the block index before reading (default 10 M). */
+  maxScanPoints?: number;
+}
+
+const figure = (n: number) => n.toLocaleString('en-US');
+
 /** Metric ingest and reads: full-fidelity pages by step and M4 downsampling on any x axis. */
 export class MetricService {
   readonly #clocks: WriterClocks;
+  readonly #maxScanPoints: number;
 
-  constructor(clocks: WriterClocks = new WriterClocks()) {
+  constructor(clocks: WriterClocks = new WriterClocks(), options: MetricServiceOptions = {}) {
     this.#clocks = clocks;
+    this.#maxScanPoints = options.maxScanPoints ?? DEFAULT_MAX_SCAN_POINTS;
   }
 
   /**
@@ -184,10 +200,36 @@ export class MetricService {
     if (columns.includes('time')) read.add('times');
     if (columns.includes('timestamp')) read.add('timestamps');
     const start = after ? Math.max(from, after.step) : from;
-    const blocks = await ctx.store.readBlocks(series.pk, 'step', start, to, [...read]);
-    const page = readSeriesPage(blocks, from, to, after, limit);
+    const end = await this.#pageEnd(ctx, series, start, after !== null, to, limit);
+    const blocks = await ctx.store.readBlocks(series.pk, 'step', start, end, [...read]);
+    const page = readSeriesPage(blocks, from, end, after, limit);
     const next = page.next ? encodeCursor([page.next.step, page.next.block, page.next.index]) : null;
     return { name: series.name, page, next, columns };
+  }
+
+  /**
+   * Where a page's read may stop short of `to`: just past the first blocks that certainly hold more than `limit`
+   * points after `start`, so that a page near the start of a long series reads its first blocks, not all of them.
+   */
+  async #pageEnd(
+    ctx: ServiceContext,
+    series: SeriesRecord,
+    start: number,
+    afterStart: boolean,
+    to: number,
+    limit: number,
+  ): Promise<number> {
+    const index = await ctx.store.blockIndex(series.pk, 'step', start, to);
+    let certain = 0;
+    let hi = -Infinity;
+    for (const block of index) {
+      hi = Math.max(hi, block.hi);
+      // A block that begins after the start holds only points of the page or later ones.
+      if (afterStart ? block.lo > start : block.lo >= start) certain += block.points;
+      if (certain > limit)
+        return Math.min(to, hi + Math.max(Math.abs(hi) * Number.EPSILON, Number.MIN_VALUE));
+    }
+    return to;
   }
 
   /** The series over `[from, to)` of the x axis in `buckets` equal-width M4 buckets. */
@@ -199,12 +241,16 @@ export class MetricService {
     const series = await this.#series(ctx, run, query.name);
     const axis = parseAxis(query.x);
     const buckets = parseLimit(query.buckets, 1000, LIMITS.downsampleBuckets);
-    const grid = await this.#grid(ctx, [series], axis, {
+    const slicer = new TimeSlicer();
+    const grid = await this.#grid(ctx, [series], axis, slicer, {
       from: parseNumber(query.from, 'from'),
       to: parseNumber(query.to, 'to'),
       buckets,
     });
-    return { name: series.name, ...(await this.#downsampleSeries(ctx, series, axis, grid)) };
+    const [index] = await this.#scanIndex(ctx, [series], axis, grid, slicer, (points) =>
+      this.#tooMany('query.from', `'${series.name}' of run '${run.name}'`, points, 'a narrower from and to'),
+    );
+    return { name: series.name, ...(await this.#downsampleSeries(ctx, series, axis, grid, index!, slicer)) };
   }
 
   /**
@@ -214,9 +260,17 @@ export class MetricService {
   async downsampleRuns(ctx: ServiceContext, body: unknown): Promise<DownsampledRuns> {
     const input = parseInput(downsampleRunsSchema, body ?? {});
     const axis = input.x ?? 'step';
+    const slicer = new TimeSlicer();
     const found: (SeriesRecord | RunError)[] = [];
+    const named = new Map<number, string>();
     for (const id of input.runs) {
+      await slicer.pause();
       const run = await ctx.store.getRun(ctx.auth.workspace.id, id);
+      const before = run && named.get(run.pk);
+      if (run && before !== undefined) {
+        throw new SimscopeError('invalid_field', `body.runs: '${id}' and '${before}' name the same run`);
+      }
+      if (run) named.set(run.pk, id);
       const series = run && (await ctx.store.getSeries(run.pk, input.name));
       found.push(
         series ??
@@ -226,17 +280,29 @@ export class MetricService {
       );
     }
     const present = found.filter((f): f is SeriesRecord => !('code' in f));
-    const grid = await this.#grid(ctx, present, axis, {
+    const grid = await this.#grid(ctx, present, axis, slicer, {
       from: input.from ?? null,
       to: input.to ?? null,
       buckets: input.buckets ?? 1000,
     });
+    const indexes = await this.#scanIndex(ctx, present, axis, grid, slicer, (points) =>
+      this.#tooMany(
+        'body.runs',
+        `'${input.name}' of these runs`,
+        points,
+        'fewer runs or a narrower from and to',
+      ),
+    );
     const runs: DownsampledRuns['runs'] = [];
+    let next = 0;
     for (const [i, f] of found.entries()) {
       const run = input.runs[i]!;
-      runs.push(
-        'code' in f ? { run, error: f } : { run, buckets: await this.#downsampleSeries(ctx, f, axis, grid) },
-      );
+      if ('code' in f) runs.push({ run, error: f });
+      else
+        runs.push({
+          run,
+          buckets: await this.#downsampleSeries(ctx, f, axis, grid, indexes[next++]!, slicer),
+        });
     }
     return { name: input.name, axis, from: grid.from, to: grid.to, runs };
   }
@@ -246,6 +312,7 @@ export class MetricService {
     ctx: ServiceContext,
     series: readonly SeriesRecord[],
     axis: SeriesAxis,
+    slicer: TimeSlicer,
     given: { from: number | null; to: number | null; buckets: number },
   ): Promise<{ from: number; to: number; buckets: number }> {
     let { from, to } = given;
@@ -253,6 +320,7 @@ export class MetricService {
       let lo = Infinity;
       let hi = -Infinity;
       for (const s of series) {
+        await slicer.pause();
         const range = await ctx.store.axisRange(s.pk, axis);
         if (!range) continue;
         lo = Math.min(lo, range[0]);
@@ -270,14 +338,62 @@ export class MetricService {
     return { from, to, buckets: given.buckets };
   }
 
+  /**
+   * Each series' blocks over the grid from the block index, before any is read; `refuse` makes the error when
+   * they hold more points than one request may scan. Overlapping blocks count whole: an upper bound.
+   */
+  async #scanIndex(
+    ctx: ServiceContext,
+    series: readonly SeriesRecord[],
+    axis: SeriesAxis,
+    grid: { from: number; to: number },
+    slicer: TimeSlicer,
+    refuse: (points: number) => SimscopeError,
+  ): Promise<BlockIndexEntry[][]> {
+    const indexes: BlockIndexEntry[][] = [];
+    let points = 0;
+    for (const s of series) {
+      await slicer.pause();
+      const index = await ctx.store.blockIndex(s.pk, axis, grid.from, grid.to);
+      for (const block of index) points += block.points;
+      indexes.push(index);
+    }
+    if (points > this.#maxScanPoints) throw refuse(points);
+    return indexes;
+  }
+
+  #tooMany(field: string, what: string, points: number, instead: string): SimscopeError {
+    return new SimscopeError(
+      'invalid_field',
+      `${field}: ${what} holds ${figure(points)} points in [from, to); one request may scan at most ${figure(this.#maxScanPoints)} (the server's max_scan_points): ask for ${instead}`,
+      { details: { points, maxScanPoints: this.#maxScanPoints } },
+    );
+  }
+
+  /** M4 over the blocks of `index`, read and scanned a few at a time with pauses for other work between. */
   async #downsampleSeries(
     ctx: ServiceContext,
     series: SeriesRecord,
     axis: SeriesAxis,
     grid: { from: number; to: number; buckets: number },
+    index: readonly BlockIndexEntry[],
+    slicer: TimeSlicer,
   ): Promise<Buckets> {
     const column = axis === 'step' ? 'steps' : axis === 'time' ? 'times' : 'timestamps';
-    const blocks = await ctx.store.readBlocks(series.pk, axis, grid.from, grid.to, [column]);
-    return downsample(blocks, axis, grid.from, grid.to, grid.buckets);
+    for (let attempt = 1; ; attempt++) {
+      const m4 = new M4Buckets(axis, grid.from, grid.to, grid.buckets);
+      let missing = false;
+      for (let start = 0; start < index.length; start += SLICE_BLOCKS) {
+        await slicer.pause();
+        const pks = index.slice(start, start + SLICE_BLOCKS).map((b) => b.pk);
+        const blocks = await ctx.store.readBlocksByPk(pks, [column]);
+        missing ||= blocks.length < pks.length;
+        for (const block of blocks) m4.add(block);
+      }
+      // A block merged into a new one by an append since the index was read: read the index again.
+      if (!missing || attempt === 3) return m4.finish();
+      await slicer.pause();
+      index = await ctx.store.blockIndex(series.pk, axis, grid.from, grid.to);
+    }
   }
 }

@@ -161,23 +161,47 @@ export function downsample(
   to: number,
   n: number,
 ): Buckets {
-  const count = new Float64Array(n);
-  const firstX = new Float64Array(n).fill(Number.NaN);
-  const firstY = new Float64Array(n).fill(Number.NaN);
-  const lastX = new Float64Array(n).fill(Number.NaN);
-  const lastY = new Float64Array(n).fill(Number.NaN);
-  const minX = new Float64Array(n).fill(Number.NaN);
-  const minY = new Float64Array(n).fill(Infinity);
-  const maxX = new Float64Array(n).fill(Number.NaN);
-  const maxY = new Float64Array(n).fill(-Infinity);
-  const scale = n / (to - from);
-  const bucketOf = (x: number) => {
-    const b = Math.floor((x - from) * scale);
-    return b >= n ? n - 1 : b;
-  };
+  const m4 = new M4Buckets(axis, from, to, n);
+  for (const block of blocks) m4.add(block);
+  return m4.finish();
+}
+
+/**
+ * M4 buckets filled block by block, so that a reader can pause between blocks: adding the blocks one at a time
+ * in the order `readBlocks` gives them yields exactly what `downsample` gives for all of them at once.
+ */
+export class M4Buckets {
+  readonly #b: Buckets;
+  readonly #n: number;
+  readonly #scale: number;
+
+  constructor(axis: SeriesAxis, from: number, to: number, n: number) {
+    this.#n = n;
+    this.#scale = n / (to - from);
+    this.#b = {
+      axis,
+      from,
+      to,
+      count: new Float64Array(n),
+      firstX: new Float64Array(n).fill(Number.NaN),
+      firstY: new Float64Array(n).fill(Number.NaN),
+      lastX: new Float64Array(n).fill(Number.NaN),
+      lastY: new Float64Array(n).fill(Number.NaN),
+      minX: new Float64Array(n).fill(Number.NaN),
+      minY: new Float64Array(n).fill(Infinity),
+      maxX: new Float64Array(n).fill(Number.NaN),
+      maxY: new Float64Array(n).fill(-Infinity),
+    };
+  }
+
+  #bucketOf(x: number): number {
+    const b = Math.floor((x - this.#b.from) * this.#scale);
+    return b >= this.#n ? this.#n - 1 : b;
+  }
 
   /** Adds points `s..e-1` of one block, all in bucket `b` and in x order; same ties as one by one. */
-  const addRun = (b: number, xs: Float64Array, ys: Float64Array, s: number, e: number) => {
+  #addRun(b: number, xs: Float64Array, ys: Float64Array, s: number, e: number): void {
+    const { count, firstX, firstY, lastX, lastY, minX, minY, maxX, maxY } = this.#b;
     if (count[b] === 0) {
       firstX[b] = xs[s]!;
       firstY[b] = ys[s]!;
@@ -213,9 +237,11 @@ export function downsample(
     minX[b] = loX;
     maxY[b] = hi;
     maxX[b] = hiX;
-  };
+  }
 
-  for (const block of blocks) {
+  /** Adds the points of one block that fall in `[from, to)`. */
+  add(block: Block): void {
+    const { axis, from, to } = this.#b;
     const xs = axisColumn(block, axis);
     const ys = block.values;
     if (isNondecreasing(xs)) {
@@ -223,29 +249,34 @@ export function downsample(
       let i = lowerBound(xs, from, 0, xs.length);
       const end = lowerBound(xs, to, i, xs.length);
       while (i < end) {
-        const b = bucketOf(xs[i]!);
+        const b = this.#bucketOf(xs[i]!);
         let lo = i + 1;
         let hi = end;
         while (lo < hi) {
           const mid = (lo + hi) >>> 1;
-          if (bucketOf(xs[mid]!) === b) lo = mid + 1;
+          if (this.#bucketOf(xs[mid]!) === b) lo = mid + 1;
           else hi = mid;
         }
-        addRun(b, xs, ys, i, lo);
+        this.#addRun(b, xs, ys, i, lo);
         i = lo;
       }
-      continue;
+      return;
     }
     for (let i = 0; i < xs.length; i++) {
       const x = xs[i]!;
-      if (x >= from && x < to) addRun(bucketOf(x), xs, ys, i, i + 1);
+      if (x >= from && x < to) this.#addRun(this.#bucketOf(x), xs, ys, i, i + 1);
     }
   }
-  for (let b = 0; b < n; b++) {
-    if (Number.isNaN(minX[b]!)) minY[b] = Number.NaN;
-    if (Number.isNaN(maxX[b]!)) maxY[b] = Number.NaN;
+
+  /** The buckets; an empty bucket has NaN for its points and a count of 0. */
+  finish(): Buckets {
+    const { minX, minY, maxX, maxY } = this.#b;
+    for (let b = 0; b < this.#n; b++) {
+      if (Number.isNaN(minX[b]!)) minY[b] = Number.NaN;
+      if (Number.isNaN(maxX[b]!)) maxY[b] = Number.NaN;
+    }
+    return this.#b;
   }
-  return { axis, from, to, count, firstX, firstY, lastX, lastY, minX, minY, maxX, maxY };
 }
 
 function isNondecreasing(xs: Float64Array): boolean {

@@ -39,6 +39,7 @@ import {
   BLOCK_COLUMNS,
   type Block,
   type BlockColumn,
+  type BlockIndexEntry,
   type EventQuery,
   type EventRecord,
   type FolderQuery,
@@ -970,6 +971,36 @@ export abstract class SqlStore implements Store {
       [seriesPk],
     );
     return row && row.lo !== null && row.lo !== undefined ? [num(row.lo), num(row.hi)] : null;
+  }
+
+  async blockIndex(
+    seriesPk: number,
+    axis: 'step' | 'time' | 'timestamp',
+    from: number,
+    to: number,
+  ): Promise<BlockIndexEntry[]> {
+    const [lo, hi] = AXIS_COLUMNS[axis];
+    const rows = await this.db.all(
+      `SELECT pk, n, ${lo} AS lo, ${hi} AS hi FROM metric_blocks
+       WHERE series_pk = ? AND ${hi} >= ? AND ${lo} < ? ORDER BY ${lo}, pk`,
+      [seriesPk, from, to],
+    );
+    return rows.map((r) => ({ pk: num(r.pk), points: num(r.n), lo: num(r.lo), hi: num(r.hi) }));
+  }
+
+  async readBlocksByPk(
+    pks: readonly number[],
+    columns: readonly BlockColumn[] = BLOCK_COLUMNS,
+  ): Promise<Block[]> {
+    if (pks.length === 0) return [];
+    const blocks = await this.#selectBlocks(
+      this.db,
+      `WHERE pk IN (${pks.map(() => '?').join(', ')})`,
+      [...pks],
+      columns,
+    );
+    const byPk = new Map(blocks.map((b) => [b.pk, b]));
+    return pks.flatMap((pk) => byPk.get(pk) ?? []);
   }
 
   // Events

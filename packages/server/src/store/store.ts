@@ -169,6 +169,14 @@ export interface Block extends Points {
   pk: number;
 }
 
+/** A block as the block index knows it: its points on an axis lie in `[lo, hi]`. */
+export interface BlockIndexEntry {
+  pk: number;
+  points: number;
+  lo: number;
+  hi: number;
+}
+
 export const BLOCK_COLUMNS = ['steps', 'times', 'timestamps', 'values'] as const;
 export type BlockColumn = (typeof BLOCK_COLUMNS)[number];
 
@@ -311,6 +319,13 @@ export interface Store extends ArtifactStore {
   ): Promise<Block[]>;
   /** The smallest and largest x of a series on an axis (from the blocks' bounds), null when it has no points. */
   axisRange(seriesPk: number, axis: SeriesAxis): Promise<[number, number] | null>;
+  /**
+   * The blocks `readBlocks` would read, from the block index alone: each one's pk, point count and bounds on the
+   * axis, in the same order. Lets a reader count the work before it reads and read it in slices.
+   */
+  blockIndex(seriesPk: number, axis: SeriesAxis, from: number, to: number): Promise<BlockIndexEntry[]>;
+  /** The blocks with these pks, in the order given (missing ones, deleted since, left out). */
+  readBlocksByPk(pks: readonly number[], columns?: readonly BlockColumn[]): Promise<Block[]>;
 
   /** Stores an event batch once per (run, writer, seq); returns false when it was stored before. */
   appendEvents(runPk: number, key: BatchKey, events: readonly NewEvent[]): Promise<boolean>;

@@ -22,7 +22,7 @@ export interface RetryOptions {
 export const DEFAULT_RETRIES: RetryOptions = {
   total: 5,
   backoffFactor: 0.2,
-  statusForcelist: [429, 502, 503, 504],
+  statusForcelist: [429, 502, 503, 504, 507],
 };
 
 export interface TransportConfig {

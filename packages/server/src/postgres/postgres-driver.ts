@@ -39,6 +39,11 @@ function translate(error: unknown): unknown {
       },
     );
   }
+  if (e.code === '53100') {
+    return new SimscopeError('storage_full', 'the database disk is full; free some space, then retry', {
+      cause: error,
+    });
+  }
   return error;
 }
 
@@ -124,7 +129,7 @@ export class PostgresDriver implements SqlDriver {
       return result;
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
+      throw translate(error);
     } finally {
       client.release();
     }

@@ -196,7 +196,9 @@ async function hashOnly(source: NodeJS.ReadableStream, maxBytes: number | undefi
 
 function storageError(error: unknown): unknown {
   if ((error as NodeJS.ErrnoException)?.code === 'ENOSPC') {
-    return new SimscopeError('unavailable', 'the blob store is out of space', { cause: error });
+    return new SimscopeError('storage_full', 'the blob store is out of space; free some space, then retry', {
+      cause: error,
+    });
   }
   return error;
 }

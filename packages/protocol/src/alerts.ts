@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { LIMITS } from './limits.js';
+import { userPatternProblem } from './user-pattern.js';
 import { unicodeProblem } from './validation.js';
 
 /** What an alert watches: a run's metrics, its events, or a state the run's code sets itself. */
@@ -109,11 +110,8 @@ export const alertCreateSchema = z
     } else if (source === 'events') {
       if (a.pattern === undefined) issue('pattern', 'is required for an events alert');
       if (a.pattern !== undefined && a.match === 'regex') {
-        try {
-          new RegExp(a.pattern, 'u');
-        } catch (error) {
-          issue('pattern', `is not a valid regular expression: ${(error as Error).message}`);
-        }
+        const problem = userPatternProblem(a.pattern);
+        if (problem !== null) issue('pattern', `is not a valid regular expression: ${problem}`);
       }
       forbid(
         ['rule', 'metric', 'threshold', 'rangeLow', 'rangeHigh', 'aggregation'],
@@ -189,6 +187,21 @@ export interface AlertView extends AlertDefinition {
   id: string;
   name: string;
   created: number;
+  /** False for a stored definition this server no longer runs (see `error`): it is never evaluated. */
+  enabled: boolean;
+  /** Why the alert is disabled, naming the field (`pattern: …`); null when enabled. */
+  error: string | null;
+}
+
+/**
+ * Why a stored definition cannot run on this server, or null when it can: a pattern accepted before patterns
+ * were RE2 (a backreference, a lookahead) is refused now.
+ */
+export function alertDefinitionProblem(definition: AlertDefinition): string | null {
+  if (definition.source !== 'events' || definition.match !== 'regex' || definition.pattern === null)
+    return null;
+  const problem = userPatternProblem(definition.pattern);
+  return problem === null ? null : `pattern: is not a valid regular expression: ${problem}`;
 }
 
 /** An alert in the workspace's list, with how many runs it is attached to and how many are critical. */

@@ -22,5 +22,6 @@ export {
 export * from './schemas.js';
 export * from './telemetry.js';
 export * from './time.js';
+export * from './user-pattern.js';
 export * from './validation.js';
 export * from './views.js';

@@ -38,6 +38,8 @@ const NUMBER = /-?(?:\d+(?:\.\d+)?|\.\d+)(?:[eE][+-]?\d+)?/y;
 const DATE =
   /(\d{4})-(\d{2})-(\d{2})(?:[Tt](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?([Zz]|[+-]\d{2}(?::?\d{2})?)?)?/y;
 const DURATION = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d|w))+$/;
+/** Longest relative time, in seconds: 100 years, so that now less it stays an exact microsecond count. */
+export const MAX_DURATION_SECONDS = 36_500 * 86_400;
 const WHITESPACE = /\s+/y;
 const OPS: readonly OpSymbol[] = ['==', '!=', '<=', '>=', '<', '>'];
 
@@ -157,7 +159,11 @@ export class FilterLexer {
     if (parts.length === 1 && first!.quoted)
       return { kind: 'string', value: first!.text, pos: start, end: this.#pos, text };
     if (parts.every((part) => !part.quoted) && DURATION.test(text)) {
-      return { kind: 'duration', seconds: parseDuration(text), pos: start, end: this.#pos, text };
+      const seconds = parseDuration(text);
+      if (!(seconds <= MAX_DURATION_SECONDS)) {
+        throw new FilterError(`relative time '${text}' is too long: at most 36500d (100 years)`, start);
+      }
+      return { kind: 'duration', seconds, pos: start, end: this.#pos, text };
     }
     return { kind: 'word', parts, pos: start, end: this.#pos, text };
   }

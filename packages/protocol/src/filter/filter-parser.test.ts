@@ -372,11 +372,7 @@ describe('parseFilter errors', () => {
     ],
     ['created > 2300-01-01', "invalid date '2300-01-01': out of range", 10],
     ['metrics.x.last > 1e999', 'number 1e999 is too large', 17],
-    [
-      'name matches "(a"',
-      'invalid regular expression: Invalid regular expression: /(a/u: Unterminated group',
-      13,
-    ],
+    ['name matches "(a"', 'invalid regular expression: missing closing ): `(a`', 13],
     ['tags matches x', "'matches' does not apply to tags; use has tag.NAME", 5],
     ['created matches x', "'matches' does not apply to time field 'created'", 8],
     ['metrics.loss.last matches x', "'matches' does not apply to metrics; they are numbers", 18],
@@ -387,6 +383,16 @@ describe('parseFilter errors', () => {
       13,
     ],
     [`name matches "${'a'.repeat(1001)}"`, 'a regular expression is at most 1000 characters', 13],
+    [
+      'name matches "(a)\\\\1"',
+      'invalid regular expression: backreferences such as \\1 are not supported (patterns are RE2 syntax, matched in linear time)',
+      13,
+    ],
+    [
+      'created < 999999999999999999999h',
+      "relative time '999999999999999999999h' is too long: at most 36500d (100 years)",
+      10,
+    ],
   ])('rejects %j', (source, message, position) => {
     const error = parseError(source);
     expect(error.message).toBe(`${message} (at column ${position + 1})`);

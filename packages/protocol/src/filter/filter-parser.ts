@@ -1,5 +1,6 @@
 import { FilterError } from '../errors.js';
 import { RUN_STATUSES } from '../schemas.js';
+import { userPatternProblem } from '../user-pattern.js';
 import {
   type CompareOp,
   type FilterExpr,
@@ -391,7 +392,7 @@ function checkCompare(
   }
 }
 
-/** `matches` takes text fields and a regular expression that compiles (JavaScript syntax, `u` flag). */
+/** `matches` takes text fields and a regular expression that compiles (RE2 syntax, see `compileUserPattern`). */
 function checkMatches(
   field: FilterField,
   opError: (message: string) => FilterError,
@@ -410,9 +411,6 @@ function checkMatches(
   if (value.value.length > MAX_PATTERN) {
     throw valueError(`a regular expression is at most ${MAX_PATTERN} characters`);
   }
-  try {
-    new RegExp(value.value, 'u');
-  } catch (error) {
-    throw valueError(`invalid regular expression: ${(error as Error).message}`);
-  }
+  const problem = userPatternProblem(value.value);
+  if (problem !== null) throw valueError(`invalid regular expression: ${problem}`);
 }

@@ -75,7 +75,7 @@ describe('typed run filters', () => {
     [{ colour: 'red' }, 'filters.colour: unknown filter; use a field such as name, status, created, tags'],
     [{ status: 'paused' }, 'filters.status: Invalid option: expected one of'],
     [{ status__in: [] }, 'filters.status__in: must list at least one value'],
-    [{ name__regex: '(a' }, 'filters.name__regex: invalid regular expression: Invalid regular expression'],
+    [{ name__regex: '(a' }, 'filters.name__regex: invalid regular expression: missing closing ): `(a`'],
     [
       { created__gte: 'yesterday' },
       'filters.created__gte: expected microseconds since the epoch, a Date, an ISO',

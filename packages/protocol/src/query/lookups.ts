@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { FilterValue } from '../filter/filter-ast.js';
 import { FilterLexer } from '../filter/filter-lexer.js';
+import { userPatternProblem } from '../user-pattern.js';
 
 /**
  * Django-style lookups a typed filter key may end with: `created__gte`, `name__regex`, `status__in`. A key
@@ -31,16 +32,13 @@ export const MAX_IN_VALUES = 1000;
 /** Longest regular expression a filter takes, in characters. */
 export const MAX_PATTERN_LENGTH = 1000;
 
-/** A regular expression in JavaScript syntax (`u` flag) that compiles and is not too long. */
+/** A regular expression in RE2 syntax (see `compileUserPattern`) that compiles and is not too long. */
 export const regexSchema = z
   .string()
   .max(MAX_PATTERN_LENGTH, { message: `must be at most ${MAX_PATTERN_LENGTH} characters` })
   .superRefine((pattern, ctx) => {
-    try {
-      new RegExp(pattern, 'u');
-    } catch (error) {
-      ctx.addIssue({ code: 'custom', message: `invalid regular expression: ${(error as Error).message}` });
-    }
+    const problem = userPatternProblem(pattern);
+    if (problem !== null) ctx.addIssue({ code: 'custom', message: `invalid regular expression: ${problem}` });
   });
 
 type LookupValue<O extends Lookup, V extends z.ZodType> = O extends 'in' | 'overlap'
@@ -141,7 +139,7 @@ export const timeValueSchema = z
     return z.NEVER;
   });
 
-/** A regular expression that matches `text` literally, written so JavaScript (`u`) and PostgreSQL read it alike. */
+/** A regular expression that matches `text` literally, written so RE2, JavaScript (`u`) and PostgreSQL read it alike. */
 export function escapeRegex(text: string): string {
   return text.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');
 }

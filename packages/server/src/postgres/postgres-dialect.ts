@@ -5,6 +5,14 @@ function pathLiteral(path: readonly string[]): string {
   return `'{${items.replaceAll("'", "''")}}'`;
 }
 
+/** How `regex` applies a user's pattern; the driver runs every statement that holds it under a timeout. */
+const USER_REGEX = ' ~ ?)';
+
+/** True when `sql` applies a user's regular expression (it went through the dialect's `regex`). */
+export function appliesUserRegex(sql: string): boolean {
+  return sql.includes(USER_REGEX);
+}
+
 export const postgresDialect: Dialect = {
   name: 'postgres',
   types: {
@@ -24,7 +32,7 @@ export const postgresDialect: Dialect = {
   jsonExists: (c, p) => `(${c} #> ${pathLiteral(p)} IS NOT NULL)`,
   jsonArrayHas: (c) => `(${c} @> jsonb_build_array(?::text))`,
   ilike: (e) => `(${e} ILIKE ? ESCAPE '\\')`,
-  regex: (e) => `(${e} ~ ?)`,
+  regex: (e) => `(${e}${USER_REGEX}`,
   jsonParam: () => '?::jsonb',
   jsonOut: (c) => `${c}::text`,
   jsonElement: (c) => c,

@@ -1,7 +1,7 @@
 import { SimscopeError } from '@simscope/protocol';
 import pg from 'pg';
 import type { Dialect, SqlDriver, SqlParam, SqlRow } from '../store/sql-driver.js';
-import { postgresDialect } from './postgres-dialect.js';
+import { appliesUserRegex, postgresDialect } from './postgres-dialect.js';
 
 const INT8_OID = 20;
 
@@ -27,7 +27,7 @@ const types = {
   },
 };
 
-/** PostgreSQL's own rejection of a filter's regular expression (JavaScript syntax it does not share) is a 400. */
+/** PostgreSQL's own rejection of a filter's regular expression (RE2 syntax it does not share) is a 400. */
 function translate(error: unknown): unknown {
   const e = error as { code?: string; message?: string };
   if (e.code === '2201B') {
@@ -39,27 +39,45 @@ function translate(error: unknown): unknown {
       },
     );
   }
-  if (e.code === '53100') {
-    return new SimscopeError('storage_full', 'the database disk is full; free some space, then retry', {
-      cause: error,
-    });
-  }
   return error;
 }
 
-interface Queryable {
-  query(text: string, values?: unknown[]): Promise<{ rows: SqlRow[]; rowCount: number | null }>;
+const QUERY_CANCELED = '57014';
+
+/** A statement with a user's regular expression that ran out of time: the pattern or the query is too costly. */
+function timedOut(error: unknown, timeoutMs: number): unknown {
+  if ((error as { code?: string }).code !== QUERY_CANCELED) return translate(error);
+  return new SimscopeError(
+    'invalid_filter',
+    `a regular expression took longer than ${timeoutMs} ms in PostgreSQL; simplify it or narrow the query with other conditions`,
+    { cause: error, details: { timeoutMs } },
+  );
 }
+
+interface QueryResult {
+  rows: SqlRow[];
+  rowCount: number | null;
+}
+
+interface Queryable {
+  query(text: string, values?: unknown[]): Promise<QueryResult>;
+}
+
+/** Runs one statement that applies a user's regular expression, under the statement timeout. */
+type BoundedQuery = (sql: string, values: unknown[]) => Promise<QueryResult>;
 
 class PostgresSession implements SqlDriver {
   readonly dialect: Dialect = postgresDialect;
   readonly #client: Queryable;
+  readonly #bounded: BoundedQuery;
 
-  constructor(client: Queryable) {
+  constructor(client: Queryable, bounded: BoundedQuery) {
     this.#client = client;
+    this.#bounded = bounded;
   }
 
   async #query(sql: string, params: readonly SqlParam[]) {
+    if (appliesUserRegex(sql)) return this.#bounded(numbered(sql), bind(params));
     try {
       return await this.#client.query(numbered(sql), bind(params));
     } catch (error) {
@@ -90,18 +108,53 @@ class PostgresSession implements SqlDriver {
   async close(): Promise<void> {}
 }
 
-/** node-postgres pool behind the driver interface; a transaction takes one pooled connection. */
+/**
+ * node-postgres pool behind the driver interface; a transaction takes one pooled connection. A statement that
+ * applies a user's regular expression runs with `SET LOCAL statement_timeout` in a transaction of its own (or
+ * of the caller), so no pattern holds a connection and a CPU for long.
+ */
 export class PostgresDriver implements SqlDriver {
   readonly dialect: Dialect = postgresDialect;
   readonly #pool: pg.Pool;
   readonly #session: PostgresSession;
+  readonly #regexTimeoutMs: number;
 
-  constructor(url: string, options: { max?: number } = {}) {
+  constructor(url: string, options: { max?: number; regexTimeoutMs?: number } = {}) {
     this.#pool = new pg.Pool({ connectionString: url, max: options.max ?? 8, types });
     this.#pool.on('error', () => {
       // An idle connection that dies is replaced on next use; the query that needs it reports the error.
     });
-    this.#session = new PostgresSession(this.#pool as unknown as Queryable);
+    this.#regexTimeoutMs = Math.max(1, Math.round(options.regexTimeoutMs ?? 2000));
+    this.#session = new PostgresSession(this.#pool as unknown as Queryable, (sql, values) =>
+      this.#boundedAlone(sql, values),
+    );
+  }
+
+  async #boundedAlone(sql: string, values: unknown[]): Promise<QueryResult> {
+    const client = await this.#pool.connect();
+    try {
+      await client.query(`BEGIN; SET LOCAL statement_timeout = ${this.#regexTimeoutMs}`);
+      const result = (await client.query(sql, values)) as QueryResult;
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw timedOut(error, this.#regexTimeoutMs);
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Inside the caller's transaction: the timeout covers this statement only, then the session's returns. */
+  async #boundedWithin(client: Queryable, sql: string, values: unknown[]): Promise<QueryResult> {
+    try {
+      await client.query(`SET LOCAL statement_timeout = ${this.#regexTimeoutMs}`);
+      const result = await client.query(sql, values);
+      await client.query('SET LOCAL statement_timeout TO DEFAULT');
+      return result;
+    } catch (error) {
+      throw timedOut(error, this.#regexTimeoutMs);
+    }
   }
 
   all<T extends SqlRow>(sql: string, params?: readonly SqlParam[]): Promise<T[]> {
@@ -124,7 +177,11 @@ export class PostgresDriver implements SqlDriver {
     const client = await this.#pool.connect();
     try {
       await client.query('BEGIN');
-      const result = await fn(new PostgresSession(client as unknown as Queryable));
+      const queryable = client as unknown as Queryable;
+      const session = new PostgresSession(queryable, (sql, values) =>
+        this.#boundedWithin(queryable, sql, values),
+      );
+      const result = await fn(session);
       await client.query('COMMIT');
       return result;
     } catch (error) {

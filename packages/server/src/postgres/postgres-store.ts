@@ -5,8 +5,13 @@ import { PostgresDriver } from './postgres-driver.js';
 export class PostgresStore extends SqlStore {
   readonly backend = 'postgres' as const;
 
-  /** Connects to `url` (`postgres://user:pass@host:port/db`). */
-  static open(url: string, options: { poolSize?: number } = {}): PostgresStore {
-    return new PostgresStore(new PostgresDriver(url, { max: options.poolSize ?? 8 }));
+  /**
+   * Connects to `url` (`postgres://user:pass@host:port/db`). A statement that applies a user's regular
+   * expression is cancelled after `regexTimeoutMs` (default 2000).
+   */
+  static open(url: string, options: { poolSize?: number; regexTimeoutMs?: number } = {}): PostgresStore {
+    return new PostgresStore(
+      new PostgresDriver(url, { max: options.poolSize ?? 8, regexTimeoutMs: options.regexTimeoutMs }),
+    );
   }
 }

@@ -1,4 +1,4 @@
-import { type AlertState, nowMicros } from '@simscope/protocol';
+import { type AlertState, nowMicros, UserPatternCache } from '@simscope/protocol';
 import type { DueEvaluation, EvaluationOutcome, NotificationJob, StateChange } from '../store/alert-store.js';
 import type { Store } from '../store/store.js';
 import { type AlertChannel, DeliveryError } from './alert-notification.js';
@@ -78,7 +78,8 @@ export class AlertEngine {
   readonly #retryBaseMs: number;
   readonly #concurrency: number;
   readonly #log: AlertLog;
-  readonly #patterns = new Map<number, RegExp>();
+  readonly #patterns = new UserPatternCache({ max: 256, field: 'pattern' });
+  readonly #warnedDisabled = new Set<number>();
   #timer: NodeJS.Timeout | undefined;
   #evaluating: Promise<unknown> | undefined;
   #delivering: Promise<unknown> | undefined;
@@ -168,6 +169,7 @@ export class AlertEngine {
   ): Promise<{ outcome: EvaluationOutcome; slots: number }> {
     const { alert } = pair;
     const frequency = Math.max(1, Math.round(alert.frequency! * 1e6));
+    if (!alert.enabled) return this.#skipDisabled(pair, until, frequency);
     const window = Math.max(1, Math.round(alert.window! * 1e6));
     let slot = pair.slot;
     let state: AlertState = pair.state;
@@ -219,6 +221,34 @@ export class AlertEngine {
     };
   }
 
+  /** A disabled alert is not evaluated: its schedule moves past `until` and its state stays as it is. */
+  #skipDisabled(
+    pair: DueEvaluation,
+    until: number,
+    frequency: number,
+  ): { outcome: EvaluationOutcome; slots: number } {
+    const { alert } = pair;
+    if (!this.#warnedDisabled.has(alert.pk)) {
+      this.#warnedDisabled.add(alert.pk);
+      this.#log.warn(
+        { alert: alert.name, error: alert.error },
+        `alert '${alert.name}' is disabled: ${alert.error}`,
+      );
+    }
+    const nextEvalAt = pair.slot + frequency * (Math.floor((until - pair.slot) / frequency) + 1);
+    return {
+      outcome: {
+        runPk: pair.runPk,
+        alertPk: alert.pk,
+        slot: pair.slot,
+        evaluatedAt: null,
+        nextEvalAt,
+        transitions: [],
+      },
+      slots: 0,
+    };
+  }
+
   #lastData(pair: DueEvaluation): Promise<number | null> {
     if (pair.alert.source === 'events') return this.#store.alerts.lastEventTimestamp(pair.runPk);
     if (pair.seriesPk === null) return Promise.resolve(null);
@@ -258,12 +288,7 @@ export class AlertEngine {
       const text = alert.pattern!;
       return (message) => message.includes(text);
     }
-    let re = this.#patterns.get(alert.pk);
-    if (!re) {
-      re = new RegExp(alert.pattern!, 'u');
-      this.#patterns.set(alert.pk, re);
-    }
-    const compiled = re;
+    const compiled = this.#patterns.get(alert.pattern!);
     return (message) => compiled.test(message);
   }
 

@@ -67,6 +67,8 @@ export function alertView(a: AlertRecord): AlertView {
     notifyOk: a.notifyOk,
     abortOnCritical: a.abortOnCritical,
     created: a.createdAt,
+    enabled: a.enabled,
+    error: a.error,
   };
 }
 

@@ -144,6 +144,13 @@ export class AlertService {
     const alert = byName
       ? await this.find(ctx, parseInput(alertAttachSchema, body).alert)
       : (await this.define(ctx, body)).alert;
+    if (!alert.enabled) {
+      throw new SimscopeError(
+        'conflict',
+        `alert '${alert.name}' is disabled: ${alert.error}; delete it and define it again`,
+        { details: { field: 'alert' } },
+      );
+    }
     const now = ctx.now();
     const next = alert.frequency === null ? null : now + Math.round(alert.frequency * 1e6);
     const attached = await ctx.store.alerts.attachAlert(run.pk, alert.pk, now, next);

@@ -1,22 +1,15 @@
+import { UserPatternCache } from '@simscope/protocol';
 import type { Database } from 'better-sqlite3';
 
-const CACHE_MAX = 256;
-
 /**
- * Gives SQLite the `REGEXP` operator, with JavaScript regular expressions (`u` flag): `X REGEXP Y` calls
- * `regexp(Y, X)`. Patterns are checked where they enter (filters), so a bad one never reaches here.
+ * Gives SQLite the `REGEXP` operator over user patterns (RE2 syntax, linear time): `X REGEXP Y` calls
+ * `regexp(Y, X)`. Patterns are checked where they enter (filters, `query.regex`); one that is not still
+ * fails the statement with a 400 rather than running.
  */
 export function registerRegexp(db: Database): void {
-  const compiled = new Map<string, RegExp>();
+  const patterns = new UserPatternCache({ field: 'regular expression', code: 'invalid_filter' });
   db.function('regexp', { deterministic: true }, (pattern: unknown, value: unknown) => {
     if (pattern === null || value === null) return null;
-    const source = String(pattern);
-    let re = compiled.get(source);
-    if (re === undefined) {
-      re = new RegExp(source, 'u');
-      if (compiled.size >= CACHE_MAX) compiled.clear();
-      compiled.set(source, re);
-    }
-    return re.test(String(value)) ? 1 : 0;
+    return patterns.get(String(pattern)).test(String(value)) ? 1 : 0;
   });
 }

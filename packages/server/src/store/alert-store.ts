@@ -8,6 +8,10 @@ export interface AlertRecord extends AlertDefinition {
   workspaceId: string;
   name: string;
   createdAt: number;
+  /** False when the stored definition no longer passes the server's checks; it is then never evaluated. */
+  enabled: boolean;
+  /** Why it is disabled, naming the field; null when enabled. */
+  error: string | null;
 }
 
 export interface NewAlert extends AlertDefinition {
@@ -64,8 +68,8 @@ export interface EvaluationOutcome {
   alertPk: number;
   /** The slot the evaluation started from (compare-and-set on the schedule). */
   slot: number;
-  /** The last slot evaluated. */
-  evaluatedAt: number;
+  /** The last slot evaluated; null when none was (a disabled alert), keeping the stored one. */
+  evaluatedAt: number | null;
   nextEvalAt: number;
   /** Aggregate of the last window with data; undefined keeps the stored one. */
   value?: number | null;

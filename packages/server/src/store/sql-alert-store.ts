@@ -1,5 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { type AlertState, type NotificationChannel, SimscopeError } from '@simscope/protocol';
+import {
+  type AlertState,
+  alertDefinitionProblem,
+  type NotificationChannel,
+  SimscopeError,
+} from '@simscope/protocol';
 import type {
   AlertDefinition,
   AlertListRecord,
@@ -36,8 +41,11 @@ export class SqlAlertStore implements AlertStore {
 
   #alert(row: SqlRow): AlertRecord {
     const definition = JSON.parse(String(row.a_definition)) as AlertDefinition;
+    const error = alertDefinitionProblem(definition);
     return {
       ...definition,
+      enabled: error === null,
+      error,
       pk: num(row.a_pk),
       id: String(row.a_id),
       workspaceId: String(row.a_workspace_id),
@@ -263,7 +271,7 @@ export class SqlAlertStore implements AlertStore {
       let applied = 0;
       for (const o of ordered) {
         const last = o.transitions.at(-1);
-        const sets = ['next_eval_at = ?', 'evaluated_at = ?'];
+        const sets = ['next_eval_at = ?', 'evaluated_at = COALESCE(?, evaluated_at)'];
         const params: SqlParam[] = [o.nextEvalAt, o.evaluatedAt];
         if (o.value !== undefined) {
           sets.push('last_value = ?');

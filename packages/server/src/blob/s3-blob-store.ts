@@ -53,6 +53,16 @@ function errorName(error: unknown): string {
   return e?.name ?? e?.Code ?? '';
 }
 
+/** An S3 server out of space (MinIO's XMinioStorageFull, HTTP 507) is a full disk to our callers. */
+function storageFull(error: unknown): unknown {
+  const e = error as { $metadata?: { httpStatusCode?: number } };
+  if (e?.$metadata?.httpStatusCode !== 507 && !/StorageFull|InsufficientStorage/.test(errorName(error)))
+    return error;
+  return new SimscopeError('storage_full', 'the blob store is out of space; free some space, then retry', {
+    cause: error,
+  });
+}
+
 /**
  * Blobs in an S3-compatible bucket: `PREFIX/sha256/HASH` for committed ones and `PREFIX/tmp/ID` for staged ones.
  * Uploads stream through a multipart upload (a single PUT below one part); a commit is a server-side copy.
@@ -132,7 +142,7 @@ export class S3BlobStore implements BlobStore {
       counter.destroy();
       await upload.abort().catch(() => undefined);
       await this.discard(id).catch(() => undefined);
-      throw error;
+      throw storageFull(error);
     }
     return { id, sha256: counter.sha256, size: counter.byteCount };
   }

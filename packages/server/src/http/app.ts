@@ -51,6 +51,7 @@ import { registerAlertRoutes } from './alert-routes.js';
 import { registerArtifactRoutes } from './artifact-routes.js';
 import { answerClientError } from './client-error.js';
 import { registerIdempotency } from './idempotency.js';
+import { jsonColumnStream } from './json-columns.js';
 import { registerLiveRoutes } from './live-routes.js';
 import { docsPage, openApiDocument, type RouteDoc } from './openapi.js';
 import { registerRunTableRoutes } from './run-table-routes.js';
@@ -578,6 +579,16 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
     async (r, reply) => {
       const { name, page, next, columns } = await metrics.series(ctx(r), await runOf(r), query(r));
       const binary = wantsMsgpack(r);
+      if (!binary && page.values.length > 50_000) {
+        const keys = { step: 'steps', time: 'times', timestamp: 'timestamps', value: 'values' } as const;
+        return reply.type('application/json; charset=utf-8').send(
+          jsonColumnStream(
+            { name },
+            columns.map((c) => [keys[c], page[keys[c]], c === 'value' ? 'value' : 'plain']),
+            { next },
+          ),
+        );
+      }
       const out: Record<string, unknown> = { name };
       for (const column of columns) {
         if (column === 'step') out.steps = binary ? int64Bytes(page.steps) : Array.from(page.steps);

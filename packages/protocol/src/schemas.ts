@@ -155,7 +155,11 @@ export const eventBatchSchema = z.strictObject({
   writer: writerIdSchema,
   seq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
   /** The writer's clock when it sent the batch (µs); the server corrects a skewed writer's timestamps by it. */
-  clock: z.number().nonnegative().max(2 ** 53).optional(),
+  clock: z
+    .number()
+    .nonnegative()
+    .max(2 ** 53)
+    .optional(),
   events: z
     .array(eventSchema)
     .max(LIMITS.eventsPerBatch, { message: `at most ${LIMITS.eventsPerBatch} events` }),

@@ -12,4 +12,5 @@ export {
   type TimeField,
 } from './filter-ast.js';
 export { formatFilter } from './filter-formatter.js';
+export { MAX_DURATION_SECONDS } from './filter-lexer.js';
 export { parseFilter } from './filter-parser.js';

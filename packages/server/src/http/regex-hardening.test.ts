@@ -4,8 +4,10 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createDatabase } from '../../../../scripts/postgres-cluster.js';
 import { ADMIN_TOKEN, BACKENDS, openTestApp } from '../../../../test/fixtures.js';
 import { bootstrap } from '../bootstrap.js';
+import { postgresDialect } from '../postgres/postgres-dialect.js';
 import { PostgresStore } from '../postgres/postgres-store.js';
 import { AlertEngine } from '../services/alert-engine.js';
+import { compileRunFilter } from '../store/run-filter-sql.js';
 import { createApp } from './app.js';
 
 const S = 1_000_000;
@@ -273,5 +275,23 @@ describe('PostgreSQL runs a user regular expression under a statement timeout', 
     const plain = await call('GET', '/runs');
     expect(plain.status).toBe(200);
     expect(plain.body.items.map((r: { name: string }) => r.name)).toEqual(['pg-timeout']);
+  });
+});
+
+describe('relative times built without the parser', () => {
+  it('are refused past 100 years when the filter becomes SQL', () => {
+    const filter = (seconds: number) =>
+      compileRunFilter(
+        {
+          kind: 'compare',
+          field: { kind: 'time', name: 'created' },
+          op: '<',
+          value: { kind: 'duration', seconds },
+        },
+        postgresDialect,
+        1_000_000,
+      );
+    expect(filter(3600)).toEqual({ sql: 'r.created_at > ?', params: [1_000_000 - 3600 * S] });
+    expect(() => filter(3.6e24)).toThrow('created: a relative time is at most 36500d (100 years)');
   });
 });

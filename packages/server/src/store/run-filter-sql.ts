@@ -3,6 +3,7 @@ import {
   type FilterExpr,
   type FilterField,
   type FilterValue,
+  MAX_DURATION_SECONDS,
   type RunSortField,
   SimscopeError,
 } from '@simscope/protocol';
@@ -116,6 +117,9 @@ function compareTime(
   if (value.kind === 'duration') {
     const flipped = FLIP[op];
     if (!flipped) invalid(`${describe(field)} with a relative time takes <, <=, > or >=`);
+    if (!(value.seconds >= 0 && value.seconds <= MAX_DURATION_SECONDS)) {
+      invalid(`${describe(field)}: a relative time is at most 36500d (100 years)`);
+    }
     return { sql: `${column} ${flipped} ?`, params: [Math.round(now - value.seconds * 1e6)] };
   }
   if (value.kind === 'timestamp' && op !== 'contains' && op !== 'not contains' && op !== 'matches') {

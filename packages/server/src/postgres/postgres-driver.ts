@@ -39,6 +39,11 @@ function translate(error: unknown): unknown {
       },
     );
   }
+  if (e.code === '53100') {
+    return new SimscopeError('storage_full', 'the database disk is full; free some space, then retry', {
+      cause: error,
+    });
+  }
   return error;
 }
 

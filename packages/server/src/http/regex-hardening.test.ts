@@ -5,6 +5,7 @@ import { createDatabase } from '../../../../scripts/postgres-cluster.js';
 import { ADMIN_TOKEN, BACKENDS, openTestApp } from '../../../../test/fixtures.js';
 import { bootstrap } from '../bootstrap.js';
 import { postgresDialect } from '../postgres/postgres-dialect.js';
+import { PostgresDriver } from '../postgres/postgres-driver.js';
 import { PostgresStore } from '../postgres/postgres-store.js';
 import { AlertEngine } from '../services/alert-engine.js';
 import { compileRunFilter } from '../store/run-filter-sql.js';
@@ -241,9 +242,11 @@ describe('PostgreSQL runs a user regular expression under a statement timeout', 
   let app: Awaited<ReturnType<typeof createApp>>;
   let store: PostgresStore;
   let name: string;
+  let url: string;
   beforeAll(async () => {
     name = `t_${randomBytes(6).toString('hex')}`;
-    store = PostgresStore.open(await createDatabase(inject('postgresUrl'), name), {
+    url = await createDatabase(inject('postgresUrl'), name);
+    store = PostgresStore.open(url, {
       poolSize: 2,
       regexTimeoutMs: 20,
     });
@@ -275,6 +278,25 @@ describe('PostgreSQL runs a user regular expression under a statement timeout', 
     const plain = await call('GET', '/runs');
     expect(plain.status).toBe(200);
     expect(plain.body.items.map((r: { name: string }) => r.name)).toEqual(['pg-timeout']);
+  });
+
+  it("bounds a pattern inside a caller's transaction to that statement", async () => {
+    const driver = new PostgresDriver(url, { max: 1, regexTimeoutMs: 20 });
+    try {
+      const slow = `((a?){60}){1,4}Z${randomBytes(3).toString('hex')}`;
+      const failed = driver.transaction((tx) =>
+        tx.get(`SELECT (${postgresDialect.regex('?')}) AS m`, ['a'.repeat(27), slow]),
+      );
+      await expect(failed).rejects.toThrow('a regular expression took longer than 20 ms in PostgreSQL');
+      const after = await driver.transaction(async (tx) => {
+        const matched = await tx.get(`SELECT ${postgresDialect.regex('?')} AS m`, ['abc', '^a']);
+        return { matched: matched?.m, timeout: (await tx.get('SHOW statement_timeout'))?.statement_timeout };
+      });
+      expect(after).toEqual({ matched: true, timeout: '0' });
+      expect((await driver.get('SHOW statement_timeout'))?.statement_timeout).toBe('0');
+    } finally {
+      await driver.close();
+    }
   });
 });
 

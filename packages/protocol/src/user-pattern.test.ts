@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { ALERT_PATTERN_LENGTH } from './alerts.js';
 import { SimscopeError } from './errors.js';
+import { escapeRegex } from './query/lookups.js';
 import {
   compileUserPattern,
   USER_PATTERN_PROGRAM_SIZE,
@@ -82,6 +84,14 @@ describe('user patterns', () => {
       );
     }
     expect(userPatternProblem('^ok$')).toBe(null);
+  });
+
+  it('takes any literal within the length limits, and every escaped text', () => {
+    expect(userPatternProblem('x'.repeat(ALERT_PATTERN_LENGTH))).toBe(null);
+    const text = 'a.b*c+d?e(f)g[h]i{j}k|l^m$n\\o/p-q';
+    const re = compileUserPattern(`^${escapeRegex(text)}$`, 'f');
+    expect(re.test(text)).toBe(true);
+    expect(re.test(text.replace('.', 'x'))).toBe(false);
   });
 
   it('keeps at most max compiled patterns, dropping the least recently used', () => {

@@ -3,11 +3,12 @@ import type { ErrorCode } from './error-codes.js';
 import { SimscopeError } from './errors.js';
 
 /**
- * Most instructions a user pattern may compile to. Matching is linear in the text, but each character can
- * visit every instruction once the automaton's cache overflows: past about 1000 a 64 KiB text takes a
- * large fraction of a second, and PostgreSQL, which compiles the same pattern its own way, takes seconds.
+ * Most instructions a user pattern may compile to: enough for any literal within the length limits (one
+ * instruction a character). Matching is linear in the text, but each character can visit every instruction
+ * once the automaton's cache overflows, so large counted repetitions (`(ab|ba){1,500}`) are refused: past a
+ * few thousand a 64 KiB text takes seconds, and PostgreSQL, which compiles the pattern its own way, too.
  */
-export const USER_PATTERN_PROGRAM_SIZE = 1000;
+export const USER_PATTERN_PROGRAM_SIZE = 1200;
 
 /** A compiled user pattern: an RE2 regular expression, matched in time linear in the text. */
 export interface UserPattern {

@@ -1,8 +1,9 @@
 // Hostile requests of every kind a shared server must survive, with /health polled every 50 ms meanwhile.
 // Used by the stall watchdog test (e2e/watchdog) and by `npm run bench -- hardening`.
 import { execFileSync, spawn } from 'node:child_process';
+import { open, rm } from 'node:fs/promises';
 import http from 'node:http';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Packr } from 'msgpackr';
@@ -155,7 +156,14 @@ export async function seedTargets(request) {
     await post(`/runs/${run.id}/metrics`, body, MSGPACK_TYPE);
     sweep.push(run.id);
   }
-  return { victim: victim.id, sweep };
+  // The bodies are made here, before any watching starts, so that building them stalls no measurement.
+  const bigBody = packr.pack({
+    writer: 'idem',
+    seq: 0,
+    series: [{ name: 'huge', values: float64(7_500_000) }],
+  });
+  const deep = `${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}`;
+  return { victim: victim.id, sweep, bigBody, deep };
 }
 
 /** A many-run downsample the server must answer: 100 runs × 10k points. */
@@ -170,7 +178,7 @@ export function legalDownsample(request, targets) {
 
 /**
  * Sends every kind of hostile request, several at once, and returns each kind's statuses.
- * @param {{ request: ReturnType<typeof hostileClient>, targets: { victim: string, sweep: string[] }, db: string, fullDisk: boolean }} options
+ * @param {{ request: ReturnType<typeof hostileClient>, targets: Awaited<ReturnType<typeof seedTargets>>, db: string, fullDisk: boolean }} options
  */
 export async function attack({ request, targets, db, fullDisk }) {
   const { victim } = targets;
@@ -179,12 +187,7 @@ export async function attack({ request, targets, db, fullDisk }) {
     statuses.set(what, [...(statuses.get(what) ?? []), a.status]);
     return a;
   };
-  const bigBody = packr.pack({
-    writer: 'idem',
-    seq: 0,
-    series: [{ name: 'huge', values: float64(7_500_000) }],
-  });
-  const deep = `${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}`;
+  const { bigBody, deep } = targets;
 
   const regex = async () => {
     for (const filter of ['description matches "^(.|.)*Z"', 'name matches "^(a+)+$"']) {
@@ -260,31 +263,46 @@ export async function attack({ request, targets, db, fullDisk }) {
     const absurd = encodeURIComponent('created < 99999999999999999999999h');
     record('absurd duration', await request('GET', `/runs?filter=${absurd}`));
   };
+  let fillers = 0;
   const diskFull = async () => {
     if (!fullDisk) return;
-    // A 400 MB upload on a smaller disk: the disk fills, and writes meanwhile must answer 507, not 500.
-    const zeros = Readable.from(
-      (function* () {
-        for (let i = 0; i < 400; i++) yield Buffer.alloc(1024 * 1024);
-      })(),
-    );
+    // Artifacts of 8 MiB, then 1 MiB, then 64 KiB until the disk is full; they stay, so the writes after them
+    // meet a full disk.
     const type = { 'content-type': 'application/octet-stream' };
-    record(
-      'artifact on a full disk',
-      await request('PUT', `/runs/${victim}/artifacts?name=fill.bin`, zeros, type),
-    );
+    for (const size of [8 << 20, 1 << 20, 64 << 10]) {
+      for (let i = 0; i < 100; i++, fillers++) {
+        const path = `/runs/${victim}/artifacts?name=fill-${fillers}.bin&category=output`;
+        const a = record(
+          'artifacts until the disk is full',
+          await request('PUT', path, Buffer.alloc(size, fillers), type),
+        );
+        if (a.status !== 201) break;
+      }
+    }
+    // Then the rest of the disk, as another program on the machine would.
+    const file = await open(join(dirname(db), 'filler'), 'w');
+    try {
+      for (;;) await file.write(Buffer.alloc(256 << 10, 1));
+    } catch (error) {
+      if (error.code !== 'ENOSPC') throw error;
+    } finally {
+      await file.close();
+    }
     const batch = packr.pack({
       writer: 'full',
       seq: 0,
       series: [{ name: 'residual', values: float64(200_000) }],
     });
     record('metrics on a full disk', await request('POST', `/runs/${victim}/metrics`, batch, MSGPACK_TYPE));
+    const events = { writer: 'full', seq: 0, events: [{ message: 'y'.repeat(4000) }] };
+    record('events on a full disk', await request('POST', `/runs/${victim}/events`, json(events), JSON_TYPE));
     record('run on a full disk', await request('POST', '/runs', json({ name: 'on-a-full-disk' }), JSON_TYPE));
   };
 
   await Promise.all([regex(), idempotent(), downsample(), locked(), hostileInput(), diskFull()]);
   await Promise.all([regex(), downsample(), hostileInput()]);
-  if (fullDisk) await request('DELETE', `/runs/${victim}/artifacts?name=fill.bin`);
+  if (fullDisk) await rm(join(dirname(db), 'filler'));
+  for (let i = 0; i <= fillers; i++) await request('DELETE', `/runs/${victim}/artifacts?name=fill-${i}.bin`);
   return statuses;
 }
 

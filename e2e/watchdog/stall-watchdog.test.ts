@@ -82,7 +82,8 @@ describe('stall watchdog: hostile requests never stall /health', () => {
     expect(statuses.get('crafted cursor')).toEqual([400, 400, 400, 400, 400, 400]);
     expect(statuses.get('lone surrogate')).toEqual([400, 400]);
     expect(statuses.get('absurd duration')).toEqual([400, 400]);
-    if (mounted) expect(statuses.get('metrics on a full disk')).toEqual([507]);
+    // The blob store keeps a reserve and refuses first; the database may still have room in its WAL.
+    if (mounted) expect(statuses.get('artifacts until the disk is full')).toContain(507);
     expect(p99).toBeLessThanOrEqual(100);
     expect(max).toBeLessThanOrEqual(500);
     expect(heapAfter / heapBefore).toBeLessThanOrEqual(1.2);

@@ -51,7 +51,7 @@ import { registerAlertRoutes } from './alert-routes.js';
 import { registerArtifactRoutes } from './artifact-routes.js';
 import { answerClientError } from './client-error.js';
 import { registerIdempotency } from './idempotency.js';
-import { jsonColumnStream } from './json-columns.js';
+import { jsonColumnStream, jsonItemStream } from './json-columns.js';
 import { registerLiveRoutes } from './live-routes.js';
 import { docsPage, openApiDocument, type RouteDoc } from './openapi.js';
 import { registerRunTableRoutes } from './run-table-routes.js';
@@ -636,6 +636,17 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
     async (r, reply) => {
       const d = await metrics.downsampleRuns(ctx(r), r.body);
       const binary = wantsMsgpack(r);
+      if (!binary) {
+        const item = (i: number) => {
+          const run = d.runs[i]!;
+          return 'error' in run ? run : { run: run.run, ...bucketColumns(run.buckets, false) };
+        };
+        return reply
+          .type('application/json; charset=utf-8')
+          .send(
+            jsonItemStream({ name: d.name, x: d.axis, from: d.from, to: d.to }, 'runs', d.runs.length, item),
+          );
+      }
       const out = {
         name: d.name,
         x: d.axis,

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { jsonNumber } from '@simscope/protocol';
 import { describe, expect, it } from 'vitest';
-import { jsonColumnStream } from './json-columns.js';
+import { jsonColumnStream, jsonItemStream } from './json-columns.js';
 
 async function text(stream: Readable): Promise<string> {
   let out = '';
@@ -61,5 +61,25 @@ describe('jsonColumnStream', () => {
     clearInterval(timer);
     expect(ticks).toBeGreaterThan(5);
     expect(longest).toBeLessThan(250);
+  });
+});
+
+describe('jsonItemStream', () => {
+  it('writes what JSON.stringify writes, items made one at a time', async () => {
+    const items = Array.from({ length: 3000 }, (_, i) => ({
+      run: `r${i}`,
+      count: [i, i + 1],
+      error: i % 5 === 0 ? 'x' : undefined,
+    }));
+    const made: number[] = [];
+    const streamed = await text(
+      jsonItemStream({ name: 'loss', from: 0 }, 'runs', items.length, (i) => {
+        made.push(i);
+        return items[i];
+      }),
+    );
+    expect(streamed).toBe(JSON.stringify({ name: 'loss', from: 0, runs: items }));
+    expect(made).toEqual(items.map((_, i) => i));
+    expect(await text(jsonItemStream({}, 'runs', 0, () => null))).toBe('{"runs":[]}');
   });
 });

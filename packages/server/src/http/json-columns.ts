@@ -46,3 +46,35 @@ export function jsonColumnStream(
   }
   return Readable.from(write());
 }
+
+/** Milliseconds of writing between two yields in `jsonItemStream`. */
+const ITEM_SLICE_MS = 5;
+
+/**
+ * An object whose `key` holds `count` items as a JSON stream; each item is made by `item(i)` when its turn comes,
+ * and the writer yields to the event loop every few milliseconds. Keys of `head` come first.
+ */
+export function jsonItemStream(
+  head: Record<string, unknown>,
+  key: string,
+  count: number,
+  item: (index: number) => unknown,
+): Readable {
+  async function* write(): AsyncGenerator<string> {
+    const open = JSON.stringify(head);
+    yield `${open.slice(0, -1)}${open === '{}' ? '' : ','}${JSON.stringify(key)}:[`;
+    let slice = performance.now();
+    let batch = '';
+    for (let i = 0; i < count; i++) {
+      batch += (i === 0 ? '' : ',') + JSON.stringify(item(i));
+      if (performance.now() - slice >= ITEM_SLICE_MS) {
+        yield batch;
+        batch = '';
+        await new Promise((resolve) => setImmediate(resolve));
+        slice = performance.now();
+      }
+    }
+    yield `${batch}]}`;
+  }
+  return Readable.from(write());
+}

@@ -173,12 +173,15 @@ export class FilterLexer {
     const src = this.#source;
     const quote = src[start]!;
     const unterminated = () => new FilterError(`unterminated string: missing closing ${quote}`, start);
+    // PostgreSQL cannot hold NUL in text, so no stored value contains it; refused here on every backend alike.
+    const nul = (at: number) => new FilterError('a string cannot contain the NUL character (\\u0000)', at);
     let out = '';
     let pos = start + 1;
     for (;;) {
       const char = src[pos];
       if (char === undefined) throw unterminated();
       if (char === quote) break;
+      if (char === '\0') throw nul(pos);
       if (char !== '\\') {
         out += char;
         pos += 1;
@@ -196,6 +199,7 @@ export class FilterLexer {
         if (unicode === null || !(code <= 0x10ffff)) {
           throw new FilterError('invalid unicode escape; write \\uXXXX or \\u{X...}', pos);
         }
+        if (code === 0) throw nul(pos);
         out += String.fromCodePoint(code);
         pos += 1 + unicode[0].length;
       } else {

@@ -227,6 +227,15 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
     request.log.error({ err: error }, 'unhandled error');
     return reply.status(500).send(errorBody('internal', 'internal server error'));
   });
+  app.addHook('preHandler', async function refuseControlInNames(request) {
+    // No name can hold a control character (they are refused when made), and PostgreSQL cannot even look up NUL.
+    for (const [key, value] of Object.entries((request.params ?? {}) as Params)) {
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is looked for
+      if (/[\u0000-\u001f\u007f]/.test(value)) {
+        throw new SimscopeError('not_found', `no ${key} named ${JSON.stringify(value)}`);
+      }
+    }
+  });
   registerIdempotency(app);
   app.setNotFoundHandler(function notFound(request, reply) {
     reply.status(404).send(errorBody('not_found', `no route ${request.method} ${request.url.split('?')[0]}`));

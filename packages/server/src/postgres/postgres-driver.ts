@@ -39,6 +39,13 @@ function translate(error: unknown): unknown {
       },
     );
   }
+  if (e.code === '22021' || e.code === '22P05') {
+    return new SimscopeError(
+      'bad_request',
+      'text with the NUL character (\\u0000) cannot be stored or looked up in PostgreSQL',
+      { cause: error },
+    );
+  }
   if (e.code === '53100') {
     return new SimscopeError('storage_full', 'the database disk is full; free some space, then retry', {
       cause: error,

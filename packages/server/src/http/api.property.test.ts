@@ -223,7 +223,7 @@ describe.each(BACKENDS)('API properties on %s', (backend) => {
           return;
         }
         stored += 1;
-        expect(unique.isWellFormed()).toBe(true);
+        expect(unique).not.toMatch(/\p{Cs}/u);
         const back = await inject('GET', `/runs/${encodeURIComponent(unique)}`);
         expect(back.statusCode, back.body).toBe(200);
         expect(back.json().id).toBe(res.json().id);

@@ -21,8 +21,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { LocalBlobStore } from '../packages/server/src/blob/local-blob-store.js';
 import { bootstrap } from '../packages/server/src/bootstrap.js';
 import { createApp } from '../packages/server/src/http/app.js';
-import { PostgresStore } from '../packages/server/src/postgres/postgres-store.js';
-import { SqliteStore } from '../packages/server/src/sqlite/sqlite-store.js';
+import { PostgresStore } from '../packages/server/src/store/postgres/postgres-store.js';
+import { SqliteStore } from '../packages/server/src/store/sqlite/sqlite-store.js';
 import type { Store } from '../packages/server/src/store/store.js';
 
 const TOKEN = 'ssk_test_full_token_000000000000000000000000';

@@ -7,8 +7,8 @@ import { inject } from 'vitest';
 import type { BlobStore } from '../packages/server/src/blob/blob-store.js';
 import { bootstrap } from '../packages/server/src/bootstrap.js';
 import { createApp } from '../packages/server/src/http/app.js';
-import { PostgresStore } from '../packages/server/src/postgres/postgres-store.js';
-import { SqliteStore } from '../packages/server/src/sqlite/sqlite-store.js';
+import { PostgresStore } from '../packages/server/src/store/postgres/postgres-store.js';
+import { SqliteStore } from '../packages/server/src/store/sqlite/sqlite-store.js';
 import type { Store } from '../packages/server/src/store/store.js';
 import { createDatabase } from '../scripts/postgres-cluster.js';
 

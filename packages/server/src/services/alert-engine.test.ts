@@ -10,8 +10,8 @@ import { ADMIN_TOKEN, BACKENDS, openTestApp } from '../../../../test/fixtures.js
 import { useNotificationReceivers } from '../../../../test/notification-receivers.js';
 import { bootstrap } from '../bootstrap.js';
 import { createApp } from '../http/app.js';
-import { PostgresStore } from '../postgres/postgres-store.js';
-import { SqliteStore } from '../sqlite/sqlite-store.js';
+import { PostgresStore } from '../store/postgres/postgres-store.js';
+import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { Store } from '../store/store.js';
 import { AlertEngine } from './alert-engine.js';
 import { EmailNotifier } from './email-notifier.js';

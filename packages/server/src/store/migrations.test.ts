@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SqliteDriver } from '../sqlite/sqlite-driver.js';
+import { SqliteDriver } from './sqlite/sqlite-driver.js';
 import { applyMigrations, MIGRATIONS, type Migration } from './migrations.js';
 
 const table = (version: number, name: string): Migration => ({

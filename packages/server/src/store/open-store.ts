@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { PostgresStore } from '../postgres/postgres-store.js';
-import { SqliteStore } from '../sqlite/sqlite-store.js';
+import { PostgresStore } from './postgres/postgres-store.js';
+import { SqliteStore } from './sqlite/sqlite-store.js';
 import type { Store } from './store.js';
 
 /** Opens the store a `--db` setting names: a `postgres://` URL, a SQLite file path, or the data dir's default. */

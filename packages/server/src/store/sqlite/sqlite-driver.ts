@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SimscopeError } from '@simscope/protocol';
 import type { Database, Statement } from 'better-sqlite3';
-import type { Dialect, SqlDriver, SqlParam, SqlRow } from '../store/sql-driver.js';
+import type { Dialect, SqlDriver, SqlParam, SqlRow } from '../sql-driver.js';
 import { sqliteDialect } from './sqlite-dialect.js';
 
 type BindValue = string | number | bigint | Buffer | null;

@@ -1,4 +1,4 @@
-import type { Dialect } from '../store/sql-driver.js';
+import type { Dialect } from '../sql-driver.js';
 
 function jsonPath(path: readonly string[]): string {
   const inner = path.map((p) => `."${p.replaceAll('"', '""').replaceAll("'", "''")}"`).join('');

@@ -6,10 +6,10 @@ import { Readable } from 'node:stream';
 import { float64Bytes, int64Bytes } from '@simscope/protocol';
 import { Packr } from 'msgpackr';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LocalBlobStore } from '../blob/local-blob-store.js';
-import { bootstrap } from '../bootstrap.js';
-import { createApp } from '../http/app.js';
-import { dataDirWarnings } from '../store/open-store.js';
+import { LocalBlobStore } from '../../blob/local-blob-store.js';
+import { bootstrap } from '../../bootstrap.js';
+import { createApp } from '../../http/app.js';
+import { dataDirWarnings } from '../open-store.js';
 import { SqliteStore, WAL_SIZE_LIMIT } from './sqlite-store.js';
 
 const TOKEN = 'ssk_test_store_token_0000000000000000000000';

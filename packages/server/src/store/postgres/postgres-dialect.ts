@@ -1,4 +1,4 @@
-import type { Dialect } from '../store/sql-driver.js';
+import type { Dialect } from '../sql-driver.js';
 
 function pathLiteral(path: readonly string[]): string {
   const items = path.map((p) => `"${p.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`).join(',');

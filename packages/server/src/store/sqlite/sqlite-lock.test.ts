@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootstrap } from '../bootstrap.js';
-import { createApp } from '../http/app.js';
+import { bootstrap } from '../../bootstrap.js';
+import { createApp } from '../../http/app.js';
 import { SqliteStore } from './sqlite-store.js';
 
 const TOKEN = 'ssk_test_lock_token_00000000000000000000000';

@@ -1,6 +1,6 @@
 import { SimscopeError } from '@simscope/protocol';
 import pg from 'pg';
-import type { Dialect, SqlDriver, SqlParam, SqlRow } from '../store/sql-driver.js';
+import type { Dialect, SqlDriver, SqlParam, SqlRow } from '../sql-driver.js';
 import { appliesUserRegex, postgresDialect } from './postgres-dialect.js';
 
 const INT8_OID = 20;

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { SqlStore } from '../store/sql-store.js';
+import { SqlStore } from '../sql-store.js';
 import { SqliteDriver } from './sqlite-driver.js';
 import { registerRegexp } from './sqlite-regexp.js';
 

@@ -1,4 +1,4 @@
-import { SqlStore } from '../store/sql-store.js';
+import { SqlStore } from '../sql-store.js';
 import { PostgresDriver } from './postgres-driver.js';
 
 /** The scale-out store: PostgreSQL through a connection pool. */

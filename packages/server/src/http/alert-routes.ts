@@ -53,6 +53,20 @@ export function registerAlertRoutes({ route, ctx, runOf, webhookPolicy }: AlertR
   );
   route(
     {
+      method: 'GET',
+      url: '/alerts/:alert/runs',
+      summary: 'The runs an alert is attached to, with its state on each, by run name',
+      scope: 'read',
+      query: {
+        critical: 'true: only runs where it is critical',
+        limit: 'page size (default 1000)',
+        next: 'cursor',
+      },
+    },
+    async (r) => alerts.listRuns(ctx(r), params(r).alert!, query(r)),
+  );
+  route(
+    {
       method: 'DELETE',
       url: '/alerts/:alert',
       summary: 'Delete an alert definition, its states and history on every run',

@@ -183,6 +183,26 @@ export class AlertService {
     return pageOf(rows, limit, runAlertView, (last) => [last.alert.name]);
   }
 
+  /** The runs an alert is attached to, with the state of each, by run name. */
+  async listRuns(
+    ctx: ServiceContext,
+    idOrName: string,
+    query: { critical?: string; limit?: string; next?: string },
+  ): Promise<{ items: RunAlertView[]; next: string | null }> {
+    const alert = await this.find(ctx, idOrName);
+    const limit = parseLimit(query.limit, LIMITS.pageSize, LIMITS.pageSize);
+    let after: string | null = null;
+    if (query.next) {
+      [after] = decodeCursor(query.next, ['string']);
+    }
+    const rows = await ctx.store.alerts.listAlertRuns(alert.pk, {
+      criticalOnly: parseFlag(query.critical, 'critical'),
+      after,
+      limit: limit + 1,
+    });
+    return pageOf(rows, limit, runAlertView, (last) => [last.runName]);
+  }
+
   async getForRun(ctx: ServiceContext, run: RunRecord, idOrName: string): Promise<RunAlertView> {
     const alert = await this.find(ctx, idOrName);
     const record = await ctx.store.alerts.getRunAlert(run.pk, alert.pk);

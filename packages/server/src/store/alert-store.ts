@@ -123,6 +123,11 @@ export interface AlertStore {
     runPk: number,
     query: { criticalOnly: boolean; after: string | null; limit: number },
   ): Promise<RunAlertRecord[]>;
+  /** The runs an alert is attached to, by run name after the name `after`. */
+  listAlertRuns(
+    alertPk: number,
+    query: { criticalOnly: boolean; after: string | null; limit: number },
+  ): Promise<RunAlertRecord[]>;
   listTransitions(
     runPk: number,
     alertPk: number,

@@ -176,6 +176,25 @@ export class SqlAlertStore implements AlertStore {
     return rows.map((r) => this.#runAlert(r));
   }
 
+  async listAlertRuns(
+    alertPk: number,
+    query: { criticalOnly: boolean; after: string | null; limit: number },
+  ): Promise<RunAlertRecord[]> {
+    const where = ['ra.alert_pk = ?'];
+    const params: SqlParam[] = [alertPk];
+    if (query.criticalOnly) where.push("ra.state = 'critical'");
+    if (query.after !== null) {
+      where.push('r.name > ?');
+      params.push(query.after);
+    }
+    params.push(query.limit);
+    const rows = await this.#db.all(
+      `${this.#runAlertSelect()} WHERE ${where.join(' AND ')} ORDER BY r.name LIMIT ?`,
+      params,
+    );
+    return rows.map((r) => this.#runAlert(r));
+  }
+
   #transition(row: SqlRow): TransitionRecord {
     return {
       pk: num(row.pk),

@@ -1,4 +1,7 @@
 export * from './alerts.js';
+export * from './api/index.js';
+export * from './api/query-params.js';
+export * from './api/route-schemas.js';
 export * from './artifacts.js';
 export * from './error-codes.js';
 export * from './errors.js';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { pathOf, type RouteName } from '../api/routes.js';
 import { ARTIFACT_CATEGORIES } from '../artifacts.js';
 import {
   type CompareOp,
@@ -31,10 +32,15 @@ import {
 /** Query parameters of one list request, as strings (absent ones undefined). */
 export type ListQuery = Record<string, string | undefined>;
 
-/** How one list of the API is asked for: its filter schema, its path and its query parameters. */
+/**
+ * How one listing of the API is asked for: the route of the table it reads, its filter schema, its path and its
+ * query parameters. Every listing pages the same way (`limit`, `next`; see `paginate`).
+ */
 export interface ListDefinition<In, Out = In> {
   /** Name of the list, as in `client.runs`. */
   name: string;
+  /** The route of `ROUTES` the listing reads. */
+  route: RouteName;
   filters: z.ZodType<Out, In>;
   path(filters: Out): string;
   /** The query parameters the server applies the filters with. */
@@ -227,8 +233,9 @@ export function runFilterExpr(filters: RunFiltersOut): FilterExpr | null {
 /** `GET /runs`: typed filters go to the server as filter-language text. */
 export const RUN_LIST: ListDefinition<RunFilters, RunFiltersOut> = {
   name: 'runs',
+  route: 'listRuns',
   filters: runFiltersSchema as unknown as z.ZodType<RunFiltersOut, RunFilters>,
-  path: () => '/runs',
+  path: () => pathOf('listRuns', {}),
   query(filters) {
     const expr = runFilterExpr(filters);
     const filter = expr ? formatFilter(expr) : undefined;
@@ -252,8 +259,9 @@ export type FolderFilters = z.input<typeof folderFiltersSchema>;
 
 export const FOLDER_LIST: ListDefinition<FolderFilters, z.output<typeof folderFiltersSchema>> = {
   name: 'folders',
+  route: 'listFolders',
   filters: folderFiltersSchema,
-  path: () => '/folders',
+  path: () => pathOf('listFolders', {}),
   query: (f) => ({ path: f.path, parent: f.parent, prefix: f.under }),
   pageMax: 1000,
 };
@@ -314,8 +322,9 @@ function timeRange(f: TimestampLookups, now: number): { from?: number; to?: numb
 
 export const EVENT_LIST: ListDefinition<EventFilters, EventFiltersOut> = {
   name: 'events',
+  route: 'listEvents',
   filters: eventFiltersSchema,
-  path: (f) => `/runs/${encodeURIComponent(f.run)}/events`,
+  path: (f) => pathOf('listEvents', { run: f.run }),
   query(f) {
     const levels = f.level__in ?? (f.level ? [f.level] : undefined);
     return { level: levels?.join(','), q: f.message__icontains, ...timeQuery(f), order: f.order };
@@ -336,8 +345,9 @@ export type MetricNameFilters = z.input<typeof metricNameFiltersSchema>;
 
 export const METRIC_NAME_LIST: ListDefinition<MetricNameFilters, z.output<typeof metricNameFiltersSchema>> = {
   name: 'metricNames',
+  route: 'listMetricNames',
   filters: metricNameFiltersSchema,
-  path: (f) => `/runs/${encodeURIComponent(f.run)}/metrics`,
+  path: (f) => pathOf('listMetricNames', { run: f.run }),
   query: (f) => ({ name: f.name, prefix: f.name__startswith, q: f.name__icontains, regex: f.name__regex }),
   pageMax: 1000,
 };
@@ -352,8 +362,9 @@ export type ArtifactFilters = z.input<typeof artifactFiltersSchema>;
 
 export const ARTIFACT_LIST: ListDefinition<ArtifactFilters, z.output<typeof artifactFiltersSchema>> = {
   name: 'artifacts',
+  route: 'listArtifacts',
   filters: artifactFiltersSchema,
-  path: (f) => `/runs/${encodeURIComponent(f.run)}/artifacts`,
+  path: (f) => pathOf('listArtifacts', { run: f.run }),
   query: (f) => ({
     category: f.category,
     name: f.name,
@@ -373,8 +384,9 @@ export type AlertFilters = z.input<typeof alertFiltersSchema>;
 
 export const ALERT_LIST: ListDefinition<AlertFilters, z.output<typeof alertFiltersSchema>> = {
   name: 'alerts',
+  route: 'listAlerts',
   filters: alertFiltersSchema,
-  path: () => '/alerts',
+  path: () => pathOf('listAlerts', {}),
   query: (f) => ({ critical: f.critical ? 'true' : undefined }),
   pageMax: 1000,
 };
@@ -393,8 +405,9 @@ export type RunAlertFilters = z.input<typeof runAlertFiltersSchema>;
 
 export const RUN_ALERT_LIST: ListDefinition<RunAlertFilters, z.output<typeof runAlertFiltersSchema>> = {
   name: 'runAlerts',
+  route: 'listRunAlerts',
   filters: runAlertFiltersSchema,
-  path: (f) => `/runs/${encodeURIComponent(f.run)}/alerts`,
+  path: (f) => pathOf('listRunAlerts', { run: f.run }),
   query: (f) => ({ critical: f.critical ? 'true' : undefined }),
   pageMax: 1000,
 };
@@ -416,8 +429,9 @@ export const TELEMETRY_RECORD_LIST: ListDefinition<
   z.output<typeof telemetryRecordFiltersSchema>
 > = {
   name: 'telemetryRecords',
+  route: 'telemetryRecords',
   filters: telemetryRecordFiltersSchema,
-  path: () => '/telemetry/records',
+  path: () => pathOf('telemetryRecords', {}),
   query: (f) => ({
     service: f.service,
     function: (f.function__in ?? (f.function ? [f.function] : undefined))?.join(','),

@@ -1,0 +1,97 @@
+import type { AlertListItem, AlertTransitionView, AlertView, RunAlertView } from '../alerts.js';
+import type { ArtifactView } from '../artifacts.js';
+import type { RunStatus } from '../schemas.js';
+import type {
+  TelemetryKeyView,
+  TelemetryRecordView,
+  TelemetryServiceView,
+  TelemetryUsageView,
+} from '../telemetry.js';
+import type { EventView, FolderView, RunTablePage, RunView, SeriesView } from '../views.js';
+import type { RouteName } from './routes.js';
+import type {
+  DownsampleRunsView,
+  DownsampleView,
+  Me,
+  Page,
+  ProcessView,
+  SeriesPageView,
+  TokenView,
+  UserView,
+  VersionView,
+  WorkspaceView,
+} from './views.js';
+
+type Abort = RunView['abort'];
+
+/** What each route answers with (in JSON); `undefined` for 204 answers and streams. */
+export interface RouteResponses {
+  version: VersionView;
+  health: { ok: true };
+  openApi: Record<string, unknown>;
+  docs: string;
+  me: Me;
+  adminProcess: ProcessView;
+  createUser: UserView;
+  listUsers: { items: UserView[] };
+  deleteUser: undefined;
+  createWorkspace: WorkspaceView;
+  listWorkspaces: { items: WorkspaceView[] };
+  deleteWorkspace: undefined;
+  addMember: { items: UserView[] };
+  listMembers: { items: UserView[] };
+  removeMember: undefined;
+  createToken: TokenView & { token: string };
+  listTokens: { items: TokenView[] };
+  revokeToken: undefined;
+  createRun: RunView;
+  listRuns: Page<RunView>;
+  searchRuns: Page<RunView>;
+  getRun: RunView;
+  updateRun: RunView;
+  deleteRun: undefined;
+  heartbeat: { status: RunStatus; abort: Abort };
+  requestAbort: Abort;
+  readAbort: Abort;
+  ingestMetrics: { stored: boolean; points: number };
+  sinkMetrics: { stored: false; points: number };
+  listMetricNames: Page<SeriesView>;
+  readSeries: SeriesPageView;
+  downsample: DownsampleView;
+  downsampleRuns: DownsampleRunsView;
+  ingestEvents: { stored: boolean; events: number };
+  listEvents: Page<EventView>;
+  createFolder: FolderView;
+  listFolders: Page<FolderView>;
+  getFolder: FolderView;
+  updateFolder: FolderView;
+  deleteFolder: { runsDeleted: number };
+  live: undefined;
+  runTable: RunTablePage;
+  searchRunTable: RunTablePage;
+  createAlert: AlertView;
+  listAlerts: Page<AlertListItem>;
+  getAlert: AlertView;
+  deleteAlert: undefined;
+  attachAlert: RunAlertView;
+  listRunAlerts: Page<RunAlertView>;
+  getRunAlert: RunAlertView;
+  detachAlert: undefined;
+  alertHistory: Page<AlertTransitionView>;
+  setAlertState: RunAlertView;
+  createTelemetryKey: TelemetryKeyView & { key: string };
+  listTelemetryKeys: { items: TelemetryKeyView[] };
+  revokeTelemetryKey: undefined;
+  ingestTelemetry: { stored: boolean; records: number };
+  telemetryServices: { items: TelemetryServiceView[] };
+  telemetryRecords: Page<TelemetryRecordView>;
+  telemetryUsage: TelemetryUsageView;
+  saveArtifact: ArtifactView;
+  listArtifacts: Page<ArtifactView>;
+  readArtifact: undefined;
+  deleteArtifact: undefined;
+  artifactUsage: { bytes: number; quota: number | null };
+}
+
+/** The answer of a route by name. */
+export type RouteResponse<R extends RouteName> = RouteResponses[R];

@@ -35,8 +35,8 @@ export async function run({ log }) {
     await store.migrate();
     const now = Date.now() * 1000;
     await bootstrap(store, now, 'ssk_bench_alerts_token_00000000000000000');
-    const workspace = await store.getWorkspace('default');
-    const [user] = await store.listUsers();
+    const workspace = await store.identity.getWorkspace('default');
+    const [user] = await store.identity.listUsers();
     const alerts = [];
     for (let m = 0; m < METRICS; m++) {
       alerts.push(
@@ -67,7 +67,7 @@ export async function run({ log }) {
     }
     const t0 = performance.now();
     for (let k = 0; k < RUNS; k++) {
-      const created = await store.createRun({
+      const created = await store.runs.createRun({
         id: `run-${k}`,
         workspaceId: workspace.id,
         name: `run-${k}`,
@@ -82,7 +82,7 @@ export async function run({ log }) {
         startedAt: now - 120 * S,
         heartbeatTimeout: null,
       });
-      await store.appendMetrics(created.pk, { writer: 'bench', seq: 0 }, series(k, now), {
+      await store.metrics.appendMetrics(created.pk, { writer: 'bench', seq: 0 }, series(k, now), {
         startedAt: now - 120 * S,
         now,
       });

@@ -14,14 +14,14 @@ export async function seedRuns(prefix, log, statusOf = () => 'completed') {
   const store = SqliteStore.open(join(dir, 'simscope.db'));
   await store.migrate();
   await bootstrap(store, Date.now() * 1000, BENCH_TOKEN);
-  const user = await store.getUser('admin');
-  const ws = await store.getWorkspace('default');
+  const user = await store.identity.getUser('admin');
+  const ws = await store.identity.getWorkspace('default');
   const solvers = ['cg', 'gmres', 'bicgstab'];
   const t0 = performance.now();
   const base = Date.now() * 1000 - 100_000 * 1_000_000;
   for (let i = 0; i < 100_000; i++) {
     const at = base + i * 1_000_000;
-    await store.createRun({
+    await store.runs.createRun({
       id: `run${String(i).padStart(8, '0')}`,
       workspaceId: ws.id,
       name: `run-${i}`,

@@ -1,6 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { parse as parseToml, stringify as stringifyToml } from 'smol-toml';
+import { readTomlFile, updateTomlFile } from '@simscope/config';
 import { hashToken, newId, newToken } from './services/auth-service.js';
 import type { Store } from './store/store.js';
 
@@ -14,14 +12,14 @@ export interface BootstrapResult {
  * `fixedToken` when given.
  */
 export async function bootstrap(store: Store, now: number, fixedToken?: string): Promise<BootstrapResult> {
-  if ((await store.countUsers()) > 0) return { token: null };
+  if ((await store.identity.countUsers()) > 0) return { token: null };
   const user = { id: newId(), name: 'admin', email: null, isAdmin: true, createdAt: now };
   const workspace = { id: newId(), name: 'default', createdAt: now };
-  await store.createUser(user);
-  await store.createWorkspace(workspace);
-  await store.addMember(workspace.id, user.id, now);
+  await store.identity.createUser(user);
+  await store.identity.createWorkspace(workspace);
+  await store.identity.addMember(workspace.id, user.id, now);
   const token = fixedToken || newToken();
-  await store.createToken(
+  await store.identity.createToken(
     {
       id: newId(),
       userId: user.id,
@@ -36,31 +34,22 @@ export async function bootstrap(store: Store, now: number, fixedToken?: string):
   return { token };
 }
 
-type ConfigDoc = {
-  default_profile?: string;
-  profiles?: Record<string, { url?: string; token?: string }>;
-} & Record<string, unknown>;
-
-function readConfig(file: string): ConfigDoc {
-  if (!existsSync(file)) return {};
-  return parseToml(readFileSync(file, 'utf8')) as ConfigDoc;
-}
+type Profiles = Record<string, { url?: unknown; token?: unknown }>;
 
 /** Writes `url` and `token` as profile `local` (the default when none is set) of the user config, mode 0600. */
 export function saveLocalProfile(file: string, url: string, token: string): void {
-  const doc = readConfig(file);
-  doc.profiles = { ...(doc.profiles ?? {}), local: { url, token } };
-  doc.default_profile ??= 'local';
-  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  writeFileSync(file, stringifyToml(doc), { mode: 0o600 });
-  chmodSync(file, 0o600);
+  updateTomlFile(file, (doc) => {
+    doc.profiles = { ...(doc.profiles as Profiles | undefined), local: { url, token } };
+    doc.default_profile ??= 'local';
+  });
 }
 
 /** The token the user config keeps for `url`, if any. */
 export function savedToken(file: string, url: string): string | undefined {
   try {
-    const profiles = readConfig(file).profiles ?? {};
-    return Object.values(profiles).find((p) => p.url === url)?.token;
+    const profiles = (readTomlFile(file).profiles ?? {}) as Profiles;
+    const token = Object.values(profiles).find((p) => p.url === url)?.token;
+    return typeof token === 'string' ? token : undefined;
   } catch {
     return undefined;
   }

@@ -2,7 +2,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writ
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LIMITS, SimscopeError } from '@simscope/protocol';
-import { parse as parseToml } from 'smol-toml';
+import { parseToml } from '@simscope/config';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BACKENDS, openTestStore } from '../../../test/fixtures.js';
 import { bootstrap, savedToken, saveLocalProfile } from './bootstrap.js';
@@ -172,11 +172,13 @@ describe.each(BACKENDS)('bootstrap and the saved profile on %s', (backend) => {
       const token = 'ssk_fixed_bootstrap_token_00000000000000000000';
       expect(await bootstrap(store, 42, token)).toEqual({ token });
       expect(await bootstrap(store, 43, 'ssk_other')).toEqual({ token: null });
-      expect(await store.countUsers()).toBe(1);
-      const found = await store.findToken(hashToken(token));
+      expect(await store.identity.countUsers()).toBe(1);
+      const found = await store.identity.findToken(hashToken(token));
       expect(found?.user).toMatchObject({ name: 'admin', isAdmin: true, createdAt: 42 });
       expect(found?.token.scopes).toEqual(['read', 'write', 'admin']);
-      expect((await store.listUserWorkspaces(found!.user.id)).map((w) => w.name)).toEqual(['default']);
+      expect((await store.identity.listUserWorkspaces(found!.user.id)).map((w) => w.name)).toEqual([
+        'default',
+      ]);
 
       const file = join(dir, 'config.toml');
       writeFileSync(

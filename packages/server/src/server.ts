@@ -94,7 +94,7 @@ export async function startServer(
     say(`Created user 'admin' and workspace 'default'; URL and token saved to ${config.userConfigFile}`);
   } else {
     const saved = hooks.savedToken(config.userConfigFile, url);
-    if (saved && (await store.findToken(hashToken(saved)))) token = saved;
+    if (saved && (await store.identity.findToken(hashToken(saved)))) token = saved;
   }
   if (!existsSync(join(webRoot, 'index.html'))) {
     say(`Web UI not built (no ${join(webRoot, 'index.html')}): run 'npm run build'; serving the API only`);

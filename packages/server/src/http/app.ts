@@ -316,7 +316,10 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
         user: { id: a.user.id, name: a.user.name, email: a.user.email, admin: a.user.isAdmin },
         token: { id: a.token.id, name: a.token.name, scopes: a.token.scopes, expires: a.token.expiresAt },
         workspace: { id: a.workspace.id, name: a.workspace.name },
-        workspaces: (await store.listUserWorkspaces(a.user.id)).map((w) => ({ id: w.id, name: w.name })),
+        workspaces: (await store.identity.listUserWorkspaces(a.user.id)).map((w) => ({
+          id: w.id,
+          name: w.name,
+        })),
       };
     },
   );

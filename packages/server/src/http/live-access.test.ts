@@ -185,7 +185,7 @@ describe.each(BACKENDS)('live streams lose access on %s', (backend) => {
 
     // Straight in the store, as a second server over the same database would: nothing tells this process.
     const revokedAt = Date.now();
-    expect(await store.revokeToken(viewer.id, revokedAt * 1000)).toBe(true);
+    expect(await store.identity.revokeToken(viewer.id, revokedAt * 1000)).toBe(true);
     const closed = await stream.next('closed', undefined, 2000);
     expect(closed.data).toEqual({ reason: 'token_revoked', message: "token 'ui' has been revoked" });
     expect(closed.at - revokedAt).toBeLessThan(RECHECK_MS + 500);

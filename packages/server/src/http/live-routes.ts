@@ -32,7 +32,7 @@ const RUN_ROUTES = new Set(['/api/v1/runs', '/api/v1/runs/:run']);
 /** Publishes what changed to the live hub after each successful write, so ingest and edits stay unaware of it. */
 function addPublishHooks({ app, store, hub }: LiveRoutesConfig): void {
   const resolve = async (workspaceId: string, idOrName: string): Promise<RunRecord | undefined> =>
-    store.getRun(workspaceId, idOrName);
+    store.runs.getRun(workspaceId, idOrName);
 
   app.addHook('onSend', async function publishRunAnswer(request, reply, payload) {
     const ws = request.auth?.workspace?.id;
@@ -139,7 +139,7 @@ export function registerLiveRoutes(config: LiveRoutesConfig): void {
       if (only !== undefined) {
         runs = new Set();
         for (const idOrName of only.split(',').filter((r) => r !== '')) {
-          const run = await config.store.getRun(ws, idOrName);
+          const run = await config.store.runs.getRun(ws, idOrName);
           runs.add(idOrName);
           if (run) runs.add(run.id).add(run.name);
         }

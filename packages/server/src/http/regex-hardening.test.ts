@@ -4,10 +4,10 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createDatabase } from '../../../../scripts/postgres-cluster.js';
 import { ADMIN_TOKEN, BACKENDS, openTestApp } from '../../../../test/fixtures.js';
 import { bootstrap } from '../bootstrap.js';
+import { AlertEngine } from '../services/alert-engine.js';
 import { postgresDialect } from '../store/postgres/postgres-dialect.js';
 import { PostgresDriver } from '../store/postgres/postgres-driver.js';
 import { PostgresStore } from '../store/postgres/postgres-store.js';
-import { AlertEngine } from '../services/alert-engine.js';
 import { compileRunFilter } from '../store/run-filter-sql.js';
 import { createApp } from './app.js';
 
@@ -165,7 +165,7 @@ describe.each(BACKENDS)('user regular expressions on %s', (backend) => {
     t.clock.now = t0;
     const run = (await admin('POST', '/runs', { name: 'stored-redos' })).body.id as string;
     const record = (await admin('GET', `/runs/${run}`)).body;
-    const workspaceId = (await t.store.getWorkspace('default'))!.id;
+    const workspaceId = (await t.store.identity.getWorkspace('default'))!.id;
     // Stored before patterns were RE2: JavaScript accepts it and backtracks exponentially on it.
     const stored = await t.store.alerts.createAlert({
       id: `legacy${randomBytes(4).toString('hex')}`,
@@ -190,7 +190,7 @@ describe.each(BACKENDS)('user regular expressions on %s', (backend) => {
       notifyOk: false,
       abortOnCritical: false,
     });
-    const runPk = (await t.store.getRun(workspaceId, record.id))!.pk;
+    const runPk = (await t.store.runs.getRun(workspaceId, record.id))!.pk;
     await t.store.alerts.attachAlert(runPk, stored.pk, t0, t0 + S);
     await admin('POST', `/runs/${run}/events`, {
       writer: 'w',

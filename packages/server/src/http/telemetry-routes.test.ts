@@ -322,7 +322,10 @@ describe.each(BACKENDS)('telemetry API on %s', (backend) => {
     const mine = await call('GET', '/telemetry/records?service=agg/svc&function=x');
     expect(mine.status).toBe(200);
     expect(mine.body!.items).toEqual([]);
-    const theirs = await t.store.telemetry.getService((await t.store.getWorkspace('other'))!.id, 'agg/svc');
+    const theirs = await t.store.telemetry.getService(
+      (await t.store.identity.getWorkspace('other'))!.id,
+      'agg/svc',
+    );
     const rows = await t.store.telemetry.listRecords(theirs!.pk, {
       functions: null,
       sessionId: null,

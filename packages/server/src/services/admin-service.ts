@@ -7,7 +7,6 @@ import {
   userCreateSchema,
   workspaceCreateSchema,
 } from '@simscope/protocol';
-import { isUniqueViolation } from '../store/sql-store.js';
 import type { Store, TokenRecord, UserRecord, WorkspaceRecord } from '../store/store.js';
 import { hashToken, newId, newToken } from './auth-service.js';
 
@@ -66,16 +65,6 @@ export interface AdminDeps {
   onAccessChange(): void;
 }
 
-function conflict(what: string, name: string, error: unknown): never {
-  if (isUniqueViolation(error)) {
-    throw new SimscopeError('conflict', `${what} '${name}' already exists`, {
-      cause: error,
-      details: { field: 'name' },
-    });
-  }
-  throw error;
-}
-
 /** Users, workspaces, memberships and tokens; every call needs the admin scope (checked by the route). */
 export class AdminService {
   readonly #deps: AdminDeps;
@@ -85,13 +74,13 @@ export class AdminService {
   }
 
   async #user(idOrName: string): Promise<UserRecord> {
-    const user = await this.#deps.store.getUser(idOrName);
+    const user = await this.#deps.store.identity.getUser(idOrName);
     if (!user) throw new SimscopeError('not_found', `user '${idOrName}' not found`);
     return user;
   }
 
   async #workspace(idOrName: string): Promise<WorkspaceRecord> {
-    const ws = await this.#deps.store.getWorkspace(idOrName);
+    const ws = await this.#deps.store.identity.getWorkspace(idOrName);
     if (!ws) throw new SimscopeError('not_found', `workspace '${idOrName}' not found`);
     return ws;
   }
@@ -105,34 +94,34 @@ export class AdminService {
       isAdmin: input.admin ?? false,
       createdAt: this.#deps.now(),
     };
-    await this.#deps.store.createUser(user).catch((e) => conflict('user', input.name, e));
+    await this.#deps.store.identity.createUser(user);
     return userView(user);
   }
 
   async listUsers(): Promise<UserView[]> {
-    return (await this.#deps.store.listUsers()).map(userView);
+    return (await this.#deps.store.identity.listUsers()).map(userView);
   }
 
   async deleteUser(idOrName: string): Promise<void> {
     const user = await this.#user(idOrName);
-    await this.#deps.store.deleteUser(user.id);
+    await this.#deps.store.identity.deleteUser(user.id);
     this.#deps.onAccessChange();
   }
 
   async createWorkspace(body: unknown): Promise<WorkspaceView> {
     const input = parseInput(workspaceCreateSchema, body);
     const ws: WorkspaceRecord = { id: newId(), name: input.name, createdAt: this.#deps.now() };
-    await this.#deps.store.createWorkspace(ws).catch((e) => conflict('workspace', input.name, e));
+    await this.#deps.store.identity.createWorkspace(ws);
     return workspaceView(ws);
   }
 
   async listWorkspaces(): Promise<WorkspaceView[]> {
-    return (await this.#deps.store.listWorkspaces()).map(workspaceView);
+    return (await this.#deps.store.identity.listWorkspaces()).map(workspaceView);
   }
 
   async deleteWorkspace(idOrName: string): Promise<void> {
     const ws = await this.#workspace(idOrName);
-    await this.#deps.store.deleteWorkspace(ws.id);
+    await this.#deps.store.identity.deleteWorkspace(ws.id);
     this.#deps.onAccessChange();
   }
 
@@ -140,19 +129,19 @@ export class AdminService {
     const input = parseInput(membershipCreateSchema, body);
     const ws = await this.#workspace(workspace);
     const user = await this.#user(input.user);
-    await this.#deps.store.addMember(ws.id, user.id, this.#deps.now());
+    await this.#deps.store.identity.addMember(ws.id, user.id, this.#deps.now());
     this.#deps.onAccessChange();
-    return (await this.#deps.store.listMembers(ws.id)).map(userView);
+    return (await this.#deps.store.identity.listMembers(ws.id)).map(userView);
   }
 
   async listMembers(workspace: string): Promise<UserView[]> {
-    return (await this.#deps.store.listMembers((await this.#workspace(workspace)).id)).map(userView);
+    return (await this.#deps.store.identity.listMembers((await this.#workspace(workspace)).id)).map(userView);
   }
 
   async removeMember(workspace: string, user: string): Promise<void> {
     const ws = await this.#workspace(workspace);
     const u = await this.#user(user);
-    if (!(await this.#deps.store.removeMember(ws.id, u.id))) {
+    if (!(await this.#deps.store.identity.removeMember(ws.id, u.id))) {
       throw new SimscopeError('not_found', `user '${user}' is not a member of workspace '${workspace}'`);
     }
     this.#deps.onAccessChange();
@@ -180,16 +169,18 @@ export class AdminService {
       revokedAt: null,
     };
     const secret = newToken();
-    await this.#deps.store.createToken(record, hashToken(secret));
+    await this.#deps.store.identity.createToken(record, hashToken(secret));
     return { ...tokenView(record), token: secret };
   }
 
   async listTokens(user: string | undefined): Promise<TokenView[]> {
-    return (await this.#deps.store.listTokens(user ? (await this.#user(user)).id : null)).map(tokenView);
+    return (await this.#deps.store.identity.listTokens(user ? (await this.#user(user)).id : null)).map(
+      tokenView,
+    );
   }
 
   async revokeToken(id: string): Promise<void> {
-    if (!(await this.#deps.store.revokeToken(id, this.#deps.now()))) {
+    if (!(await this.#deps.store.identity.revokeToken(id, this.#deps.now()))) {
       throw new SimscopeError('not_found', `token '${id}' not found or already revoked`);
     }
     this.#deps.onAccessChange();

@@ -525,8 +525,8 @@ describe.each(BACKENDS)('webhook address policy (%s)', (backend) => {
 
   /** The failed notification of a run's alert, as the store recorded it. */
   async function notificationsOf(t: App, run: string, alert: string) {
-    const workspace = (await t.store.getWorkspace('default'))!;
-    const runPk = (await t.store.getRun(workspace.id, run))!.pk;
+    const workspace = (await t.store.identity.getWorkspace('default'))!;
+    const runPk = (await t.store.runs.getRun(workspace.id, run))!.pk;
     const alertPk = (await t.store.alerts.getAlert(workspace.id, alert))!.pk;
     const transitions = await t.store.alerts.listTransitions(runPk, alertPk, { after: null, limit: 10 });
     return Promise.all(transitions.map((tr) => t.store.alerts.listNotifications(tr.pk)));

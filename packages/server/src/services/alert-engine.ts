@@ -264,7 +264,7 @@ export class AlertEngine {
     const { alert } = pair;
     if (alert.source === 'events') return this.#evaluateEvents(pair, from, to);
     if (pair.seriesPk === null) return null;
-    const blocks = await this.#store.readBlocks(pair.seriesPk, 'timestamp', from + 1, to + 1, [
+    const blocks = await this.#store.metrics.readBlocks(pair.seriesPk, 'timestamp', from + 1, to + 1, [
       'timestamps',
       'values',
     ]);
@@ -302,7 +302,7 @@ export class AlertEngine {
     let first: string | null = null;
     let after: { timestamp: number; pk: number } | null = null;
     for (let scanned = 0; scanned < MAX_EVENTS_SCANNED; scanned += EVENTS_PAGE) {
-      const page = await this.#store.listEvents(pair.runPk, {
+      const page = await this.#store.events.listEvents(pair.runPk, {
         search: null,
         levels: null,
         from: from + 1,

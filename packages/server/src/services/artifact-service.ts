@@ -266,10 +266,10 @@ export class ArtifactService {
     if (
       this.#quota !== null &&
       declared !== null &&
-      !(claimed !== null && (await ctx.store.hasBlob(claimed, workspaceId)))
+      !(claimed !== null && (await ctx.store.artifacts.hasBlob(claimed, workspaceId)))
     ) {
-      const used = await ctx.store.artifactBytes(workspaceId);
-      const previous = await ctx.store.getArtifact(run.pk, name);
+      const used = await ctx.store.artifacts.artifactBytes(workspaceId);
+      const previous = await ctx.store.artifacts.getArtifact(run.pk, name);
       if (declared > this.#quota - used + (previous ? previous.size : 0)) {
         throw new SimscopeError(
           'quota_exceeded',
@@ -292,7 +292,8 @@ export class ArtifactService {
     let got: { sha256: string; size: number };
     try {
       // Bytes we already hold are only hashed, to check them, and never written again.
-      if (claimed !== null && (await ctx.store.hasBlob(claimed))) got = await hashOnly(source, maxBytes);
+      if (claimed !== null && (await ctx.store.artifacts.hasBlob(claimed)))
+        got = await hashOnly(source, maxBytes);
       else got = staged = await blobs.stage(source, { maxBytes });
     } catch (error) {
       // Unhooks the request from the splitter, so the route can still read it on.
@@ -325,7 +326,7 @@ export class ArtifactService {
           { details: { field: 'size', expected: declared, actual: got.size } },
         );
       }
-      const { artifact, replaced } = await ctx.store.saveArtifact(
+      const { artifact, replaced } = await ctx.store.artifacts.saveArtifact(
         {
           runPk: run.pk,
           workspaceId,
@@ -371,7 +372,7 @@ export class ArtifactService {
     if (params.next) {
       [after] = decodeCursor(params.next, ['string']);
     }
-    const rows = await ctx.store.listArtifacts(run.pk, {
+    const rows = await ctx.store.artifacts.listArtifacts(run.pk, {
       category: checkCategory(params.category, 'query.category'),
       name: filterText(params.name, 'query.name'),
       startsWith: filterText(params.startsWith, 'query.startsWith'),
@@ -385,7 +386,7 @@ export class ArtifactService {
 
   async get(ctx: ServiceContext, run: RunRecord, name: string | undefined): Promise<ArtifactRecord> {
     const checked = checkArtifactName(name);
-    const artifact = await ctx.store.getArtifact(run.pk, checked);
+    const artifact = await ctx.store.artifacts.getArtifact(run.pk, checked);
     if (!artifact) throw new SimscopeError('not_found', `run '${run.name}' has no artifact '${checked}'`);
     return artifact;
   }
@@ -411,14 +412,14 @@ export class ArtifactService {
 
   async delete(ctx: ServiceContext, run: RunRecord, name: string | undefined): Promise<void> {
     const checked = checkArtifactName(name);
-    if (!(await ctx.store.deleteArtifact(run.pk, checked))) {
+    if (!(await ctx.store.artifacts.deleteArtifact(run.pk, checked))) {
       throw new SimscopeError('not_found', `run '${run.name}' has no artifact '${checked}'`);
     }
     await this.collect(ctx.store);
   }
 
   async usage(ctx: ServiceContext): Promise<{ bytes: number; quota: number | null }> {
-    return { bytes: await ctx.store.artifactBytes(ctx.auth.workspace.id), quota: this.#quota };
+    return { bytes: await ctx.store.artifacts.artifactBytes(ctx.auth.workspace.id), quota: this.#quota };
   }
 
   /** Frees queued blobs that no artifact references (their bytes, then their rows); returns how many. */
@@ -428,11 +429,11 @@ export class ArtifactService {
     let freed = 0;
     const seen = new Set<string>();
     for (;;) {
-      const batch = (await store.queuedBlobs(200)).filter((sha) => !seen.has(sha));
+      const batch = (await store.artifacts.queuedBlobs(200)).filter((sha) => !seen.has(sha));
       if (batch.length === 0) return freed;
       for (const sha256 of batch) {
         seen.add(sha256);
-        const result = await store.freeBlob(sha256, () => blobs.delete(sha256));
+        const result = await store.artifacts.freeBlob(sha256, () => blobs.delete(sha256));
         if (result === 'freed') freed++;
       }
     }
@@ -446,12 +447,12 @@ export class ArtifactService {
     const result: SweepResult = { staged: 0, orphans: 0, freed: 0 };
     const blobs = this.#blobs;
     if (!blobs) return result;
-    await store.queueUnreferencedBlobs();
+    await store.artifacts.queueUnreferencedBlobs();
     result.freed = await this.collect(store);
     const before = (options.nowMs ?? Date.now()) - options.graceMs;
     let candidates: string[] = [];
     const checkOrphans = async () => {
-      const known = await store.knownBlobs(candidates);
+      const known = await store.artifacts.knownBlobs(candidates);
       for (const sha256 of candidates) {
         if (known.has(sha256)) continue;
         await blobs.delete(sha256);

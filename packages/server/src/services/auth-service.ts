@@ -68,9 +68,9 @@ export class AuthService {
     const now = Date.now();
     const hit = this.#cache.get(hash);
     if (hit && hit.until > now) return hit;
-    const found = await this.#store.findToken(hash);
+    const found = await this.#store.identity.findToken(hash);
     if (!found) return undefined;
-    const workspaces = await this.#store.listUserWorkspaces(found.user.id);
+    const workspaces = await this.#store.identity.listUserWorkspaces(found.user.id);
     if (this.#cache.size >= CACHE_MAX) this.#cache.clear();
     const entry = { ...found, workspaces, until: now + CACHE_MS };
     this.#cache.set(hash, entry);
@@ -126,9 +126,9 @@ export class AuthService {
     nowMicros: number,
   ): Promise<AccessLoss | null> {
     const match = BEARER.exec(authorization ?? '');
-    const found = match ? await this.#store.findToken(hashToken(match[1]!)) : undefined;
+    const found = match ? await this.#store.identity.findToken(hashToken(match[1]!)) : undefined;
     if (!found || found.token.id !== auth.token.id) {
-      if (!(await this.#store.getUser(auth.user.id))) {
+      if (!(await this.#store.identity.getUser(auth.user.id))) {
         return { reason: 'user_deleted', message: `user '${auth.user.name}' has been deleted` };
       }
       return { reason: 'token_revoked', message: `token '${auth.token.name}' has been revoked` };
@@ -140,7 +140,7 @@ export class AuthService {
     if (token.expiresAt !== null && token.expiresAt <= nowMicros) {
       return { reason: 'token_expired', message: `token '${token.name}' has expired` };
     }
-    const workspaces = await this.#store.listUserWorkspaces(user.id);
+    const workspaces = await this.#store.identity.listUserWorkspaces(user.id);
     if (!workspaces.some((w) => w.id === auth.workspace.id)) {
       return {
         reason: 'membership_removed',

@@ -52,7 +52,7 @@ export class EventService {
       checkNotFuture(timestamp, now, `body.events[${i}].timestamp`);
       return { timestamp, level: e.level ?? 'info', message: e.message };
     });
-    const stored = await ctx.store.appendEvents(run.pk, batch, events);
+    const stored = await ctx.store.events.appendEvents(run.pk, batch, events);
     return { stored, events: stored ? events.length : 0 };
   }
 
@@ -82,7 +82,7 @@ export class EventService {
       const [timestamp, pk] = decodeCursor(query.next, ['integer', 'integer']);
       after = { timestamp, pk };
     }
-    const rows = await ctx.store.listEvents(run.pk, {
+    const rows = await ctx.store.events.listEvents(run.pk, {
       search: query.q || null,
       levels,
       from: parseMicrosParam(query.from, 'from'),

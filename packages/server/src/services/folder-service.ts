@@ -26,7 +26,7 @@ function view(f: FolderRecord): FolderView {
 /** Folders: created with their parents on first use, described, listed and deleted. */
 export class FolderService {
   async find(ctx: ServiceContext, idOrPath: string): Promise<FolderRecord> {
-    const folder = await ctx.store.getFolder(ctx.auth.workspace.id, idOrPath);
+    const folder = await ctx.store.folders.getFolder(ctx.auth.workspace.id, idOrPath);
     if (!folder) throw new SimscopeError('not_found', `folder '${idOrPath}' not found`);
     return folder;
   }
@@ -37,7 +37,7 @@ export class FolderService {
 
   async create(ctx: ServiceContext, body: unknown): Promise<FolderView> {
     const input = parseInput(folderCreateSchema, body);
-    const folder = await ctx.store.ensureFolder(ctx.auth.workspace.id, input.path, ctx.now());
+    const folder = await ctx.store.folders.ensureFolder(ctx.auth.workspace.id, input.path, ctx.now());
     if (input.description !== undefined || input.tags !== undefined || input.metadata !== undefined) {
       return this.update(ctx, folder.id, {
         description: input.description,
@@ -56,11 +56,11 @@ export class FolderService {
       value === undefined ? null : parseInput(folderPathSchema, value, `query.${field}`);
     const limit = parseLimit(query.limit, 100, LIMITS.pageSize);
     if (query.path !== undefined) {
-      const folder = await ctx.store.getFolder(ctx.auth.workspace.id, path('path', query.path)!);
+      const folder = await ctx.store.folders.getFolder(ctx.auth.workspace.id, path('path', query.path)!);
       return { items: folder ? [view(folder)] : [], next: null };
     }
     const after = query.next ? decodeCursor(query.next, ['string'])[0] : null;
-    const rows = await ctx.store.listFolders(ctx.auth.workspace.id, {
+    const rows = await ctx.store.folders.listFolders(ctx.auth.workspace.id, {
       parent: path('parent', query.parent),
       prefix: path('prefix', query.prefix),
       after,
@@ -72,7 +72,7 @@ export class FolderService {
   async update(ctx: ServiceContext, idOrPath: string, body: unknown): Promise<FolderView> {
     const input = parseInput(folderUpdateSchema, body ?? {});
     const folder = await this.find(ctx, idOrPath);
-    await ctx.store.updateFolder(ctx.auth.workspace.id, folder.pk, {
+    await ctx.store.folders.updateFolder(ctx.auth.workspace.id, folder.pk, {
       description: input.description,
       tags: input.tags === undefined ? undefined : [...new Set(input.tags)],
       metadata:
@@ -92,12 +92,12 @@ export class FolderService {
         "the root folder '/' cannot be deleted; pass recursive=true to empty it",
       );
     }
-    if (!recursive && !(await ctx.store.folderIsEmpty(ctx.auth.workspace.id, folder))) {
+    if (!recursive && !(await ctx.store.folders.folderIsEmpty(ctx.auth.workspace.id, folder))) {
       throw new SimscopeError(
         'conflict',
         `folder '${folder.path}' is not empty; pass recursive=true to delete its contents too`,
       );
     }
-    return { runsDeleted: await ctx.store.deleteFolder(ctx.auth.workspace.id, folder, recursive) };
+    return { runsDeleted: await ctx.store.folders.deleteFolder(ctx.auth.workspace.id, folder, recursive) };
   }
 }

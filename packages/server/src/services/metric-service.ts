@@ -144,7 +144,7 @@ export class MetricService {
     correctTimestamps(batch.series, offset, now);
     const startedAt = run.startedAt ?? run.createdAt;
     const series = batch.series.filter((s) => s.values.length > 0);
-    const stored = await ctx.store.appendMetrics(run.pk, batch, series, { startedAt, now });
+    const stored = await ctx.store.metrics.appendMetrics(run.pk, batch, series, { startedAt, now });
     let points = 0;
     for (const s of batch.series) points += s.values.length;
     return { stored, points: stored ? points : 0 };
@@ -162,7 +162,7 @@ export class MetricService {
     if (query.next) {
       [after] = decodeCursor(query.next, ['string']);
     }
-    const rows = await ctx.store.listSeries(run.pk, {
+    const rows = await ctx.store.metrics.listSeries(run.pk, {
       name: query.name || null,
       prefix: query.prefix || null,
       search: query.q || null,
@@ -175,7 +175,7 @@ export class MetricService {
 
   async #series(ctx: ServiceContext, run: RunRecord, name: string | undefined): Promise<SeriesRecord> {
     if (!name) throw new SimscopeError('invalid_field', 'query.name: the metric name is required');
-    const series = await ctx.store.getSeries(run.pk, name);
+    const series = await ctx.store.metrics.getSeries(run.pk, name);
     if (!series) throw new SimscopeError('not_found', `run '${run.name}' has no metric '${name}'`);
     return series;
   }
@@ -201,7 +201,7 @@ export class MetricService {
     if (columns.includes('timestamp')) read.add('timestamps');
     const start = after ? Math.max(from, after.step) : from;
     const end = await this.#pageEnd(ctx, series, start, after !== null, to, limit);
-    const blocks = await ctx.store.readBlocks(series.pk, 'step', start, end, [...read]);
+    const blocks = await ctx.store.metrics.readBlocks(series.pk, 'step', start, end, [...read]);
     const page = readSeriesPage(blocks, from, end, after, limit);
     const next = page.next ? encodeCursor([page.next.step, page.next.block, page.next.index]) : null;
     return { name: series.name, page, next, columns };
@@ -219,7 +219,7 @@ export class MetricService {
     to: number,
     limit: number,
   ): Promise<number> {
-    const index = await ctx.store.blockIndex(series.pk, 'step', start, to);
+    const index = await ctx.store.metrics.blockIndex(series.pk, 'step', start, to);
     let certain = 0;
     let hi = -Infinity;
     for (const block of index) {
@@ -265,13 +265,13 @@ export class MetricService {
     const named = new Map<number, string>();
     for (const id of input.runs) {
       await slicer.pause();
-      const run = await ctx.store.getRun(ctx.auth.workspace.id, id);
+      const run = await ctx.store.runs.getRun(ctx.auth.workspace.id, id);
       const before = run && named.get(run.pk);
       if (run && before !== undefined) {
         throw new SimscopeError('invalid_field', `body.runs: '${id}' and '${before}' name the same run`);
       }
       if (run) named.set(run.pk, id);
-      const series = run && (await ctx.store.getSeries(run.pk, input.name));
+      const series = run && (await ctx.store.metrics.getSeries(run.pk, input.name));
       found.push(
         series ??
           (run
@@ -321,7 +321,7 @@ export class MetricService {
       let hi = -Infinity;
       for (const s of series) {
         await slicer.pause();
-        const range = await ctx.store.axisRange(s.pk, axis);
+        const range = await ctx.store.metrics.axisRange(s.pk, axis);
         if (!range) continue;
         lo = Math.min(lo, range[0]);
         hi = Math.max(hi, range[1]);
@@ -354,7 +354,7 @@ export class MetricService {
     let points = 0;
     for (const s of series) {
       await slicer.pause();
-      const index = await ctx.store.blockIndex(s.pk, axis, grid.from, grid.to);
+      const index = await ctx.store.metrics.blockIndex(s.pk, axis, grid.from, grid.to);
       for (const block of index) points += block.points;
       indexes.push(index);
     }
@@ -386,14 +386,14 @@ export class MetricService {
       for (let start = 0; start < index.length; start += SLICE_BLOCKS) {
         await slicer.pause();
         const pks = index.slice(start, start + SLICE_BLOCKS).map((b) => b.pk);
-        const blocks = await ctx.store.readBlocksByPk(pks, [column]);
+        const blocks = await ctx.store.metrics.readBlocksByPk(pks, [column]);
         missing ||= blocks.length < pks.length;
         for (const block of blocks) m4.add(block);
       }
       // A block merged into a new one by an append since the index was read: read the index again.
       if (!missing || attempt === 3) return m4.finish();
       await slicer.pause();
-      index = await ctx.store.blockIndex(series.pk, axis, grid.from, grid.to);
+      index = await ctx.store.metrics.blockIndex(series.pk, axis, grid.from, grid.to);
     }
   }
 }

@@ -125,7 +125,7 @@ export class RunService {
   async create(ctx: ServiceContext, body: unknown): Promise<RunView> {
     const input = parseInput(runCreateSchema, body ?? {});
     if (input.id !== undefined) {
-      const existing = await ctx.store.getRun(ctx.auth.workspace.id, input.id);
+      const existing = await ctx.store.runs.getRun(ctx.auth.workspace.id, input.id);
       if (existing?.id === input.id) return runView(existing);
     }
     const now = ctx.now();
@@ -135,7 +135,7 @@ export class RunService {
     for (let attempt = 0; ; attempt++) {
       const name = input.name ?? generateRunName(attempt);
       try {
-        const run = await ctx.store.createRun({
+        const run = await ctx.store.runs.createRun({
           id: input.id ?? newId(),
           workspaceId: ctx.auth.workspace.id,
           name,
@@ -168,7 +168,7 @@ export class RunService {
 
   /** The run with this id or name in the caller's workspace, or a `not_found` error. */
   async find(ctx: ServiceContext, idOrName: string): Promise<RunRecord> {
-    const run = await ctx.store.getRun(ctx.auth.workspace.id, idOrName);
+    const run = await ctx.store.runs.getRun(ctx.auth.workspace.id, idOrName);
     if (!run) throw new SimscopeError('not_found', `run '${idOrName}' not found`);
     return run;
   }
@@ -193,7 +193,7 @@ export class RunService {
       }
       after = { key, pk };
     }
-    const rows = await ctx.store.listRuns(ctx.auth.workspace.id, {
+    const rows = await ctx.store.runs.listRuns(ctx.auth.workspace.id, {
       where,
       sort: field,
       descending,
@@ -233,7 +233,7 @@ export class RunService {
     if (input.status !== undefined && input.status !== run.status) {
       Object.assign(changes, this.#transition(run, input.status, input.statusAt ?? now));
     }
-    return runView(await ctx.store.updateRun(ctx.auth.workspace.id, run.pk, changes, now));
+    return runView(await ctx.store.runs.updateRun(ctx.auth.workspace.id, run.pk, changes, now));
   }
 
   #transition(run: RunRecord, to: RunStatus, now: number): RunChanges {
@@ -256,7 +256,7 @@ export class RunService {
 
   async delete(ctx: ServiceContext, idOrName: string): Promise<void> {
     const run = await this.find(ctx, idOrName);
-    await ctx.store.deleteRun(ctx.auth.workspace.id, run.pk);
+    await ctx.store.runs.deleteRun(ctx.auth.workspace.id, run.pk);
   }
 
   /**
@@ -277,7 +277,7 @@ export class RunService {
     const now = ctx.now();
     const changes: RunChanges = { heartbeatAt: now };
     if (run.status !== 'running') Object.assign(changes, this.#transition(run, 'running', now));
-    const updated = await ctx.store.updateRun(ctx.auth.workspace.id, run.pk, changes, now);
+    const updated = await ctx.store.runs.updateRun(ctx.auth.workspace.id, run.pk, changes, now);
     return { status: updated.status, abort: runView(updated).abort };
   }
 
@@ -287,7 +287,7 @@ export class RunService {
     if (FINAL.has(run.status)) {
       throw new SimscopeError('invalid_transition', `run '${run.name}' has already ended (${run.status})`);
     }
-    const updated = await ctx.store.updateRun(
+    const updated = await ctx.store.runs.updateRun(
       ctx.auth.workspace.id,
       run.pk,
       { abortAt: run.abortAt ?? ctx.now(), abortReason: input.reason ?? run.abortReason },
@@ -316,7 +316,7 @@ export class LostRunSweeper {
 
   /** One sweep; returns the runs it marked. */
   async sweep(now = Date.now() * 1000): Promise<RunRecord[]> {
-    const lost = await this.#store.markLostRuns(now);
+    const lost = await this.#store.runs.markLostRuns(now);
     if (lost.length > 0) this.#onLost(lost);
     return lost;
   }

@@ -86,7 +86,7 @@ export class RunTableService {
     const metadataColumns = columns.filter((c) => c.kind === 'metadata');
     const metricColumns = columns.filter((c) => c.kind === 'metric');
     const workspaceId = ctx.auth.workspace.id;
-    const page = await ctx.store.runColumns(
+    const page = await ctx.store.runs.runColumns(
       workspaceId,
       { where, sort: 'created', descending: true, after, limit, now: ctx.now() },
       {
@@ -125,7 +125,7 @@ export class RunTableService {
       `,"metadataKeys":${JSON.stringify([...keys].sort().slice(0, MAX_KEYS))}`,
     ];
     if (params.metricNames === 'true') {
-      parts.push(`,"metricNames":${JSON.stringify(await ctx.store.metricNames(workspaceId, 1000))}`);
+      parts.push(`,"metricNames":${JSON.stringify(await ctx.store.metrics.metricNames(workspaceId, 1000))}`);
     }
     parts.push(`,"next":${JSON.stringify(next)}}`);
     return parts.join('');

@@ -116,7 +116,7 @@ export class TelemetryService {
     const input = parseInput(telemetryKeyCreateSchema, body);
     let workspace = adminWorkspace;
     if (input.workspace !== undefined) {
-      workspace = (await this.#deps.store.getWorkspace(input.workspace)) ?? null;
+      workspace = (await this.#deps.store.identity.getWorkspace(input.workspace)) ?? null;
       if (!workspace) {
         throw new SimscopeError('not_found', `workspace '${input.workspace}' not found`, {
           details: { field: 'body.workspace' },

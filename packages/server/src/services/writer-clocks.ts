@@ -126,9 +126,9 @@ export class WriterClocks {
     // Thousands of skewed ranks would bloat the run's system info: past a bound, only the events tell.
     if (writer in writers || Object.keys(writers).length < MAX_WRITERS_KEPT) {
       const system: JsonObject = { ...run.system, clockSkew: { ...writers, [writer]: { ...offset } } };
-      await ctx.store.updateRun(ctx.auth.workspace.id, run.pk, { system }, offset.measured);
+      await ctx.store.runs.updateRun(ctx.auth.workspace.id, run.pk, { system }, offset.measured);
     }
-    await ctx.store.appendEvents(run.pk, { writer: SERVER_WRITER, seq: offset.measured }, [
+    await ctx.store.events.appendEvents(run.pk, { writer: SERVER_WRITER, seq: offset.measured }, [
       {
         timestamp: offset.measured,
         level: offset.offsetMicros === 0 ? 'info' : 'warning',

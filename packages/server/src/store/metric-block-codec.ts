@@ -1,9 +1,4 @@
-import type { Points } from './store.js';
-
-/** Points at most per stored block; larger appends are split. */
-export const BLOCK_POINTS = 16_384;
-/** A last block smaller than this absorbs the next small append, so trickled points do not make tiny blocks. */
-export const MERGE_BELOW = 1_024;
+import type { Points } from './metric-store.js';
 
 /**
  * A block as stored. Values are little-endian float64. Steps are left out when evenly spaced, and steps and
@@ -128,60 +123,4 @@ export function stepColumn(
   const first = s < 0 ? stepMin - (n - 1) * s : stepMin;
   for (let i = 0; i < n; i++) out[i] = first + i * s;
   return out;
-}
-
-/** Splits points into pieces of at most `size`. */
-export function splitPoints(p: Points, size = BLOCK_POINTS): Points[] {
-  if (p.values.length <= size) return [p];
-  const out: Points[] = [];
-  for (let start = 0; start < p.values.length; start += size) {
-    const end = Math.min(start + size, p.values.length);
-    out.push({
-      steps: p.steps.subarray(start, end),
-      times: p.times.subarray(start, end),
-      timestamps: p.timestamps.subarray(start, end),
-      values: p.values.subarray(start, end),
-      timeOrigin: p.timeOrigin ?? null,
-    });
-  }
-  return out;
-}
-
-/** Joins two point sets, `a` first. */
-export function concatPoints(a: Points, b: Points): Points {
-  const join = (x: Float64Array, y: Float64Array) => {
-    const out = new Float64Array(x.length + y.length);
-    out.set(x, 0);
-    out.set(y, x.length);
-    return out;
-  };
-  return {
-    steps: join(a.steps, b.steps),
-    times: join(a.times, b.times),
-    timestamps: join(a.timestamps, b.timestamps),
-    values: join(a.values, b.values),
-    timeOrigin: a.timeOrigin != null && a.timeOrigin === b.timeOrigin ? a.timeOrigin : null,
-  };
-}
-
-/** Summary of appended points: the point at the greatest step (the later one on ties) and value extremes. */
-export function summarise(p: Points): {
-  lastIndex: number;
-  min: number | null;
-  max: number | null;
-} {
-  let lastIndex = 0;
-  let min = Infinity;
-  let max = -Infinity;
-  let seen = false;
-  const { steps, values } = p;
-  for (let i = 0; i < values.length; i++) {
-    if (steps[i]! >= steps[lastIndex]!) lastIndex = i;
-    const v = values[i]!;
-    if (Number.isNaN(v)) continue;
-    seen = true;
-    if (v < min) min = v;
-    if (v > max) max = v;
-  }
-  return { lastIndex, min: seen ? min : null, max: seen ? max : null };
 }

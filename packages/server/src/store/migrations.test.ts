@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SqliteDriver } from './sqlite/sqlite-driver.js';
 import { applyMigrations, MIGRATIONS, type Migration } from './migrations.js';
+import { SqliteDriver } from './sqlite/sqlite-driver.js';
 
 const table = (version: number, name: string): Migration => ({
   version,

@@ -19,11 +19,7 @@ import type {
   TransitionRecord,
 } from './alert-store.js';
 import type { SqlDriver, SqlParam, SqlRow } from './sql-driver.js';
-import { isUniqueViolation } from './sql-store.js';
-
-const num = (v: unknown): number => Number(v);
-const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
-const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+import { isUniqueViolation, num, numOrNull, strOrNull } from './sql-rows.js';
 
 const ENDED = "('completed', 'failed', 'terminated')";
 

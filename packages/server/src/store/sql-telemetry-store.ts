@@ -1,6 +1,7 @@
 import type { Json, JsonObject } from '@simscope/protocol';
+import type { BatchKey } from './metric-store.js';
 import type { SqlDriver, SqlParam, SqlRow } from './sql-driver.js';
-import type { BatchKey } from './store.js';
+import { num, numOrNull, strOrNull } from './sql-rows.js';
 import type {
   NewTelemetryRecord,
   TelemetryKeyListRecord,
@@ -13,10 +14,6 @@ import type {
   TelemetryUsageQuery,
   TelemetryUsageRow,
 } from './telemetry-store.js';
-
-const num = (v: unknown): number => Number(v);
-const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
-const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 
 const INSERT_CHUNK = 500;
 

@@ -7,10 +7,10 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { BACKENDS, type Backend, openTestStore } from '../../../../test/fixtures.js';
+import { BLOCK_POINTS, MERGE_BELOW } from './metric-blocks.js';
+import { MIGRATIONS } from './migrations.js';
 import { PostgresStore } from './postgres/postgres-store.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';
-import { BLOCK_POINTS, MERGE_BELOW } from './metric-block-codec.js';
-import { MIGRATIONS } from './migrations.js';
 import type { Block, Points, RunRecord, Store } from './store.js';
 
 const EVENT_QUERY = {
@@ -100,8 +100,8 @@ describe.each(BACKENDS)('store on %s', (backend) => {
 
   async function newRun(workspaceId?: string): Promise<RunRecord> {
     const ws = workspaceId ?? `ws-${++runs}`;
-    if (!workspaceId) await store.createWorkspace({ id: ws, name: ws, createdAt: 1 });
-    return store.createRun({
+    if (!workspaceId) await store.identity.createWorkspace({ id: ws, name: ws, createdAt: 1 });
+    return store.runs.createRun({
       id: `run-${++runs}`,
       workspaceId: ws,
       name: `run-${runs}`,
@@ -120,7 +120,7 @@ describe.each(BACKENDS)('store on %s', (backend) => {
   }
 
   async function seriesOf(run: RunRecord, name: string) {
-    const series = await store.getSeries(run.pk, name);
+    const series = await store.metrics.getSeries(run.pk, name);
     expect(series, name).toBeDefined();
     return series!;
   }
@@ -130,12 +130,12 @@ describe.each(BACKENDS)('store on %s', (backend) => {
     try {
       const first = data.open();
       await first.migrate();
-      await first.createWorkspace({ id: 'w1', name: 'kept', createdAt: 5 });
+      await first.identity.createWorkspace({ id: 'w1', name: 'kept', createdAt: 5 });
       await first.migrate();
       await first.close();
       const second = data.open();
       await second.migrate();
-      expect((await second.getWorkspace('w1'))?.name).toBe('kept');
+      expect((await second.identity.getWorkspace('w1'))?.name).toBe('kept');
       await second.close();
       expect(MIGRATIONS.length).toBeGreaterThanOrEqual(1);
       expect(await data.count('SELECT COUNT(*) AS n FROM schema_migrations')).toBe(MIGRATIONS.length);
@@ -151,14 +151,14 @@ describe.each(BACKENDS)('store on %s', (backend) => {
   it('stores a batch once per (writer, seq): a replay stores nothing, another writer with the same seq does', async () => {
     const run = await newRun();
     const append = (writer: string, seq: number, steps: number[]) =>
-      store.appendMetrics(run.pk, { writer, seq }, [pointsAt(steps)], CLOCK);
+      store.metrics.appendMetrics(run.pk, { writer, seq }, [pointsAt(steps)], CLOCK);
     expect(await append('a', 3, range(0, 5))).toBe(true);
     expect(await append('a', 3, range(100, 5))).toBe(false);
     expect(await append('b', 3, range(5, 5))).toBe(true);
     expect(await append('a', 4, range(10, 5))).toBe(true);
     const series = await seriesOf(run, 'm');
     expect(series).toMatchObject({ count: 15, lastStep: 14, lastValue: 4, minValue: -3, maxValue: 4 });
-    const blocks = await store.readBlocks(series.pk, 'step', -Infinity, Infinity);
+    const blocks = await store.metrics.readBlocks(series.pk, 'step', -Infinity, Infinity);
     expect(joined(blocks, 'steps')).toEqual(range(0, 15));
     expect(joined(blocks, 'values')).toEqual(range(0, 15).map((x) => x * 0.5 - 3));
   });
@@ -166,8 +166,12 @@ describe.each(BACKENDS)('store on %s', (backend) => {
   it('scopes batch keys to the run: the same (writer, seq) in another run is stored', async () => {
     const one = await newRun();
     const two = await newRun(one.workspaceId);
-    expect(await store.appendMetrics(one.pk, { writer: 'w', seq: 0 }, [pointsAt([1])], CLOCK)).toBe(true);
-    expect(await store.appendMetrics(two.pk, { writer: 'w', seq: 0 }, [pointsAt([2])], CLOCK)).toBe(true);
+    expect(await store.metrics.appendMetrics(one.pk, { writer: 'w', seq: 0 }, [pointsAt([1])], CLOCK)).toBe(
+      true,
+    );
+    expect(await store.metrics.appendMetrics(two.pk, { writer: 'w', seq: 0 }, [pointsAt([2])], CLOCK)).toBe(
+      true,
+    );
     expect((await seriesOf(one, 'm')).count).toBe(1);
     expect((await seriesOf(two, 'm')).count).toBe(1);
   });
@@ -181,11 +185,16 @@ describe.each(BACKENDS)('store on %s', (backend) => {
       timestamps: null,
       values: Float64Array.from(values),
     });
-    await store.appendMetrics(run.pk, { writer: 'w', seq: 0 }, [pointsAt([5, 9])], CLOCK);
-    await store.appendMetrics(run.pk, { writer: 'w', seq: 1 }, [stepless([1, 2])], CLOCK);
-    await store.appendMetrics(run.pk, { writer: 'w', seq: 2 }, [stepless([3], Float64Array.of(2.5))], CLOCK);
+    await store.metrics.appendMetrics(run.pk, { writer: 'w', seq: 0 }, [pointsAt([5, 9])], CLOCK);
+    await store.metrics.appendMetrics(run.pk, { writer: 'w', seq: 1 }, [stepless([1, 2])], CLOCK);
+    await store.metrics.appendMetrics(
+      run.pk,
+      { writer: 'w', seq: 2 },
+      [stepless([3], Float64Array.of(2.5))],
+      CLOCK,
+    );
     const series = await seriesOf(run, 'm');
-    const blocks = await store.readBlocks(series.pk, 'step', -Infinity, Infinity);
+    const blocks = await store.metrics.readBlocks(series.pk, 'step', -Infinity, Infinity);
     expect(joined(blocks, 'steps')).toEqual([5, 9, 10, 11, 12]);
     expect(joined(blocks, 'timestamps')).toEqual([1_005_000, 1_009_000, 5_000_000, 5_000_000, 3_500_000]);
     expect(joined(blocks, 'times')).toEqual([0.5, 0.9, 4, 4, 2.5]);
@@ -195,16 +204,16 @@ describe.each(BACKENDS)('store on %s', (backend) => {
     const run = await newRun();
     const n = 2100;
     for (let i = 0; i < n; i++) {
-      await store.appendMetrics(run.pk, { writer: 'w', seq: i }, [pointsAt([i], 'trickle')], CLOCK);
+      await store.metrics.appendMetrics(run.pk, { writer: 'w', seq: i }, [pointsAt([i], 'trickle')], CLOCK);
     }
     const series = await seriesOf(run, 'trickle');
     expect(series.count).toBe(n);
-    const blocks = await store.readBlocks(series.pk, 'step', -Infinity, Infinity);
+    const blocks = await store.metrics.readBlocks(series.pk, 'step', -Infinity, Infinity);
     expect(blocks.map((b) => b.values.length)).toEqual([MERGE_BELOW, MERGE_BELOW, n - 2 * MERGE_BELOW]);
     expect(joined(blocks, 'steps')).toEqual(range(0, n));
     expect(joined(blocks, 'values')).toEqual(range(0, n).map((x) => x * 0.5 - 3));
     expect(joined(blocks, 'timestamps')).toEqual(range(0, n).map((x) => 1_000_000 + x * 1000));
-    const middle = await store.readBlocks(series.pk, 'step', 1500, 1600);
+    const middle = await store.metrics.readBlocks(series.pk, 'step', 1500, 1600);
     expect(middle.map((b) => [b.steps[0], b.values.length])).toEqual([[MERGE_BELOW, MERGE_BELOW]]);
   });
 
@@ -212,15 +221,20 @@ describe.each(BACKENDS)('store on %s', (backend) => {
     const run = await newRun();
     const n = 40_000;
     expect(
-      await store.appendMetrics(run.pk, { writer: 'w', seq: 0 }, [pointsAt(range(0, n), 'big')], CLOCK),
+      await store.metrics.appendMetrics(
+        run.pk,
+        { writer: 'w', seq: 0 },
+        [pointsAt(range(0, n), 'big')],
+        CLOCK,
+      ),
     ).toBe(true);
     const series = await seriesOf(run, 'big');
     expect(series).toMatchObject({ count: n, lastStep: n - 1, minValue: -3, maxValue: (n - 1) * 0.5 - 3 });
-    const blocks = await store.readBlocks(series.pk, 'step', -Infinity, Infinity);
+    const blocks = await store.metrics.readBlocks(series.pk, 'step', -Infinity, Infinity);
     expect(blocks.map((b) => b.values.length)).toEqual([BLOCK_POINTS, BLOCK_POINTS, n - 2 * BLOCK_POINTS]);
     expect(joined(blocks, 'steps')).toEqual(range(0, n));
     expect(joined(blocks, 'times')).toEqual(range(0, n).map((x) => x / 10));
-    const tail = await store.readBlocks(series.pk, 'step', 2 * BLOCK_POINTS, Infinity);
+    const tail = await store.metrics.readBlocks(series.pk, 'step', 2 * BLOCK_POINTS, Infinity);
     expect(tail.map((b) => b.steps[0])).toEqual([2 * BLOCK_POINTS]);
   });
 
@@ -229,7 +243,7 @@ describe.each(BACKENDS)('store on %s', (backend) => {
     const batches = 8;
     const results = await Promise.all(
       range(0, batches).map((b) =>
-        store.appendMetrics(
+        store.metrics.appendMetrics(
           run.pk,
           { writer: `w${b}`, seq: 0 },
           [pointsAt(range(b * 1000, 1000), 'shared')],
@@ -244,7 +258,7 @@ describe.each(BACKENDS)('store on %s', (backend) => {
       minValue: -3,
       maxValue: (batches * 1000 - 1) * 0.5 - 3,
     });
-    const blocks = await store.readBlocks(series.pk, 'step', -Infinity, Infinity);
+    const blocks = await store.metrics.readBlocks(series.pk, 'step', -Infinity, Infinity);
     expect(joined(blocks, 'steps').sort((a, b) => a - b)).toEqual(range(0, batches * 1000));
   });
 
@@ -252,40 +266,44 @@ describe.each(BACKENDS)('store on %s', (backend) => {
     const gone = await newRun();
     const kept = await newRun(gone.workspaceId);
     for (const run of [gone, kept]) {
-      await store.appendMetrics(
+      await store.metrics.appendMetrics(
         run.pk,
         { writer: 'w', seq: 0 },
         [pointsAt(range(0, 20), 'a'), pointsAt(range(0, 20), 'b')],
         CLOCK,
       );
-      await store.appendEvents(run.pk, { writer: 'w', seq: 0 }, [
+      await store.events.appendEvents(run.pk, { writer: 'w', seq: 0 }, [
         { timestamp: 10, level: 'info', message: 'start' },
         { timestamp: 20, level: 'error', message: 'boom' },
       ]);
     }
-    const goneSeries = await store.listSeries(gone.pk);
+    const goneSeries = await store.metrics.listSeries(gone.pk);
     expect(goneSeries.map((s) => [s.name, s.count])).toEqual([
       ['a', 20],
       ['b', 20],
     ]);
     for (const s of goneSeries)
-      expect(await store.readBlocks(s.pk, 'step', -Infinity, Infinity)).toHaveLength(1);
-    expect(await store.listEvents(gone.pk, EVENT_QUERY)).toHaveLength(2);
+      expect(await store.metrics.readBlocks(s.pk, 'step', -Infinity, Infinity)).toHaveLength(1);
+    expect(await store.events.listEvents(gone.pk, EVENT_QUERY)).toHaveLength(2);
 
-    expect(await store.deleteRun(gone.workspaceId, gone.pk)).toBe(true);
-    expect(await store.getRun(gone.workspaceId, gone.id)).toBeUndefined();
-    expect(await store.listSeries(gone.pk)).toEqual([]);
-    for (const s of goneSeries) expect(await store.readBlocks(s.pk, 'step', -Infinity, Infinity)).toEqual([]);
-    expect(await store.listEvents(gone.pk, EVENT_QUERY)).toEqual([]);
-    expect(await store.deleteRun(gone.workspaceId, gone.pk)).toBe(false);
+    expect(await store.runs.deleteRun(gone.workspaceId, gone.pk)).toBe(true);
+    expect(await store.runs.getRun(gone.workspaceId, gone.id)).toBeUndefined();
+    expect(await store.metrics.listSeries(gone.pk)).toEqual([]);
+    for (const s of goneSeries)
+      expect(await store.metrics.readBlocks(s.pk, 'step', -Infinity, Infinity)).toEqual([]);
+    expect(await store.events.listEvents(gone.pk, EVENT_QUERY)).toEqual([]);
+    expect(await store.runs.deleteRun(gone.workspaceId, gone.pk)).toBe(false);
 
-    const keptSeries = await store.listSeries(kept.pk);
+    const keptSeries = await store.metrics.listSeries(kept.pk);
     expect(keptSeries.map((s) => [s.name, s.count])).toEqual([
       ['a', 20],
       ['b', 20],
     ]);
-    const keptBlocks = await store.readBlocks(keptSeries[0]!.pk, 'step', -Infinity, Infinity);
+    const keptBlocks = await store.metrics.readBlocks(keptSeries[0]!.pk, 'step', -Infinity, Infinity);
     expect(joined(keptBlocks, 'steps')).toEqual(range(0, 20));
-    expect((await store.listEvents(kept.pk, EVENT_QUERY)).map((e) => e.message)).toEqual(['start', 'boom']);
+    expect((await store.events.listEvents(kept.pk, EVENT_QUERY)).map((e) => e.message)).toEqual([
+      'start',
+      'boom',
+    ]);
   });
 });

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SqliteStore } from './sqlite/sqlite-store.js';
 import { MIGRATIONS } from './migrations.js';
+import { SqliteStore } from './sqlite/sqlite-store.js';
 
 const TELEMETRY_TABLES = ['telemetry_batches', 'telemetry_keys', 'telemetry_records', 'telemetry_services'];
 

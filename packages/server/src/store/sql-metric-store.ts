@@ -1,0 +1,314 @@
+import type { MetricSeries, SeriesAxis } from '@simscope/protocol';
+import { BlockCache } from './block-cache.js';
+import { encodeBlock, float64Column, integerColumn, stepColumn, timeColumn } from './metric-block-codec.js';
+import { absorbs, mayMerge, planBlocks, summaryAfter } from './metric-blocks.js';
+import { fillPoints } from './metric-fill.js';
+import {
+  type BatchKey,
+  BLOCK_COLUMNS,
+  type Block,
+  type BlockColumn,
+  type BlockIndexEntry,
+  type MetricClock,
+  type MetricStore,
+  type Points,
+  type SeriesListQuery,
+  type SeriesRecord,
+} from './metric-store.js';
+import type { SqlDriver, SqlParam, SqlRow } from './sql-driver.js';
+import { claimBatch, containsPattern, num, numOrNull } from './sql-rows.js';
+
+const EMPTY = new Float64Array(0);
+const BLOB_COLUMN: Record<BlockColumn, string> = {
+  steps: 'steps',
+  times: 'times',
+  timestamps: 'timestamps',
+  values: 'vals',
+};
+
+const AXIS_COLUMNS = {
+  step: ['step_min', 'step_max'],
+  time: ['time_min', 'time_max'],
+  timestamp: ['ts_min', 'ts_max'],
+} as const;
+
+/** Metric series and their blocks over any SQL driver, with a cache of decoded block columns. */
+export class SqlMetricStore implements MetricStore {
+  readonly #db: SqlDriver;
+  readonly #cache: BlockCache;
+
+  constructor(db: SqlDriver, options: { cacheBytes?: number } = {}) {
+    this.#db = db;
+    this.#cache = new BlockCache(options.cacheBytes ?? 256 * 1024 * 1024);
+  }
+
+  #series(row: SqlRow): SeriesRecord {
+    return {
+      pk: num(row.pk),
+      runPk: num(row.run_pk),
+      name: String(row.name),
+      count: num(row.count),
+      lastStep: numOrNull(row.last_step),
+      lastTime: numOrNull(row.last_time),
+      lastTimestamp: numOrNull(row.last_timestamp),
+      lastValue: numOrNull(row.last_value),
+      minValue: numOrNull(row.min_value),
+      maxValue: numOrNull(row.max_value),
+    };
+  }
+
+  async appendMetrics(
+    runPk: number,
+    key: BatchKey,
+    series: readonly MetricSeries[],
+    clock: MetricClock,
+  ): Promise<boolean> {
+    const names = series.map((s) => s.name);
+    return this.#db.transaction(async (tx) => {
+      if (!(await claimBatch(tx, runPk, 'metrics', key))) return false;
+      // Series are locked in name order so that concurrent batches over the same series cannot deadlock.
+      const order = names
+        .map((_, i) => i)
+        .sort((a, b) => (names[a]! < names[b]! ? -1 : names[a]! > names[b]! ? 1 : a - b));
+      for (const i of order) {
+        const name = names[i]!;
+        const select = `SELECT * FROM series WHERE run_pk = ? AND name = ?${tx.dialect.forUpdate}`;
+        let row = await tx.get(select, [runPk, name]);
+        if (!row) {
+          await tx.run(
+            'INSERT INTO series (run_pk, name, count) VALUES (?, ?, 0) ON CONFLICT (run_pk, name) DO NOTHING',
+            [runPk, name],
+          );
+          row = await tx.get(select, [runPk, name]);
+        }
+        const stored = this.#series(row!);
+        const points = fillPoints(series[i]!, stored.lastStep, clock.startedAt, clock.now);
+        if (points.values.length === 0) continue;
+        await this.#appendPoints(tx, stored, points);
+      }
+      return true;
+    });
+  }
+
+  async #appendPoints(tx: SqlDriver, series: SeriesRecord, points: Points): Promise<void> {
+    let last: Block | null = null;
+    if (mayMerge(points.values.length)) {
+      const row = await tx.get(
+        'SELECT pk, n FROM metric_blocks WHERE series_pk = ? ORDER BY pk DESC LIMIT 1',
+        [series.pk],
+      );
+      if (row && absorbs(num(row.n), points.values.length)) {
+        [last = null] = await this.#selectBlocks(tx, 'WHERE pk = ?', [num(row.pk)]);
+      }
+    }
+    const plan = planBlocks(points, last);
+    for (const piece of plan.pieces) {
+      const b = encodeBlock(piece);
+      await tx.run(
+        `INSERT INTO metric_blocks (series_pk, n, step_min, step_max, step_stride, time_min, time_max, ts_min, ts_max,
+           time_origin, steps, times, timestamps, vals) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [
+          series.pk,
+          b.n,
+          b.stepMin,
+          b.stepMax,
+          b.stepStride,
+          b.timeMin,
+          b.timeMax,
+          b.tsMin,
+          b.tsMax,
+          b.timeOrigin,
+          b.steps,
+          b.times,
+          b.timestamps,
+          b.values,
+        ],
+      );
+    }
+    if (plan.replaces !== null) await tx.run('DELETE FROM metric_blocks WHERE pk = ?', [plan.replaces]);
+    const next = summaryAfter(series, points);
+    await tx.run(
+      `UPDATE series SET count = count + ?, min_value = ?, max_value = ?,
+         last_step = ?, last_time = ?, last_timestamp = ?, last_value = ? WHERE pk = ?`,
+      [
+        points.values.length,
+        next.minValue,
+        next.maxValue,
+        next.lastStep,
+        next.lastTime,
+        next.lastTimestamp,
+        next.lastValue,
+        series.pk,
+      ],
+    );
+  }
+
+  async #selectBlocks(
+    db: SqlDriver,
+    where: string,
+    params: SqlParam[],
+    columns: readonly BlockColumn[] = BLOCK_COLUMNS,
+  ): Promise<Block[]> {
+    const want: BlockColumn[] = [...new Set<BlockColumn>([...columns, 'values'])];
+    // Derived times are recomputed from the timestamps, so asking for times reads those too.
+    if (want.includes('times') && !want.includes('timestamps')) want.push('timestamps');
+    const metas = await db.all(
+      `SELECT pk, n, step_min, step_stride, ts_min, time_origin FROM metric_blocks ${where}`,
+      params,
+    );
+    const found = new Map<number, Partial<Record<BlockColumn, Float64Array>>>();
+    const metaByPk = new Map<number, SqlRow>();
+    const missing: number[] = [];
+    for (const meta of metas) {
+      const pk = num(meta.pk);
+      metaByPk.set(pk, meta);
+      const cached: Partial<Record<BlockColumn, Float64Array>> = {};
+      let complete = true;
+      for (const column of want) {
+        const hit = this.#cache.get(pk, column);
+        if (hit) cached[column] = hit;
+        else complete = false;
+      }
+      found.set(pk, cached);
+      if (!complete) missing.push(pk);
+    }
+    for (let start = 0; start < missing.length; start += 500) {
+      const pks = missing.slice(start, start + 500);
+      const rows = await db.all(
+        `SELECT pk, ${want.map((c) => BLOB_COLUMN[c]).join(', ')} FROM metric_blocks WHERE pk IN (${pks.map(() => '?').join(', ')})`,
+        pks,
+      );
+      for (const row of rows) {
+        const pk = num(row.pk);
+        const cached = found.get(pk)!;
+        const meta = metaByPk.get(pk)!;
+        const n = num(meta.n);
+        const raw = (column: BlockColumn) => row[BLOB_COLUMN[column]] as Uint8Array | null;
+        // Timestamps first: derived times need them.
+        for (const column of ['timestamps', 'steps', 'values', 'times'] as const) {
+          if (!want.includes(column) || cached[column]) continue;
+          let data: Float64Array;
+          if (column === 'steps')
+            data = stepColumn(raw('steps'), n, num(meta.step_min), numOrNull(meta.step_stride));
+          else if (column === 'timestamps') data = integerColumn(raw('timestamps')!, n, num(meta.ts_min));
+          else if (column === 'times')
+            data = timeColumn(raw('times'), cached.timestamps!, numOrNull(meta.time_origin));
+          else data = float64Column(raw('values')!);
+          cached[column] = data;
+          this.#cache.set(pk, column, data);
+        }
+      }
+    }
+    return metas.map((meta) => {
+      const pk = num(meta.pk);
+      const c = found.get(pk)!;
+      return {
+        pk,
+        steps: c.steps ?? EMPTY,
+        times: c.times ?? EMPTY,
+        timestamps: c.timestamps ?? EMPTY,
+        values: c.values ?? EMPTY,
+        timeOrigin: numOrNull(meta.time_origin),
+      };
+    });
+  }
+
+  async listSeries(runPk: number, query: SeriesListQuery = {}): Promise<SeriesRecord[]> {
+    const where = ['run_pk = ?'];
+    const params: SqlParam[] = [runPk];
+    if (query.name != null) {
+      where.push('name = ?');
+      params.push(query.name);
+    }
+    if (query.prefix != null) {
+      where.push('substr(name, 1, ?) = ?');
+      params.push(query.prefix.length, query.prefix);
+    }
+    if (query.search != null) {
+      where.push(this.#db.dialect.ilike('name'));
+      params.push(containsPattern(query.search));
+    }
+    if (query.regex != null) {
+      where.push(this.#db.dialect.regex('name'));
+      params.push(query.regex);
+    }
+    if (query.after != null) {
+      where.push('name > ?');
+      params.push(query.after);
+    }
+    let limit = '';
+    if (query.limit !== undefined) {
+      limit = ' LIMIT ?';
+      params.push(query.limit);
+    }
+    const rows = await this.#db.all(
+      `SELECT * FROM series WHERE ${where.join(' AND ')} ORDER BY name${limit}`,
+      params,
+    );
+    return rows.map((r) => this.#series(r));
+  }
+
+  async metricNames(workspaceId: string, limit: number): Promise<string[]> {
+    const rows = await this.#db.all(
+      `SELECT DISTINCT s.name FROM runs r JOIN series s ON s.run_pk = r.pk
+       WHERE r.workspace_id = ? ORDER BY s.name LIMIT ?`,
+      [workspaceId, limit],
+    );
+    return rows.map((r) => String(r.name));
+  }
+
+  async getSeries(runPk: number, name: string): Promise<SeriesRecord | undefined> {
+    const row = await this.#db.get('SELECT * FROM series WHERE run_pk = ? AND name = ?', [runPk, name]);
+    return row && this.#series(row);
+  }
+
+  readBlocks(
+    seriesPk: number,
+    axis: SeriesAxis,
+    from: number,
+    to: number,
+    columns: readonly BlockColumn[] = BLOCK_COLUMNS,
+  ): Promise<Block[]> {
+    const [lo, hi] = AXIS_COLUMNS[axis];
+    return this.#selectBlocks(
+      this.#db,
+      `WHERE series_pk = ? AND ${hi} >= ? AND ${lo} < ? ORDER BY ${lo}, pk`,
+      [seriesPk, from, to],
+      columns,
+    );
+  }
+
+  async axisRange(seriesPk: number, axis: SeriesAxis): Promise<[number, number] | null> {
+    const [lo, hi] = AXIS_COLUMNS[axis];
+    const row = await this.#db.get(
+      `SELECT min(${lo}) AS lo, max(${hi}) AS hi FROM metric_blocks WHERE series_pk = ?`,
+      [seriesPk],
+    );
+    return row && row.lo !== null && row.lo !== undefined ? [num(row.lo), num(row.hi)] : null;
+  }
+
+  async blockIndex(seriesPk: number, axis: SeriesAxis, from: number, to: number): Promise<BlockIndexEntry[]> {
+    const [lo, hi] = AXIS_COLUMNS[axis];
+    const rows = await this.#db.all(
+      `SELECT pk, n, ${lo} AS lo, ${hi} AS hi FROM metric_blocks
+       WHERE series_pk = ? AND ${hi} >= ? AND ${lo} < ? ORDER BY ${lo}, pk`,
+      [seriesPk, from, to],
+    );
+    return rows.map((r) => ({ pk: num(r.pk), points: num(r.n), lo: num(r.lo), hi: num(r.hi) }));
+  }
+
+  async readBlocksByPk(
+    pks: readonly number[],
+    columns: readonly BlockColumn[] = BLOCK_COLUMNS,
+  ): Promise<Block[]> {
+    if (pks.length === 0) return [];
+    const blocks = await this.#selectBlocks(
+      this.#db,
+      `WHERE pk IN (${pks.map(() => '?').join(', ')})`,
+      [...pks],
+      columns,
+    );
+    const byPk = new Map(blocks.map((b) => [b.pk, b]));
+    return pks.flatMap((pk) => byPk.get(pk) ?? []);
+  }
+}

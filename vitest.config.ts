@@ -8,6 +8,7 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^@simscope\/protocol$/, replacement: pkg('protocol') },
+      { find: /^@simscope\/config$/, replacement: pkg('config') },
       { find: /^@simscope\/block-io$/, replacement: pkg('block-io') },
       { find: /^@simscope\/client$/, replacement: pkg('client') },
       { find: /^@simscope\/monitor$/, replacement: pkg('monitor') },
@@ -16,8 +17,8 @@ export default defineConfig({
   },
   test: {
     include: ['packages/*/src/**/*.test.ts', 'e2e/**/*.test.ts'],
-    // The stall watchdog measures latency and must run alone: vitest.watchdog.config.ts.
-    exclude: ['e2e/watchdog/**', '**/node_modules/**'],
+    // The stall watchdog and the browser timing tests measure latency and must run alone: vitest.watchdog.config.ts.
+    exclude: ['e2e/watchdog/**', 'e2e/timing/**', '**/node_modules/**'],
     globalSetup: ['./test/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,

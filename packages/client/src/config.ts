@@ -1,8 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { DEFAULT_HOST, DEFAULT_PORT, SimscopeError } from '@simscope/protocol';
-import { parse as parseToml } from 'smol-toml';
+import { type ResolvedConnection, resolveConnection } from '@simscope/config';
+
+export { findProjectFile, type ResolvedConnection, userConfigFile } from '@simscope/config';
 
 /** Where to find the server: every field optional; see `resolveConfig` for where missing ones come from. */
 export interface ConnectionOptions {
@@ -12,46 +10,6 @@ export interface ConnectionOptions {
   profile?: string;
   /** Workspace name or id, sent as the `Simscope-Workspace` header. */
   workspace?: string;
-}
-
-export interface ResolvedConnection {
-  url: string;
-  token: string | undefined;
-  workspace: string | undefined;
-}
-
-type TomlDoc = Record<string, unknown> & {
-  default_profile?: string;
-  profiles?: Record<string, { url?: string; token?: string; workspace?: string }>;
-};
-
-function readToml(file: string | undefined): TomlDoc {
-  if (!file || !existsSync(file)) return {};
-  try {
-    return parseToml(readFileSync(file, 'utf8')) as TomlDoc;
-  } catch (error) {
-    throw new SimscopeError('invalid_field', `${file}: not valid TOML: ${(error as Error).message}`, {
-      cause: error,
-    });
-  }
-}
-
-/** The user config file: `SIMSCOPE_CONFIG`, else `$XDG_CONFIG_HOME/simscope/config.toml`. */
-export function userConfigFile(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.SIMSCOPE_CONFIG) return resolve(env.SIMSCOPE_CONFIG);
-  return join(env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'simscope', 'config.toml');
-}
-
-/** The nearest `simscope.toml` from `cwd` upwards. */
-export function findProjectFile(cwd: string): string | undefined {
-  let dir = resolve(cwd);
-  for (;;) {
-    const file = join(dir, 'simscope.toml');
-    if (existsSync(file)) return file;
-    const parent = dirname(dir);
-    if (parent === dir) return undefined;
-    dir = parent;
-  }
 }
 
 /**
@@ -65,28 +23,5 @@ export function resolveConfig(
   env: NodeJS.ProcessEnv = process.env,
   cwd: string = process.cwd(),
 ): ResolvedConnection {
-  const project = readToml(findProjectFile(cwd));
-  const user = readToml(userConfigFile(env));
-  const text = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
-  const profileName =
-    text(env.SIMSCOPE_PROFILE) ?? options.profile ?? text(project.profile) ?? text(user.default_profile);
-  const profile = profileName ? user.profiles?.[profileName] : undefined;
-  if (profileName && !profile && (text(env.SIMSCOPE_PROFILE) || options.profile)) {
-    throw new SimscopeError('not_found', `profile '${profileName}' not found in ${userConfigFile(env)}`);
-  }
-  const url =
-    text(env.SIMSCOPE_URL) ??
-    options.url ??
-    text(project.url) ??
-    text(profile?.url) ??
-    `http://${DEFAULT_HOST}:${DEFAULT_PORT}`;
-  return {
-    url: url.replace(/\/+$/, ''),
-    token: text(env.SIMSCOPE_TOKEN) ?? options.token ?? text(project.token) ?? text(profile?.token),
-    workspace:
-      text(env.SIMSCOPE_WORKSPACE) ??
-      options.workspace ??
-      text(project.workspace) ??
-      text(profile?.workspace),
-  };
+  return resolveConnection({ options, env, cwd });
 }

@@ -1,9 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { homedir, hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { findProjectFile, readTomlFile, userConfigFile } from '@simscope/config';
 import { DEFAULT_HOST, DEFAULT_PORT, LIMITS, SimscopeError } from '@simscope/protocol';
-import { parse as parseToml } from 'smol-toml';
 import { parseAllowList } from './services/address-policy.js';
 import type { SmtpConfig } from './services/email-notifier.js';
 import { DEFAULT_MAX_SCAN_POINTS } from './services/metric-service.js';
@@ -46,11 +45,7 @@ export const SMTP_TLS_MODES = ['opportunistic', 'starttls', 'implicit', 'none'] 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** The user config file: `SIMSCOPE_CONFIG`, else `$XDG_CONFIG_HOME/simscope/config.toml`. */
-export function userConfigPath(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.SIMSCOPE_CONFIG) return resolve(env.SIMSCOPE_CONFIG);
-  const base = env.XDG_CONFIG_HOME || join(homedir(), '.config');
-  return join(base, 'simscope', 'config.toml');
-}
+export const userConfigPath = userConfigFile;
 
 function defaultDataDir(env: NodeJS.ProcessEnv): string {
   const base = env.XDG_DATA_HOME || join(homedir(), '.local', 'share');
@@ -101,35 +96,18 @@ export function parseByteSize(value: string | undefined, what: string): number |
 }
 
 /** The nearest `simscope.toml` from `cwd` upwards, if any. */
-export function findProjectConfig(cwd: string): string | undefined {
-  let dir = resolve(cwd);
-  for (;;) {
-    const file = join(dir, 'simscope.toml');
-    if (existsSync(file)) return file;
-    const parent = dirname(dir);
-    if (parent === dir) return undefined;
-    dir = parent;
-  }
-}
+export const findProjectConfig = findProjectFile;
 
 function readServerSection(file: string | undefined): Record<string, unknown> {
-  if (!file || !existsSync(file)) return {};
-  try {
-    const doc = parseToml(readFileSync(file, 'utf8')) as Record<string, unknown>;
-    const server = doc.server;
-    if (typeof server !== 'object' || server === null) return {};
-    const section = { ...(server as Record<string, unknown>) };
-    // A relative data directory in a file means relative to that file.
-    if (typeof section.data_dir === 'string') section.data_dir = resolve(dirname(file), section.data_dir);
-    if (typeof section.blob_store === 'string' && !section.blob_store.startsWith('s3://')) {
-      section.blob_store = resolve(dirname(file), section.blob_store);
-    }
-    return section;
-  } catch (error) {
-    throw new SimscopeError('invalid_field', `${file}: not valid TOML: ${(error as Error).message}`, {
-      cause: error,
-    });
+  const server = readTomlFile(file).server;
+  if (!file || typeof server !== 'object' || server === null) return {};
+  const section = { ...(server as Record<string, unknown>) };
+  // A relative data directory in a file means relative to that file.
+  if (typeof section.data_dir === 'string') section.data_dir = resolve(dirname(file), section.data_dir);
+  if (typeof section.blob_store === 'string' && !section.blob_store.startsWith('s3://')) {
+    section.blob_store = resolve(dirname(file), section.blob_store);
   }
+  return section;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse as parseToml } from 'smol-toml';
+import { parseToml } from '@simscope/config';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   describeConsent,

@@ -1,7 +1,12 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { parse as parseToml, stringify as stringifyToml } from 'smol-toml';
+import { existsSync, readFileSync } from 'node:fs';
+import {
+  findProjectFile,
+  parseToml,
+  readTomlFile,
+  stringifyToml,
+  userConfigFile,
+  writeFileAtomic,
+} from '@simscope/config';
 import { TelemetryError } from './errors.js';
 
 /** Where the telemetry choice in force comes from, first match wins in this order. */
@@ -35,36 +40,18 @@ export interface ConsentStatus {
 const FALSE_WORDS = new Set(['0', 'false', 'no', 'off']);
 const TRUE_WORDS = new Set(['1', 'true', 'yes', 'on']);
 
-/** The user config file: `SIMSCOPE_CONFIG`, else `$XDG_CONFIG_HOME/simscope/config.toml`. */
-export function userConfigFile(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.SIMSCOPE_CONFIG) return resolve(env.SIMSCOPE_CONFIG);
-  return join(env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'simscope', 'config.toml');
-}
-
-function findProjectFile(cwd: string): string | undefined {
-  let dir = resolve(cwd);
-  for (;;) {
-    const file = join(dir, 'simscope.toml');
-    if (existsSync(file)) return file;
-    const parent = dirname(dir);
-    if (parent === dir) return undefined;
-    dir = parent;
-  }
-}
+export { userConfigFile };
 
 type Setting = { value: boolean | undefined; problem?: string };
 
 /** `[telemetry] enabled` of a TOML file; a file that cannot be read or a non-boolean value is a problem. */
 function readSetting(file: string | undefined): Setting {
-  if (!file || !existsSync(file)) return { value: undefined };
   let doc: Record<string, unknown>;
   try {
-    doc = parseToml(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    doc = readTomlFile(file);
   } catch (error) {
-    return {
-      value: undefined,
-      problem: `${file} cannot be read: ${(error as Error).message.split('\n')[0]}`,
-    };
+    const parseError = ((error as Error).cause ?? error) as Error;
+    return { value: undefined, problem: `${file} cannot be read: ${parseError.message.split('\n')[0]}` };
   }
   const table = doc.telemetry;
   if (table === undefined) return { value: undefined };
@@ -221,14 +208,9 @@ export function setTelemetryConsent(enabled: boolean, options: ConsentOptions = 
   const file = options.file ?? userConfigFile(options.env ?? process.env);
   const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
   const next = withTelemetrySetting(text, enabled, file);
-  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  const temp = `${file}.${process.pid}.tmp`;
   try {
-    writeFileSync(temp, next, { mode: 0o600 });
-    chmodSync(temp, 0o600);
-    renameSync(temp, file);
+    writeFileAtomic(file, next);
   } catch (error) {
-    rmSync(temp, { force: true });
     throw new TelemetryError('internal', `cannot write ${file}: ${(error as Error).message}`, {
       cause: error,
     });

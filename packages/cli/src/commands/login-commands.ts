@@ -1,29 +1,24 @@
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { userConfigFile } from '@simscope/client';
+import { updateTomlFile, userConfigFile } from '@simscope/config';
 import type { Command } from 'commander';
-import { stringify as stringifyToml } from 'smol-toml';
 import { Api } from '../api.js';
-import { describeConnection, maskToken, readConfigFile } from '../connection.js';
+import { describeConnection, maskToken } from '../connection.js';
 import { type CliContext, flagsOf, withConnectionOptions, withExamples } from '../context.js';
 import { UsageError } from '../errors.js';
 import { checkFormat, renderFields, toJson } from '../output.js';
 
 /**
  * Saves a profile (`url`, `token`, and `workspace` when given) in the user config file and makes it the
- * default; other settings in the file are kept. The file is written with mode 0600.
+ * default; other settings in the file are kept. The file is replaced atomically, mode 0600.
  */
 export function saveProfile(
   file: string,
   name: string,
   profile: { url: string; token: string; workspace?: string },
 ): void {
-  const doc = readConfigFile(file);
-  doc.profiles = { ...(doc.profiles ?? {}), [name]: profile };
-  doc.default_profile = name;
-  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  writeFileSync(file, stringifyToml(doc), { mode: 0o600 });
-  chmodSync(file, 0o600);
+  updateTomlFile(file, (doc) => {
+    doc.profiles = { ...(doc.profiles as object | undefined), [name]: profile };
+    doc.default_profile = name;
+  });
 }
 
 async function readStdin(): Promise<string> {

@@ -112,6 +112,41 @@ export function yExtent(line: Line, from: number, to: number, log: boolean): [nu
   return lo === Infinity ? null : [lo, hi];
 }
 
+/**
+ * The `q` and `1 - q` quantiles of the finite y (positive only, for a log axis) of all lines within
+ * `[from, to]`: a y range that leaves out the rarest spikes. Null with fewer than 20 values.
+ */
+export function quantileExtent(
+  lines: Line[],
+  from: number,
+  to: number,
+  log: boolean,
+  q: number,
+): [number, number] | null {
+  let n = 0;
+  for (const line of lines) n += line.y.length;
+  const values = new Float64Array(n);
+  let k = 0;
+  for (const line of lines) {
+    const end = line.x.length;
+    for (let i = lowerBound(line.x, from); i < end && line.x[i]! <= to; i++) {
+      const y = line.y[i]!;
+      if (Number.isFinite(y) && (!log || y > 0)) values[k++] = y;
+    }
+  }
+  if (k < 20) return null;
+  const sorted = values.subarray(0, k).sort();
+  const at = (p: number) => sorted[Math.min(k - 1, Math.max(0, Math.round(p * (k - 1))))]!;
+  return [at(q), at(1 - q)];
+}
+
+/** Values at or below 0 among the lines' finite y: what a log axis cannot draw. */
+export function countNonPositive(lines: Line[]): number {
+  let n = 0;
+  for (const line of lines) for (let i = 0; i < line.y.length; i++) if (line.y[i]! <= 0) n++;
+  return n;
+}
+
 /** Exponential moving average (TensorBoard's, debiased), skipping NaN; `weight` 0 returns the line. */
 export function smooth(line: Line, weight: number): Line {
   if (weight <= 0) return line;
@@ -127,6 +162,99 @@ export function smooth(line: Line, weight: number): Line {
     last = last * weight + (1 - weight) * y;
     n++;
     out[i] = last / (1 - weight ** n);
+  }
+  return { x: line.x, y: out };
+}
+
+export type SmoothingKind = 'ema' | 'time-ema' | 'mean' | 'gauss';
+
+/**
+ * A smoothed line: `weight` from 0 (none) to 0.99 sets the strength of each kind alike: the EMA's weight,
+ * or a window of 1 / (1 - weight) points for the running average and the Gaussian (its σ half that).
+ */
+export function smoothLine(line: Line, kind: SmoothingKind, weight: number): Line {
+  if (weight <= 0) return line;
+  if (kind === 'ema') return smooth(line, weight);
+  if (kind === 'time-ema') return timeSmooth(line, weight);
+  const window = Math.max(1, Math.round(1 / (1 - weight)));
+  return kind === 'mean' ? runningMean(line, window) : gaussian(line, window / 2);
+}
+
+/**
+ * EMA whose decay follows x, not the point count: a gap of `dx` decays by weight^(dx / mean spacing), so
+ * unevenly spaced points (M4 columns, time axes) smooth as evenly spaced ones would.
+ */
+export function timeSmooth(line: Line, weight: number): Line {
+  const n = line.y.length;
+  const out = new Float64Array(n);
+  const unit = n > 1 ? (line.x[n - 1]! - line.x[0]!) / (n - 1) : 1;
+  let last = 0;
+  let norm = 0;
+  let prevX = Number.NaN;
+  for (let i = 0; i < n; i++) {
+    const y = line.y[i]!;
+    if (!Number.isFinite(y)) {
+      out[i] = y;
+      continue;
+    }
+    const x = line.x[i]!;
+    const d = Number.isNaN(prevX) || !(unit > 0) ? weight : weight ** ((x - prevX) / unit);
+    last = last * d + (1 - d) * y;
+    norm = norm * d + (1 - d);
+    prevX = x;
+    out[i] = norm > 0 ? last / norm : y;
+  }
+  return { x: line.x, y: out };
+}
+
+/** Mean of the last `window` finite values at each point. */
+export function runningMean(line: Line, window: number): Line {
+  const n = line.y.length;
+  const out = new Float64Array(n);
+  const ring = new Float64Array(window);
+  let sum = 0;
+  let count = 0;
+  let at = 0;
+  for (let i = 0; i < n; i++) {
+    const y = line.y[i]!;
+    if (!Number.isFinite(y)) {
+      out[i] = y;
+      continue;
+    }
+    if (count === window) sum -= ring[at]!;
+    else count++;
+    ring[at] = y;
+    at = (at + 1) % window;
+    sum += y;
+    out[i] = sum / count;
+  }
+  return { x: line.x, y: out };
+}
+
+/** Gaussian-weighted mean of the finite values within 3σ points on both sides. */
+export function gaussian(line: Line, sigma: number): Line {
+  const n = line.y.length;
+  const out = new Float64Array(n);
+  const reach = Math.max(1, Math.ceil(3 * sigma));
+  const weights = Float64Array.from({ length: reach + 1 }, (_, k) =>
+    Math.exp(-(k * k) / (2 * sigma * sigma)),
+  );
+  for (let i = 0; i < n; i++) {
+    const y = line.y[i]!;
+    if (!Number.isFinite(y)) {
+      out[i] = y;
+      continue;
+    }
+    let sum = 0;
+    let total = 0;
+    for (let j = Math.max(0, i - reach), end = Math.min(n - 1, i + reach); j <= end; j++) {
+      const v = line.y[j]!;
+      if (!Number.isFinite(v)) continue;
+      const w = weights[Math.abs(j - i)]!;
+      sum += w * v;
+      total += w;
+    }
+    out[i] = sum / total;
   }
   return { x: line.x, y: out };
 }

@@ -1,6 +1,26 @@
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import { type ColumnGrid, columnGrid, type Line, lowerBound, traceColumns, yExtent } from './columns.js';
+import {
+  type ColumnGrid,
+  columnGrid,
+  type Line,
+  lowerBound,
+  quantileExtent,
+  traceColumns,
+  yExtent,
+} from './columns.js';
+import {
+  dateStep,
+  dateTicks,
+  formatDateTick,
+  formatLinearTicks,
+  formatLogTick,
+  formatSinceStart,
+  logTicks,
+  niceStep,
+  stepTicks,
+  timeStep,
+} from './ticks.js';
 
 export type XAxis = 'step' | 'time' | 'timestamp';
 
@@ -10,6 +30,35 @@ export interface ChartSeries {
   line: Line;
   /** Drawn thinner and faded under the line (the raw line behind a smoothed one). */
   faded?: boolean;
+}
+
+/** The tick labels an axis shows, in order (bottom to top for y). */
+export interface AxisTicks {
+  x: string[];
+  y: string[];
+}
+
+const AXIS_FONT = '12px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
+
+let measurer: CanvasRenderingContext2D | null = null;
+
+/** Width in CSS pixels of the widest label in the axis font. */
+function labelWidth(values: string[] | null): number {
+  if (!values || values.length === 0) return 30;
+  measurer ??= document.createElement('canvas').getContext('2d');
+  if (!measurer) return 8 * Math.max(...values.map((v) => (v ?? '').length));
+  measurer.font = AXIS_FONT;
+  let w = 0;
+  for (const v of values) if (v) w = Math.max(w, measurer.measureText(v).width);
+  return Math.ceil(w);
+}
+
+function cssWidth(u: uPlot): number {
+  return u.bbox.width / uPlot.pxRatio;
+}
+
+function cssHeight(u: uPlot): number {
+  return u.bbox.height / uPlot.pxRatio;
 }
 
 export interface ChartColors {
@@ -27,8 +76,12 @@ export interface ChartOptions {
   onZoom(range: [number, number] | null): void;
   /** Called as the pointer moves over the plot: the x under it, or null when it leaves. */
   onCursor?(x: number | null): void;
-  /** Called after each drawing with the number of line pieces drawn. */
-  onDraw?(segments: number): void;
+  /** Called after each drawing with the number of line pieces drawn and the tick labels shown. */
+  onDraw?(segments: number, ticks: AxisTicks): void;
+  xTitle?: string;
+  yTitle?: string;
+  /** Charts with the same key share the hover cursor. */
+  cursorSync?: string;
 }
 
 /** x values as the chart shows them: timestamps in seconds (uPlot's time unit), else as they are. */
@@ -48,14 +101,52 @@ export class LineChart {
   #range: [number, number] = [0, 1];
   #yRange: [number, number] = [0, 1];
   #grid: ColumnGrid = columnGrid(0, 1, 1, 0);
+  #ignoreOutliers = false;
+  #xStep = 1;
+  #yStep = 1;
+  #ticks: AxisTicks = { x: [], y: [] };
 
   constructor(el: HTMLElement, width: number, options: ChartOptions) {
     this.#options = options;
-    const { colors, axis } = options;
+    const { colors, axis, log } = options;
+    // A log scale must never see a range reaching 0, not even before the first data.
+    this.#yRange = log ? [1, 10] : [0, 1];
     const axisStyle = {
       stroke: colors.text,
+      font: AXIS_FONT,
       grid: { stroke: colors.grid, width: 1 },
       ticks: { stroke: colors.grid, width: 1 },
+      // Keep every label chosen here (uPlot's log filter would blank all but 1, 2 and 5 of a decade).
+      filter: (_u: uPlot, splits: number[]) => splits,
+    };
+    const xSplits = (u: uPlot, _i: number, min: number, max: number): number[] => {
+      const count = cssWidth(u) / (axis === 'timestamp' ? 110 : 90);
+      if (axis === 'time') this.#xStep = timeStep(max - min, count);
+      else if (axis === 'timestamp') this.#xStep = dateStep(max - min, count);
+      else this.#xStep = niceStep(max - min, count);
+      return axis === 'timestamp' ? dateTicks(min, max, this.#xStep) : stepTicks(min, max, this.#xStep);
+    };
+    const xValues = (_u: uPlot, splits: number[]): string[] => {
+      const step = this.#xStep;
+      const labels =
+        axis === 'time'
+          ? splits.map((v) => formatSinceStart(v, step))
+          : axis === 'timestamp'
+            ? splits.map((v, k) => formatDateTick(v, step, k === 0))
+            : formatLinearTicks(splits, step);
+      this.#ticks.x = labels;
+      return labels;
+    };
+    const ySplits = (u: uPlot, _i: number, min: number, max: number): number[] => {
+      if (log) return logTicks(min, max, cssHeight(u) / 18);
+      const count = cssHeight(u) / 28;
+      this.#yStep = niceStep(max - min, count);
+      return stepTicks(min, max, this.#yStep);
+    };
+    const yValues = (_u: uPlot, splits: number[]): string[] => {
+      const labels = log ? splits.map(formatLogTick) : formatLinearTicks(splits, this.#yStep);
+      this.#ticks.y = labels;
+      return labels;
     };
     this.#u = new uPlot(
       {
@@ -67,24 +158,29 @@ export class LineChart {
           x: { time: axis === 'timestamp', auto: false, range: () => this.#displayRange() },
           y: {
             auto: false,
-            distr: options.log ? 3 : 1,
+            distr: log ? 3 : 1,
             log: 10,
             range: () => this.#yRange,
           },
         },
         axes: [
+          { ...axisStyle, splits: xSplits, values: xValues, label: options.xTitle, labelSize: 18 },
           {
             ...axisStyle,
-            ...(axis === 'time'
-              ? { values: (_u: uPlot, splits: number[]) => splits.map(formatSeconds) }
-              : {}),
+            splits: ySplits,
+            values: yValues,
+            // As wide as the longest label, so 100,000 and 1.234e-7 are never cut off.
+            // At least 60 px, so that the plot's width (its M4 bucket count) seldom changes with the data.
+            size: (_u: uPlot, values: string[] | null) => Math.max(60, labelWidth(values) + 18),
+            label: options.yTitle,
+            labelSize: 18,
           },
-          { ...axisStyle, size: 60 },
         ],
         cursor: {
           drag: { x: true, y: false, setScale: false },
           points: { show: false },
           y: false,
+          ...(options.cursorSync ? { sync: { key: options.cursorSync } } : {}),
         },
         // One series only to carry the y scale: the lines are drawn by `#drawLines`, not as uPlot series.
         series: [{}, { scale: 'y', stroke: 'transparent', points: { show: false }, paths: () => null }],
@@ -99,7 +195,7 @@ export class LineChart {
               u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
             },
           ],
-          draw: [(u) => options.onDraw?.(this.#drawLines(u))],
+          draw: [(u) => options.onDraw?.(this.#drawLines(u), { x: this.#ticks.x, y: this.#ticks.y })],
           setCursor: [
             (u) => {
               const left = u.cursor.left;
@@ -110,7 +206,7 @@ export class LineChart {
       },
       [
         [0, 1],
-        [0, 1],
+        [this.#yRange[0], this.#yRange[1]],
       ],
       el,
     );
@@ -128,8 +224,9 @@ export class LineChart {
   }
 
   /** Replaces the lines and the x range (API units) and draws them (uPlot draws in a microtask). */
-  draw(series: ChartSeries[], range: [number, number], zoomed: boolean): void {
+  draw(series: ChartSeries[], range: [number, number], zoomed: boolean, ignoreOutliers = false): void {
     this.#series = series;
+    this.#ignoreOutliers = ignoreOutliers;
     this.#range = range;
     this.#grid = this.gridFor(range, zoomed);
     this.#yRange = this.#computeYRange();
@@ -204,11 +301,18 @@ export class LineChart {
     const log = this.#options.log;
     let lo = Infinity;
     let hi = -Infinity;
-    for (const s of this.#series) {
-      const e = yExtent(s.line, this.#range[0], this.#range[1], log);
-      if (!e) continue;
-      if (e[0] < lo) lo = e[0];
-      if (e[1] > hi) hi = e[1];
+    const lines = this.#series.filter((s) => !s.faded).map((s) => s.line);
+    const clipped = this.#ignoreOutliers
+      ? quantileExtent(lines, this.#range[0], this.#range[1], log, 0.01)
+      : null;
+    if (clipped) [lo, hi] = clipped;
+    else {
+      for (const line of lines) {
+        const e = yExtent(line, this.#range[0], this.#range[1], log);
+        if (!e) continue;
+        if (e[0] < lo) lo = e[0];
+        if (e[1] > hi) hi = e[1];
+      }
     }
     if (lo === Infinity) return log ? [1, 10] : [0, 1];
     if (log) {
@@ -232,12 +336,6 @@ export function zoomRange(range: [number, number], factor: number, centre = 0.5)
 export function panRange(range: [number, number], fraction: number): [number, number] {
   const d = (range[1] - range[0]) * fraction;
   return [range[0] + d, range[1] + d];
-}
-
-function formatSeconds(s: number): string {
-  if (Math.abs(s) < 60) return `${+s.toPrecision(4)}s`;
-  if (Math.abs(s) < 3600) return `${+(s / 60).toPrecision(3)}m`;
-  return `${+(s / 3600).toPrecision(3)}h`;
 }
 
 /** Index of the point nearest to `x` (lines are sorted by x), or -1 for an empty line. */

@@ -1,3 +1,4 @@
+import type { SmoothingKind } from '../chart/columns.js';
 import type { ChartSettings } from './metric-chart.js';
 
 /** The x axis, log scale and smoothing controls that every chart view shares. */
@@ -36,6 +37,27 @@ export function ChartSettingsControls({
           onChange={(e) => set({ smoothing: Number(e.target.value) })}
         />{' '}
         <output>{settings.smoothing.toFixed(2)}</output>
+      </label>
+      <label>
+        by{' '}
+        <select
+          aria-label="smoothing kind"
+          value={settings.smoothingKind ?? 'ema'}
+          onChange={(e) => set({ smoothingKind: e.target.value as SmoothingKind })}
+        >
+          <option value="ema">EMA</option>
+          <option value="time-ema">time-weighted EMA</option>
+          <option value="mean">running average</option>
+          <option value="gauss">Gaussian</option>
+        </select>
+      </label>
+      <label title="Fit the y axis to the 1st to 99th percentile of the values shown">
+        <input
+          type="checkbox"
+          checked={settings.ignoreOutliers ?? false}
+          onChange={(e) => set({ ignoreOutliers: e.target.checked })}
+        />{' '}
+        ignore outliers
       </label>
     </>
   );

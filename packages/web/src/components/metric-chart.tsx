@@ -1,7 +1,14 @@
 import { type KeyboardEvent, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { Downsampled } from '../api.js';
-import { type Line, lineFromBuckets, smooth } from '../chart/columns.js';
 import {
+  countNonPositive,
+  type Line,
+  lineFromBuckets,
+  type SmoothingKind,
+  smoothLine,
+} from '../chart/columns.js';
+import {
+  type AxisTicks,
   type ChartSeries,
   displayX,
   LineChart,
@@ -25,7 +32,17 @@ export interface ChartSettings {
   smoothing: number;
   /** Draw from every point instead of the downsampled buckets. */
   every: boolean;
+  /** How the smoothing averages (EMA when left out). */
+  smoothingKind?: SmoothingKind;
+  /** Fit the y axis to the 1st–99th percentile of the values shown, so rare spikes do not flatten the rest. */
+  ignoreOutliers?: boolean;
 }
+
+const AXIS_TITLES: Record<XAxis, string> = {
+  step: 'step',
+  time: 'time since start',
+  timestamp: 'date and time',
+};
 
 interface Loaded {
   lines: Line[];
@@ -42,6 +59,10 @@ function formatX(axis: XAxis, x: number): string {
   if (axis === 'timestamp') return formatTime(x);
   if (axis === 'time') return `${formatNumber(+x.toPrecision(6))} s`;
   return formatNumber(Math.round(x));
+}
+
+function sameTicks(a: AxisTicks, b: AxisTicks): boolean {
+  return a.x.join('|') === b.x.join('|') && a.y.join('|') === b.y.join('|');
 }
 
 /**
@@ -72,6 +93,11 @@ export function MetricChart({
   const [error, setError] = useState<string | null>(null);
   const [cursor, setCursor] = useState<number | null>(null);
   const [drawn, setDrawn] = useState(0);
+  const [ticks, setTicks] = useState<AxisTicks>({ x: [], y: [] });
+  // This chart's own log or linear choice, over the page's setting until the page's changes.
+  const [ownLog, setOwnLog] = useState<boolean | null>(null);
+  const log = ownLog ?? settings.log;
+  useEffect(() => setOwnLog(null), [settings.log]);
   // What the last finished drawing showed: `seq:source:view`, for tests and benchmarks to wait on.
   const [drawnKey, setDrawnKey] = useState('');
   const pending = useRef('');
@@ -79,6 +105,8 @@ export function MetricChart({
   const everyCache = useRef(new Map<string, Line>());
   // Data depends on the runs' ids only: labels may change (names arriving after ids) without a new fetch.
   const runIds = runs.map((r) => r.id).join('\n');
+  const runIdsRef = useRef(runIds);
+  runIdsRef.current = runIds;
   const runsRef = useRef(runs);
   runsRef.current = runs;
   const palette = useMemo(() => chartColors().series, [theme]);
@@ -90,13 +118,20 @@ export function MetricChart({
     const colors = chartColors();
     const chart = new LineChart(el, Math.max(200, el.clientWidth), {
       axis: settings.axis,
-      log: settings.log,
+      log,
       height: HEIGHT,
       colors,
+      xTitle: AXIS_TITLES[settings.axis],
+      yTitle: metric,
+      cursorSync: runIdsRef.current,
       onZoom: (range) => setZoom(range),
       onCursor: setCursor,
-      onDraw: (segments) => {
+      onDraw: (segments, shown) => {
+        // Wider tick labels narrow the plot: fetch again for its new number of columns.
+        const plot = chartRef.current?.plotWidth;
+        if (plot !== undefined) setWidth(plot);
         setDrawn(segments);
+        setTicks((old) => (sameTicks(old, shown) ? old : { x: [...shown.x], y: [...shown.y] }));
         setDrawnKey(pending.current);
         setState('drawn');
       },
@@ -114,7 +149,7 @@ export function MetricChart({
       chart.destroy();
       chartRef.current = null;
     };
-  }, [settings.axis, settings.log, theme]);
+  }, [settings.axis, log, theme, metric]);
 
   useEffect(() => {
     setZoom(null);
@@ -197,7 +232,7 @@ export function MetricChart({
       setState('error');
     });
     return () => abort.abort();
-  }, [api, metric, runIds, settings.axis, settings.every, settings.log, zoom, width, liveTick, theme]);
+  }, [api, metric, runIds, settings.axis, settings.every, log, zoom, width, liveTick, theme]);
 
   const series: ChartSeries[] = useMemo(() => {
     if (!loaded) return [];
@@ -207,20 +242,27 @@ export function MetricChart({
       const label = runs[i]?.label ?? String(i);
       if (settings.smoothing > 0) {
         out.push({ label, color, line, faded: true });
-        out.push({ label, color, line: smooth(line, settings.smoothing) });
+        out.push({
+          label,
+          color,
+          line: smoothLine(line, settings.smoothingKind ?? 'ema', settings.smoothing),
+        });
       } else {
         out.push({ label, color, line });
       }
     });
     return out;
-  }, [loaded, palette, runs, settings.smoothing]);
+  }, [loaded, palette, runs, settings.smoothing, settings.smoothingKind]);
 
   useEffect(() => {
     const chart = chartRef.current;
     if (!chart || !loaded) return;
     pending.current = `${loaded.seq}:${loaded.every ? 'every' : 'buckets'}:${loaded.zoomed ? 'zoomed' : 'all'}`;
-    chart.draw(series, loaded.range, loaded.zoomed);
-  }, [series, loaded]);
+    chart.draw(series, loaded.range, loaded.zoomed, settings.ignoreOutliers ?? false);
+  }, [series, loaded, settings.ignoreOutliers]);
+  // A log axis cannot show values at or below 0: they are left out, and the chart says so.
+  const hidden = useMemo(() => (log && loaded ? countNonPositive(loaded.lines) : 0), [log, loaded]);
+  const total = loaded ? loaded.lines.reduce((a, l) => a + l.y.length, 0) : 0;
 
   const range = loaded?.range ?? null;
   const keys = useCallback(
@@ -264,6 +306,9 @@ export function MetricChart({
       data-drawn={drawnKey}
       data-line-points={loaded ? loaded.lines.reduce((a, l) => a + l.x.length, 0) : 0}
       data-range={range ? `${range[0]},${range[1]}` : ''}
+      data-log={log ? 'true' : 'false'}
+      data-x-ticks={ticks.x.join('|')}
+      data-y-ticks={ticks.y.join('|')}
       style={{ margin: 0 }}
     >
       <header>
@@ -273,7 +318,21 @@ export function MetricChart({
             ? 'loading…'
             : `${points.toLocaleString('en')} points${loaded?.zoomed ? ' in view' : ''}`}
         </span>
+        {hidden > 0 ? (
+          <span className="muted" data-testid="log-hidden">
+            {hidden === total ? 'no values above 0 to draw' : 'values ≤ 0 not drawn'} on a log scale
+          </span>
+        ) : null}
         <span className="zoom row">
+          <button
+            type="button"
+            aria-pressed={log}
+            onClick={() => setOwnLog(!log)}
+            aria-label={`Log scale for ${label}`}
+            title="Log or linear y axis for this chart"
+          >
+            log
+          </button>
           <button
             type="button"
             onClick={() => range && setZoom(zoomRange(range, 0.5))}

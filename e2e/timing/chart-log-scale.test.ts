@@ -1,0 +1,123 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Browser, buildWeb, openBrowser, SCREENSHOTS } from '../browser.js';
+import { buildServer, E2E_TOKEN, ServerProcess } from '../server-process.js';
+
+const N = 1000;
+
+/** 1e2 down to 1e-6 in even steps of the exponent, the ends exact. */
+const decaying = Array.from({ length: N }, (_, i) =>
+  Number((100 * 10 ** ((-8 * i) / (N - 1))).toPrecision(12)),
+);
+
+const METRICS: Record<string, number[]> = {
+  'residual/p': decaying,
+  'residual/u': decaying.map((v) => v / 10),
+  'residual/v': decaying.map((v, i) => v * (1 + (i % 7) / 10)),
+  dt: Array.from({ length: N }, (_, i) => 0.003 + (i % 5) * 1e-7),
+  cells: Array.from({ length: N }, (_, i) => 100_000 + i * 150),
+  pressure: Array.from({ length: N }, (_, i) => Math.sin(i / 50)),
+};
+
+// Timing: runs alone (vitest.watchdog.config.ts), so that no other browser test shares the CPU.
+describe('log scale with six charts on screen', () => {
+  let home: string;
+  let server: ServerProcess;
+  let browser: Browser;
+  let page: Page;
+  let runId: string;
+
+  const api = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${server.url}/api/v1${path}`, {
+      method,
+      headers: { authorization: `Bearer ${E2E_TOKEN}`, 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+    return (await res.json()) as any;
+  };
+  const card = (metric: string) => page.locator(`figure.chart-card[data-metric="${metric}"]`);
+  const yTicks = async (metric: string) =>
+    ((await card(metric).getAttribute('data-y-ticks')) ?? '').split('|');
+
+  beforeAll(async () => {
+    buildServer();
+    buildWeb();
+    home = mkdtempSync(join(tmpdir(), 'simscope-timing-'));
+    server = await ServerProcess.start({ home });
+    const run = await api('POST', '/runs', { name: 'log-scale', folder: '/timing' });
+    runId = run.id;
+    await api('POST', `/runs/${runId}/metrics`, {
+      writer: 'w',
+      seq: 0,
+      series: Object.entries(METRICS).map(([name, values]) => ({ name, values })),
+    });
+    browser = await openBrowser(server.url, { width: 1440, height: 900 });
+    page = browser.page;
+    page.setDefaultTimeout(15_000);
+    await page.goto(`${server.url}/#token=${E2E_TOKEN}`);
+    await page.getByRole('table', { name: 'Runs' }).waitFor();
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    server?.kill();
+    await server?.waitForExit();
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  it('turns log scale on with no task over 200 ms and labels the decades', async () => {
+    await page.goto(`${server.url}/runs/${runId}?tab=metrics`);
+    const names = Object.keys(METRICS);
+    // Every chart made and drawn (the last ones are made as they scroll into view).
+    await card('pressure').scrollIntoViewIfNeeded();
+    await page.evaluate(() => window.scrollTo(0, 0));
+    for (const name of names) await expect.poll(() => card(name).getAttribute('data-state')).toBe('drawn');
+    await expect.poll(() => page.locator('figure.chart-card[data-state="drawn"]').count()).toBe(6);
+    const before = await Promise.all(names.map((n) => card(n).getAttribute('data-drawn')));
+
+    await page.evaluate(() => {
+      const w = window as unknown as { longTasks: number[] };
+      w.longTasks = [];
+      new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) w.longTasks.push(e.duration);
+      }).observe({ entryTypes: ['longtask'] });
+    });
+    await page.getByRole('checkbox', { name: 'log scale' }).check();
+    for (const [i, name] of names.entries()) {
+      await expect.poll(() => card(name).getAttribute('data-log')).toBe('true');
+      await expect.poll(() => card(name).getAttribute('data-drawn')).not.toBe(before[i]);
+    }
+    await expect
+      .poll(() => yTicks('residual/p'))
+      .toEqual(['10⁻⁶', '10⁻⁵', '10⁻⁴', '10⁻³', '10⁻²', '10⁻¹', '10⁰', '10¹', '10²']);
+    await page.waitForTimeout(300);
+    const longTasks = await page.evaluate(() => (window as unknown as { longTasks: number[] }).longTasks);
+    expect(longTasks.filter((ms) => ms > 200)).toEqual([]);
+
+    expect(await yTicks('residual/u')).toEqual([
+      '10⁻⁷',
+      '10⁻⁶',
+      '10⁻⁵',
+      '10⁻⁴',
+      '10⁻³',
+      '10⁻²',
+      '10⁻¹',
+      '10⁰',
+      '10¹',
+    ]);
+    // Values at or below 0 are left out, and the chart says so.
+    await expect
+      .poll(() => card('pressure').getByTestId('log-hidden').textContent())
+      .toBe('values ≤ 0 not drawn on a log scale');
+    expect(await card('residual/p').getByTestId('log-hidden').count()).toBe(0);
+    for (const t of await yTicks('pressure')) expect(t).toMatch(/^(10[⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+|[0-9.]+)$/);
+    await page.screenshot({ path: join(SCREENSHOTS, 'chart-log-1440.png') });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.screenshot({ path: join(SCREENSHOTS, 'chart-log-390.png') });
+    expect(browser.errors).toEqual([]);
+  });
+});

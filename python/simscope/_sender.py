@@ -511,9 +511,9 @@ class Sender:
                     break
                 n += 1
             chunk, events = events[:n], events[n:]
-            body = json.dumps({"writer": self.writer, "seq": self._seq, "events": chunk}, separators=(",", ":"))
+            text = json.dumps({"writer": self.writer, "seq": self._seq, "events": chunk}, separators=(",", ":"))
             self._seq += 1
-            out.append(_Outgoing("events", body.encode("utf-8"), events=len(chunk)))
+            out.append(_Outgoing("events", text.encode("utf-8"), events=len(chunk)))
         return out
 
     def _deliver_queued(self) -> None:

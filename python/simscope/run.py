@@ -211,6 +211,8 @@ class Run:
         """Sets how the run logs; call before ``init``. A setting that cannot work raises ``SimscopeError``."""
         if suppress_errors is not None:
             self._suppress_errors = bool(suppress_errors)
+        if on_error is not None:
+            self._on_error = on_error
         if unknown:
             self._fail(_unknown("config", unknown))
         if self._sender is not None:
@@ -295,7 +297,7 @@ class Run:
         Returns True when the run was started."""
         try:
             if unknown:
-                raise _unknown("init", unknown)
+                self._fail(_unknown("init", unknown))
             if self._sender is not None:
                 raise SimscopeError("invalid_transition", "init: this Run was already initialised")
             body: Dict[str, Any] = {"id": new_run_id()}
@@ -420,7 +422,7 @@ class Run:
     ) -> None:
         """Logs metric values for one step: ``run.log_metrics({'loss': 0.1, 'lr': 1e-3})``. Never waits for the
         network; a point that finds the queue full is dropped and counted unless ``queue_blocking`` is set."""
-        if step is None and time is None and timestamp is None:
+        if step is None and time is None and timestamp is None and type(metrics) is dict:
             clock = _perf_counter()
             lock = self._lock
             lock.acquire()
@@ -760,8 +762,8 @@ class Run:
             if twice:
                 raise SimscopeError("invalid_field", f"save_all: several files would be named {', '.join(twice)}; use preserve_path=True")
             out = []
-            for file, artifact in plan:
-                out.append(self._upload(file, category, filetype, artifact, None))
+            for source, artifact in plan:
+                out.append(self._upload(source, category, filetype, artifact, None))
             return out
         except (SimscopeError, OSError) as error:
             self._fail(error if isinstance(error, SimscopeError) else SimscopeError("invalid_field", f"save_all: {error}"))

@@ -22,4 +22,4 @@ def series(url: str, run: str, name: str) -> Dict[str, List[Any]]:
 
 
 def events(url: str, run: str) -> List[Dict[str, Any]]:
-    return list(get(url, f"/runs/{run}/events", limit=10000)["items"])
+    return list(get(url, f"/runs/{run}/events", limit=10000, order="asc")["items"])

@@ -12,6 +12,7 @@ const modules = [
   './artifacts-bench.js',
   './hardening-bench.js',
   './web-bench.js',
+  './python-bench.js',
 ];
 const only = process.argv.slice(2);
 const log = (line) => process.stdout.write(`${line}\n`);

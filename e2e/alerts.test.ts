@@ -25,6 +25,22 @@ async function waitFor(check: () => boolean | Promise<boolean>, ms: number, what
   }
 }
 
+/**
+ * Waits until the engine has evaluated the run's first alert again after this call, twice over: its next slot
+ * passes now plus two periods. What a pass would have sent by mistake has been sent by then.
+ */
+async function waitForPasses(client: Client, run: string): Promise<void> {
+  const from = Date.now() * 1000;
+  await waitFor(
+    async () => {
+      const [state] = await client.getAlerts({ run });
+      return state?.next != null && state.next > from + 2 * (state.alert.frequency ?? 0) * 1e6;
+    },
+    15_000,
+    `two more passes of the engine over '${run}'`,
+  );
+}
+
 const receivers = useNotificationReceivers();
 
 describe('alerts from the client, with the engine on its timer in a listening server', () => {
@@ -125,6 +141,8 @@ describe('alerts from the client, with the engine on its timer in a listening se
       ),
     ).toBe(true);
     expect(JSON.parse(body)).toMatchObject({ type: 'alert.critical', run: { name: 'diverging' } });
+    // The run has ended, so the engine's slots for it stand still: only waiting out several passes (50 ms each)
+    // shows that no second webhook comes.
     await new Promise((r) => setTimeout(r, 400));
     expect(receivers.hooks.requests).toHaveLength(1);
   });
@@ -234,7 +252,7 @@ describe('alerts across a server kill -9 and restart', () => {
     server.kill('SIGKILL');
     await server.waitForExit();
     server = await ServerProcess.start({ home, args, port: Number(new URL(connection.url).port) });
-    await new Promise((r) => setTimeout(r, 3000));
+    await waitForPasses(client(), 'restarted');
     expect(receivers.hooks.requests.map((r) => JSON.parse(r.body).type)).toEqual(['alert.critical']);
     const [state] = await client().getAlerts({ run: 'restarted' });
     expect(state?.state).toBe('critical');
@@ -246,7 +264,7 @@ describe('alerts across a server kill -9 and restart', () => {
       15_000,
       'the ok webhook',
     );
-    await new Promise((r) => setTimeout(r, 1500));
+    await waitForPasses(client(), 'restarted');
     expect(receivers.hooks.requests.map((r) => JSON.parse(r.body).type)).toEqual([
       'alert.critical',
       'alert.ok',

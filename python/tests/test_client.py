@@ -325,3 +325,27 @@ def test_workspace_header_and_env_connection(
     assert caught.value.status in (403, 404)
 
 
+
+
+def test_list_all_draws_progress_when_asked(
+    server: ServerProcess, client: Client, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = "/" + unique("py-progress")
+    for i in range(3):
+        make_run(server, name=f"{folder[1:]}-{i}", folder=folder)
+    capsys.readouterr()
+    assert len(client.runs.list_all(folder=folder, page_size=1, progress=True)) == 3
+    drawn = capsys.readouterr().err
+    assert "runs" in drawn and "3/3" in drawn
+    client.runs.list_all(folder=folder, page_size=1)
+    assert capsys.readouterr().err == ""
+
+
+def test_metric_values_against_timestamps(server: ServerProcess, client: Client) -> None:
+    run = make_run(server, name=unique("stamps"))["name"]
+    stamps = [1_700_000_000_000_000, 1_700_000_000_500_000]
+    log_metrics(server, run, [{"name": "p", "values": [1.5, 2.5], "timestamps": stamps}])
+    got = client.get_metric_values(run, "p", x="timestamp")
+    assert list(got["timestamp"]) == stamps and list(got["value"]) == [1.5, 2.5]
+    down = client.get_metric_values(run, "p", x="timestamp", max_points=8)
+    assert list(down["timestamp"]) == stamps

@@ -93,7 +93,7 @@ def test_unknown_profile_and_bad_toml(tmp_path: Path) -> None:
 
 
 def test_minimal_reader_matches_tomllib() -> None:
-    import tomllib
+    tomllib = pytest.importorskip("tomllib")
 
     text = USER + '\n[telemetry]\nenabled = false # off\n[a."b c".d]\nn = 1_000\nf = 1.5\ns = \'lit\'\ne = "q\\"x"\n'
     assert parse_minimal_toml(text) == tomllib.loads(text)

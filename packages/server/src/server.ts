@@ -9,8 +9,8 @@ import { createApp, SERVER_VERSION } from './http/app.js';
 import { AlertEngine } from './services/alert-engine.js';
 import { ArtifactService } from './services/artifact-service.js';
 import { hashToken } from './services/auth-service.js';
+import { DomainEvents } from './services/domain-events.js';
 import { EmailNotifier } from './services/email-notifier.js';
-import { LiveHub } from './services/live-hub.js';
 import { LostRunSweeper, runView } from './services/run-service.js';
 import { WebhookNotifier } from './services/webhook-notifier.js';
 import { openStore } from './store/open-store.js';
@@ -33,7 +33,10 @@ export async function startServer(
 ): Promise<{ url: string; close(): Promise<void> }> {
   const store = await openStore(config.db || undefined, config.dataDir);
   const blobs = await openBlobStore(config.blobStore);
-  const live = new LiveHub();
+  const bus = new DomainEvents({
+    onError: (error, event) =>
+      app.log.warn({ err: error, event: event.type }, 'a domain event listener failed'),
+  });
   const webRoot = fileURLToPath(new URL('../../web/dist/', import.meta.url));
   const app = await createApp({
     store,
@@ -43,7 +46,7 @@ export async function startServer(
     sinkRoute: config.sinkRoute,
     blobs,
     artifactQuota: config.artifactQuota,
-    live,
+    bus,
     webRoot,
     webhookAllow: config.webhookAllow,
   });
@@ -55,7 +58,8 @@ export async function startServer(
   const url = `http://${host}:${port}`;
   const sweeper = new LostRunSweeper(store, config.sweepInterval * 1000, (runs) => {
     app.log.info({ runs: runs.map((r) => r.id) }, 'runs lost');
-    for (const run of runs) live.publish(run.workspaceId, { type: 'run', run: runView(run) });
+    for (const run of runs)
+      bus.publish({ type: 'run.changed', workspaceId: run.workspaceId, run: runView(run) });
   });
   sweeper.start();
   const publicUrl = config.publicUrl ?? url;

@@ -39,6 +39,7 @@ import { AdminService } from '../services/admin-service.js';
 import { ArtifactService } from '../services/artifact-service.js';
 import { AuthService } from '../services/auth-service.js';
 import type { AuthContext, ServiceContext } from '../services/context.js';
+import { DomainEvents } from '../services/domain-events.js';
 import { EventService } from '../services/event-service.js';
 import { FolderService } from '../services/folder-service.js';
 import { LiveHub } from '../services/live-hub.js';
@@ -74,8 +75,8 @@ export interface AppConfig {
   blobs?: BlobStore;
   /** Bytes of artifacts each workspace may hold; absent or null for no limit. */
   artifactQuota?: number | null;
-  /** Where live changes are published (`GET /api/v1/live`); one is made when absent. */
-  live?: LiveHub;
+  /** The domain event bus services publish on (the live stream listens to it); one is made when absent. */
+  bus?: DomainEvents;
   /** Milliseconds between checks of an open live stream's token and membership; 5,000 when absent. */
   liveRecheckMs?: number;
   /** Folder of the built web UI (`index.html` and `assets/`), served at `/`; null or absent: a note instead. */
@@ -154,7 +155,17 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
   });
   await registerSecurityHeaders(app);
   const auth = new AuthService(store);
-  const hub = config.live ?? new LiveHub();
+  const bus =
+    config.bus ??
+    new DomainEvents({
+      onError: (error, event) =>
+        app.log.warn({ err: error, event: event.type }, 'a domain event listener failed'),
+    });
+  const hub = new LiveHub();
+  const disconnectLive = hub.connect(bus);
+  app.addHook('onClose', async function disconnectLiveHub() {
+    disconnectLive();
+  });
   const admin = new AdminService({
     store,
     now,
@@ -261,7 +272,7 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
   }
 
   function ctx(request: FastifyRequest): ServiceContext {
-    return { store, auth: request.auth!, now };
+    return { store, auth: request.auth!, bus, now };
   }
 
   function route(

@@ -1,8 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AccessLoss, AuthService } from '../services/auth-service.js';
 import type { LiveHub, LiveMessage } from '../services/live-hub.js';
-import { runView } from '../services/run-service.js';
-import type { RunRecord, Store } from '../store/store.js';
+import type { Store } from '../store/store.js';
 import type { RouteDoc } from './openapi.js';
 
 export type RouteFn = (
@@ -25,66 +24,6 @@ export interface LiveRoutesConfig {
   flushMs?: number;
   /** Milliseconds between keep-alive comments. */
   keepAliveMs?: number;
-}
-
-const RUN_ROUTES = new Set(['/api/v1/runs', '/api/v1/runs/:run']);
-
-/** Publishes what changed to the live hub after each successful write, so ingest and edits stay unaware of it. */
-function addPublishHooks({ app, store, hub }: LiveRoutesConfig): void {
-  const resolve = async (workspaceId: string, idOrName: string): Promise<RunRecord | undefined> =>
-    store.runs.getRun(workspaceId, idOrName);
-
-  app.addHook('onSend', async function publishRunAnswer(request, reply, payload) {
-    const ws = request.auth?.workspace?.id;
-    if (!ws || !hub.watched(ws) || reply.statusCode >= 300 || typeof payload !== 'string') return payload;
-    const method = request.method;
-    if ((method === 'POST' || method === 'PATCH') && RUN_ROUTES.has(request.routeOptions.url ?? '')) {
-      try {
-        hub.publish(ws, { type: 'run', run: JSON.parse(payload) });
-      } catch (error) {
-        request.log.warn({ err: error }, 'live: could not publish a run');
-      }
-    }
-    return payload;
-  });
-
-  app.addHook('onResponse', async function publishChange(request, reply) {
-    const ws = request.auth?.workspace?.id;
-    if (!ws || !hub.watched(ws) || reply.statusCode >= 300) return;
-    const url = request.routeOptions.url ?? '';
-    const method = request.method;
-    const params = request.params as Record<string, string>;
-    try {
-      if (method === 'DELETE' && url === '/api/v1/runs/:run') {
-        hub.publish(ws, { type: 'deleted', run: params.run! });
-        return;
-      }
-      if (url.startsWith('/api/v1/folders') && method !== 'GET') {
-        const body = request.body as { path?: unknown } | undefined;
-        const path = typeof body?.path === 'string' ? body.path : (params.folder ?? '');
-        hub.publish(ws, { type: 'folder', path });
-        return;
-      }
-      if (method !== 'POST' || !params.run) return;
-      let message: ((run: RunRecord) => LiveMessage) | undefined;
-      if (url === '/api/v1/runs/:run/metrics') {
-        const body = request.body as { series?: { name?: unknown }[] } | undefined;
-        const names = Array.isArray(body?.series)
-          ? body.series.map((s) => s?.name).filter((n): n is string => typeof n === 'string')
-          : [];
-        message = (run) => ({ type: 'metrics', run: run.id, names });
-      } else if (url === '/api/v1/runs/:run/events') {
-        message = (run) => ({ type: 'events', run: run.id });
-      } else if (url === '/api/v1/runs/:run/heartbeat' || url === '/api/v1/runs/:run/abort') {
-        message = (run) => ({ type: 'run', run: runView(run) });
-      }
-      if (!message) return;
-      const run = await resolve(ws, params.run);
-      if (run) hub.publish(ws, message(run));
-    } catch (error) {
-      request.log.warn({ err: error }, 'live: could not publish a change');
-    }
-  });
 }
 
 function messageKey(m: LiveMessage): string {
@@ -115,7 +54,6 @@ export function registerLiveRoutes(config: LiveRoutesConfig): void {
   const keepAliveMs = config.keepAliveMs ?? 15_000;
   const recheckMs = config.recheckMs ?? 5_000;
   const open = new Set<() => void>();
-  addPublishHooks(config);
 
   // preClose: before the server waits for its connections to end, which open streams never do.
   app.addHook('preClose', async function endLiveStreams() {

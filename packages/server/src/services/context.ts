@@ -1,5 +1,6 @@
 import type { TokenScope } from '@simscope/protocol';
 import type { Store, TokenRecord, UserRecord, WorkspaceRecord } from '../store/store.js';
+import type { DomainEvents } from './domain-events.js';
 
 /** Who is calling and in which workspace; every service call gets it. */
 export interface AuthContext {
@@ -13,6 +14,8 @@ export interface AuthContext {
 export interface ServiceContext {
   store: Store;
   auth: AuthContext;
+  /** Where a service publishes what it changed, once the change is committed. */
+  bus: DomainEvents;
   /** Microseconds since the epoch. */
   now(): number;
 }

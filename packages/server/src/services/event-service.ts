@@ -53,6 +53,7 @@ export class EventService {
       return { timestamp, level: e.level ?? 'info', message: e.message };
     });
     const stored = await ctx.store.events.appendEvents(run.pk, batch, events);
+    if (stored) ctx.bus.publish({ type: 'events.appended', workspaceId: run.workspaceId, runId: run.id });
     return { stored, events: stored ? events.length : 0 };
   }
 

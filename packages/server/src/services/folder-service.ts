@@ -45,6 +45,7 @@ export class FolderService {
         metadata: input.metadata,
       });
     }
+    ctx.bus.publish({ type: 'folder.changed', workspaceId: folder.workspaceId, path: folder.path });
     return view(folder);
   }
 
@@ -80,6 +81,7 @@ export class FolderService {
           ? undefined
           : mergeMetadata(folder.metadata, input.metadata as JsonObject),
     });
+    ctx.bus.publish({ type: 'folder.changed', workspaceId: folder.workspaceId, path: folder.path });
     return view(await this.find(ctx, folder.id));
   }
 
@@ -98,6 +100,8 @@ export class FolderService {
         `folder '${folder.path}' is not empty; pass recursive=true to delete its contents too`,
       );
     }
-    return { runsDeleted: await ctx.store.folders.deleteFolder(ctx.auth.workspace.id, folder, recursive) };
+    const runsDeleted = await ctx.store.folders.deleteFolder(ctx.auth.workspace.id, folder, recursive);
+    ctx.bus.publish({ type: 'folder.changed', workspaceId: folder.workspaceId, path: folder.path });
+    return { runsDeleted };
   }
 }

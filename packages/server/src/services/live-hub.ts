@@ -1,18 +1,29 @@
-import type { RunView } from '@simscope/protocol';
+import type { LiveMessage } from '@simscope/protocol';
+import type { DomainEvent, DomainEvents } from './domain-events.js';
 
-/** A change that browsers watching a workspace are told about. */
-export type LiveMessage =
-  | { type: 'run'; run: RunView }
-  | { type: 'deleted'; run: string }
-  | { type: 'metrics'; run: string; names: string[] }
-  | { type: 'events'; run: string }
-  | { type: 'folder'; path: string };
+export type { LiveMessage };
 
 export type LiveListener = (message: LiveMessage) => void;
 
+/** The message browsers are sent for a domain event. */
+export function liveMessage(event: DomainEvent): LiveMessage {
+  switch (event.type) {
+    case 'run.changed':
+      return { type: 'run', run: event.run };
+    case 'run.deleted':
+      return { type: 'deleted', run: event.runId };
+    case 'metrics.appended':
+      return { type: 'metrics', run: event.runId, names: event.names };
+    case 'events.appended':
+      return { type: 'events', run: event.runId };
+    case 'folder.changed':
+      return { type: 'folder', path: event.path };
+  }
+}
+
 /**
- * Fans changes out to the live connections of each workspace, within this process. Several server processes
- * over one database each tell only the browsers connected to them.
+ * Fans changes out to the live connections of each workspace. It hears of changes from the domain event bus
+ * (`connect`), so it sees what the bus carries: today this process's writes, later those of every process.
  */
 export class LiveHub {
   readonly #listeners = new Map<string, Set<LiveListener>>();
@@ -30,6 +41,13 @@ export class LiveHub {
       set.delete(listener);
       if (set.size === 0 && this.#listeners.get(workspaceId) === set) this.#listeners.delete(workspaceId);
     };
+  }
+
+  /** Turns the bus's events into messages for the workspaces' streams; returns the function that disconnects. */
+  connect(bus: DomainEvents): () => void {
+    return bus.subscribe((event) => {
+      if (this.watched(event.workspaceId)) this.publish(event.workspaceId, liveMessage(event));
+    });
   }
 
   /** Whether anyone listens to the workspace (so publishers can skip the work of building a message). */

@@ -151,7 +151,9 @@ export class RunService {
           heartbeatAt: status === 'running' ? now : null,
           heartbeatTimeout: input.heartbeatTimeout ?? null,
         });
-        return runView(run);
+        const view = runView(run);
+        ctx.bus.publish({ type: 'run.changed', workspaceId: run.workspaceId, run: view });
+        return view;
       } catch (error) {
         if (
           input.name === undefined &&
@@ -233,7 +235,9 @@ export class RunService {
     if (input.status !== undefined && input.status !== run.status) {
       Object.assign(changes, this.#transition(run, input.status, input.statusAt ?? now));
     }
-    return runView(await ctx.store.runs.updateRun(ctx.auth.workspace.id, run.pk, changes, now));
+    const view = runView(await ctx.store.runs.updateRun(ctx.auth.workspace.id, run.pk, changes, now));
+    ctx.bus.publish({ type: 'run.changed', workspaceId: ctx.auth.workspace.id, run: view });
+    return view;
   }
 
   #transition(run: RunRecord, to: RunStatus, now: number): RunChanges {
@@ -256,7 +260,9 @@ export class RunService {
 
   async delete(ctx: ServiceContext, idOrName: string): Promise<void> {
     const run = await this.find(ctx, idOrName);
-    await ctx.store.runs.deleteRun(ctx.auth.workspace.id, run.pk);
+    if (await ctx.store.runs.deleteRun(ctx.auth.workspace.id, run.pk)) {
+      ctx.bus.publish({ type: 'run.deleted', workspaceId: ctx.auth.workspace.id, runId: run.id });
+    }
   }
 
   /**
@@ -278,7 +284,9 @@ export class RunService {
     const changes: RunChanges = { heartbeatAt: now };
     if (run.status !== 'running') Object.assign(changes, this.#transition(run, 'running', now));
     const updated = await ctx.store.runs.updateRun(ctx.auth.workspace.id, run.pk, changes, now);
-    return { status: updated.status, abort: runView(updated).abort };
+    const view = runView(updated);
+    ctx.bus.publish({ type: 'run.changed', workspaceId: ctx.auth.workspace.id, run: view });
+    return { status: updated.status, abort: view.abort };
   }
 
   async requestAbort(ctx: ServiceContext, idOrName: string, body: unknown): Promise<RunView['abort']> {
@@ -293,7 +301,9 @@ export class RunService {
       { abortAt: run.abortAt ?? ctx.now(), abortReason: input.reason ?? run.abortReason },
       ctx.now(),
     );
-    return runView(updated).abort;
+    const view = runView(updated);
+    ctx.bus.publish({ type: 'run.changed', workspaceId: ctx.auth.workspace.id, run: view });
+    return view.abort;
   }
 
   async readAbort(ctx: ServiceContext, idOrName: string): Promise<RunView['abort']> {

@@ -1,0 +1,99 @@
+import type { RunView } from '@simscope/protocol';
+
+/** A run was created or changed (status, heartbeat, abort request, fields); carries the run as the API shows it. */
+export interface RunChanged {
+  type: 'run.changed';
+  workspaceId: string;
+  run: RunView;
+}
+
+/** A run was deleted. */
+export interface RunDeleted {
+  type: 'run.deleted';
+  workspaceId: string;
+  runId: string;
+}
+
+/** A metric batch was stored (not a replay); `names` are its series that got points. */
+export interface MetricsAppended {
+  type: 'metrics.appended';
+  workspaceId: string;
+  runId: string;
+  names: string[];
+}
+
+/** An event batch was stored (not a replay). */
+export interface EventsAppended {
+  type: 'events.appended';
+  workspaceId: string;
+  runId: string;
+}
+
+/** A folder was created, changed or deleted (with its subfolders and runs when recursive). */
+export interface FolderChanged {
+  type: 'folder.changed';
+  workspaceId: string;
+  path: string;
+}
+
+/** What services tell the rest of the server after a write has committed. */
+export type DomainEvent = RunChanged | RunDeleted | MetricsAppended | EventsAppended | FolderChanged;
+
+export type DomainEventType = DomainEvent['type'];
+
+export type DomainEventListener = (event: DomainEvent) => void;
+
+export interface DomainEventsConfig {
+  /** Told when a listener throws; the publishing write has committed already, so it never fails because of one. */
+  onError?(error: unknown, event: DomainEvent): void;
+}
+
+/**
+ * The in-process bus that services publish domain events on, after the write they describe has committed, and that
+ * the live hub (and anything else that reacts to changes) subscribes to. Delivery is synchronous, in subscription
+ * order, within this process.
+ *
+ * This is the seam for running several server processes: a PostgreSQL `LISTEN/NOTIFY` bridge will subscribe here
+ * to send each event to the other processes and publish the ones it receives, so publishers and subscribers stay
+ * as they are.
+ *
+ * @example
+ * const bus = new DomainEvents();
+ * const stop = bus.subscribe((e) => { if (e.type === 'run.deleted') console.log(e.runId); });
+ * bus.publish({ type: 'run.deleted', workspaceId: 'w', runId: 'r' });
+ * stop();
+ */
+export class DomainEvents {
+  readonly #listeners = new Set<DomainEventListener>();
+  readonly #onError: (error: unknown, event: DomainEvent) => void;
+
+  constructor(config: DomainEventsConfig = {}) {
+    this.#onError = config.onError ?? (() => {});
+  }
+
+  /** Listens to every event; returns the function that stops listening. */
+  subscribe(listener: DomainEventListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.unsubscribe(listener);
+  }
+
+  unsubscribe(listener: DomainEventListener): void {
+    this.#listeners.delete(listener);
+  }
+
+  /** Tells every listener; call it only once the change is committed. A listener that throws is reported, not rethrown. */
+  publish(event: DomainEvent): void {
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.#onError(error, event);
+      }
+    }
+  }
+
+  /** Number of listeners. */
+  get size(): number {
+    return this.#listeners.size;
+  }
+}

@@ -72,6 +72,7 @@ export interface RouteResponses {
   createAlert: AlertView;
   listAlerts: Page<AlertListItem>;
   getAlert: AlertView;
+  listAlertRuns: Page<RunAlertView>;
   deleteAlert: undefined;
   attachAlert: RunAlertView;
   listRunAlerts: Page<RunAlertView>;

@@ -44,8 +44,8 @@ import { ROUTES, type RouteName, type RouteParams, type RouteSpec } from './rout
 
 /** The schemas a route's input is parsed with at the server's edge; absent parts are passed as they came. */
 export interface RouteSchemas {
-  query?: z.ZodType;
-  body?: z.ZodType;
+  querySchema?: z.ZodType;
+  bodySchema?: z.ZodType;
   /** An empty body is read as `{}` (routes whose every body field is optional). */
   emptyBodyIsObject?: boolean;
 }
@@ -62,23 +62,23 @@ const runListQuery = z.object({
 
 /** Every route's schemas, by route name. */
 export const ROUTE_SCHEMAS = {
-  adminProcess: { query: z.object({ gc: flagParam() }) },
-  createUser: { body: userCreateSchema },
-  createWorkspace: { body: workspaceCreateSchema },
-  addMember: { body: membershipCreateSchema },
-  createToken: { body: tokenCreateSchema },
-  listTokens: { query: z.object({ user: text() }) },
+  adminProcess: { querySchema: z.object({ gc: flagParam() }) },
+  createUser: { bodySchema: userCreateSchema },
+  createWorkspace: { bodySchema: workspaceCreateSchema },
+  addMember: { bodySchema: membershipCreateSchema },
+  createToken: { bodySchema: tokenCreateSchema },
+  listTokens: { querySchema: z.object({ user: text() }) },
 
-  createRun: { body: runCreateSchema, emptyBodyIsObject: true },
-  listRuns: { query: runListQuery },
-  searchRuns: { body: runSearchSchema },
-  updateRun: { body: runUpdateSchema, emptyBodyIsObject: true },
-  requestAbort: { body: abortSchema, emptyBodyIsObject: true },
+  createRun: { bodySchema: runCreateSchema, emptyBodyIsObject: true },
+  listRuns: { querySchema: runListQuery },
+  searchRuns: { bodySchema: runSearchSchema },
+  updateRun: { bodySchema: runUpdateSchema, emptyBodyIsObject: true },
+  requestAbort: { bodySchema: abortSchema, emptyBodyIsObject: true },
 
-  ingestMetrics: { body: z.unknown().transform((body) => readMetricBatch(body)) },
-  sinkMetrics: { body: z.unknown().transform((body) => readMetricBatch(body)) },
+  ingestMetrics: { bodySchema: z.unknown().transform((body) => readMetricBatch(body)) },
+  sinkMetrics: { bodySchema: z.unknown().transform((body) => readMetricBatch(body)) },
   listMetricNames: {
-    query: z.object({
+    querySchema: z.object({
       name: textParam(),
       prefix: textParam(),
       q: textParam(),
@@ -88,7 +88,7 @@ export const ROUTE_SCHEMAS = {
     }),
   },
   readSeries: {
-    query: z.object({
+    querySchema: z.object({
       name: text(),
       columns: seriesColumnsParam(),
       from: numberParam(),
@@ -98,7 +98,7 @@ export const ROUTE_SCHEMAS = {
     }),
   },
   downsample: {
-    query: z.object({
+    querySchema: z.object({
       name: text(),
       x: axisParam(),
       buckets: limitParam(1000, LIMITS.downsampleBuckets),
@@ -106,11 +106,11 @@ export const ROUTE_SCHEMAS = {
       to: numberParam(),
     }),
   },
-  downsampleRuns: { body: downsampleRunsSchema, emptyBodyIsObject: true },
+  downsampleRuns: { bodySchema: downsampleRunsSchema, emptyBodyIsObject: true },
 
-  ingestEvents: { body: eventBatchSchema },
+  ingestEvents: { bodySchema: eventBatchSchema },
   listEvents: {
-    query: z.object({
+    querySchema: z.object({
       level: levelsParam(),
       order: orderParam(),
       limit: limitParam(100, LIMITS.pageSize * 10),
@@ -121,9 +121,9 @@ export const ROUTE_SCHEMAS = {
     }),
   },
 
-  createFolder: { body: folderCreateSchema },
+  createFolder: { bodySchema: folderCreateSchema },
   listFolders: {
-    query: z.object({
+    querySchema: z.object({
       path: folderPathSchema.optional(),
       parent: folderPathSchema.optional(),
       prefix: folderPathSchema.optional(),
@@ -131,9 +131,9 @@ export const ROUTE_SCHEMAS = {
       next,
     }),
   },
-  updateFolder: { body: folderUpdateSchema, emptyBodyIsObject: true },
+  updateFolder: { bodySchema: folderUpdateSchema, emptyBodyIsObject: true },
   deleteFolder: {
-    query: z.object({
+    querySchema: z.object({
       recursive: z
         .string()
         .optional()
@@ -141,22 +141,35 @@ export const ROUTE_SCHEMAS = {
     }),
   },
 
-  live: { query: z.object({ runs: text() }) },
-  searchRunTable: { body: runTableSearchSchema },
+  live: { querySchema: z.object({ runs: text() }) },
+  searchRunTable: { bodySchema: runTableSearchSchema },
 
-  createAlert: { body: alertCreateSchema, emptyBodyIsObject: true },
-  listAlerts: { query: z.object({ limit: limitParam(100, LIMITS.pageSize), next, critical: flagParam() }) },
-  listRunAlerts: {
-    query: z.object({ limit: limitParam(LIMITS.pageSize, LIMITS.pageSize), next, critical: flagParam() }),
+  createAlert: { bodySchema: alertCreateSchema, emptyBodyIsObject: true },
+  listAlerts: {
+    querySchema: z.object({ limit: limitParam(100, LIMITS.pageSize), next, critical: flagParam() }),
   },
-  alertHistory: { query: z.object({ limit: limitParam(100, LIMITS.pageSize), next }) },
-  setAlertState: { body: alertStateSchema, emptyBodyIsObject: true },
+  listAlertRuns: {
+    querySchema: z.object({
+      limit: limitParam(LIMITS.pageSize, LIMITS.pageSize),
+      next,
+      critical: flagParam(),
+    }),
+  },
+  listRunAlerts: {
+    querySchema: z.object({
+      limit: limitParam(LIMITS.pageSize, LIMITS.pageSize),
+      next,
+      critical: flagParam(),
+    }),
+  },
+  alertHistory: { querySchema: z.object({ limit: limitParam(100, LIMITS.pageSize), next }) },
+  setAlertState: { bodySchema: alertStateSchema, emptyBodyIsObject: true },
 
-  createTelemetryKey: { body: telemetryKeyCreateSchema },
-  listTelemetryKeys: { query: z.object({ service: text() }) },
+  createTelemetryKey: { bodySchema: telemetryKeyCreateSchema },
+  listTelemetryKeys: { querySchema: z.object({ service: text() }) },
 
   saveArtifact: {
-    query: z.object({
+    querySchema: z.object({
       name: artifactNameParam(),
       category: categoryParam(),
       sha256: sha256Param(),
@@ -165,7 +178,7 @@ export const ROUTE_SCHEMAS = {
     }),
   },
   listArtifacts: {
-    query: z.object({
+    querySchema: z.object({
       limit: limitParam(1000, 1000),
       next,
       category: categoryParam(),
@@ -175,8 +188,8 @@ export const ROUTE_SCHEMAS = {
       endsWith: nameFilterParam(),
     }),
   },
-  readArtifact: { query: z.object({ name: artifactNameParam() }) },
-  deleteArtifact: { query: z.object({ name: artifactNameParam() }) },
+  readArtifact: { querySchema: z.object({ name: artifactNameParam() }) },
+  deleteArtifact: { querySchema: z.object({ name: artifactNameParam() }) },
 } satisfies { [R in RouteName]?: RouteSchemas };
 
 type Schemas = typeof ROUTE_SCHEMAS;
@@ -191,8 +204,12 @@ export type ApiRoute<R extends RouteName = RouteName> = (typeof ROUTES)[R] &
 /** The parsed input a route's handler gets: its path parameters, query and body, as the schemas give them. */
 export interface RouteInput<R extends RouteName> {
   params: RouteParams<R>;
-  query: Output<R extends keyof Schemas ? Schemas[R] : object, 'query', Record<string, string | undefined>>;
-  body: Output<R extends keyof Schemas ? Schemas[R] : object, 'body', unknown>;
+  query: Output<
+    R extends keyof Schemas ? Schemas[R] : object,
+    'querySchema',
+    Record<string, string | undefined>
+  >;
+  body: Output<R extends keyof Schemas ? Schemas[R] : object, 'bodySchema', unknown>;
 }
 
 /** The route `name` of the table with its schemas. */

@@ -38,12 +38,12 @@ describe('the route table', () => {
   it('declares each method and path once', () => {
     const keys = Object.values(ROUTES).map((r) => `${r.method} ${r.path}`);
     expect(new Set(keys).size).toBe(keys.length);
-    expect(keys.length).toBe(65);
+    expect(keys.length).toBe(66);
   });
 
   it('parses a query with the messages the server answers', () => {
-    const route = apiRoute('readSeries');
-    expect(parseInput(route.query, { name: 'loss', from: '2', limit: '10' }, 'query')).toEqual({
+    const route = apiRoute('readSeries').querySchema;
+    expect(parseInput(route, { name: 'loss', from: '2', limit: '10' }, 'query')).toEqual({
       name: 'loss',
       columns: ['step', 'time', 'timestamp', 'value'],
       from: 2,
@@ -51,13 +51,11 @@ describe('the route table', () => {
       limit: 10,
       next: undefined,
     });
-    expect(() => parseInput(route.query, { from: 'x' }, 'query')).toThrow(
-      "query.from: expected a number, got 'x'",
-    );
-    expect(() => parseInput(route.query, { limit: '0' }, 'query')).toThrow(
+    expect(() => parseInput(route, { from: 'x' }, 'query')).toThrow("query.from: expected a number, got 'x'");
+    expect(() => parseInput(route, { limit: '0' }, 'query')).toThrow(
       "query.limit: must be a whole number from 1 to 1000000, got '0'",
     );
-    const save = apiRoute('saveArtifact').query;
+    const save = apiRoute('saveArtifact').querySchema;
     expect(() => parseInput(save, { name: 'a', metadata: '[]' }, 'query')).toThrow(
       'query.metadata: must be a JSON object',
     );

@@ -302,6 +302,17 @@ export const ROUTES = {
     scope: 'read',
     summary: 'Get an alert definition by id or name',
   },
+  listAlertRuns: {
+    method: 'GET',
+    path: '/alerts/:alert/runs',
+    scope: 'read',
+    summary: 'The runs an alert is attached to, with its state on each, by run name',
+    query: {
+      critical: 'true: only runs where it is critical',
+      limit: 'page size (default 1000)',
+      next: 'cursor',
+    },
+  },
   deleteAlert: {
     method: 'DELETE',
     path: '/alerts/:alert',

@@ -1,26 +1,18 @@
+import type { RouteSchemas, RouteSpec } from '@simscope/protocol';
 import { z } from 'zod';
 
-export interface RouteDoc {
-  method: string;
-  url: string;
-  summary: string;
-  scope: 'none' | 'read' | 'write' | 'admin';
-  body?: z.ZodType;
-  query?: Record<string, string>;
-  bodyDescription?: string;
-  /** Media type of a described body when it is not JSON or msgpack (artifact uploads: any). */
-  bodyType?: string;
-}
+/** A route of the table as the docs see it. */
+export type RouteDoc = RouteSpec & RouteSchemas;
 
 function toOpenApiPath(url: string): string {
   return url.replace(/:([A-Za-z]+)/g, '{$1}');
 }
 
-/** The OpenAPI 3.1 document of the routes registered through `route()`. */
+/** The OpenAPI 3.1 document of the routes of the table that the server registered. */
 export function openApiDocument(routes: readonly RouteDoc[], version: string): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const r of routes) {
-    const params = [...r.url.matchAll(/:([A-Za-z]+)/g)].map((m) => ({
+    const params = [...r.path.matchAll(/:([A-Za-z]+)/g)].map((m) => ({
       name: m[1],
       in: 'path',
       required: true,
@@ -42,10 +34,12 @@ export function openApiDocument(routes: readonly RouteDoc[], version: string): R
         '4XX': { description: 'Error: { "error": { "code", "message", "details"? } }' },
       },
     };
-    if (r.body) {
+    if (r.bodySchema && !r.bodyDescription) {
       op.requestBody = {
         content: {
-          'application/json': { schema: z.toJSONSchema(r.body, { unrepresentable: 'any', io: 'input' }) },
+          'application/json': {
+            schema: z.toJSONSchema(r.bodySchema, { unrepresentable: 'any', io: 'input' }),
+          },
         },
       };
     } else if (r.bodyDescription) {
@@ -54,7 +48,7 @@ export function openApiDocument(routes: readonly RouteDoc[], version: string): R
         content: r.bodyType ? { [r.bodyType]: {} } : { 'application/json': {}, 'application/msgpack': {} },
       };
     }
-    const path = toOpenApiPath(r.url);
+    const path = toOpenApiPath(r.path);
     paths[path] ??= {};
     paths[path][r.method.toLowerCase()] = op;
   }
@@ -75,7 +69,7 @@ export function docsPage(routes: readonly RouteDoc[], version: string): string {
   const rows = routes
     .map(
       (r) =>
-        `<tr><td><code>${r.method}</code></td><td><code>${escapeHtml(r.url)}</code></td><td>${escapeHtml(r.summary)}</td><td>${r.scope}</td><td>${Object.entries(
+        `<tr><td><code>${r.method}</code></td><td><code>${escapeHtml(r.path)}</code></td><td>${escapeHtml(r.summary)}</td><td>${r.scope}</td><td>${Object.entries(
           r.query ?? {},
         )
           .map(([k, v]) => `<code>${escapeHtml(k)}</code>: ${escapeHtml(v)}`)

@@ -1,12 +1,13 @@
 import {
   LIMITS,
-  membershipCreateSchema,
+  type membershipCreateSchema,
   parseInput,
   SimscopeError,
-  tokenCreateSchema,
-  userCreateSchema,
-  workspaceCreateSchema,
+  type tokenCreateSchema,
+  type userCreateSchema,
+  type workspaceCreateSchema,
 } from '@simscope/protocol';
+import type { z } from 'zod';
 import type { Store, TokenRecord, UserRecord, WorkspaceRecord } from '../store/store.js';
 import { hashToken, newId, newToken } from './auth-service.js';
 
@@ -85,8 +86,8 @@ export class AdminService {
     return ws;
   }
 
-  async createUser(body: unknown): Promise<UserView> {
-    const input = parseInput(userCreateSchema, body);
+  async createUser(body: z.output<typeof userCreateSchema>): Promise<UserView> {
+    const input = body;
     const user: UserRecord = {
       id: newId(),
       name: input.name,
@@ -108,8 +109,8 @@ export class AdminService {
     this.#deps.onAccessChange();
   }
 
-  async createWorkspace(body: unknown): Promise<WorkspaceView> {
-    const input = parseInput(workspaceCreateSchema, body);
+  async createWorkspace(body: z.output<typeof workspaceCreateSchema>): Promise<WorkspaceView> {
+    const input = body;
     const ws: WorkspaceRecord = { id: newId(), name: input.name, createdAt: this.#deps.now() };
     await this.#deps.store.identity.createWorkspace(ws);
     return workspaceView(ws);
@@ -125,8 +126,8 @@ export class AdminService {
     this.#deps.onAccessChange();
   }
 
-  async addMember(workspace: string, body: unknown): Promise<UserView[]> {
-    const input = parseInput(membershipCreateSchema, body);
+  async addMember(workspace: string, body: z.output<typeof membershipCreateSchema>): Promise<UserView[]> {
+    const input = body;
     const ws = await this.#workspace(workspace);
     const user = await this.#user(input.user);
     await this.#deps.store.identity.addMember(ws.id, user.id, this.#deps.now());
@@ -148,8 +149,8 @@ export class AdminService {
   }
 
   /** Creates a token and returns it with its secret, which is never shown again. */
-  async createToken(body: unknown): Promise<TokenView & { token: string }> {
-    const input = parseInput(tokenCreateSchema, body);
+  async createToken(body: z.output<typeof tokenCreateSchema>): Promise<TokenView & { token: string }> {
+    const input = body;
     const user = await this.#user(input.user);
     const scopes = input.scopes ?? ['read', 'write'];
     if (scopes.includes('admin') && !user.isAdmin) {

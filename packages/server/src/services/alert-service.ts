@@ -4,12 +4,13 @@ import {
   type AlertView,
   alertAttachSchema,
   alertCreateSchema,
-  alertStateSchema,
+  type alertStateSchema,
   LIMITS,
   parseInput,
   type RunAlertView,
   SimscopeError,
 } from '@simscope/protocol';
+import type { z } from 'zod';
 import type { AlertRecord } from '../store/alert-store.js';
 import type { RunRecord } from '../store/store.js';
 import { AddressPolicy } from './address-policy.js';
@@ -25,18 +26,16 @@ import {
 import { newId } from './auth-service.js';
 import type { ServiceContext } from './context.js';
 import { decodeCursor, pageOf } from './cursor.js';
-import { parseLimit } from './run-service.js';
 
-export interface AlertListQuery {
-  critical?: string;
-  limit?: string;
+/** A page of a listing, as the route's query schema gives it. */
+export interface PageQuery {
+  limit: number;
   next?: string;
 }
 
-function parseFlag(value: string | undefined, field: string): boolean {
-  if (value === undefined || value === '' || value === 'false') return false;
-  if (value === 'true') return true;
-  throw new SimscopeError('invalid_field', `query.${field}: must be 'true' or 'false', got '${value}'`);
+/** A page of alerts, critical ones alone when asked. */
+export interface AlertListQuery extends PageQuery {
+  critical: boolean;
 }
 
 export interface AlertServiceConfig {
@@ -53,8 +52,11 @@ export class AlertService {
   }
 
   /** Creates the definition, or returns the identical one of the same name; `conflict` if that one differs. */
-  async define(ctx: ServiceContext, body: unknown): Promise<{ alert: AlertRecord; created: boolean }> {
-    const input = parseInput(alertCreateSchema, body ?? {});
+  async define(
+    ctx: ServiceContext,
+    body: z.output<typeof alertCreateSchema>,
+  ): Promise<{ alert: AlertRecord; created: boolean }> {
+    const input = body;
     if (input.webhook !== undefined) this.#webhookPolicy.checkUrl(input.webhook, 'body.webhook');
     const definition = normaliseAlert(input);
     const workspaceId = ctx.auth.workspace.id;
@@ -94,7 +96,10 @@ export class AlertService {
     return alert;
   }
 
-  async create(ctx: ServiceContext, body: unknown): Promise<{ alert: AlertView; created: boolean }> {
+  async create(
+    ctx: ServiceContext,
+    body: z.output<typeof alertCreateSchema>,
+  ): Promise<{ alert: AlertView; created: boolean }> {
     const { alert, created } = await this.define(ctx, body);
     return { alert: alertView(alert), created };
   }
@@ -107,7 +112,7 @@ export class AlertService {
     ctx: ServiceContext,
     query: AlertListQuery,
   ): Promise<{ items: AlertListItem[]; next: string | null }> {
-    const limit = parseLimit(query.limit, 100, LIMITS.pageSize);
+    const limit = query.limit;
     let after: string | null = null;
     if (query.next) {
       [after] = decodeCursor(query.next, ['string']);
@@ -115,7 +120,7 @@ export class AlertService {
     const rows = await ctx.store.alerts.listAlerts(ctx.auth.workspace.id, {
       after,
       limit: limit + 1,
-      criticalOnly: parseFlag(query.critical, 'critical'),
+      criticalOnly: query.critical,
     });
     return pageOf(
       rows,
@@ -143,7 +148,7 @@ export class AlertService {
       typeof body === 'object' && body !== null && Object.keys(body).length === 1 && 'alert' in body;
     const alert = byName
       ? await this.find(ctx, parseInput(alertAttachSchema, body).alert)
-      : (await this.define(ctx, body)).alert;
+      : (await this.define(ctx, parseInput(alertCreateSchema, body ?? {}))).alert;
     if (!alert.enabled) {
       throw new SimscopeError(
         'conflict',
@@ -168,15 +173,15 @@ export class AlertService {
   async listForRun(
     ctx: ServiceContext,
     run: RunRecord,
-    query: { critical?: string; limit?: string; next?: string },
+    query: AlertListQuery,
   ): Promise<{ items: RunAlertView[]; next: string | null }> {
-    const limit = parseLimit(query.limit, LIMITS.pageSize, LIMITS.pageSize);
+    const limit = query.limit;
     let after: string | null = null;
     if (query.next) {
       [after] = decodeCursor(query.next, ['string']);
     }
     const rows = await ctx.store.alerts.listRunAlerts(run.pk, {
-      criticalOnly: parseFlag(query.critical, 'critical'),
+      criticalOnly: query.critical,
       after,
       limit: limit + 1,
     });
@@ -187,16 +192,16 @@ export class AlertService {
   async listRuns(
     ctx: ServiceContext,
     idOrName: string,
-    query: { critical?: string; limit?: string; next?: string },
+    query: AlertListQuery,
   ): Promise<{ items: RunAlertView[]; next: string | null }> {
     const alert = await this.find(ctx, idOrName);
-    const limit = parseLimit(query.limit, LIMITS.pageSize, LIMITS.pageSize);
+    const limit = query.limit;
     let after: string | null = null;
     if (query.next) {
       [after] = decodeCursor(query.next, ['string']);
     }
     const rows = await ctx.store.alerts.listAlertRuns(alert.pk, {
-      criticalOnly: parseFlag(query.critical, 'critical'),
+      criticalOnly: query.critical,
       after,
       limit: limit + 1,
     });
@@ -215,10 +220,10 @@ export class AlertService {
     ctx: ServiceContext,
     run: RunRecord,
     idOrName: string,
-    query: { limit?: string; next?: string },
+    query: PageQuery,
   ): Promise<{ items: AlertTransitionView[]; next: string | null }> {
     const alert = await this.find(ctx, idOrName);
-    const limit = parseLimit(query.limit, 100, LIMITS.pageSize);
+    const limit = query.limit;
     let after: number | null = null;
     if (query.next) {
       [after] = decodeCursor(query.next, ['integer']);
@@ -235,9 +240,9 @@ export class AlertService {
     ctx: ServiceContext,
     run: RunRecord,
     idOrName: string,
-    body: unknown,
+    body: z.output<typeof alertStateSchema>,
   ): Promise<RunAlertView & { changed: boolean }> {
-    const input = parseInput(alertStateSchema, body ?? {});
+    const input = body;
     const alert = await this.find(ctx, idOrName);
     if (alert.source !== 'user') {
       throw new SimscopeError(

@@ -24,7 +24,6 @@ import type { ArtifactRecord } from '../store/artifact-store.js';
 import type { RunRecord, Store } from '../store/store.js';
 import type { ServiceContext } from './context.js';
 import { decodeCursor, pageOf } from './cursor.js';
-import { parseLimit } from './run-service.js';
 
 export interface ArtifactServiceConfig {
   /** Where artifact bytes go; without one, artifact routes answer `unavailable`. */
@@ -34,22 +33,24 @@ export interface ArtifactServiceConfig {
 }
 
 /** The query of an upload, as it arrived (strings), and the request's Content-Type. */
+/** `PUT /runs/:run/artifacts`: its query as the route's schema gives it, and the body's MIME type. */
 export interface SaveParams {
-  name?: string;
-  category?: string;
-  sha256?: string;
-  size?: string;
-  metadata?: string;
-  contentType?: string;
+  name: string;
+  category: ArtifactCategory | null;
+  sha256: string | null;
+  size: number | null;
+  metadata: JsonObject;
+  mimeType: string;
 }
 
+/** `GET /runs/:run/artifacts`, as the route's query schema gives it. */
 export interface ListParams {
-  category?: string;
-  name?: string;
-  startsWith?: string;
-  contains?: string;
-  endsWith?: string;
-  limit?: string;
+  category: ArtifactCategory | null;
+  name: string | null;
+  startsWith: string | null;
+  contains: string | null;
+  endsWith: string | null;
+  limit: number;
   next?: string;
 }
 
@@ -92,66 +93,6 @@ export function checkArtifactName(name: string | undefined, where = 'query.name'
   if (problem)
     throw new SimscopeError('invalid_field', `${where}: ${problem}`, { details: { field: 'name' } });
   return name;
-}
-
-function checkCategory(category: string | undefined, where: string): ArtifactCategory | null {
-  if (category === undefined || category === '') return null;
-  if (!(ARTIFACT_CATEGORIES as readonly string[]).includes(category)) {
-    throw new SimscopeError(
-      'invalid_field',
-      `${where}: must be one of ${ARTIFACT_CATEGORIES.join(', ')}, got '${category}'`,
-    );
-  }
-  return category as ArtifactCategory;
-}
-
-function parseSize(size: string | undefined): number | null {
-  if (size === undefined || size === '') return null;
-  const n = Number(size);
-  if (!/^\d+$/.test(size) || !Number.isSafeInteger(n)) {
-    throw new SimscopeError('invalid_field', `query.size: must be a whole number of bytes, got '${size}'`);
-  }
-  return n;
-}
-
-function parseMetadata(text: string | undefined): JsonObject {
-  if (text === undefined || text === '') return {};
-  if (Buffer.byteLength(text) > ARTIFACT_LIMITS.metadataBytes) {
-    throw new SimscopeError(
-      'invalid_field',
-      `query.metadata: must be at most ${ARTIFACT_LIMITS.metadataBytes} bytes of JSON`,
-    );
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new SimscopeError('invalid_field', `query.metadata: not valid JSON: ${(error as Error).message}`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new SimscopeError('invalid_field', 'query.metadata: must be a JSON object');
-  }
-  return parseInput(metadataSchema, value, 'query.metadata') as JsonObject;
-}
-
-function parseMimeType(type: string | undefined): string {
-  if (type === undefined || type.trim() === '') return 'application/octet-stream';
-  const t = type.trim();
-  if (t.length > ARTIFACT_LIMITS.mimeTypeLength || CONTROL.test(t) || !MIME.test(t)) {
-    throw new SimscopeError('invalid_field', `header.content-type: '${t.slice(0, 80)}' is not a MIME type`);
-  }
-  return t;
-}
-
-function filterText(value: string | undefined, where: string): string | null {
-  if (value === undefined || value === '') return null;
-  if (value.length > ARTIFACT_LIMITS.nameLength) {
-    throw new SimscopeError(
-      'invalid_field',
-      `${where}: must be at most ${ARTIFACT_LIMITS.nameLength} characters`,
-    );
-  }
-  return value;
 }
 
 /**
@@ -237,8 +178,7 @@ export class ArtifactService {
     body: NodeJS.ReadableStream | undefined,
   ): Promise<{ artifact: ArtifactView; created: boolean }> {
     const blobs = this.#store();
-    const name = checkArtifactName(params.name);
-    const category = checkCategory(params.category, 'query.category');
+    const { name, category, size: declared, metadata, mimeType } = params;
     if (category === null) {
       throw new SimscopeError(
         'invalid_field',
@@ -247,17 +187,7 @@ export class ArtifactService {
     }
     // `sha256=trailer`: the checksum is the body's last 64 bytes, so a client can hash as it sends.
     const trailer = params.sha256 === 'trailer';
-    let claimed =
-      trailer || params.sha256 === undefined || params.sha256 === '' ? null : params.sha256.toLowerCase();
-    if (claimed !== null && !isSha256(claimed)) {
-      throw new SimscopeError(
-        'invalid_field',
-        "query.sha256: must be 64 hexadecimal digits, or 'trailer' when they end the body",
-      );
-    }
-    const declared = parseSize(params.size);
-    const metadata = parseMetadata(params.metadata);
-    const mimeType = parseMimeType(params.contentType);
+    let claimed = trailer ? null : params.sha256;
     const workspaceId = ctx.auth.workspace.id;
 
     // No upload can be larger than the quota; whether one fits exactly is decided when it is recorded. One that
@@ -367,17 +297,17 @@ export class ArtifactService {
     run: RunRecord,
     params: ListParams,
   ): Promise<{ items: ArtifactView[]; next: string | null }> {
-    const limit = parseLimit(params.limit, 1000, 1000);
+    const { limit } = params;
     let after: string | null = null;
     if (params.next) {
       [after] = decodeCursor(params.next, ['string']);
     }
     const rows = await ctx.store.artifacts.listArtifacts(run.pk, {
-      category: checkCategory(params.category, 'query.category'),
-      name: filterText(params.name, 'query.name'),
-      startsWith: filterText(params.startsWith, 'query.startsWith'),
-      contains: filterText(params.contains, 'query.contains'),
-      endsWith: filterText(params.endsWith, 'query.endsWith'),
+      category: params.category,
+      name: params.name,
+      startsWith: params.startsWith,
+      contains: params.contains,
+      endsWith: params.endsWith,
       after,
       limit: limit + 1,
     });

@@ -2,27 +2,28 @@ import {
   EVENT_LEVELS,
   type EventLevel,
   type EventView,
-  eventBatchSchema,
+  type eventBatchSchema,
   LIMITS,
   microsToIso,
   parseInput,
   parseMicrosParam,
   SimscopeError,
 } from '@simscope/protocol';
+import type { z } from 'zod';
 import type { EventRecord, RunRecord } from '../store/store.js';
 import type { ServiceContext } from './context.js';
 import { decodeCursor, pageOf } from './cursor.js';
-import { parseLimit } from './run-service.js';
 import { checkNotFuture, WriterClocks } from './writer-clocks.js';
 
+/** `GET /runs/:run/events`, as the route's query schema gives it. */
 export interface EventListQuery {
-  q?: string;
-  level?: string;
-  from?: string;
-  to?: string;
-  limit?: string;
+  q: string | null;
+  level: EventLevel[] | null;
+  from: number | null;
+  to: number | null;
+  order: boolean;
+  limit: number;
   next?: string;
-  order?: string;
 }
 
 function view(e: EventRecord): EventView {
@@ -41,9 +42,9 @@ export class EventService {
   async ingest(
     ctx: ServiceContext,
     run: RunRecord,
-    body: unknown,
+    body: z.output<typeof eventBatchSchema>,
   ): Promise<{ stored: boolean; events: number }> {
-    const batch = parseInput(eventBatchSchema, body);
+    const batch = body;
     const offset = await this.#clocks.offset(ctx, run, batch.writer, batch.clock ?? null);
     const now = ctx.now();
     const events = batch.events.map((e, i) => {
@@ -62,32 +63,17 @@ export class EventService {
     run: RunRecord,
     query: EventListQuery,
   ): Promise<{ items: EventView[]; next: string | null }> {
-    let levels: EventLevel[] | null = null;
-    if (query.level) {
-      levels = query.level.split(',').map((l) => l.trim()) as EventLevel[];
-      const bad = levels.find((l) => !EVENT_LEVELS.includes(l));
-      if (bad !== undefined) {
-        throw new SimscopeError(
-          'invalid_field',
-          `query.level: unknown level '${bad}'; use ${EVENT_LEVELS.join(', ')}`,
-        );
-      }
-    }
-    const descending = query.order === 'desc';
-    if (query.order !== undefined && query.order !== 'asc' && query.order !== 'desc') {
-      throw new SimscopeError('invalid_field', "query.order: must be 'asc' or 'desc'");
-    }
-    const limit = parseLimit(query.limit, 100, LIMITS.pageSize * 10);
+    const { limit, order: descending } = query;
     let after: { timestamp: number; pk: number } | null = null;
     if (query.next) {
       const [timestamp, pk] = decodeCursor(query.next, ['integer', 'integer']);
       after = { timestamp, pk };
     }
     const rows = await ctx.store.events.listEvents(run.pk, {
-      search: query.q || null,
-      levels,
-      from: parseMicrosParam(query.from, 'from'),
-      to: parseMicrosParam(query.to, 'to'),
+      search: query.q,
+      levels: query.level,
+      from: query.from,
+      to: query.to,
       after,
       limit: limit + 1,
       descending,

@@ -1,16 +1,17 @@
 import {
   type FolderView,
-  folderCreateSchema,
+  type folderCreateSchema,
   folderPathSchema,
-  folderUpdateSchema,
+  type folderUpdateSchema,
   LIMITS,
   parseInput,
   SimscopeError,
 } from '@simscope/protocol';
+import type { z } from 'zod';
 import type { FolderRecord, JsonObject } from '../store/store.js';
 import type { ServiceContext } from './context.js';
 import { decodeCursor, pageOf } from './cursor.js';
-import { mergeMetadata, parseLimit } from './run-service.js';
+import { mergeMetadata } from './run-service.js';
 
 function view(f: FolderRecord): FolderView {
   return {
@@ -35,8 +36,8 @@ export class FolderService {
     return view(await this.find(ctx, idOrPath));
   }
 
-  async create(ctx: ServiceContext, body: unknown): Promise<FolderView> {
-    const input = parseInput(folderCreateSchema, body);
+  async create(ctx: ServiceContext, body: z.output<typeof folderCreateSchema>): Promise<FolderView> {
+    const input = body;
     const folder = await ctx.store.folders.ensureFolder(ctx.auth.workspace.id, input.path, ctx.now());
     if (input.description !== undefined || input.tags !== undefined || input.metadata !== undefined) {
       return this.update(ctx, folder.id, {
@@ -51,27 +52,29 @@ export class FolderService {
 
   async list(
     ctx: ServiceContext,
-    query: { parent?: string; prefix?: string; path?: string; limit?: string; next?: string },
+    query: { parent?: string; prefix?: string; path?: string; limit: number; next?: string },
   ): Promise<{ items: FolderView[]; next: string | null }> {
-    const path = (field: string, value: string | undefined) =>
-      value === undefined ? null : parseInput(folderPathSchema, value, `query.${field}`);
-    const limit = parseLimit(query.limit, 100, LIMITS.pageSize);
+    const { limit } = query;
     if (query.path !== undefined) {
-      const folder = await ctx.store.folders.getFolder(ctx.auth.workspace.id, path('path', query.path)!);
+      const folder = await ctx.store.folders.getFolder(ctx.auth.workspace.id, query.path);
       return { items: folder ? [view(folder)] : [], next: null };
     }
     const after = query.next ? decodeCursor(query.next, ['string'])[0] : null;
     const rows = await ctx.store.folders.listFolders(ctx.auth.workspace.id, {
-      parent: path('parent', query.parent),
-      prefix: path('prefix', query.prefix),
+      parent: query.parent ?? null,
+      prefix: query.prefix ?? null,
       after,
       limit: limit + 1,
     });
     return pageOf(rows, limit, view, (last) => [last.path]);
   }
 
-  async update(ctx: ServiceContext, idOrPath: string, body: unknown): Promise<FolderView> {
-    const input = parseInput(folderUpdateSchema, body ?? {});
+  async update(
+    ctx: ServiceContext,
+    idOrPath: string,
+    body: z.output<typeof folderUpdateSchema>,
+  ): Promise<FolderView> {
+    const input = body;
     const folder = await this.find(ctx, idOrPath);
     await ctx.store.folders.updateFolder(ctx.auth.workspace.id, folder.pk, {
       description: input.description,

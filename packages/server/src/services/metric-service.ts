@@ -1,5 +1,5 @@
 import {
-  downsampleRunsSchema,
+  type downsampleRunsSchema,
   type JsonNumber,
   jsonNumber,
   LIMITS,
@@ -11,10 +11,10 @@ import {
   type SeriesView,
   SimscopeError,
 } from '@simscope/protocol';
+import type { z } from 'zod';
 import type { BlockColumn, BlockIndexEntry, RunRecord, SeriesRecord } from '../store/store.js';
 import type { ServiceContext } from './context.js';
 import { decodeCursor, encodeCursor, pageOf } from './cursor.js';
-import { parseLimit } from './run-service.js';
 import { type Buckets, M4Buckets, readSeriesPage, type SeriesPage } from './series-reader.js';
 import { TimeSlicer } from './time-slice.js';
 import { correctTimestamps, WriterClocks } from './writer-clocks.js';
@@ -31,66 +31,37 @@ function seriesView(s: SeriesRecord): SeriesView {
   };
 }
 
-function parseNumber(value: string | undefined, field: string): number | null {
-  if (value === undefined || value === '') return null;
-  const n = Number(value);
-  if (!Number.isFinite(n))
-    throw new SimscopeError('invalid_field', `query.${field}: expected a number, got '${value}'`);
-  return n;
-}
+import type { SeriesColumn } from '@simscope/protocol';
 
-function parseAxis(value: string | undefined): SeriesAxis {
-  const axis = (value ?? 'step') as SeriesAxis;
-  if (!SERIES_AXES.includes(axis)) {
-    throw new SimscopeError(
-      'invalid_field',
-      `query.x: must be one of ${SERIES_AXES.join(', ')}, got '${value}'`,
-    );
-  }
-  return axis;
-}
+export { SERIES_COLUMNS, type SeriesColumn } from '@simscope/protocol';
 
-/** Columns a series read can return. */
-export const SERIES_COLUMNS = ['step', 'time', 'timestamp', 'value'] as const;
-export type SeriesColumn = (typeof SERIES_COLUMNS)[number];
-
-function parseColumns(value: string | undefined): SeriesColumn[] {
-  if (!value) return [...SERIES_COLUMNS];
-  const columns = value.split(',').map((c) => c.trim()) as SeriesColumn[];
-  const bad = columns.find((c) => !SERIES_COLUMNS.includes(c));
-  if (bad !== undefined) {
-    throw new SimscopeError(
-      'invalid_field',
-      `query.columns: unknown column '${bad}'; use ${SERIES_COLUMNS.join(', ')}`,
-    );
-  }
-  return columns;
-}
-
+/** `GET /runs/:run/metrics/series`, as the route's query schema gives it. */
 export interface SeriesQuery {
-  columns?: string;
   name?: string;
-  from?: string;
-  to?: string;
-  limit?: string;
+  columns: SeriesColumn[];
+  from: number | null;
+  to: number | null;
+  limit: number;
   next?: string;
 }
 
+/** `GET /runs/:run/metrics`, as the route's query schema gives it. */
 export interface MetricNameQuery {
-  name?: string;
-  prefix?: string;
-  q?: string;
+  name: string | null;
+  prefix: string | null;
+  q: string | null;
   regex?: string;
-  limit?: string;
+  limit: number;
   next?: string;
 }
 
+/** `GET /runs/:run/metrics/downsample`, as the route's query schema gives it. */
 export interface DownsampleQuery {
   name?: string;
-  x?: string;
-  from?: string;
-  to?: string;
-  buckets?: string;
+  x: SeriesAxis;
+  buckets: number;
+  from: number | null;
+  to: number | null;
 }
 
 interface RunError {
@@ -160,17 +131,16 @@ export class MetricService {
     run: RunRecord,
     query: MetricNameQuery,
   ): Promise<{ items: SeriesView[]; next: string | null }> {
-    const limit = parseLimit(query.limit, LIMITS.pageSize, LIMITS.pageSize);
-    if (query.regex) parseInput(regexSchema, query.regex, 'query.regex');
+    const limit = query.limit;
     let after: string | null = null;
     if (query.next) {
       [after] = decodeCursor(query.next, ['string']);
     }
     const rows = await ctx.store.metrics.listSeries(run.pk, {
-      name: query.name || null,
-      prefix: query.prefix || null,
-      search: query.q || null,
-      regex: query.regex || null,
+      name: query.name,
+      prefix: query.prefix,
+      search: query.q,
+      regex: query.regex ?? null,
       after,
       limit: limit + 1,
     });
@@ -191,10 +161,9 @@ export class MetricService {
     query: SeriesQuery,
   ): Promise<{ name: string; page: SeriesPage; next: string | null; columns: SeriesColumn[] }> {
     const series = await this.#series(ctx, run, query.name);
-    const columns = parseColumns(query.columns);
-    const from = parseNumber(query.from, 'from') ?? -Infinity;
-    const to = parseNumber(query.to, 'to') ?? Infinity;
-    const limit = parseLimit(query.limit, LIMITS.seriesPageSize, LIMITS.seriesPageSize);
+    const { columns, limit } = query;
+    const from = query.from ?? -Infinity;
+    const to = query.to ?? Infinity;
     let after: SeriesPage['next'] = null;
     if (query.next) {
       const [step, block, index] = decodeCursor(query.next, ['integer', 'integer', 'integer']);
@@ -243,12 +212,11 @@ export class MetricService {
     query: DownsampleQuery,
   ): Promise<Buckets & { name: string }> {
     const series = await this.#series(ctx, run, query.name);
-    const axis = parseAxis(query.x);
-    const buckets = parseLimit(query.buckets, 1000, LIMITS.downsampleBuckets);
+    const { x: axis, buckets } = query;
     const slicer = new TimeSlicer();
     const grid = await this.#grid(ctx, [series], axis, slicer, {
-      from: parseNumber(query.from, 'from'),
-      to: parseNumber(query.to, 'to'),
+      from: query.from,
+      to: query.to,
       buckets,
     });
     const [index] = await this.#scanIndex(ctx, [series], axis, grid, slicer, (points) =>
@@ -261,8 +229,11 @@ export class MetricService {
    * One metric of many runs in M4 buckets on one grid, so that their columns line up on a chart: `[from, to)`
    * defaults to the span of all of them. A run that is not found, or lacks the metric, gets an error in its place.
    */
-  async downsampleRuns(ctx: ServiceContext, body: unknown): Promise<DownsampledRuns> {
-    const input = parseInput(downsampleRunsSchema, body ?? {});
+  async downsampleRuns(
+    ctx: ServiceContext,
+    body: z.output<typeof downsampleRunsSchema>,
+  ): Promise<DownsampledRuns> {
+    const input = body;
     const axis = input.x ?? 'step';
     const slicer = new TimeSlicer();
     const found: (SeriesRecord | RunError)[] = [];

@@ -1,5 +1,5 @@
 import {
-  abortSchema,
+  type abortSchema,
   LIMITS,
   parseFilter,
   parseInput,
@@ -7,10 +7,11 @@ import {
   type RunSortField,
   type RunStatus,
   type RunView,
-  runCreateSchema,
-  runUpdateSchema,
+  type runCreateSchema,
+  type runUpdateSchema,
   SimscopeError,
 } from '@simscope/protocol';
+import type { z } from 'zod';
 import type { JsonObject, RunChanges, RunRecord, Store } from '../store/store.js';
 import { newId } from './auth-service.js';
 import type { ServiceContext } from './context.js';
@@ -70,24 +71,12 @@ function uniqueTags(tags: readonly string[]): string[] {
   return [...new Set(tags)];
 }
 
+/** `GET /runs` (and `POST /runs/search`), as the route's query schema gives it. */
 export interface RunListParams {
   filter?: string;
-  sort?: string;
-  limit?: string | number;
+  sort: { field: RunSortField; descending: boolean };
+  limit: number;
   next?: string;
-}
-
-function parseSort(sort: string | undefined): { field: RunSortField; descending: boolean } {
-  const text = sort ?? '-created';
-  const descending = text.startsWith('-');
-  const field = (descending || text.startsWith('+') ? text.slice(1) : text) as RunSortField;
-  if (!RUN_SORT_FIELDS.includes(field)) {
-    throw new SimscopeError(
-      'invalid_field',
-      `query.sort: unknown sort field '${field}'; use one of ${RUN_SORT_FIELDS.join(', ')} (prefix '-' for descending)`,
-    );
-  }
-  return { field, descending };
 }
 
 /** Reads a `limit` query parameter: a whole number from 1 to `max`. */
@@ -122,8 +111,8 @@ function sortKey(run: RunRecord, field: RunSortField): string | number {
 
 /** Creates, reads, lists, changes and deletes runs; owns status transitions, heartbeats and aborts. */
 export class RunService {
-  async create(ctx: ServiceContext, body: unknown): Promise<RunView> {
-    const input = parseInput(runCreateSchema, body ?? {});
+  async create(ctx: ServiceContext, body: z.output<typeof runCreateSchema>): Promise<RunView> {
+    const input = body;
     if (input.id !== undefined) {
       const existing = await ctx.store.runs.getRun(ctx.auth.workspace.id, input.id);
       if (existing?.id === input.id) return runView(existing);
@@ -181,8 +170,8 @@ export class RunService {
 
   async list(ctx: ServiceContext, params: RunListParams): Promise<{ items: RunView[]; next: string | null }> {
     const where = params.filter ? parseFilter(params.filter) : null;
-    const { field, descending } = parseSort(params.sort);
-    const limit = parseLimit(params.limit, 100, LIMITS.pageSize);
+    const { field, descending } = params.sort;
+    const { limit } = params;
     let after: { key: string | number | null; pk: number } | null = null;
     if (params.next) {
       const keyType = field === 'name' || field === 'status' ? 'string' : 'integer';
@@ -210,8 +199,12 @@ export class RunService {
     ]);
   }
 
-  async update(ctx: ServiceContext, idOrName: string, body: unknown): Promise<RunView> {
-    const input = parseInput(runUpdateSchema, body ?? {});
+  async update(
+    ctx: ServiceContext,
+    idOrName: string,
+    body: z.output<typeof runUpdateSchema>,
+  ): Promise<RunView> {
+    const input = body;
     const run = await this.find(ctx, idOrName);
     const now = ctx.now();
     const changes: RunChanges = {};
@@ -289,8 +282,12 @@ export class RunService {
     return { status: updated.status, abort: view.abort };
   }
 
-  async requestAbort(ctx: ServiceContext, idOrName: string, body: unknown): Promise<RunView['abort']> {
-    const input = parseInput(abortSchema, body ?? {});
+  async requestAbort(
+    ctx: ServiceContext,
+    idOrName: string,
+    body: z.output<typeof abortSchema>,
+  ): Promise<RunView['abort']> {
+    const input = body;
     const run = await this.find(ctx, idOrName);
     if (FINAL.has(run.status)) {
       throw new SimscopeError('invalid_transition', `run '${run.name}' has already ended (${run.status})`);

@@ -15,9 +15,10 @@ import {
   type TelemetryRecordView,
   type TelemetryServiceView,
   type TelemetryUsageView,
-  telemetryKeyCreateSchema,
+  type telemetryKeyCreateSchema,
   telemetryServiceName,
 } from '@simscope/protocol';
+import type { z } from 'zod';
 import type { Store, WorkspaceRecord } from '../store/store.js';
 import type {
   NewTelemetryRecord,
@@ -111,9 +112,9 @@ export class TelemetryService {
   /** Creates a key for a service (created with it) and returns it with its secret, which is never shown again. */
   async createKey(
     adminWorkspace: WorkspaceRecord | null,
-    body: unknown,
+    body: z.output<typeof telemetryKeyCreateSchema>,
   ): Promise<TelemetryKeyView & { key: string }> {
-    const input = parseInput(telemetryKeyCreateSchema, body);
+    const input = body;
     let workspace = adminWorkspace;
     if (input.workspace !== undefined) {
       workspace = (await this.#deps.store.identity.getWorkspace(input.workspace)) ?? null;

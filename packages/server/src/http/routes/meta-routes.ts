@@ -1,0 +1,34 @@
+import { apiRoute, type Me } from '@simscope/protocol';
+import { docsPage, openApiDocument } from '../openapi.js';
+import type { RouteKit } from './kit.js';
+import type { RouteRegistry } from './register.js';
+
+export const SERVER_VERSION = '0.1.0';
+
+/** `/version`, `/health`, `/openapi.json`, `/docs` (the docs of every registered route) and `/me`. */
+export function registerMetaRoutes({ register, store }: RouteKit, registry: RouteRegistry): void {
+  register(apiRoute('version'), async function version() {
+    return { name: 'simscope', version: SERVER_VERSION, api: 'v1', store: store.backend };
+  });
+  register(apiRoute('health'), async function health() {
+    return { ok: true };
+  });
+  register(apiRoute('openApi'), async function openApi() {
+    return openApiDocument(registry.routes, SERVER_VERSION);
+  });
+  register(apiRoute('docs'), async function docs({ reply }) {
+    return reply.type('text/html; charset=utf-8').send(docsPage(registry.routes, SERVER_VERSION));
+  });
+  register(apiRoute('me'), async function me({ request }): Promise<Me> {
+    const a = request.auth!;
+    return {
+      user: { id: a.user.id, name: a.user.name, email: a.user.email, admin: a.user.isAdmin },
+      token: { id: a.token.id, name: a.token.name, scopes: a.token.scopes, expires: a.token.expiresAt },
+      workspace: { id: a.workspace.id, name: a.workspace.name },
+      workspaces: (await store.identity.listUserWorkspaces(a.user.id)).map((w) => ({
+        id: w.id,
+        name: w.name,
+      })),
+    };
+  });
+}

@@ -19,12 +19,11 @@ import type {
 } from '@simscope/protocol';
 import { M4_COLUMNS } from '@simscope/protocol';
 import { Unpackr } from 'msgpackr';
+import { decodeObject } from './artifact-codec.js';
+import { checkArtifactName, checkCategory } from './artifact-names.js';
 import {
   type ArtifactFilter,
   type ArtifactInfo,
-  checkArtifactName,
-  checkCategory,
-  decodeObject,
   downloadArtifact,
   downloadBytes,
   downloadTarget,

@@ -8,13 +8,12 @@ export type {
   RunFilters,
   TimeInput,
 } from '@simscope/protocol';
-export {
-  type ArtifactFilter,
-  type ArtifactInfo,
-  artifactNameFor,
-  detectMimeType,
-  type SaveManyOptions,
-  type SaveOptions,
+export { artifactNameFor, detectMimeType } from './artifact-names.js';
+export type {
+  ArtifactFilter,
+  ArtifactInfo,
+  SaveManyOptions,
+  SaveOptions,
 } from './artifacts.js';
 export type { SendStats } from './batch-sender.js';
 export {

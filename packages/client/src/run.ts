@@ -10,11 +10,10 @@ import type {
   RunStatus,
 } from '@simscope/protocol';
 import { LIMITS } from '@simscope/protocol';
+import { encodeObject } from './artifact-codec.js';
+import { checkArtifactName, checkCategory } from './artifact-names.js';
 import {
   type ArtifactInfo,
-  checkArtifactName,
-  checkCategory,
-  encodeObject,
   mapLimit,
   planUploads,
   type SaveManyOptions,

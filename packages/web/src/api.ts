@@ -1,4 +1,5 @@
 import type {
+  AlertListItem,
   AlertTransitionView,
   ArtifactView,
   EventView,
@@ -151,6 +152,34 @@ export class Api {
 
   patchRun(id: string, body: Record<string, unknown>): Promise<RunView> {
     return this.request('PATCH', `/runs/${encodeURIComponent(id)}`, {}, body);
+  }
+
+  deleteRun(id: string): Promise<void> {
+    return this.request('DELETE', `/runs/${encodeURIComponent(id)}`);
+  }
+
+  abortRun(id: string, reason: string | null): Promise<unknown> {
+    return this.request('POST', `/runs/${encodeURIComponent(id)}/abort`, {}, reason ? { reason } : {});
+  }
+
+  alerts(
+    next: string | null,
+    signal?: AbortSignal,
+  ): Promise<{ items: AlertListItem[]; next: string | null }> {
+    return this.get('/alerts', { limit: 1000, next }, signal);
+  }
+
+  /** The runs where an alert is critical, by run name. */
+  criticalRuns(
+    alert: string,
+    next: string | null,
+    signal?: AbortSignal,
+  ): Promise<{ items: RunAlertView[]; next: string | null }> {
+    return this.get(
+      `/alerts/${encodeURIComponent(alert)}/runs`,
+      { critical: true, limit: 1000, next },
+      signal,
+    );
   }
 
   runTable(
@@ -331,8 +360,12 @@ export class Api {
     return new Blob([await res.arrayBuffer()], { type: artifact.mimeType });
   }
 
-  runAlerts(run: string, signal?: AbortSignal): Promise<{ items: RunAlertView[] }> {
-    return this.get(`/runs/${encodeURIComponent(run)}/alerts`, {}, signal);
+  runAlerts(
+    run: string,
+    signal?: AbortSignal,
+    query: { critical?: boolean } = {},
+  ): Promise<{ items: RunAlertView[] }> {
+    return this.get(`/runs/${encodeURIComponent(run)}/alerts`, query, signal);
   }
 
   alertHistory(

@@ -1,8 +1,10 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { Api, ApiError, type Me } from './api.js';
 import { Link } from './components/link.js';
+import { AlertsPage } from './pages/alerts-page.js';
 import { ComparePage } from './pages/compare-page.js';
 import { FolderPage } from './pages/folder-page.js';
+import { NotFoundPage } from './pages/not-found-page.js';
 import { RunPage } from './pages/run-page.js';
 import { RunsPage } from './pages/runs-page.js';
 import { SignIn } from './pages/sign-in.js';
@@ -159,10 +161,14 @@ function Shell({ theme, onTheme }: { theme: Theme; onTheme(t: Theme): void }) {
     page = <TelemetryPage service={location.query.get('service')} range={location.query.get('range')} />;
   } else if (path.startsWith('/folders/') || path === '/folders') {
     page = <FolderPage path={decodeURIComponent(path.slice('/folders'.length)) || '/'} />;
-  } else {
+  } else if (path === '/alerts') {
+    page = <AlertsPage />;
+  } else if (path === '/' || path === '') {
     page = (
       <RunsPage folder={location.query.get('folder') ?? '/'} filter={location.query.get('filter') ?? ''} />
     );
+  } else {
+    page = <NotFoundPage path={path} />;
   }
   const compareHref = href('/compare', { runs: s.selection.ids.join(',') });
   return (
@@ -180,6 +186,9 @@ function Shell({ theme, onTheme }: { theme: Theme; onTheme(t: Theme): void }) {
           </Link>
           <Link to={compareHref} aria-current={path === '/compare' ? 'page' : undefined}>
             Compare ({s.selection.ids.length})
+          </Link>
+          <Link to="/alerts" aria-current={path === '/alerts' ? 'page' : undefined}>
+            Alerts
           </Link>
           <Link to="/telemetry" aria-current={path === '/telemetry' ? 'page' : undefined}>
             Telemetry

@@ -58,23 +58,25 @@ export function AlertsPanel({ run, tick }: { run: string; tick: number }) {
         {items.length} {items.length === 1 ? 'alert' : 'alerts'},{' '}
         <strong className={critical > 0 ? 'alert-critical' : ''}>{critical} critical</strong>
       </p>
-      <table className="alerts-table" aria-label="Alerts">
-        <thead>
-          <tr>
-            <th scope="col">Alert</th>
-            <th scope="col">State</th>
-            <th scope="col">Since</th>
-            <th scope="col">Last value</th>
-            <th scope="col">Watches</th>
-            <th scope="col">History</th>
-          </tr>
-        </thead>
-        <tbody>
-          {items.map((a) => (
-            <AlertRow key={a.alert.id} run={run} item={a} tick={tick} />
-          ))}
-        </tbody>
-      </table>
+      <div className="table-wrap">
+        <table className="alerts-table" aria-label="Alerts">
+          <thead>
+            <tr>
+              <th scope="col">Alert</th>
+              <th scope="col">State</th>
+              <th scope="col">Since</th>
+              <th scope="col">Last value</th>
+              <th scope="col">Watches</th>
+              <th scope="col">History</th>
+            </tr>
+          </thead>
+          <tbody>
+            {items.map((a) => (
+              <AlertRow key={a.alert.id} run={run} item={a} tick={tick} />
+            ))}
+          </tbody>
+        </table>
+      </div>
     </div>
   );
 }

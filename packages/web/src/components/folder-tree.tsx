@@ -3,6 +3,7 @@ import { useEffect, useState } from 'react';
 import { href, navigate } from '../router.js';
 import { useSession } from '../session.js';
 import { Link } from './link.js';
+import { LoadError, Loading } from './load-state.js';
 
 interface Node {
   path: string;
@@ -37,10 +38,14 @@ export function FolderTree({
 }) {
   const { api } = useSession();
   const [tree, setTree] = useState<Node | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [attempt, setAttempt] = useState(0);
+  // On a narrow screen the tree folds away above the table; picking a folder folds it again.
+  const [open, setOpen] = useState(false);
 
   useEffect(() => {
     let stop = false;
+    setError(null);
     (async () => {
       const all: FolderView[] = [];
       let next: string | null = null;
@@ -50,11 +55,13 @@ export function FolderTree({
         next = page.next;
       } while (next && !stop && all.length < 20_000);
       if (!stop) setTree(buildTree(all));
-    })().catch((e: Error) => setError(e.message));
+    })().catch((e: unknown) => {
+      if (!stop) setError(e);
+    });
     return () => {
       stop = true;
     };
-  }, [api, version]);
+  }, [api, version, attempt]);
 
   const item = (node: Node) => (
     <li key={node.path}>
@@ -63,9 +70,10 @@ export function FolderTree({
           type="button"
           className="folder"
           aria-current={node.path === current ? 'true' : undefined}
-          onClick={() =>
-            navigate(href('/', { folder: node.path === '/' ? null : node.path, filter: filter || null }))
-          }
+          onClick={() => {
+            setOpen(false);
+            navigate(href('/', { folder: node.path === '/' ? null : node.path, filter: filter || null }));
+          }}
         >
           {node.name}
         </button>
@@ -80,9 +88,25 @@ export function FolderTree({
   );
 
   return (
-    <nav className="folder-tree" aria-label="Folders">
-      {error ? <p className="error">{error}</p> : null}
-      {tree ? <ul>{item(tree)}</ul> : <p className="muted">Loading folders…</p>}
+    <nav className={`folder-tree${open ? ' open' : ''}`} aria-label="Folders">
+      <button
+        type="button"
+        className="folder-toggle"
+        aria-expanded={open}
+        aria-controls="folder-tree-list"
+        onClick={() => setOpen((o) => !o)}
+      >
+        Folders: {current === '/' ? 'all runs' : current}
+      </button>
+      <div id="folder-tree-list" className="folder-tree-list">
+        {error ? (
+          <LoadError error={error} what="Loading the folders" onRetry={() => setAttempt((a) => a + 1)} />
+        ) : tree ? (
+          <ul>{item(tree)}</ul>
+        ) : (
+          <Loading what="folders" />
+        )}
+      </div>
     </nav>
   );
 }

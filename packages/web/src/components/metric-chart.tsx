@@ -314,9 +314,12 @@ export function MetricChart({
       <header>
         <h3>{label}</h3>
         <span className="muted" aria-live="polite">
-          {state === 'loading' && !loaded
-            ? 'loading…'
-            : `${points.toLocaleString('en')} points${loaded?.zoomed ? ' in view' : ''}`}
+          {/* The empty chart draws before its data comes: until then it is loading, not "0 points". */}
+          {!loaded
+            ? state === 'error'
+              ? 'not loaded'
+              : 'loading…'
+            : `${points.toLocaleString('en')} points${loaded.zoomed ? ' in view' : ''}`}
         </span>
         {hidden > 0 ? (
           <span className="muted" data-testid="log-hidden">

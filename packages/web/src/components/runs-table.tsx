@@ -35,7 +35,10 @@ export function RunsTable({
   columns,
   sort,
   onSort,
+  empty,
 }: {
+  /** What to say when there are no rows; null while that is not known (loading, or failed). */
+  empty: string | null;
   rows: RunRows;
   version: number;
   order: Int32Array;
@@ -193,9 +196,9 @@ export function RunsTable({
           ) : null}
         </tbody>
       </table>
-      {n === 0 ? (
-        <p className="muted" style={{ padding: 12 }}>
-          No runs match.
+      {n === 0 && empty ? (
+        <p className="muted" style={{ padding: 12 }} data-testid="runs-empty">
+          {empty}
         </p>
       ) : null}
     </div>

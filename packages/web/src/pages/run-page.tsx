@@ -1,12 +1,14 @@
-import type { Json, RunView, SeriesView } from '@simscope/protocol';
+import type { RunView, SeriesView } from '@simscope/protocol';
 import { type KeyboardEvent, type ReactNode, useEffect, useMemo, useRef, useState } from 'react';
 import { AlertsPanel } from '../components/alerts-panel.js';
 import { ArtifactsPanel } from '../components/artifacts-panel.js';
 import { ChartSettingsControls } from '../components/chart-settings-controls.js';
 import { EventsPanel } from '../components/events-panel.js';
 import { Link } from '../components/link.js';
+import { canWrite, LoadError, Loading, problemOf } from '../components/load-state.js';
 import { type ChartSettings, MetricChart } from '../components/metric-chart.js';
-import { formatDuration, formatTime, formatValue, runDuration } from '../format.js';
+import { RunActions } from '../components/run-actions.js';
+import { RunOverview } from '../components/run-overview.js';
 import { href, navigate } from '../router.js';
 import { useSession } from '../session.js';
 
@@ -25,7 +27,11 @@ export interface RunTab {
 
 /** The run page's tabs, in order. A new view of a run is one more entry here. */
 export const RUN_TABS: RunTab[] = [
-  { id: 'overview', label: 'Overview', render: (p) => <Overview run={p.run} /> },
+  {
+    id: 'overview',
+    label: 'Overview',
+    render: (p) => <RunOverview run={p.run} metricsTick={p.metricsTick} />,
+  },
   { id: 'metrics', label: 'Metrics', render: (p) => <MetricsTab run={p.run} tick={p.metricsTick} /> },
   { id: 'events', label: 'Events', render: (p) => <EventsPanel run={p.run.id} tick={p.eventsTick} /> },
   {
@@ -38,9 +44,11 @@ export const RUN_TABS: RunTab[] = [
 
 /** One run: its header, and tabs for its overview, metrics and events; it follows live changes. */
 export function RunPage({ runId, tab }: { runId: string; tab: string | null }) {
-  const { api, selection } = useSession();
+  const { api, me, selection } = useSession();
   const [run, setRun] = useState<RunView | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [attempt, setAttempt] = useState(0);
+  const [critical, setCritical] = useState(0);
   const [metricsTick, setMetricsTick] = useState(0);
   const [eventsTick, setEventsTick] = useState(0);
   const active = RUN_TABS.find((t) => t.id === tab) ?? RUN_TABS[0]!;
@@ -48,20 +56,37 @@ export function RunPage({ runId, tab }: { runId: string; tab: string | null }) {
 
   useEffect(() => {
     const abort = new AbortController();
+    setError(null);
     api.run(runId, abort.signal).then(
       (r) => {
         setRun(r);
         document.title = `${r.name} · Simscope`;
       },
-      (e: Error) => {
-        if (!abort.signal.aborted) setError(e.message);
+      (e: unknown) => {
+        if (!abort.signal.aborted) setError(e);
       },
     );
     return () => {
       abort.abort();
       document.title = 'Simscope';
     };
-  }, [api, runId]);
+  }, [api, runId, attempt]);
+
+  // The header's critical badge; states change on the server's schedule, so look again every 10 s too.
+  const [alertPoll, setAlertPoll] = useState(0);
+  useEffect(() => {
+    const timer = setInterval(() => setAlertPoll((p) => p + 1), 10_000);
+    return () => clearInterval(timer);
+  }, []);
+  useEffect(() => {
+    if (!run) return;
+    const abort = new AbortController();
+    api.runAlerts(run.id, abort.signal, { critical: true }).then(
+      (r) => setCritical(r.items.length),
+      () => {},
+    );
+    return () => abort.abort();
+  }, [api, run?.id, run?.status, metricsTick, eventsTick, alertPoll]);
 
   useEffect(() => {
     if (!run) return;
@@ -83,12 +108,16 @@ export function RunPage({ runId, tab }: { runId: string; tab: string | null }) {
 
   if (error) {
     return (
-      <p className="error" role="alert">
-        {error}
-      </p>
+      <section aria-labelledby="run-error">
+        <h1 id="run-error">{problemOf(error).kind === 'not-found' ? 'Run not found' : 'Run'}</h1>
+        <LoadError error={error} what={`Loading run ${runId}`} onRetry={() => setAttempt((a) => a + 1)} />
+        <p>
+          <Link to="/">All runs</Link>
+        </p>
+      </section>
     );
   }
-  if (!run) return <p className="muted">Loading run…</p>;
+  if (!run) return <Loading what="run" />;
 
   const go = (id: string) =>
     navigate(href(`/runs/${encodeURIComponent(runId)}`, { tab: id === 'overview' ? null : id }), true);
@@ -126,12 +155,31 @@ export function RunPage({ runId, tab }: { runId: string; tab: string | null }) {
                 {t}
               </span>
             ))}
+            {critical > 0 ? (
+              <Link
+                className="badge badge-critical"
+                to={href(`/runs/${encodeURIComponent(run.id)}`, { tab: 'alerts' })}
+                data-testid="critical-badge"
+              >
+                {critical} critical {critical === 1 ? 'alert' : 'alerts'}
+              </Link>
+            ) : null}
+            {run.abort.requested && (run.status === 'running' || run.status === 'created') ? (
+              <span className="badge">abort requested</span>
+            ) : null}
           </div>
         </div>
-        <label className="row">
-          <input type="checkbox" checked={selection.has(run.id)} onChange={() => selection.toggle(run.id)} />
-          Select for comparison
-        </label>
+        <div className="run-tools">
+          <label className="row">
+            <input
+              type="checkbox"
+              checked={selection.has(run.id)}
+              onChange={() => selection.toggle(run.id)}
+            />
+            Select for comparison
+          </label>
+          {canWrite(me.token.scopes) ? <RunActions run={run} onChanged={setRun} /> : null}
+        </div>
       </div>
       <div role="tablist" aria-label="Run views">
         {RUN_TABS.map((t, i) => (
@@ -157,66 +205,6 @@ export function RunPage({ runId, tab }: { runId: string; tab: string | null }) {
         {active.render({ run, metricsTick, eventsTick })}
       </div>
     </article>
-  );
-}
-
-function JsonTable({ value, empty }: { value: Record<string, Json>; empty: string }) {
-  const entries = Object.entries(value);
-  if (entries.length === 0) return <p className="muted">{empty}</p>;
-  return (
-    <table className="kv">
-      <tbody>
-        {entries.map(([k, v]) => (
-          <tr key={k}>
-            <th scope="row">{k}</th>
-            <td>{typeof v === 'object' && v !== null ? JSON.stringify(v, null, 2) : formatValue(v)}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
-  );
-}
-
-function Overview({ run }: { run: RunView }) {
-  return (
-    <div>
-      <dl className="props">
-        <dt>Status</dt>
-        <dd>
-          <span className={`status status-${run.status}`}>{run.status}</span>
-          {run.abort.requested ? ` (abort requested${run.abort.reason ? `: ${run.abort.reason}` : ''})` : ''}
-        </dd>
-        <dt>Id</dt>
-        <dd>
-          <code>{run.id}</code>
-        </dd>
-        <dt>Created by</dt>
-        <dd>{run.user ?? '—'}</dd>
-        <dt>Created</dt>
-        <dd>{formatTime(run.created)}</dd>
-        <dt>Started</dt>
-        <dd>{formatTime(run.started)}</dd>
-        <dt>Ended</dt>
-        <dd>{formatTime(run.ended)}</dd>
-        <dt>Duration</dt>
-        <dd>{formatDuration(runDuration(run.started, run.ended))}</dd>
-        <dt>Last heartbeat</dt>
-        <dd>
-          {formatTime(run.heartbeat)}
-          {run.heartbeatTimeout !== null ? ` (lost after ${run.heartbeatTimeout} s of silence)` : ''}
-        </dd>
-      </dl>
-      <h2>Description</h2>
-      {run.description ? (
-        <p className="description">{run.description}</p>
-      ) : (
-        <p className="muted">No description.</p>
-      )}
-      <h2>Metadata</h2>
-      <JsonTable value={run.metadata} empty="No metadata." />
-      <h2>System</h2>
-      <JsonTable value={run.system} empty="No system information." />
-    </div>
   );
 }
 

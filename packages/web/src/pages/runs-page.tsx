@@ -1,7 +1,9 @@
 import { FilterError, parseFilter } from '@simscope/protocol';
 import { type FormEvent, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { ApiError, type RunTablePage } from '../api.js';
+import { BulkActions } from '../components/bulk-actions.js';
 import { FolderTree } from '../components/folder-tree.js';
+import { canWrite, LoadError } from '../components/load-state.js';
 import {
   appendPage,
   emptyRows,
@@ -52,7 +54,7 @@ function loadColumns(): string[] {
 
 /** Runs: the folder tree, the filter box, and the table of every matching run. */
 export function RunsPage({ folder, filter }: { folder: string; filter: string }) {
-  const { api, selection } = useSession();
+  const { api, me, selection } = useSession();
   const [text, setText] = useState(filter);
   const [problem, setProblem] = useState<FilterProblem | null>(() => checkFilter(filter));
   const [columns, setColumns] = useState<string[]>(loadColumns);
@@ -60,7 +62,8 @@ export function RunsPage({ folder, filter }: { folder: string; filter: string })
   const [rows, setRows] = useState<RunRows>(() => emptyRows([]));
   const [version, setVersion] = useState(0);
   const [loading, setLoading] = useState(true);
-  const [complete, setComplete] = useState(false);
+  const [loadError, setLoadError] = useState<unknown>(null);
+  const [attempt, setAttempt] = useState(0);
   const [metadataKeys, setMetadataKeys] = useState<string[]>([]);
   const [metricNames, setMetricNames] = useState<string[]>([]);
   const [sort, setSort] = useState<{ key: SortKey; descending: boolean }>({
@@ -98,7 +101,7 @@ export function RunsPage({ folder, filter }: { folder: string; filter: string })
     indexRef.current = index;
     setRows(fresh);
     setLoading(true);
-    setComplete(false);
+    setLoadError(null);
     const keys = new Set<string>();
     const started = performance.now();
     (async () => {
@@ -117,22 +120,22 @@ export function RunsPage({ folder, filter }: { folder: string; filter: string })
         setVersion((v) => v + 1);
       }
       setLoading(false);
-      setComplete(true);
       document.documentElement.dataset.runsLoadedMs = String(Math.round(performance.now() - started));
     })().catch((error: unknown) => {
       if (abort.signal.aborted) return;
       setLoading(false);
+      // Only the filter's own mistakes belong beside the filter box; a server down or failing is shown as such.
       if (error instanceof ApiError && error.code === 'invalid_filter') {
         setProblem({
           message: error.message,
           position: (error.details?.position as number | undefined) ?? null,
         });
       } else {
-        setProblem({ message: (error as Error).message, position: null });
+        setLoadError(error);
       }
     });
     return () => abort.abort();
-  }, [api, query, columns]);
+  }, [api, query, columns, attempt]);
 
   // Live: rows change in place; runs created since are fetched and put on top.
   useEffect(() => {
@@ -303,6 +306,7 @@ export function RunsPage({ folder, filter }: { folder: string; filter: string })
             </button>
           ) : null}
         </form>
+        {canWrite(me.token.scopes) ? <BulkActions /> : null}
         {showColumns ? (
           <div id="columns-panel" className="columns-panel">
             <fieldset>
@@ -337,11 +341,23 @@ export function RunsPage({ folder, filter }: { folder: string; filter: string })
             </fieldset>
           </div>
         ) : null}
-        <p className="muted" aria-live="polite" id="runs-count">
-          {rows.count.toLocaleString('en')} {rows.count === 1 ? 'run' : 'runs'}
-          {loading ? ' (loading…)' : complete ? '' : ''}
-        </p>
+        {loadError ? (
+          <LoadError error={loadError} what="Loading the runs" onRetry={() => setAttempt((a) => a + 1)} />
+        ) : (
+          <p className="muted" aria-live="polite" id="runs-count" data-state={loading ? 'loading' : 'done'}>
+            {loading && rows.count === 0
+              ? 'Loading runs…'
+              : `${rows.count.toLocaleString('en')} ${rows.count === 1 ? 'run' : 'runs'}${loading ? ' (loading more…)' : ''}`}
+          </p>
+        )}
         <RunsTable
+          empty={
+            loading || loadError || problem
+              ? null
+              : query
+                ? 'No runs match this filter and folder.'
+                : 'No runs yet. Start one with `simscope run -- ./solver` or the client.'
+          }
           rows={rows}
           version={version}
           order={order}

@@ -53,13 +53,6 @@ export {
   type ProgressStream,
 } from './query/progress.js';
 export type { WriteTarget } from './query/writers.js';
-export {
-  type CloseResult,
-  type EventOptions,
-  type InitOptions,
-  type MetricOptions,
-  Run,
-  type RunConfig,
-  withRun,
-} from './run.js';
+export { Run, withRun } from './run.js';
+export type { CloseResult, EventOptions, InitOptions, MetricOptions, RunConfig } from './run-options.js';
 export type { SyncedRun, SyncOptions } from './spool-upload.js';

@@ -4,12 +4,10 @@ import type {
   AlertCreateInput,
   AlertState,
   ArtifactCategory,
-  EventLevel,
   Json,
   RunAlertView,
   RunStatus,
 } from '@simscope/protocol';
-import { LIMITS } from '@simscope/protocol';
 import { encodeObject } from './artifact-codec.js';
 import { checkArtifactName, checkCategory } from './artifact-names.js';
 import {
@@ -22,92 +20,22 @@ import {
   uploadFile,
 } from './artifacts.js';
 import { BatchSender, type SendStats } from './batch-sender.js';
-import { type ConnectionOptions, type ResolvedConnection, resolveConfig } from './config.js';
+import { type ResolvedConnection, resolveConfig } from './config.js';
 import { ClientError } from './errors.js';
-import { HttpTransport, type RetryOptions } from './http-transport.js';
+import { HttpTransport } from './http-transport.js';
 import { captureConsole, eventStream, type LogCaptureOptions } from './log-capture.js';
 import { MetricQueue } from './metric-queue.js';
+import {
+  type CloseResult,
+  checkRunConfig,
+  type EventOptions,
+  type InitOptions,
+  type MetricOptions,
+  RUN_DEFAULTS,
+  type RunConfig,
+} from './run-options.js';
 import { newRunId, type SpoolRecordKind, spoolDirectory } from './spool.js';
 import { isTransient } from './spool-upload.js';
-
-/** Settings of a run's logging, set with `config()` before `init()`. */
-export interface RunConfig extends ConnectionOptions {
-  /** Errors go to `onError` and the simulation carries on (default); false: they are thrown. */
-  suppressErrors: boolean;
-  /** When the queue is full: false drops the point and counts it (default); true never drops (see README). */
-  queueBlocking: boolean;
-  /** Points the queue holds before it is full. */
-  queueSize: number;
-  /** Points per request to the server. */
-  batchPoints: number;
-  /** Longest wait before queued points are sent, in ms. */
-  flushIntervalMs: number;
-  /** Heartbeat and abort poll interval, in ms. */
-  heartbeatIntervalMs: number;
-  retries: Partial<RetryOptions>;
-  onError(error: unknown): void;
-  /** Called once when someone asks the run to abort; default: close the run as `terminated`. */
-  onAbort(run: Run, reason: string | null): void | Promise<void>;
-  /** Collects system info at init (host, CPU, GPUs, git…); false to skip. */
-  systemInfo: boolean;
-  /**
-   * Sends this host's clock with each batch, so that the server shifts the timestamps of a node whose clock is
-   * off (default); false when the timestamps logged come from another clock (data recorded elsewhere).
-   */
-  sendClock: boolean;
-  /** `offline`: never contact the server; everything goes to the spool for a later `client.sync()`. */
-  mode: 'online' | 'offline';
-  /** Where runs are spooled (`SIMSCOPE_SPOOL_DIR` wins); default `$XDG_DATA_HOME/simscope/spool`. */
-  spoolDir: string | undefined;
-}
-
-export interface InitOptions {
-  name?: string;
-  metadata?: Record<string, Json>;
-  tags?: string[];
-  description?: string;
-  folder?: string;
-  /** False makes a `created` run (a job waiting in a queue) that the job later takes up with `Run.reconnect`. */
-  running?: boolean;
-  /** Seconds without a heartbeat after which the server marks the run `lost`. */
-  heartbeatTimeout?: number;
-}
-
-export interface MetricOptions {
-  step?: number;
-  /** Seconds since init; default: measured. */
-  time?: number;
-  /** Microseconds since the epoch (UTC); default: now. */
-  timestamp?: number;
-}
-
-export interface EventOptions {
-  timestamp?: number;
-  level?: EventLevel;
-}
-
-/** What `close()` reports. */
-export interface CloseResult extends SendStats {
-  status: RunStatus | null;
-}
-
-const DEFAULTS: RunConfig = {
-  suppressErrors: true,
-  queueBlocking: false,
-  queueSize: 10_000,
-  batchPoints: 50_000,
-  flushIntervalMs: 1000,
-  heartbeatIntervalMs: 15_000,
-  retries: {},
-  onError: (error) => process.stderr.write(`simscope: ${(error as Error).message ?? String(error)}\n`),
-  onAbort: async (run) => {
-    await run.close('terminated');
-  },
-  systemInfo: true,
-  sendClock: true,
-  mode: 'online',
-  spoolDir: undefined,
-};
 
 type RunAnswer = { id: string; name: string | null; status: RunStatus };
 
@@ -124,11 +52,11 @@ function nowMicros(): number {
  * await run.close();
  */
 export class Run implements AsyncDisposable {
-  #config: RunConfig = { ...DEFAULTS };
+  #config: RunConfig = { ...RUN_DEFAULTS };
   #transport: HttpTransport | undefined;
   #connection: ResolvedConnection | undefined;
   #sender: BatchSender | undefined;
-  #queue = new MetricQueue(DEFAULTS.queueSize);
+  #queue = new MetricQueue(RUN_DEFAULTS.queueSize);
   #startClock = 0;
   #id: string | null = null;
   #name: string | null = null;
@@ -160,24 +88,7 @@ export class Run implements AsyncDisposable {
 
   /** Sets logging options; call before `init`. Throws on a size or interval that cannot work. */
   config(options: Partial<RunConfig>): this {
-    const whole = (
-      key: 'queueSize' | 'batchPoints' | 'flushIntervalMs' | 'heartbeatIntervalMs',
-      most: number,
-    ) => {
-      const v = options[key];
-      if (v !== undefined && !(Number.isSafeInteger(v) && v >= 1 && v <= most)) {
-        throw new ClientError(
-          'invalid_field',
-          `config.${key}: must be a whole number from 1 to ${most}, got ${v}`,
-          0,
-        );
-      }
-    };
-    whole('queueSize', Number.MAX_SAFE_INTEGER);
-    // The server takes at most this many points in one batch.
-    whole('batchPoints', LIMITS.pointsPerBatch);
-    whole('flushIntervalMs', 2 ** 31 - 1);
-    whole('heartbeatIntervalMs', 2 ** 31 - 1);
+    checkRunConfig(options);
     this.#config = { ...this.#config, ...options };
     this.#queue = new MetricQueue(this.#config.queueSize);
     return this;

@@ -194,7 +194,22 @@ describe('simscope run against a server process', () => {
     );
     expect(result.code).toBe(3);
     expect(result.stderr).toBe('warning: small time step at 2\ndiverged\n');
-    expect((await client.getRun('sim-fail')).status).toBe('failed');
+    const run = await client.getRun('sim-fail');
+    expect(run.status).toBe('failed');
+    // The system info is the sidecar's (node, its pid); the program it ran is recorded beside it.
+    const command = run.system.command as Record<string, unknown>;
+    expect(command).toEqual({
+      argv: ['./sim', 'fail'],
+      cwd: work,
+      pid: expect.any(Number),
+      exitCode: 3,
+      signal: null,
+      seconds: expect.any(Number),
+    });
+    expect(command.pid).not.toBe(run.system.pid);
+    expect(command.seconds).toBeGreaterThanOrEqual(0.75);
+    expect(command.seconds).toBeLessThan(10);
+    expect((run.system.runtime as { name: string }).name).toBe('node');
     const errors = (await client.getEvents('sim-fail', { level: ['error'] })).map((e) => e.message);
     expect(errors).toEqual([
       'warning: small time step at 2',

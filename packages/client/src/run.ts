@@ -349,6 +349,11 @@ export class Run implements AsyncDisposable {
     return this.#patch({ metadata });
   }
 
+  /** Merges system information into the run's (a sidecar adds the program it runs); a key set to null is removed. */
+  updateSystem(system: Record<string, Json>): Promise<void> {
+    return this.#patch({ system });
+  }
+
   /** Sets the status; `completed`, `failed` and `terminated` end the run (prefer `close`). */
   setStatus(status: RunStatus): Promise<void> {
     return this.#patch({ status });

@@ -190,7 +190,19 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
       columns: process.stdout.isTTY ? process.stdout.columns : undefined,
       rows: process.stdout.isTTY ? process.stdout.rows : undefined,
     });
+    // The run's own system info describes this sidecar (node, its pid); the program it runs is recorded beside it.
+    const command = { argv: [...argv], cwd: ctx.cwd };
+    await run.updateSystem({ command });
     const result: SidecarResult = await sidecar.run();
+    await run.updateSystem({
+      command: {
+        ...command,
+        pid: result.pid ?? null,
+        exitCode: result.exit.code,
+        signal: result.exit.signal,
+        seconds: Math.round(result.seconds * 1000) / 1000,
+      },
+    });
     if (result.exit.error !== undefined) warn(`${argv[0]}: ${result.exit.error}`);
     run.logEvent(`simscope: ${argv[0]} ${describeExit(result.exit)}`, {
       level: result.status === 'completed' ? 'info' : 'error',

@@ -142,6 +142,16 @@ describe('exit', () => {
       expect(missing.exit.error).toContain('ENOENT');
     });
 
+    it(`${lineMode}: the program's own pid and how long it ran`, async () => {
+      const { result, shown } = await sidecar(['sh', '-c', 'echo $$; sleep 0.4'], { lineMode });
+      expect(shown.stdout.replace('\r', '')).toBe(`${result.pid}\n`);
+      expect(result.pid).not.toBe(process.pid);
+      expect(result.seconds).toBeGreaterThanOrEqual(0.4);
+      expect(result.seconds).toBeLessThan(3);
+      const missing = (await sidecar(['/no/such/program'], { lineMode })).result;
+      expect(missing.pid).toBeUndefined();
+    });
+
     it(`${lineMode}: a signal to the sidecar reaches the program and its children`, async () => {
       const log = new RecordingLog();
       const out = new PassThrough().resume();

@@ -47,6 +47,10 @@ export interface SidecarResult {
   /** What `simscope run` exits with: the program's code, or 128 + the signal that ended it. */
   exitCode: number;
   lines: { stdout: number; stderr: number };
+  /** The program's pid; undefined when it could not start. */
+  pid: number | undefined;
+  /** Seconds from the program's start to its exit (wall clock). */
+  seconds: number;
   /** Signals passed on to the program. */
   forwarded: NodeJS.Signals[];
 }
@@ -89,6 +93,7 @@ export class Sidecar {
 
   async run(): Promise<SidecarResult> {
     const o = this.#options;
+    const started = performance.now();
     const child = launchChild({
       argv: o.argv,
       env: o.env,
@@ -116,6 +121,7 @@ export class Sidecar {
       });
 
       const exit = await child.exit;
+      const seconds = (performance.now() - started) / 1000;
       sampler?.stop();
       await this.#drain(streams, [child.stdout, child.stderr, child.launcherStderr]);
       if (tailTimer) await tailTimer.stop();
@@ -126,6 +132,8 @@ export class Sidecar {
         status,
         exitCode: shellExitCode(exit),
         lines: { ...this.#lines },
+        pid: await child.pid,
+        seconds,
         forwarded: [...this.#forwarded],
       };
     } finally {

@@ -105,9 +105,12 @@ export class LineChart {
   #xStep = 1;
   #yStep = 1;
   #ticks: AxisTicks = { x: [], y: [] };
+  #splits: { x: number[]; y: number[] } = { x: [], y: [] };
+  #height: number;
 
   constructor(el: HTMLElement, width: number, options: ChartOptions) {
     this.#options = options;
+    this.#height = options.height;
     const { colors, axis, log } = options;
     // A log scale must never see a range reaching 0, not even before the first data.
     this.#yRange = log ? [1, 10] : [0, 1];
@@ -124,7 +127,9 @@ export class LineChart {
       if (axis === 'time') this.#xStep = timeStep(max - min, count);
       else if (axis === 'timestamp') this.#xStep = dateStep(max - min, count);
       else this.#xStep = niceStep(max - min, count);
-      return axis === 'timestamp' ? dateTicks(min, max, this.#xStep) : stepTicks(min, max, this.#xStep);
+      this.#splits.x =
+        axis === 'timestamp' ? dateTicks(min, max, this.#xStep) : stepTicks(min, max, this.#xStep);
+      return this.#splits.x;
     };
     const xValues = (_u: uPlot, splits: number[]): string[] => {
       const step = this.#xStep;
@@ -138,10 +143,13 @@ export class LineChart {
       return labels;
     };
     const ySplits = (u: uPlot, _i: number, min: number, max: number): number[] => {
-      if (log) return logTicks(min, max, cssHeight(u) / 18);
-      const count = cssHeight(u) / 28;
-      this.#yStep = niceStep(max - min, count);
-      return stepTicks(min, max, this.#yStep);
+      if (log) {
+        this.#splits.y = logTicks(min, max, cssHeight(u) / 18);
+      } else {
+        this.#yStep = niceStep(max - min, cssHeight(u) / 28);
+        this.#splits.y = stepTicks(min, max, this.#yStep);
+      }
+      return this.#splits.y;
     };
     const yValues = (_u: uPlot, splits: number[]): string[] => {
       const labels = log ? splits.map(formatLogTick) : formatLinearTicks(splits, this.#yStep);
@@ -270,8 +278,86 @@ export class LineChart {
     return segments;
   }
 
+  /** The chart as an SVG document: the same lines, column by column, with the axes' ticks and titles. */
+  toSvg(): string {
+    const u = this.#u;
+    const ratio = uPlot.pxRatio;
+    const { left, top, width, height } = u.bbox;
+    const w = u.width;
+    const h = u.height;
+    const { text, grid, background } = this.#options.colors;
+    const css = (v: number) => +(v / ratio).toFixed(2);
+    const out: string[] = [
+      `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" font-family="system-ui, sans-serif" font-size="12">`,
+      `<rect width="${w}" height="${h}" fill="${escapeXml(background)}"/>`,
+    ];
+    const xs = this.#splits.x;
+    const ys = this.#splits.y;
+    xs.forEach((v, k) => {
+      const x = css(u.valToPos(v, 'x', true));
+      out.push(
+        `<line x1="${x}" y1="${css(top)}" x2="${x}" y2="${css(top + height)}" stroke="${escapeXml(grid)}"/>`,
+      );
+      const label = this.#ticks.x[k];
+      if (label) {
+        out.push(
+          `<text x="${x}" y="${css(top + height) + 16}" text-anchor="middle" fill="${escapeXml(text)}">${escapeXml(label)}</text>`,
+        );
+      }
+    });
+    ys.forEach((v, k) => {
+      const y = css(u.valToPos(v, 'y', true));
+      out.push(
+        `<line x1="${css(left)}" y1="${y}" x2="${css(left + width)}" y2="${y}" stroke="${escapeXml(grid)}"/>`,
+      );
+      const label = this.#ticks.y[k];
+      if (label) {
+        out.push(
+          `<text x="${css(left) - 6}" y="${y + 4}" text-anchor="end" fill="${escapeXml(text)}">${escapeXml(label)}</text>`,
+        );
+      }
+    });
+    if (this.#options.xTitle) {
+      out.push(
+        `<text x="${css(left + width / 2)}" y="${h - 4}" text-anchor="middle" font-weight="bold" fill="${escapeXml(text)}">${escapeXml(this.#options.xTitle)}</text>`,
+      );
+    }
+    if (this.#options.yTitle) {
+      out.push(
+        `<text transform="translate(12 ${css(top + height / 2)}) rotate(-90)" text-anchor="middle" font-weight="bold" fill="${escapeXml(text)}">${escapeXml(this.#options.yTitle)}</text>`,
+      );
+    }
+    const x0 = Math.round(left);
+    for (const series of this.#series) {
+      const d: string[] = [];
+      const path = {
+        moveTo: (x: number, y: number) => d.push(`M${css(x)} ${css(y)}`),
+        lineTo: (x: number, y: number) => d.push(`L${css(x)} ${css(y)}`),
+      };
+      traceColumns(path, series.line, this.#grid, x0, (y) => this.#yPixel(y), this.#options.log);
+      out.push(
+        `<path d="${d.join('')}" fill="none" stroke="${escapeXml(series.color)}" stroke-width="1"${series.faded ? ' opacity="0.35"' : ''}/>`,
+      );
+    }
+    out.push('</svg>');
+    return out.join('\n');
+  }
+
+  /** The chart's canvas as a PNG (at once, so that a click's download is still the click's). */
+  toPng(): Blob {
+    const url = this.#u.ctx.canvas.toDataURL('image/png');
+    const bytes = Uint8Array.from(atob(url.slice(url.indexOf(',') + 1)), (c) => c.charCodeAt(0));
+    return new Blob([bytes], { type: 'image/png' });
+  }
+
+  /** Sets the chart's size (CSS pixels); the height stays unless given. */
+  resize(width: number, height: number): void {
+    this.#height = height;
+    this.#u.setSize({ width, height });
+  }
+
   setSize(width: number): void {
-    this.#u.setSize({ width, height: this.#options.height });
+    this.#u.setSize({ width, height: this.#height });
   }
 
   destroy(): void {
@@ -324,6 +410,10 @@ export class LineChart {
     const pad = (hi - lo) * 0.05;
     return [lo - pad, hi + pad];
   }
+}
+
+function escapeXml(s: string): string {
+  return s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 /** The x range with the given fraction kept around a centre (zoom by keys and buttons). */

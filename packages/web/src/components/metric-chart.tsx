@@ -61,6 +61,20 @@ function formatX(axis: XAxis, x: number): string {
   return formatNumber(Math.round(x));
 }
 
+function csvCell(s: string): string {
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+function download(name: string, blob: Blob): void {
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(blob);
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+}
+
 function sameTicks(a: AxisTicks, b: AxisTicks): boolean {
   return a.x.join('|') === b.x.join('|') && a.y.join('|') === b.y.join('|');
 }
@@ -76,17 +90,28 @@ export function MetricChart({
   settings,
   liveTick = 0,
   title,
+  zoom: sharedZoom,
+  onZoomChange,
 }: {
   metric: string;
   runs: ChartRun[];
   settings: ChartSettings;
   liveTick?: number;
   title?: string;
+  /** A zoom shared with other charts (with `onZoomChange`); without, the chart keeps its own. */
+  zoom?: [number, number] | null;
+  onZoomChange?(range: [number, number] | null): void;
 }) {
   const { api, theme } = useSession();
   const holder = useRef<HTMLDivElement>(null);
   const chartRef = useRef<LineChart | null>(null);
-  const [zoom, setZoom] = useState<[number, number] | null>(null);
+  const [ownZoom, setOwnZoom] = useState<[number, number] | null>(null);
+  const zoom = onZoomChange ? (sharedZoom ?? null) : ownZoom;
+  const zoomSetter = useRef(onZoomChange ?? setOwnZoom);
+  zoomSetter.current = onZoomChange ?? setOwnZoom;
+  const setZoom = useCallback((z: [number, number] | null) => zoomSetter.current(z), []);
+  const figure = useRef<HTMLElement>(null);
+  const [full, setFull] = useState(false);
   const [width, setWidth] = useState(0);
   const [loaded, setLoaded] = useState<Loaded | null>(null);
   const [state, setState] = useState<'loading' | 'drawn' | 'error'>('loading');
@@ -144,15 +169,23 @@ export function MetricChart({
       setWidth((old) => (old === chart.plotWidth ? old : chart.plotWidth));
     });
     resize.observe(el);
+    const fullscreen = () => {
+      const on = document.fullscreenElement === figure.current && figure.current !== null;
+      setFull(on);
+      chart.resize(Math.max(200, el.clientWidth), on ? Math.max(HEIGHT, window.innerHeight - 140) : HEIGHT);
+      setWidth(chart.plotWidth);
+    };
+    document.addEventListener('fullscreenchange', fullscreen);
     return () => {
       resize.disconnect();
+      document.removeEventListener('fullscreenchange', fullscreen);
       chart.destroy();
       chartRef.current = null;
     };
   }, [settings.axis, log, theme, metric]);
 
   useEffect(() => {
-    setZoom(null);
+    setOwnZoom(null);
     everyCache.current.clear();
   }, [settings.axis, metric, runIds]);
 
@@ -278,7 +311,7 @@ export function MetricChart({
       e.preventDefault();
       setZoom(next);
     },
-    [range],
+    [range, setZoom],
   );
 
   const legend = runs.map((r, i) => {
@@ -293,11 +326,28 @@ export function MetricChart({
     return { label: r.label, color: seriesColor(palette, i), value };
   });
   const label = title ?? metric;
+  const file = metric.replace(/[^\w.-]+/g, '_');
+  const exportCsv = async (all: boolean) => {
+    const lines = all
+      ? await Promise.all(runs.map((r) => api.series(r.id, metric, settings.axis)))
+      : (loaded?.lines ?? []);
+    const rows = [['run', settings.axis, metric].map(csvCell).join(',')];
+    lines.forEach((line, i) => {
+      const run = csvCell(runs[i]?.label ?? '');
+      const [a, b] = all || !range ? [-Infinity, Infinity] : range;
+      for (let k = 0; k < line.x.length; k++) {
+        const x = line.x[k]!;
+        if (x >= a && x <= b) rows.push(`${run},${x},${line.y[k]}`);
+      }
+    });
+    download(`${file}${all ? '' : '-shown'}.csv`, new Blob([`${rows.join('\n')}\n`], { type: 'text/csv' }));
+  };
   const points = loaded?.points ?? 0;
 
   return (
     <figure
-      className="chart-card"
+      ref={figure}
+      className={`chart-card${full ? ' full' : ''}`}
       data-metric={metric}
       data-state={state}
       data-points={points}
@@ -327,6 +377,50 @@ export function MetricChart({
           </span>
         ) : null}
         <span className="zoom row">
+          <details className="export">
+            <summary>Export</summary>
+            <div className="export-menu">
+              <button
+                type="button"
+                onClick={() => {
+                  const png = chartRef.current?.toPng();
+                  if (png) download(`${file}.png`, png);
+                }}
+              >
+                PNG
+              </button>
+              <button
+                type="button"
+                onClick={() => {
+                  const svg = chartRef.current?.toSvg();
+                  if (svg) download(`${file}.svg`, new Blob([svg], { type: 'image/svg+xml' }));
+                }}
+              >
+                SVG
+              </button>
+              <button type="button" onClick={() => void exportCsv(false)}>
+                CSV of the points shown
+              </button>
+              <button
+                type="button"
+                onClick={() => void exportCsv(true).catch((e: Error) => setError(e.message))}
+              >
+                CSV of every point
+              </button>
+            </div>
+          </details>
+          <button
+            type="button"
+            aria-pressed={full}
+            aria-label={`Full screen: ${label}`}
+            onClick={() =>
+              void (document.fullscreenElement
+                ? document.exitFullscreen()
+                : figure.current?.requestFullscreen().catch((e: Error) => setError(e.message)))
+            }
+          >
+            ⛶
+          </button>
           <button
             type="button"
             aria-pressed={log}

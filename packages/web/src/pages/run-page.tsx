@@ -2,12 +2,11 @@ import type { RunView, SeriesView } from '@simscope/protocol';
 import { type KeyboardEvent, type ReactNode, useEffect, useMemo, useRef, useState } from 'react';
 import { AlertsPanel } from '../components/alerts-panel.js';
 import { ArtifactsPanel } from '../components/artifacts-panel.js';
-import { ChartSettingsControls } from '../components/chart-settings-controls.js';
 import { EventsPanel } from '../components/events-panel.js';
 import { Link } from '../components/link.js';
 import { canWrite, LoadError, Loading, problemOf } from '../components/load-state.js';
-import { type ChartSettings, MetricChart } from '../components/metric-chart.js';
 import { RunActions } from '../components/run-actions.js';
+import { RunMetrics } from '../components/run-metrics.js';
 import { RunOverview } from '../components/run-overview.js';
 import { href, navigate } from '../router.js';
 import { useSession } from '../session.js';
@@ -32,7 +31,7 @@ export const RUN_TABS: RunTab[] = [
     label: 'Overview',
     render: (p) => <RunOverview run={p.run} metricsTick={p.metricsTick} />,
   },
-  { id: 'metrics', label: 'Metrics', render: (p) => <MetricsTab run={p.run} tick={p.metricsTick} /> },
+  { id: 'metrics', label: 'Metrics', render: (p) => <RunMetrics run={p.run} tick={p.metricsTick} /> },
   { id: 'events', label: 'Events', render: (p) => <EventsPanel run={p.run.id} tick={p.eventsTick} /> },
   {
     id: 'alerts',
@@ -205,95 +204,5 @@ export function RunPage({ runId, tab }: { runId: string; tab: string | null }) {
         {active.render({ run, metricsTick, eventsTick })}
       </div>
     </article>
-  );
-}
-
-function MetricsTab({ run, tick }: { run: RunView; tick: number }) {
-  const { api } = useSession();
-  const [metrics, setMetrics] = useState<SeriesView[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [search, setSearch] = useState('');
-  const [settings, setSettings] = useState<ChartSettings>({
-    axis: 'step',
-    log: false,
-    smoothing: 0,
-    every: false,
-  });
-
-  useEffect(() => {
-    const abort = new AbortController();
-    api.metrics(run.id, abort.signal).then(
-      (m) => setMetrics(m.items),
-      (e: Error) => !abort.signal.aborted && setError(e.message),
-    );
-    return () => abort.abort();
-  }, [api, run.id, tick]);
-
-  const runs = useMemo(() => [{ id: run.id, label: run.name }], [run.id, run.name]);
-  const shown = (metrics ?? []).filter((m) => m.name.toLowerCase().includes(search.toLowerCase()));
-  const set = (patch: Partial<ChartSettings>) => setSettings((s) => ({ ...s, ...patch }));
-
-  return (
-    <div>
-      <div className="chart-controls">
-        <label>
-          Find metric <input type="search" value={search} onChange={(e) => setSearch(e.target.value)} />
-        </label>
-        <ChartSettingsControls settings={settings} set={set} />
-        <label title="Fetch and draw every point instead of the downsampled buckets (they draw the same)">
-          <input
-            type="checkbox"
-            checked={settings.every}
-            onChange={(e) => set({ every: e.target.checked })}
-          />{' '}
-          every point
-        </label>
-      </div>
-      {error ? <p className="error">{error}</p> : null}
-      {metrics === null ? <p className="muted">Loading metrics…</p> : null}
-      {metrics?.length === 0 ? <p className="muted">This run has no metrics yet.</p> : null}
-      <div className="charts">
-        {shown.map((m) => (
-          <LazyChart key={m.name} metric={m.name} runs={runs} settings={settings} tick={tick} />
-        ))}
-      </div>
-    </div>
-  );
-}
-
-/** A chart made once it scrolls into view, so a run with hundreds of metrics loads only what shows. */
-function LazyChart({
-  metric,
-  runs,
-  settings,
-  tick,
-}: {
-  metric: string;
-  runs: { id: string; label: string }[];
-  settings: ChartSettings;
-  tick: number;
-}) {
-  const ref = useRef<HTMLDivElement>(null);
-  const [visible, setVisible] = useState(false);
-  useEffect(() => {
-    const el = ref.current;
-    if (!el || visible) return;
-    const io = new IntersectionObserver(
-      (entries) => {
-        if (entries.some((e) => e.isIntersecting)) setVisible(true);
-      },
-      { rootMargin: '200px' },
-    );
-    io.observe(el);
-    return () => io.disconnect();
-  }, [visible]);
-  return (
-    <div ref={ref}>
-      {visible ? (
-        <MetricChart metric={metric} runs={runs} settings={settings} liveTick={tick} />
-      ) : (
-        <div className="chart-card" />
-      )}
-    </div>
   );
 }

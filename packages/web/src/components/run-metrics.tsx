@@ -1,0 +1,176 @@
+import type { RunView, SeriesView } from '@simscope/protocol';
+import { useEffect, useMemo, useRef, useState } from 'react';
+import type { SmoothingKind } from '../chart/columns.js';
+import type { XAxis } from '../chart/line-chart.js';
+import { href, navigate } from '../router.js';
+import { useSession } from '../session.js';
+import { ChartSettingsControls } from './chart-settings-controls.js';
+import { type ChartSettings, MetricChart } from './metric-chart.js';
+
+const AXES: XAxis[] = ['step', 'time', 'timestamp'];
+const KINDS: SmoothingKind[] = ['ema', 'time-ema', 'mean', 'gauss'];
+
+/** The chart settings and zoom an address carries (`?axis=time&log=1&smooth=0.6&kind=gauss&outliers=1&zoom=a,b`). */
+export function chartStateFromQuery(q: URLSearchParams): {
+  settings: ChartSettings;
+  zoom: [number, number] | null;
+} {
+  const axis = q.get('axis') as XAxis | null;
+  const kind = q.get('kind') as SmoothingKind | null;
+  const smooth = Number(q.get('smooth'));
+  const zoom = (q.get('zoom') ?? '').split(',').map(Number);
+  return {
+    settings: {
+      axis: axis && AXES.includes(axis) ? axis : 'step',
+      log: q.get('log') === '1',
+      smoothing: smooth > 0 && smooth < 1 ? smooth : 0,
+      every: q.get('every') === '1',
+      smoothingKind: kind && KINDS.includes(kind) ? kind : 'ema',
+      ignoreOutliers: q.get('outliers') === '1',
+    },
+    zoom:
+      zoom.length === 2 && zoom.every(Number.isFinite) && zoom[1]! > zoom[0]! ? [zoom[0]!, zoom[1]!] : null,
+  };
+}
+
+function chartQuery(
+  settings: ChartSettings,
+  zoom: [number, number] | null,
+  search: string,
+): Record<string, string | null> {
+  return {
+    axis: settings.axis === 'step' ? null : settings.axis,
+    log: settings.log ? '1' : null,
+    smooth: settings.smoothing > 0 ? String(settings.smoothing) : null,
+    kind:
+      settings.smoothing > 0 && settings.smoothingKind !== 'ema' ? (settings.smoothingKind ?? null) : null,
+    outliers: settings.ignoreOutliers ? '1' : null,
+    every: settings.every ? '1' : null,
+    zoom: zoom ? `${zoom[0]},${zoom[1]}` : null,
+    metrics: search || null,
+  };
+}
+
+/**
+ * A run's metrics, one chart each: one set of settings and one zoom for all of them (the hover cursor follows
+ * across them too), kept in the address so that a view can be shared by its link.
+ */
+export function RunMetrics({ run, tick }: { run: RunView; tick: number }) {
+  const { api } = useSession();
+  const initial = useMemo(() => new URLSearchParams(window.location.search), []);
+  const [metrics, setMetrics] = useState<SeriesView[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [search, setSearch] = useState(initial.get('metrics') ?? '');
+  const [settings, setSettings] = useState<ChartSettings>(() => chartStateFromQuery(initial).settings);
+  const [zoom, setZoom] = useState<[number, number] | null>(() => chartStateFromQuery(initial).zoom);
+  const firstAxis = useRef(settings.axis);
+
+  useEffect(() => {
+    const abort = new AbortController();
+    api.metrics(run.id, abort.signal).then(
+      (m) => setMetrics(m.items),
+      (e: Error) => !abort.signal.aborted && setError(e.message),
+    );
+    return () => abort.abort();
+  }, [api, run.id, tick]);
+
+  // A zoom means nothing on another x axis.
+  useEffect(() => {
+    if (settings.axis !== firstAxis.current) setZoom(null);
+    firstAxis.current = settings.axis;
+  }, [settings.axis]);
+
+  useEffect(() => {
+    const q = new URLSearchParams(window.location.search);
+    const next = { ...Object.fromEntries(q), ...chartQuery(settings, zoom, search) };
+    const to = href(window.location.pathname, next);
+    if (to !== `${window.location.pathname}${window.location.search}`) navigate(to, true);
+  }, [settings, zoom, search]);
+
+  const runs = useMemo(() => [{ id: run.id, label: run.name }], [run.id, run.name]);
+  const shown = (metrics ?? []).filter((m) => m.name.toLowerCase().includes(search.toLowerCase()));
+  const set = (patch: Partial<ChartSettings>) => setSettings((s) => ({ ...s, ...patch }));
+
+  return (
+    <div>
+      <div className="chart-controls">
+        <label>
+          Find metric <input type="search" value={search} onChange={(e) => setSearch(e.target.value)} />
+        </label>
+        <ChartSettingsControls settings={settings} set={set} />
+        <label title="Fetch and draw every point instead of the downsampled buckets (they draw the same)">
+          <input
+            type="checkbox"
+            checked={settings.every}
+            onChange={(e) => set({ every: e.target.checked })}
+          />{' '}
+          every point
+        </label>
+      </div>
+      {error ? <p className="error">{error}</p> : null}
+      {metrics === null ? <p className="muted">Loading metrics…</p> : null}
+      {metrics?.length === 0 ? <p className="muted">This run has no metrics yet.</p> : null}
+      <div className="charts">
+        {shown.map((m) => (
+          <LazyChart
+            key={m.name}
+            metric={m.name}
+            runs={runs}
+            settings={settings}
+            tick={tick}
+            zoom={zoom}
+            onZoom={setZoom}
+          />
+        ))}
+      </div>
+    </div>
+  );
+}
+
+/** A chart made once it scrolls into view, so a run with hundreds of metrics loads only what shows. */
+function LazyChart({
+  metric,
+  runs,
+  settings,
+  tick,
+  zoom,
+  onZoom,
+}: {
+  metric: string;
+  runs: { id: string; label: string }[];
+  settings: ChartSettings;
+  tick: number;
+  zoom: [number, number] | null;
+  onZoom(range: [number, number] | null): void;
+}) {
+  const ref = useRef<HTMLDivElement>(null);
+  const [visible, setVisible] = useState(false);
+  useEffect(() => {
+    const el = ref.current;
+    if (!el || visible) return;
+    const io = new IntersectionObserver(
+      (entries) => {
+        if (entries.some((e) => e.isIntersecting)) setVisible(true);
+      },
+      { rootMargin: '200px' },
+    );
+    io.observe(el);
+    return () => io.disconnect();
+  }, [visible]);
+  return (
+    <div ref={ref}>
+      {visible ? (
+        <MetricChart
+          metric={metric}
+          runs={runs}
+          settings={settings}
+          liveTick={tick}
+          zoom={zoom}
+          onZoomChange={onZoom}
+        />
+      ) : (
+        <div className="chart-card" />
+      )}
+    </div>
+  );
+}

@@ -1,10 +1,12 @@
 import type { Page } from './views.js';
 
 export interface PaginateOptions {
+  /** The cursor to start from (a page's `next` from earlier); the first page when absent or null. */
+  start?: string | null | undefined;
   /** Stop after this many pages. */
-  maxPages?: number;
+  maxPages?: number | undefined;
   /** Stop after this many items (the last page is cut to fit). */
-  maxItems?: number;
+  maxItems?: number | undefined;
 }
 
 /**
@@ -16,7 +18,7 @@ export async function* paginate<T>(
   fetchPage: (next: string | null) => Promise<Page<T>>,
   options: PaginateOptions = {},
 ): AsyncGenerator<T[]> {
-  let next: string | null = null;
+  let next: string | null = options.start ?? null;
   let pages = 0;
   let items = 0;
   do {

@@ -82,4 +82,22 @@ describe('paginate', () => {
     for await (const page of paginate(async (next) => pages[next ?? '']!, { maxItems: 3 })) cut.push(page);
     expect(cut).toEqual([[1, 2], [3]]);
   });
+
+  it('resumes from a start cursor and stops at maxPages', async () => {
+    const pages: Record<string, { items: number[]; next: string | null }> = {
+      '': { items: [1], next: 'b' },
+      b: { items: [2], next: 'c' },
+      c: { items: [3], next: 'd' },
+      d: { items: [4], next: null },
+    };
+    const asked: (string | null)[] = [];
+    const seen: number[][] = [];
+    const fetchPage = async (next: string | null) => {
+      asked.push(next);
+      return pages[next ?? '']!;
+    };
+    for await (const page of paginate(fetchPage, { start: 'b', maxPages: 2 })) seen.push(page);
+    expect(seen).toEqual([[2], [3]]);
+    expect(asked).toEqual(['b', 'c']);
+  });
 });

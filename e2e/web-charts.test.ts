@@ -30,8 +30,7 @@ describe('metric charts in Chromium', () => {
   const pixels = (metric: string) =>
     card(metric)
       .locator('canvas')
-      .evaluate((c: HTMLCanvasElement) => c.toDataURL('image/png'));
-  const drawnKey = (metric: string) => card(metric).getAttribute('data-drawn');
+      .evaluate((c: any) => c.toDataURL('image/png'));
   /** Opens the run's metrics with the given query and waits for both charts. */
   const open = async (query = '') => {
     await page.goto(`${server.url}/runs/${runId}?tab=metrics${query}`);
@@ -100,9 +99,9 @@ describe('metric charts in Chromium', () => {
     expect(cells.at(-1)).toMatch(/^2\d\d,\d{3}$/);
     // The plot starts right of the widest label: nothing is cut off.
     const { left, widest } = await card('cells').evaluate((el, labels) => {
-      const ctx = document.createElement('canvas').getContext('2d')!;
+      const ctx = (globalThis as any).document.createElement('canvas').getContext('2d')!;
       ctx.font = '12px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
-      const over = el.querySelector('.u-over') as HTMLElement;
+      const over = el.querySelector('.u-over') as any;
       return {
         left: Number.parseFloat(over.style.left),
         widest: Math.max(...labels.map((l) => ctx.measureText(l).width)),
@@ -194,18 +193,20 @@ describe('metric charts in Chromium', () => {
     await open();
     await page.getByRole('button', { name: 'Full screen: dt' }).click();
     await expect
-      .poll(() => page.evaluate(() => document.fullscreenElement?.getAttribute('data-metric')))
+      .poll(() =>
+        page.evaluate(() => (globalThis as any).document.fullscreenElement?.getAttribute('data-metric')),
+      )
       .toBe('dt');
     await expect
       .poll(() =>
         card('dt')
           .locator('canvas')
-          .evaluate((c: HTMLCanvasElement) => c.height),
+          .evaluate((c: any) => c.height),
       )
       .toBeGreaterThan(400);
     await page.screenshot({ path: join(SCREENSHOTS, 'chart-full-screen.png') });
     await page.getByRole('button', { name: 'Full screen: dt' }).click();
-    await expect.poll(() => page.evaluate(() => document.fullscreenElement)).toBe(null);
+    await expect.poll(() => page.evaluate(() => (globalThis as any).document.fullscreenElement)).toBe(null);
     expect(browser.errors).toEqual([]);
     expect(browser.outside).toEqual([]);
   });

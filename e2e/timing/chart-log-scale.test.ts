@@ -74,17 +74,17 @@ describe('log scale with six charts on screen', () => {
     const names = Object.keys(METRICS);
     // Every chart made and drawn (the last ones are made as they scroll into view).
     await card('pressure').scrollIntoViewIfNeeded();
-    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.evaluate(() => (globalThis as any).scrollTo(0, 0));
     for (const name of names) await expect.poll(() => card(name).getAttribute('data-state')).toBe('drawn');
     await expect.poll(() => page.locator('figure.chart-card[data-state="drawn"]').count()).toBe(6);
     const before = await Promise.all(names.map((n) => card(n).getAttribute('data-drawn')));
 
     await page.evaluate(() => {
-      const w = window as unknown as { longTasks: number[] };
+      const w = globalThis as any;
       w.longTasks = [];
-      new PerformanceObserver((list) => {
+      new (globalThis as any).PerformanceObserver((list: any) => {
         for (const e of list.getEntries()) w.longTasks.push(e.duration);
-      }).observe({ entryTypes: ['longtask'] });
+      }).observe({ entryTypes: ['longtask' as any] });
     });
     await page.getByRole('checkbox', { name: 'log scale' }).check();
     for (const [i, name] of names.entries()) {
@@ -95,7 +95,7 @@ describe('log scale with six charts on screen', () => {
       .poll(() => yTicks('residual/p'))
       .toEqual(['10⁻⁶', '10⁻⁵', '10⁻⁴', '10⁻³', '10⁻²', '10⁻¹', '10⁰', '10¹', '10²']);
     await page.waitForTimeout(300);
-    const longTasks = await page.evaluate(() => (window as unknown as { longTasks: number[] }).longTasks);
+    const longTasks: number[] = await page.evaluate(() => (globalThis as any).longTasks);
     expect(longTasks.filter((ms) => ms > 200)).toEqual([]);
 
     expect(await yTicks('residual/u')).toEqual([

@@ -17,7 +17,7 @@ import type {
   TelemetryRecordFilters,
   TelemetryRecordView,
 } from '@simscope/protocol';
-import { M4_COLUMNS } from '@simscope/protocol';
+import { M4_COLUMNS, MSGPACK_TYPE, paginate, pathOf, ROUTES } from '@simscope/protocol';
 import { Unpackr } from 'msgpackr';
 import { decodeObject } from './artifact-codec.js';
 import { checkArtifactName, checkCategory } from './artifact-names.js';
@@ -31,7 +31,7 @@ import {
 } from './artifacts.js';
 import { type ConnectionOptions, resolveConfig } from './config.js';
 import { HttpTransport, type RetryOptions } from './http-transport.js';
-import { requestPage } from './query/list-request.js';
+import { type ListItem, type ListRouteName, type PageQuery, requestPage } from './query/list-request.js';
 import { Lister, type ListSpec } from './query/lister.js';
 import {
   ALERTS,
@@ -46,6 +46,7 @@ import {
 import { type MetricTableOptions, type RunSelection, readMetricTable } from './query/metric-reader.js';
 import type { MetricTable } from './query/metric-table.js';
 import type { ProgressStream } from './query/progress.js';
+import { seriesPages } from './query/series-pages.js';
 import { spoolDirectory } from './spool.js';
 import { type SyncedRun, type SyncOptions, syncSpools } from './spool-upload.js';
 
@@ -68,11 +69,6 @@ export interface MetricValues {
   name: string;
   x: Float64Array;
   values: Float64Array;
-}
-
-interface Page<T> {
-  items: T[];
-  next: string | null;
 }
 
 function float64(bytes: Uint8Array): Float64Array {
@@ -179,40 +175,32 @@ export class Client {
   }
 
   getRun(idOrName: string): Promise<RunInfo> {
-    return this.#transport.request('GET', `/runs/${encodeURIComponent(idOrName)}`);
+    return this.#transport.call('getRun', { params: { run: idOrName } });
   }
 
   /** Runs matching a filter (the filter language of docs/filter-language.md), newest first unless `sort` says. */
   getRuns(filter = '', options: { sort?: string; limit?: number } = {}): Promise<RunInfo[]> {
-    return this.#listAll<RunInfo>(
-      '/runs',
-      { filter: filter || undefined, sort: options.sort },
-      options.limit ?? 100,
-      1000,
-      true,
-    );
+    const query = { filter: filter || undefined, sort: options.sort };
+    return this.#listAll('listRuns', {}, query, options.limit ?? 100, 1000);
   }
 
-  /** Pages through a list until it ends or `limit` items are in. */
-  async #listAll<T>(
-    path: string,
-    query: Record<string, string | undefined>,
+  /** Pages through a listing until it ends or `limit` items are in. */
+  async #listAll<R extends ListRouteName>(
+    route: R,
+    params: Record<string, string>,
+    query: PageQuery,
     limit: number,
     pageMax: number,
-    search = false,
-  ): Promise<T[]> {
-    const out: T[] = [];
-    let next: string | undefined;
-    do {
-      const page = await requestPage<Page<T>>(
-        this.#transport,
-        path,
-        { ...query, limit: Math.min(pageMax, limit - out.length), next },
-        { search },
-      );
-      out.push(...page.items);
-      next = page.next ?? undefined;
-    } while (next && out.length < limit);
+  ): Promise<ListItem<R>[]> {
+    const path = pathOf(ROUTES[route], params);
+    const out: ListItem<R>[] = [];
+    const fetchPage = (next: string | null) =>
+      requestPage(this.#transport, route, path, {
+        ...query,
+        limit: Math.min(pageMax, limit - out.length),
+        next: next ?? undefined,
+      });
+    for await (const items of paginate(fetchPage, { maxItems: limit })) out.push(...items);
     return out;
   }
 
@@ -234,29 +222,22 @@ export class Client {
     const out: MetricValues[] = [];
     for (const run of [runs].flat()) {
       for (const name of [names].flat()) {
-        const path = `/runs/${encodeURIComponent(run)}/metrics`;
         if (options.maxPoints) {
-          const raw = await this.#transport.request<Uint8Array>('GET', `${path}/downsample`, {
+          const raw = await this.#transport.call('downsample', {
+            params: { run },
             query: { name, x: xaxis, buckets: Math.max(1, Math.floor(options.maxPoints / 4)) },
-            accept: 'application/msgpack',
+            accept: MSGPACK_TYPE,
           });
           out.push({ run, name, ...m4Points(unpackr.unpack(raw) as Record<string, Uint8Array>) });
           continue;
         }
         const xs: Float64Array[] = [];
         const ys: Float64Array[] = [];
-        let next: string | undefined;
-        do {
-          const raw = await this.#transport.request<Uint8Array>('GET', `${path}/series`, {
-            query: { name, columns: `${xaxis},value`, next },
-            accept: 'application/msgpack',
-          });
-          const page = unpackr.unpack(raw) as Record<string, Uint8Array> & { next: string | null };
+        for await (const page of seriesPages(this.#transport, run, { name, columns: `${xaxis},value` })) {
           const x = page[column]!;
           xs.push(column === 'times' ? float64(x) : int64(x));
           ys.push(float64(page.values!));
-          next = page.next ?? undefined;
-        } while (next);
+        }
         out.push({ run, name, x: concat(xs), values: concat(ys) });
       }
     }
@@ -268,12 +249,7 @@ export class Client {
     options: { contains?: string; level?: EventLevel[]; limit?: number } = {},
   ): Promise<EventInfo[]> {
     const query = { q: options.contains, level: options.level?.join(',') };
-    return this.#listAll<EventInfo>(
-      `/runs/${encodeURIComponent(run)}/events`,
-      query,
-      options.limit ?? 1000,
-      10_000,
-    );
+    return this.#listAll('listEvents', { run }, query, options.limit ?? 1000, 10_000);
   }
 
   /** The alerts of one run with their states (`critical: true` for the critical ones only). */
@@ -285,10 +261,10 @@ export class Client {
   ): Promise<RunAlertInfo[] | AlertInfo[]> {
     const critical = options.critical ? 'true' : undefined;
     if (options.run !== undefined) {
-      const path = `/runs/${encodeURIComponent(options.run)}/alerts`;
-      return this.#listAll<RunAlertInfo>(path, { critical }, options.limit ?? Infinity, 1000);
+      const params = { run: options.run };
+      return this.#listAll('listRunAlerts', params, { critical }, options.limit ?? Infinity, 1000);
     }
-    return this.#listAll<AlertInfo>('/alerts', { critical }, options.limit ?? 1000, 1000);
+    return this.#listAll('listAlerts', {}, { critical }, options.limit ?? 1000, 1000);
   }
 
   /** The transitions of one alert on one run, oldest first. */
@@ -297,16 +273,11 @@ export class Client {
     alert: string,
     options: { limit?: number } = {},
   ): Promise<AlertTransitionInfo[]> {
-    return this.#listAll<AlertTransitionInfo>(
-      `/runs/${encodeURIComponent(run)}/alerts/${encodeURIComponent(alert)}/history`,
-      {},
-      options.limit ?? 1000,
-      1000,
-    );
+    return this.#listAll('alertHistory', { run, alert }, {}, options.limit ?? 1000, 1000);
   }
 
   async deleteRun(run: string): Promise<void> {
-    await this.#transport.request('DELETE', `/runs/${encodeURIComponent(run)}`);
+    await this.#transport.call('deleteRun', { params: { run } });
   }
 
   async deleteRuns(runs: string[]): Promise<void> {
@@ -315,8 +286,9 @@ export class Client {
 
   /** A run's artifacts by name, all of them or those the filter picks. */
   listArtifacts(run: string, filter: ArtifactFilter = {}): Promise<ArtifactInfo[]> {
-    return this.#listAll<ArtifactInfo>(
-      `/runs/${encodeURIComponent(run)}/artifacts`,
+    return this.#listAll(
+      'listArtifacts',
+      { run },
       {
         category: filter.category === undefined ? undefined : checkCategory(filter.category),
         startsWith: filter.startsWith,
@@ -359,14 +331,15 @@ export class Client {
   }
 
   async deleteArtifact(run: string, name: string): Promise<void> {
-    await this.#transport.request('DELETE', `/runs/${encodeURIComponent(run)}/artifacts`, {
+    await this.#transport.call('deleteArtifact', {
+      params: { run },
       query: { name: checkArtifactName(name) },
     });
   }
 
   getFolders(options: { prefix?: string; parent?: string; limit?: number } = {}): Promise<FolderInfo[]> {
     const query = { prefix: options.prefix, parent: options.parent };
-    return this.#listAll<FolderInfo>('/folders', query, options.limit ?? 1000, 1000);
+    return this.#listAll('listFolders', {}, query, options.limit ?? 1000, 1000);
   }
 }
 

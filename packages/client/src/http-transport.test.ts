@@ -26,4 +26,35 @@ describe('HttpTransport', () => {
     expect(answer).toEqual({ stored: true, points: 1 });
     expect(seen).toEqual(['POST /api/v1/runs/r/metrics', 'POST /api/v1/runs/r/metrics']);
   });
+
+  it('calls a route of the table: path from its params, the query in the URL, the body as JSON', async () => {
+    const seen: string[] = [];
+    server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => {
+        body += chunk.toString();
+      });
+      req.on('end', () => {
+        seen.push(`${req.method} ${req.url} ${body}`);
+        if (req.method === 'DELETE') res.writeHead(204).end();
+        else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: 'r1' }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const transport = new HttpTransport({ url: `http://127.0.0.1:${port}`, token: 'ssk_x' });
+    const run = await transport.call('updateRun', { params: { run: 'a b/c' }, body: { name: 'x' } });
+    expect(run).toEqual({ id: 'r1' });
+    const gone = await transport.call('deleteArtifact', {
+      params: { run: 'r1' },
+      query: { name: 'out/log.txt', category: undefined },
+    });
+    expect(gone).toBe(undefined);
+    await transport.call('listAlerts', { query: { critical: true } });
+    expect(seen).toEqual([
+      'PATCH /api/v1/runs/a%20b%2Fc {"name":"x"}',
+      'DELETE /api/v1/runs/r1/artifacts?name=out%2Flog.txt ',
+      'GET /api/v1/alerts?critical=true ',
+    ]);
+  });
 });

@@ -5,6 +5,11 @@ import {
   type ErrorCode,
   IDEMPOTENCY_HEADER,
   MSGPACK_TYPE,
+  pathOf,
+  ROUTES,
+  type RouteName,
+  type RouteParams,
+  type RouteResponse,
   WORKSPACE_HEADER,
 } from '@simscope/protocol';
 import { ClientError } from './errors.js';
@@ -66,6 +71,25 @@ export interface StreamRequestOptions {
   /** Ends the request; a stream has no overall time limit, so callers abort on their own idle timer. */
   signal?: AbortSignal;
 }
+
+/** Query parameters as sent: absent ones (undefined) are left out. */
+export type QueryInput = Record<string, string | number | boolean | undefined>;
+
+/** The `:name` parameters of a route, required where its path has some. */
+type ParamsInput<R extends RouteName> = keyof RouteParams<R> extends never
+  ? { params?: undefined }
+  : { params: RouteParams<R> };
+
+/** One call of a route of the table: its path parameters, its query, and a JSON `body` or `msgpack` bytes. */
+export type CallInput<R extends RouteName> = ParamsInput<R> &
+  Omit<RequestOptions, 'json' | 'query'> & { query?: QueryInput; body?: unknown };
+
+/** A streamed call of a route of the table (artifact transfers). */
+export type StreamCallInput<R extends RouteName> = ParamsInput<R> &
+  Omit<StreamRequestOptions, 'query'> & { query?: QueryInput };
+
+/** The input argument of a call: optional where the route has no path parameters. */
+type CallArgs<R extends RouteName, I> = keyof RouteParams<R> extends never ? [input?: I] : [input: I];
 
 /** What the retry loop reads of an answer: fetch's `Response` and `StreamResponse` both have it. */
 interface Answer {
@@ -194,6 +218,12 @@ function exchange(
   });
 }
 
+function stringQuery(query: QueryInput): Record<string, string | number | undefined> {
+  const out: Record<string, string | number | undefined> = {};
+  for (const [k, v] of Object.entries(query)) out[k] = typeof v === 'boolean' ? String(v) : v;
+  return out;
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function retryAfterMs(header: string | null): number | undefined {
@@ -225,7 +255,41 @@ export class HttpTransport {
     return this.#timeoutMs;
   }
 
-  /** Sends one request and returns the decoded answer (JSON, or the raw bytes for msgpack). */
+  /**
+   * Calls one route of the protocol's table: the path is built from the route and `params`, the query and body
+   * go where the route takes them, and the answer has the route's type (the raw bytes when `accept` is msgpack).
+   * @example const run = await transport.call('getRun', { params: { run: 'cavity-1' } });
+   */
+  call<R extends RouteName>(
+    route: R,
+    input: CallInput<R> & { accept: typeof MSGPACK_TYPE },
+  ): Promise<Uint8Array>;
+  call<R extends RouteName>(route: R, ...args: CallArgs<R, CallInput<R>>): Promise<RouteResponse<R>>;
+  call(route: RouteName, input: CallInput<RouteName> = {}): Promise<unknown> {
+    const { params, query, body, ...options } = input;
+    return this.request(ROUTES[route].method, pathOf(ROUTES[route], params ?? {}), {
+      ...options,
+      query: query && stringQuery(query),
+      json: body,
+    });
+  }
+
+  /** Calls a route whose body or answer is a stream, and returns the 2xx answer with its body unread. */
+  streamCall<R extends RouteName>(
+    route: R,
+    ...[input]: CallArgs<R, StreamCallInput<R>>
+  ): Promise<StreamResponse> {
+    const { params, query, ...options } = (input ?? {}) as StreamCallInput<RouteName>;
+    return this.stream(ROUTES[route].method, pathOf(ROUTES[route], params ?? {}), {
+      ...options,
+      query: query && stringQuery(query),
+    });
+  }
+
+  /**
+   * Sends one request and returns the decoded answer (JSON, or the raw bytes for msgpack). The low-level form
+   * of `call`, for a path the caller already holds.
+   */
   async request<T = unknown>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
     const headers: Record<string, string> = { accept: options.accept ?? 'application/json' };
     if (options.idempotencyKey !== undefined) headers[IDEMPOTENCY_HEADER] = options.idempotencyKey;
@@ -257,7 +321,7 @@ export class HttpTransport {
     return (type.includes(MSGPACK_TYPE) ? new Uint8Array(await res.arrayBuffer()) : await res.json()) as T;
   }
 
-  /** Sends a request whose body or answer is a stream, and returns the 2xx answer with its body unread. */
+  /** The low-level form of `streamCall`: sends a request whose body or answer is a stream, and returns the 2xx answer with its body unread. */
   stream(method: string, path: string, options: StreamRequestOptions = {}): Promise<StreamResponse> {
     const headers = { ...options.headers };
     if (options.length !== undefined) headers['content-length'] = String(options.length);

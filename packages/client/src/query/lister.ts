@@ -1,16 +1,21 @@
-import { type ListDefinition, type ListQuery, parseInput, SimscopeError } from '@simscope/protocol';
+import {
+  type ListDefinition,
+  type ListQuery,
+  type Page,
+  paginate,
+  parseInput,
+  SimscopeError,
+} from '@simscope/protocol';
 import { ClientError } from '../errors.js';
 import type { HttpTransport, RetryOptions } from '../http-transport.js';
 import type { ColumnSpec } from './columns.js';
-import { requestPage } from './list-request.js';
+import { type ListRouteName, requestPage } from './list-request.js';
 import { ListResult, type ListState, sameQuery } from './list-result.js';
 import { type ProgressOptions, progressReporter } from './progress.js';
 
 /** A list of the API as the client pages it: the protocol's definition and the columns of its rows. */
 export interface ListSpec<In, Out, T> extends ListDefinition<In, Out> {
   columns: readonly ColumnSpec<T>[];
-  /** The list also answers `POST PATH/search` with the query in the body, used when a URL would be too long. */
-  search?: boolean;
 }
 
 export interface ListOptions {
@@ -32,11 +37,6 @@ export interface ListAllOptions<T> extends ProgressOptions {
   /** Carry on from a result (or its JSON) of the same listing, without fetching its pages again. */
   resumeFrom?: ListResult<T> | ListState<T>;
   retries?: Partial<RetryOptions>;
-}
-
-interface Page<T> {
-  items: T[];
-  next: string | null;
 }
 
 /**
@@ -67,13 +67,15 @@ export class Lister<In, T, Out = unknown> {
     limit: number | undefined,
     next: string | null,
     retries?: Partial<RetryOptions>,
-  ) {
-    return requestPage<Page<T>>(
+  ): Promise<Page<T>> {
+    const route = this.#spec.route as ListRouteName;
+    return requestPage(
       this.#transport,
+      route,
       path,
       { ...query, limit, next: next ?? undefined },
-      { search: this.#spec.search, retries },
-    );
+      retries,
+    ) as Promise<Page<T>>;
   }
 
   /** One page of rows. */
@@ -96,21 +98,15 @@ export class Lister<In, T, Out = unknown> {
   }
 
   /** Pages as they arrive, for listings too large to hold at once. */
-  async *pages(
+  pages(
     filters: In,
     options: Omit<ListAllOptions<T>, 'keepFailed' | 'resumeFrom'> = {},
   ): AsyncGenerator<T[]> {
     const { path, query } = this.#request(filters);
     const limit = options.pageSize ?? this.#spec.pageMax;
-    let next: string | null = null;
-    let fetched = 0;
-    do {
-      if (options.maxPages !== undefined && fetched >= options.maxPages) return;
-      const page: Page<T> = await this.#page(path, query, limit, next, options.retries);
-      fetched++;
-      next = page.next;
-      yield page.items;
-    } while (next !== null);
+    return paginate((next) => this.#page(path, query, limit, next, options.retries), {
+      maxPages: options.maxPages,
+    });
   }
 
   /** Every page (up to `maxPages`), as one result. */
@@ -156,15 +152,19 @@ export class Lister<In, T, Out = unknown> {
     };
     const limit = options.pageSize ?? this.#spec.pageMax;
     let error: ClientError | null = null;
+    const fetchPage = async (next: string | null) => {
+      const page = await this.#page(path, query, limit, next, options.retries);
+      state.next = page.next;
+      return page;
+    };
     try {
-      while (!state.complete) {
-        if (options.maxPages !== undefined && state.pages - pagesBefore >= options.maxPages) break;
-        const page = await this.#page(path, query, limit, state.next, options.retries);
-        for (const item of page.items) state.items.push(item);
-        state.pages++;
-        state.next = page.next;
-        state.complete = page.next === null;
-        progress(false);
+      if (!state.complete) {
+        for await (const items of paginate(fetchPage, { start: state.next, maxPages: options.maxPages })) {
+          for (const item of items) state.items.push(item);
+          state.pages++;
+          state.complete = state.next === null;
+          progress(false);
+        }
       }
     } catch (caught) {
       if (!options.keepFailed) throw caught;

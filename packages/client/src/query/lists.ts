@@ -32,7 +32,6 @@ import type { ListSpec } from './lister.js';
 
 export const RUNS: ListSpec<RunFilters, unknown, RunView> = {
   ...(RUN_LIST as ListSpec<RunFilters, unknown, RunView>),
-  search: true,
   columns: [
     { name: 'id', kind: 'string', value: (r) => r.id },
     { name: 'name', kind: 'string', value: (r) => r.name },

@@ -1,12 +1,10 @@
 import type { RunView, SeriesView } from '@simscope/protocol';
-import { Unpackr } from 'msgpackr';
 import type { HttpTransport, RetryOptions } from '../http-transport.js';
 import type { ListResult } from './list-result.js';
 import type { Lister } from './lister.js';
 import { MetricTable, type SeriesColumns } from './metric-table.js';
 import { type ProgressOptions, progressReporter } from './progress.js';
-
-const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
+import { seriesPages } from './series-pages.js';
 
 /** Runs for a metric table: ids or names, runs as listed, or a listing's result. */
 export type RunSelection = string | RunView | readonly (string | RunView)[] | ListResult<RunView>;
@@ -67,21 +65,11 @@ export async function readMetricTable(
       timestamps: [] as BigInt64Array[],
       values: [] as Float64Array[],
     };
-    let next: string | undefined;
     let first = true;
-    do {
+    const query = { name: job.metric, limit: options.pageSize };
+    for await (const page of seriesPages(transport, job.run, query, options.retries)) {
       if (!first) expected++;
       first = false;
-      const raw = await transport.request<Uint8Array>(
-        'GET',
-        `/runs/${encodeURIComponent(job.run)}/metrics/series`,
-        {
-          query: { name: job.metric, limit: options.pageSize, next },
-          accept: 'application/msgpack',
-          retries: options.retries,
-        },
-      );
-      const page = unpackr.unpack(raw) as Record<string, Uint8Array> & { next: string | null };
       parts.steps.push(new BigInt64Array(aligned(page.steps!)));
       parts.times.push(new Float64Array(aligned(page.times!)));
       parts.timestamps.push(new BigInt64Array(aligned(page.timestamps!)));
@@ -90,8 +78,7 @@ export async function readMetricTable(
       points += values.length;
       pages++;
       tell(false);
-      next = page.next ?? undefined;
-    } while (next);
+    }
     const one = <A extends BigInt64Array | Float64Array>(xs: A[], make: (n: number) => A): A => {
       if (xs.length === 1) return xs[0]!;
       const out = make(xs.reduce((n, x) => n + x.length, 0));

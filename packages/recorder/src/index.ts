@@ -7,8 +7,9 @@ export {
   TypeMismatchError,
 } from './errors.js';
 export { parseKey } from './key-path.js';
+export { ListView } from './list-view.js';
 export { InMemoryDataStore, type InMemoryDataStoreOptions } from './memory-datastore.js';
-export { type ReadOptions, Recorder } from './recorder.js';
+export { type ReadOptions, type RecordedGroup, Recorder } from './recorder.js';
 export {
   DTYPES,
   type DType,

@@ -14,7 +14,7 @@ export function resolveRange(length: number, start = 0, end = length): [number, 
 /** Throws `key_conflict` when a key written with `set` is used as a list, or the other way round. */
 export function assertMode(key: string, actual: KeyMode, wanted: KeyMode): void {
   if (actual === wanted) return;
-  const hint = actual === 'single' ? 'use get/set' : 'use record/getAll';
+  const hint = actual === 'single' ? 'use get/set' : `use record, and getAll("${key}") to read it`;
   throw new RecorderError(
     'key_conflict',
     `key "${key}" holds a ${actual} value, not a ${wanted} value (${hint})`,

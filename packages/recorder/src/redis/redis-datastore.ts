@@ -1,3 +1,4 @@
+import { mkdirSync, realpathSync } from 'node:fs';
 import type { DataStore, KeyInfo, KeyMode } from '../datastore.js';
 import { DatastoreUnavailableError, RecorderError } from '../errors.js';
 import { parentPaths, parseKey } from '../key-path.js';
@@ -12,6 +13,14 @@ import {
   type ValueType,
   valueByteLength,
 } from '../value-types.js';
+import {
+  OWNER_CLIENT_NAME,
+  type OwnedRedisServer,
+  readServerState,
+  removeServerState,
+  spawnRedisServer,
+  waitForExit,
+} from './owned-redis-server.js';
 import { decodeHeader, encodeHeader, type RedisHeader } from './redis-header.js';
 
 /** Options of {@link RedisDataStore.connect}. */
@@ -38,6 +47,22 @@ export interface RedisDataStoreOptions {
   partBytes?: number;
   /** Bytes asked for per LRANGE when reading; default 64 MiB. */
   readBatchBytes?: number;
+}
+
+/** Options of {@link RedisDataStore.start}: the connect options, less `host`'s default meaning. */
+export interface RedisDataStoreStartOptions extends RedisDataStoreOptions {
+  /** Directory the server persists into (append-only file and snapshots); created if missing. */
+  dataDirectory: string;
+  /** Address the server binds to and the store connects to; default `127.0.0.1`. */
+  host?: string;
+  /** Port for a new server; default a free one. A server already running in `dataDirectory` keeps its port. */
+  port?: number;
+  /** The redis-server program; default `redis-server` on `PATH`. */
+  redisServer?: string;
+  /** Leave the server running when the store closes, for other processes; default false. */
+  keepRunning?: boolean;
+  /** Time allowed for a new server to answer; default 10000 ms. */
+  startTimeoutMs?: number;
 }
 
 type RedisArg = string | Buffer;
@@ -96,6 +121,8 @@ export class RedisDataStore implements DataStore {
   readonly #where: string;
   readonly #entries = new Map<string, RedisEntry>();
   #closed = false;
+  #server: OwnedRedisServer | undefined;
+  #keepRunning = false;
 
   private constructor(
     client: RedisClientLike,
@@ -148,6 +175,81 @@ export class RedisDataStore implements DataStore {
       clearTimeout(timer);
     }
     return new RedisDataStore(client, module, where, options);
+  }
+
+  /**
+   * Runs a `redis-server` that persists into `dataDirectory` and connects to it, as SimRecorder's
+   * `RedisDataStore(data_directory=…)` does. A server this method started earlier in the same
+   * directory (in this process or one that exited without closing) is reused. The server stops
+   * when the last store started on it closes, unless `keepRunning`.
+   * @example
+   * const redis = await RedisDataStore.start({ dataDirectory: 'output/redis' });
+   */
+  static async start(options: RedisDataStoreStartOptions): Promise<RedisDataStore> {
+    if (typeof options?.dataDirectory !== 'string' || options.dataDirectory === '') {
+      throw new RecorderError('invalid_option', 'dataDirectory must be a non-empty path');
+    }
+    validateOptions(options);
+    mkdirSync(options.dataDirectory, { recursive: true });
+    const dataDirectory = realpathSync(options.dataDirectory);
+    const host = options.host ?? '127.0.0.1';
+    let store = await RedisDataStore.#reuse(dataDirectory, options);
+    if (!store) {
+      const { port } = await spawnRedisServer({
+        dataDirectory,
+        host,
+        port: options.port,
+        password: options.password,
+        binary: options.redisServer ?? 'redis-server',
+        timeoutMs: options.startTimeoutMs ?? 10_000,
+      });
+      store = await RedisDataStore.connect({ ...options, host, port });
+    }
+    try {
+      await store.#send(['CLIENT', 'SETNAME', OWNER_CLIENT_NAME]);
+      const info = String(await store.#send(['INFO', 'server']));
+      const pid = Number(/process_id:(\d+)/.exec(info)?.[1]);
+      const port = Number(/tcp_port:(\d+)/.exec(info)?.[1]);
+      store.#server = {
+        host: store.#where.slice(0, store.#where.lastIndexOf(':')),
+        port,
+        pid,
+        dataDirectory,
+      };
+      store.#keepRunning = options.keepRunning ?? false;
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+    return store;
+  }
+
+  /** The server `start` runs this store on; `undefined` for a store made by `connect`. */
+  get server(): OwnedRedisServer | undefined {
+    return this.#server;
+  }
+
+  static async #reuse(
+    dataDirectory: string,
+    options: RedisDataStoreStartOptions,
+  ): Promise<RedisDataStore | undefined> {
+    const state = readServerState(dataDirectory);
+    if (!state) return undefined;
+    let store: RedisDataStore;
+    try {
+      store = await RedisDataStore.connect({ ...options, host: state.host, port: state.port });
+    } catch {
+      return undefined;
+    }
+    try {
+      const reply = (await store.#send(['CONFIG', 'GET', 'dir'])) as unknown;
+      const dir = Array.isArray(reply) ? reply[1] : (reply as Record<string, unknown> | null)?.dir;
+      if (dir === dataDirectory) return store;
+    } catch {
+      // Not a server of ours (CONFIG refused or renamed): start a new one.
+    }
+    await store.close();
+    return undefined;
   }
 
   async check(key: string, value: Value, mode: KeyMode): Promise<void> {
@@ -247,12 +349,39 @@ export class RedisDataStore implements DataStore {
 
   async close(): Promise<void> {
     if (this.#closed) return;
+    const server = this.#server;
+    const stop = server !== undefined && !this.#keepRunning && (await this.#lastOwner());
     this.#closed = true;
     this.#entries.clear();
+    if (!stop || !server) {
+      try {
+        await this.#client.close();
+      } catch {
+        this.#client.destroy();
+      }
+      return;
+    }
+    // SHUTDOWN writes the append-only file and a snapshot, then drops the connection unanswered.
+    const reply = await this.#client.sendCommand(['SHUTDOWN']).catch((error: unknown) => error);
+    this.#client.destroy();
     try {
-      await this.#client.close();
+      await waitForExit(server.pid, 10_000);
+    } catch (cause) {
+      throw new RecorderError(
+        'redis_error',
+        `redis-server at ${this.#where} did not stop: ${reply instanceof Error ? reply.message : String(reply)}`,
+        { cause },
+      );
+    }
+    removeServerState(server.dataDirectory);
+  }
+
+  async #lastOwner(): Promise<boolean> {
+    try {
+      const list = String(await this.#send(['CLIENT', 'LIST', 'TYPE', 'normal']));
+      return list.split('\n').filter((line) => line.includes(` name=${OWNER_CLIENT_NAME} `)).length <= 1;
     } catch {
-      this.#client.destroy();
+      return false;
     }
   }
 

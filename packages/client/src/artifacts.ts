@@ -5,7 +5,7 @@ import { BlockFileWriter } from '@simscope/block-io';
 import { type ArtifactCategory, type ArtifactView, artifactNameProblem, type Json } from '@simscope/protocol';
 import { artifactNameFor, checkArtifactName, detectMimeType, failArtifact } from './artifact-names.js';
 import { ClientError } from './errors.js';
-import type { HttpTransport } from './http-transport.js';
+import type { HttpTransport, StreamResponse } from './http-transport.js';
 
 /** An artifact as the server lists it; `created` is microseconds since the epoch. */
 export type ArtifactInfo = ArtifactView;
@@ -165,7 +165,8 @@ async function upload(
 ): Promise<ArtifactInfo> {
   const timer = new IdleTimer(transport.timeoutMs, spec.name);
   try {
-    const res = await transport.stream('PUT', `/runs/${encodeURIComponent(runId)}/artifacts`, {
+    const res = await transport.streamCall('saveArtifact', {
+      params: { run: runId },
       query: {
         name: spec.name,
         category: spec.category,
@@ -355,7 +356,8 @@ export async function downloadArtifact(
       try {
         // Every byte received is kept by the writer, so a resume asks for what comes after all of them.
         const resume = writer.bytes > 0 && etag !== null;
-        const res = await transport.stream('GET', `/runs/${encodeURIComponent(run)}/artifacts/content`, {
+        const res: StreamResponse = await transport.streamCall('readArtifact', {
+          params: { run },
           query: { name },
           signal: timer.signal,
           ...(resume ? { headers: { range: `bytes=${writer.bytes}-`, 'if-range': etag! } } : {}),
@@ -414,7 +416,8 @@ export async function downloadBytes(
   run: string,
   name: string,
 ): Promise<{ bytes: Uint8Array; mimeType: string }> {
-  const res = await transport.stream('GET', `/runs/${encodeURIComponent(run)}/artifacts/content`, {
+  const res = await transport.streamCall('readArtifact', {
+    params: { run },
     query: { name: checkArtifactName(name) },
   });
   return {

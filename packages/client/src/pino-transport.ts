@@ -37,8 +37,9 @@ export default function simscopeTransport(options: PinoTransportOptions): Writab
       while (queue.length > 0) {
         const events = queue.splice(0, LIMITS.eventsPerBatch);
         try {
-          await transport.request('POST', `/runs/${encodeURIComponent(options.run)}/events`, {
-            json: { writer, seq: seq++, events },
+          await transport.call('ingestEvents', {
+            params: { run: options.run },
+            body: { writer, seq: seq++, events },
             idempotent: true,
           });
         } catch (error) {

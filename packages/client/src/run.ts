@@ -135,7 +135,7 @@ export class Run implements AsyncDisposable {
         return this;
       }
       try {
-        const created = await transport.request<RunAnswer>('POST', '/runs', { json: body, idempotent: true });
+        const created = await transport.call('createRun', { body, idempotent: true });
         this.#start(transport, created);
       } catch (error) {
         if (!isTransient(error)) throw error;
@@ -160,12 +160,13 @@ export class Run implements AsyncDisposable {
     const run = new Run().config(config);
     try {
       const transport = run.#connect();
-      const found = await transport.request<RunAnswer>('GET', `/runs/${runId}`);
+      const found = await transport.call('getRun', { params: { run: runId } });
       const updated =
         found.status === 'running'
           ? found
-          : await transport.request<RunAnswer>('PATCH', `/runs/${found.id}`, {
-              json: { status: 'running' },
+          : await transport.call('updateRun', {
+              params: { run: found.id },
+              body: { status: 'running' },
             });
       run.#start(transport, updated);
     } catch (error) {
@@ -227,11 +228,7 @@ export class Run implements AsyncDisposable {
 
   async #beat(): Promise<void> {
     if (!this.#transport || !this.#id || this.#closing || this.#sender?.spooling) return;
-    const answer = await this.#transport.request<{ abort: { requested: boolean; reason: string | null } }>(
-      'POST',
-      `/runs/${this.#id}/heartbeat`,
-      { idempotent: true },
-    );
+    const answer = await this.#transport.call('heartbeat', { params: { run: this.#id }, idempotent: true });
     if (answer.abort.requested && !this.#aborted) {
       this.#aborted = true;
       await this.#config.onAbort(this, answer.abort.reason);
@@ -382,7 +379,7 @@ export class Run implements AsyncDisposable {
   async addAlert(alert: AlertCreateInput): Promise<RunAlertView | null> {
     if (!this.#transport || !this.#id) return null;
     try {
-      return await this.#transport.request<RunAlertView>('POST', `/runs/${this.#id}/alerts`, { json: alert });
+      return await this.#transport.call('attachAlert', { params: { run: this.#id }, body: alert });
     } catch (error) {
       this.#fail(error);
       return null;
@@ -396,11 +393,11 @@ export class Run implements AsyncDisposable {
   async logAlert(name: string, state: AlertState, message?: string): Promise<RunAlertView | null> {
     if (!this.#transport || !this.#id) return null;
     try {
-      return await this.#transport.request<RunAlertView>(
-        'PUT',
-        `/runs/${this.#id}/alerts/${encodeURIComponent(name)}/state`,
-        { json: message === undefined ? { state } : { state, message }, idempotent: true },
-      );
+      return await this.#transport.call('setAlertState', {
+        params: { run: this.#id, alert: name },
+        body: message === undefined ? { state } : { state, message },
+        idempotent: true,
+      });
     } catch (error) {
       this.#fail(error);
       return null;

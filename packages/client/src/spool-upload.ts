@@ -53,8 +53,9 @@ export async function sendRecord(
   const base = { idempotent: true, ...rest };
   if (record.kind === 'metrics') {
     const body = record.body;
-    return transport.request('POST', `/runs/${runId}/metrics`, {
+    return transport.call('ingestMetrics', {
       ...base,
+      params: { run: runId },
       msgpack: body,
       ...(clock ? { beforeTry: () => stampClock(body, clock()) } : {}),
     });
@@ -62,17 +63,18 @@ export async function sendRecord(
   const json = JSON.parse(decoder.decode(record.body)) as Record<string, unknown>;
   switch (record.kind) {
     case 'create':
-      return transport.request('POST', '/runs', { ...base, json });
+      return transport.call('createRun', { ...base, body: json });
     case 'events':
-      return transport.request('POST', `/runs/${runId}/events`, {
+      return transport.call('ingestEvents', {
         ...base,
-        json,
+        params: { run: runId },
+        body: json,
         ...(clock ? { beforeTry: () => (json.clock = clock()) } : {}),
       });
     case 'patch':
-      return transport.request('PATCH', `/runs/${runId}`, { ...base, json });
+      return transport.call('updateRun', { ...base, params: { run: runId }, body: json });
     case 'folder':
-      return transport.request('POST', '/folders', { ...base, json });
+      return transport.call('createFolder', { ...base, body: json });
   }
 }
 

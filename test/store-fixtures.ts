@@ -1,7 +1,8 @@
 import type { MetricSeries } from '@simscope/protocol';
 import { afterEach, beforeEach } from 'vitest';
-import type { NewRun } from '../packages/server/src/store/run-store.js';
-import type { Block, Points, RunRecord, Store } from '../packages/server/src/store/store.js';
+import type { Block, Points } from '../packages/server/src/store/metric-store.js';
+import type { NewRun, RunRecord } from '../packages/server/src/store/run-store.js';
+import type { Store } from '../packages/server/src/store/store.js';
 import { type Backend, openTestStore } from './fixtures.js';
 
 /** A fresh store for each test of a `describe.each(BACKENDS)` block, with helpers that make its data. */

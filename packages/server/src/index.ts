@@ -1,11 +1,12 @@
 export { bootstrap, savedToken, saveLocalProfile } from './bootstrap.js';
 export { loadServerConfig, type ServerConfig, userConfigPath } from './config.js';
 export { type AppConfig, createApp, SERVER_VERSION } from './http/app.js';
-export { PostgresStore } from './store/postgres/postgres-store.js';
 export { startServer } from './server.js';
 export { AlertEngine, type AlertEngineConfig } from './services/alert-engine.js';
+export { type DomainEvent, DomainEvents } from './services/domain-events.js';
 export { EmailNotifier, type SmtpConfig } from './services/email-notifier.js';
 export { WebhookNotifier } from './services/webhook-notifier.js';
-export { SqliteStore } from './store/sqlite/sqlite-store.js';
 export { openStore } from './store/open-store.js';
+export { PostgresStore } from './store/postgres/postgres-store.js';
+export { SqliteStore } from './store/sqlite/sqlite-store.js';
 export type { Store } from './store/store.js';

@@ -2,7 +2,7 @@ import { SimscopeError } from '@simscope/protocol';
 import { describe, expect, it } from 'vitest';
 import { BACKENDS } from '../../../../test/fixtures.js';
 import { useTestStore } from '../../../../test/store-fixtures.js';
-import type { ArtifactQuery, NewArtifact } from './store.js';
+import type { ArtifactQuery, NewArtifact } from './artifact-store.js';
 
 const ALL: ArtifactQuery = {
   category: null,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BACKENDS } from '../../../../test/fixtures.js';
 import { EVENT_QUERY, useTestStore } from '../../../../test/store-fixtures.js';
-import type { EventQuery } from './store.js';
+import type { EventQuery } from './event-store.js';
 
 describe.each(BACKENDS)('event store on %s', (backend) => {
   const t = useTestStore(backend);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BACKENDS } from '../../../../test/fixtures.js';
 import { useTestStore } from '../../../../test/store-fixtures.js';
-import type { FolderQuery } from './store.js';
+import type { FolderQuery } from './folder-store.js';
 
 const ALL: FolderQuery = { parent: null, prefix: null, after: null, limit: 100 };
 

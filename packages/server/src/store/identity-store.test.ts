@@ -2,7 +2,7 @@ import { SimscopeError } from '@simscope/protocol';
 import { describe, expect, it } from 'vitest';
 import { BACKENDS } from '../../../../test/fixtures.js';
 import { useTestStore } from '../../../../test/store-fixtures.js';
-import type { TokenRecord, UserRecord } from './store.js';
+import type { TokenRecord, UserRecord } from './identity-store.js';
 
 const user = (id: string, name = id, createdAt = 1): UserRecord => ({
   id,

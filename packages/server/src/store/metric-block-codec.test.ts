@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { encodeBlock, integerColumn, stepColumn, timeColumn } from './metric-block-codec.js';
-import type { Points } from './store.js';
+import type { Points } from './metric-store.js';
 
 function roundTrip(p: Points) {
   const b = encodeBlock(p);

@@ -1,5 +1,5 @@
 import type { MetricSeries } from '@simscope/protocol';
-import type { Points } from './store.js';
+import type { Points } from './metric-store.js';
 
 /**
  * Completes a series' columns: a missing step is the next after the largest so far (stored or earlier in the

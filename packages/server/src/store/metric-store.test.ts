@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { BACKENDS } from '../../../../test/fixtures.js';
 import { CLOCK, joined, pointsAt, range, useTestStore } from '../../../../test/store-fixtures.js';
 import { BLOCK_POINTS, MERGE_BELOW } from './metric-blocks.js';
-import type { RunRecord } from './store.js';
+import type { RunRecord } from './run-store.js';
 
 describe.each(BACKENDS)('metric store on %s', (backend) => {
   const t = useTestStore(backend);

@@ -9,7 +9,7 @@ import {
   range,
   useTestStore,
 } from '../../../../test/store-fixtures.js';
-import type { RunQuery } from './store.js';
+import type { RunQuery } from './run-store.js';
 
 const PAGE: RunQuery = { where: null, sort: 'created', descending: false, after: null, limit: 100, now: 0 };
 

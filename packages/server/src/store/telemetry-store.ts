@@ -1,5 +1,5 @@
 import type { Json, JsonObject } from '@simscope/protocol';
-import type { BatchKey } from './store.js';
+import type { BatchKey } from './metric-store.js';
 
 /** A telemetry service of a workspace, named by its endpoint path (`intake/catalog`). */
 export interface TelemetryServiceRecord {

@@ -64,6 +64,20 @@ export function summaryAfter(series: SeriesSummary, points: Points): SeriesSumma
   };
 }
 
+/** Sum and count of the finite values (what a series' mean is made of; NaN and ±Infinity left out). */
+export function finiteSum(values: Float64Array): { sum: number; count: number } {
+  let sum = 0;
+  let count = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (Number.isFinite(v)) {
+      sum += v;
+      count++;
+    }
+  }
+  return { sum, count };
+}
+
 /** Splits points into pieces of at most `size`. */
 export function splitPoints(p: Points, size = BLOCK_POINTS): Points[] {
   if (p.values.length <= size) return [p];

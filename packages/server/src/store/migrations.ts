@@ -284,6 +284,16 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    // Series that already hold points keep a NULL sum (their mean is unknown); new and empty ones start at 0.
+    version: 2005,
+    name: 'series mean',
+    sql: ({ types: t }) => `
+      ALTER TABLE series ADD COLUMN sum_value ${t.real};
+      ALTER TABLE series ADD COLUMN sum_count ${t.int};
+      UPDATE series SET sum_value = 0, sum_count = 0 WHERE count = 0;
+    `,
+  },
 ];
 
 /**

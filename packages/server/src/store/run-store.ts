@@ -87,6 +87,10 @@ export interface RunQuery {
   now: number;
 }
 
+/** Which summary of a metric a run-table column holds (`metrics[i]` with `stats[i]`, `last` when not given). */
+export const RUN_COLUMN_STATS = ['last', 'min', 'max', 'mean'] as const;
+export type RunColumnStat = (typeof RUN_COLUMN_STATS)[number];
+
 /** Runs of a workspace; part of `Store`. */
 export interface RunStore {
   /** Creates the run, and its folder with missing parents; `conflict` when the name or id is taken. */
@@ -98,8 +102,14 @@ export interface RunStore {
   runColumns(
     workspaceId: string,
     query: RunQuery,
-    include: { metadata: boolean; metrics: readonly string[] },
+    include: { metadata: boolean; metrics: readonly string[]; stats?: readonly RunColumnStat[] },
   ): Promise<RunColumns>;
+  /** How many runs matching `where` each folder holds directly (folders with none left out). */
+  folderCounts(
+    workspaceId: string,
+    where: FilterExpr | null,
+    now: number,
+  ): Promise<{ path: string; runs: number }[]>;
   /** Sets `changes` (a new folder is created) and returns the run; `not_found` when it is gone. */
   updateRun(workspaceId: string, pk: number, changes: RunChanges, at: number): Promise<RunRecord>;
   deleteRun(workspaceId: string, pk: number): Promise<boolean>;

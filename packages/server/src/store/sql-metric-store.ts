@@ -1,7 +1,7 @@
 import type { MetricSeries, SeriesAxis } from '@simscope/protocol';
 import { BlockCache } from './block-cache.js';
 import { encodeBlock, float64Column, integerColumn, stepColumn, timeColumn } from './metric-block-codec.js';
-import { absorbs, mayMerge, planBlocks, summaryAfter } from './metric-blocks.js';
+import { absorbs, finiteSum, mayMerge, planBlocks, summaryAfter } from './metric-blocks.js';
 import { fillPoints } from './metric-fill.js';
 import {
   type BatchKey,
@@ -76,7 +76,7 @@ export class SqlMetricStore implements MetricStore {
         let row = await tx.get(select, [runPk, name]);
         if (!row) {
           await tx.run(
-            'INSERT INTO series (run_pk, name, count) VALUES (?, ?, 0) ON CONFLICT (run_pk, name) DO NOTHING',
+            'INSERT INTO series (run_pk, name, count, sum_value, sum_count) VALUES (?, ?, 0, 0, 0) ON CONFLICT (run_pk, name) DO NOTHING',
             [runPk, name],
           );
           row = await tx.get(select, [runPk, name]);
@@ -127,9 +127,11 @@ export class SqlMetricStore implements MetricStore {
     }
     if (plan.replaces !== null) await tx.run('DELETE FROM metric_blocks WHERE pk = ?', [plan.replaces]);
     const next = summaryAfter(series, points);
+    const finite = finiteSum(points.values);
     await tx.run(
       `UPDATE series SET count = count + ?, min_value = ?, max_value = ?,
-         last_step = ?, last_time = ?, last_timestamp = ?, last_value = ? WHERE pk = ?`,
+         last_step = ?, last_time = ?, last_timestamp = ?, last_value = ?,
+         sum_value = sum_value + ?, sum_count = sum_count + ? WHERE pk = ?`,
       [
         points.values.length,
         next.minValue,
@@ -138,6 +140,8 @@ export class SqlMetricStore implements MetricStore {
         next.lastTime,
         next.lastTimestamp,
         next.lastValue,
+        finite.sum,
+        finite.count,
         series.pk,
       ],
     );

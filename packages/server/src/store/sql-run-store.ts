@@ -1,9 +1,25 @@
-import { type JsonObject, type RunStatus, SimscopeError } from '@simscope/protocol';
+import { type FilterExpr, type JsonObject, type RunStatus, SimscopeError } from '@simscope/protocol';
 import { compileRunFilter, RUN_SORT_SQL } from './run-filter-sql.js';
-import type { NewRun, RunChanges, RunColumns, RunQuery, RunRecord, RunStore } from './run-store.js';
+import type {
+  NewRun,
+  RunChanges,
+  RunColumnStat,
+  RunColumns,
+  RunQuery,
+  RunRecord,
+  RunStore,
+} from './run-store.js';
 import type { SqlDriver, SqlParam, SqlRow } from './sql-driver.js';
 import { ensureFolderIn } from './sql-folder-store.js';
 import { isUniqueViolation, lastNumber, num, numOrNull, parseJson, strOrNull } from './sql-rows.js';
+
+/** The series column (or expression) behind each summary a run-table metric column can hold. */
+const STAT_SQL: Record<RunColumnStat, string> = {
+  last: 's.last_value',
+  min: 's.min_value',
+  max: 's.max_value',
+  mean: 'CASE WHEN s.sum_count > 0 THEN s.sum_value / s.sum_count END',
+};
 
 /** Runs over any SQL driver. */
 export class SqlRunStore implements RunStore {
@@ -118,13 +134,14 @@ export class SqlRunStore implements RunStore {
   async runColumns(
     workspaceId: string,
     query: RunQuery,
-    include: { metadata: boolean; metrics: readonly string[] },
+    include: { metadata: boolean; metrics: readonly string[]; stats?: readonly RunColumnStat[] },
   ): Promise<RunColumns> {
     const d = this.#db.dialect;
     const { sql, params } = this.#runPage(workspaceId, query);
     const from = 'FROM runs r JOIN folders f ON f.pk = r.folder_pk LEFT JOIN users u ON u.id = r.user_id';
     const metricColumns = include.metrics.map(
-      (_, i) => `, (SELECT s.last_value FROM series s WHERE s.run_pk = r.pk AND s.name = ?) AS m${i}`,
+      (_, i) =>
+        `, (SELECT ${STAT_SQL[include.stats?.[i] ?? 'last']} FROM series s WHERE s.run_pk = r.pk AND s.name = ?) AS m${i}`,
     );
     const page = `SELECT r.pk, r.id, r.name, f.path AS folder, u.name AS user_name, r.status, r.created_at,
         r.started_at, r.ended_at, r.tags${include.metadata ? ', r.metadata' : ''}${metricColumns.join('')},
@@ -169,6 +186,26 @@ export class SqlRunStore implements RunStore {
       metrics: include.metrics.map((_, i) => String(row[`m${i}`])),
       more,
     };
+  }
+
+  async folderCounts(
+    workspaceId: string,
+    where: FilterExpr | null,
+    now: number,
+  ): Promise<{ path: string; runs: number }[]> {
+    const conditions = ['r.workspace_id = ?'];
+    const params: SqlParam[] = [workspaceId];
+    if (where) {
+      const filter = compileRunFilter(where, this.#db.dialect, now);
+      conditions.push(filter.sql);
+      params.push(...filter.params);
+    }
+    const rows = await this.#db.all(
+      `SELECT f.path AS path, count(*) AS n FROM runs r JOIN folders f ON f.pk = r.folder_pk
+        WHERE ${conditions.join(' AND ')} GROUP BY f.path ORDER BY f.path`,
+      params,
+    );
+    return rows.map((r) => ({ path: String(r.path), runs: num(r.n) }));
   }
 
   /** WHERE, ORDER BY and LIMIT of a page of runs. */

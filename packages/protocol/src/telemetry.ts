@@ -203,8 +203,9 @@ export interface TelemetryRecordView {
   function: string;
   args: Json[];
   kwargs: JsonObject;
-  session_id: string | null;
-  [extra: string]: Json;
+  /** Absent when the sender left it out (`popFields(service, ['session_id'])`). */
+  session_id?: string;
+  [extra: string]: Json | undefined;
 }
 
 export interface TelemetryServiceView {

@@ -12,12 +12,15 @@ export {
   withTelemetrySetting,
 } from './consent.js';
 export { TelemetryError } from './errors.js';
+export { type InstrumentOptions, instrument } from './instrument.js';
 export { TelemetryRegister } from './register.js';
 export { checkEndpoint, parseRegistry, type ServiceEntry, serviceName } from './registry.js';
 export { sessionId } from './session.js';
 export { DEFAULT_SUMMARY_LIMITS, Summariser, type SummaryLimits } from './summarise.js';
 export {
+  DEFAULT_REGISTRY_FILE,
   type Destination,
+  REGISTRY_ENV,
   type Redactor,
   Telemetry,
   type TelemetryConfig,

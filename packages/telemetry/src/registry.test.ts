@@ -125,7 +125,11 @@ describe('TelemetryRegister', () => {
 
   it('registers and deregisters names and functions, and makes new services', () => {
     const telemetry = offline();
-    const registry = new TelemetryRegister('my_service', { telemetry });
+    expect(() => new TelemetryRegister('my_service', { telemetry })).toThrow(
+      "service: 'my_service' is not a service of the registry, and a name with '_' could stand for several endpoints ('my/service', 'my_service'); pass the endpoint, or declare it in a registry",
+    );
+    const registry = new TelemetryRegister('my/service', { telemetry });
+    expect(registry.service).toBe('my_service');
     expect(registry.endpoint).toBe('my/service');
     expect(String(registry)).toBe('[]');
     function someFunc() {}
@@ -143,7 +147,7 @@ describe('TelemetryRegister', () => {
 
   it('uses the process default instance when given none', () => {
     expect(Telemetry.default()).toBe(Telemetry.default());
-    const probe = new TelemetryRegister('default_probe').register('probe');
+    const probe = new TelemetryRegister('default/probe').register('probe');
     expect(probe.endpoint).toBe('default/probe');
     expect(Telemetry.default().functions('default_probe')).toEqual(['probe']);
     expect(offline().hasService('default_probe')).toBe(false);

@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createCatalogLibrary, REGISTRY } from '../test/catalog-library.js';
@@ -72,7 +72,8 @@ describe('Telemetry against a real server', () => {
       expect(r.timestamp).toBeGreaterThanOrEqual(from - 1000);
       expect(r.timestamp).toBeLessThanOrEqual(to);
     }
-    const common = { session_id: sessionId(), catalog_version: '2.1', owner: { team: 'data' } };
+    const name = userInfo().username;
+    const common = { session_id: sessionId(), name, catalog_version: '2.1', owner: { team: 'data' } };
     expect(searches.map(({ id, timestamp, ...rest }) => rest)).toEqual([
       { function: 'search', args: ['tas'], kwargs: { variable: 'tas' }, ...common },
       { function: 'Catalog.search', args: ['pr'], kwargs: { limit: 3 }, ...common },
@@ -86,6 +87,7 @@ describe('Telemetry against a real server', () => {
         args: ['/data/x.nc'],
         kwargs: {},
         session_id: sessionId(),
+        name,
         reader: 'netcdf',
       },
     ]);
@@ -119,10 +121,11 @@ describe('Telemetry against a real server', () => {
     expect(await telemetry.flush(10_000)).toMatchObject({ pending: 0, sent: 3, failed: 0 });
     const records = await since('catalog/search', from);
     expect(records.map(({ id, timestamp, ...rest }) => rest)).toEqual([
-      { function: 'search', args: ['a'], kwargs: { token: '***' }, session_id: null, name: 'ada' },
-      { function: 'Catalog.search', args: ['still recorded'], kwargs: {}, session_id: null, name: 'ada' },
-      { function: 'search', args: ['b'], kwargs: {}, session_id: null, name: 'ada' },
+      { function: 'search', args: ['a'], kwargs: { token: '***' }, name: 'ada' },
+      { function: 'Catalog.search', args: ['still recorded'], kwargs: {}, name: 'ada' },
+      { function: 'search', args: ['b'], kwargs: {}, name: 'ada' },
     ]);
+    for (const r of records) expect(Object.keys(r)).not.toContain('session_id');
     expect(redacted).toEqual(['search', 'search', 'Catalog.search', 'search']);
     telemetry.addExtraField('catalog_search', { session_id_source: 'cli' });
     expect(telemetry.extraFields('catalog_search')).toEqual({ session_id_source: 'cli' });

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import type { Json, JsonObject } from '@simscope/protocol';
 import { BatchSender, type BuildResult, type PreparedBatch, type TelemetryStats } from './batch-sender.js';
 import { type ConsentStatus, telemetryStatus } from './consent.js';
@@ -22,6 +24,12 @@ export type Redactor = (call: TrackedCall) => { args: unknown[]; kwargs: Record<
 export interface TelemetryConfig {
   /** A registry in YAML (`service: endpoint: [function names]`) to load at once. */
   registry?: string;
+  /**
+   * A registry file to load at once; a problem with it throws. Default: the file `SIMSCOPE_TELEMETRY_REGISTRY`
+   * (in `env`) names, else `telemetry.yaml` next to this package when there is one, and a problem with either is
+   * reported to `onError` (or as a process warning) instead. `false` loads no file.
+   */
+  registryFile?: string | URL | false;
   /** The library's own switch: false keeps telemetry off. It cannot turn on what the user turned off. */
   enabled?: boolean;
   /** Environment read for consent (`DO_NOT_TRACK`, `SIMSCOPE_TELEMETRY`, `SIMSCOPE_CONFIG`); default process.env. */
@@ -30,7 +38,7 @@ export interface TelemetryConfig {
   cwd?: string;
   /** The user config file; default from `env`. */
   configFile?: string;
-  /** Adds the field `name`: true for the login name, or the name to send. Off by default. */
+  /** The field `name`: true (the default) for the login name, a string to send instead, false to leave it out. */
   userName?: boolean | string;
   /** Runs on every call's arguments before they are summarised, off the caller's path. */
   redact?: Redactor;
@@ -74,6 +82,10 @@ export interface Destination {
 }
 
 const RESERVED = new Set(['id', 'function', 'args', 'kwargs', 'session_id', 'timestamp']);
+/** The environment variable that names a default registry file. */
+export const REGISTRY_ENV = 'SIMSCOPE_TELEMETRY_REGISTRY';
+/** The registry file read by default when `SIMSCOPE_TELEMETRY_REGISTRY` is not set, as `config.yaml` in the original. */
+export const DEFAULT_REGISTRY_FILE = fileURLToPath(new URL('../telemetry.yaml', import.meta.url));
 const RECORD_BYTES = 64 * 1024;
 // The server's API prefix (protocol's API_PREFIX), written out so this package loads no schemas.
 const API_PREFIX = '/api/v1';
@@ -146,6 +158,19 @@ function checkPopped(names: readonly string[], where: string): string[] {
   return [...names];
 }
 
+/** The endpoints a service name with `_` could stand for, a few of them: `a_b_c` → `a/b/c`, `a/b_c`, … */
+function endpointsOf(name: string): string {
+  const parts = name.split('_');
+  const splits = 2 ** (parts.length - 1);
+  const shown: string[] = [];
+  for (let mask = splits - 1; mask >= 0 && shown.length < 4; mask--) {
+    let endpoint = parts[0] as string;
+    for (let i = 1; i < parts.length; i++) endpoint += (mask & (1 << (i - 1)) ? '/' : '_') + parts[i];
+    shown.push(`'${endpoint}'`);
+  }
+  return shown.join(', ') + (splits > shown.length ? ', …' : '');
+}
+
 function loginName(): string | undefined {
   try {
     return userInfo().username;
@@ -200,7 +225,8 @@ export class Telemetry {
     this.enabled = this.consent?.enabled ?? false;
     this.#summariser = new Summariser(config.summary);
     this.#redact = config.redact;
-    this.#userName = config.userName === true ? loginName() : config.userName || undefined;
+    const userName = config.userName ?? true;
+    this.#userName = userName === true ? loginName() : userName || undefined;
     this.#onError = config.onError ?? (() => undefined);
     this.#sender = new BatchSender<CallSite>({
       queueSize: config.queueSize ?? 100_000,
@@ -213,7 +239,43 @@ export class Telemetry {
       build: (sites, args, times) => this.#build(sites, args, times),
       onError: this.#onError,
     });
+    this.#loadDefaultRegistry(config);
     if (config.registry !== undefined) this.loadRegistry(config.registry);
+  }
+
+  #loadDefaultRegistry(config: TelemetryConfig): void {
+    if (config.registryFile === false) return;
+    if (config.registryFile !== undefined) {
+      this.loadRegistryFile(config.registryFile);
+      return;
+    }
+    const named = (config.env ?? process.env)[REGISTRY_ENV];
+    const file = named ? named : existsSync(DEFAULT_REGISTRY_FILE) ? DEFAULT_REGISTRY_FILE : undefined;
+    if (file === undefined) return;
+    try {
+      this.loadRegistryFile(file);
+    } catch (error) {
+      // A library's import must not fail over a user's environment variable: say so, track nothing from it.
+      const problem = error as TelemetryError;
+      if (config.onError) this.#reportOnce(problem);
+      else process.emitWarning(problem.message, { code: 'SIMSCOPE_TELEMETRY_REGISTRY' });
+    }
+  }
+
+  /** Reads a registry file (YAML) and adds its services and functions; a missing or bad file throws. */
+  loadRegistryFile(file: string | URL): ServiceEntry[] {
+    const path = file instanceof URL ? fileURLToPath(file) : file;
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (error) {
+      throw new TelemetryError(
+        'not_found',
+        `registry file '${path}' cannot be read: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+    return this.loadRegistry(text, path);
   }
 
   /** This process's session id (see `sessionId()`). */
@@ -246,11 +308,12 @@ export class Telemetry {
   }
 
   /**
-   * Makes a service known, if it is not: an endpoint (`my/service`) as given, a name by turning `_` into `/`
-   * (`my_service` → `my/service`), as names are made from endpoints.
+   * Makes a service known, if it is not. A name is looked up among the registry's services; an endpoint
+   * (`my/service`) or a name without `_` (`top`) is made as given. A new name with `_` is refused, as it could
+   * stand for several endpoints (`my_service`: `my/service` or `my_service`): pass the endpoint instead.
    */
   addService(service: string): ServiceEntry {
-    const s = this.#ensure(service.includes('/') ? service : service.replaceAll('_', '/'));
+    const s = this.#resolve(service, 'service');
     return { name: s.name, endpoint: s.endpoint, functions: [...s.functions] };
   }
 
@@ -343,8 +406,7 @@ export class Telemetry {
         'track: the function has no name; pass { name } in the options',
       );
     }
-    const s =
-      this.#find(service) ?? this.#ensure(service.includes('/') ? service : service.replaceAll('_', '/'));
+    const s = this.#resolve(service, 'track: service');
     const site = new CallSite(s, name, options, (v) => this.#summariser.value(v));
     s.sites.add(site);
     s.functions.add(name);
@@ -386,8 +448,21 @@ export class Telemetry {
   #find(service: string): ServiceState | undefined {
     const byName = this.#services.get(service);
     if (byName) return byName;
-    if (service.includes('/')) return this.#services.get(serviceName(service));
-    return undefined;
+    if (!service.includes('/')) return undefined;
+    const s = this.#services.get(serviceName(service));
+    return s?.endpoint === service ? s : undefined;
+  }
+
+  #resolve(service: string, where: string): ServiceState {
+    const known = this.#find(service);
+    if (known) return known;
+    if (typeof service === 'string' && !service.includes('/') && service.includes('_')) {
+      throw new TelemetryError(
+        'invalid_field',
+        `${where}: '${service}' is not a service of the registry, and a name with '_' could stand for several endpoints (${endpointsOf(service)}); pass the endpoint, or declare it in a registry`,
+      );
+    }
+    return this.#ensure(service);
   }
 
   #get(service: string): ServiceState {
@@ -417,8 +492,10 @@ export class Telemetry {
       };
       this.#services.set(name, s);
     } else if (s.endpoint !== endpoint) {
-      s.endpoint = endpoint;
-      if (s.destination) this.setDestination(name, s.destination);
+      throw new TelemetryError(
+        'conflict',
+        `service: endpoints '${s.endpoint}' and '${endpoint}' both make the service name '${name}'; rename one of them`,
+      );
     }
     return s;
   }

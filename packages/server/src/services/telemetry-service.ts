@@ -2,15 +2,12 @@ import { randomBytes } from 'node:crypto';
 import {
   type Json,
   type JsonObject,
-  LIMITS,
-  parseDuration,
-  parseInput,
-  parseMicrosParam,
-  readTelemetryBatch,
+  type RouteInput,
   SimscopeError,
   servicePathProblem,
   TELEMETRY_LIMITS,
   TELEMETRY_RECORD_FIELDS,
+  type TelemetryBatchInput,
   type TelemetryKeyView,
   type TelemetryRecordView,
   type TelemetryServiceView,
@@ -29,7 +26,7 @@ import type {
 import { hashToken, newId } from './auth-service.js';
 import type { ServiceContext } from './context.js';
 import { decodeCursor, pageOf } from './cursor.js';
-import { parseLimit } from './run-service.js';
+import { NotFoundError } from './errors.js';
 
 const CACHE_MS = 5_000;
 const CACHE_MAX = 10_000;
@@ -55,29 +52,11 @@ export interface TelemetryDeps {
   now(): number;
 }
 
-export interface TelemetryRecordQuery {
-  service?: string;
-  function?: string;
-  session?: string;
-  from?: string;
-  to?: string;
-  order?: string;
-  limit?: string;
-  next?: string;
-}
+/** The query of `GET /telemetry/records`, as the route's schema gives it. */
+export type TelemetryRecordQuery = RouteInput<'telemetryRecords'>['query'];
 
-export interface TelemetryUsageQuery {
-  service?: string;
-  function?: string;
-  from?: string;
-  to?: string;
-  bucket?: string;
-}
-
-function functionList(value: string | undefined): string[] | null {
-  if (value === undefined || value === '') return null;
-  return value.split(',').map((f) => f.trim());
-}
+/** The query of `GET /telemetry/usage`, as the route's schema gives it. */
+export type TelemetryUsageQuery = RouteInput<'telemetryUsage'>['query'];
 
 function keyView(k: TelemetryKeyListRecord): TelemetryKeyView {
   return {
@@ -119,7 +98,7 @@ export class TelemetryService {
     if (input.workspace !== undefined) {
       workspace = (await this.#deps.store.identity.getWorkspace(input.workspace)) ?? null;
       if (!workspace) {
-        throw new SimscopeError('not_found', `workspace '${input.workspace}' not found`, {
+        throw new NotFoundError('workspace', input.workspace, 'not found', {
           details: { field: 'body.workspace' },
         });
       }
@@ -159,7 +138,7 @@ export class TelemetryService {
 
   async revokeKey(id: string): Promise<void> {
     if (!(await this.#store.revokeKey(id, this.#deps.now()))) {
-      throw new SimscopeError('not_found', `telemetry key '${id}' not found or already revoked`);
+      throw new NotFoundError('telemetry key', id, 'not found or already revoked');
     }
     this.#cache.clear();
   }
@@ -216,8 +195,10 @@ export class TelemetryService {
   }
 
   /** Stores a batch of records once per (writer, seq). */
-  async ingest(caller: TelemetryCaller, body: unknown): Promise<{ stored: boolean; records: number }> {
-    const batch = readTelemetryBatch(body);
+  async ingest(
+    caller: TelemetryCaller,
+    batch: TelemetryBatchInput,
+  ): Promise<{ stored: boolean; records: number }> {
     const now = this.#deps.now();
     const records: NewTelemetryRecord[] = batch.records.map((r) => {
       const extra: JsonObject = {};
@@ -243,16 +224,10 @@ export class TelemetryService {
 
   // Reads (workspace members)
 
-  async #service(ctx: ServiceContext, path: string | undefined): Promise<TelemetryServiceRecord> {
-    if (!path) {
-      throw new SimscopeError(
-        'invalid_field',
-        'query.service: required, a service path such as intake/catalog',
-      );
-    }
+  async #service(ctx: ServiceContext, path: string): Promise<TelemetryServiceRecord> {
     const service = await this.#store.getService(ctx.auth.workspace.id, path);
     if (!service) {
-      throw new SimscopeError('not_found', `telemetry service '${path}' not found in this workspace`, {
+      throw new NotFoundError('telemetry service', path, 'not found in this workspace', {
         details: { field: 'query.service' },
       });
     }
@@ -275,24 +250,20 @@ export class TelemetryService {
     query: TelemetryRecordQuery,
   ): Promise<{ items: TelemetryRecordView[]; next: string | null }> {
     const service = await this.#service(ctx, query.service);
-    if (query.order !== undefined && query.order !== 'asc' && query.order !== 'desc') {
-      throw new SimscopeError('invalid_field', "query.order: must be 'asc' or 'desc'");
-    }
-    const descending = query.order === 'desc';
-    const limit = parseLimit(query.limit, 100, LIMITS.pageSize);
+    const { limit } = query;
     let after: { timestamp: number; pk: number } | null = null;
     if (query.next) {
       const [timestamp, pk] = decodeCursor(query.next, ['integer', 'integer']);
       after = { timestamp, pk };
     }
     const rows = await this.#store.listRecords(service.pk, {
-      functions: functionList(query.function),
-      sessionId: query.session || null,
-      from: parseMicrosParam(query.from, 'from'),
-      to: parseMicrosParam(query.to, 'to'),
+      functions: query.function,
+      sessionId: query.session,
+      from: query.from,
+      to: query.to,
       after,
       limit: limit + 1,
-      descending,
+      descending: query.order,
     });
     return pageOf(
       rows,
@@ -303,7 +274,7 @@ export class TelemetryService {
         function: r.function,
         args: r.args,
         kwargs: r.kwargs,
-        session_id: r.sessionId,
+        ...(r.sessionId === null ? {} : { session_id: r.sessionId }),
         ...r.extra,
       }),
       (last) => [last.timestamp, last.pk],
@@ -313,27 +284,13 @@ export class TelemetryService {
   /** Calls per function in equal buckets over [from, to), bucket edges aligned to multiples of the width. */
   async usage(ctx: ServiceContext, query: TelemetryUsageQuery): Promise<TelemetryUsageView> {
     const service = await this.#service(ctx, query.service);
-    const to = parseMicrosParam(query.to, 'to') ?? this.#deps.now();
-    const from = parseMicrosParam(query.from, 'from') ?? to - DEFAULT_SPAN;
+    const to = query.to ?? this.#deps.now();
+    const from = query.from ?? to - DEFAULT_SPAN;
     if (from >= to) {
       throw new SimscopeError('invalid_field', `query.from: must be before query.to (${from} >= ${to})`);
     }
-    let seconds: number;
-    if (query.bucket) {
-      try {
-        seconds = parseDuration(query.bucket);
-      } catch (error) {
-        throw new SimscopeError('invalid_field', `query.bucket: ${(error as Error).message}`, {
-          cause: error,
-        });
-      }
-      if (!(seconds >= 1) || !Number.isInteger(seconds)) {
-        throw new SimscopeError(
-          'invalid_field',
-          `query.bucket: must be a whole number of seconds, at least 1, got '${query.bucket}'`,
-        );
-      }
-    } else {
+    let seconds = query.bucket;
+    if (seconds === null) {
       const span = (to - from) / 1e6;
       seconds =
         NICE_BUCKETS.find((b) => span / b <= AUTO_BUCKETS) ??
@@ -353,7 +310,7 @@ export class TelemetryService {
       from: start,
       to: end,
       bucket: width,
-      functions: functionList(query.function),
+      functions: query.function,
     });
     const byFunction = new Map<string, { function: string; total: number; counts: number[] }>();
     for (const row of rows) {

@@ -7,9 +7,9 @@ import { microsToIso as iso } from '@simscope/protocol';
 import type { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, openTestApp } from '../../../test/fixtures.js';
-import { Api } from './api.js';
 import { createProgram, main } from './cli.js';
-import type { CliContext } from './context.js';
+import { type CliContext, clientFor } from './context.js';
+import { collectWithProgress, type ProgressStream } from './progress.js';
 
 /** Runs `simscope …args` in this process and returns its exit code and what it wrote. */
 async function simscope(
@@ -188,20 +188,16 @@ describe('queries against a server', () => {
   it('draws a progress line on a terminal for a listing of several pages, and clears it', async () => {
     const writes: string[] = [];
     const tty = { isTTY: true, write: (t: string) => writes.push(t) };
-    const api = new Api({ url: env.SIMSCOPE_URL!, token: ADMIN_TOKEN, workspace: undefined }, tty);
-    const options = { limit: Number.POSITIVE_INFINITY, pageSize: 2, label: 'runs' };
-    expect(await api.list('/runs', {}, options)).toHaveLength(7);
+    const client = clientFor({ url: env.SIMSCOPE_URL!, token: ADMIN_TOKEN, workspace: undefined });
+    const list = (pageSize: number, stream: ProgressStream) =>
+      collectWithProgress(client.pages('listRuns', { pageSize }), 'runs', stream);
+    expect(await list(2, tty)).toHaveLength(7);
     expect(writes[0]!.startsWith('\r\x1b[2K')).toBe(true);
     expect(writes[0]!.slice(5)).toMatch(/^runs: 2 in 1 pages, \d+\.\d s$/);
     expect(writes.at(-1)).toBe('\r\x1b[2K');
     writes.length = 0;
-    expect(await api.list('/runs', {}, { ...options, pageSize: 10 })).toHaveLength(7);
-    expect(
-      await new Api(
-        { url: env.SIMSCOPE_URL!, token: ADMIN_TOKEN, workspace: undefined },
-        { write: (t: string) => writes.push(t) },
-      ).list('/runs', {}, options),
-    ).toHaveLength(7);
+    expect(await list(10, tty)).toHaveLength(7);
+    expect(await list(2, { write: (t: string) => writes.push(t) })).toHaveLength(7);
     expect(writes).toEqual([]);
   });
 

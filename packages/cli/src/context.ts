@@ -1,8 +1,7 @@
-import type { ResolvedConnection } from '@simscope/client';
+import { Client, type ResolvedConnection } from '@simscope/client';
 import { type Command, Option } from 'commander';
-import { Api } from './api.js';
 import { type ConnectionFlags, resolveConnection } from './connection.js';
-import { UsageError } from './errors.js';
+import { CliError, UsageError } from './errors.js';
 
 /** Where a command writes, and how it reaches the server; one per `simscope` invocation. */
 export interface CliContext {
@@ -25,8 +24,19 @@ export function connectionOf(ctx: CliContext, command: Command): ResolvedConnect
   return resolveConnection(flagsOf(command), ctx.env, ctx.cwd);
 }
 
-export function apiOf(ctx: CliContext, command: Command): Api {
-  return new Api(connectionOf(ctx, command), ctx.stderr);
+/** A client for the command's connection; refused without a token, as every API call needs one. */
+export function clientOf(ctx: CliContext, command: Command): Client {
+  return clientFor(connectionOf(ctx, command));
+}
+
+export function clientFor(connection: ResolvedConnection): Client {
+  if (!connection.token) {
+    throw new CliError(
+      'unauthorized',
+      `no token for ${connection.url}: run 'simscope login --url URL --token TOKEN', set SIMSCOPE_TOKEN, or start the server once (it saves one to the user config)`,
+    );
+  }
+  return new Client({ connection });
 }
 
 /** Adds `--url`, `--token`, `--workspace`, `--profile` and `--debug` to a command. */

@@ -44,3 +44,31 @@ export class PageProgress {
     this.#shown = false;
   }
 }
+
+/** A listing's pages as they come, counted on a progress line labelled `label` (see {@link PageProgress}). */
+export async function* withProgress<T>(
+  pages: AsyncIterable<{ items: T[]; more: boolean }>,
+  label: string,
+  stream: ProgressStream,
+): AsyncGenerator<T[]> {
+  const progress = new PageProgress(label, stream);
+  try {
+    for await (const { items, more } of pages) {
+      progress.page(items.length, more);
+      yield items;
+    }
+  } finally {
+    progress.done();
+  }
+}
+
+/** Every item of a listing's pages, counted on a progress line. */
+export async function collectWithProgress<T>(
+  pages: AsyncIterable<{ items: T[]; more: boolean }>,
+  label: string,
+  stream: ProgressStream,
+): Promise<T[]> {
+  const out: T[] = [];
+  for await (const items of withProgress(pages, label, stream)) out.push(...items);
+  return out;
+}

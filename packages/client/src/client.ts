@@ -17,7 +17,15 @@ import type {
   TelemetryRecordFilters,
   TelemetryRecordView,
 } from '@simscope/protocol';
-import { M4_COLUMNS, MSGPACK_TYPE, paginate, pathOf, ROUTES } from '@simscope/protocol';
+import {
+  M4_COLUMNS,
+  MSGPACK_TYPE,
+  paginate,
+  pathOf,
+  ROUTES,
+  type RouteName,
+  type RouteResponse,
+} from '@simscope/protocol';
 import { Unpackr } from 'msgpackr';
 import { decodeObject } from './artifact-codec.js';
 import { checkArtifactName, checkCategory } from './artifact-names.js';
@@ -29,8 +37,8 @@ import {
   downloadTarget,
   mapLimit,
 } from './artifacts.js';
-import { type ConnectionOptions, resolveConfig } from './config.js';
-import { HttpTransport, type RetryOptions } from './http-transport.js';
+import { type ConnectionOptions, type ResolvedConnection, resolveConfig } from './config.js';
+import { type CallArgs, type CallInput, HttpTransport, type RetryOptions } from './http-transport.js';
 import { type ListItem, type ListRouteName, type PageQuery, requestPage } from './query/list-request.js';
 import { Lister, type ListSpec } from './query/lister.js';
 import {
@@ -89,6 +97,8 @@ export interface ClientOptions extends ConnectionOptions {
   progress?: boolean | ProgressStream;
   /** Per-request time limit in ms (default 30 s). */
   timeoutMs?: number;
+  /** A connection resolved already (by the CLI): used as it is, with nothing read from the environment or files. */
+  connection?: ResolvedConnection;
   /** Where `sync` finds spooled runs (`SIMSCOPE_SPOOL_DIR` wins); default `$XDG_DATA_HOME/simscope/spool`. */
   spoolDir?: string;
 }
@@ -124,7 +134,7 @@ export class Client {
   readonly telemetryRecords: Lister<TelemetryRecordFilters, TelemetryRecordView>;
 
   constructor(options: ClientOptions = {}) {
-    const connection = resolveConfig(options);
+    const connection = options.connection ?? resolveConfig(options);
     this.#transport = new HttpTransport({
       ...connection,
       retries: options.retries,
@@ -184,23 +194,54 @@ export class Client {
     return this.#listAll('listRuns', {}, query, options.limit ?? 100, 1000);
   }
 
+  /**
+   * Calls one route of the API's table (`ROUTES` of `@simscope/protocol`), for what the listers and methods here
+   * do not cover (the admin routes, aborting a run).
+   * @example const user = await client.call('createUser', { body: { name: 'ada' } });
+   */
+  call<R extends RouteName>(route: R, ...args: CallArgs<R, CallInput<R>>): Promise<RouteResponse<R>> {
+    return this.#transport.call(route, ...(args as [CallInput<R>]));
+  }
+
+  /**
+   * A listing route page by page, until it ends or `limit` items came (`pageSize` per request); `more` says
+   * whether another page follows.
+   * @example for await (const { items } of client.pages('listEvents', { params: { run }, pageSize: 10_000 })) show(items);
+   */
+  async *pages<R extends ListRouteName>(
+    route: R,
+    options: { params?: Record<string, string>; query?: PageQuery; limit?: number; pageSize: number },
+  ): AsyncGenerator<{ items: ListItem<R>[]; more: boolean }> {
+    const path = pathOf(ROUTES[route], options.params ?? {});
+    const limit = options.limit ?? Number.POSITIVE_INFINITY;
+    let count = 0;
+    let next: string | null = null;
+    const fetchPage = async (cursor: string | null) => {
+      const query = {
+        ...options.query,
+        limit: Math.min(options.pageSize, limit - count),
+        next: cursor ?? undefined,
+      };
+      const page = await requestPage(this.#transport, route, path, query);
+      next = page.next;
+      return page;
+    };
+    for await (const items of paginate(fetchPage, { maxItems: limit })) {
+      count += items.length;
+      yield { items, more: next !== null && count < limit };
+    }
+  }
+
   /** Pages through a listing until it ends or `limit` items are in. */
   async #listAll<R extends ListRouteName>(
     route: R,
     params: Record<string, string>,
     query: PageQuery,
     limit: number,
-    pageMax: number,
+    pageSize: number,
   ): Promise<ListItem<R>[]> {
-    const path = pathOf(ROUTES[route], params);
     const out: ListItem<R>[] = [];
-    const fetchPage = (next: string | null) =>
-      requestPage(this.#transport, route, path, {
-        ...query,
-        limit: Math.min(pageMax, limit - out.length),
-        next: next ?? undefined,
-      });
-    for await (const items of paginate(fetchPage, { maxItems: limit })) out.push(...items);
+    for await (const { items } of this.pages(route, { params, query, limit, pageSize })) out.push(...items);
     return out;
   }
 

@@ -89,7 +89,7 @@ export type StreamCallInput<R extends RouteName> = ParamsInput<R> &
   Omit<StreamRequestOptions, 'query'> & { query?: QueryInput };
 
 /** The input argument of a call: optional where the route has no path parameters. */
-type CallArgs<R extends RouteName, I> = keyof RouteParams<R> extends never ? [input?: I] : [input: I];
+export type CallArgs<R extends RouteName, I> = keyof RouteParams<R> extends never ? [input?: I] : [input: I];
 
 /** What the retry loop reads of an answer: fetch's `Response` and `StreamResponse` both have it. */
 interface Answer {

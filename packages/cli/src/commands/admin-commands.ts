@@ -1,35 +1,9 @@
-import { parseDuration } from '@simscope/protocol';
+import { parseDuration, type TokenView, type UserView, type WorkspaceView } from '@simscope/protocol';
 import type { Command } from 'commander';
-import { seg } from '../api.js';
-import { apiOf, type CliContext, collect, withConnectionOptions, withExamples } from '../context.js';
+import { type CliContext, clientOf, collect, withConnectionOptions, withExamples } from '../context.js';
 import { UsageError } from '../errors.js';
 import { checkFormat, FORMATS, localTime, renderCsv, renderTable, toJson } from '../output.js';
 import { confirmOrYes } from './runs-commands.js';
-
-interface UserView {
-  id: string;
-  name: string;
-  email: string | null;
-  admin: boolean;
-  created: number;
-}
-
-interface WorkspaceView {
-  id: string;
-  name: string;
-  created: number;
-}
-
-interface TokenView {
-  id: string;
-  user: string;
-  name: string;
-  scopes: string[];
-  created: number;
-  expires: number | null;
-  revoked: number | null;
-  token?: string;
-}
 
 type Rows<T> = { header: string[]; row(item: T, csv: boolean): string[] };
 
@@ -88,11 +62,7 @@ export function registerAdminCommands(program: Command, ctx: CliContext): void {
   ]);
   formatOption(leaf(users, 'list', 'every user', ['simscope admin users list'])).action(
     async (o, command) => {
-      print(
-        (await apiOf(ctx, command).get<{ items: UserView[] }>('/admin/users')).items,
-        o.format,
-        USER_ROWS,
-      );
+      print((await clientOf(ctx, command).call('listUsers')).items, o.format, USER_ROWS);
     },
   );
   formatOption(
@@ -104,8 +74,8 @@ export function registerAdminCommands(program: Command, ctx: CliContext): void {
       .option('--email <email>', 'address for notifications')
       .option('--admin', 'an administrator'),
   ).action(async (name: string, o, command) => {
-    const user = await apiOf(ctx, command).request<UserView>('POST', '/admin/users', {
-      json: { name, ...(o.email ? { email: o.email } : {}), ...(o.admin ? { admin: true } : {}) },
+    const user = await clientOf(ctx, command).call('createUser', {
+      body: { name, ...(o.email ? { email: o.email } : {}), ...(o.admin ? { admin: true } : {}) },
     });
     print([user], o.format, USER_ROWS);
   });
@@ -113,9 +83,9 @@ export function registerAdminCommands(program: Command, ctx: CliContext): void {
     .argument('<user>', 'user name or id')
     .option('-y, --yes', 'do not ask for confirmation')
     .action(async (user: string, o, command) => {
-      const api = apiOf(ctx, command);
+      const client = clientOf(ctx, command);
       await confirmOrYes(o.yes, `Delete user ${user} and their tokens?`);
-      await api.request('DELETE', `/admin/users/${seg(user)}`);
+      await client.call('deleteUser', { params: { user } });
       ctx.stdout.write(`deleted user ${user}\n`);
     });
 
@@ -126,7 +96,7 @@ export function registerAdminCommands(program: Command, ctx: CliContext): void {
   );
   formatOption(leaf(workspaces, 'list', 'every workspace', ['simscope admin workspaces list'])).action(
     async (o, command) => {
-      const items = (await apiOf(ctx, command).get<{ items: WorkspaceView[] }>('/admin/workspaces')).items;
+      const items = (await clientOf(ctx, command).call('listWorkspaces')).items;
       print(items, o.format, WORKSPACE_ROWS);
     },
   );
@@ -136,9 +106,7 @@ export function registerAdminCommands(program: Command, ctx: CliContext): void {
       'letters, digits, _ . -',
     ),
   ).action(async (name: string, o, command) => {
-    const ws = await apiOf(ctx, command).request<WorkspaceView>('POST', '/admin/workspaces', {
-      json: { name },
-    });
+    const ws = await clientOf(ctx, command).call('createWorkspace', { body: { name } });
     print([ws], o.format, WORKSPACE_ROWS);
   });
   leaf(workspaces, 'delete', 'delete a workspace and everything in it', [
@@ -147,9 +115,9 @@ export function registerAdminCommands(program: Command, ctx: CliContext): void {
     .argument('<workspace>', 'workspace name or id')
     .option('-y, --yes', 'do not ask for confirmation')
     .action(async (ws: string, o, command) => {
-      const api = apiOf(ctx, command);
+      const client = clientOf(ctx, command);
       await confirmOrYes(o.yes, `Delete workspace ${ws} with all its runs?`);
-      await api.request('DELETE', `/admin/workspaces/${seg(ws)}`);
+      await client.call('deleteWorkspace', { params: { workspace: ws } });
       ctx.stdout.write(`deleted workspace ${ws}\n`);
     });
   formatOption(
@@ -157,9 +125,7 @@ export function registerAdminCommands(program: Command, ctx: CliContext): void {
       'simscope admin workspaces members fluids',
     ]).argument('<workspace>', 'workspace name or id'),
   ).action(async (ws: string, o, command) => {
-    const items = (
-      await apiOf(ctx, command).get<{ items: UserView[] }>(`/admin/workspaces/${seg(ws)}/members`)
-    ).items;
+    const items = (await clientOf(ctx, command).call('listMembers', { params: { workspace: ws } })).items;
     print(items, o.format, USER_ROWS);
   });
   formatOption(
@@ -169,11 +135,10 @@ export function registerAdminCommands(program: Command, ctx: CliContext): void {
       .argument('<workspace>', 'workspace name or id')
       .argument('<user>', 'user name or id'),
   ).action(async (ws: string, user: string, o, command) => {
-    const answer = await apiOf(ctx, command).request<{ items: UserView[] }>(
-      'POST',
-      `/admin/workspaces/${seg(ws)}/members`,
-      { json: { user } },
-    );
+    const answer = await clientOf(ctx, command).call('addMember', {
+      params: { workspace: ws },
+      body: { user },
+    });
     print(answer.items, o.format, USER_ROWS);
   });
   leaf(workspaces, 'remove-member', 'take a user out of a workspace', [
@@ -182,7 +147,7 @@ export function registerAdminCommands(program: Command, ctx: CliContext): void {
     .argument('<workspace>', 'workspace name or id')
     .argument('<user>', 'user name or id')
     .action(async (ws: string, user: string, _o, command) => {
-      await apiOf(ctx, command).request('DELETE', `/admin/workspaces/${seg(ws)}/members/${seg(user)}`);
+      await clientOf(ctx, command).call('removeMember', { params: { workspace: ws, user } });
       ctx.stdout.write(`removed ${user} from ${ws}\n`);
     });
 
@@ -197,8 +162,7 @@ export function registerAdminCommands(program: Command, ctx: CliContext): void {
       'simscope admin tokens list --user ada',
     ]).option('--user <user>', "only this user's tokens"),
   ).action(async (o, command) => {
-    const items = (await apiOf(ctx, command).get<{ items: TokenView[] }>('/admin/tokens', { user: o.user }))
-      .items;
+    const items = (await clientOf(ctx, command).call('listTokens', { query: { user: o.user } })).items;
     print(items, o.format, TOKEN_ROWS);
   });
   leaf(tokens, 'create', 'make a token; its secret is printed this once', [
@@ -217,8 +181,8 @@ export function registerAdminCommands(program: Command, ctx: CliContext): void {
         expiresIn = parseDuration(o.expiresIn);
         if (!(expiresIn > 0)) throw new UsageError('--expires-in: must be more than 0');
       }
-      const token = await apiOf(ctx, command).request<TokenView>('POST', '/admin/tokens', {
-        json: {
+      const token = await clientOf(ctx, command).call('createToken', {
+        body: {
           user: o.user,
           name: o.name,
           ...(o.scope ? { scopes: o.scope } : {}),
@@ -230,7 +194,7 @@ export function registerAdminCommands(program: Command, ctx: CliContext): void {
   leaf(tokens, 'revoke', 'revoke a token at once', ['simscope admin tokens revoke lGaAE_vPZ-y2-A_T'])
     .argument('<token>', 'token id (from tokens list)')
     .action(async (id: string, _o, command) => {
-      await apiOf(ctx, command).request('DELETE', `/admin/tokens/${seg(id)}`);
+      await clientOf(ctx, command).call('revokeToken', { params: { token: id } });
       ctx.stdout.write(`revoked ${id}\n`);
     });
 }

@@ -1,10 +1,10 @@
-import type { EventInfo, RunInfo } from '@simscope/client';
+import type { EventInfo } from '@simscope/client';
 import { EVENT_LEVELS, parseDuration } from '@simscope/protocol';
 import type { Command } from 'commander';
-import { seg } from '../api.js';
-import { apiOf, type CliContext, intOption, withConnectionOptions, withExamples } from '../context.js';
+import { type CliContext, clientOf, intOption, withConnectionOptions, withExamples } from '../context.js';
 import { UsageError } from '../errors.js';
 import { checkFormat, csvRows, toJson } from '../output.js';
+import { withProgress } from '../progress.js';
 
 const ENDED = new Set(['completed', 'failed', 'terminated']);
 
@@ -49,26 +49,23 @@ export function registerEventsCommand(program: Command, ctx: CliContext): void {
       throw new UsageError('--follow prints events as they come: use --format jsonl, text or csv');
     }
     const intervalMs = parseDuration(options.interval) * 1000;
-    const api = apiOf(ctx, command);
+    const client = clientOf(ctx, command);
     const query = { q: options.contains, level: options.level };
-    const path = `/runs/${seg(run)}/events`;
+    const events = (eventQuery: Record<string, string | number | undefined>, limit?: number) =>
+      withProgress(
+        client.pages('listEvents', { params: { run }, query: eventQuery, limit, pageSize: 10_000 }),
+        'events',
+        ctx.stderr,
+      );
+    const all = async (pages: AsyncIterable<EventInfo[]>) => {
+      const out: EventInfo[] = [];
+      for await (const page of pages) out.push(...page);
+      return out;
+    };
 
     let initial: EventInfo[];
-    if (options.tail) {
-      initial = (
-        await api.list<EventInfo>(
-          path,
-          { ...query, order: 'desc' },
-          { limit: options.tail, pageSize: 10_000, label: 'events' },
-        )
-      ).reverse();
-    } else {
-      initial = await api.list<EventInfo>(path, query, {
-        limit: Number.POSITIVE_INFINITY,
-        pageSize: 10_000,
-        label: 'events',
-      });
-    }
+    if (options.tail) initial = (await all(events({ ...query, order: 'desc' }, options.tail))).reverse();
+    else initial = await all(events(query));
 
     if (format === 'json') {
       ctx.stdout.write(toJson(initial));
@@ -90,15 +87,7 @@ export function registerEventsCommand(program: Command, ctx: CliContext): void {
     for (let ended = false; ; ) {
       const fresh: EventInfo[] = [];
       let skip = shownAtLast;
-      for await (const page of api.pages<EventInfo>(
-        path,
-        { ...query, from: lastTs },
-        {
-          limit: Number.POSITIVE_INFINITY,
-          pageSize: 10_000,
-          label: 'events',
-        },
-      )) {
+      for await (const page of events({ ...query, from: lastTs })) {
         for (const e of page) {
           if (e.timestamp === lastTs && skip > 0) {
             skip--;
@@ -116,7 +105,7 @@ export function registerEventsCommand(program: Command, ctx: CliContext): void {
         }
       }
       if (ended) return;
-      ended = ENDED.has((await api.get<RunInfo>(`/runs/${seg(run)}`)).status);
+      ended = ENDED.has((await client.call('getRun', { params: { run } })).status);
       if (!ended) await sleep(intervalMs);
     }
   });

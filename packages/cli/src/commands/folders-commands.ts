@@ -1,7 +1,5 @@
-import type { FolderInfo, RunInfo } from '@simscope/client';
 import type { Command } from 'commander';
-import { seg } from '../api.js';
-import { apiOf, type CliContext, intOption, withConnectionOptions, withExamples } from '../context.js';
+import { type CliContext, clientOf, intOption, withConnectionOptions, withExamples } from '../context.js';
 import {
   cell,
   checkFormat,
@@ -12,6 +10,7 @@ import {
   renderTable,
   toJson,
 } from '../output.js';
+import { collectWithProgress } from '../progress.js';
 import { renderRuns } from './runs-commands.js';
 
 /** A filter-language string literal. */
@@ -38,11 +37,12 @@ export function registerFoldersCommands(program: Command, ctx: CliContext): void
     ['simscope folders list', 'simscope folders list --parent /cfd --format json'],
   ).action(async (options, command: Command) => {
     const format = checkFormat(options.format, FORMATS);
-    const items = await apiOf(ctx, command).list<FolderInfo>(
-      '/folders',
-      { prefix: options.prefix, parent: options.parent },
-      { limit: options.limit ?? Number.POSITIVE_INFINITY, pageSize: 1000, label: 'folders' },
-    );
+    const pages = clientOf(ctx, command).pages('listFolders', {
+      query: { prefix: options.prefix, parent: options.parent },
+      limit: options.limit ?? Number.POSITIVE_INFINITY,
+      pageSize: 1000,
+    });
+    const items = await collectWithProgress(pages, 'folders', ctx.stderr);
     if (format === 'json') {
       ctx.stdout.write(toJson(items));
       return;
@@ -70,13 +70,14 @@ export function registerFoldersCommands(program: Command, ctx: CliContext): void
     ['simscope folders show /cfd/cavity', 'simscope folders show /cfd/cavity --format json'],
   ).action(async (folderArg: string, options, command: Command) => {
     const format = checkFormat(options.format, ['table', 'json'] as const);
-    const api = apiOf(ctx, command);
-    const folder = await api.get<FolderInfo>(`/folders/${seg(folderArg)}`);
-    const runs = await api.list<RunInfo>(
-      '/runs',
-      { filter: `folder == ${filterString(folder.path)}` },
-      { limit: options.limit, pageSize: 1000, label: 'runs' },
-    );
+    const client = clientOf(ctx, command);
+    const folder = await client.call('getFolder', { params: { folder: folderArg } });
+    const pages = client.pages('listRuns', {
+      query: { filter: `folder == ${filterString(folder.path)}` },
+      limit: options.limit,
+      pageSize: 1000,
+    });
+    const runs = await collectWithProgress(pages, 'runs', ctx.stderr);
     if (format === 'json') {
       ctx.stdout.write(toJson({ ...folder, runs }));
       return;

@@ -1,8 +1,7 @@
 import { updateTomlFile, userConfigFile } from '@simscope/config';
 import type { Command } from 'commander';
-import { Api } from '../api.js';
 import { describeConnection, maskToken } from '../connection.js';
-import { type CliContext, flagsOf, withConnectionOptions, withExamples } from '../context.js';
+import { type CliContext, clientFor, flagsOf, withConnectionOptions, withExamples } from '../context.js';
 import { UsageError } from '../errors.js';
 import { checkFormat, renderFields, toJson } from '../output.js';
 
@@ -25,12 +24,6 @@ async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8').trim();
-}
-
-interface MeView {
-  user: { name: string };
-  workspace: { name: string };
-  token: { scopes: string[] };
 }
 
 export function registerLoginCommands(program: Command, ctx: CliContext): void {
@@ -60,7 +53,7 @@ export function registerLoginCommands(program: Command, ctx: CliContext): void {
     const file = userConfigFile(ctx.env);
     let who = '';
     if (o.verify) {
-      const me = await new Api({ url, token, workspace: o.workspace }, ctx.stderr).get<MeView>('/me');
+      const me = await clientFor({ url, token, workspace: o.workspace }).call('me');
       who = ` as ${me.user.name} (workspace ${me.workspace.name}; scopes ${me.token.scopes.join(', ')})`;
     }
     saveProfile(file, o.profile, { url, token, ...(o.workspace ? { workspace: o.workspace } : {}) });

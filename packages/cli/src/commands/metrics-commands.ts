@@ -1,8 +1,6 @@
-import type { MetricInfo } from '@simscope/client';
-import type { JsonNumber } from '@simscope/protocol';
+import { type JsonNumber, paginate } from '@simscope/protocol';
 import type { Command } from 'commander';
-import { seg } from '../api.js';
-import { apiOf, type CliContext, intOption, withConnectionOptions, withExamples } from '../context.js';
+import { type CliContext, clientOf, intOption, withConnectionOptions, withExamples } from '../context.js';
 import { cell, checkFormat, renderCsv, renderTable, toJson } from '../output.js';
 
 /** One metric's points, as the series route answers them in JSON. */
@@ -12,10 +10,6 @@ export interface SeriesColumns {
   times: number[];
   timestamps: number[];
   values: JsonNumber[];
-}
-
-interface SeriesPage extends SeriesColumns {
-  next: string | null;
 }
 
 export function registerMetricsCommands(program: Command, ctx: CliContext): void {
@@ -35,7 +29,7 @@ export function registerMetricsCommands(program: Command, ctx: CliContext): void
     ['simscope metrics list cavity-re100', 'simscope metrics list cavity-re100 --format json'],
   ).action(async (run: string, options, command: Command) => {
     const format = checkFormat(options.format, ['table', 'json', 'csv'] as const);
-    const items = (await apiOf(ctx, command).get<{ items: MetricInfo[] }>(`/runs/${seg(run)}/metrics`)).items;
+    const items = (await clientOf(ctx, command).call('listMetricNames', { params: { run } })).items;
     if (format === 'json') {
       ctx.stdout.write(toJson(items));
       return;
@@ -71,28 +65,27 @@ export function registerMetricsCommands(program: Command, ctx: CliContext): void
     ],
   ).action(async (run: string, names: string[], options, command: Command) => {
     const format = checkFormat(options.format, ['csv', 'json'] as const);
-    const api = apiOf(ctx, command);
+    const client = clientOf(ctx, command);
     const out: SeriesColumns[] = [];
     for (const name of names) {
       const series: SeriesColumns = { name, steps: [], times: [], timestamps: [], values: [] };
-      let next: string | undefined;
-      do {
-        const page = await api.get<SeriesPage>(`/runs/${seg(run)}/metrics/series`, {
-          name,
-          from: options.from,
-          to: options.to,
-          next,
+      const pages = paginate(async (next) => {
+        const page = await client.call('readSeries', {
+          params: { run },
+          query: { name, from: options.from, to: options.to, next: next ?? undefined },
         });
+        return { items: [page], next: page.next };
+      });
+      for await (const [page] of pages) {
         for (const [k, v] of [
-          ['steps', page.steps],
-          ['times', page.times],
-          ['timestamps', page.timestamps],
-          ['values', page.values],
+          ['steps', page!.steps],
+          ['times', page!.times],
+          ['timestamps', page!.timestamps],
+          ['values', page!.values],
         ] as const) {
-          for (const x of v) (series[k] as JsonNumber[]).push(x);
+          for (const x of v ?? []) (series[k] as JsonNumber[]).push(x);
         }
-        next = page.next ?? undefined;
-      } while (next);
+      }
       out.push(series);
     }
     if (format === 'json') {

@@ -1,7 +1,6 @@
 import type { MetricInfo, RunInfo } from '@simscope/client';
 import type { Command } from 'commander';
-import { seg } from '../api.js';
-import { apiOf, type CliContext, intOption, withConnectionOptions, withExamples } from '../context.js';
+import { type CliContext, clientOf, intOption, withConnectionOptions, withExamples } from '../context.js';
 import { UsageError } from '../errors.js';
 import {
   cell,
@@ -16,6 +15,7 @@ import {
   toJson,
   valueAt,
 } from '../output.js';
+import { collectWithProgress } from '../progress.js';
 
 /** A column of a run listing: its header and how to print a run's value for a table and for CSV. */
 interface RunColumn {
@@ -158,12 +158,12 @@ export function registerRunsCommands(program: Command, ctx: CliContext): void {
     ],
   ).action(async (options, command: Command) => {
     const format = checkFormat(options.format, FORMATS);
-    const api = apiOf(ctx, command);
-    const items = await api.list<RunInfo>(
-      '/runs',
-      { filter: options.filter || undefined, sort: options.sort },
-      { limit: options.all ? Number.POSITIVE_INFINITY : options.limit, pageSize: 1000, label: 'runs' },
-    );
+    const pages = clientOf(ctx, command).pages('listRuns', {
+      query: { filter: options.filter || undefined, sort: options.sort },
+      limit: options.all ? Number.POSITIVE_INFINITY : options.limit,
+      pageSize: 1000,
+    });
+    const items = await collectWithProgress(pages, 'runs', ctx.stderr);
     ctx.stdout.write(renderRuns(items, format, options.columns));
   });
 
@@ -178,9 +178,9 @@ export function registerRunsCommands(program: Command, ctx: CliContext): void {
     ['simscope runs show cavity-re100', 'simscope runs show tOvV8XsHeall0I93 --format json | jq .metadata'],
   ).action(async (runArg: string, options, command: Command) => {
     const format = checkFormat(options.format, ['table', 'json'] as const);
-    const api = apiOf(ctx, command);
-    const run = await api.get<RunInfo>(`/runs/${seg(runArg)}`);
-    const metrics = (await api.get<{ items: MetricInfo[] }>(`/runs/${seg(run.id)}/metrics`)).items;
+    const client = clientOf(ctx, command);
+    const run = await client.call('getRun', { params: { run: runArg } });
+    const metrics = (await client.call('listMetricNames', { params: { run: run.id } })).items;
     ctx.stdout.write(format === 'json' ? toJson({ ...run, metrics }) : showRun(run, metrics));
   });
 
@@ -194,13 +194,13 @@ export function registerRunsCommands(program: Command, ctx: CliContext): void {
     ),
     ['simscope runs delete cavity-re100', 'simscope runs delete run-a run-b --yes'],
   ).action(async (names: string[], options, command: Command) => {
-    const api = apiOf(ctx, command);
+    const client = clientOf(ctx, command);
     await confirmOrYes(
       options.yes,
       `Delete ${names.length === 1 ? `run ${names[0]}` : `${names.length} runs`}?`,
     );
     for (const name of names) {
-      await api.request('DELETE', `/runs/${seg(name)}`);
+      await client.call('deleteRun', { params: { run: name } });
       ctx.stdout.write(`deleted ${name}\n`);
     }
   });
@@ -215,9 +215,9 @@ export function registerRunsCommands(program: Command, ctx: CliContext): void {
     ),
     ['simscope runs abort cavity-re100 --reason "diverging"'],
   ).action(async (runArg: string, options, command: Command) => {
-    const api = apiOf(ctx, command);
-    await api.request('POST', `/runs/${seg(runArg)}/abort`, {
-      json: options.reason ? { reason: options.reason } : {},
+    await clientOf(ctx, command).call('requestAbort', {
+      params: { run: runArg },
+      body: options.reason ? { reason: options.reason } : {},
     });
     ctx.stdout.write(`abort requested for ${runArg}\n`);
   });

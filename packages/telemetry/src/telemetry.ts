@@ -3,6 +3,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Json, JsonObject } from '@simscope/protocol';
+// The zod-free subpath: the route table without the schemas.
+import { API_PREFIX, pathOf } from '@simscope/protocol/api';
 import { BatchSender, type BuildResult, type PreparedBatch, type TelemetryStats } from './batch-sender.js';
 import { type ConsentStatus, telemetryStatus } from './consent.js';
 import { TelemetryError } from './errors.js';
@@ -87,8 +89,6 @@ export const REGISTRY_ENV = 'SIMSCOPE_TELEMETRY_REGISTRY';
 /** The registry file read by default when `SIMSCOPE_TELEMETRY_REGISTRY` is not set, as `config.yaml` in the original. */
 export const DEFAULT_REGISTRY_FILE = fileURLToPath(new URL('../telemetry.yaml', import.meta.url));
 const RECORD_BYTES = 64 * 1024;
-// The server's API prefix (protocol's API_PREFIX), written out so this package loads no schemas.
-const API_PREFIX = '/api/v1';
 
 interface ServiceState {
   name: string;
@@ -367,7 +367,7 @@ export class Telemetry {
     s.destination = {
       url: base,
       key: destination.key,
-      ingest: `${base}${API_PREFIX}/telemetry/${s.endpoint}`,
+      ingest: `${base}${API_PREFIX}${pathOf('ingestTelemetry', { '*': s.endpoint })}`,
     };
   }
 

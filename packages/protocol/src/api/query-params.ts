@@ -15,7 +15,7 @@ import {
   SERIES_AXES,
   type SeriesAxis,
 } from '../schemas.js';
-import { parseMicrosParam } from '../time.js';
+import { parseDuration, parseMicrosParam } from '../time.js';
 
 /** Thrown by a query reader: why the text is refused (the field is named by `parseInput`). */
 class QueryProblem extends Error {}
@@ -43,6 +43,13 @@ export function queryParam<T>(read: (text: string | undefined) => T) {
       }
     });
 }
+
+/** Text that must be given: `required, <hint>` when absent or empty. */
+export const requiredParam = (hint: string) =>
+  queryParam((text) => {
+    if (text === undefined || text === '') return fail(`required, ${hint}`);
+    return text;
+  });
 
 /** `limit`: a whole number from 1 to `max`, `fallback` when absent. */
 export const limitParam = (fallback: number, max: number) =>
@@ -188,3 +195,59 @@ export const jsonObjectParam = (maxBytes: number) =>
     if (typeof value !== 'object' || value === null || Array.isArray(value)) fail('must be a JSON object');
     return value as Record<string, unknown>;
   });
+
+/** A comma-separated list of names; null when absent or empty. */
+export const listParam = () =>
+  queryParam((text) => (text === undefined || text === '' ? null : text.split(',').map((f) => f.trim())));
+
+/** A duration (`30s`, `5m`, `1h`, or seconds) as whole seconds, at least 1; null when absent or empty. */
+export const durationParam = () =>
+  queryParam((text) => {
+    if (text === undefined || text === '') return null;
+    const seconds = parseDuration(text);
+    if (!(seconds >= 1) || !Number.isInteger(seconds))
+      fail(`must be a whole number of seconds, at least 1, got '${text}'`);
+    return seconds;
+  });
+
+/** A column of the run table: a metadata key or a metric's last value. */
+export type RunTableColumn =
+  | { name: string; kind: 'metadata'; key: string }
+  | { name: string; kind: 'metric'; metric: string };
+
+/**
+ * `columns` of the run table: a JSON array of `metadata.KEY` and `metrics.NAME`, at most `max`; [] when absent.
+ * Refused with an error that names `query.columns` and carries no details, as the run table always answered.
+ */
+export const runTableColumnsParam = (max: number) =>
+  z
+    .string()
+    .optional()
+    .transform((text) => readRunTableColumns(text, max));
+
+function readRunTableColumns(text: string | undefined, max: number): RunTableColumn[] {
+  if (text === undefined || text === '') return [];
+  let list: unknown;
+  try {
+    list = JSON.parse(text);
+  } catch {
+    list = undefined;
+  }
+  if (!Array.isArray(list) || !list.every((c) => typeof c === 'string')) {
+    throw new SimscopeError(
+      'invalid_field',
+      'query.columns: must be a JSON array of strings such as ["metadata.re","metrics.loss"]',
+    );
+  }
+  if (list.length > max) throw new SimscopeError('invalid_field', `query.columns: at most ${max} columns`);
+  return (list as string[]).map((name, i): RunTableColumn => {
+    if (name.startsWith('metadata.') && name.length > 9)
+      return { name, kind: 'metadata', key: name.slice(9) };
+    if (name.startsWith('metrics.') && name.length > 8)
+      return { name, kind: 'metric', metric: name.slice(8) };
+    throw new SimscopeError(
+      'invalid_field',
+      `query.columns[${i}]: '${name}' is neither metadata.KEY nor metrics.NAME`,
+    );
+  });
+}

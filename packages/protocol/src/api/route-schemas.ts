@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { alertCreateSchema, alertStateSchema } from '../alerts.js';
+import { alertAttachSchema, alertCreateSchema, alertStateSchema } from '../alerts.js';
 import { ARTIFACT_LIMITS } from '../artifacts.js';
 import { LIMITS } from '../limits.js';
 import { readMetricBatch } from '../metric-batch.js';
@@ -21,26 +21,30 @@ import {
   userCreateSchema,
   workspaceCreateSchema,
 } from '../schemas.js';
-import { telemetryKeyCreateSchema } from '../telemetry.js';
+import { readTelemetryBatch, telemetryKeyCreateSchema } from '../telemetry.js';
 import {
   artifactNameParam,
   axisParam,
   categoryParam,
+  durationParam,
   flagParam,
   jsonObjectParam,
   levelsParam,
   limitParam,
+  listParam,
   microsParam,
   nameFilterParam,
   numberParam,
   orderParam,
+  requiredParam,
+  runTableColumnsParam,
   seriesColumnsParam,
   sha256Param,
   sizeParam,
   sortParam,
   textParam,
 } from './query-params.js';
-import { ROUTES, type RouteName, type RouteParams, type RouteSpec } from './routes.js';
+import { ROUTES, type RouteName, type RouteParams, type RouteSpec, RUN_TABLE_PAGE } from './routes.js';
 
 /** The schemas a route's input is parsed with at the server's edge; absent parts are passed as they came. */
 export interface RouteSchemas {
@@ -59,6 +63,34 @@ const runListQuery = z.object({
   limit: limitParam(100, LIMITS.pageSize),
   next,
 });
+
+/** Columns one run table may ask for. */
+const RUN_TABLE_COLUMNS = 64;
+
+const runTableQuery = z.object({
+  filter: text(),
+  columns: runTableColumnsParam(RUN_TABLE_COLUMNS),
+  limit: limitParam(10_000, RUN_TABLE_PAGE),
+  next,
+  metricNames: z
+    .string()
+    .optional()
+    .transform((v) => v === 'true'),
+});
+
+/** `POST /runs/:run/alerts`: `{ alert }` alone names an existing alert, any other body is a definition. */
+const alertAttachBodySchema = z.unknown().transform((body, ctx) => {
+  const byName =
+    typeof body === 'object' && body !== null && Object.keys(body).length === 1 && 'alert' in body;
+  const result: z.ZodSafeParseResult<
+    z.output<typeof alertAttachSchema> | z.output<typeof alertCreateSchema>
+  > = byName ? alertAttachSchema.safeParse(body) : alertCreateSchema.safeParse(body ?? {});
+  if (result.success) return result.data;
+  for (const issue of result.error.issues) ctx.addIssue({ ...issue });
+  return z.NEVER;
+});
+
+const telemetryService = () => requiredParam('a service path such as intake/catalog');
 
 /** Every route's schemas, by route name. */
 export const ROUTE_SCHEMAS = {
@@ -142,6 +174,7 @@ export const ROUTE_SCHEMAS = {
   },
 
   live: { querySchema: z.object({ runs: text() }) },
+  runTable: { querySchema: runTableQuery },
   searchRunTable: { bodySchema: runTableSearchSchema },
 
   createAlert: { bodySchema: alertCreateSchema, emptyBodyIsObject: true },
@@ -163,10 +196,33 @@ export const ROUTE_SCHEMAS = {
     }),
   },
   alertHistory: { querySchema: z.object({ limit: limitParam(100, LIMITS.pageSize), next }) },
+  attachAlert: { bodySchema: alertAttachBodySchema },
   setAlertState: { bodySchema: alertStateSchema, emptyBodyIsObject: true },
 
   createTelemetryKey: { bodySchema: telemetryKeyCreateSchema },
   listTelemetryKeys: { querySchema: z.object({ service: text() }) },
+  ingestTelemetry: { bodySchema: z.unknown().transform((body) => readTelemetryBatch(body)) },
+  telemetryRecords: {
+    querySchema: z.object({
+      service: telemetryService(),
+      order: orderParam(),
+      limit: limitParam(100, LIMITS.pageSize),
+      next,
+      function: listParam(),
+      session: textParam(),
+      from: microsParam(),
+      to: microsParam(),
+    }),
+  },
+  telemetryUsage: {
+    querySchema: z.object({
+      service: telemetryService(),
+      function: listParam(),
+      to: microsParam(),
+      from: microsParam(),
+      bucket: durationParam(),
+    }),
+  },
 
   saveArtifact: {
     querySchema: z.object({

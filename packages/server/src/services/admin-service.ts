@@ -1,7 +1,6 @@
 import {
   LIMITS,
   type membershipCreateSchema,
-  parseInput,
   SimscopeError,
   type tokenCreateSchema,
   type userCreateSchema,
@@ -10,6 +9,7 @@ import {
 import type { z } from 'zod';
 import type { Store, TokenRecord, UserRecord, WorkspaceRecord } from '../store/store.js';
 import { hashToken, newId, newToken } from './auth-service.js';
+import { NotFoundError } from './errors.js';
 
 export interface UserView {
   id: string;
@@ -76,13 +76,13 @@ export class AdminService {
 
   async #user(idOrName: string): Promise<UserRecord> {
     const user = await this.#deps.store.identity.getUser(idOrName);
-    if (!user) throw new SimscopeError('not_found', `user '${idOrName}' not found`);
+    if (!user) throw new NotFoundError('user', idOrName);
     return user;
   }
 
   async #workspace(idOrName: string): Promise<WorkspaceRecord> {
     const ws = await this.#deps.store.identity.getWorkspace(idOrName);
-    if (!ws) throw new SimscopeError('not_found', `workspace '${idOrName}' not found`);
+    if (!ws) throw new NotFoundError('workspace', idOrName);
     return ws;
   }
 
@@ -143,7 +143,7 @@ export class AdminService {
     const ws = await this.#workspace(workspace);
     const u = await this.#user(user);
     if (!(await this.#deps.store.identity.removeMember(ws.id, u.id))) {
-      throw new SimscopeError('not_found', `user '${user}' is not a member of workspace '${workspace}'`);
+      throw new NotFoundError('user', user, `is not a member of workspace '${workspace}'`);
     }
     this.#deps.onAccessChange();
   }
@@ -182,7 +182,7 @@ export class AdminService {
 
   async revokeToken(id: string): Promise<void> {
     if (!(await this.#deps.store.identity.revokeToken(id, this.#deps.now()))) {
-      throw new SimscopeError('not_found', `token '${id}' not found or already revoked`);
+      throw new NotFoundError('token', id, 'not found or already revoked');
     }
     this.#deps.onAccessChange();
   }

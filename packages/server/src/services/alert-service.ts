@@ -2,11 +2,9 @@ import {
   type AlertListItem,
   type AlertTransitionView,
   type AlertView,
-  alertAttachSchema,
-  alertCreateSchema,
+  type alertCreateSchema,
   type alertStateSchema,
-  LIMITS,
-  parseInput,
+  type RouteInput,
   type RunAlertView,
   SimscopeError,
 } from '@simscope/protocol';
@@ -26,6 +24,10 @@ import {
 import { newId } from './auth-service.js';
 import type { ServiceContext } from './context.js';
 import { decodeCursor, pageOf } from './cursor.js';
+import { ConflictError, InvalidTransitionError, NotFoundError } from './errors.js';
+
+/** `{ alert }` naming an existing alert, or a definition, as the route's body schema gives it. */
+export type AlertAttachBody = RouteInput<'attachAlert'>['body'];
 
 /** A page of a listing, as the route's query schema gives it. */
 export interface PageQuery {
@@ -65,8 +67,7 @@ export class AlertService {
       if (existing && existing.name === input.name) {
         const differences = definitionDifferences(existing, definition);
         if (differences.length > 0) {
-          throw new SimscopeError(
-            'conflict',
+          throw new ConflictError(
             `body.${differences[0]}: an alert named '${input.name}' already exists with another ${differences.join(', ')}; use another name or delete it first`,
             { details: { field: 'name', differences } },
           );
@@ -92,7 +93,7 @@ export class AlertService {
 
   async find(ctx: ServiceContext, idOrName: string): Promise<AlertRecord> {
     const alert = await ctx.store.alerts.getAlert(ctx.auth.workspace.id, idOrName);
-    if (!alert) throw new SimscopeError('not_found', `alert '${idOrName}' not found`);
+    if (!alert) throw new NotFoundError('alert', idOrName);
     return alert;
   }
 
@@ -142,16 +143,11 @@ export class AlertService {
   async attach(
     ctx: ServiceContext,
     run: RunRecord,
-    body: unknown,
+    body: AlertAttachBody,
   ): Promise<{ view: RunAlertView; attached: boolean }> {
-    const byName =
-      typeof body === 'object' && body !== null && Object.keys(body).length === 1 && 'alert' in body;
-    const alert = byName
-      ? await this.find(ctx, parseInput(alertAttachSchema, body).alert)
-      : (await this.define(ctx, parseInput(alertCreateSchema, body ?? {}))).alert;
+    const alert = 'alert' in body ? await this.find(ctx, body.alert) : (await this.define(ctx, body)).alert;
     if (!alert.enabled) {
-      throw new SimscopeError(
-        'conflict',
+      throw new ConflictError(
         `alert '${alert.name}' is disabled: ${alert.error}; delete it and define it again`,
         { details: { field: 'alert' } },
       );
@@ -166,7 +162,7 @@ export class AlertService {
   async detach(ctx: ServiceContext, run: RunRecord, idOrName: string): Promise<void> {
     const alert = await this.find(ctx, idOrName);
     if (!(await ctx.store.alerts.detachAlert(run.pk, alert.pk))) {
-      throw new SimscopeError('not_found', `alert '${alert.name}' is not attached to run '${run.name}'`);
+      throw new NotFoundError('alert', alert.name, `is not attached to run '${run.name}'`);
     }
   }
 
@@ -211,8 +207,7 @@ export class AlertService {
   async getForRun(ctx: ServiceContext, run: RunRecord, idOrName: string): Promise<RunAlertView> {
     const alert = await this.find(ctx, idOrName);
     const record = await ctx.store.alerts.getRunAlert(run.pk, alert.pk);
-    if (!record)
-      throw new SimscopeError('not_found', `alert '${alert.name}' is not attached to run '${run.name}'`);
+    if (!record) throw new NotFoundError('alert', alert.name, `is not attached to run '${run.name}'`);
     return runAlertView(record);
   }
 
@@ -245,8 +240,7 @@ export class AlertService {
     const input = body;
     const alert = await this.find(ctx, idOrName);
     if (alert.source !== 'user') {
-      throw new SimscopeError(
-        'invalid_transition',
+      throw new InvalidTransitionError(
         `alert '${alert.name}' watches ${alert.source}; only a user alert's state is set by hand`,
         { details: { field: 'alert', source: alert.source } },
       );

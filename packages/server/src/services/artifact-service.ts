@@ -2,14 +2,11 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   ARTIFACT_CATEGORIES,
-  ARTIFACT_LIMITS,
   type ArtifactCategory,
   type ArtifactView,
   artifactNameProblem,
   isSha256,
   type JsonObject,
-  metadataSchema,
-  parseInput,
   SimscopeError,
 } from '@simscope/protocol';
 import {
@@ -24,6 +21,7 @@ import type { ArtifactRecord } from '../store/artifact-store.js';
 import type { RunRecord, Store } from '../store/store.js';
 import type { ServiceContext } from './context.js';
 import { decodeCursor, pageOf } from './cursor.js';
+import { NotFoundError } from './errors.js';
 
 export interface ArtifactServiceConfig {
   /** Where artifact bytes go; without one, artifact routes answer `unavailable`. */
@@ -69,10 +67,6 @@ export interface SweepResult {
   /** Blobs no artifact references any more. */
   freed: number;
 }
-
-const MIME = /^[A-Za-z0-9][\w!#$&^.+-]*\/[A-Za-z0-9][\w!#$&^.+-]*(\s*;.*)?$/;
-// biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
-const CONTROL = /[\u0000-\u001f\u007f]/;
 
 export function artifactView(a: ArtifactRecord): ArtifactView {
   return {
@@ -317,7 +311,7 @@ export class ArtifactService {
   async get(ctx: ServiceContext, run: RunRecord, name: string | undefined): Promise<ArtifactRecord> {
     const checked = checkArtifactName(name);
     const artifact = await ctx.store.artifacts.getArtifact(run.pk, checked);
-    if (!artifact) throw new SimscopeError('not_found', `run '${run.name}' has no artifact '${checked}'`);
+    if (!artifact) throw new NotFoundError('run', run.name, `has no artifact '${checked}'`);
     return artifact;
   }
 
@@ -343,7 +337,7 @@ export class ArtifactService {
   async delete(ctx: ServiceContext, run: RunRecord, name: string | undefined): Promise<void> {
     const checked = checkArtifactName(name);
     if (!(await ctx.store.artifacts.deleteArtifact(run.pk, checked))) {
-      throw new SimscopeError('not_found', `run '${run.name}' has no artifact '${checked}'`);
+      throw new NotFoundError('run', run.name, `has no artifact '${checked}'`);
     }
     await this.collect(ctx.store);
   }

@@ -1,14 +1,4 @@
-import {
-  EVENT_LEVELS,
-  type EventLevel,
-  type EventView,
-  type eventBatchSchema,
-  LIMITS,
-  microsToIso,
-  parseInput,
-  parseMicrosParam,
-  SimscopeError,
-} from '@simscope/protocol';
+import { type EventLevel, type EventView, type eventBatchSchema, microsToIso } from '@simscope/protocol';
 import type { z } from 'zod';
 import type { EventRecord, RunRecord } from '../store/store.js';
 import type { ServiceContext } from './context.js';

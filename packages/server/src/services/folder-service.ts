@@ -1,16 +1,9 @@
-import {
-  type FolderView,
-  type folderCreateSchema,
-  folderPathSchema,
-  type folderUpdateSchema,
-  LIMITS,
-  parseInput,
-  SimscopeError,
-} from '@simscope/protocol';
+import type { FolderView, folderCreateSchema, folderUpdateSchema } from '@simscope/protocol';
 import type { z } from 'zod';
 import type { FolderRecord, JsonObject } from '../store/store.js';
 import type { ServiceContext } from './context.js';
 import { decodeCursor, pageOf } from './cursor.js';
+import { ConflictError, NotFoundError } from './errors.js';
 import { mergeMetadata } from './run-service.js';
 
 function view(f: FolderRecord): FolderView {
@@ -28,7 +21,7 @@ function view(f: FolderRecord): FolderView {
 export class FolderService {
   async find(ctx: ServiceContext, idOrPath: string): Promise<FolderRecord> {
     const folder = await ctx.store.folders.getFolder(ctx.auth.workspace.id, idOrPath);
-    if (!folder) throw new SimscopeError('not_found', `folder '${idOrPath}' not found`);
+    if (!folder) throw new NotFoundError('folder', idOrPath);
     return folder;
   }
 
@@ -92,14 +85,10 @@ export class FolderService {
   async delete(ctx: ServiceContext, idOrPath: string, recursive: boolean): Promise<{ runsDeleted: number }> {
     const folder = await this.find(ctx, idOrPath);
     if (folder.path === '/' && !recursive) {
-      throw new SimscopeError(
-        'conflict',
-        "the root folder '/' cannot be deleted; pass recursive=true to empty it",
-      );
+      throw new ConflictError("the root folder '/' cannot be deleted; pass recursive=true to empty it");
     }
     if (!recursive && !(await ctx.store.folders.folderIsEmpty(ctx.auth.workspace.id, folder))) {
-      throw new SimscopeError(
-        'conflict',
+      throw new ConflictError(
         `folder '${folder.path}' is not empty; pass recursive=true to delete its contents too`,
       );
     }

@@ -2,11 +2,7 @@ import {
   type downsampleRunsSchema,
   type JsonNumber,
   jsonNumber,
-  LIMITS,
   type MetricBatch,
-  parseInput,
-  regexSchema,
-  SERIES_AXES,
   type SeriesAxis,
   type SeriesView,
   SimscopeError,
@@ -32,6 +28,7 @@ function seriesView(s: SeriesRecord): SeriesView {
 }
 
 import type { SeriesColumn } from '@simscope/protocol';
+import { NotFoundError } from './errors.js';
 
 export { SERIES_COLUMNS, type SeriesColumn } from '@simscope/protocol';
 
@@ -150,7 +147,7 @@ export class MetricService {
   async #series(ctx: ServiceContext, run: RunRecord, name: string | undefined): Promise<SeriesRecord> {
     if (!name) throw new SimscopeError('invalid_field', 'query.name: the metric name is required');
     const series = await ctx.store.metrics.getSeries(run.pk, name);
-    if (!series) throw new SimscopeError('not_found', `run '${run.name}' has no metric '${name}'`);
+    if (!series) throw new NotFoundError('run', run.name, `has no metric '${name}'`);
     return series;
   }
 

@@ -2,8 +2,6 @@ import {
   type abortSchema,
   LIMITS,
   parseFilter,
-  parseInput,
-  RUN_SORT_FIELDS,
   type RunSortField,
   type RunStatus,
   type RunView,
@@ -16,6 +14,7 @@ import type { JsonObject, RunChanges, RunRecord, Store } from '../store/store.js
 import { newId } from './auth-service.js';
 import type { ServiceContext } from './context.js';
 import { decodeCursor, pageOf } from './cursor.js';
+import { InvalidTransitionError, NotFoundError } from './errors.js';
 import { generateRunName } from './run-names.js';
 import { checkNotFuture } from './writer-clocks.js';
 
@@ -77,19 +76,6 @@ export interface RunListParams {
   sort: { field: RunSortField; descending: boolean };
   limit: number;
   next?: string;
-}
-
-/** Reads a `limit` query parameter: a whole number from 1 to `max`. */
-export function parseLimit(limit: string | number | undefined, fallback: number, max: number): number {
-  if (limit === undefined || limit === '') return fallback;
-  const n = Number(limit);
-  if (!Number.isInteger(n) || n < 1 || n > max) {
-    throw new SimscopeError(
-      'invalid_field',
-      `query.limit: must be a whole number from 1 to ${max}, got '${limit}'`,
-    );
-  }
-  return n;
 }
 
 function sortKey(run: RunRecord, field: RunSortField): string | number {
@@ -160,7 +146,7 @@ export class RunService {
   /** The run with this id or name in the caller's workspace, or a `not_found` error. */
   async find(ctx: ServiceContext, idOrName: string): Promise<RunRecord> {
     const run = await ctx.store.runs.getRun(ctx.auth.workspace.id, idOrName);
-    if (!run) throw new SimscopeError('not_found', `run '${idOrName}' not found`);
+    if (!run) throw new NotFoundError('run', idOrName);
     return run;
   }
 
@@ -236,8 +222,7 @@ export class RunService {
   #transition(run: RunRecord, to: RunStatus, now: number): RunChanges {
     if (!RUN_TRANSITIONS[run.status].includes(to)) {
       const allowed = RUN_TRANSITIONS[run.status];
-      throw new SimscopeError(
-        'invalid_transition',
+      throw new InvalidTransitionError(
         `body.status: a ${run.status} run cannot become ${to}${allowed.length ? `; it can become ${allowed.join(', ')}` : '; it has ended'}`,
         { details: { field: 'status', from: run.status, to } },
       );
@@ -268,10 +253,7 @@ export class RunService {
   ): Promise<{ status: RunStatus; abort: RunView['abort'] }> {
     const run = await this.find(ctx, idOrName);
     if (FINAL.has(run.status)) {
-      throw new SimscopeError(
-        'invalid_transition',
-        `run '${run.name}' has ended (${run.status}) and takes no heartbeats`,
-      );
+      throw new InvalidTransitionError(`run '${run.name}' has ended (${run.status}) and takes no heartbeats`);
     }
     const now = ctx.now();
     const changes: RunChanges = { heartbeatAt: now };
@@ -290,7 +272,7 @@ export class RunService {
     const input = body;
     const run = await this.find(ctx, idOrName);
     if (FINAL.has(run.status)) {
-      throw new SimscopeError('invalid_transition', `run '${run.name}' has already ended (${run.status})`);
+      throw new InvalidTransitionError(`run '${run.name}' has already ended (${run.status})`);
     }
     const updated = await ctx.store.runs.updateRun(
       ctx.auth.workspace.id,

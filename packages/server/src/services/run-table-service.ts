@@ -1,55 +1,12 @@
-import { type Json, parseFilter, SimscopeError } from '@simscope/protocol';
+import { type Json, parseFilter, type RouteInput } from '@simscope/protocol';
 import type { JsonObject } from '../store/store.js';
 import type { ServiceContext } from './context.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
-import { parseLimit } from './run-service.js';
 
-/** Rows per page of the run table: a page of runs as columns is about 100 bytes a run. */
-export const RUN_TABLE_PAGE = 50_000;
-const MAX_COLUMNS = 64;
 const MAX_KEYS = 500;
 
-export interface RunTableParams {
-  filter?: string;
-  columns?: string;
-  limit?: string | number;
-  next?: string;
-  metricNames?: string;
-}
-
-type Column =
-  | { name: string; kind: 'metadata'; key: string }
-  | { name: string; kind: 'metric'; metric: string };
-
-function parseColumns(text: string | undefined): Column[] {
-  if (text === undefined || text === '') return [];
-  let list: unknown;
-  try {
-    list = JSON.parse(text);
-  } catch {
-    list = undefined;
-  }
-  if (!Array.isArray(list) || !list.every((c) => typeof c === 'string')) {
-    throw new SimscopeError(
-      'invalid_field',
-      'query.columns: must be a JSON array of strings such as ["metadata.re","metrics.loss"]',
-    );
-  }
-  if (list.length > MAX_COLUMNS) {
-    throw new SimscopeError('invalid_field', `query.columns: at most ${MAX_COLUMNS} columns`);
-  }
-  return (list as string[]).map((name, i) => {
-    if (name.startsWith('metadata.') && name.length > 9) {
-      return { name, kind: 'metadata', key: name.slice(9) };
-    }
-    if (name.startsWith('metrics.') && name.length > 8)
-      return { name, kind: 'metric', metric: name.slice(8) };
-    throw new SimscopeError(
-      'invalid_field',
-      `query.columns[${i}]: '${name}' is neither metadata.KEY nor metrics.NAME`,
-    );
-  });
-}
+/** The run table's query, as the route's schema gives it (`POST /run-table/search` is read the same way). */
+export type RunTableQuery = RouteInput<'runTable'>['query'];
 
 /** A metadata value by key; a key with dots is looked up whole first, then as a path of nested keys. */
 function metadataValue(metadata: JsonObject, key: string): Json {
@@ -73,10 +30,9 @@ export class RunTableService {
    * The table as JSON text (see `RunTablePage` in protocol), put together from the JSON arrays the database builds
    * for each column: a page of 50,000 runs is never turned into 50,000 objects here.
    */
-  async tableJson(ctx: ServiceContext, params: RunTableParams): Promise<string> {
+  async tableJson(ctx: ServiceContext, params: RunTableQuery): Promise<string> {
     const where = params.filter ? parseFilter(params.filter) : null;
-    const columns = parseColumns(params.columns);
-    const limit = parseLimit(params.limit, 10_000, RUN_TABLE_PAGE);
+    const { columns, limit } = params;
     let after: { key: number; pk: number } | null = null;
     if (params.next) {
       const [key, pk] = decodeCursor(params.next, ['integer', 'integer']);
@@ -124,7 +80,7 @@ export class RunTableService {
       `,"columns":{${columnJson.join(',')}}`,
       `,"metadataKeys":${JSON.stringify([...keys].sort().slice(0, MAX_KEYS))}`,
     ];
-    if (params.metricNames === 'true') {
+    if (params.metricNames) {
       parts.push(`,"metricNames":${JSON.stringify(await ctx.store.metrics.metricNames(workspaceId, 1000))}`);
     }
     parts.push(`,"next":${JSON.stringify(next)}}`);

@@ -4,7 +4,6 @@ import {
   ARTIFACT_CATEGORIES,
   type ArtifactCategory,
   type ArtifactView,
-  artifactNameProblem,
   isSha256,
   type JsonObject,
   SimscopeError,
@@ -80,37 +79,31 @@ export function artifactView(a: ArtifactRecord): ArtifactView {
   };
 }
 
-/** Checks an artifact name; `where` names the field in the error (`query.name`). */
-export function checkArtifactName(name: string | undefined, where = 'query.name'): string {
-  if (name === undefined) throw new SimscopeError('invalid_field', `${where}: required`);
-  const problem = artifactNameProblem(name);
-  if (problem)
-    throw new SimscopeError('invalid_field', `${where}: ${problem}`, { details: { field: 'name' } });
-  return name;
-}
+/** The bytes a `Range` header asks for, as read at the route: from `start` (to `end`), or the last `suffix`. */
+export type RangeRequest =
+  | { header: string; start: number; end: number | null }
+  | { header: string; suffix: number };
 
 /**
- * Reads a `Range` header against a size: null for the whole (no header, a form we do not serve such as several
- * ranges, or a malformed one, which HTTP says to ignore), a range, or `range_not_satisfiable`.
+ * The bytes `request` asks of `size`: null for the whole (no request, or an end before its start, which HTTP says
+ * to ignore), a range, or `range_not_satisfiable`.
  */
-export function parseRange(header: string | undefined, size: number): ByteRange | null {
-  if (!header) return null;
-  const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  if (!match || (match[1] === '' && match[2] === '')) return null;
+export function resolveRange(request: RangeRequest | null, size: number): ByteRange | null {
+  if (!request) return null;
   const unsatisfiable = () =>
-    new SimscopeError('range_not_satisfiable', `header.range: '${header}' lies outside the ${size} bytes`, {
-      details: { size },
-    });
-  if (match[1] === '') {
-    const suffix = Number(match[2]);
-    if (suffix === 0 || size === 0) throw unsatisfiable();
-    return { start: Math.max(0, size - suffix), end: size - 1 };
+    new SimscopeError(
+      'range_not_satisfiable',
+      `header.range: '${request.header}' lies outside the ${size} bytes`,
+      { details: { size } },
+    );
+  if ('suffix' in request) {
+    if (request.suffix === 0 || size === 0) throw unsatisfiable();
+    return { start: Math.max(0, size - request.suffix), end: size - 1 };
   }
-  const start = Number(match[1]);
-  const end = match[2] === '' ? size - 1 : Math.min(Number(match[2]), size - 1);
-  if (match[2] !== '' && Number(match[2]) < start) return null;
+  const { start, end } = request;
+  if (end !== null && end < start) return null;
   if (start >= size) throw unsatisfiable();
-  return { start, end };
+  return { start, end: end === null ? size - 1 : Math.min(end, size - 1) };
 }
 
 async function hashOnly(source: NodeJS.ReadableStream, maxBytes: number | undefined) {
@@ -308,10 +301,9 @@ export class ArtifactService {
     return pageOf(rows, limit, artifactView, (last) => [last.name]);
   }
 
-  async get(ctx: ServiceContext, run: RunRecord, name: string | undefined): Promise<ArtifactRecord> {
-    const checked = checkArtifactName(name);
-    const artifact = await ctx.store.artifacts.getArtifact(run.pk, checked);
-    if (!artifact) throw new NotFoundError('run', run.name, `has no artifact '${checked}'`);
+  async get(ctx: ServiceContext, run: RunRecord, name: string): Promise<ArtifactRecord> {
+    const artifact = await ctx.store.artifacts.getArtifact(run.pk, name);
+    if (!artifact) throw new NotFoundError('run', run.name, `has no artifact '${name}'`);
     return artifact;
   }
 
@@ -319,14 +311,14 @@ export class ArtifactService {
   async open(
     ctx: ServiceContext,
     run: RunRecord,
-    name: string | undefined,
-    headers: { range?: string; ifRange?: string; head?: boolean },
+    name: string,
+    headers: { range: RangeRequest | null; ifRange?: string; head?: boolean },
   ): Promise<OpenedArtifact> {
     const blobs = this.#store();
     const artifact = await this.get(ctx, run, name);
     // If-Range: serve the range only while the bytes are still those the client saw.
     const stale = headers.ifRange !== undefined && headers.ifRange !== `"${artifact.sha256}"`;
-    const range = stale ? null : parseRange(headers.range, artifact.size);
+    const range = stale ? null : resolveRange(headers.range, artifact.size);
     let stream: NodeJS.ReadableStream | null = null;
     if (!headers.head)
       stream =
@@ -334,10 +326,9 @@ export class ArtifactService {
     return { artifact: artifactView(artifact), range, stream };
   }
 
-  async delete(ctx: ServiceContext, run: RunRecord, name: string | undefined): Promise<void> {
-    const checked = checkArtifactName(name);
-    if (!(await ctx.store.artifacts.deleteArtifact(run.pk, checked))) {
-      throw new NotFoundError('run', run.name, `has no artifact '${checked}'`);
+  async delete(ctx: ServiceContext, run: RunRecord, name: string): Promise<void> {
+    if (!(await ctx.store.artifacts.deleteArtifact(run.pk, name))) {
+      throw new NotFoundError('run', run.name, `has no artifact '${name}'`);
     }
     await this.collect(ctx.store);
   }

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { ARTIFACT_LIMITS, apiRoute, SimscopeError } from '@simscope/protocol';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { ArtifactService } from '../../services/artifact-service.js';
+import type { ArtifactService, RangeRequest } from '../../services/artifact-service.js';
 import type { RouteKit } from './kit.js';
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is looked for
@@ -16,6 +16,18 @@ function parseMimeType(type: string | undefined): string {
     throw new SimscopeError('invalid_field', `header.content-type: '${t.slice(0, 80)}' is not a MIME type`);
   }
   return t;
+}
+
+/**
+ * The `Range` header of a read: null when absent or in a form not served (several ranges, a malformed one, which
+ * HTTP says to ignore); whether it fits the artifact is the service's to say.
+ */
+function readRangeHeader(text: string | undefined): RangeRequest | null {
+  if (!text) return null;
+  const match = /^bytes=(\d*)-(\d*)$/.exec(text.trim());
+  if (!match || (match[1] === '' && match[2] === '')) return null;
+  if (match[1] === '') return { header: text, suffix: Number(match[2]) };
+  return { header: text, start: Number(match[1]), end: match[2] === '' ? null : Number(match[2]) };
 }
 
 /**
@@ -104,7 +116,7 @@ export function registerArtifactRoutes(
     let opened: Awaited<ReturnType<ArtifactService['open']>>;
     try {
       opened = await artifacts.open(ctx(request), await runOf(request), input.query.name, {
-        range: header(request, 'range'),
+        range: readRangeHeader(header(request, 'range')),
         ifRange: header(request, 'if-range'),
         head: request.method === 'HEAD',
       });

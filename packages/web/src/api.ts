@@ -1,18 +1,21 @@
-import type {
-  AlertListItem,
-  AlertTransitionView,
-  ArtifactView,
-  EventView,
-  FolderView,
-  RunAlertView,
-  RunTablePage,
-  RunView,
-  SeriesView,
-  TelemetryRecordView,
-  TelemetryServiceView,
-  TelemetryUsageView,
-} from '@simscope/protocol';
+import type { ArtifactView, RunTablePage } from '@simscope/protocol';
 import { LIMITS, M4_COLUMNS } from '@simscope/protocol';
+// The route table through the zod-free subpath: paths, methods and answer types, no schemas.
+import {
+  API_PREFIX,
+  type LiveClosed,
+  type LiveMessage,
+  type Me,
+  MSGPACK_TYPE,
+  type Page,
+  paginate,
+  pathOf,
+  ROUTES,
+  type RouteName,
+  type RouteParams,
+  type RouteResponse,
+  WORKSPACE_HEADER,
+} from '@simscope/protocol/api';
 import { Unpackr } from 'msgpackr';
 import type { Buckets } from './chart/columns.js';
 import type { XAxis } from './chart/line-chart.js';
@@ -29,42 +32,28 @@ export class ApiError extends Error {
   }
 }
 
-export interface Me {
-  user: { id: string; name: string; email: string | null; admin: boolean };
-  token: { id: string; name: string; scopes: string[]; expires: number | null };
-  workspace: { id: string; name: string };
-  workspaces: { id: string; name: string }[];
-}
-
-export type { RunTablePage };
+export type { LiveClosed, LiveMessage, Me, RunTablePage };
 
 export interface Downsampled extends Buckets {
   name: string;
   x: XAxis;
 }
 
-export interface SeriesPage {
-  steps?: number[];
-  times?: number[];
-  timestamps?: number[];
-  values: (number | string)[];
-  next: string | null;
-}
-
-export type LiveMessage =
-  | { type: 'run'; run: RunView }
-  | { type: 'deleted'; run: string }
-  | { type: 'metrics'; run: string; names: string[] }
-  | { type: 'events'; run: string }
-  | { type: 'folder'; path: string };
-
-/** Why the server ended a live stream for good (`event: closed`): the token or membership no longer lets it read. */
-export interface LiveClosed {
-  reason: 'token_revoked' | 'token_expired' | 'membership_removed' | 'user_deleted';
-  message: string;
-}
-
 type Query = Record<string, string | number | boolean | undefined | null>;
+
+/** One call of a route of the table: its `:name` parameters (where its path has some), query and JSON body. */
+export type CallInput<R extends RouteName> = (keyof RouteParams<R> extends never
+  ? { params?: undefined }
+  : { params: RouteParams<R> }) & { query?: Query; body?: unknown; signal?: AbortSignal | undefined };
+
+/** The input argument of a call: optional where the route has no path parameters. */
+type CallArgs<R extends RouteName> = keyof RouteParams<R> extends never
+  ? [input?: CallInput<R>]
+  : [input: CallInput<R>];
+
+/** The routes of the table that answer a page of a listing. */
+type ListRoute = { [R in RouteName]: RouteResponse<R> extends Page<unknown> ? R : never }[RouteName];
+type ListItem<R extends ListRoute> = RouteResponse<R> extends Page<infer T> ? T : never;
 
 /** JSON numbers with NaN and infinities as the strings the API uses. */
 export function num(v: number | string | null | undefined): number {
@@ -95,19 +84,44 @@ export class Api {
     readonly onSessionEnded: (closed: LiveClosed) => void = () => {},
   ) {}
 
+  /** The URL of a path under the API prefix (a route's, from `pathOf`), with the query's non-empty values. */
   url(path: string, query: Query = {}): string {
     const params = new URLSearchParams();
     for (const [key, value] of Object.entries(query)) {
       if (value !== undefined && value !== null && value !== '') params.set(key, String(value));
     }
     const q = params.toString();
-    return `/api/v1${path}${q ? `?${q}` : ''}`;
+    return `${API_PREFIX}${path}${q ? `?${q}` : ''}`;
+  }
+
+  /** The URL of a route of the table with its parameters filled in. */
+  routeUrl<R extends RouteName>(route: R, ...[input]: CallArgs<R>): string {
+    return this.url(pathOf(ROUTES[route], (input?.params ?? {}) as Record<string, string>), input?.query);
   }
 
   headers(extra: Record<string, string> = {}): Record<string, string> {
     const h: Record<string, string> = { authorization: `Bearer ${this.token}`, ...extra };
-    if (this.workspace) h['simscope-workspace'] = this.workspace;
+    if (this.workspace) h[WORKSPACE_HEADER] = this.workspace;
     return h;
+  }
+
+  /**
+   * Calls a route of the table: the path from the route and `params`, the query in the URL, `body` as JSON; the
+   * answer has the route's type.
+   * @example const run = await api.call('getRun', { params: { run: id }, signal });
+   */
+  call<R extends RouteName>(route: R, ...[input]: CallArgs<R>): Promise<RouteResponse<R>> {
+    const spec = ROUTES[route];
+    const path = pathOf(spec, (input?.params ?? {}) as Record<string, string>);
+    return this.request(spec.method, path, input?.query, input?.body, input?.signal);
+  }
+
+  /** A listing route page by page (the protocol's paginator), following each page's cursor. */
+  pages<R extends ListRoute>(route: R, ...[input]: CallArgs<R>): AsyncGenerator<ListItem<R>[]> {
+    return paginate((next) => {
+      const paged = { ...input, query: { ...input?.query, next } } as CallInput<R>;
+      return this.call(route, ...([paged] as CallArgs<R>)) as Promise<Page<ListItem<R>>>;
+    });
   }
 
   async request<T>(
@@ -138,35 +152,28 @@ export class Api {
     return parsed as T;
   }
 
-  get<T>(path: string, query?: Query, signal?: AbortSignal): Promise<T> {
-    return this.request<T>('GET', path, query, undefined, signal);
-  }
-
   me(): Promise<Me> {
-    return this.get('/me');
+    return this.call('me');
   }
 
-  run(id: string, signal?: AbortSignal): Promise<RunView> {
-    return this.get(`/runs/${encodeURIComponent(id)}`, {}, signal);
+  run(id: string, signal?: AbortSignal): Promise<RouteResponse<'getRun'>> {
+    return this.call('getRun', { params: { run: id }, signal });
   }
 
-  patchRun(id: string, body: Record<string, unknown>): Promise<RunView> {
-    return this.request('PATCH', `/runs/${encodeURIComponent(id)}`, {}, body);
+  patchRun(id: string, body: Record<string, unknown>): Promise<RouteResponse<'updateRun'>> {
+    return this.call('updateRun', { params: { run: id }, body });
   }
 
   deleteRun(id: string): Promise<void> {
-    return this.request('DELETE', `/runs/${encodeURIComponent(id)}`);
+    return this.call('deleteRun', { params: { run: id } });
   }
 
   abortRun(id: string, reason: string | null): Promise<unknown> {
-    return this.request('POST', `/runs/${encodeURIComponent(id)}/abort`, {}, reason ? { reason } : {});
+    return this.call('requestAbort', { params: { run: id }, body: reason ? { reason } : {} });
   }
 
-  alerts(
-    next: string | null,
-    signal?: AbortSignal,
-  ): Promise<{ items: AlertListItem[]; next: string | null }> {
-    return this.get('/alerts', { limit: 1000, next }, signal);
+  alerts(next: string | null, signal?: AbortSignal): Promise<RouteResponse<'listAlerts'>> {
+    return this.call('listAlerts', { query: { limit: 1000, next }, signal });
   }
 
   /** The runs where an alert is critical, by run name. */
@@ -174,12 +181,9 @@ export class Api {
     alert: string,
     next: string | null,
     signal?: AbortSignal,
-  ): Promise<{ items: RunAlertView[]; next: string | null }> {
-    return this.get(
-      `/alerts/${encodeURIComponent(alert)}/runs`,
-      { critical: true, limit: 1000, next },
-      signal,
-    );
+  ): Promise<RouteResponse<'listAlertRuns'>> {
+    const query = { critical: true, limit: 1000, next };
+    return this.call('listAlertRuns', { params: { alert }, query, signal });
   }
 
   runTable(
@@ -189,24 +193,25 @@ export class Api {
       limit?: number;
       next?: string | null;
       metricNames?: boolean;
+      folderCounts?: boolean;
     },
     signal?: AbortSignal,
   ): Promise<RunTablePage> {
-    return this.get(
-      '/run-table',
-      {
+    return this.call('runTable', {
+      query: {
         filter: query.filter,
         columns: query.columns && query.columns.length > 0 ? JSON.stringify(query.columns) : undefined,
         limit: query.limit,
         next: query.next,
         metricNames: query.metricNames ? 'true' : undefined,
+        folderCounts: query.folderCounts ? 'true' : undefined,
       },
       signal,
-    );
+    });
   }
 
-  metrics(run: string, signal?: AbortSignal): Promise<{ items: SeriesView[] }> {
-    return this.get(`/runs/${encodeURIComponent(run)}/metrics`, {}, signal);
+  metrics(run: string, signal?: AbortSignal): Promise<RouteResponse<'listMetricNames'>> {
+    return this.call('listMetricNames', { params: { run }, signal });
   }
 
   /**
@@ -228,9 +233,9 @@ export class Api {
     for (let start = 0; start < runs.length; start += per) {
       const part = runs.slice(start, start + per);
       // msgpack: the columns come as binary float64, with nothing to parse.
-      const res = await fetch(this.url('/metrics/downsample'), {
-        method: 'POST',
-        headers: this.headers({ accept: 'application/msgpack', 'content-type': 'application/json' }),
+      const res = await fetch(this.routeUrl('downsampleRuns'), {
+        method: ROUTES.downsampleRuns.method,
+        headers: this.headers({ accept: MSGPACK_TYPE, 'content-type': 'application/json' }),
         body: JSON.stringify({ runs: part, name, x: axis, ...range }),
         ...(signal ? { signal } : {}),
       });
@@ -276,20 +281,18 @@ export class Api {
     const key = axis === 'step' ? 'steps' : axis === 'time' ? 'times' : 'timestamps';
     const xs: number[] = [];
     const ys: number[] = [];
-    let next: string | null = null;
-    do {
-      const page: SeriesPage = await this.get(
-        `/runs/${encodeURIComponent(run)}/metrics/series`,
-        { name, columns: `${column},value`, next },
-        signal,
-      );
-      const px = page[key] ?? [];
+    const query = { name, columns: `${column},value` };
+    const pages = paginate(async (next) => {
+      const page = await this.call('readSeries', { params: { run }, query: { ...query, next }, signal });
+      return { items: [page], next: page.next };
+    });
+    for await (const [page] of pages) {
+      const px = page![key] ?? [];
       for (let i = 0; i < px.length; i++) {
         xs.push(px[i]!);
-        ys.push(num(page.values[i]));
+        ys.push(num(page!.values?.[i]));
       }
-      next = page.next;
-    } while (next);
+    }
     // Sorted by step; time and timestamp nearly always follow, but sort to be sure.
     const order = xs.map((_, i) => i);
     if (axis !== 'step') order.sort((a, b) => xs[a]! - xs[b]!);
@@ -307,30 +310,22 @@ export class Api {
       from?: number;
     },
     signal?: AbortSignal,
-  ): Promise<{ items: EventView[]; next: string | null }> {
-    return this.get(`/runs/${encodeURIComponent(run)}/events`, query, signal);
+  ): Promise<RouteResponse<'listEvents'>> {
+    return this.call('listEvents', { params: { run }, query, signal });
   }
 
   folders(
     query: { prefix?: string; path?: string; next?: string | null; limit?: number } = {},
-  ): Promise<{ items: FolderView[]; next: string | null }> {
-    return this.get('/folders', query);
+  ): Promise<RouteResponse<'listFolders'>> {
+    return this.call('listFolders', { query });
   }
 
-  folder(idOrPath: string): Promise<FolderView> {
-    return this.get(`/folders/${encodeURIComponent(idOrPath)}`);
+  folder(idOrPath: string): Promise<RouteResponse<'getFolder'>> {
+    return this.call('getFolder', { params: { folder: idOrPath } });
   }
 
-  patchFolder(idOrPath: string, body: Record<string, unknown>): Promise<FolderView> {
-    return this.request('PATCH', `/folders/${encodeURIComponent(idOrPath)}`, {}, body);
-  }
-
-  artifacts(
-    run: string,
-    next: string | null,
-    signal?: AbortSignal,
-  ): Promise<{ items: ArtifactView[]; next: string | null }> {
-    return this.get(`/runs/${encodeURIComponent(run)}/artifacts`, { limit: 1000, next }, signal);
+  patchFolder(idOrPath: string, body: Record<string, unknown>): Promise<RouteResponse<'updateFolder'>> {
+    return this.call('updateFolder', { params: { folder: idOrPath }, body });
   }
 
   /**
@@ -345,7 +340,7 @@ export class Api {
   ): Promise<Blob> {
     const ranged = maxBytes !== undefined && artifact.size > maxBytes;
     const res = await fetch(
-      this.url(`/runs/${encodeURIComponent(run)}/artifacts/content`, { name: artifact.name }),
+      this.routeUrl('readArtifact', { params: { run }, query: { name: artifact.name } }),
       {
         headers: this.headers(ranged ? { range: `bytes=0-${maxBytes - 1}` } : {}),
         ...(signal ? { signal } : {}),
@@ -364,38 +359,30 @@ export class Api {
     run: string,
     signal?: AbortSignal,
     query: { critical?: boolean } = {},
-  ): Promise<{ items: RunAlertView[] }> {
-    return this.get(`/runs/${encodeURIComponent(run)}/alerts`, query, signal);
+  ): Promise<RouteResponse<'listRunAlerts'>> {
+    return this.call('listRunAlerts', { params: { run }, query, signal });
   }
 
-  alertHistory(
-    run: string,
-    alert: string,
-    signal?: AbortSignal,
-  ): Promise<{ items: AlertTransitionView[]; next: string | null }> {
-    return this.get(
-      `/runs/${encodeURIComponent(run)}/alerts/${encodeURIComponent(alert)}/history`,
-      { limit: 100 },
-      signal,
-    );
+  alertHistory(run: string, alert: string, signal?: AbortSignal): Promise<RouteResponse<'alertHistory'>> {
+    return this.call('alertHistory', { params: { run, alert }, query: { limit: 100 }, signal });
   }
 
-  telemetryServices(signal?: AbortSignal): Promise<{ items: TelemetryServiceView[] }> {
-    return this.get('/telemetry/services', {}, signal);
+  telemetryServices(signal?: AbortSignal): Promise<RouteResponse<'telemetryServices'>> {
+    return this.call('telemetryServices', { signal });
   }
 
   telemetryUsage(
     query: { service: string; from?: number; to?: number; bucket?: string },
     signal?: AbortSignal,
-  ): Promise<TelemetryUsageView> {
-    return this.get('/telemetry/usage', query, signal);
+  ): Promise<RouteResponse<'telemetryUsage'>> {
+    return this.call('telemetryUsage', { query, signal });
   }
 
   telemetryRecords(
     query: { service: string; order?: 'asc' | 'desc'; limit?: number; function?: string },
     signal?: AbortSignal,
-  ): Promise<{ items: TelemetryRecordView[]; next: string | null }> {
-    return this.get('/telemetry/records', query, signal);
+  ): Promise<RouteResponse<'telemetryRecords'>> {
+    return this.call('telemetryRecords', { query, signal });
   }
 
   /**
@@ -411,10 +398,13 @@ export class Api {
   ): Promise<void> {
     while (!signal.aborted) {
       try {
-        const res = await fetch(this.url('/live', { runs: runs ? runs.join(',') : undefined }), {
-          headers: this.headers({ accept: 'text/event-stream' }),
-          signal,
-        });
+        const res = await fetch(
+          this.routeUrl('live', { query: { runs: runs ? runs.join(',') : undefined } }),
+          {
+            headers: this.headers({ accept: 'text/event-stream' }),
+            signal,
+          },
+        );
         if (!res.ok || !res.body)
           throw new ApiError(res.status, 'live', `live stream answered ${res.status}`);
         const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();

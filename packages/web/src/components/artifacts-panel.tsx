@@ -89,12 +89,15 @@ export function ArtifactsPanel({ run }: { run: string }) {
     const abort = new AbortController();
     (async () => {
       const all: ArtifactView[] = [];
-      let next: string | null = null;
-      do {
-        const page = await api.artifacts(run, next, abort.signal);
-        all.push(...page.items);
-        next = page.next;
-      } while (next && all.length < 10_000);
+      const query = { limit: 1000 };
+      for await (const items of api.pages('listArtifacts', {
+        params: { run },
+        query,
+        signal: abort.signal,
+      })) {
+        all.push(...items);
+        if (all.length >= 10_000) break;
+      }
       setItems(all);
     })().catch((e: Error) => !abort.signal.aborted && setError(e.message));
     return () => abort.abort();

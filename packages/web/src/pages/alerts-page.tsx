@@ -28,12 +28,10 @@ export function AlertsPage() {
     setError(null);
     (async () => {
       const all: AlertListItem[] = [];
-      let next: string | null = null;
-      do {
-        const page = await api.alerts(next, abort.signal);
-        all.push(...page.items);
-        next = page.next;
-      } while (next && all.length < 10_000);
+      for await (const items of api.pages('listAlerts', { query: { limit: 1000 }, signal: abort.signal })) {
+        all.push(...items);
+        if (all.length >= 10_000) break;
+      }
       // Critical ones first, then by name (the order the server lists them in).
       all.sort((a, b) => Number(b.critical > 0) - Number(a.critical > 0));
       setAlerts(all);

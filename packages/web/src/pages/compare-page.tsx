@@ -46,7 +46,7 @@ export function ComparePage({ runs: ids, metric }: { runs: string[]; metric: str
       for (let i = 0; i < ids.length; i += 100) {
         const part = ids.slice(i, i + 100);
         const filter = part.map((id) => `id == ${JSON.stringify(id)}`).join(' or ');
-        const page = await api.get<{ items: RunView[] }>('/runs', { filter, limit: 1000 }, abort.signal);
+        const page = await api.call('listRuns', { query: { filter, limit: 1000 }, signal: abort.signal });
         found.push(...page.items);
       }
       const byId = new Map(found.map((r) => [r.id, r]));

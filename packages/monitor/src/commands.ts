@@ -1,9 +1,10 @@
 import type { AlertListItem, AlertView, RunAlertView } from '@simscope/protocol';
-import { SimscopeError } from '@simscope/protocol';
+import { RUN_STATUSES, type RunStatus, SimscopeError } from '@simscope/protocol';
 import { DiskSpaceMonitor } from './disk-space-monitor.js';
 import { EmailNotifier, type SmtpSettings } from './email-notifier.js';
 import type { LoopResult, MetricSink, Monitor } from './monitor.js';
 import { ConsoleNotifier, type EventSink, type Notifier, RunNotifier } from './notifier.js';
+import { type RunsClient, RunsMonitor } from './runs-monitor.js';
 import { SystemMonitor, type SystemThresholds } from './system-monitor.js';
 import { parseSeconds, parseSize } from './units.js';
 import { WebhookNotifier } from './webhook-notifier.js';
@@ -60,6 +61,18 @@ export interface MonitorSystemOptions extends MonitorCommonOptions {
   gpu?: string | number;
   gpuMemory?: string | number;
   gpuTemperature?: string | number;
+}
+
+/** `simscope monitor runs --filter '…' [--status failed,lost] [--metric loss --stale 10m] …` */
+export interface MonitorRunsOptions extends Omit<MonitorCommonOptions, 'tsv'> {
+  /** The runs to watch, in the filter language; '' for all. */
+  filter: string;
+  /** Statuses to notify on, default `failed` and `lost`. */
+  status?: string[];
+  /** A metric running runs must keep reporting, with `stale`. */
+  metric?: string;
+  /** How long `metric` may stay silent: `10m`, `1h`, or seconds. */
+  stale?: string | number;
 }
 
 /** SMTP settings from `SIMSCOPE_SMTP_HOST`, `_PORT`, `_TLS`, `_USER`, `_PASSWORD`, `_FROM`; null without a host. */
@@ -211,12 +224,12 @@ export async function monitorDisk(
   const prepared = await prepare(options, context);
   const monitor = new DiskSpaceMonitor({
     path: options.path,
-    minFree,
-    samplingInterval: prepared.samplingInterval,
-    monitorTime: prepared.monitorTime,
+    minFreeBytes: minFree,
+    samplingSeconds: prepared.samplingInterval,
+    monitorSeconds: prepared.monitorTime,
     notifiers: prepared.notifiers,
     onError: onErrorTo(context.stderr ?? process.stderr),
-    ...(options.tsv ? { tsvFile: options.tsv } : {}),
+    storageFile: options.tsv ? options.tsv : false,
     ...(prepared.run ? { run: prepared.run } : {}),
   });
   return runLoop(monitor, prepared, context);
@@ -241,12 +254,56 @@ export async function monitorSystem(
   const prepared = await prepare(options, context);
   const monitor = new SystemMonitor({
     thresholds,
-    samplingInterval: prepared.samplingInterval,
-    monitorTime: prepared.monitorTime,
+    samplingSeconds: prepared.samplingInterval,
+    monitorSeconds: prepared.monitorTime,
     notifiers: prepared.notifiers,
     onError: onErrorTo(context.stderr ?? process.stderr),
     ...(options.tsv ? { tsvFile: options.tsv } : {}),
     ...(prepared.run ? { run: prepared.run } : {}),
+  });
+  return runLoop(monitor, prepared, context);
+}
+
+/**
+ * `simscope monitor runs`: polls the runs matching `filter` every interval and notifies when one fails or goes
+ * lost, or, with `metric` and `stale`, when a running one stops reporting the metric. Reads runs with the Node
+ * Client (`context.client`, default one made from the environment and config files).
+ * @example
+ * await monitorRuns({ filter: 'tags contains "nightly"', metric: 'loss', stale: '10m', webhook: [url] });
+ */
+export async function monitorRuns(
+  options: MonitorRunsOptions,
+  context: CommandContext & { client?: RunsClient } = {},
+): Promise<LoopResult> {
+  if (typeof options.filter !== 'string') {
+    throw new SimscopeError(
+      'invalid_field',
+      '--filter: give the runs to watch, e.g. --filter \'tags contains "nightly"\'',
+    );
+  }
+  const statuses = list(options.status);
+  const unknown = statuses.find((s) => !(RUN_STATUSES as readonly string[]).includes(s));
+  if (unknown !== undefined) {
+    throw new SimscopeError(
+      'invalid_field',
+      `--status: '${unknown}' is not a run status (${RUN_STATUSES.join(', ')})`,
+    );
+  }
+  if ((options.metric === undefined) !== (options.stale === undefined)) {
+    throw new SimscopeError('invalid_field', '--stale: give --metric and --stale together');
+  }
+  const stale = options.stale === undefined ? undefined : parseSeconds(options.stale, '--stale');
+  const client = context.client ?? new (await import('@simscope/client')).Client();
+  const prepared = await prepare(options, context);
+  const monitor = new RunsMonitor({
+    client,
+    filter: options.filter,
+    ...(statuses.length > 0 ? { statuses: statuses as RunStatus[] } : {}),
+    ...(options.metric === undefined ? {} : { metric: options.metric, staleSeconds: stale }),
+    samplingSeconds: prepared.samplingInterval,
+    monitorSeconds: prepared.monitorTime,
+    notifiers: prepared.notifiers,
+    onError: onErrorTo(context.stderr ?? process.stderr),
   });
   return runLoop(monitor, prepared, context);
 }

@@ -7,8 +7,10 @@ export {
   describeAlert,
   type MonitorCommonOptions,
   type MonitorDiskOptions,
+  type MonitorRunsOptions,
   type MonitorSystemOptions,
   monitorDisk,
+  monitorRuns,
   monitorSystem,
   parseThreshold,
   smtpFromEnv,
@@ -18,6 +20,7 @@ export {
   type DiskSpaceMonitorConfig,
   type DiskUsage,
   diskUsage,
+  STORAGE_FILE_NAME,
 } from './disk-space-monitor.js';
 export { EmailNotifier, type SmtpSettings } from './email-notifier.js';
 export { readGpus } from './gpu.js';
@@ -36,6 +39,7 @@ export {
   RunNotifier,
 } from './notifier.js';
 export { ProcessMonitor, type ProcessMonitorConfig, type ProcessTreeSample } from './process-monitor.js';
+export { type RunsClient, RunsMonitor, type RunsMonitorConfig } from './runs-monitor.js';
 export {
   SystemMonitor,
   type SystemMonitorConfig,

@@ -1,4 +1,6 @@
+import { SimscopeError } from '@simscope/protocol';
 import type { Notifier } from './notifier.js';
+import { parseSeconds } from './units.js';
 
 /** Where a monitor logs its samples as metrics: `Run` from `@simscope/client` fits. */
 export interface MetricSink {
@@ -7,10 +9,17 @@ export interface MetricSink {
 
 /** Settings every monitor takes. */
 export interface MonitorConfig {
-  /** Seconds between two steps (default 60). */
-  samplingInterval?: number;
-  /** Seconds after the loop starts at which it stops (default: it runs until aborted or `step` says done). */
-  monitorTime?: number | null;
+  /** Between two steps: seconds, or a duration such as `'30s'`, `'5m'` (default 60 s). */
+  samplingSeconds?: number | string;
+  /** @deprecated The old name of `samplingSeconds` (seconds, as in Scipion). */
+  samplingInterval?: number | string;
+  /**
+   * How long the loop runs from its start: seconds, or a duration such as `'10m'`, `'24h'` (default: until
+   * aborted or `step` says done). Scipion's `monitorTime` is minutes: write `'100m'`, not `100`.
+   */
+  monitorSeconds?: number | string | null;
+  /** @deprecated The old name of `monitorSeconds`: seconds, not Scipion's minutes. */
+  monitorTime?: number | string | null;
   notifiers?: Notifier[];
   /** Told of a notifier or a step that threw; the loop carries on. Default: a line on stderr. */
   onError?(error: unknown, where: { notifier?: Notifier; step?: true }): void;
@@ -45,21 +54,26 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
 
 /**
  * Does something periodically and tells its notifiers: subclasses implement `step()` (return true to stop) and
- * may implement `initLoop()`; `loop()` calls `step()` every `samplingInterval` seconds until `monitorTime` has
+ * may implement `initLoop()`; `loop()` calls `step()` every `samplingSeconds` until `monitorSeconds` have
  * passed, the step says it is done, or the signal aborts.
  * @example
  * class Heartbeat extends Monitor { step() { this.info('alive'); } }
- * await new Heartbeat({ samplingInterval: 5, monitorTime: 60, notifiers: [new ConsoleNotifier()] }).loop();
+ * await new Heartbeat({ samplingSeconds: '5s', monitorSeconds: '1m', notifiers: [new ConsoleNotifier()] }).loop();
  */
 export abstract class Monitor {
-  samplingInterval: number;
-  monitorTime: number | null;
+  /** Seconds between two steps; may be changed between steps. */
+  samplingSeconds: number;
+  /** Seconds the loop runs from its start, or null for no limit. */
+  monitorSeconds: number | null;
   readonly #notifiers: Notifier[];
   readonly #onError: NonNullable<MonitorConfig['onError']>;
 
   constructor(config: MonitorConfig = {}) {
-    this.samplingInterval = config.samplingInterval ?? 60;
-    this.monitorTime = config.monitorTime ?? null;
+    const sampling = aliased(config, 'samplingSeconds', 'samplingInterval');
+    this.samplingSeconds = sampling === undefined ? 60 : parseSeconds(sampling, 'samplingSeconds');
+    const limit = aliased(config, 'monitorSeconds', 'monitorTime');
+    this.monitorSeconds =
+      limit === undefined || limit === null ? null : parseSeconds(limit, 'monitorSeconds');
     this.#notifiers = [...(config.notifiers ?? [])];
     this.#onError =
       config.onError ??
@@ -67,6 +81,22 @@ export abstract class Monitor {
         process.stderr.write(
           `simscope monitor: ${where.step ? 'step' : 'notifier'} failed: ${(error as Error)?.message ?? String(error)}\n`,
         ));
+  }
+
+  /** @deprecated The old name of `samplingSeconds`. */
+  get samplingInterval(): number {
+    return this.samplingSeconds;
+  }
+  set samplingInterval(seconds: number) {
+    this.samplingSeconds = seconds;
+  }
+
+  /** @deprecated The old name of `monitorSeconds` (seconds, not Scipion's minutes). */
+  get monitorTime(): number | null {
+    return this.monitorSeconds;
+  }
+  set monitorTime(seconds: number | null) {
+    this.monitorSeconds = seconds;
   }
 
   /** One probe; true ends the loop. */
@@ -115,7 +145,7 @@ export abstract class Monitor {
     const { signal } = options;
     await this.initLoop();
     const start = performance.now();
-    const deadline = this.monitorTime === null ? Infinity : start + this.monitorTime * 1000;
+    const deadline = this.monitorSeconds === null ? Infinity : start + this.monitorSeconds * 1000;
     let next = start;
     let steps = 0;
     for (;;) {
@@ -128,7 +158,7 @@ export abstract class Monitor {
       }
       steps++;
       if (finished) return { steps, reason: 'finished' };
-      next += this.samplingInterval * 1000;
+      next += this.samplingSeconds * 1000;
       const now = performance.now();
       if (now >= deadline || next >= deadline) {
         if (!(await sleep(Math.max(0, deadline - now), signal))) return { steps, reason: 'aborted' };
@@ -137,4 +167,19 @@ export abstract class Monitor {
       if (!(await sleep(Math.max(0, next - now), signal))) return { steps, reason: 'aborted' };
     }
   }
+}
+
+/** The value of an option given under its name or its deprecated alias; both at once is a mistake. */
+export function aliased<C extends object, N extends keyof C, A extends keyof C>(
+  config: C,
+  name: N,
+  alias: A,
+): C[N] | C[A] | undefined {
+  if (config[name] !== undefined && config[alias] !== undefined) {
+    throw new SimscopeError(
+      'invalid_field',
+      `${String(name)}: give either ${String(name)} or its old name ${String(alias)}, not both`,
+    );
+  }
+  return config[name] ?? config[alias];
 }

@@ -1,5 +1,5 @@
 import { Client, type ConnectionOptions, Run } from '@simscope/client';
-import { alertsList, type CommandRun, monitorDisk, monitorSystem } from '@simscope/monitor';
+import { alertsList, type CommandRun, monitorDisk, monitorRuns, monitorSystem } from '@simscope/monitor';
 import type { Command } from 'commander';
 import { type CliContext, collect, connectionOf, withConnectionOptions, withExamples } from '../context.js';
 
@@ -19,25 +19,24 @@ async function openRun(connection: ConnectionOptions, name: string, ctx: CliCont
   }
 }
 
-function withMonitorOptions(command: Command): Command {
-  return withConnectionOptions(
-    command
-      .option('--interval <time>', 'between samples: 60s, 5m, or seconds', '60s')
-      .option('--for <time>', 'how long to watch: 24h, 30m, or seconds (default: until Ctrl-C)')
-      .option('--email <address>', 'email notifications here (needs SIMSCOPE_SMTP_HOST); repeatable', collect)
-      .option('--webhook <url>', 'POST notifications here as JSON; repeatable', collect)
-      .option('--run <name>', 'log samples to this run as metrics, notifications as events')
-      .option('--tsv <file>', 'append each sample to this TSV file')
-      .option('--quiet', 'no notifications on stdout'),
-  );
+function withMonitorOptions(command: Command, samples = true): Command {
+  command
+    .option('--interval <time>', 'between samples: 60s, 5m, or seconds', '60s')
+    .option('--for <time>', 'how long to watch: 24h, 30m, or seconds (default: until Ctrl-C)')
+    .option('--email <address>', 'email notifications here (needs SIMSCOPE_SMTP_HOST); repeatable', collect)
+    .option('--webhook <url>', 'POST notifications here as JSON; repeatable', collect)
+    .option('--run <name>', 'log samples to this run as metrics, notifications as events');
+  if (samples) command.option('--tsv <file>', 'append each sample to this TSV file');
+  return withConnectionOptions(command.option('--quiet', 'no notifications on stdout'));
 }
 
 export function registerMonitorCommands(program: Command, ctx: CliContext): void {
   const monitor = withExamples(
-    program.command('monitor').description('watch disk space or the system, and notify'),
+    program.command('monitor').description('watch disk space, the system or other runs, and notify'),
     [
       'simscope monitor disk --path /scratch --min-free 500GB --interval 60s --for 24h --email me@lab.org',
       'simscope monitor system --cpu 95 --memory 90 --webhook https://hooks.example.org/x --run node-17',
+      'simscope monitor runs --filter \'tags contains "nightly"\' --metric loss --stale 10m --email me@lab.org',
     ],
   );
   const run = async (
@@ -91,6 +90,25 @@ export function registerMonitorCommands(program: Command, ctx: CliContext): void
     ['simscope monitor system --cpu 95 --memory 90 --interval 30s --for 8h'],
   ).action(async (o, command: Command) => {
     await run(command, (context) => monitorSystem(o, context));
+  });
+
+  withExamples(
+    withMonitorOptions(
+      monitor
+        .command('runs')
+        .description('other runs: notify when one fails or goes lost, or stops reporting a metric')
+        .requiredOption('--filter <filter>', "the runs to watch, in the filter language ('' for all)")
+        .option('--status <statuses>', 'statuses to notify on (default failed,lost); repeatable', collect)
+        .option('--metric <name>', 'a metric running runs must keep reporting (with --stale)')
+        .option('--stale <time>', 'how long --metric may stay silent: 10m, 1h, or seconds'),
+      false,
+    ),
+    [
+      'simscope monitor runs --filter \'folder = "/cfd"\' --interval 1m --webhook https://hooks.example.org/x',
+    ],
+  ).action(async (o, command: Command) => {
+    const client = new Client(connectionOf(ctx, command));
+    await run(command, (context) => monitorRuns(o, { ...context, client }));
   });
 }
 

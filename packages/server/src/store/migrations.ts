@@ -286,7 +286,7 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     // Series that already hold points keep a NULL sum (their mean is unknown); new and empty ones start at 0.
-    version: 2005,
+    version: 6,
     name: 'series mean',
     sql: ({ types: t }) => `
       ALTER TABLE series ADD COLUMN sum_value ${t.real};

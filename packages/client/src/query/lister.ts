@@ -155,6 +155,7 @@ export class Lister<In, T, Out = unknown> {
     const fetchPage = async (next: string | null) => {
       const page = await this.#page(path, query, limit, next, options.retries);
       state.next = page.next;
+      state.complete = page.next === null;
       return page;
     };
     try {
@@ -162,7 +163,6 @@ export class Lister<In, T, Out = unknown> {
         for await (const items of paginate(fetchPage, { start: state.next, maxPages: options.maxPages })) {
           for (const item of items) state.items.push(item);
           state.pages++;
-          state.complete = state.next === null;
           progress(false);
         }
       }

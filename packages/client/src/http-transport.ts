@@ -73,7 +73,7 @@ export interface StreamRequestOptions {
 }
 
 /** Query parameters as sent: absent ones (undefined) are left out. */
-export type QueryInput = Record<string, string | number | boolean | undefined>;
+type QueryInput = Record<string, string | number | boolean | undefined>;
 
 /** The `:name` parameters of a route, required where its path has some. */
 type ParamsInput<R extends RouteName> = keyof RouteParams<R> extends never
@@ -85,7 +85,7 @@ export type CallInput<R extends RouteName> = ParamsInput<R> &
   Omit<RequestOptions, 'json' | 'query'> & { query?: QueryInput; body?: unknown };
 
 /** A streamed call of a route of the table (artifact transfers). */
-export type StreamCallInput<R extends RouteName> = ParamsInput<R> &
+type StreamCallInput<R extends RouteName> = ParamsInput<R> &
   Omit<StreamRequestOptions, 'query'> & { query?: QueryInput };
 
 /** The input argument of a call: optional where the route has no path parameters. */

@@ -36,7 +36,12 @@ export {
   userConfigFile,
 } from './config.js';
 export { ClientError } from './errors.js';
-export { HttpTransport, type RequestOptions, type RetryOptions } from './http-transport.js';
+export {
+  type CallInput,
+  HttpTransport,
+  type RequestOptions,
+  type RetryOptions,
+} from './http-transport.js';
 export { type LogCaptureOptions, parseLogLine, pinoLevel } from './log-capture.js';
 export { type ArrowTable, loadArrow } from './query/arrow.js';
 export type { Column, ColumnKind, ColumnSpec } from './query/columns.js';

@@ -5,7 +5,7 @@ import type { HttpTransport, RetryOptions } from '../http-transport.js';
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
 
 /** One page of `readSeries` in msgpack: each asked column as little-endian bytes. */
-export type SeriesPage = Partial<Record<'steps' | 'times' | 'timestamps' | 'values', Uint8Array>>;
+type SeriesPage = Partial<Record<'steps' | 'times' | 'timestamps' | 'values', Uint8Array>>;
 
 /** The pages of one metric of one run at full fidelity, each as its msgpack columns. */
 export async function* seriesPages(

@@ -67,6 +67,10 @@ export interface RunTablePage {
   columns: Record<string, Json[]>;
   /** Top-level metadata keys of the first 1000 runs, sorted (first page only; empty on later pages). */
   metadataKeys: string[];
+  /** Leaf paths of the same runs' metadata, nested objects flattened with dots (`mesh.nx`), sorted (first page only). */
+  metadataPaths?: string[];
+  /** Runs matching the filter in each folder (its own runs, not its subfolders'), on request only. */
+  folderCounts?: Record<string, number>;
   /** Metric names of the workspace (on request only). */
   metricNames?: string[];
   next: string | null;

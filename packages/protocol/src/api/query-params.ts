@@ -210,10 +210,14 @@ export const durationParam = () =>
     return seconds;
   });
 
-/** A column of the run table: a metadata key or a metric's last value. */
+/** Summaries of a metric a run-table column can hold: `metrics.NAME` is the last value, `min:metrics.NAME` the least. */
+export const RUN_TABLE_STATS = ['last', 'min', 'max', 'mean'] as const;
+export type RunTableStat = (typeof RUN_TABLE_STATS)[number];
+
+/** A column of the run table: a metadata key or a summary of a metric (its last value unless a `STAT:` prefix says). */
 export type RunTableColumn =
   | { name: string; kind: 'metadata'; key: string }
-  | { name: string; kind: 'metric'; metric: string };
+  | { name: string; kind: 'metric'; metric: string; stat: RunTableStat };
 
 /**
  * `columns` of the run table: a JSON array of `metadata.KEY` and `metrics.NAME`, at most `max`; [] when absent.
@@ -241,10 +245,14 @@ function readRunTableColumns(text: string | undefined, max: number): RunTableCol
   }
   if (list.length > max) throw new SimscopeError('invalid_field', `query.columns: at most ${max} columns`);
   return (list as string[]).map((name, i): RunTableColumn => {
-    if (name.startsWith('metadata.') && name.length > 9)
+    const colon = name.indexOf(':');
+    const prefix = colon > 0 ? name.slice(0, colon) : '';
+    const stat = (RUN_TABLE_STATS as readonly string[]).includes(prefix) ? (prefix as RunTableStat) : null;
+    const rest = stat ? name.slice(colon + 1) : name;
+    if (!stat && name.startsWith('metadata.') && name.length > 9)
       return { name, kind: 'metadata', key: name.slice(9) };
-    if (name.startsWith('metrics.') && name.length > 8)
-      return { name, kind: 'metric', metric: name.slice(8) };
+    if (rest.startsWith('metrics.') && rest.length > 8)
+      return { name, kind: 'metric', metric: rest.slice(8), stat: stat ?? 'last' };
     throw new SimscopeError(
       'invalid_field',
       `query.columns[${i}]: '${name}' is neither metadata.KEY nor metrics.NAME`,

@@ -76,6 +76,7 @@ const runTableQuery = z.object({
     .string()
     .optional()
     .transform((v) => v === 'true'),
+  folderCounts: flagParam(),
 });
 
 /** `POST /runs/:run/alerts`: `{ alert }` alone names an existing alert, any other body is a definition. */

@@ -270,10 +270,12 @@ export const ROUTES = {
     summary: 'Runs as columns (newest first), with chosen metadata and last metric values',
     query: {
       filter: 'filter language, as for GET /runs',
-      columns: 'JSON array of "metadata.KEY" and "metrics.NAME" columns',
+      columns:
+        'JSON array of "metadata.PATH" and "metrics.NAME" columns; "min:", "max:", "mean:" or "last:" before metrics.NAME picks that summary',
       limit: `rows per page, 1 to ${RUN_TABLE_PAGE} (default 10000)`,
       next: 'cursor from the previous page',
       metricNames: 'true to list the metric names of the workspace too',
+      folderCounts: 'true to count the runs matching the filter in each folder too',
     },
   },
   searchRunTable: {

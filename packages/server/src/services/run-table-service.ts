@@ -1,4 +1,5 @@
 import { type Json, parseFilter, type RouteInput } from '@simscope/protocol';
+import type { RunColumnStat } from '../store/run-store.js';
 import type { JsonObject } from '../store/store.js';
 import type { ServiceContext } from './context.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
@@ -24,6 +25,27 @@ function metadataValue(metadata: JsonObject, key: string): Json {
 /** Metadata keys are gathered from this many runs of a first page (parsing every run's metadata costs too much). */
 const KEY_SAMPLE = 1000;
 
+/** Nested metadata objects are followed this deep for `metadataPaths`. */
+const PATH_DEPTH = 4;
+
+/** The paths of a metadata object's leaves (`mesh.nx` for `{mesh: {nx: 64}}`); arrays are leaves. */
+function addLeafPaths(value: JsonObject, prefix: string, depth: number, into: Set<string>): void {
+  for (const [key, v] of Object.entries(value)) {
+    const path = prefix + key;
+    if (
+      v !== null &&
+      typeof v === 'object' &&
+      !Array.isArray(v) &&
+      depth < PATH_DEPTH &&
+      Object.keys(v).length > 0
+    ) {
+      addLeafPaths(v as JsonObject, `${path}.`, depth + 1, into);
+    } else {
+      into.add(path);
+    }
+  }
+}
+
 /** Builds the run table the web UI shows: runs filtered and paged like `GET /runs`, as columns. */
 export class RunTableService {
   /**
@@ -48,14 +70,19 @@ export class RunTableService {
       {
         metadata: metadataColumns.length > 0 || firstPage,
         metrics: metricColumns.map((c) => (c as { metric: string }).metric),
+        stats: metricColumns.map((c) => (c as { stat: RunColumnStat }).stat),
       },
     );
     const keys = new Set<string>();
+    const paths = new Set<string>();
     const columnJson: string[] = [];
     if (page.metadata !== null) {
       const metadata = JSON.parse(page.metadata) as JsonObject[];
       if (firstPage) {
-        for (const m of metadata.slice(0, KEY_SAMPLE)) for (const key of Object.keys(m)) keys.add(key);
+        for (const m of metadata.slice(0, KEY_SAMPLE)) {
+          for (const key of Object.keys(m)) keys.add(key);
+          addLeafPaths(m, '', 0, paths);
+        }
       }
       for (const c of metadataColumns) {
         const values = metadata.map((m) => metadataValue(m, c.key));
@@ -79,7 +106,14 @@ export class RunTableService {
       `,"ended":${page.ended}`,
       `,"columns":{${columnJson.join(',')}}`,
       `,"metadataKeys":${JSON.stringify([...keys].sort().slice(0, MAX_KEYS))}`,
+      `,"metadataPaths":${JSON.stringify([...paths].sort().slice(0, MAX_KEYS))}`,
     ];
+    if (params.folderCounts) {
+      const counts = await ctx.store.runs.folderCounts(workspaceId, where, ctx.now());
+      parts.push(
+        `,"folderCounts":${JSON.stringify(Object.fromEntries(counts.map((c) => [c.path, c.runs])))}`,
+      );
+    }
     if (params.metricNames) {
       parts.push(`,"metricNames":${JSON.stringify(await ctx.store.metrics.metricNames(workspaceId, 1000))}`);
     }

@@ -1,3 +1,4 @@
+import type { Buckets } from '@simscope/protocol/api';
 /**
  * The pixel grid a chart draws on, shared with the server's downsampling: canvas column `c` of the plot holds
  * the x values in `[from + c/scale, from + (c+1)/scale)`, the same bucket the server's M4 puts them in when
@@ -32,19 +33,7 @@ export interface Line {
 }
 
 /** M4 buckets as the downsampling API answers them (arrays of equal length, NaN where a bucket is empty). */
-export interface Buckets {
-  from: number;
-  to: number;
-  count: ArrayLike<number>;
-  firstX: ArrayLike<number>;
-  firstY: ArrayLike<number>;
-  lastX: ArrayLike<number>;
-  lastY: ArrayLike<number>;
-  minX: ArrayLike<number>;
-  minY: ArrayLike<number>;
-  maxX: ArrayLike<number>;
-  maxY: ArrayLike<number>;
-}
+export type { Buckets };
 
 /** The points of M4 buckets in x order: per non-empty bucket its first, extreme and last points. */
 export function lineFromBuckets(b: Buckets): Line {

@@ -61,7 +61,8 @@ describe('web UI pages in Chromium', () => {
           if (e.getBoundingClientRect().right <= w + 0.5) return false;
           // Inside a box that scrolls sideways on its own, it does not widen the page.
           for (let p = e.parentElement; p; p = p.parentElement) {
-            if (['auto', 'scroll', 'hidden'].includes((globalThis as any).getComputedStyle(p).overflowX)) return false;
+            if (['auto', 'scroll', 'hidden'].includes((globalThis as any).getComputedStyle(p).overflowX))
+              return false;
           }
           return true;
         })
@@ -74,7 +75,12 @@ describe('web UI pages in Chromium', () => {
   /** Screenshots at 1440×900 and 390×844; at 390 px the page must not scroll sideways. */
   const shots = async (label: string) => {
     await page.setViewportSize(WIDE);
-    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    await page.evaluate(
+      () =>
+        new Promise((r) =>
+          (globalThis as any).requestAnimationFrame(() => (globalThis as any).requestAnimationFrame(r)),
+        ),
+    );
     await page.screenshot({ path: join(OUT, `${label}-1440.png`) });
     await page.setViewportSize(PHONE);
     await expect

@@ -145,7 +145,7 @@ describe('web UI in Chromium', () => {
 
   it('signs in with the link the server prints and lists the runs', async () => {
     await open('/');
-    await page.evaluate(() => localStorage.clear());
+    await page.evaluate(() => (globalThis as any).localStorage.clear());
     await page.goto('about:blank');
     await page.goto(`${server.url}/#token=${E2E_TOKEN}`);
     await page.getByRole('table', { name: 'Runs' }).waitFor();

@@ -11,6 +11,7 @@ packages=(
   python3-h5py      # recorder tests: h5py reads them too
   gcc libc6-dev     # CLI tests compile a small C program to run under `simscope run`
   chromium          # web UI tests (driven by playwright-core; no browser is downloaded)
+  nginx             # scale-out test: nginx in front of three servers
   # the Python package in python/ and its tests
   python3-pytest python3-numpy python3-pandas python3-msgpack python3-tqdm python3-mypy python3-venv
 )

@@ -1,6 +1,7 @@
 import type { RunView } from '@simscope/protocol';
 import type { RunTablePage } from '../api.js';
-import { runDuration } from '../format.js';
+import { formatValue, runDuration } from '../format.js';
+import { naturalCompare } from './run-columns.js';
 
 /** Runs as columns, as loaded page by page for the runs table: the pages' columns, joined. */
 export type RunRows = Omit<RunTablePage, 'metadataKeys' | 'metricNames' | 'next'>;
@@ -150,4 +151,52 @@ export function sortRows(rows: RunRows, key: SortKey, descending: boolean): Int3
     return (ta < tb ? -dir : ta > tb ? dir : 0) || a - b;
   });
   return Int32Array.from(sorted);
+}
+
+/** A group of rows that share a value of the grouping key. */
+export interface RowGroup {
+  label: string;
+  count: number;
+}
+
+/** The text a run is grouped under for a key: a run column (`status`, `folder`, `user`, `tags`) or a data column. */
+function groupValue(rows: RunRows, key: string, i: number): string {
+  if (key === 'status' || key === 'folder') return rows[key][i]!;
+  if (key === 'user') return rows.user[i] ?? '';
+  if (key === 'tags') return [...rows.tags[i]!].sort().join(', ');
+  return formatValue(rows.columns[key]?.[i]);
+}
+
+/**
+ * What the table draws when rows are grouped: for each group (values in natural order, runs without one last) a
+ * header, entered as `-(group + 1)`, then its rows in `order`, left out when the group is collapsed.
+ */
+export function groupRows(
+  rows: RunRows,
+  order: Int32Array,
+  key: string,
+  collapsed: ReadonlySet<string>,
+): { display: Int32Array; groups: RowGroup[] } {
+  const byLabel = new Map<string, number[]>();
+  for (let r = 0; r < order.length; r++) {
+    const i = order[r]!;
+    const label = groupValue(rows, key, i);
+    const list = byLabel.get(label);
+    if (list) list.push(i);
+    else byLabel.set(label, [i]);
+  }
+  const labels = [...byLabel.keys()].sort((a, b) => (a === '' ? 1 : b === '' ? -1 : naturalCompare(a, b)));
+  const groups: RowGroup[] = [];
+  let size = labels.length;
+  for (const label of labels) if (!collapsed.has(label)) size += byLabel.get(label)!.length;
+  const display = new Int32Array(size);
+  let at = 0;
+  labels.forEach((label, g) => {
+    const list = byLabel.get(label)!;
+    groups.push({ label, count: list.length });
+    display[at++] = -(g + 1);
+    if (collapsed.has(label)) return;
+    for (const i of list) display[at++] = i;
+  });
+  return { display, groups };
 }

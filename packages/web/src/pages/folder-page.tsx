@@ -1,9 +1,181 @@
 import type { FolderView, JsonObject } from '@simscope/protocol';
-import { type FormEvent, useEffect, useState } from 'react';
-import { ApiError } from '../api.js';
+import { type FormEvent, useEffect, useMemo, useState } from 'react';
+import { ApiError, type RunTablePage } from '../api.js';
+import { ChartSettingsControls } from '../components/chart-settings-controls.js';
 import { Link } from '../components/link.js';
-import { href } from '../router.js';
+import { LoadError, Loading } from '../components/load-state.js';
+import { type ChartSettings, MetricChart } from '../components/metric-chart.js';
+import { formatTime } from '../format.js';
+import { href, navigate, useLocation } from '../router.js';
 import { useSession } from '../session.js';
+import { folderFilter } from './runs-page.js';
+
+const STATUSES = ['running', 'completed', 'failed', 'terminated', 'lost', 'created'] as const;
+/** Runs of the folder drawn on its chart at most: the newest (as the compare page draws 100 comfortably). */
+const CHART_RUNS = 100;
+const RECENT = 10;
+/** Runs counted for the summary at most. */
+const SUMMARY_RUNS = 200_000;
+
+interface FolderRuns {
+  count: number;
+  byStatus: Record<string, number>;
+  recent: { id: string; name: string; status: string; created: number }[];
+  chartRuns: { id: string; label: string }[];
+}
+
+/** What a folder holds: runs by status, the newest runs, and a chosen metric of its runs on one chart. */
+function FolderSummary({ path }: { path: string }) {
+  const { api } = useSession();
+  const location = useLocation();
+  const subfolders = location.query.get('sub') !== '0';
+  const metric = location.query.get('metric');
+  const [runs, setRuns] = useState<FolderRuns | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [attempt, setAttempt] = useState(0);
+  const [names, setNames] = useState<string[]>([]);
+  const [settings, setSettings] = useState<ChartSettings>({
+    axis: 'step',
+    log: false,
+    smoothing: 0,
+    every: false,
+  });
+  const setParam = (key: string, value: string | null) => {
+    const params = new URLSearchParams(window.location.search);
+    if (value === null) params.delete(key);
+    else params.set(key, value);
+    const qs = params.toString();
+    navigate(`${window.location.pathname}${qs ? `?${qs}` : ''}`, true);
+  };
+
+  useEffect(() => {
+    const abort = new AbortController();
+    setRuns(null);
+    setError(null);
+    (async () => {
+      const summary: FolderRuns = { count: 0, byStatus: {}, recent: [], chartRuns: [] };
+      let next: string | null = null;
+      do {
+        const page: RunTablePage = await api.runTable(
+          { filter: folderFilter(path, subfolders), limit: 50_000, next },
+          abort.signal,
+        );
+        for (let i = 0; i < page.count; i++) {
+          const status = page.status[i]!;
+          summary.byStatus[status] = (summary.byStatus[status] ?? 0) + 1;
+          if (summary.recent.length < RECENT) {
+            summary.recent.push({ id: page.id[i]!, name: page.name[i]!, status, created: page.created[i]! });
+          }
+          if (summary.chartRuns.length < CHART_RUNS)
+            summary.chartRuns.push({ id: page.id[i]!, label: page.name[i]! });
+        }
+        summary.count += page.count;
+        next = page.next;
+      } while (next && summary.count < SUMMARY_RUNS);
+      if (!abort.signal.aborted) setRuns(summary);
+    })().catch((e: unknown) => {
+      if (!abort.signal.aborted) setError(e);
+    });
+    return () => abort.abort();
+  }, [api, path, subfolders, attempt]);
+
+  useEffect(() => {
+    const abort = new AbortController();
+    api.runTable({ limit: 1, metricNames: true }, abort.signal).then(
+      (t) => setNames(t.metricNames ?? []),
+      () => {},
+    );
+    return () => abort.abort();
+  }, [api]);
+
+  const chosen = metric ?? names[0] ?? null;
+  const chartRuns = useMemo(() => runs?.chartRuns ?? [], [runs]);
+
+  if (error)
+    return (
+      <LoadError error={error} what="Loading the folder's runs" onRetry={() => setAttempt((a) => a + 1)} />
+    );
+  if (!runs) return <Loading what="the folder's runs" />;
+  return (
+    <section aria-labelledby="folder-runs-heading">
+      <h2 id="folder-runs-heading">Runs</h2>
+      <label>
+        <input
+          type="checkbox"
+          checked={subfolders}
+          onChange={(e) => setParam('sub', e.target.checked ? null : '0')}
+        />{' '}
+        include subfolders
+      </label>
+      <ul className="folder-summary" aria-label="Runs by status">
+        <li className="stat">
+          <strong>{runs.count.toLocaleString('en')}</strong> {runs.count === 1 ? 'run' : 'runs'}
+        </li>
+        {STATUSES.filter((s) => runs.byStatus[s]).map((s) => (
+          <li key={s} className="stat" data-status={s}>
+            <strong>{runs.byStatus[s]!.toLocaleString('en')}</strong>{' '}
+            <span className={`status status-${s}`}>{s}</span>
+          </li>
+        ))}
+      </ul>
+      {runs.count === 0 ? <p className="muted">No runs in this folder yet.</p> : null}
+      {runs.recent.length > 0 ? (
+        <>
+          <h3>Recent runs</h3>
+          <div className="table-wrap">
+            <table className="kv" aria-label="Recent runs">
+              <thead>
+                <tr>
+                  <th scope="col">name</th>
+                  <th scope="col">status</th>
+                  <th scope="col">created</th>
+                </tr>
+              </thead>
+              <tbody>
+                {runs.recent.map((r) => (
+                  <tr key={r.id}>
+                    <td>
+                      <Link to={`/runs/${encodeURIComponent(r.id)}`}>{r.name}</Link>
+                    </td>
+                    <td>
+                      <span className={`status status-${r.status}`}>{r.status}</span>
+                    </td>
+                    <td>{formatTime(r.created)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </>
+      ) : null}
+      {chartRuns.length > 0 && names.length > 0 && chosen ? (
+        <>
+          <h3>
+            {chosen} across {chartRuns.length === runs.count ? 'its' : `the newest ${chartRuns.length}`} runs
+          </h3>
+          <div className="chart-controls">
+            <label>
+              Metric{' '}
+              <select aria-label="Metric" value={chosen} onChange={(e) => setParam('metric', e.target.value)}>
+                {names.includes(chosen) ? null : <option value={chosen}>{chosen}</option>}
+                {names.map((n) => (
+                  <option key={n} value={n}>
+                    {n}
+                  </option>
+                ))}
+              </select>
+            </label>
+            <ChartSettingsControls settings={settings} set={(p) => setSettings((s) => ({ ...s, ...p }))} />
+            <Link to={href('/compare', { runs: chartRuns.map((r) => r.id).join(','), metric: chosen })}>
+              Open in compare
+            </Link>
+          </div>
+          <MetricChart metric={chosen} runs={chartRuns} settings={settings} />
+        </>
+      ) : null}
+    </section>
+  );
+}
 
 /** A folder's description, tags and metadata, editable. */
 export function FolderPage({ path }: { path: string }) {
@@ -78,6 +250,8 @@ export function FolderPage({ path }: { path: string }) {
       <p>
         <Link to={href('/', { folder: folder.path === '/' ? null : folder.path })}>Runs in this folder</Link>
       </p>
+      <FolderSummary path={folder.path} />
+      <h2>Description, tags and metadata</h2>
       <form onSubmit={save} className="form-grid">
         <label htmlFor="folder-description">Description</label>
         <textarea

@@ -1,12 +1,32 @@
-import { FilterError, parseFilter } from '@simscope/protocol';
 import { type FormEvent, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { ApiError, type RunTablePage } from '../api.js';
 import { BulkActions } from '../components/bulk-actions.js';
+import { ColumnPicker } from '../components/column-picker.js';
+import {
+  checkFilter,
+  FilterBox,
+  type FilterProblem,
+  filterOfText,
+  looksLikeFilter,
+} from '../components/filter-box.js';
 import { FolderTree } from '../components/folder-tree.js';
 import { canWrite, LoadError } from '../components/load-state.js';
 import {
+  columnLabel,
+  columnsParam,
+  isDataColumn,
+  loadColumns,
+  loadWidths,
+  parseColumnsParam,
+  parseSortParam,
+  placeColumn,
+  storeColumns,
+  storeWidths,
+} from '../components/run-columns.js';
+import {
   appendPage,
   emptyRows,
+  groupRows,
   type RunRows,
   removeRow,
   type SortKey,
@@ -14,99 +34,186 @@ import {
   updateRow,
 } from '../components/run-rows.js';
 import { RunsTable } from '../components/runs-table.js';
-import { href, navigate } from '../router.js';
+import { href, navigate, useLocation } from '../router.js';
 import { useSession } from '../session.js';
+
+export type { FilterProblem };
 
 const FIRST_PAGE = 5_000;
 const PAGE = 50_000;
+/** Critical alerts are looked up again this often (their states change on the server's schedule). */
+const ALERTS_EVERY_MS = 10_000;
 
-export interface FilterProblem {
-  message: string;
-  position: number | null;
+/** A regular expression matching `text` literally. */
+function literal(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** The filter sent to the server: the user's text, narrowed to the chosen folder. */
-export function effectiveFilter(text: string, folder: string): string {
+/** The folder part of a filter: the folder alone, or with its subfolders. */
+export function folderFilter(folder: string, subfolders: boolean): string {
+  const exact = `folder == ${JSON.stringify(folder)}`;
+  return subfolders ? `(${exact} or folder matches ${JSON.stringify(`^${literal(folder)}/`)})` : exact;
+}
+
+/** The filter sent to the server: the user's text (a filter, or a search of names), narrowed to the folder. */
+export function effectiveFilter(text: string, folder: string, subfolders = false): string {
   const parts: string[] = [];
-  if (text.trim()) parts.push(`(${text})`);
-  if (folder !== '/') parts.push(`folder == ${JSON.stringify(folder)}`);
+  const { filter } = filterOfText(text);
+  if (filter) parts.push(`(${filter})`);
+  if (folder !== '/') parts.push(folderFilter(folder, subfolders));
   return parts.join(' and ');
 }
 
-function checkFilter(text: string): FilterProblem | null {
-  try {
-    parseFilter(text);
-    return null;
-  } catch (error) {
-    if (error instanceof FilterError) return { message: error.message, position: error.position };
-    return { message: (error as Error).message, position: null };
-  }
-}
-
-function loadColumns(): string[] {
-  try {
-    const c = JSON.parse(localStorage.getItem('simscope.columns') ?? '[]');
-    return Array.isArray(c) ? c.filter((x) => typeof x === 'string') : [];
-  } catch {
-    return [];
-  }
+/** The sort key in the address: run columns by name, data columns by id. */
+function sortIdOf(key: SortKey): string {
+  return key.startsWith('column:') ? key.slice(7) : key;
 }
 
 /** Runs: the folder tree, the filter box, and the table of every matching run. */
 export function RunsPage({ folder, filter }: { folder: string; filter: string }) {
   const { api, me, selection } = useSession();
+  const location = useLocation();
   const [text, setText] = useState(filter);
-  const [problem, setProblem] = useState<FilterProblem | null>(() => checkFilter(filter));
-  const [columns, setColumns] = useState<string[]>(loadColumns);
+  const [problem, setProblem] = useState<FilterProblem | null>(() =>
+    filter.trim() && looksLikeFilter(filter) ? checkFilter(filter) : null,
+  );
+  const [stored, setStored] = useState<string[]>(loadColumns);
+  const [widths, setWidths] = useState<Record<string, number>>(loadWidths);
   const [showColumns, setShowColumns] = useState(false);
   const [rows, setRows] = useState<RunRows>(() => emptyRows([]));
   const [version, setVersion] = useState(0);
   const [loading, setLoading] = useState(true);
   const [loadError, setLoadError] = useState<unknown>(null);
   const [attempt, setAttempt] = useState(0);
-  const [metadataKeys, setMetadataKeys] = useState<string[]>([]);
-  const [metricNames, setMetricNames] = useState<string[]>([]);
-  const [sort, setSort] = useState<{ key: SortKey; descending: boolean }>({
-    key: 'created',
-    descending: true,
-  });
+  const [metadataPaths, setMetadataPaths] = useState<string[]>([]);
+  const [metricNames, setMetricNames] = useState<string[] | null>(null);
+  const [wantMetricNames, setWantMetricNames] = useState(false);
+  const [critical, setCritical] = useState<ReadonlyMap<string, readonly string[]>>(new Map());
+  const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(new Set());
+  const [selecting, setSelecting] = useState(false);
   const [folderVersion, setFolderVersion] = useState(0);
   const indexRef = useRef(new Map<string, number>());
   const rowsRef = useRef(rows);
   rowsRef.current = rows;
 
+  const q = location.query;
+  const colsParam = q.get('cols');
+  const columns = useMemo(
+    () => (colsParam !== null ? parseColumnsParam(colsParam) : stored),
+    [colsParam, stored],
+  );
+  const sortParam = q.get('sort');
+  const sort = useMemo(() => {
+    const s = parseSortParam(sortParam);
+    const key = (
+      s.key === 'name' || ['status', 'folder', 'tags', 'created', 'duration'].includes(s.key)
+        ? s.key
+        : `column:${s.key}`
+    ) as SortKey;
+    return { key, descending: s.descending };
+  }, [sortParam]);
+  const group = q.get('group') ?? '';
+  const subfolders = q.get('sub') !== '0';
+
+  /** Changes parameters of the address, keeping the others (no new history entry). */
+  const setQuery = useCallback((patch: Record<string, string | null>) => {
+    const params = new URLSearchParams(window.location.search);
+    for (const [k, v] of Object.entries(patch)) {
+      if (v === null) params.delete(k);
+      else params.set(k, v);
+    }
+    const qs = params.toString();
+    navigate(qs ? `/?${qs}` : '/', true);
+  }, []);
+
+  const setColumns = useCallback(
+    (next: string[]) => {
+      setStored(next);
+      storeColumns(next);
+      setQuery({ cols: columnsParam(next) });
+    },
+    [setQuery],
+  );
+
   useEffect(() => setText(filter), [filter]);
-  useEffect(() => {
-    localStorage.setItem('simscope.columns', JSON.stringify(columns));
-  }, [columns]);
 
-  const query = effectiveFilter(filter, folder);
+  const { nameSearch } = filterOfText(filter);
+  const query = effectiveFilter(filter, folder, subfolders);
+  // The server fills data columns; the order and the run's own columns change nothing it sends.
+  const dataColumns = useMemo(() => {
+    const wanted = columns.filter(isDataColumn);
+    if (group && isDataColumn(group) && !wanted.includes(group) && group !== 'user') wanted.push(group);
+    return [...new Set(wanted)].sort();
+  }, [columns, group]);
+  const dataKey = JSON.stringify(dataColumns);
 
-  // The workspace's metric names, asked for when the column picker opens (a scan the table need not wait for).
+  // The workspace's metric names, asked for when the column picker opens or the filter box is used.
   useEffect(() => {
-    if (!showColumns) return;
+    if (!(showColumns || wantMetricNames) || metricNames !== null) return;
     const abort = new AbortController();
     api.runTable({ limit: 1, metricNames: true }, abort.signal).then(
       (t) => setMetricNames(t.metricNames ?? []),
       () => {},
     );
     return () => abort.abort();
-  }, [api, showColumns]);
+  }, [api, showColumns, wantMetricNames, metricNames]);
+
+  // Which runs have critical alerts: each alert critical anywhere, then its critical runs.
+  useEffect(() => {
+    const abort = new AbortController();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const look = async () => {
+      try {
+        const found = new Map<string, string[]>();
+        let next: string | null = null;
+        do {
+          const page: Awaited<ReturnType<typeof api.alerts>> = await api.alerts(next, abort.signal);
+          for (const alert of page.items) {
+            if (alert.critical === 0) continue;
+            let runsNext: string | null = null;
+            do {
+              const runs: Awaited<ReturnType<typeof api.criticalRuns>> = await api.criticalRuns(
+                alert.name,
+                runsNext,
+                abort.signal,
+              );
+              for (const r of runs.items) {
+                const list = found.get(r.run.id) ?? [];
+                list.push(alert.name);
+                found.set(r.run.id, list);
+              }
+              runsNext = runs.next;
+            } while (runsNext && !abort.signal.aborted);
+          }
+          next = page.next;
+        } while (next && !abort.signal.aborted);
+        if (!abort.signal.aborted) setCritical(found);
+      } catch {
+        // shown again at the next look
+      }
+      if (!abort.signal.aborted) timer = setTimeout(look, ALERTS_EVERY_MS);
+    };
+    void look();
+    return () => {
+      abort.abort();
+      if (timer) clearTimeout(timer);
+    };
+  }, [api]);
 
   // Load every page of the table; the first small so that rows show at once.
   useEffect(() => {
     const abort = new AbortController();
-    const fresh = emptyRows(columns);
+    const wanted = JSON.parse(dataKey) as string[];
+    const fresh = emptyRows(wanted);
     const index = new Map<string, number>();
     indexRef.current = index;
     setRows(fresh);
     setLoading(true);
     setLoadError(null);
-    const keys = new Set<string>();
     const started = performance.now();
     (async () => {
       const fetchPage = (limit: number, next: string | null) =>
-        api.runTable({ filter: query, columns, limit, next }, abort.signal);
+        api.runTable({ filter: query, columns: wanted, limit, next }, abort.signal);
       let pending: Promise<RunTablePage> | null = fetchPage(FIRST_PAGE, null);
       while (pending && !abort.signal.aborted) {
         const page: RunTablePage = await pending;
@@ -114,9 +221,8 @@ export function RunsPage({ folder, filter }: { folder: string; filter: string })
         pending = page.next ? fetchPage(PAGE, page.next) : null;
         pending?.catch(() => {});
         for (let i = 0; i < page.count; i++) index.set(page.id[i]!, fresh.count + i);
-        appendPage(fresh, page, columns);
-        for (const k of page.metadataKeys) keys.add(k);
-        setMetadataKeys([...keys].sort());
+        appendPage(fresh, page, wanted);
+        if (page.metadataPaths && page.metadataPaths.length > 0) setMetadataPaths(page.metadataPaths);
         setVersion((v) => v + 1);
       }
       setLoading(false);
@@ -135,11 +241,12 @@ export function RunsPage({ folder, filter }: { folder: string; filter: string })
       }
     });
     return () => abort.abort();
-  }, [api, query, columns, attempt]);
+  }, [api, query, dataKey, attempt]);
 
   // Live: rows change in place; runs created since are fetched and put on top.
   useEffect(() => {
     const abort = new AbortController();
+    const wanted = JSON.parse(dataKey) as string[];
     let pendingNew: ReturnType<typeof setTimeout> | undefined;
     const fetchNew = async () => {
       pendingNew = undefined;
@@ -148,16 +255,12 @@ export function RunsPage({ folder, filter }: { folder: string; filter: string })
       const since = new Date(Math.floor(newest / 1000)).toISOString();
       const narrowed = [query ? `(${query})` : '', `created >= ${since}`].filter(Boolean).join(' and ');
       try {
-        const page = await api.runTable({ filter: narrowed, columns, limit: 1000 }, abort.signal);
-        const fresh = emptyRows(columns);
+        const page = await api.runTable({ filter: narrowed, columns: wanted, limit: 1000 }, abort.signal);
+        const fresh = emptyRows(wanted);
         const index = new Map<string, number>();
-        let added = 0;
-        for (let i = 0; i < page.count; i++) {
-          if (indexRef.current.has(page.id[i]!)) continue;
-          added++;
-        }
-        if (added === 0) return;
         const keep = page.id.map((id) => !indexRef.current.has(id));
+        const added = keep.filter(Boolean).length;
+        if (added === 0) return;
         const pick = <T,>(a: T[]) => a.filter((_, i) => keep[i]);
         appendPage(
           fresh,
@@ -175,9 +278,9 @@ export function RunsPage({ folder, filter }: { folder: string; filter: string })
             ended: pick(page.ended),
             columns: Object.fromEntries(Object.entries(page.columns).map(([k, v]) => [k, pick(v)])),
           },
-          columns,
+          wanted,
         );
-        appendPage(fresh, { ...tableOf(current), metadataKeys: [], next: null }, columns);
+        appendPage(fresh, { ...tableOf(current), metadataKeys: [], next: null }, wanted);
         for (let i = 0; i < fresh.count; i++) index.set(fresh.id[i]!, i);
         indexRef.current = index;
         setRows(fresh);
@@ -186,6 +289,7 @@ export function RunsPage({ folder, filter }: { folder: string; filter: string })
         // the next change tries again
       }
     };
+    const metricColumns = wanted.filter((c) => !c.startsWith('metadata.'));
     void api.live(
       null,
       (m) => {
@@ -203,21 +307,27 @@ export function RunsPage({ folder, filter }: { folder: string; filter: string })
           setVersion((v) => v + 1);
         } else if (m.type === 'folder') {
           setFolderVersion((v) => v + 1);
-        } else if (m.type === 'metrics' && columns.some((c) => c.startsWith('metrics.'))) {
+        } else if (m.type === 'metrics' && metricColumns.length > 0) {
           const i = indexRef.current.get(m.run);
           if (i === undefined) return;
-          void api.metrics(m.run, abort.signal).then(
-            ({ items }) => {
-              const r = rowsRef.current;
-              if (r.id[i] !== m.run) return;
-              for (const item of items) {
-                const col = r.columns[`metrics.${item.name}`];
-                if (col) col[i] = item.last.value;
-              }
-              setVersion((v) => v + 1);
-            },
-            () => {},
-          );
+          // One row's summaries, from the table itself so that min, max and mean come as the server keeps them.
+          void api
+            .runTable(
+              { filter: `id == ${JSON.stringify(m.run)}`, columns: metricColumns, limit: 1 },
+              abort.signal,
+            )
+            .then(
+              (page) => {
+                const r = rowsRef.current;
+                if (r.id[i] !== m.run || page.count !== 1) return;
+                for (const c of metricColumns) {
+                  const col = r.columns[c];
+                  if (col) col[i] = page.columns[c]?.[0] ?? null;
+                }
+                setVersion((v) => v + 1);
+              },
+              () => {},
+            );
         }
       },
       () => {
@@ -229,59 +339,103 @@ export function RunsPage({ folder, filter }: { folder: string; filter: string })
       abort.abort();
       if (pendingNew) clearTimeout(pendingNew);
     };
-  }, [api, query, columns]);
+  }, [api, query, dataKey]);
 
   const order = useMemo(() => {
     void version;
     return sortRows(rows, sort.key, sort.descending);
   }, [rows, version, sort]);
 
+  const grouped = useMemo(() => {
+    void version;
+    return group ? groupRows(rows, order, group, collapsed) : null;
+  }, [rows, version, order, group, collapsed]);
+
+  const tags = useMemo(() => {
+    void version;
+    const seen = new Set<string>();
+    for (let i = 0; i < rows.count && seen.size < 500; i++) for (const t of rows.tags[i]!) seen.add(t);
+    return [...seen].sort();
+  }, [rows, version]);
+  const sources = useMemo(
+    () => ({ metadataPaths, metricNames: metricNames ?? [], tags }),
+    [metadataPaths, metricNames, tags],
+  );
+
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    const p = checkFilter(text);
+    const trimmed = text.trim();
+    const p = trimmed && looksLikeFilter(trimmed) ? checkFilter(trimmed) : null;
     setProblem(p);
-    if (!p) navigate(href('/', { folder: folder === '/' ? null : folder, filter: text.trim() || null }));
+    if (!p) {
+      const params = new URLSearchParams(window.location.search);
+      if (trimmed) params.set('filter', trimmed);
+      else params.delete('filter');
+      const qs = params.toString();
+      navigate(qs ? `/?${qs}` : '/');
+    }
   };
 
   const onChange = (value: string) => {
     setText(value);
-    setProblem(value.trim() ? checkFilter(value) : null);
+    const trimmed = value.trim();
+    setProblem(trimmed && looksLikeFilter(trimmed) ? checkFilter(trimmed) : null);
   };
 
-  const toggleColumn = useCallback((c: string) => {
-    setColumns((cs) => (cs.includes(c) ? cs.filter((x) => x !== c) : [...cs, c]));
-  }, []);
+  const selected = useMemo(() => new Set(selection.ids), [selection.ids]);
+  const allSelected = useMemo(() => {
+    void version;
+    if (rows.count === 0 || loading) return false;
+    for (let i = 0; i < rows.count; i++) if (!selected.has(rows.id[i]!)) return false;
+    return true;
+  }, [rows, version, selected, loading]);
+
+  // Every run of the filter, not just those drawn: asked of the server while the table is still loading.
+  const selectAll = async (select: boolean) => {
+    if (!select) {
+      const drop = new Set(rows.id);
+      selection.set(selection.ids.filter((id) => !drop.has(id)));
+      return;
+    }
+    setSelecting(true);
+    try {
+      let ids: string[] = rows.id;
+      if (loading) {
+        ids = [];
+        let next: string | null = null;
+        do {
+          const page: RunTablePage = await api.runTable({ filter: query, limit: PAGE, next });
+          ids.push(...page.id);
+          next = page.next;
+        } while (next);
+      }
+      selection.set([...new Set([...selection.ids, ...ids])]);
+    } catch (error) {
+      setLoadError(error);
+    } finally {
+      setSelecting(false);
+    }
+  };
+
+  const groupChoices = ['status', 'folder', 'user', 'tags', ...columns.filter(isDataColumn)];
+  if (group && !groupChoices.includes(group)) groupChoices.push(group);
 
   return (
     <div className="runs-layout">
-      <FolderTree current={folder} filter={filter} version={folderVersion} />
+      <FolderTree current={folder} filter={filter} version={folderVersion} subfolders={subfolders} />
       <section aria-labelledby="runs-heading">
         <h1 id="runs-heading" className="visually-hidden">
           Runs
         </h1>
         <form className="filter-bar" onSubmit={submit} aria-label="Filter runs">
-          <div className="filter">
-            <label htmlFor="filter" className="visually-hidden">
-              Filter runs
-            </label>
-            <input
-              id="filter"
-              type="search"
-              placeholder="Filter, e.g. status == running and metadata.re > 500"
-              value={text}
-              onChange={(e) => onChange(e.target.value)}
-              aria-invalid={problem ? true : undefined}
-              aria-describedby={problem ? 'filter-error' : undefined}
-              spellCheck={false}
-              autoComplete="off"
-            />
-            {problem ? (
-              <pre id="filter-error" className="filter-error" role="alert">
-                {problem.position !== null ? `${text}\n${' '.repeat(problem.position)}^\n` : ''}
-                {problem.message}
-              </pre>
-            ) : null}
-          </div>
+          <FilterBox
+            value={text}
+            problem={problem}
+            nameSearch={text.trim() === filter.trim() ? nameSearch : null}
+            onChange={onChange}
+            sources={sources}
+            onFocus={() => setWantMetricNames(true)}
+          />
           <button type="submit" className="primary">
             Apply
           </button>
@@ -308,48 +462,59 @@ export function RunsPage({ folder, filter }: { folder: string; filter: string })
         </form>
         {canWrite(me.token.scopes) ? <BulkActions /> : null}
         {showColumns ? (
-          <div id="columns-panel" className="columns-panel">
-            <fieldset>
-              <legend>Metadata</legend>
-              {metadataKeys.length === 0 ? (
-                <span className="muted">No metadata keys in these runs.</span>
-              ) : null}
-              {metadataKeys.map((k) => (
-                <label key={k}>
-                  <input
-                    type="checkbox"
-                    checked={columns.includes(`metadata.${k}`)}
-                    onChange={() => toggleColumn(`metadata.${k}`)}
-                  />{' '}
-                  {k}
-                </label>
-              ))}
-            </fieldset>
-            <fieldset>
-              <legend>Last metric values</legend>
-              {metricNames.length === 0 ? <span className="muted">No metrics yet.</span> : null}
-              {metricNames.map((k) => (
-                <label key={k}>
-                  <input
-                    type="checkbox"
-                    checked={columns.includes(`metrics.${k}`)}
-                    onChange={() => toggleColumn(`metrics.${k}`)}
-                  />{' '}
-                  {k}
-                </label>
-              ))}
-            </fieldset>
-          </div>
+          <ColumnPicker
+            columns={columns}
+            metadataPaths={metadataPaths}
+            metricNames={metricNames ?? []}
+            onChange={setColumns}
+          />
         ) : null}
-        {loadError ? (
-          <LoadError error={loadError} what="Loading the runs" onRetry={() => setAttempt((a) => a + 1)} />
-        ) : (
-          <p className="muted" aria-live="polite" id="runs-count" data-state={loading ? 'loading' : 'done'}>
-            {loading && rows.count === 0
-              ? 'Loading runs…'
-              : `${rows.count.toLocaleString('en')} ${rows.count === 1 ? 'run' : 'runs'}${loading ? ' (loading more…)' : ''}`}
-          </p>
-        )}
+        <div className="runs-toolbar">
+          {loadError ? (
+            <LoadError error={loadError} what="Loading the runs" onRetry={() => setAttempt((a) => a + 1)} />
+          ) : (
+            <p className="muted" aria-live="polite" id="runs-count" data-state={loading ? 'loading' : 'done'}>
+              {loading && rows.count === 0
+                ? 'Loading runs…'
+                : `${rows.count.toLocaleString('en')} ${rows.count === 1 ? 'run' : 'runs'}${loading ? ' (loading more…)' : ''}`}
+            </p>
+          )}
+          <button
+            type="button"
+            disabled={rows.count === 0 || selecting || allSelected}
+            onClick={() => void selectAll(true)}
+          >
+            {selecting ? 'Selecting…' : 'Select all matching'}
+          </button>
+          <label>
+            Group by{' '}
+            <select
+              aria-label="Group by"
+              value={group}
+              onChange={(e) => {
+                setCollapsed(new Set());
+                setQuery({ group: e.target.value || null });
+              }}
+            >
+              <option value="">nothing</option>
+              {groupChoices.map((g) => (
+                <option key={g} value={g}>
+                  {g === 'user' ? 'User' : columnLabel(g)}
+                </option>
+              ))}
+            </select>
+          </label>
+          {folder !== '/' ? (
+            <label>
+              <input
+                type="checkbox"
+                checked={subfolders}
+                onChange={(e) => setQuery({ sub: e.target.checked ? null : '0' })}
+              />{' '}
+              include subfolders
+            </label>
+          ) : null}
+        </div>
         <RunsTable
           empty={
             loading || loadError || problem
@@ -360,12 +525,36 @@ export function RunsPage({ folder, filter }: { folder: string; filter: string })
           }
           rows={rows}
           version={version}
-          order={order}
-          columns={columns}
-          sort={sort}
-          onSort={(key) =>
-            setSort((s) => ({ key, descending: s.key === key ? !s.descending : key === 'created' }))
+          display={grouped ? grouped.display : order}
+          groups={grouped ? grouped.groups : null}
+          collapsed={collapsed}
+          onToggleGroup={(label) =>
+            setCollapsed((c) => {
+              const next = new Set(c);
+              if (next.has(label)) next.delete(label);
+              else next.add(label);
+              return next;
+            })
           }
+          columns={columns}
+          widths={widths}
+          onResize={(id, width) =>
+            setWidths((w) => {
+              const next = { ...w, [id]: width };
+              storeWidths(next);
+              return next;
+            })
+          }
+          onPlace={(id, before) => setColumns(placeColumn(columns, id, before))}
+          sort={sort}
+          onSort={(key) => {
+            const descending = sort.key === key ? !sort.descending : key === 'created';
+            const id = sortIdOf(key);
+            setQuery({ sort: id === 'created' && descending ? null : `${descending ? '-' : ''}${id}` });
+          }}
+          critical={critical}
+          allSelected={allSelected}
+          onSelectAll={(select) => void selectAll(select)}
         />
       </section>
     </div>

@@ -9,6 +9,7 @@ import type { AuthContext, ServiceContext } from '../services/context.js';
 import { DomainEvents } from '../services/domain-events.js';
 import { EventService } from '../services/event-service.js';
 import { LiveHub } from '../services/live-hub.js';
+import { AggregateService } from '../services/aggregate-service.js';
 import { MetricService } from '../services/metric-service.js';
 import { RunService } from '../services/run-service.js';
 import { WriterClocks } from '../services/writer-clocks.js';
@@ -16,6 +17,8 @@ import type { Store } from '../store/store.js';
 import { answerClientError } from './client-error.js';
 import { addBodyParsers, errorBody, errorHandler, refuseControlInNames } from './error-handler.js';
 import { registerIdempotency } from './idempotency.js';
+import { registerMetricsRoute, ServerMetrics } from './metrics.js';
+import { REQUEST_ID_OPTIONS, registerRequestId } from './request-id.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
 import { registerAlertRoutes } from './routes/alerts-routes.js';
 import { registerArtifactRoutes } from './routes/artifacts-routes.js';
@@ -24,6 +27,7 @@ import { registerFolderRoutes } from './routes/folders-routes.js';
 import type { RouteKit } from './routes/kit.js';
 import { registerLiveRoutes } from './routes/live-routes.js';
 import { registerMetaRoutes, SERVER_VERSION } from './routes/meta-routes.js';
+import { registerAggregateRoutes } from './routes/aggregate-routes.js';
 import { registerMetricRoutes } from './routes/metrics-routes.js';
 import { RouteRegistry } from './routes/register.js';
 import { registerRunTableRoutes } from './routes/run-table-routes.js';
@@ -57,6 +61,8 @@ export interface AppConfig {
   maxScanPoints?: number;
   /** Hostnames and CIDR ranges of non-public addresses an alert's webhook may name (`--webhook-allow`); none when absent. */
   webhookAllow?: readonly string[];
+  /** Prometheus metrics of this process (`GET /metrics`, admin token); one is made when absent. */
+  metrics?: ServerMetrics;
 }
 
 declare module 'fastify' {
@@ -98,12 +104,14 @@ async function createFastify(config: AppConfig): Promise<FastifyInstance> {
     }),
     routerOptions: { ignoreTrailingSlash: true },
     clientErrorHandler: answerClientError,
+    ...REQUEST_ID_OPTIONS,
   });
+  registerRequestId(app);
   await registerSecurityHeaders(app);
   addBodyParsers(app);
   app.setErrorHandler(errorHandler(bodyLimit));
   app.addHook('preHandler', refuseControlInNames);
-  registerIdempotency(app);
+  registerIdempotency(app, { store: config.store });
   app.setNotFoundHandler(function notFound(request, reply) {
     reply.status(404).send(errorBody('not_found', `no route ${request.method} ${request.url.split('?')[0]}`));
   });
@@ -124,8 +132,13 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
     });
   const hub = new LiveHub();
   const disconnectLive = hub.connect(bus);
+  const metrics = config.metrics ?? new ServerMetrics();
+  metrics.instrument(app);
+  metrics.setSources({ liveConnections: () => hub.size, database: () => store.usage?.() ?? null });
+  const stopMetrics = metrics.listen(bus);
   app.addHook('onClose', async function disconnectLiveHub() {
     disconnectLive();
+    stopMetrics();
   });
   const admin = new AdminService({
     store,
@@ -152,13 +165,16 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
   registerMetaRoutes(kit, registry);
   registerAdminRoutes(kit);
   registerRunRoutes(kit, runs);
-  registerMetricRoutes(kit, new MetricService(clocks, { maxScanPoints: config.maxScanPoints }), config);
+  const metrics = new MetricService(clocks, { maxScanPoints: config.maxScanPoints });
+  registerMetricRoutes(kit, metrics, config);
+  registerAggregateRoutes(kit, new AggregateService(metrics));
   registerEventRoutes(kit, new EventService(clocks));
   registerFolderRoutes(kit);
   registerLiveRoutes({ app, register: kit.register, store, hub, auth, now, recheckMs: config.liveRecheckMs });
   registerRunTableRoutes(kit);
   registerAlertRoutes(kit, new AddressPolicy(config.webhookAllow));
   registerTelemetryRoutes(kit);
+  registerMetricsRoute(app, metrics, authenticator(auth, now)('admin'));
   // Artifacts: in a scope of their own, where bodies arrive as streams
   await app.register(async function artifactScope(scope) {
     registerArtifactRoutes(scope, { ...kit, register: registry.on(scope) });

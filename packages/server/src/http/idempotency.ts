@@ -2,11 +2,14 @@ import { createHash, type Hash } from 'node:crypto';
 import { pipeline, Transform } from 'node:stream';
 import { IDEMPOTENCY_HEADER, IDEMPOTENT_REPLAY_HEADER, SimscopeError } from '@simscope/protocol';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Store } from '../store/store.js';
 
 export interface IdempotencyOptions {
+  /** Where keys and answers are kept: the database, so every server process shares them. */
+  store: Pick<Store, 'idempotency'>;
   /** How long an answer is kept for replay, in ms (default 24 h). */
   ttlMs?: number;
-  /** Answers kept at most; the oldest go first (default 10,000). */
+  /** Answers kept at most; the oldest go first (default 10,000; each process may add a few more between prunes). */
   maxEntries?: number;
   /** Larger answers are not kept, so their key protects nothing (default 1 MiB). */
   maxBodyBytes?: number;
@@ -14,17 +17,11 @@ export interface IdempotencyOptions {
   maxTotalBytes?: number;
   /** How long a repeat waits for the first request to finish before it is refused, in ms (default 30 s). */
   waitMs?: number;
+  /** How often a waiting repeat looks for the first request's answer, in ms (default 25). */
+  pollMs?: number;
 }
 
 const sizeOf = (body: string | Buffer) => (typeof body === 'string' ? Buffer.byteLength(body) : body.length);
-
-interface Entry {
-  fingerprint: string;
-  until: number;
-  answer?: { status: number; type: string | undefined; body: string | Buffer };
-  done: Promise<void>;
-  finish(): void;
-}
 
 const KEY = /^[\x21-\x7e]{1,255}$/;
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -51,25 +48,26 @@ const hasBody = (request: FastifyRequest) =>
  * Makes a POST, PATCH or DELETE that carries an `Idempotency-Key` header happen once: a repeat with the same key
  * (same user and workspace) gets the first answer again, with `Idempotent-Replayed: true`, and a repeat that
  * arrives while the first is running waits for it. Answers of 5xx and 429 are not kept, so a retry runs again.
- * Keys live in this process's memory: a restart or another server process does not know them.
+ * Keys and answers live in the database (`idempotency_keys`), so a retry that reaches another server process, or
+ * this one after a restart, gets the first answer too.
  */
-export function registerIdempotency(app: FastifyInstance, options: IdempotencyOptions = {}): void {
+export function registerIdempotency(app: FastifyInstance, options: IdempotencyOptions): void {
+  const keys = options.store.idempotency;
   const ttlMs = options.ttlMs ?? 86_400_000;
-  const maxEntries = options.maxEntries ?? 10_000;
+  const bounds = {
+    maxEntries: options.maxEntries ?? 10_000,
+    maxTotalBytes: options.maxTotalBytes ?? 64 * 1024 * 1024,
+  };
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
-  const maxTotalBytes = options.maxTotalBytes ?? 64 * 1024 * 1024;
-  let totalBytes = 0;
   const waitMs = options.waitMs ?? 30_000;
-  const entries = new Map<string, Entry>();
+  const pollMs = options.pollMs ?? 25;
+  // Pruning scans the table: done after each 1% of either bound, so the table overshoots by that much per process.
+  const pruneEvery = Math.max(1, Math.floor(bounds.maxEntries / 100));
+  const pruneBytes = bounds.maxTotalBytes / 100;
+  let keptSincePrune = 0;
+  let bytesSincePrune = 0;
   const pending = new WeakMap<FastifyRequest, string>();
   const bodyDigests = new WeakMap<FastifyRequest, string>();
-
-  function forget(id: string): void {
-    const entry = entries.get(id);
-    entries.delete(id);
-    if (entry?.answer) totalBytes -= sizeOf(entry.answer.body);
-    entry?.finish();
-  }
 
   // The raw bytes are hashed as they arrive, never the parsed body: a binary batch of tens of MB would become
   // hundreds of MB of JSON text and hold the event loop for seconds.
@@ -102,65 +100,65 @@ export function registerIdempotency(app: FastifyInstance, options: IdempotencyOp
       .update(`${request.method} ${request.url}\n${body}`)
       .digest('base64url');
     // A repeat replays the kept answer, or waits for the first request; after a forgotten (5xx) one it runs.
+    const giveUpAt = Date.now() + waitMs;
     for (;;) {
-      const entry = entries.get(id);
-      if (!entry) break;
-      if (entry.until <= Date.now()) {
-        forget(id);
-        break;
-      }
-      if (entry.fingerprint !== fingerprint) {
+      const now = Date.now();
+      const held = await keys.claim(id, fingerprint, now, now + ttlMs);
+      if (!held) break;
+      if (held.fingerprint !== fingerprint) {
         throw new SimscopeError(
           'conflict',
           `header.${IDEMPOTENCY_HEADER}: this key was used for another request`,
         );
       }
-      if (entry.answer) {
-        const { answer } = entry;
+      if (held.answer) {
+        const { answer } = held;
         reply.code(answer.status).header(IDEMPOTENT_REPLAY_HEADER, 'true');
-        if (answer.type) reply.header('content-type', answer.type);
+        if (answer.contentType) reply.header('content-type', answer.contentType);
         return reply.send(answer.body);
       }
-      let timer: NodeJS.Timeout | undefined;
-      const waited = await Promise.race([
-        entry.done.then(() => 'done' as const),
-        new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), waitMs))),
-      ]);
-      clearTimeout(timer);
-      if (waited === 'timeout') {
+      if (Date.now() >= giveUpAt) {
         throw new SimscopeError(
           'conflict',
           `header.${IDEMPOTENCY_HEADER}: a request with this key is still running; send it again later`,
         );
       }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(pollMs, giveUpAt - Date.now())));
     }
-    while (entries.size >= maxEntries) forget(entries.keys().next().value!);
-    let finish = () => {};
-    const done = new Promise<void>((resolve) => (finish = resolve));
-    entries.set(id, { fingerprint, until: Date.now() + ttlMs, done, finish });
     pending.set(request, id);
   });
 
   app.addHook('onSend', async function keepAnswer(request, reply, payload) {
     const id = pending.get(request);
-    const entry = id === undefined ? undefined : entries.get(id);
-    if (id === undefined || !entry) return payload;
+    if (id === undefined) return payload;
     pending.delete(request);
     const status = reply.statusCode;
     const body = typeof payload === 'string' || Buffer.isBuffer(payload) ? payload : undefined;
     if (status >= 500 || status === 429 || body === undefined || sizeOf(body) > maxBodyBytes) {
-      forget(id);
-    } else {
-      entry.answer = { status, type: reply.getHeader('content-type') as string | undefined, body };
-      totalBytes += sizeOf(body);
-      entry.finish();
-      while (totalBytes > maxTotalBytes && entries.size > 0) forget(entries.keys().next().value!);
+      await keys.forget(id);
+      return payload;
+    }
+    // Kept before the answer leaves: a retry sent anywhere after the client saw it replays it.
+    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+    await keys.answer(id, {
+      status,
+      contentType: (reply.getHeader('content-type') as string | undefined) ?? null,
+      body: bytes,
+    });
+    bytesSincePrune += bytes.length;
+    if (++keptSincePrune >= pruneEvery || bytesSincePrune >= pruneBytes) {
+      keptSincePrune = 0;
+      bytesSincePrune = 0;
+      await keys.prune(Date.now(), bounds);
     }
     return payload;
   });
 
   app.addHook('onResponse', async function dropUnfinished(request) {
     const id = pending.get(request);
-    if (id !== undefined) forget(id);
+    if (id !== undefined) {
+      pending.delete(request);
+      await keys.forget(id);
+    }
   });
 }

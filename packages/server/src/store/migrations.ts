@@ -294,6 +294,24 @@ export const MIGRATIONS: readonly Migration[] = [
       UPDATE series SET sum_value = 0, sum_count = 0 WHERE count = 0;
     `,
   },
+  {
+    // Idempotency keys and their answers, shared by every server process; a row without status is still running.
+    version: 7,
+    name: 'idempotency keys',
+    sql: ({ types: t }) => `
+      CREATE TABLE idempotency_keys (
+        pk ${t.pk},
+        id ${t.text} NOT NULL UNIQUE,
+        fingerprint ${t.text} NOT NULL,
+        status ${t.int},
+        content_type ${t.text},
+        body ${t.bytes},
+        size ${t.int} NOT NULL DEFAULT 0,
+        expires_at ${t.int} NOT NULL
+      );
+      CREATE INDEX idempotency_keys_expiry ON idempotency_keys (expires_at);
+    `,
+  },
 ];
 
 /**

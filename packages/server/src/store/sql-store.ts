@@ -2,6 +2,7 @@ import type { AlertStore } from './alert-store.js';
 import type { ArtifactStore } from './artifact-store.js';
 import type { EventStore } from './event-store.js';
 import type { FolderStore } from './folder-store.js';
+import type { IdempotencyStore } from './idempotency-store.js';
 import type { IdentityStore } from './identity-store.js';
 import type { MetricStore } from './metric-store.js';
 import { applyMigrations } from './migrations.js';
@@ -11,6 +12,7 @@ import { SqlArtifactStore } from './sql-artifact-store.js';
 import type { SqlDriver } from './sql-driver.js';
 import { SqlEventStore } from './sql-event-store.js';
 import { SqlFolderStore } from './sql-folder-store.js';
+import { SqlIdempotencyStore } from './sql-idempotency-store.js';
 import { SqlIdentityStore } from './sql-identity-store.js';
 import { SqlMetricStore } from './sql-metric-store.js';
 import { SqlRunStore } from './sql-run-store.js';
@@ -30,6 +32,7 @@ export abstract class SqlStore implements Store {
   readonly artifacts: ArtifactStore;
   readonly alerts: AlertStore;
   readonly telemetry: TelemetryStore;
+  readonly idempotency: IdempotencyStore;
 
   constructor(db: SqlDriver, options: { cacheBytes?: number } = {}) {
     this.db = db;
@@ -41,6 +44,7 @@ export abstract class SqlStore implements Store {
     this.artifacts = new SqlArtifactStore(db);
     this.alerts = new SqlAlertStore(db);
     this.telemetry = new SqlTelemetryStore(db);
+    this.idempotency = new SqlIdempotencyStore(db);
   }
 
   async migrate(): Promise<void> {
@@ -49,5 +53,9 @@ export abstract class SqlStore implements Store {
 
   close(): Promise<void> {
     return this.db.close();
+  }
+
+  usage(): { open: number; idle: number; waiting: number } {
+    return this.db.usage?.() ?? { open: 0, idle: 0, waiting: 0 };
   }
 }

@@ -2,6 +2,7 @@ import type { AlertStore } from './alert-store.js';
 import type { ArtifactStore } from './artifact-store.js';
 import type { EventStore } from './event-store.js';
 import type { FolderStore } from './folder-store.js';
+import type { IdempotencyStore } from './idempotency-store.js';
 import type { IdentityStore } from './identity-store.js';
 import type { MetricStore } from './metric-store.js';
 import type { RunStore } from './run-store.js';
@@ -47,6 +48,10 @@ export interface Store {
   readonly alerts: AlertStore;
   /** Telemetry services, keys and records (telemetry-store.ts). */
   readonly telemetry: TelemetryStore;
+  /** Idempotency keys and answers, shared by every server process (idempotency-store.ts). */
+  readonly idempotency: IdempotencyStore;
   migrate(): Promise<void>;
   close(): Promise<void>;
+  /** How busy the database's connections are (metrics). */
+  usage?(): { open: number; idle: number; waiting: number };
 }

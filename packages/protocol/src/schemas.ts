@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { durationSchema } from './durations.js';
 import { LIMITS } from './limits.js';
 import { jsonDepthWithin, unicodeProblem } from './validation.js';
 
@@ -111,7 +112,8 @@ export const runCreateSchema = z.strictObject({
   metadata: metadataSchema.optional(),
   system: metadataSchema.optional(),
   status: z.enum(['created', 'running']).optional(),
-  heartbeatTimeout: seconds.nullable().optional(),
+  /** Seconds or text such as '5m' without a heartbeat before the run is `lost`; null (default here): never. */
+  heartbeatTimeout: durationSchema().nullable().optional(),
 });
 export type RunCreateInput = z.input<typeof runCreateSchema>;
 
@@ -127,7 +129,8 @@ export const runUpdateSchema = z.strictObject({
   status: z.enum(RUN_STATUSES).optional(),
   /** When the status changed (µs), for runs uploaded later; default now. */
   statusAt: micros.optional(),
-  heartbeatTimeout: seconds.nullable().optional(),
+  /** Seconds or text such as '5m' without a heartbeat before the run is `lost`; null (default here): never. */
+  heartbeatTimeout: durationSchema().nullable().optional(),
 });
 export type RunUpdateInput = z.input<typeof runUpdateSchema>;
 
@@ -199,6 +202,40 @@ export const downsampleRunsSchema = z
   });
 export type DownsampleRunsInput = z.input<typeof downsampleRunsSchema>;
 
+/** What `POST /metrics/aggregate` groups runs by: `tags` (a run in each of its tags), `folder`, or `metadata.<path>`. */
+export const aggregateGroupSchema = z.union([
+  z.literal('tags'),
+  z.literal('folder'),
+  z
+    .string()
+    .regex(/^metadata\.[^.]+(\.[^.]+)*$/, { message: "must be 'tags', 'folder' or 'metadata.<key>'" })
+    .max(LIMITS.nameLength),
+]);
+
+/** One metric of many runs grouped, each group's runs aggregated per bucket (`POST /metrics/aggregate`). */
+export const aggregateSchema = z
+  .strictObject({
+    runs: z
+      .array(z.string().min(1).max(LIMITS.nameLength))
+      .min(1, { message: 'name at least one run' })
+      .max(LIMITS.downsampleRuns, { message: `at most ${LIMITS.downsampleRuns} runs` }),
+    name: z.string().min(1).max(LIMITS.nameLength),
+    by: aggregateGroupSchema,
+    x: z.enum(SERIES_AXES).optional(),
+    from: z.number().optional(),
+    to: z.number().optional(),
+    buckets: z.number().int().min(1).max(LIMITS.downsampleBuckets).optional(),
+  })
+  .refine((r) => r.runs.length * (r.buckets ?? 1000) <= LIMITS.downsampleTotalBuckets, {
+    message: `runs × buckets must be at most ${LIMITS.downsampleTotalBuckets}`,
+    path: ['buckets'],
+  })
+  .refine((r) => r.from === undefined || r.to === undefined || r.to > r.from, {
+    message: 'must be greater than from',
+    path: ['to'],
+  });
+export type AggregateInput = z.input<typeof aggregateSchema>;
+
 /** Filter text in a search body: long filters go in a body, which is not bound by the server's header limit. */
 const searchFilter = z
   .string()
@@ -226,6 +263,7 @@ export const runTableSearchSchema = z.strictObject({
   limit: z.number().int().optional(),
   next: searchCursor,
   metricNames: z.boolean().optional(),
+  folderCounts: z.boolean().optional(),
 });
 export type RunTableSearchInput = z.input<typeof runTableSearchSchema>;
 

@@ -10,6 +10,7 @@ import type {
 import type { EventView, FolderView, RunTablePage, RunView, SeriesView } from '../views.js';
 import type { RouteName } from './routes.js';
 import type {
+  AggregateView,
   DownsampleRunsView,
   DownsampleView,
   Me,
@@ -59,6 +60,7 @@ export interface RouteResponses {
   readSeries: SeriesPageView;
   downsample: DownsampleView;
   downsampleRuns: DownsampleRunsView;
+  aggregateMetric: AggregateView;
   ingestEvents: { stored: boolean; events: number };
   listEvents: Page<EventView>;
   createFolder: FolderView;
@@ -72,6 +74,7 @@ export interface RouteResponses {
   createAlert: AlertView;
   listAlerts: Page<AlertListItem>;
   getAlert: AlertView;
+  updateAlert: AlertView;
   listAlertRuns: Page<RunAlertView>;
   deleteAlert: undefined;
   attachAlert: RunAlertView;

@@ -200,6 +200,13 @@ export const ROUTES = {
     summary:
       'One metric of many runs in N equal-width M4 buckets on one grid (by default the span of all of them)',
   },
+  aggregateMetric: {
+    method: 'POST',
+    path: '/metrics/aggregate',
+    scope: 'read',
+    summary:
+      "One metric of many runs grouped by tag, folder or a metadata key: per bucket each group's mean and std of the runs' last values and the min of their minima to the max of their maxima",
+  },
 
   ingestEvents: {
     method: 'POST',
@@ -289,7 +296,8 @@ export const ROUTES = {
     method: 'POST',
     path: '/alerts',
     scope: 'write',
-    summary: 'Create an alert definition, or get the identical one of that name (409 if it differs)',
+    summary:
+      'Create an alert definition, or get the identical one of that name (409 if it differs: PATCH /alerts/:alert changes it)',
   },
   listAlerts: {
     method: 'GET',
@@ -303,6 +311,14 @@ export const ROUTES = {
     path: '/alerts/:alert',
     scope: 'read',
     summary: 'Get an alert definition by id or name',
+  },
+  updateAlert: {
+    method: 'PATCH',
+    path: '/alerts/:alert',
+    scope: 'write',
+    summary:
+      'Change fields of an alert definition (null removes one); runs it is attached to use the new one',
+    bodyDescription: 'the fields of POST /alerts to change, name excepted',
   },
   listAlertRuns: {
     method: 'GET',

@@ -106,6 +106,35 @@ export interface DownsampleRunsView {
   runs: ({ run: string } & (Buckets<JsonColumn> | { error: { code: 'not_found'; message: string } }))[];
 }
 
+/** One group of `POST /metrics/aggregate`: per bucket, over the runs with a point in it. */
+export interface AggregateGroupView {
+  /** The group's value: a tag, a folder path, or a metadata value as text (strings as they are, others as JSON). */
+  value: string | null;
+  /** The ids of the group's runs. */
+  runs: string[];
+  /** Runs with a point in the bucket. */
+  n: number[];
+  /** Mean and (population) standard deviation of the runs' last values in the bucket. */
+  mean: JsonColumn;
+  std: JsonColumn;
+  /** The least of the runs' minima and the greatest of their maxima in the bucket. */
+  min: JsonColumn;
+  max: JsonColumn;
+}
+
+/** `POST /metrics/aggregate`: groups in the order of their values (runs without the key last, value null). */
+export interface AggregateView {
+  name: string;
+  x: 'step' | 'time' | 'timestamp';
+  by: string;
+  from: number;
+  to: number;
+  buckets: number;
+  groups: AggregateGroupView[];
+  /** Runs not found, or without the metric. */
+  missing: { run: string; error: { code: 'not_found'; message: string } }[];
+}
+
 /** `GET /runs/:run/metrics/series` in JSON: the asked columns of one page of points. */
 export interface SeriesPageView {
   name: string;

@@ -3,13 +3,13 @@ import Fastify, { type FastifyInstance, type FastifyRequest, LogController } fro
 import type { BlobStore } from '../blob/blob-store.js';
 import { AddressPolicy } from '../services/address-policy.js';
 import { AdminService } from '../services/admin-service.js';
+import { AggregateService } from '../services/aggregate-service.js';
 import { ArtifactService } from '../services/artifact-service.js';
 import { AuthService } from '../services/auth-service.js';
 import type { AuthContext, ServiceContext } from '../services/context.js';
 import { DomainEvents } from '../services/domain-events.js';
 import { EventService } from '../services/event-service.js';
 import { LiveHub } from '../services/live-hub.js';
-import { AggregateService } from '../services/aggregate-service.js';
 import { MetricService } from '../services/metric-service.js';
 import { RunService } from '../services/run-service.js';
 import { WriterClocks } from '../services/writer-clocks.js';
@@ -20,6 +20,7 @@ import { registerIdempotency } from './idempotency.js';
 import { registerMetricsRoute, ServerMetrics } from './metrics.js';
 import { REQUEST_ID_OPTIONS, registerRequestId } from './request-id.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
+import { registerAggregateRoutes } from './routes/aggregate-routes.js';
 import { registerAlertRoutes } from './routes/alerts-routes.js';
 import { registerArtifactRoutes } from './routes/artifacts-routes.js';
 import { registerEventRoutes } from './routes/events-routes.js';
@@ -27,7 +28,6 @@ import { registerFolderRoutes } from './routes/folders-routes.js';
 import type { RouteKit } from './routes/kit.js';
 import { registerLiveRoutes } from './routes/live-routes.js';
 import { registerMetaRoutes, SERVER_VERSION } from './routes/meta-routes.js';
-import { registerAggregateRoutes } from './routes/aggregate-routes.js';
 import { registerMetricRoutes } from './routes/metrics-routes.js';
 import { RouteRegistry } from './routes/register.js';
 import { registerRunTableRoutes } from './routes/run-table-routes.js';
@@ -132,10 +132,10 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
     });
   const hub = new LiveHub();
   const disconnectLive = hub.connect(bus);
-  const metrics = config.metrics ?? new ServerMetrics();
-  metrics.instrument(app);
-  metrics.setSources({ liveConnections: () => hub.size, database: () => store.usage?.() ?? null });
-  const stopMetrics = metrics.listen(bus);
+  const prometheus = config.metrics ?? new ServerMetrics();
+  prometheus.instrument(app);
+  prometheus.setSources({ liveConnections: () => hub.size, database: () => store.usage?.() ?? null });
+  const stopMetrics = prometheus.listen(bus);
   app.addHook('onClose', async function disconnectLiveHub() {
     disconnectLive();
     stopMetrics();
@@ -174,7 +174,7 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
   registerRunTableRoutes(kit);
   registerAlertRoutes(kit, new AddressPolicy(config.webhookAllow));
   registerTelemetryRoutes(kit);
-  registerMetricsRoute(app, metrics, authenticator(auth, now)('admin'));
+  registerMetricsRoute(app, prometheus, authenticator(auth, now)('admin'));
   // Artifacts: in a scope of their own, where bodies arrive as streams
   await app.register(async function artifactScope(scope) {
     registerArtifactRoutes(scope, { ...kit, register: registry.on(scope) });

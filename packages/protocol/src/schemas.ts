@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { durationSchema } from './durations.js';
 import { LIMITS } from './limits.js';
 import { jsonDepthWithin, unicodeProblem } from './validation.js';
 
@@ -112,8 +111,7 @@ export const runCreateSchema = z.strictObject({
   metadata: metadataSchema.optional(),
   system: metadataSchema.optional(),
   status: z.enum(['created', 'running']).optional(),
-  /** Seconds or text such as '5m' without a heartbeat before the run is `lost`; null (default here): never. */
-  heartbeatTimeout: durationSchema().nullable().optional(),
+  heartbeatTimeout: seconds.nullable().optional(),
 });
 export type RunCreateInput = z.input<typeof runCreateSchema>;
 
@@ -129,8 +127,7 @@ export const runUpdateSchema = z.strictObject({
   status: z.enum(RUN_STATUSES).optional(),
   /** When the status changed (µs), for runs uploaded later; default now. */
   statusAt: micros.optional(),
-  /** Seconds or text such as '5m' without a heartbeat before the run is `lost`; null (default here): never. */
-  heartbeatTimeout: durationSchema().nullable().optional(),
+  heartbeatTimeout: seconds.nullable().optional(),
 });
 export type RunUpdateInput = z.input<typeof runUpdateSchema>;
 

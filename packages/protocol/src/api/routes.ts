@@ -296,8 +296,7 @@ export const ROUTES = {
     method: 'POST',
     path: '/alerts',
     scope: 'write',
-    summary:
-      'Create an alert definition, or get the identical one of that name (409 if it differs: PATCH /alerts/:alert changes it)',
+    summary: 'Create an alert definition, or get the identical one of that name (409 if it differs)',
   },
   listAlerts: {
     method: 'GET',
@@ -311,14 +310,6 @@ export const ROUTES = {
     path: '/alerts/:alert',
     scope: 'read',
     summary: 'Get an alert definition by id or name',
-  },
-  updateAlert: {
-    method: 'PATCH',
-    path: '/alerts/:alert',
-    scope: 'write',
-    summary:
-      'Change fields of an alert definition (null removes one); runs it is attached to use the new one',
-    bodyDescription: 'the fields of POST /alerts to change, name excepted',
   },
   listAlertRuns: {
     method: 'GET',

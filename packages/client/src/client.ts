@@ -2,6 +2,7 @@ import type {
   AlertFilters,
   AlertListItem,
   AlertTransitionView,
+  AlertView,
   ArtifactFilters,
   EventFilters,
   EventLevel,
@@ -40,7 +41,7 @@ import {
 import { type ConnectionOptions, type ResolvedConnection, resolveConfig } from './config.js';
 import { type CallArgs, type CallInput, HttpTransport, type RetryOptions } from './http-transport.js';
 import { type ListItem, type ListRouteName, type PageQuery, requestPage } from './query/list-request.js';
-import { Lister, type ListSpec } from './query/lister.js';
+import { KeyedLister, type KeyedListSpec, Lister, type ListSpec } from './query/lister.js';
 import {
   ALERTS,
   ARTIFACTS,
@@ -49,6 +50,8 @@ import {
   METRIC_NAMES,
   RUN_ALERTS,
   RUNS,
+  type RunAlertKey,
+  type RunItemKey,
   TELEMETRY_RECORDS,
 } from './query/lists.js';
 import { type MetricTableOptions, type RunSelection, readMetricTable } from './query/metric-reader.js';
@@ -93,7 +96,7 @@ function int64(bytes: Uint8Array): Float64Array {
 export interface ClientOptions extends ConnectionOptions {
   /** Retries of every call; each call may pass its own. */
   retries?: Partial<RetryOptions>;
-  /** Draw a progress bar on stderr (when it is a terminal) during every `listAll`. */
+  /** The progress bar of every `listAll` and `metricTable`: on stderr when it is a terminal (default); `false`: none. */
   progress?: boolean | ProgressStream;
   /** Per-request time limit in ms (default 30 s). */
   timeoutMs?: number;
@@ -116,21 +119,24 @@ export class Client {
   readonly #progress: boolean | ProgressStream | undefined;
   readonly #url: string;
   readonly #spoolDir: string;
-  /** Runs: filters such as `{ status__in, created__gte, name__regex, metadata__KEY__gt, metrics__NAME__STAT__lt }`. */
-  readonly runs: Lister<RunFilters, RunView>;
-  /** Folders: `{ path, parent, under }`. */
-  readonly folders: Lister<FolderFilters, FolderView>;
-  /** Events of a run: `{ run, level__in, message__icontains, timestamp__gte, order }`. */
+  /**
+   * Runs: filters such as `{ status__in, created__gte, name__regex, metadata__KEY__gt, metrics__NAME__STAT__lt }`;
+   * `get(idOrName)`.
+   */
+  readonly runs: KeyedLister<RunFilters, RunView, string>;
+  /** Folders: `{ path, parent, under }`; `get(idOrPath)`. */
+  readonly folders: KeyedLister<FolderFilters, FolderView, string>;
+  /** Events of a run: `{ run, level__in, message__icontains, timestamp__gte, order }`; no `get` (no ids). */
   readonly events: Lister<EventFilters, EventView>;
-  /** Metrics of a run with their last value, min and max: `{ run, name__startswith, name__regex }`. */
-  readonly metricNames: Lister<MetricNameFilters, SeriesView>;
-  /** Artifacts of a run: `{ run, category, name, name__startswith, name__contains, name__endswith }`. */
-  readonly artifacts: Lister<ArtifactFilters, ArtifactInfo>;
-  /** Alert definitions of the workspace, by name, with their runs and critical counts: `{ critical }`. */
-  readonly alerts: Lister<AlertFilters, AlertListItem>;
-  /** Alerts attached to a run, by name, with the run's state for each: `{ run, critical }`. */
-  readonly runAlerts: Lister<RunAlertFilters, RunAlertView>;
-  /** Telemetry records of a service: `{ service, function__in, session, timestamp__gte, order }`. */
+  /** Metrics of a run with their last value, min and max: `{ run, name__startswith, name__regex }`; `get({ run, name })`. */
+  readonly metricNames: KeyedLister<MetricNameFilters, SeriesView, RunItemKey>;
+  /** Artifacts of a run: `{ run, category, name, name__startswith, name__contains, name__endswith }`; `get({ run, name })`. */
+  readonly artifacts: KeyedLister<ArtifactFilters, ArtifactInfo, RunItemKey>;
+  /** Alert definitions of the workspace, by name, with their runs and critical counts: `{ critical }`; `get(idOrName)`. */
+  readonly alerts: KeyedLister<AlertFilters, AlertListItem, string, AlertView>;
+  /** Alerts attached to a run, by name, with the run's state for each: `{ run, critical }`; `get({ run, alert })`. */
+  readonly runAlerts: KeyedLister<RunAlertFilters, RunAlertView, RunAlertKey>;
+  /** Telemetry records of a service: `{ service, function__in, session, timestamp__gte, order }`; no `get` (no route reads one). */
   readonly telemetryRecords: Lister<TelemetryRecordFilters, TelemetryRecordView>;
 
   constructor(options: ClientOptions = {}) {
@@ -143,18 +149,22 @@ export class Client {
     this.#url = connection.url;
     this.#spoolDir = spoolDirectory(options.spoolDir);
     this.#progress = options.progress;
-    this.runs = this.#lister(RUNS);
-    this.folders = this.#lister(FOLDERS);
+    this.runs = this.#keyed(RUNS);
+    this.folders = this.#keyed(FOLDERS);
     this.events = this.#lister(EVENTS);
-    this.metricNames = this.#lister(METRIC_NAMES);
-    this.artifacts = this.#lister(ARTIFACTS);
-    this.alerts = this.#lister(ALERTS);
-    this.runAlerts = this.#lister(RUN_ALERTS);
+    this.metricNames = this.#keyed(METRIC_NAMES);
+    this.artifacts = this.#keyed(ARTIFACTS);
+    this.alerts = this.#keyed(ALERTS);
+    this.runAlerts = this.#keyed(RUN_ALERTS);
     this.telemetryRecords = this.#lister(TELEMETRY_RECORDS);
   }
 
   #lister<In, T>(spec: ListSpec<In, unknown, T>): Lister<In, T> {
     return new Lister(this.#transport, spec, { progress: this.#progress });
+  }
+
+  #keyed<In, T, Key, One>(spec: KeyedListSpec<In, unknown, T, Key, One>): KeyedLister<In, T, Key, One> {
+    return new KeyedLister(this.#transport, spec, { progress: this.#progress });
   }
 
   /**
@@ -170,8 +180,8 @@ export class Client {
     options: MetricTableOptions = {},
   ): Promise<MetricTable> {
     return readMetricTable(this.#transport, this.metricNames, runs, names, {
-      progress: this.#progress,
       ...options,
+      progress: options.progress ?? this.#progress,
     });
   }
 
@@ -246,7 +256,7 @@ export class Client {
   }
 
   async getMetricNames(run: string): Promise<MetricInfo[]> {
-    return (await this.metricNames.listAll({ run })).items;
+    return (await this.metricNames.listAll({ run }, { progress: false })).items;
   }
 
   /**

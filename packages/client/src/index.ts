@@ -46,7 +46,16 @@ export { type LogCaptureOptions, parseLogLine, pinoLevel } from './log-capture.j
 export { type ArrowTable, loadArrow } from './query/arrow.js';
 export type { Column, ColumnKind, ColumnSpec } from './query/columns.js';
 export { ListResult, type ListState } from './query/list-result.js';
-export { type ListAllOptions, Lister, type ListOptions, type ListSpec } from './query/lister.js';
+export {
+  type GetOptions,
+  KeyedLister,
+  type KeyedListSpec,
+  type ListAllOptions,
+  Lister,
+  type ListOptions,
+  type ListSpec,
+} from './query/lister.js';
+export type { RunAlertKey, RunItemKey } from './query/lists.js';
 export type { MetricTableOptions, RunSelection } from './query/metric-reader.js';
 export { type MetricRow, MetricTable } from './query/metric-table.js';
 export {

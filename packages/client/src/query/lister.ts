@@ -18,6 +18,16 @@ export interface ListSpec<In, Out, T> extends ListDefinition<In, Out> {
   columns: readonly ColumnSpec<T>[];
 }
 
+/** A list whose rows have an id (or a key of a few parts) and a route that reads one row by it. */
+export interface KeyedListSpec<In, Out, T, Key, One = T> extends ListSpec<In, Out, T> {
+  get(transport: HttpTransport, key: Key, retries?: Partial<RetryOptions>): Promise<One>;
+}
+
+export interface GetOptions {
+  /** This call's retries. */
+  retries?: Partial<RetryOptions>;
+}
+
 export interface ListOptions {
   /** Page size (the server's default when absent). */
   limit?: number;
@@ -109,7 +119,7 @@ export class Lister<In, T, Out = unknown> {
     });
   }
 
-  /** Every page (up to `maxPages`), as one result. */
+  /** Every page (up to `maxPages`), as one result; draws a progress bar on stderr when it is a terminal. */
   async listAll(filters: In, options: ListAllOptions<T> = {}): Promise<ListResult<T>> {
     const { path, query } = this.#request(filters);
     const from = options.resumeFrom;
@@ -134,7 +144,10 @@ export class Lister<In, T, Out = unknown> {
       state.pages = from.pages;
       state.complete = from.complete;
     }
-    const report = progressReporter({ ...this.#defaults, ...options });
+    const report = progressReporter({
+      onProgress: options.onProgress ?? this.#defaults.onProgress,
+      progress: options.progress ?? this.#defaults.progress,
+    });
     const start = Date.now();
     const pagesBefore = state.pages;
     const progress = (done: boolean) => {
@@ -175,5 +188,33 @@ export class Lister<In, T, Out = unknown> {
     }
     progress(true);
     return new ListResult({ ...state, error }, this.#spec.columns);
+  }
+}
+
+/**
+ * A {@link Lister} whose rows can also be read one at a time, as DIALS's `dials.run.get(...)`: by id (or name),
+ * or by the parts of its key (`{ run, name }`). A missing one rejects with a `ClientError`, status 404.
+ *
+ * @example
+ * const run = await client.runs.get('cavity-re100');
+ * const loss = await client.metricNames.get({ run: run.id, name: 'loss' });
+ */
+export class KeyedLister<In, T, Key, One = T> extends Lister<In, T> {
+  readonly #transport: HttpTransport;
+  readonly #get: KeyedListSpec<In, unknown, T, Key, One>['get'];
+
+  constructor(
+    transport: HttpTransport,
+    spec: KeyedListSpec<In, unknown, T, Key, One>,
+    defaults: ProgressOptions = {},
+  ) {
+    super(transport, spec, defaults);
+    this.#transport = transport;
+    this.#get = spec.get;
+  }
+
+  /** One row by its id or key. */
+  async get(key: Key, options: GetOptions = {}): Promise<One> {
+    return this.#get(this.#transport, key, options.retries);
   }
 }

@@ -2,6 +2,7 @@ import {
   ALERT_LIST,
   type AlertFilters,
   type AlertListItem,
+  type AlertView,
   ARTIFACT_LIST,
   type ArtifactFilters,
   type ArtifactView,
@@ -13,6 +14,7 @@ import {
   type FolderView,
   METRIC_NAME_LIST,
   type MetricNameFilters,
+  pathOf,
   RUN_ALERT_LIST,
   RUN_LIST,
   type RunAlertFilters,
@@ -24,14 +26,69 @@ import {
   type TelemetryRecordFilters,
   type TelemetryRecordView,
 } from '@simscope/protocol';
+import { ClientError, SimscopeError } from '../errors.js';
+import type { HttpTransport, RetryOptions } from '../http-transport.js';
 import { toFloat } from './columns.js';
-import type { ListSpec } from './lister.js';
+import { requestPage } from './list-request.js';
+import type { KeyedListSpec, ListSpec } from './lister.js';
 
-// Each list of the API is its protocol definition plus the columns of its rows; a new list is one more of these
-// and one `Lister` field in client.ts.
+// Each list of the API is its protocol definition plus the columns of its rows (and, where a row has an id and a
+// route reads one, `get`); a new list is one more of these and one `Lister` field in client.ts.
 
-export const RUNS: ListSpec<RunFilters, unknown, RunView> = {
+/** A run (id or name) and one of its metrics or artifacts by name. */
+export interface RunItemKey {
+  run: string;
+  name: string;
+}
+
+/** A run (id or name) and an alert attached to it (id or name). */
+export interface RunAlertKey {
+  run: string;
+  alert: string;
+}
+
+/** A key part as given: refused when it is not a non-empty string, as an empty id would read the whole list. */
+function keyPart(value: unknown, field: string): string {
+  if (typeof value !== 'string' || value === '') {
+    throw new SimscopeError(
+      'invalid_field',
+      `${field}: must be a non-empty string, got ${JSON.stringify(value)}`,
+    );
+  }
+  return value;
+}
+
+/** The parts of a key of a run's row, each checked. */
+function runKey<K extends string>(key: { run: string } & Record<K, string>, part: K): [string, string] {
+  if (typeof key !== 'object' || key === null) {
+    throw new SimscopeError('invalid_field', `key: must be { run, ${part} }, got ${JSON.stringify(key)}`);
+  }
+  return [keyPart(key.run, 'key.run'), keyPart(key[part], `key.${part}`)];
+}
+
+/**
+ * The one row of a listing that the exact-name filter picks (for rows that have a key but no route of their own);
+ * a 404 `ClientError` when there is none.
+ */
+async function onlyRow<T>(
+  transport: HttpTransport,
+  route: 'listMetricNames' | 'listArtifacts',
+  key: RunItemKey,
+  what: string,
+  retries: Partial<RetryOptions> | undefined,
+): Promise<T> {
+  const [run, name] = runKey(key, 'name');
+  const path = pathOf(route, { run });
+  const page = await requestPage(transport, route, path, { name, limit: 1 }, retries);
+  const row = page.items[0];
+  if (!row) throw new ClientError('not_found', `GET ${path}: no ${what} '${name}' in run '${run}'`, 404);
+  return row as T;
+}
+
+export const RUNS: KeyedListSpec<RunFilters, unknown, RunView, string> = {
   ...(RUN_LIST as ListSpec<RunFilters, unknown, RunView>),
+  get: (transport, run, retries) =>
+    transport.call('getRun', { params: { run: keyPart(run, 'run') }, retries }),
   columns: [
     { name: 'id', kind: 'string', value: (r) => r.id },
     { name: 'name', kind: 'string', value: (r) => r.name },
@@ -51,8 +108,10 @@ export const RUNS: ListSpec<RunFilters, unknown, RunView> = {
   ],
 };
 
-export const FOLDERS: ListSpec<FolderFilters, unknown, FolderView> = {
+export const FOLDERS: KeyedListSpec<FolderFilters, unknown, FolderView, string> = {
   ...(FOLDER_LIST as ListSpec<FolderFilters, unknown, FolderView>),
+  get: (transport, folder, retries) =>
+    transport.call('getFolder', { params: { folder: keyPart(folder, 'folder') }, retries }),
   columns: [
     { name: 'id', kind: 'string', value: (f) => f.id },
     { name: 'path', kind: 'string', value: (f) => f.path },
@@ -72,8 +131,9 @@ export const EVENTS: ListSpec<EventFilters, unknown, EventView> = {
   ],
 };
 
-export const METRIC_NAMES: ListSpec<MetricNameFilters, unknown, SeriesView> = {
+export const METRIC_NAMES: KeyedListSpec<MetricNameFilters, unknown, SeriesView, RunItemKey> = {
   ...(METRIC_NAME_LIST as ListSpec<MetricNameFilters, unknown, SeriesView>),
+  get: (transport, key, retries) => onlyRow(transport, 'listMetricNames', key, 'metric', retries),
   columns: [
     { name: 'name', kind: 'string', value: (m) => m.name },
     { name: 'count', kind: 'int', value: (m) => m.count },
@@ -86,8 +146,9 @@ export const METRIC_NAMES: ListSpec<MetricNameFilters, unknown, SeriesView> = {
   ],
 };
 
-export const ARTIFACTS: ListSpec<ArtifactFilters, unknown, ArtifactView> = {
+export const ARTIFACTS: KeyedListSpec<ArtifactFilters, unknown, ArtifactView, RunItemKey> = {
   ...(ARTIFACT_LIST as ListSpec<ArtifactFilters, unknown, ArtifactView>),
+  get: (transport, key, retries) => onlyRow(transport, 'listArtifacts', key, 'artifact', retries),
   columns: [
     { name: 'name', kind: 'string', value: (a) => a.name },
     { name: 'category', kind: 'category', value: (a) => a.category },
@@ -99,8 +160,10 @@ export const ARTIFACTS: ListSpec<ArtifactFilters, unknown, ArtifactView> = {
   ],
 };
 
-export const ALERTS: ListSpec<AlertFilters, unknown, AlertListItem> = {
+export const ALERTS: KeyedListSpec<AlertFilters, unknown, AlertListItem, string, AlertView> = {
   ...(ALERT_LIST as ListSpec<AlertFilters, unknown, AlertListItem>),
+  get: (transport, alert, retries) =>
+    transport.call('getAlert', { params: { alert: keyPart(alert, 'alert') }, retries }),
   columns: [
     { name: 'id', kind: 'string', value: (a) => a.id },
     { name: 'name', kind: 'string', value: (a) => a.name },
@@ -127,8 +190,12 @@ export const ALERTS: ListSpec<AlertFilters, unknown, AlertListItem> = {
   ],
 };
 
-export const RUN_ALERTS: ListSpec<RunAlertFilters, unknown, RunAlertView> = {
+export const RUN_ALERTS: KeyedListSpec<RunAlertFilters, unknown, RunAlertView, RunAlertKey> = {
   ...(RUN_ALERT_LIST as ListSpec<RunAlertFilters, unknown, RunAlertView>),
+  get: (transport, key, retries) => {
+    const [run, alert] = runKey(key, 'alert');
+    return transport.call('getRunAlert', { params: { run, alert }, retries });
+  },
   columns: [
     { name: 'run', kind: 'string', value: (a) => a.run.name },
     { name: 'alert', kind: 'string', value: (a) => a.alert.name },

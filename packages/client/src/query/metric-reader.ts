@@ -43,7 +43,7 @@ export async function readMetricTable(
   for (const run of picked) {
     const id = typeof run === 'string' ? run : run.id;
     const label = typeof run === 'string' ? run : run.name;
-    const listed = await metricNames.listAll({ run: id }, { retries: options.retries });
+    const listed = await metricNames.listAll({ run: id }, { retries: options.retries, progress: false });
     for (const m of listed.items)
       if (!wanted || wanted.has(m.name)) jobs.push({ run: id, label, metric: m.name });
   }

@@ -76,19 +76,21 @@ export class ProgressBar {
 }
 
 export interface ProgressOptions {
-  /** Draw a progress bar on stderr when it is a terminal. */
+  /**
+   * The progress bar: on by default, drawn on stderr only when it is a terminal (as DIALS with tqdm installed);
+   * `false` turns it off; a stream draws there instead, when its `isTTY` is true.
+   */
   progress?: boolean | ProgressStream;
   onProgress?: ProgressCallback;
 }
 
-/** One function that feeds the callback and the bar (when asked for) with each report. */
+/** One function that feeds the callback and the bar (unless `progress: false`) with each report. */
 export function progressReporter(options: ProgressOptions): ProgressCallback | undefined {
+  const { progress } = options;
   const bar =
-    options.progress === true
-      ? new ProgressBar()
-      : options.progress
-        ? new ProgressBar(options.progress)
-        : undefined;
+    progress === false
+      ? undefined
+      : new ProgressBar(progress === true || progress === undefined ? process.stderr : progress);
   const callback = options.onProgress;
   if (!bar && !callback) return undefined;
   return (p) => {

@@ -230,6 +230,7 @@ describe('progress', () => {
     reporter(report(2, 2, true));
     expect(got).toEqual([1, 2]);
     expect(drawn).toBe(2);
-    expect(progressReporter({})).toBeUndefined();
+    expect(progressReporter({ progress: false })).toBeUndefined();
+    expect(progressReporter({})).toBeTypeOf('function');
   });
 });

@@ -7,7 +7,7 @@ Example::
 
     from simscope.telemetry import ApiHandler, register_func
 
-    @register_func("intake_catalog", extra_fields=[{"catalog_version": "2025.1"}])
+    @register_func("intake/catalog", extra_fields=[{"catalog_version": "2025.1"}])
     def search(query, **kwargs): ...
 
     ApiHandler().set_destination("intake_catalog", url="https://simscope.example.org", key="stk_…")
@@ -19,6 +19,7 @@ import atexit
 import collections
 import datetime as _dt
 import functools
+import getpass
 import inspect
 import json
 import math
@@ -28,6 +29,7 @@ import secrets
 import threading
 import time
 import types
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import (
@@ -58,7 +60,12 @@ _SESSION = secrets.token_hex(32)
 RESERVED = frozenset({"id", "function", "args", "kwargs", "session_id", "timestamp"})
 _FALSE_WORDS = {"0", "false", "no", "off"}
 _TRUE_WORDS = {"1", "true", "yes", "on"}
-_ENDPOINT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*(?:/[A-Za-z0-9_][A-Za-z0-9_.\-]*){0,7}$")
+# The server checks the same rule (protocol's servicePathProblem), as the Node package does.
+_SEGMENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
+_MAX_SEGMENTS = 8
+_MAX_PATH = 255
+#: The environment variable that names a registry file read when the handler is made.
+REGISTRY_ENV = "SIMSCOPE_TELEMETRY_REGISTRY"
 
 
 class TelemetryError(SimscopeError, KeyError):
@@ -66,6 +73,10 @@ class TelemetryError(SimscopeError, KeyError):
 
     def __str__(self) -> str:
         return self.message
+
+
+class TelemetryWarning(UserWarning):
+    """A problem with the registry file ``SIMSCOPE_TELEMETRY_REGISTRY`` names, when no ``on_error`` hears it."""
 
 
 def session_id() -> str:
@@ -254,7 +265,59 @@ class _Service:
 
     @property
     def name(self) -> str:
-        return self.endpoint.replace("/", "_")
+        return service_name(self.endpoint)
+
+
+def service_name(endpoint: str) -> str:
+    """The service name of an endpoint: ``intake/catalog`` → ``intake_catalog``."""
+    return endpoint.replace("/", "_")
+
+
+def check_endpoint(endpoint: str, where: str = "endpoint") -> str:
+    """Checks an endpoint path such as ``intake/catalog``; raises a ``TelemetryError`` naming ``where`` if not one."""
+    segments = endpoint.split("/")
+    if (
+        not endpoint
+        or len(endpoint) > _MAX_PATH
+        or len(segments) > _MAX_SEGMENTS
+        or not all(_SEGMENT.match(segment) for segment in segments)
+    ):
+        raise TelemetryError(
+            "invalid_field",
+            f"{where}: '{endpoint}' is not a service endpoint: 1 to {_MAX_SEGMENTS} segments joined by '/', each of "
+            "letters, digits, '_', '.' and '-' (not starting with '.' or '-'), "
+            f"at most {_MAX_PATH} characters",
+        )
+    return endpoint
+
+
+def _endpoints_of(name: str) -> str:
+    """A few of the endpoints a service name with ``_`` could stand for: ``a_b_c`` → ``a/b/c``, ``a/b_c``, …"""
+    parts = name.split("_")
+    splits = 2 ** (len(parts) - 1)
+    shown: List[str] = []
+    mask = splits - 1
+    while mask >= 0 and len(shown) < 4:
+        endpoint = parts[0]
+        for i in range(1, len(parts)):
+            endpoint += ("/" if mask & (1 << (i - 1)) else "_") + parts[i]
+        shown.append(f"'{endpoint}'")
+        mask -= 1
+    return ", ".join(shown) + (", …" if splits > len(shown) else "")
+
+
+def _login_name() -> Optional[str]:
+    """The account's login name, as Node's ``os.userInfo()`` gives it (the password database, not ``$USER``)."""
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.getuid()).pw_name
+    except (ImportError, KeyError, OSError):
+        pass
+    try:
+        return getpass.getuser()
+    except Exception:
+        return None
 
 
 def _function_name(item: Union[str, Callable[..., Any]]) -> str:
@@ -268,9 +331,18 @@ def _function_name(item: Union[str, Callable[..., Any]]) -> str:
     return qualname.rsplit("<locals>.", 1)[-1]
 
 
-def parse_registry(text: str) -> Dict[str, Any]:
-    """The registry's YAML (``service: endpoint: [function names]``, nested to any depth, lists as ``- item`` or
-    ``[a, b]``) as a dict; a mistake raises ``TelemetryError`` naming its line."""
+def parse_registry(text: str, source: str = "registry") -> Dict[str, Any]:
+    """The registry (``service: endpoint: [function names]``, nested to any depth) as a dict. It reads the YAML
+    that registries are written in (mappings by indentation, lists as ``- item`` or ``[a, b]``, comments, quoted
+    names) and JSON, which is YAML too; a mistake raises ``TelemetryError`` naming ``source`` and its line."""
+    if text.lstrip().startswith("{"):
+        try:
+            doc = json.loads(text)
+        except ValueError as error:
+            raise TelemetryError("invalid_field", f"{source}: not valid JSON: {error}") from error
+        if not isinstance(doc, dict):
+            raise TelemetryError("invalid_field", f"{source}: expected a mapping of services to endpoints")
+        return doc
     root: Dict[str, Any] = {}
     stack: List[Tuple[int, Any]] = [(-1, root)]
     pending: Optional[Tuple[int, Dict[str, Any], str]] = None
@@ -293,23 +365,65 @@ def parse_registry(text: str) -> Dict[str, Any]:
         container = stack[-1][1]
         if item.startswith("-"):
             if not isinstance(container, list):
-                raise TelemetryError("invalid_field", f"registry: line {number}: a list item where a key was expected")
+                raise TelemetryError("invalid_field", f"{source}: line {number}: a list item where a key was expected")
             container.append(_scalar(item[1:].strip()))
             continue
         if ":" not in item or isinstance(container, list):
-            raise TelemetryError("invalid_field", f"registry: line {number}: expected 'key:' or '- name'")
+            raise TelemetryError("invalid_field", f"{source}: line {number}: expected 'key:' or '- name'")
         key, _, rest = item.partition(":")
         key = _scalar(key.strip())
         rest = rest.strip()
         if rest.startswith("[") and rest.endswith("]"):
             container[key] = [_scalar(v.strip()) for v in rest[1:-1].split(",") if v.strip()]
         elif rest:
-            raise TelemetryError("invalid_field", f"registry: line {number}: {key}: expected a list or a mapping")
+            raise TelemetryError("invalid_field", f"{source}: line {number}: {key}: expected a list or a mapping")
         else:
             pending = (indent, container, key)
     if pending is not None:
         pending[1][pending[2]] = None
     return root
+
+
+def _registry_entries(doc: Mapping[str, Any], source: str) -> List[Tuple[str, List[str]]]:
+    """Every path of keys that ends in a list (or nothing) as ``(endpoint, functions)``, checked as Node checks."""
+    entries: List[Tuple[str, List[str]]] = []
+
+    def walk(node: Any, path: List[str]) -> None:
+        where = f"{source}: {'.'.join(path)}"
+        if node is None or isinstance(node, list):
+            endpoint = check_endpoint("/".join(path), where)
+            functions: List[str] = []
+            for i, item in enumerate(node or []):
+                if not isinstance(item, str) or not item:
+                    raise TelemetryError(
+                        "invalid_field",
+                        f"{where}[{i}]: expected a function name (a non-empty string), got {json.dumps(item)}",
+                    )
+                if item not in functions:
+                    functions.append(item)
+            entries.append((endpoint, functions))
+            return
+        if not isinstance(node, Mapping):
+            raise TelemetryError(
+                "invalid_field",
+                f"{where}: expected a list of function names or a mapping of endpoints, got {json.dumps(node)}",
+            )
+        for key, child in node.items():
+            walk(child, path + [str(key)])
+
+    for key, child in doc.items():
+        walk(child, [str(key)])
+    names: Dict[str, str] = {}
+    for endpoint, _ in entries:
+        other = names.get(service_name(endpoint))
+        if other is not None:
+            raise TelemetryError(
+                "invalid_field",
+                f"{source}: endpoints '{other}' and '{endpoint}' both make the service name "
+                f"'{service_name(endpoint)}'",
+            )
+        names[service_name(endpoint)] = endpoint
+    return entries
 
 
 def _scalar(text: str) -> str:
@@ -321,7 +435,11 @@ def _scalar(text: str) -> str:
 class ApiHandler:
     """The process's one telemetry handler (``ApiHandler()`` returns the same instance everywhere): services, their
     extra fields and destinations, and the background sender. A tracked call appends to a queue and returns;
-    the sender thread posts one JSON batch per service with ``(writer, seq)`` and never raises into the caller."""
+    the sender thread posts one JSON batch per service with ``(writer, seq)`` and never raises into the caller.
+
+    When made it reads the registry file that ``SIMSCOPE_TELEMETRY_REGISTRY`` names (a problem with it is a
+    ``TelemetryWarning``, never an exception in a library's import). Records carry the login name as ``name``;
+    ``ApiHandler().user_name = False`` leaves it out, a string sends that instead."""
 
     _instance: Optional["ApiHandler"] = None
     _lock = threading.Lock()
@@ -341,6 +459,9 @@ class ApiHandler:
         batch_size: int = 1000,
         queue_size: int = 100_000,
         exit_timeout: float = 1.0,
+        user_name: Union[bool, str] = True,
+        registry_file: Union[None, str, "os.PathLike[str]", bool] = None,
+        on_error: Optional[Callable[[SimscopeError], None]] = None,
     ) -> None:
         consent = telemetry_status()
         self.consent = consent
@@ -349,8 +470,10 @@ class ApiHandler:
         self.batch_size = batch_size
         self.queue_size = queue_size
         self.exit_timeout = exit_timeout
+        #: The field ``name``: True (the default) for the login name, a string to send instead, False for none.
+        self.user_name: Union[bool, str] = user_name
         self.summariser = Summariser()
-        self.on_error: Optional[Callable[[SimscopeError], None]] = None
+        self.on_error: Optional[Callable[[SimscopeError], None]] = on_error
         self._services: Dict[str, _Service] = {}
         self._queue: Deque[Tuple[str, str, Tuple[Any, ...], Dict[str, Any], int]] = collections.deque()
         self._waiting: List[Tuple[_Service, bytes, int]] = []
@@ -364,9 +487,29 @@ class ApiHandler:
         self._sending = threading.Lock()
         self._thread: Optional[threading.Thread] = None
         self._closed = False
+        self._login: Optional[str] = None
         self._transports: Dict[Tuple[str, str], Transport] = {}
+        self._load_default_registry(registry_file)
         if self.enabled:
             atexit.register(self._at_exit)
+
+    def _load_default_registry(self, registry_file: Union[None, str, "os.PathLike[str]", bool]) -> None:
+        if registry_file is False:
+            return
+        if registry_file is not None and registry_file is not True:
+            self.load_registry_file(registry_file)
+            return
+        named = os.environ.get(REGISTRY_ENV, "")
+        if not named:
+            return
+        try:
+            self.load_registry_file(named)
+        except TelemetryError as problem:
+            # A library's import must not fail over a user's environment variable: say so, track nothing from it.
+            if self.on_error is not None:
+                self._report(problem)
+            else:
+                warnings.warn(problem.message, TelemetryWarning, stacklevel=4)
 
     @classmethod
     def _reset_for_tests(cls, **options: Any) -> "ApiHandler":
@@ -384,50 +527,94 @@ class ApiHandler:
 
     # services
 
-    def _service(self, service: str, create: bool = False) -> _Service:
-        endpoint = service if "/" in service else service.replace("_", "/")
-        for s in self._services.values():
-            if service in (s.name, s.endpoint):
-                return s
-        if not create:
+    def _find(self, service: str) -> Optional[_Service]:
+        by_name = self._services.get(service)
+        if by_name is not None:
+            return by_name
+        if "/" not in service:
+            return None
+        s = self._services.get(service_name(service))
+        return s if s is not None and s.endpoint == service else None
+
+    def _resolve(self, service: str, where: str) -> _Service:
+        """The service a name or endpoint means, made when new; a new name with ``_`` is refused (ambiguous)."""
+        known = self._find(service)
+        if known is not None:
+            return known
+        if isinstance(service, str) and "/" not in service and "_" in service:
+            raise TelemetryError(
+                "invalid_field",
+                f"{where}: '{service}' is not a service of the registry, and a name with '_' could stand for several "
+                f"endpoints ({_endpoints_of(service)}); pass the endpoint, or declare it in a registry",
+            )
+        return self._ensure(service)
+
+    def _service(self, service: str) -> _Service:
+        s = self._find(service)
+        if s is None:
             raise TelemetryError(
                 "not_found",
-                f"Endpoint '{service}' not found. Please add an endpoint for this service "
-                "(TelemetryRegister, register_func or load_registry).",
+                f"service '{service}' not found; declare it in a registry (load_registry), with "
+                f"TelemetryRegister('{service}'), or by tracking a function of it",
                 404,
             )
-        if not _ENDPOINT.match(endpoint):
-            raise TelemetryError("invalid_field", f"service '{service}': expected an endpoint such as intake/catalog")
-        made = _Service(endpoint)
-        self._services[made.endpoint] = made
-        return made
+        return s
+
+    def _ensure(self, endpoint: str) -> _Service:
+        check_endpoint(endpoint, "service")
+        name = service_name(endpoint)
+        s = self._services.get(name)
+        if s is None:
+            s = _Service(endpoint)
+            self._services[name] = s
+        else:
+            self._check_name_free(endpoint)
+        return s
+
+    def _check_name_free(self, endpoint: str) -> None:
+        name = service_name(endpoint)
+        s = self._services.get(name)
+        if s is not None and s.endpoint != endpoint:
+            raise TelemetryError(
+                "conflict",
+                f"service: endpoints '{s.endpoint}' and '{endpoint}' both make the service name '{name}'; "
+                "rename one of them",
+                409,
+            )
 
     @property
     def services(self) -> List[str]:
         """The known services by name."""
         return [s.name for s in self._services.values()]
 
-    def load_registry(self, registry: Union[str, Mapping[str, Any]]) -> None:
-        """Adds the services of a registry (YAML text or the dict it parses to): every path of keys that ends in a
-        list is an endpoint (``payu: run: [Experiment.run]`` → ``payu/run``)."""
-        doc = parse_registry(registry) if isinstance(registry, str) else registry
+    def has_service(self, service: str) -> bool:
+        """True when ``service`` (a name like ``intake_catalog`` or an endpoint like ``intake/catalog``) is known."""
+        return self._find(service) is not None
 
-        def visit(node: Any, path: List[str]) -> None:
-            if isinstance(node, list):
-                service = self._service("/".join(path), create=True)
-                for i, name in enumerate(node):
-                    if not isinstance(name, str) or not name:
-                        where = ".".join(path) + f"[{i}]"
-                        raise TelemetryError("invalid_field", f"registry: {where}: expected a function name")
-                    if name not in service.functions:
-                        service.functions.append(name)
-            elif isinstance(node, Mapping):
-                for key, inner in node.items():
-                    visit(inner, path + [str(key)])
-            else:
-                raise TelemetryError("invalid_field", f"registry: {'.'.join(path)}: expected a list or a mapping")
+    def load_registry(self, registry: Union[str, Mapping[str, Any]], source: str = "registry") -> List[str]:
+        """Adds the services of a registry (YAML or JSON text, or the dict it parses to): every path of keys that
+        ends in a list is an endpoint (``payu: run: [Experiment.run]`` → ``payu/run``, service ``payu_run``).
+        Returns the names of the services it lists."""
+        doc = parse_registry(registry, source) if isinstance(registry, str) else registry
+        entries = _registry_entries(doc, source)
+        for endpoint, _ in entries:
+            check_endpoint(endpoint, "service")
+            self._check_name_free(endpoint)
+        for endpoint, functions in entries:
+            service = self._ensure(endpoint)
+            for name in functions:
+                if name not in service.functions:
+                    service.functions.append(name)
+        return [service_name(endpoint) for endpoint, _ in entries]
 
-        visit(doc, [])
+    def load_registry_file(self, path: Union[str, "os.PathLike[str]"]) -> List[str]:
+        """Reads a registry file (YAML or JSON) and adds its services; a missing or bad file raises."""
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+            raise TelemetryError("not_found", f"registry file '{os.fspath(path)}' cannot be read: {reason}", 404) from error
+        return self.load_registry(text, os.fspath(path))
 
     def set_destination(self, service: str, *, url: str, key: str) -> None:
         """Sends a service's records to a Simscope server with the service's ingest-only key (``stk_…``)."""
@@ -445,9 +632,11 @@ class ApiHandler:
                     "use pop_fields to leave it out",
                 )
             s.extra[key] = self.summariser.value(value)
+            s.popped.discard(key)
 
     def pop_fields(self, service: str, names: Iterable[str]) -> None:
-        """Leaves fields out of the service's records, extra or default (``session_id`` for a CLI tool)."""
+        """Leaves fields out of the service's records, extra or default (``session_id`` for a CLI tool, ``name``);
+        a field left out is absent from the record, not null."""
         s = self._service(service)
         for name in names:
             if name == "function":
@@ -499,12 +688,13 @@ class ApiHandler:
 
     def _build(self) -> None:
         """Turns queued calls into one JSON batch per service (each with its own seq)."""
+        user = self._user()
         per_service: Dict[str, List[str]] = {}
         services: Dict[str, _Service] = {}
         while self._queue:
-            service_name, function, args, kwargs, at = self._queue.popleft()
+            queued, function, args, kwargs, at = self._queue.popleft()
             try:
-                s = self._service(service_name)
+                s = self._service(queued)
             except TelemetryError as error:
                 self._report(error)
                 self._failed += 1
@@ -519,6 +709,8 @@ class ApiHandler:
             summary_args, summary_kwargs = self.summariser.call(args, kwargs)
             record: Dict[str, Json] = {"function": function, "args": summary_args, "kwargs": summary_kwargs,
                                        "session_id": _SESSION, "timestamp": at}
+            if user is not None:
+                record["name"] = user
             record.update(s.extra)
             for name in s.popped:
                 record.pop(name, None)
@@ -530,6 +722,13 @@ class ApiHandler:
                 body = f'{{"writer":"{self._writer}","seq":{self._seq},"records":[{",".join(chunk)}]}}'
                 self._seq += 1
                 self._waiting.append((services[endpoint], body.encode("utf-8"), len(chunk)))
+
+    def _user(self) -> Optional[str]:
+        if self.user_name is True:
+            if self._login is None:
+                self._login = _login_name() or ""
+            return self._login or None
+        return self.user_name or None
 
     def _round(self, retries: int, deadline: Optional[float] = None) -> bool:
         """Builds and sends what is queued; False when a batch could not reach its server (kept to send again)."""
@@ -606,18 +805,29 @@ class ApiHandler:
 
 
 class TelemetryRegister:
-    """The functions tracked for one service (made when new). Prints as ``["a", "b"]``.
+    """The functions tracked for one service, made (empty) when new. Prints as ``["a", "b"]``.
 
-    Example: ``TelemetryRegister("my_service").register(some_func, "some_other_func")``
+    A name (``intake_catalog``) is looked up among the registry's services; an endpoint (``my/service``) or a
+    name without ``_`` is made as given. A new name with ``_`` is refused: it could stand for several endpoints.
+
+    Example: ``TelemetryRegister("my/service").register(some_func, "some_other_func")``
     """
 
     def __init__(self, service: str, handler: Optional[ApiHandler] = None) -> None:
+        if not isinstance(service, str) or not service:
+            raise TelemetryError("invalid_field", "service: expected a service name such as intake_catalog")
         self._handler = handler or ApiHandler()
-        self._service = self._handler._service(service, create=True)
+        self._service = self._handler._resolve(service, "service")
 
     @property
     def service(self) -> str:
+        """The service name, ``intake_catalog``."""
         return self._service.name
+
+    @property
+    def endpoint(self) -> str:
+        """The endpoint path, ``intake/catalog``."""
+        return self._service.endpoint
 
     def register(self, *functions: Union[str, Callable[..., Any]]) -> None:
         """Tracks these functions (names or the functions themselves)."""
@@ -674,7 +884,7 @@ def register_func(
     stops the records). With telemetry off the function is returned as it is. ``extra_fields`` (a dict, or a list
     of dicts as in access-py-telemetry) go into every record of the service."""
     api = handler or ApiHandler()
-    registry = TelemetryRegister(service, api)
+    registry = TelemetryRegister(api._resolve(service, "register_func: service").endpoint, api)
     if extra_fields is not None:
         api.add_extra_field(service, _fields(extra_fields))
     if pop_fields is not None:
@@ -736,15 +946,18 @@ def instrument(module: types.ModuleType, registry: Union[TelemetryRegister, str]
 
 
 __all__ = [
+    "REGISTRY_ENV",
     "ApiHandler",
     "ConsentStatus",
     "SessionID",
     "Summariser",
     "TelemetryError",
     "TelemetryRegister",
+    "TelemetryWarning",
     "instrument",
     "parse_registry",
     "register_func",
+    "service_name",
     "session_id",
     "telemetry_enabled",
     "telemetry_status",

@@ -18,7 +18,7 @@ import { answerClientError } from './client-error.js';
 import { addBodyParsers, errorBody, errorHandler, refuseControlInNames } from './error-handler.js';
 import { registerIdempotency } from './idempotency.js';
 import { registerMetricsRoute, ServerMetrics } from './metrics.js';
-import { REQUEST_ID_OPTIONS, registerRequestId } from './request-id.js';
+import { REQUEST_ID_LOG_LABEL, REQUEST_ID_OPTIONS, registerRequestId } from './request-id.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
 import { registerAggregateRoutes } from './routes/aggregate-routes.js';
 import { registerAlertRoutes } from './routes/alerts-routes.js';
@@ -101,6 +101,7 @@ async function createFastify(config: AppConfig): Promise<FastifyInstance> {
     logger: config.logLevel && config.logLevel !== 'silent' ? { level: config.logLevel } : false,
     logController: new LogController({
       disableRequestLogging: config.logLevel !== 'debug' && config.logLevel !== 'trace',
+      requestIdLogLabel: REQUEST_ID_LOG_LABEL,
     }),
     routerOptions: { ignoreTrailingSlash: true },
     clientErrorHandler: answerClientError,

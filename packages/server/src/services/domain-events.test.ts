@@ -25,7 +25,7 @@ describe('DomainEvents', () => {
     bus.subscribe(() => {
       throw new Error('boom');
     });
-    bus.publish({ type: 'events.appended', workspaceId: 'w', runId: 'r' });
+    bus.publish({ type: 'events.appended', workspaceId: 'w', runId: 'r', events: 1 });
     stopA();
     bus.publish({ type: 'run.deleted', workspaceId: 'w', runId: 'r' });
     bus.unsubscribe(listenerB);
@@ -46,12 +46,12 @@ describe('DomainEvents', () => {
     const disconnect = hub.connect(bus);
     const seen: LiveMessage[] = [];
     const stop = hub.subscribe('w1', (m) => seen.push(m));
-    bus.publish({ type: 'metrics.appended', workspaceId: 'w1', runId: 'r1', names: ['loss'] });
-    bus.publish({ type: 'events.appended', workspaceId: 'w2', runId: 'r2' });
+    bus.publish({ type: 'metrics.appended', workspaceId: 'w1', runId: 'r1', names: ['loss'], points: 1 });
+    bus.publish({ type: 'events.appended', workspaceId: 'w2', runId: 'r2', events: 1 });
     bus.publish({ type: 'run.deleted', workspaceId: 'w1', runId: 'r1' });
     bus.publish({ type: 'folder.changed', workspaceId: 'w1', path: '/a' });
     disconnect();
-    bus.publish({ type: 'events.appended', workspaceId: 'w1', runId: 'r1' });
+    bus.publish({ type: 'events.appended', workspaceId: 'w1', runId: 'r1', events: 1 });
     stop();
     expect(seen).toEqual([
       { type: 'metrics', run: 'r1', names: ['loss'] },
@@ -152,13 +152,13 @@ describe.each(BACKENDS)('services publish domain events on %s', (backend) => {
         ],
       });
     expect(await during(() => metrics.ingest(ctx, run, batch()))).toEqual([
-      { type: 'metrics.appended', workspaceId: ws, runId: run.id, names: ['loss', 'acc'] },
+      { type: 'metrics.appended', workspaceId: ws, runId: run.id, names: ['loss', 'acc'], points: 3 },
     ]);
     expect(await during(() => metrics.ingest(ctx, run, batch()))).toEqual([]);
 
     const body = { writer: 'w', seq: 0, events: [{ message: 'hi' }] };
     expect(await during(() => events.ingest(ctx, run, body))).toEqual([
-      { type: 'events.appended', workspaceId: ws, runId: run.id },
+      { type: 'events.appended', workspaceId: ws, runId: run.id, events: 1 },
     ]);
     expect(await during(() => events.ingest(ctx, run, body))).toEqual([]);
     const future = { writer: 'w', seq: 2, events: [{ message: 'x', timestamp: clock + 3600e6 }] };

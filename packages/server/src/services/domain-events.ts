@@ -14,19 +14,21 @@ export interface RunDeleted {
   runId: string;
 }
 
-/** A metric batch was stored (not a replay); `names` are its series that got points. */
+/** A metric batch was stored (not a replay); `names` are its series that got points, `points` how many. */
 export interface MetricsAppended {
   type: 'metrics.appended';
   workspaceId: string;
   runId: string;
   names: string[];
+  points: number;
 }
 
-/** An event batch was stored (not a replay). */
+/** An event batch of `events` events was stored (not a replay). */
 export interface EventsAppended {
   type: 'events.appended';
   workspaceId: string;
   runId: string;
+  events: number;
 }
 
 /** A folder was created, changed or deleted (with its subfolders and runs when recursive). */

@@ -44,7 +44,14 @@ export class EventService {
       return { timestamp, level: e.level ?? 'info', message: e.message };
     });
     const stored = await ctx.store.events.appendEvents(run.pk, batch, events);
-    if (stored) ctx.bus.publish({ type: 'events.appended', workspaceId: run.workspaceId, runId: run.id });
+    if (stored) {
+      ctx.bus.publish({
+        type: 'events.appended',
+        workspaceId: run.workspaceId,
+        runId: run.id,
+        events: events.length,
+      });
+    }
     return { stored, events: stored ? events.length : 0 };
   }
 

@@ -113,12 +113,18 @@ export class MetricService {
     const startedAt = run.startedAt ?? run.createdAt;
     const series = batch.series.filter((s) => s.values.length > 0);
     const stored = await ctx.store.metrics.appendMetrics(run.pk, batch, series, { startedAt, now });
-    if (stored) {
-      const names = [...new Set(series.map((s) => s.name))];
-      ctx.bus.publish({ type: 'metrics.appended', workspaceId: run.workspaceId, runId: run.id, names });
-    }
     let points = 0;
     for (const s of batch.series) points += s.values.length;
+    if (stored) {
+      const names = [...new Set(series.map((s) => s.name))];
+      ctx.bus.publish({
+        type: 'metrics.appended',
+        workspaceId: run.workspaceId,
+        runId: run.id,
+        names,
+        points,
+      });
+    }
     return { stored, points: stored ? points : 0 };
   }
 

@@ -14,6 +14,8 @@ export interface SqlDriver {
   /** Runs `fn` in one transaction; no other statement of this driver interleaves with it. */
   transaction<T>(fn: (tx: SqlDriver) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+  /** Connections open and idle, and callers waiting for one (or for SQLite's write lock); for metrics. */
+  usage?(): { open: number; idle: number; waiting: number };
 }
 
 /** What differs between the SQL the backends speak. */

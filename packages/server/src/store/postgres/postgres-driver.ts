@@ -207,4 +207,8 @@ export class PostgresDriver implements SqlDriver {
   async close(): Promise<void> {
     await this.#pool.end();
   }
+
+  usage(): { open: number; idle: number; waiting: number } {
+    return { open: this.#pool.totalCount, idle: this.#pool.idleCount, waiting: this.#pool.waitingCount };
+  }
 }

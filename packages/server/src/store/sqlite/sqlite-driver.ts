@@ -49,6 +49,7 @@ export class SqliteDriver implements SqlDriver {
   /** Transactions run one after another in this chain; `#locked` is true while one is open. */
   #queue: Promise<unknown> = Promise.resolve();
   #locked = false;
+  #queued = 0;
 
   // busy_timeout must stay 0 on `db`: SQLite's own wait for a lock blocks the event loop.
   constructor(db: Database, options: SqliteDriverOptions = {}) {
@@ -179,9 +180,19 @@ export class SqliteDriver implements SqlDriver {
   }
 
   transaction<T>(fn: (tx: SqlDriver) => Promise<T>): Promise<T> {
-    const result = this.#queue.catch(() => undefined).then(() => this.#runTransaction(fn));
+    this.#queued++;
+    const result = this.#queue
+      .catch(() => undefined)
+      .then(() => {
+        this.#queued--;
+        return this.#runTransaction(fn);
+      });
     this.#queue = result;
     return result;
+  }
+
+  usage(): { open: number; idle: number; waiting: number } {
+    return { open: 1, idle: this.#locked ? 0 : 1, waiting: this.#queued };
   }
 
   // Until BEGIN IMMEDIATE has the write lock nothing of ours is open, so reads go on while it waits. A COMMIT

@@ -13,7 +13,7 @@ import threading
 import time
 import urllib.parse
 from pathlib import Path
-from typing import IO, Any, Dict, Mapping, Optional, Sequence, Tuple, Union
+from typing import IO, Any, Callable, Dict, Mapping, Optional, Sequence, Tuple, Union
 
 from ._config import Connection
 from .errors import ConnectionFailed, SimscopeError
@@ -160,9 +160,11 @@ class Transport:
         retries: Optional[int] = None,
         retry_network_errors: bool = True,
         sink: Optional[IO[bytes]] = None,
+        before_try: Optional[Callable[[], bytes]] = None,
     ) -> Response:
         """Sends one request under ``/api/v1`` and returns the 2xx answer. With ``sink`` the body of a 2xx answer
-        is written there as it arrives (``Response.body`` is then empty)."""
+        is written there as it arrives (``Response.body`` is then empty). ``before_try`` gives the body of each
+        try (a batch stamps its ``clock`` there, as the Node client's ``beforeTry`` does)."""
         all_headers = dict(self._headers)
         all_headers["Accept"] = accept or "application/json"
         payload: Optional[Body] = body
@@ -196,6 +198,8 @@ class Transport:
             if sink_start is not None and sink is not None:
                 sink.seek(sink_start)
                 sink.truncate()
+            if before_try is not None:
+                payload = before_try()
             try:
                 return self._exchange(method, path, target, all_headers, payload, sink)
             except _Refused as refused:

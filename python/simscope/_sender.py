@@ -4,12 +4,15 @@ carry ``(writer, seq)``, sent by one daemon thread, spooled on disk while the se
 from __future__ import annotations
 
 import json
+import re
 import struct
 import sys
 import threading
 import time
 from array import array
 from dataclasses import dataclass, field
+from itertools import groupby, repeat
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -34,12 +37,14 @@ class Series:
     """One metric's points since the last drain. Points logged without options cost two appends (clock, value);
     the step, time and timestamp columns exist only once a point came with options."""
 
-    __slots__ = ("name", "values", "clock", "first_step", "next_step", "steps", "times", "timestamps")
+    __slots__ = ("name", "values", "clock", "shared", "first_step", "next_step", "steps", "times", "timestamps")
 
     def __init__(self, name: str, first_step: int) -> None:
         self.name = name
         self.values: List[float] = []
         self.clock: List[float] = []
+        #: ``clock`` is one list with the other metrics of a key set (so their times are worked out once).
+        self.shared = False
         self.first_step = first_step
         #: Next step of a point logged without one, once explicit (else first_step + len(values)).
         self.next_step = first_step
@@ -53,6 +58,11 @@ class Series:
         self.steps = list(range(self.first_step, self.first_step + n))
         self.times = [None] * n
         self.timestamps = [None] * n
+
+    def unshare(self) -> None:
+        """Gives the series a clock of its own before points are added to it one by one."""
+        self.clock = list(self.clock)
+        self.shared = False
 
     def following_step(self) -> int:
         return self.next_step if self.steps is not None else self.first_step + len(self.values)
@@ -74,69 +84,149 @@ class Drained:
 
 
 class MetricQueue:
-    """Points waiting to be sent, bounded by ``capacity`` points. ``Run.log_metrics`` writes ``series`` under
-    ``lock``; the sender swaps the columns out under it."""
+    """Points waiting to be sent, bounded by about ``capacity`` points.
 
-    def __init__(self, capacity: int) -> None:
+    ``Run.log_metrics`` appends a call whose metrics are a known key set (``keysets``) and all floats to ``rows``
+    as one ``(keys, clock, *values)`` tuple, without the lock: ``list.append`` is atomic, and whoever folds the
+    rows into the per-metric ``series`` (under ``lock``) takes a prefix of the list, so a row appended meanwhile
+    waits for the next fold. Everything else writes ``series`` under ``lock``.
+
+    ``added`` is counted by the callers, ``taken`` by the sender; a race between two logging threads can miss an
+    increment, which only loosens the bound."""
+
+    def __init__(self, capacity: int, notify_at: Optional[int] = None) -> None:
         self.capacity = capacity
         self.lock = threading.Lock()
         self.series: Dict[str, Series] = {}
-        self.points = 0
+        self.rows: List[Tuple[Any, ...]] = []
+        #: Key tuples of calls seen before, each mapped to itself (the row carries the one object).
+        self.keysets: Dict[Tuple[str, ...], Tuple[str, ...]] = {}
+        self.added = 0
+        self.taken = 0
+        #: ``added`` may grow up to ``limit`` (``taken + capacity``, moved on by each drain).
+        self.limit = capacity
+        self.notify_at = notify_at if notify_at is not None else capacity
+        #: Callers wake the sender once ``added`` passes ``wake_at``, then move it on by ``notify_at``.
+        self.wake_at = self.notify_at
         #: Set whenever the sender took the queued points (what a blocked ``log_metrics`` waits for).
         self.room = threading.Event()
+
+    @property
+    def points(self) -> int:
+        return self.added - self.taken
+
+    def fold(self) -> None:
+        """Moves the rows appended so far into the per-metric columns, in call order; call under ``lock``."""
+        rows = self.rows
+        n = len(rows)
+        if n == 0:
+            return
+        chunk = rows[:n]
+        del rows[:n]
+        series = self.series
+        for keys, group in groupby(chunk, key=_first):
+            group_rows = list(group)
+            clocks = list(map(_second, group_rows))
+            for index, name in enumerate(keys, 2):
+                s = series[name]
+                values = list(map(itemgetter(index), group_rows))
+                if not s.values and s.steps is None:
+                    s.values, s.clock, s.shared = values, clocks, True
+                    continue
+                if s.shared:
+                    s.unshare()
+                if s.steps is not None:
+                    assert s.times is not None and s.timestamps is not None
+                    count = len(values)
+                    s.steps.extend(range(s.next_step, s.next_step + count))
+                    s.next_step += count
+                    s.times.extend([None] * count)
+                    s.timestamps.extend([None] * count)
+                s.values.extend(values)
+                s.clock.extend(clocks)
 
     def drain(self) -> List[Drained]:
         """Hands out the queued columns (clock still raw) and starts empty; the step counts carry on."""
         out: List[Drained] = []
         with self.lock:
-            if self.points == 0:
-                return out
+            self.fold()
+            taken = 0
             for s in self.series.values():
                 if not s.values:
                     continue
+                taken += len(s.values)
                 out.append(Drained(s.name, s.values, s.clock, s.steps, s.first_step, s.timestamps, s.times))
                 s.first_step = s.following_step()
                 s.next_step = s.first_step
                 s.values = []
                 s.clock = []
+                s.shared = False
                 s.steps = None
                 s.times = None
                 s.timestamps = None
-            self.points = 0
-            self.room.set()
+            if taken:
+                self.taken += taken
+                self.limit = self.taken + self.capacity
+                self.room.set()
         return out
 
 
-def _f64_bytes(values: Any) -> bytes:
-    data = array("d", values)
-    if _BIG_ENDIAN:
-        data.byteswap()
-    return data.tobytes()
+_first = itemgetter(0)
+_second = itemgetter(1)
 
 
-def _i64_bytes(values: Any) -> bytes:
-    data = array("q", values)
-    if _BIG_ENDIAN:
-        data.byteswap()
-    return data.tobytes()
+@dataclass
+class Columns:
+    """One metric's drained points as typed arrays, ready to cut into batches and encode."""
+
+    name: str
+    values: "array[float]"
+    #: Seconds since init.
+    times: "array[float]"
+    #: None: the steps count up from ``step_start`` (sent as ``stepStart``).
+    steps: "Optional[array[int]]"
+    step_start: int
+    #: None: the timestamps follow from the times (sent as ``timestampOrigin``).
+    timestamps: "Optional[array[int]]"
 
 
-def finish_times(series: List[Drained], start_clock: float, origin_micros: float) -> None:
-    """Turns the raw clock into seconds since init, and fills in the times and timestamps not given."""
+def finish_columns(series: List[Drained], start_clock: float, origin_micros: float) -> List[Columns]:
+    """Turns drained lists into arrays: the raw clock into seconds since init (once per clock list that metrics
+    of a key set share), and the times and timestamps not given filled in."""
     np = optional("numpy")
+    seconds: Dict[int, "array[float]"] = {}
+    out: List[Columns] = []
     for s in series:
-        clock = s.times
-        if np is not None:
-            times: List[float] = (np.asarray(clock, dtype=np.float64) - start_clock).tolist()
-        else:
-            times = [c - start_clock for c in clock]
+        times = seconds.get(id(s.times))
+        if times is None:
+            times = array("d")
+            if np is not None:
+                times.frombytes((np.asarray(s.times, dtype=np.float64) - start_clock).tobytes())
+            else:
+                times.extend(map(_minus, s.times, repeat(start_clock, len(s.times))))
+            seconds[id(s.times)] = times
+        timestamps = None
         given = s.given_times
         if given is not None and s.timestamps is not None:
-            s.timestamps = [
-                stamp if stamp is not None else round(origin_micros + t * 1e6) for stamp, t in zip(s.timestamps, times)
-            ]
-            times = [g if g is not None else t for g, t in zip(given, times)]
-        s.times = times
+            timestamps = array(
+                "q",
+                [stamp if stamp is not None else round(origin_micros + t * 1e6) for stamp, t in zip(s.timestamps, times)],
+            )
+            times = array("d", [g if g is not None else t for g, t in zip(given, times)])
+        steps = array("q", s.steps) if s.steps is not None else None
+        out.append(Columns(s.name, array("d", s.values), times, steps, s.step_start, timestamps))
+    return out
+
+
+def _minus(a: float, b: float) -> float:
+    return a - b
+
+
+def _le_bytes(data: "array[Any]") -> bytes:
+    if _BIG_ENDIAN:
+        data = array(data.typecode, data)
+        data.byteswap()
+    return data.tobytes()
 
 
 def _str(out: List[bytes], text: str) -> None:
@@ -172,7 +262,7 @@ _CLOCK_PREFIX = b"\x84\xa5clock\xcb"
 _CLOCK_END = len(_CLOCK_PREFIX) + 8
 
 
-def encode_metric_batch(writer: str, seq: int, series: List[Drained], origin_micros: float) -> bytes:
+def encode_metric_batch(writer: str, seq: int, series: List[Columns], origin_micros: float) -> bytes:
     """The msgpack body of a metric batch, starting with its ``clock`` (see ``with_clock``): columns as ``bin``,
     steps that count up as ``stepStart``, timestamps that follow from the times as ``timestampOrigin``."""
     out: List[bytes] = [_CLOCK_PREFIX, bytes(8)]
@@ -188,26 +278,56 @@ def encode_metric_batch(writer: str, seq: int, series: List[Drained], origin_mic
         _str(out, "name")
         _str(out, s.name)
         _str(out, "values")
-        _bin(out, _f64_bytes(s.values))
+        _bin(out, _le_bytes(s.values))
         _str(out, "times")
-        _bin(out, _f64_bytes(s.times))
+        _bin(out, _le_bytes(s.times))
         if s.steps is not None:
             _str(out, "steps")
-            _bin(out, _i64_bytes(s.steps))
+            _bin(out, _le_bytes(s.steps))
         else:
             _str(out, "stepStart")
             _uint(out, s.step_start)
         if s.timestamps is not None:
             _str(out, "timestamps")
-            _bin(out, _i64_bytes(s.timestamps))
+            _bin(out, _le_bytes(s.timestamps))
         else:
             _str(out, "timestampOrigin")
             out.append(b"\xcb" + _F64.pack(origin_micros))
     return b"".join(out)
 
 
+_NOT_FINITE = re.compile(r"-?Infinity|NaN")
+
+
+def _json_numbers(values: "array[Any]") -> str:
+    """A JSON array of the numbers, with NaN and ±Infinity as the strings the API takes."""
+    text = json.dumps(values.tolist(), separators=(",", ":"))
+    return _NOT_FINITE.sub(r'"\g<0>"', text) if "N" in text or "I" in text else text
+
+
+def encode_json_metric_batch(writer: str, seq: int, series: List[Columns], origin_micros: float) -> bytes:
+    """The JSON body of a metric batch (when the msgpack package is not in use), without its ``clock`` (see
+    ``json_with_clock``); the same columns as ``encode_metric_batch``."""
+    parts = [f'{{"writer":{json.dumps(writer)},"seq":{seq},"series":[']
+    for index, s in enumerate(series):
+        parts.append(f'{"," if index else ""}{{"name":{json.dumps(s.name, ensure_ascii=False)},"values":{_json_numbers(s.values)}')
+        parts.append(f',"times":{_json_numbers(s.times)}')
+        if s.steps is not None:
+            parts.append(f',"steps":{json.dumps(s.steps.tolist())}')
+        else:
+            parts.append(f',"stepStart":{s.step_start}')
+        if s.timestamps is not None:
+            parts.append(f',"timestamps":{json.dumps(s.timestamps.tolist())}}}')
+        else:
+            parts.append(f',"timestampOrigin":{origin_micros!r}}}')
+    parts.append("]}")
+    return "".join(parts).encode("utf-8")
+
+
 def with_clock(body: bytes, micros: float) -> bytes:
     """The batch with ``clock`` set to ``micros`` (this process's clock as it is sent)."""
+    if body[:1] == b"{":
+        return b'{"clock":' + repr(micros).encode() + b"," + body[1:]
     return body[: len(_CLOCK_PREFIX)] + _F64.pack(micros) + body[_CLOCK_END:]
 
 
@@ -218,8 +338,8 @@ def without_clock(body: bytes) -> bytes:
     return bytes((body[0] - 1,)) + body[_CLOCK_END:]
 
 
-def _slice(s: Drained, start: int, end: int) -> Drained:
-    return Drained(
+def _slice(s: Columns, start: int, end: int) -> Columns:
+    return Columns(
         s.name,
         s.values[start:end],
         s.times[start:end],
@@ -229,10 +349,10 @@ def _slice(s: Drained, start: int, end: int) -> Drained:
     )
 
 
-def cut_batches(series: List[Drained], size: int) -> List[List[Drained]]:
+def cut_batches(series: List[Columns], size: int) -> List[List[Columns]]:
     """Cuts series into batches of at most ``size`` points, splitting a long series where needed."""
-    batches: List[List[Drained]] = []
-    current: List[Drained] = []
+    batches: List[List[Columns]] = []
+    current: List[Columns] = []
     room = size
     for s in series:
         start = 0
@@ -275,15 +395,20 @@ def send_record(
     """Sends one record (every kind is safe to send twice); ``live`` adds this process's ``clock`` to batches."""
     options: Dict[str, Any] = {"idempotent": True, "retries": retries, "retry_network_errors": retry_network_errors}
     if kind == "metrics":
+        batch = body
         if live:
-            body = with_clock(body, clock_micros())
-        return transport.request(
-            "POST", f"/runs/{run_id}/metrics", body=body, content_type=MSGPACK_TYPE, **options
-        ).json()
+            # Stamped on each try, as the Node client does: a retry after a wait must not carry a stale clock.
+            options["before_try"] = lambda: with_clock(batch, clock_micros())
+        content_type = "application/json" if body[:1] == b"{" else MSGPACK_TYPE
+        return transport.request("POST", f"/runs/{run_id}/metrics", body=body, content_type=content_type, **options).json()
     if kind == "events" and live:
         doc = json.loads(body)
-        doc["clock"] = clock_micros()
-        body = json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+        def stamp() -> bytes:
+            doc["clock"] = clock_micros()
+            return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+        options["before_try"] = stamp
     method, path = {
         "create": ("POST", "/runs"),
         "events": ("POST", f"/runs/{run_id}/events"),
@@ -492,14 +617,19 @@ class Sender:
 
     def _drain(self) -> List[_Outgoing]:
         out: List[_Outgoing] = []
-        series = self.queue.drain()
-        if series:
-            finish_times(series, self.start_clock, self.origin_micros)
-            for batch in cut_batches(series, self.batch_points):
+        drained = self.queue.drain()
+        if drained:
+            as_json = optional("msgpack") is None
+            for batch in cut_batches(finish_columns(drained, self.start_clock, self.origin_micros), self.batch_points):
                 points = sum(len(s.values) for s in batch)
                 body = encode_metric_batch(self.writer, self._seq, batch, self.origin_micros)
+                if as_json:
+                    # JSON on the wire without the msgpack package; the spool keeps the Node client's msgpack.
+                    json_body = encode_json_metric_batch(self.writer, self._seq, batch, self.origin_micros)
+                    out.append(_Outgoing("metrics", json_body, points=points, later=body))
+                else:
+                    out.append(_Outgoing("metrics", body, points=points))
                 self._seq += 1
-                out.append(_Outgoing("metrics", body, points=points))
         with self.events_lock:
             events = self.events
             self.events = []

@@ -39,6 +39,8 @@ RUN_STATUSES = ("created", "running", "completed", "failed", "terminated", "lost
 #: Seconds without a heartbeat after which the server marks a run ``lost`` (the client beats every 15 s).
 DEFAULT_HEARTBEAT_TIMEOUT = 300.0
 _MISSING: Any = object()
+#: Key sets the fast path of ``log_metrics`` remembers; a run that keeps making new ones uses the slow path.
+_MOST_KEYSETS = 256
 _live_runs: "weakref.WeakSet[Run]" = weakref.WeakSet()
 
 
@@ -134,6 +136,7 @@ class Run:
         self._on_abort: Callable[["Run", Optional[str]], None] = _default_on_abort
         self._queue = MetricQueue(self._queue_size)
         self._series = self._queue.series
+        self._keysets = self._queue.keysets
         self._lock = self._queue.lock
         self._notify_at = self._queue_size
         self._sender: Optional[Sender] = None
@@ -254,11 +257,12 @@ class Run:
             self._on_error = on_error
         if on_abort is not None:
             self._on_abort = on_abort
-        self._queue = MetricQueue(self._queue_size)
-        self._series = self._queue.series
-        self._lock = self._queue.lock
         # Wake the sender once a batch (or half the queue) is waiting, so that the queue rarely fills.
         self._notify_at = max(1, min(self._batch_points, self._queue_size // 2))
+        self._queue = MetricQueue(self._queue_size, self._notify_at)
+        self._series = self._queue.series
+        self._keysets = self._queue.keysets
+        self._lock = self._queue.lock
         return self
 
     def _fail(self, error: BaseException) -> None:
@@ -423,36 +427,26 @@ class Run:
         """Logs metric values for one step: ``run.log_metrics({'loss': 0.1, 'lr': 1e-3})``. Never waits for the
         network; a point that finds the queue full is dropped and counted unless ``queue_blocking`` is set."""
         if step is None and time is None and timestamp is None and type(metrics) is dict:
-            clock = _perf_counter()
-            lock = self._lock
-            lock.acquire()
-            queue = self._queue
-            if queue.points + len(metrics) <= self._queue_size:
-                series = self._series
-                taken = 0
-                for name, value in metrics.items():
-                    if type(value) is float:
-                        s = series.get(name)
-                        if s is not None and s.steps is None:
-                            s.values.append(value)
-                            s.clock.append(clock)
-                            taken += 1
-                            continue
-                    break
-                queue.points += taken
-                lock.release()
-                if taken == len(metrics):
-                    if queue.points >= self._notify_at and self._sender is not None:
-                        self._sender.notify()
-                    return
-            else:
-                lock.release()
-                taken = 0
-            self._log_slow(metrics, None, None, None, taken)
-            return
-        self._log_slow(metrics, step, time, timestamp, 0)
+            # The common call: the same metrics as before, all floats. One tuple joins the queue's rows, no lock.
+            keys = self._keysets.get(tuple(metrics))
+            if keys is not None:
+                values = tuple(metrics.values())
+                for value in values:
+                    if type(value) is not float:
+                        break
+                else:
+                    queue = self._queue
+                    added = queue.added + len(values)
+                    if added <= queue.limit:
+                        queue.rows.append((keys, _perf_counter()) + values)
+                        queue.added = added
+                        if added >= queue.wake_at:
+                            queue.wake_at = added + queue.notify_at
+                            self._sender.notify()  # type: ignore[union-attr]  # keysets fill only after init
+                        return
+        self._log_slow(metrics, step, time, timestamp)
 
-    def _log_slow(self, metrics: Any, step: Any, time_: Any, timestamp: Any, skip: int) -> None:
+    def _log_slow(self, metrics: Any, step: Any, time_: Any, timestamp: Any) -> None:
         """``log_metrics`` for the rest: options, new metrics, values to convert or refuse, a full queue."""
         clock = _perf_counter()
         sender = self._sender
@@ -476,9 +470,7 @@ class Run:
             return
         problems: List[SimscopeError] = []
         queue = self._queue
-        for index, (name, value) in enumerate(metrics.items()):
-            if index < skip:
-                continue
+        for name, value in metrics.items():
             if not isinstance(name, str) or not name:
                 problems.append(SimscopeError("invalid_field", f"log_metrics: metric name {name!r} is not a non-empty string"))
                 continue
@@ -495,7 +487,8 @@ class Run:
                     continue
             while True:
                 with self._lock:
-                    if queue.points < self._queue_size:
+                    queue.fold()
+                    if queue.added < queue.limit:
                         s = self._series.get(name)
                         if s is None:
                             s = self._series[name] = Series(name, 0)
@@ -509,9 +502,11 @@ class Run:
                             s.steps.append(at)
                             s.times.append(time_)
                             s.timestamps.append(micros)
+                        if s.shared:
+                            s.unshare()
                         s.values.append(value)
                         s.clock.append(clock)
-                        queue.points += 1
+                        queue.added += 1
                         break
                     if not self._queue_blocking:
                         self._dropped += 1
@@ -521,6 +516,10 @@ class Run:
                 queue.room.wait(1.0)
         if queue.points >= self._notify_at:
             sender.notify()
+        if not problems and not explicit and len(self._keysets) < _MOST_KEYSETS:
+            keys = tuple(metrics)
+            if all(name in self._series for name in keys):
+                self._keysets[keys] = keys
         for problem in problems:
             self._fail(problem)
 
@@ -805,7 +804,7 @@ class Run:
             if self._closed is not None:
                 return self._closed
             self._closing = True
-            self._series = {}  # points logged from now on take the slow path, which ignores them
+            self._keysets = {}  # points logged from now on take the slow path, which ignores them
             self._heartbeat_stop.set()
             _live_runs.discard(self)
             sender = self._sender

@@ -250,6 +250,13 @@ export class HttpTransport {
     this.#timeoutMs = config.timeoutMs ?? 30_000;
   }
 
+  /** For a 401 sent without a token: where one comes from, as the CLI says when it has none. */
+  #noTokenHint(): string {
+    if (this.#headers.authorization) return '';
+    const url = this.#base.slice(0, -API_PREFIX.length);
+    return `; no token found for ${url}: run 'simscope login --url ${url} --token TOKEN', set SIMSCOPE_TOKEN, or pass { token }`;
+  }
+
   /** The per-request time limit in ms; streams use it as the longest wait for their next chunk. */
   get timeoutMs(): number {
     return this.#timeoutMs;
@@ -369,7 +376,7 @@ export class HttpTransport {
         }
         const failure = new ClientError(
           error.code ?? (res.status >= 500 ? 'unavailable' : 'bad_request'),
-          `${method} ${path}: ${res.status} ${error.message ?? text.slice(0, 200)}`,
+          `${method} ${path}: ${res.status} ${error.message ?? text.slice(0, 200)}${res.status === 401 ? this.#noTokenHint() : ''}`,
           res.status,
           { details: error.details },
         );

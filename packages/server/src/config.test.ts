@@ -94,6 +94,7 @@ describe('loadServerConfig', () => {
       logLevel: 'error',
       bodyLimit: 4096,
       sweepInterval: 5,
+      shutdownTimeout: 10,
       userConfigFile: userFile,
     });
   });
@@ -115,6 +116,7 @@ describe('loadServerConfig', () => {
       logLevel: 'info',
       bodyLimit: LIMITS.bodyBytes,
       sweepInterval: 5,
+      shutdownTimeout: 10,
       userConfigFile: join(root, 'xdg-config', 'simscope', 'config.toml'),
     });
     expect(userConfigPath(env)).toBe(join(root, 'xdg-config', 'simscope', 'config.toml'));

@@ -6,6 +6,7 @@ import { DEFAULT_HOST, DEFAULT_PORT, LIMITS, SimscopeError } from '@simscope/pro
 import { parseAllowList } from './services/address-policy.js';
 import type { SmtpConfig } from './services/email-notifier.js';
 import { DEFAULT_MAX_SCAN_POINTS } from './services/metric-service.js';
+import { parseRateLimits, type RateLimits } from './services/rate-limit.js';
 
 /** Settings of a server process, read once at start. */
 export interface ServerConfig {
@@ -20,6 +21,8 @@ export interface ServerConfig {
   maxScanPoints: number;
   /** Seconds between sweeps for lost runs. */
   sweepInterval: number;
+  /** Seconds a SIGTERM waits for in-flight requests before the process exits anyway (`SIMSCOPE_SHUTDOWN_TIMEOUT`). */
+  shutdownTimeout: number;
   /** Where the client and CLI look for URL and token. */
   userConfigFile: string;
   /** Benchmarks only (`SIMSCOPE_BENCH_SINK=1`): a metric route that decodes and stores nothing. */
@@ -38,6 +41,14 @@ export interface ServerConfig {
   blobStore: string;
   /** Bytes of artifacts each workspace may hold; null for no limit. */
   artifactQuota: number | null;
+  /** Port of a listener on `metricsHost` that serves `/metrics` without a token; null: none (the default). */
+  metricsPort: number | null;
+  /** Address of that listener (default 127.0.0.1: only this host may scrape). */
+  metricsHost: string;
+  /** Requests, points and artifact bytes per token and per workspace (`--rate-limit`); empty: none (the default). */
+  rateLimits: RateLimits;
+  /** Seconds between passes of the retention rules. */
+  retentionInterval: number;
 }
 
 export const SMTP_TLS_MODES = ['opportunistic', 'starttls', 'implicit', 'none'] as const;
@@ -59,6 +70,18 @@ function parseSweepInterval(value: string | undefined): number {
     throw new SimscopeError(
       'invalid_field',
       `SIMSCOPE_SWEEP_INTERVAL: must be a positive number of seconds, got '${value}'`,
+    );
+  }
+  return seconds;
+}
+
+function parseShutdownTimeout(value: string | undefined): number {
+  if (!value) return 10;
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 3600) {
+    throw new SimscopeError(
+      'invalid_field',
+      `SIMSCOPE_SHUTDOWN_TIMEOUT: must be a number of seconds from 0 to 3600, got '${value}'`,
     );
   }
   return seconds;
@@ -138,6 +161,10 @@ export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
       'public-url': { type: 'string' },
       'blob-store': { type: 'string' },
       'artifact-quota': { type: 'string' },
+      'metrics-port': { type: 'string' },
+      'metrics-host': { type: 'string' },
+      'rate-limit': { type: 'string' },
+      'retention-interval': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -149,6 +176,8 @@ export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
                        [--blob-store DIR|s3://BUCKET/PREFIX] [--artifact-quota SIZE]
                        [--alert-interval SECONDS] [--public-url URL] [--webhook-secret SECRET]
                        [--webhook-allow HOST|CIDR,...]
+                       [--metrics-port P] [--metrics-host H] [--rate-limit SUBJECT.KIND=N,...]
+                       [--retention-interval SECONDS]
                        [--smtp-host H] [--smtp-port P] [--smtp-tls ${SMTP_TLS_MODES.join('|')}] [--smtp-user U]
                        [--smtp-password P] [--smtp-from ADDRESS]\n`,
     );
@@ -218,6 +247,7 @@ export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     bodyLimit,
     maxScanPoints,
     sweepInterval: parseSweepInterval(env.SIMSCOPE_SWEEP_INTERVAL),
+    shutdownTimeout: parseShutdownTimeout(env.SIMSCOPE_SHUTDOWN_TIMEOUT),
     userConfigFile: userFile,
     sinkRoute: env.SIMSCOPE_BENCH_SINK === '1',
     alertInterval,
@@ -235,6 +265,39 @@ export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
       pick(values['artifact-quota'], 'SIMSCOPE_ARTIFACT_QUOTA', 'artifact_quota'),
       'artifact quota',
     ),
+    ...readOperations((flag, envName, key) =>
+      pick(values[flag as keyof typeof values] as string | undefined, envName, key),
+    ),
+  };
+}
+
+/** Metrics listener, rate limits and retention pass settings (`--metrics-port` …, `SIMSCOPE_*`, `[server]` keys). */
+function readOperations(
+  pick: (flag: string, envName: string, key: string) => string | undefined,
+): Pick<ServerConfig, 'metricsPort' | 'metricsHost' | 'rateLimits' | 'retentionInterval'> {
+  const get = (flag: string) =>
+    pick(flag, `SIMSCOPE_${flag.toUpperCase().replaceAll('-', '_')}`, flag.replaceAll('-', '_'));
+  const portText = get('metrics-port');
+  const metricsPort = portText === undefined ? null : Number(portText);
+  if (metricsPort !== null && (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535)) {
+    throw new SimscopeError(
+      'invalid_field',
+      `metrics port: must be a whole number from 0 to 65535, got '${portText}'`,
+    );
+  }
+  const retentionText = get('retention-interval') ?? '3600';
+  const retentionInterval = Number(retentionText);
+  if (!Number.isFinite(retentionInterval) || retentionInterval < 1) {
+    throw new SimscopeError(
+      'invalid_field',
+      `retention interval: must be a number of seconds, at least 1, got '${retentionText}'`,
+    );
+  }
+  return {
+    metricsPort,
+    metricsHost: get('metrics-host') ?? '127.0.0.1',
+    rateLimits: parseRateLimits(get('rate-limit')),
+    retentionInterval,
   };
 }
 

@@ -11,6 +11,8 @@ import { ArtifactService } from './services/artifact-service.js';
 import { hashToken } from './services/auth-service.js';
 import { DomainEvents } from './services/domain-events.js';
 import { EmailNotifier } from './services/email-notifier.js';
+import { PostgresEventBridge } from './services/event-bridge.js';
+import { openLeases } from './services/leases.js';
 import { LostRunSweeper, runView } from './services/run-service.js';
 import { WebhookNotifier } from './services/webhook-notifier.js';
 import { openStore } from './store/open-store.js';
@@ -25,7 +27,9 @@ export interface StartHooks {
 
 /**
  * Opens the store, bootstraps a first user, listens, sweeps lost runs, evaluates alerts, and stops cleanly on
- * SIGINT/SIGTERM.
+ * SIGINT/SIGTERM. Over PostgreSQL, domain events reach the other server processes through LISTEN/NOTIFY and the
+ * work that must run once (lost-run sweep, alert evaluation, notification outbox, blob garbage collection) runs
+ * under advisory-lock leases; over SQLite both stay in this process.
  */
 export async function startServer(
   config: ServerConfig,
@@ -37,6 +41,20 @@ export async function startServer(
     onError: (error, event) =>
       app.log.warn({ err: error, event: event.type }, 'a domain event listener failed'),
   });
+  let draining = false;
+  const leases = openLeases(config.db || undefined, {
+    onError: (error) => app.log.warn({ err: error }, 'lease connection failed; retrying'),
+    onChange: (name, held) => app.log.info({ lease: name, held }, held ? 'lease taken' : 'lease lost'),
+  });
+  const bridge =
+    store.backend === 'postgres'
+      ? new PostgresEventBridge({
+          url: config.db,
+          bus,
+          store,
+          onError: (error) => app.log.warn({ err: error }, 'event bridge failed; retrying'),
+        })
+      : undefined;
   const webRoot = fileURLToPath(new URL('../../web/dist/', import.meta.url));
   const app = await createApp({
     store,
@@ -49,18 +67,26 @@ export async function startServer(
     bus,
     webRoot,
     webhookAllow: config.webhookAllow,
+    draining: () => draining,
   });
+  await bridge?.start();
+  await leases.start();
   const first = await hooks.bootstrap(store, nowMicros(), hooks.bootstrapToken);
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}`;
-  const sweeper = new LostRunSweeper(store, config.sweepInterval * 1000, (runs) => {
-    app.log.info({ runs: runs.map((r) => r.id) }, 'runs lost');
-    for (const run of runs)
-      bus.publish({ type: 'run.changed', workspaceId: run.workspaceId, run: runView(run) });
-  });
+  const sweeper = new LostRunSweeper(
+    store,
+    config.sweepInterval * 1000,
+    (runs) => {
+      app.log.info({ runs: runs.map((r) => r.id) }, 'runs lost');
+      for (const run of runs)
+        bus.publish({ type: 'run.changed', workspaceId: run.workspaceId, run: runView(run) });
+    },
+    leases,
+  );
   sweeper.start();
   const publicUrl = config.publicUrl ?? url;
   const alerts = new AlertEngine({
@@ -76,17 +102,25 @@ export async function startServer(
       }),
     },
     log: app.log,
+    leases,
   });
   alerts.start();
   // Interrupted uploads and crashes can leave bytes behind; an hour of grace spares uploads still arriving.
   const artifactSweeper = new ArtifactService({ blobs });
   const sweepArtifacts = () => {
+    if (!leases.holds('blob-gc')) return;
     artifactSweeper
       .sweep(store, { graceMs: 3_600_000 })
       .catch((error) => app.log.warn({ err: error }, 'artifact sweep failed'));
   };
   sweepArtifacts();
-  const artifactTimer = setInterval(sweepArtifacts, 3_600_000).unref();
+  // Every minute a process may have taken the lease; the sweep itself runs at most hourly.
+  let lastArtifactSweep = Date.now();
+  const artifactTimer = setInterval(() => {
+    if (!leases.holds('blob-gc') || Date.now() - lastArtifactSweep < 3_600_000) return;
+    lastArtifactSweep = Date.now();
+    sweepArtifacts();
+  }, 60_000).unref();
 
   const say = (line: string) => process.stdout.write(`${line}\n`);
   say(
@@ -106,19 +140,30 @@ export async function startServer(
   if (token) say(`Sign in: ${url}/#token=${token}`);
   say(`API docs: ${url}/api/v1/docs`);
 
+  // Shutdown: /ready turns 503 at once; timers stop; the listener stops accepting, in-flight requests finish (a
+  // request arriving on a kept-alive connection meanwhile gets 503, which clients retry), live streams end with a
+  // reconnect hint; then the leases go, so another process takes over the work at once.
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
+      draining = true;
       sweeper.stop();
-      await alerts.stop();
       clearInterval(artifactTimer);
+      await alerts.stop();
       await app.close();
+      await leases.stop();
+      await bridge?.stop();
       await blobs.close();
       await store.close();
     })();
     return closing;
   };
   const onSignal = () => {
+    const limit = setTimeout(() => {
+      process.stderr.write(`simscope: shutdown took over ${config.shutdownTimeout} s; exiting\n`);
+      process.exit(1);
+    }, config.shutdownTimeout * 1000);
+    limit.unref();
     close().then(
       () => process.exit(0),
       () => process.exit(1),

@@ -16,6 +16,7 @@ import type {
   Me,
   Page,
   ProcessView,
+  ReadyView,
   SeriesPageView,
   TokenView,
   UserView,
@@ -29,6 +30,7 @@ type Abort = RunView['abort'];
 export interface RouteResponses {
   version: VersionView;
   health: { ok: true };
+  ready: ReadyView;
   openApi: Record<string, unknown>;
   docs: string;
   me: Me;

@@ -30,6 +30,13 @@ export const RUN_TABLE_PAGE = 50_000;
 export const ROUTES = {
   version: { method: 'GET', path: '/version', scope: 'none', summary: 'Server version (no token needed)' },
   health: { method: 'GET', path: '/health', scope: 'none', summary: 'Liveness (no token needed)' },
+  ready: {
+    method: 'GET',
+    path: '/ready',
+    scope: 'none',
+    summary:
+      'Readiness (no token needed): 200 when the database and blob store answer and migrations are done, else 503 (also while shutting down)',
+  },
   openApi: { method: 'GET', path: '/openapi.json', scope: 'none', summary: 'This API as OpenAPI 3.1' },
   docs: { method: 'GET', path: '/docs', scope: 'none', summary: 'This API as a page' },
   me: { method: 'GET', path: '/me', scope: 'read', summary: 'Who the token belongs to and its workspaces' },

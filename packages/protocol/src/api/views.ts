@@ -144,3 +144,13 @@ export interface SeriesPageView {
   values?: JsonColumn;
   next: string | null;
 }
+
+/** `GET /ready`: whether this server should get traffic; each part is false when it did not answer. */
+export interface ReadyView {
+  ok: boolean;
+  database: boolean;
+  migrations: boolean;
+  blobs: boolean;
+  /** True once the server is shutting down (SIGTERM): it finishes what it has and takes nothing new. */
+  draining: boolean;
+}

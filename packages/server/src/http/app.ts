@@ -49,6 +49,8 @@ export interface AppConfig {
   now?: () => number;
   /** Where artifact bytes live; without one, artifact routes answer 503. */
   blobs?: BlobStore;
+  /** True once the server is shutting down: `/ready` answers 503 so a load balancer sends nothing new. */
+  draining?: () => boolean;
   /** Bytes of artifacts each workspace may hold; absent or null for no limit. */
   artifactQuota?: number | null;
   /** The domain event bus services publish on (the live stream listens to it); one is made when absent. */
@@ -163,7 +165,7 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
     artifacts: new ArtifactService({ blobs: config.blobs, quota: config.artifactQuota }),
   };
 
-  registerMetaRoutes(kit, registry);
+  registerMetaRoutes(kit, registry, { blobs: config.blobs, draining: config.draining });
   registerAdminRoutes(kit);
   registerRunRoutes(kit, runs);
   const metrics = new MetricService(clocks, { maxScanPoints: config.maxScanPoints });

@@ -9,6 +9,7 @@ import {
   describeMetric,
   WindowAggregate,
 } from './alert-rules.js';
+import type { Leases } from './leases.js';
 
 /** Where the engine reports what it did and what failed; pino's logger fits. */
 export interface AlertLog {
@@ -40,6 +41,11 @@ export interface AlertEngineConfig {
   /** Notifications sent at once (default 8). */
   deliveryConcurrency?: number;
   log?: AlertLog;
+  /**
+   * Whether this process may evaluate (`alert-evaluation`) and deliver (`notification-outbox`) on its timer now;
+   * with several servers only the lease holder does (default: always).
+   */
+  leases?: Pick<Leases, 'holds'>;
 }
 
 export interface EvaluationStats {
@@ -78,6 +84,7 @@ export class AlertEngine {
   readonly #retryBaseMs: number;
   readonly #concurrency: number;
   readonly #log: AlertLog;
+  readonly #leases: Pick<Leases, 'holds'>;
   readonly #patterns = new UserPatternCache({ max: 256, field: 'pattern' });
   readonly #warnedDisabled = new Set<number>();
   #timer: NodeJS.Timeout | undefined;
@@ -96,6 +103,7 @@ export class AlertEngine {
     this.#retryBaseMs = config.retryBaseMs ?? 1000;
     this.#concurrency = config.deliveryConcurrency ?? 8;
     this.#log = config.log ?? SILENT;
+    this.#leases = config.leases ?? { holds: () => true };
   }
 
   /** Starts the timer; each tick evaluates what is due and delivers what is pending, never overlapping itself. */
@@ -107,11 +115,19 @@ export class AlertEngine {
   }
 
   #tick(): void {
+    if (this.#leases.holds('alert-evaluation')) this.#evaluate();
+    if (this.#leases.holds('notification-outbox')) this.#deliver();
+  }
+
+  #evaluate(): void {
     this.#evaluating ??= this.evaluate()
       .catch((error) => this.#log.error({ err: error }, 'alert evaluation failed'))
       .finally(() => {
         this.#evaluating = undefined;
       });
+  }
+
+  #deliver(): void {
     this.#delivering ??= this.deliver()
       .catch((error) => this.#log.error({ err: error }, 'alert delivery failed'))
       .finally(() => {

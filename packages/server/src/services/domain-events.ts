@@ -55,9 +55,9 @@ export interface DomainEventsConfig {
  * the live hub (and anything else that reacts to changes) subscribes to. Delivery is synchronous, in subscription
  * order, within this process.
  *
- * This is the seam for running several server processes: a PostgreSQL `LISTEN/NOTIFY` bridge will subscribe here
- * to send each event to the other processes and publish the ones it receives, so publishers and subscribers stay
- * as they are.
+ * Over PostgreSQL, `PostgresEventBridge` (event-bridge.ts) subscribes here to send each event to the other server
+ * processes through `LISTEN/NOTIFY` and publishes the ones they send, so publishers and subscribers stay as they
+ * are; on SQLite there is one process and the bus stays in it.
  *
  * @example
  * const bus = new DomainEvents();

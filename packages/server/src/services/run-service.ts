@@ -15,6 +15,7 @@ import { newId } from './auth-service.js';
 import type { ServiceContext } from './context.js';
 import { decodeCursor, pageOf } from './cursor.js';
 import { InvalidTransitionError, NotFoundError } from './errors.js';
+import type { Leases } from './leases.js';
 import { generateRunName } from './run-names.js';
 import { checkNotFuture } from './writer-clocks.js';
 
@@ -295,12 +296,20 @@ export class LostRunSweeper {
   readonly #store: Store;
   readonly #interval: number;
   readonly #onLost: (runs: RunRecord[]) => void;
+  readonly #leases: Pick<Leases, 'holds'>;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(store: Store, intervalMs: number, onLost: (runs: RunRecord[]) => void = () => {}) {
+  /** With `leases`, the timer sweeps only while this process holds `lost-runs` (one sweeper among servers). */
+  constructor(
+    store: Store,
+    intervalMs: number,
+    onLost: (runs: RunRecord[]) => void = () => {},
+    leases: Pick<Leases, 'holds'> = { holds: () => true },
+  ) {
     this.#store = store;
     this.#interval = intervalMs;
     this.#onLost = onLost;
+    this.#leases = leases;
   }
 
   /** One sweep; returns the runs it marked. */
@@ -312,7 +321,7 @@ export class LostRunSweeper {
 
   start(): void {
     this.#timer ??= setInterval(() => {
-      this.sweep().catch(() => undefined);
+      if (this.#leases.holds('lost-runs')) this.sweep().catch(() => undefined);
     }, this.#interval);
     this.#timer.unref();
   }

@@ -5,7 +5,7 @@ import type { FolderStore } from './folder-store.js';
 import type { IdempotencyStore } from './idempotency-store.js';
 import type { IdentityStore } from './identity-store.js';
 import type { MetricStore } from './metric-store.js';
-import { applyMigrations } from './migrations.js';
+import { applyMigrations, MIGRATIONS } from './migrations.js';
 import type { RunStore } from './run-store.js';
 import { SqlAlertStore } from './sql-alert-store.js';
 import { SqlArtifactStore } from './sql-artifact-store.js';
@@ -49,6 +49,12 @@ export abstract class SqlStore implements Store {
 
   async migrate(): Promise<void> {
     await applyMigrations(this.db);
+  }
+
+  async migrationsDone(): Promise<boolean> {
+    const rows = await this.db.all<{ version: number }>('SELECT version FROM schema_migrations');
+    const done = new Set(rows.map((r) => Number(r.version)));
+    return MIGRATIONS.every((m) => done.has(m.version));
   }
 
   close(): Promise<void> {

@@ -51,6 +51,8 @@ export interface Store {
   /** Idempotency keys and answers, shared by every server process (idempotency-store.ts). */
   readonly idempotency: IdempotencyStore;
   migrate(): Promise<void>;
+  /** True when every migration this server knows is applied; throws when the database does not answer. */
+  migrationsDone(): Promise<boolean>;
   close(): Promise<void>;
   /** How busy the database's connections are (metrics). */
   usage?(): { open: number; idle: number; waiting: number };

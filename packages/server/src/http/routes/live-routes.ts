@@ -22,6 +22,9 @@ export interface LiveRoutesConfig {
   keepAliveMs?: number;
 }
 
+/** How long a stream closed by a shutdown asks its client to wait before reconnecting, in ms. */
+const SHUTDOWN_RETRY_MS = 500;
+
 function messageKey(m: LiveMessage): string {
   switch (m.type) {
     case 'run':
@@ -51,7 +54,9 @@ export function registerLiveRoutes(config: LiveRoutesConfig): void {
   const recheckMs = config.recheckMs ?? 5_000;
   const open = new Set<() => void>();
 
-  // preClose: before the server waits for its connections to end, which open streams never do.
+  // preClose: before the server waits for its connections to end, which open streams never do. Each stream gets
+  // what it had gathered, a reconnect delay and a `shutdown` event; EventSource then reconnects, through the load
+  // balancer, to a server still running.
   app.addHook('preClose', async function endLiveStreams() {
     for (const end of [...open]) end();
   });
@@ -99,10 +104,19 @@ export function registerLiveRoutes(config: LiveRoutesConfig): void {
     });
     const keepAlive = setInterval(() => raw.write(': keep-alive\n\n'), keepAliveMs);
     let ended = false;
+    const shutDown = () => {
+      if (ended) return;
+      if (timer) clearTimeout(timer);
+      flush();
+      raw.write(
+        `retry: ${SHUTDOWN_RETRY_MS}\nevent: shutdown\ndata: ${JSON.stringify({ reconnect: true })}\n\n`,
+      );
+      end();
+    };
     const end = () => {
       if (ended) return;
       ended = true;
-      open.delete(end);
+      open.delete(shutDown);
       unsubscribe();
       stopAccessWatch();
       clearInterval(keepAlive);
@@ -146,7 +160,7 @@ export function registerLiveRoutes(config: LiveRoutesConfig): void {
       schedule();
     }
     const stopAccessWatch = hub.onAccessChange(() => void recheck());
-    open.add(end);
+    open.add(shutDown);
     raw.on('close', end);
     schedule();
 

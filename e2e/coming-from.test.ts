@@ -99,7 +99,12 @@ describe('docs/coming-from.md', () => {
 
   it('has a section per tool, each with examples', () => {
     const found = sections(DOC);
-    for (const tool of ['SimRecorder', 'ACCESS-NRI telemetry (access-py-telemetry)', 'Scipion monitors']) {
+    for (const tool of [
+      'SimRecorder',
+      'ACCESS-NRI telemetry (access-py-telemetry)',
+      'Scipion monitors',
+      'DIALS (dials-py)',
+    ]) {
       expect(found.find((s) => s.title === tool)?.examples.length ?? 0).toBeGreaterThan(0);
     }
   });

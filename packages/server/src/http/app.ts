@@ -11,6 +11,7 @@ import { DomainEvents } from '../services/domain-events.js';
 import { EventService } from '../services/event-service.js';
 import { LiveHub } from '../services/live-hub.js';
 import { MetricService } from '../services/metric-service.js';
+import { RateLimiter, type RateLimits } from '../services/rate-limit.js';
 import { RunService } from '../services/run-service.js';
 import { WriterClocks } from '../services/writer-clocks.js';
 import type { Store } from '../store/store.js';
@@ -18,6 +19,7 @@ import { answerClientError } from './client-error.js';
 import { addBodyParsers, errorBody, errorHandler, refuseControlInNames } from './error-handler.js';
 import { registerIdempotency } from './idempotency.js';
 import { registerMetricsRoute, ServerMetrics } from './metrics.js';
+import { registerRateLimits } from './rate-limits.js';
 import { REQUEST_ID_LOG_LABEL, REQUEST_ID_OPTIONS, registerRequestId } from './request-id.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
 import { registerAggregateRoutes } from './routes/aggregate-routes.js';
@@ -65,6 +67,8 @@ export interface AppConfig {
   webhookAllow?: readonly string[];
   /** Prometheus metrics of this process (`GET /metrics`, admin token); one is made when absent. */
   metrics?: ServerMetrics;
+  /** Requests, points and artifact bytes per token and per workspace (`--rate-limit`); none when absent. */
+  rateLimits?: RateLimits;
 }
 
 declare module 'fastify' {
@@ -139,6 +143,8 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
   prometheus.instrument(app);
   prometheus.setSources({ liveConnections: () => hub.size, database: () => store.usage?.() ?? null });
   const stopMetrics = prometheus.listen(bus);
+  const limiter = new RateLimiter(store.rateLimits, config.rateLimits ?? {}, () => now() / 1e6);
+  if (limiter.enabled) registerRateLimits(app, limiter, prometheus);
   app.addHook('onClose', async function disconnectLiveHub() {
     disconnectLive();
     stopMetrics();

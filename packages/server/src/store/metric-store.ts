@@ -104,4 +104,6 @@ export interface MetricStore {
   blockIndex(seriesPk: number, axis: SeriesAxis, from: number, to: number): Promise<BlockIndexEntry[]>;
   /** The blocks with these pks, in the order given (missing ones, deleted since, left out). */
   readBlocksByPk(pks: readonly number[], columns?: readonly BlockColumn[]): Promise<Block[]>;
+  /** Replaces every point of a series by `points` (in step order), its summary recomputed; retention's downsampling. */
+  replaceSeries(seriesPk: number, points: Points): Promise<void>;
 }

@@ -312,6 +312,37 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX idempotency_keys_expiry ON idempotency_keys (expires_at);
     `,
   },
+  {
+    // Retention rules of a workspace (folder NULL: all of it), and fixed-window counters of the rate limits, shared
+    // by every server process.
+    version: 8,
+    name: 'retention rules and rate windows',
+    sql: ({ types: t }) => `
+      CREATE TABLE retention_rules (
+        pk ${t.pk},
+        id ${t.text} NOT NULL UNIQUE,
+        workspace_id ${t.text} NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+        folder ${t.text},
+        action ${t.text} NOT NULL,
+        older_than_days ${t.real} NOT NULL,
+        buckets ${t.int},
+        created_at ${t.int} NOT NULL
+      );
+      CREATE INDEX retention_rules_workspace ON retention_rules (workspace_id);
+      CREATE TABLE retention_downsampled (
+        run_pk ${t.int} PRIMARY KEY REFERENCES runs(pk) ON DELETE CASCADE,
+        buckets ${t.int} NOT NULL,
+        at ${t.int} NOT NULL
+      );
+      CREATE TABLE rate_windows (
+        key ${t.text} NOT NULL,
+        window_start ${t.int} NOT NULL,
+        used ${t.real} NOT NULL,
+        PRIMARY KEY (key, window_start)
+      );
+      CREATE INDEX rate_windows_start ON rate_windows (window_start);
+    `,
+  },
 ];
 
 /**

@@ -90,6 +90,19 @@ export class SqlMetricStore implements MetricStore {
     });
   }
 
+  async replaceSeries(seriesPk: number, points: Points): Promise<void> {
+    await this.#db.transaction(async (tx) => {
+      await tx.run('DELETE FROM metric_blocks WHERE series_pk = ?', [seriesPk]);
+      await tx.run(
+        `UPDATE series SET count = 0, min_value = NULL, max_value = NULL, last_step = NULL, last_time = NULL,
+           last_timestamp = NULL, last_value = NULL, sum_value = 0, sum_count = 0 WHERE pk = ?`,
+        [seriesPk],
+      );
+      const row = await tx.get(`SELECT * FROM series WHERE pk = ?${tx.dialect.forUpdate}`, [seriesPk]);
+      if (row && points.values.length > 0) await this.#appendPoints(tx, this.#series(row), points);
+    });
+  }
+
   async #appendPoints(tx: SqlDriver, series: SeriesRecord, points: Points): Promise<void> {
     let last: Block | null = null;
     if (mayMerge(points.values.length)) {

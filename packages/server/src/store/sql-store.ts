@@ -6,6 +6,8 @@ import type { IdempotencyStore } from './idempotency-store.js';
 import type { IdentityStore } from './identity-store.js';
 import type { MetricStore } from './metric-store.js';
 import { applyMigrations, MIGRATIONS } from './migrations.js';
+import type { RateLimitStore } from './rate-limit-store.js';
+import type { RetentionStore } from './retention-store.js';
 import type { RunStore } from './run-store.js';
 import { SqlAlertStore } from './sql-alert-store.js';
 import { SqlArtifactStore } from './sql-artifact-store.js';
@@ -15,6 +17,8 @@ import { SqlFolderStore } from './sql-folder-store.js';
 import { SqlIdempotencyStore } from './sql-idempotency-store.js';
 import { SqlIdentityStore } from './sql-identity-store.js';
 import { SqlMetricStore } from './sql-metric-store.js';
+import { SqlRateLimitStore } from './sql-rate-limit-store.js';
+import { SqlRetentionStore } from './sql-retention-store.js';
 import { SqlRunStore } from './sql-run-store.js';
 import { SqlTelemetryStore } from './sql-telemetry-store.js';
 import type { Store } from './store.js';
@@ -33,6 +37,8 @@ export abstract class SqlStore implements Store {
   readonly alerts: AlertStore;
   readonly telemetry: TelemetryStore;
   readonly idempotency: IdempotencyStore;
+  readonly retention: RetentionStore;
+  readonly rateLimits: RateLimitStore;
 
   constructor(db: SqlDriver, options: { cacheBytes?: number } = {}) {
     this.db = db;
@@ -45,6 +51,8 @@ export abstract class SqlStore implements Store {
     this.alerts = new SqlAlertStore(db);
     this.telemetry = new SqlTelemetryStore(db);
     this.idempotency = new SqlIdempotencyStore(db);
+    this.retention = new SqlRetentionStore(db);
+    this.rateLimits = new SqlRateLimitStore(db);
   }
 
   async migrate(): Promise<void> {

@@ -5,6 +5,8 @@ import type { FolderStore } from './folder-store.js';
 import type { IdempotencyStore } from './idempotency-store.js';
 import type { IdentityStore } from './identity-store.js';
 import type { MetricStore } from './metric-store.js';
+import type { RateLimitStore } from './rate-limit-store.js';
+import type { RetentionStore } from './retention-store.js';
 import type { RunStore } from './run-store.js';
 import type { TelemetryStore } from './telemetry-store.js';
 
@@ -50,6 +52,10 @@ export interface Store {
   readonly telemetry: TelemetryStore;
   /** Idempotency keys and answers, shared by every server process (idempotency-store.ts). */
   readonly idempotency: IdempotencyStore;
+  /** Retention rules and the runs they reach (retention-store.ts). */
+  readonly retention: RetentionStore;
+  /** Fixed-window counters of the rate limits (rate-limit-store.ts). */
+  readonly rateLimits: RateLimitStore;
   migrate(): Promise<void>;
   /** True when every migration this server knows is applied; throws when the database does not answer. */
   migrationsDone(): Promise<boolean>;

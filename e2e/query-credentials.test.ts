@@ -35,7 +35,7 @@ describe('new Client() finds the credentials simscope login saved', () => {
     t = await openTestApp('sqlite');
     await t.app.listen({ host: '127.0.0.1', port: 0 });
     url = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
-    const post = async (path: string, payload: unknown) => {
+    const post = async (path: string, payload: Record<string, unknown>) => {
       const res = await t.app.inject({ method: 'POST', url: `/api/v1${path}`, headers: t.auth, payload });
       if (res.statusCode >= 300) throw new Error(`${path}: ${res.statusCode} ${res.body}`);
       return res.json<Record<string, any>>();

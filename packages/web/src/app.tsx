@@ -8,6 +8,7 @@ import { NotFoundPage } from './pages/not-found-page.js';
 import { RunPage } from './pages/run-page.js';
 import { RunsPage } from './pages/runs-page.js';
 import { SignIn } from './pages/sign-in.js';
+import { SweepPage } from './pages/sweep-page.js';
 import { TelemetryPage } from './pages/telemetry-page.js';
 import { href, navigate, useLocation } from './router.js';
 import {
@@ -155,6 +156,17 @@ function Shell({ theme, onTheme }: { theme: Theme; onTheme(t: Theme): void }) {
       <ComparePage
         runs={(location.query.get('runs') ?? '').split(',').filter(Boolean)}
         metric={location.query.get('metric')}
+        group={location.query.get('group')}
+        band={location.query.get('band') === 'range' ? 'range' : 'std'}
+      />
+    );
+  } else if (path === '/sweep') {
+    page = (
+      <SweepPage
+        filter={location.query.get('filter') ?? ''}
+        axes={location.query.get('axes')}
+        x={location.query.get('x')}
+        y={location.query.get('y')}
       />
     );
   } else if (path === '/telemetry') {
@@ -186,6 +198,9 @@ function Shell({ theme, onTheme }: { theme: Theme; onTheme(t: Theme): void }) {
           </Link>
           <Link to={compareHref} aria-current={path === '/compare' ? 'page' : undefined}>
             Compare ({s.selection.ids.length})
+          </Link>
+          <Link to="/sweep" aria-current={path === '/sweep' ? 'page' : undefined}>
+            Sweep
           </Link>
           <Link to="/alerts" aria-current={path === '/alerts' ? 'page' : undefined}>
             Alerts

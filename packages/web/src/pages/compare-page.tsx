@@ -1,11 +1,77 @@
 import type { Json, RunView } from '@simscope/protocol';
-import { useEffect, useMemo, useState } from 'react';
+import type { AggregateView } from '@simscope/protocol/api';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { ChartSettingsControls } from '../components/chart-settings-controls.js';
 import { Link } from '../components/link.js';
 import { type ChartSettings, MetricChart } from '../components/metric-chart.js';
 import { flatten, formatValue } from '../format.js';
 import { href, navigate } from '../router.js';
 import { useSession } from '../session.js';
+import { BandChart, type BandKind } from '../sweep/band-chart.js';
+
+/** Runs drawn one line each at first (more on request): past a few dozen lines a chart says little. */
+export const INDIVIDUAL_CAP = 20;
+
+/** Metric name prefixes of resource metrics, shown in a section of their own after the solver's metrics. */
+const RESOURCE_PREFIXES = new Set([
+  'system',
+  'sys',
+  'resources',
+  'resource',
+  'gpu',
+  'cpu',
+  'memory',
+  'disk',
+  'network',
+]);
+
+/** Metric names in sections by their prefix (before the first `/`), resource metrics apart and last. */
+export function metricSections(
+  names: readonly string[],
+): { title: string; resource: boolean; names: string[] }[] {
+  const by = new Map<string, string[]>();
+  for (const name of [...names].sort()) {
+    const slash = name.indexOf('/');
+    const prefix = slash > 0 ? name.slice(0, slash) : '';
+    const list = by.get(prefix) ?? [];
+    by.set(prefix, list);
+    list.push(name);
+  }
+  return [...by.entries()]
+    .map(([prefix, list]) => ({
+      title: prefix || 'metrics',
+      resource: RESOURCE_PREFIXES.has(prefix.toLowerCase()),
+      names: list,
+    }))
+    .sort(
+      (a, b) =>
+        Number(a.resource) - Number(b.resource) ||
+        (a.title === 'metrics' ? -1 : b.title === 'metrics' ? 1 : a.title.localeCompare(b.title)),
+    );
+}
+
+/** Mounts its children once it comes near the screen, so a grid of many charts loads the ones in view first. */
+function WhenVisible({ children, height }: { children: React.ReactNode; height: number }) {
+  const ref = useRef<HTMLDivElement>(null);
+  const [seen, setSeen] = useState(false);
+  useEffect(() => {
+    const el = ref.current;
+    if (!el || seen) return;
+    const observer = new IntersectionObserver(
+      (entries) => {
+        if (entries.some((e) => e.isIntersecting)) setSeen(true);
+      },
+      { rootMargin: '300px' },
+    );
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, [seen]);
+  return (
+    <div ref={ref} style={seen ? undefined : { minHeight: height }}>
+      {seen ? children : null}
+    </div>
+  );
+}
 
 /** The metadata keys whose values are not the same in every run (all keys with `all`). */
 export function differingKeys(
@@ -23,13 +89,30 @@ export function differingKeys(
   return out;
 }
 
-/** One metric of the selected runs on one chart, and the metadata that tells them apart. */
-export function ComparePage({ runs: ids, metric }: { runs: string[]; metric: string | null }) {
+/**
+ * The selected runs side by side: a grid of all their metrics in sections (or one metric, `metric`), optionally
+ * grouped by a metadata key, tag or folder into bands computed on the server, and the metadata that tells them apart.
+ */
+export function ComparePage({
+  runs: ids,
+  metric,
+  group = null,
+  band = 'std',
+}: {
+  runs: string[];
+  metric: string | null;
+  group?: string | null;
+  band?: BandKind;
+}) {
   const { api, selection } = useSession();
   const [runs, setRuns] = useState<RunView[] | null>(null);
   const [names, setNames] = useState<string[]>([]);
+  const [runMetrics, setRunMetrics] = useState<string[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [all, setAll] = useState(false);
+  const [cap, setCap] = useState(INDIVIDUAL_CAP);
+  const [bands, setBands] = useState<AggregateView | null>(null);
+  const [bandError, setBandError] = useState<string | null>(null);
   const [settings, setSettings] = useState<ChartSettings>({
     axis: 'step',
     log: false,
@@ -37,6 +120,11 @@ export function ComparePage({ runs: ids, metric }: { runs: string[]; metric: str
     every: false,
   });
   const key = ids.join(',');
+  const go = (patch: Record<string, string | null>) =>
+    navigate(
+      href('/compare', { runs: key, metric, group, band: band === 'std' ? null : band, ...patch }),
+      true,
+    );
 
   useEffect(() => {
     if (ids.length === 0) return;
@@ -59,16 +147,52 @@ export function ComparePage({ runs: ids, metric }: { runs: string[]; metric: str
   useEffect(() => {
     if (!runs || runs.length === 0) return;
     const abort = new AbortController();
-    (async () => {
-      if (!metric) {
-        const first = await api.metrics(runs[0]!.id, abort.signal);
-        if (first.items[0]) navigate(href('/compare', { runs: key, metric: first.items[0].name }), true);
-      }
-      const table = await api.runTable({ limit: 1, metricNames: true }, abort.signal);
-      setNames(table.metricNames ?? []);
-    })().catch(() => {});
+    api
+      .runTable({ limit: 1, metricNames: true }, abort.signal)
+      .then((table) => setNames(table.metricNames ?? []))
+      .catch(() => {});
     return () => abort.abort();
   }, [api, runs]);
+
+  // The grid's metrics: those of the first runs drawn (each run's names, all pages).
+  useEffect(() => {
+    if (metric || !runs) return;
+    const abort = new AbortController();
+    setRunMetrics(null);
+    (async () => {
+      const found = new Set<string>();
+      for (const run of runs.slice(0, INDIVIDUAL_CAP)) {
+        let next: string | null = null;
+        do {
+          const page: { items: { name: string }[]; next: string | null } = await api.call('listMetricNames', {
+            params: { run: run.id },
+            query: { limit: 1000, next: next ?? undefined },
+            signal: abort.signal,
+          });
+          for (const item of page.items) found.add(item.name);
+          next = page.next;
+        } while (next);
+      }
+      setRunMetrics([...found]);
+    })().catch((e: Error) => !abort.signal.aborted && setError(e.message));
+    return () => abort.abort();
+  }, [api, runs, metric]);
+
+  // Bands of the groups, computed on the server from each run's M4 buckets.
+  useEffect(() => {
+    if (!group || !metric || ids.length === 0) return;
+    const abort = new AbortController();
+    setBands(null);
+    setBandError(null);
+    api
+      .call('aggregateMetric', {
+        body: { runs: ids, name: metric, by: group, x: settings.axis, buckets: 500 },
+        signal: abort.signal,
+      })
+      .then(setBands)
+      .catch((e: Error) => !abort.signal.aborted && setBandError(e.message));
+    return () => abort.abort();
+  }, [api, key, metric, group, settings.axis]);
 
   // The chart starts on the ids from the address; names replace them as the runs arrive.
   const chartRuns = useMemo(() => {
@@ -76,6 +200,8 @@ export function ComparePage({ runs: ids, metric }: { runs: string[]; metric: str
     return ids.map((id) => ({ id, label: names.get(id) ?? id }));
   }, [runs, key]);
   const diff = useMemo(() => (runs ? differingKeys(runs, all) : []), [runs, all]);
+  const groupKeys = useMemo(() => (runs ? differingKeys(runs, true).map((d) => d.key) : []), [runs]);
+  const sections = useMemo(() => metricSections(runMetrics ?? []), [runMetrics]);
 
   if (ids.length === 0) {
     return (
@@ -95,6 +221,9 @@ export function ComparePage({ runs: ids, metric }: { runs: string[]; metric: str
       </p>
     );
   const set = (patch: Partial<ChartSettings>) => setSettings((s) => ({ ...s, ...patch }));
+  // Grouped, runs are drawn one by one only up to the cap; ungrouped, a single metric draws all of them.
+  const capped = group || !metric ? chartRuns.slice(0, cap) : chartRuns;
+  const more = chartRuns.length - capped.length;
 
   return (
     <section aria-labelledby="compare-heading">
@@ -102,10 +231,8 @@ export function ComparePage({ runs: ids, metric }: { runs: string[]; metric: str
       <div className="chart-controls">
         <label>
           Metric{' '}
-          <select
-            value={metric ?? ''}
-            onChange={(e) => navigate(href('/compare', { runs: key, metric: e.target.value }), true)}
-          >
+          <select value={metric ?? ''} onChange={(e) => go({ metric: e.target.value || null })}>
+            <option value="">All metrics (grid)</option>
             {metric && !names.includes(metric) ? <option value={metric}>{metric}</option> : null}
             {names.map((n) => (
               <option key={n} value={n}>
@@ -114,16 +241,94 @@ export function ComparePage({ runs: ids, metric }: { runs: string[]; metric: str
             ))}
           </select>
         </label>
+        {metric ? (
+          <>
+            <label>
+              Group by{' '}
+              <select value={group ?? ''} onChange={(e) => go({ group: e.target.value || null })}>
+                <option value="">none</option>
+                <option value="tags">tag</option>
+                <option value="folder">folder</option>
+                {group?.startsWith('metadata.') && !groupKeys.includes(group.slice(9)) ? (
+                  <option value={group}>{group.slice(9)}</option>
+                ) : null}
+                {groupKeys.map((k) => (
+                  <option key={k} value={`metadata.${k}`}>
+                    {k}
+                  </option>
+                ))}
+              </select>
+            </label>
+            {group ? (
+              <label>
+                Band{' '}
+                <select
+                  value={band}
+                  onChange={(e) => go({ band: e.target.value === 'std' ? null : e.target.value })}
+                >
+                  <option value="std">mean ± 1 std</option>
+                  <option value="range">min to max</option>
+                </select>
+              </label>
+            ) : null}
+          </>
+        ) : null}
         <ChartSettingsControls settings={settings} set={set} />
         <button type="button" onClick={() => selection.set(ids)}>
           Keep these selected
         </button>
       </div>
+      {metric && group ? (
+        bandError ? (
+          <p className="error" role="alert">
+            {bandError}
+          </p>
+        ) : bands ? (
+          <BandChart data={bands} kind={band} />
+        ) : (
+          <p className="muted">Loading the groups of {metric}…</p>
+        )
+      ) : null}
+      {metric && group ? <h2>Runs one by one</h2> : null}
       {metric ? (
-        <MetricChart metric={metric} runs={chartRuns} settings={settings} />
-      ) : (
+        <MetricChart metric={metric} runs={capped} settings={settings} />
+      ) : runMetrics === null ? (
+        <p className="muted">Loading the metrics of these runs…</p>
+      ) : runMetrics.length === 0 ? (
         <p className="muted">These runs have no metrics.</p>
+      ) : (
+        sections.map((section) => (
+          <details key={section.title} open className="metric-section" data-section={section.title}>
+            <summary>
+              <h2>
+                {section.resource ? 'Resources: ' : ''}
+                {section.title} <span className="muted">({section.names.length})</span>
+              </h2>
+            </summary>
+            <div className="chart-grid">
+              {section.names.map((name) => (
+                <WhenVisible key={name} height={320}>
+                  <MetricChart metric={name} runs={capped} settings={settings} />
+                  <button type="button" className="link-button" onClick={() => go({ metric: name })}>
+                    Open {name} alone (group, bands)
+                  </button>
+                </WhenVisible>
+              ))}
+            </div>
+          </details>
+        ))
       )}
+      {more > 0 ? (
+        <p className="runs-cap" data-more={more}>
+          {capped.length} of {chartRuns.length} runs drawn one by one.{' '}
+          <button type="button" onClick={() => setCap((c) => c + INDIVIDUAL_CAP)}>
+            {Math.min(more, INDIVIDUAL_CAP)} more
+          </button>{' '}
+          <button type="button" onClick={() => setCap(chartRuns.length)}>
+            All {more} more
+          </button>
+        </p>
+      ) : null}
       <h2>Metadata</h2>
       {runs ? (
         <>

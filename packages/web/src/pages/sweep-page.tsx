@@ -1,0 +1,307 @@
+import type { Json } from '@simscope/protocol';
+import { useEffect, useMemo, useState } from 'react';
+import { checkFilter } from '../components/filter-box.js';
+import { Link } from '../components/link.js';
+import { LoadError, Loading } from '../components/load-state.js';
+import { href, navigate } from '../router.js';
+import { useSession } from '../session.js';
+import { type Brushes, brushed, ParallelCoords, type SweepAxis } from '../sweep/parallel-coords.js';
+import { type Cell, type Scale, scaleOf, valueAt } from '../sweep/plot.js';
+import { ScatterPlot } from '../sweep/scatter-plot.js';
+
+const STATS = ['last', 'min', 'max'] as const;
+const PAGE = 50_000;
+
+/** A column's label: the metadata path, or `name (stat)` for a metric summary. */
+export function columnLabel(key: string): string {
+  const m = /^(last|min|max|mean):metrics\.(.*)$/.exec(key);
+  if (m) return `${m[2]} (${m[1]})`;
+  return key.startsWith('metadata.') ? key.slice('metadata.'.length) : key;
+}
+
+const plain = (part: string) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(part);
+
+/** The filter-language field of a column: `metadata.a.b` (quoted parts where needed) or `metrics.NAME.stat`. */
+export function filterField(key: string): string {
+  const m = /^(last|min|max|mean):metrics\.(.*)$/.exec(key);
+  if (m) return `metrics.${/^[A-Za-z0-9_/.-]+$/.test(m[2]!) ? m[2] : JSON.stringify(m[2])}.${m[1]}`;
+  const parts = key.slice('metadata.'.length).split('.');
+  return `metadata.${parts.map((p) => (plain(p) ? p : JSON.stringify(p))).join('.')}`;
+}
+
+/** The filter that keeps the runs of `base` inside every brush (numeric ranges, or the categories brushed). */
+export function brushFilter(base: string, axes: readonly SweepAxis[], brushes: Brushes): string {
+  const parts: string[] = [];
+  for (const axis of axes) {
+    const range = brushes[axis.key];
+    if (!range) continue;
+    const field = filterField(axis.key);
+    const s = axis.scale;
+    if (s.kind === 'number') {
+      parts.push(`${field} >= ${valueAt(s, range[0])} and ${field} <= ${valueAt(s, range[1])}`);
+    } else {
+      const n = s.categories.length;
+      const picked = s.categories.filter((_, i) => {
+        const p = n === 1 ? 0.5 : i / (n - 1);
+        return p >= range[0] && p <= range[1];
+      });
+      parts.push(`(${picked.map((c) => `${field} == ${JSON.stringify(c)}`).join(' or ') || 'id == ""'})`);
+    }
+  }
+  const trimmed = base.trim();
+  if (trimmed) parts.unshift(parts.length > 0 ? `(${trimmed})` : trimmed);
+  return parts.join(' and ');
+}
+
+const cell = (v: Json | undefined): Cell =>
+  v === undefined || v === null
+    ? null
+    : typeof v === 'number' || typeof v === 'string'
+      ? v
+      : JSON.stringify(v);
+
+interface Loaded {
+  ids: string[];
+  columns: Map<string, Cell[]>;
+}
+
+/**
+ * A sweep at a glance: parallel coordinates over chosen metadata and metric summaries (brushing an axis narrows
+ * the runs, with a link to the runs table filtered the same way), and a scatter of any column against another.
+ */
+export function SweepPage({
+  filter,
+  axes: axesParam,
+  x: xParam,
+  y: yParam,
+}: {
+  filter: string;
+  axes: string | null;
+  x: string | null;
+  y: string | null;
+}) {
+  const { api } = useSession();
+  const [choices, setChoices] = useState<{ paths: string[]; metrics: string[] } | null>(null);
+  const [data, setData] = useState<Loaded | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [attempt, setAttempt] = useState(0);
+  const [brushes, setBrushes] = useState<Brushes>({});
+  const [draft, setDraft] = useState(filter);
+  useEffect(() => setDraft(filter), [filter]);
+
+  const go = (patch: Record<string, string | null>) =>
+    navigate(href('/sweep', { filter, axes: axesParam, x: xParam, y: yParam, ...patch }), true);
+
+  // The columns there are to choose from: metadata paths of the runs and the workspace's metric names.
+  useEffect(() => {
+    const abort = new AbortController();
+    setError(null);
+    api
+      .runTable({ filter: filter || undefined, limit: 1, metricNames: true }, abort.signal)
+      .then((t) => setChoices({ paths: t.metadataPaths ?? t.metadataKeys, metrics: t.metricNames ?? [] }))
+      .catch((e) => !abort.signal.aborted && setError(e));
+    return () => abort.abort();
+  }, [api, filter, attempt]);
+
+  const axisKeys = useMemo(() => {
+    if (axesParam !== null) return axesParam.split(',').filter(Boolean);
+    if (!choices) return [];
+    const keys = choices.paths.slice(0, 4).map((p) => `metadata.${p}`);
+    if (choices.metrics[0]) keys.push(`last:metrics.${choices.metrics[0]}`);
+    return keys;
+  }, [axesParam, choices]);
+  const xKey = xParam ?? axisKeys[0] ?? null;
+  const yKey = yParam ?? axisKeys.find((k) => k.includes(':metrics.')) ?? axisKeys[1] ?? null;
+  const wanted = useMemo(
+    () => [...new Set([...axisKeys, ...(xKey ? [xKey] : []), ...(yKey ? [yKey] : [])])],
+    [axisKeys, xKey, yKey],
+  );
+
+  // Every run of the filter with the wanted columns, 50k runs a page.
+  useEffect(() => {
+    if (!choices) return;
+    const abort = new AbortController();
+    setData(null);
+    (async () => {
+      const ids: string[] = [];
+      const columns = new Map<string, Cell[]>(wanted.map((k) => [k, []]));
+      let next: string | null = null;
+      do {
+        const page = await api.runTable(
+          { filter: filter || undefined, columns: wanted, limit: PAGE, next },
+          abort.signal,
+        );
+        ids.push(...page.id);
+        for (const k of wanted) {
+          const out = columns.get(k)!;
+          const got = page.columns[k] ?? [];
+          for (let i = 0; i < page.id.length; i++) out.push(cell(got[i]));
+        }
+        next = page.next;
+      } while (next);
+      setData({ ids, columns });
+    })().catch((e) => !abort.signal.aborted && setError(e));
+    return () => abort.abort();
+  }, [api, filter, choices, wanted.join('\n'), attempt]);
+
+  const scales = useMemo(() => {
+    const out = new Map<string, Scale>();
+    if (data) for (const [k, values] of data.columns) out.set(k, scaleOf(values));
+    return out;
+  }, [data]);
+  const axes: SweepAxis[] = useMemo(
+    () =>
+      axisKeys
+        .filter((k) => scales.has(k))
+        .map((k) => ({ key: k, label: columnLabel(k), scale: scales.get(k)! })),
+    [axisKeys, scales],
+  );
+  const count = data?.ids.length ?? 0;
+  const keep = useMemo(() => brushed(axes, brushes, count), [axes, brushes, count]);
+  const selectedIds = useMemo(() => {
+    const out: string[] = [];
+    if (data) for (let i = 0; i < count && out.length < 100; i++) if (keep[i]) out.push(data.ids[i]!);
+    return out;
+  }, [data, keep, count]);
+  const narrowed = brushFilter(filter, axes, brushes);
+  const problem = draft.trim() ? checkFilter(draft) : null;
+
+  const options = choices
+    ? [
+        ...choices.paths.map((p) => `metadata.${p}`),
+        ...choices.metrics.flatMap((m) => STATS.map((s) => `${s}:metrics.${m}`)),
+      ]
+    : [];
+  const picker = (label: string, value: string | null, onChange: (v: string) => void) => (
+    <label>
+      {label}{' '}
+      <select value={value ?? ''} onChange={(e) => onChange(e.target.value)}>
+        {value && !options.includes(value) ? <option value={value}>{columnLabel(value)}</option> : null}
+        {options.map((o) => (
+          <option key={o} value={o}>
+            {columnLabel(o)}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+
+  return (
+    <section aria-labelledby="sweep-heading" className="sweep-page">
+      <h1 id="sweep-heading">Sweep</h1>
+      <form
+        className="chart-controls"
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (!problem) {
+            setBrushes({});
+            go({ filter: draft.trim() || null });
+          }
+        }}
+      >
+        <label>
+          Filter{' '}
+          <input
+            type="search"
+            value={draft}
+            size={40}
+            placeholder="e.g. folder == /sweep and status == completed"
+            onChange={(e) => setDraft(e.target.value)}
+            aria-invalid={problem ? true : undefined}
+          />
+        </label>
+        <button type="submit" disabled={problem !== null}>
+          Apply
+        </button>
+        {problem ? <span className="error">{problem.message}</span> : null}
+      </form>
+      {error ? (
+        <LoadError error={error} what="the sweep's runs" onRetry={() => setAttempt((a) => a + 1)} />
+      ) : null}
+      <fieldset className="chart-controls sweep-axes">
+        <legend>Axes</legend>
+        {axisKeys.map((k) => (
+          <span key={k} className="axis-chip">
+            {columnLabel(k)}{' '}
+            <button
+              type="button"
+              aria-label={`Remove axis ${columnLabel(k)}`}
+              onClick={() => {
+                setBrushes(({ [k]: _, ...rest }) => rest);
+                go({ axes: axisKeys.filter((a) => a !== k).join(',') });
+              }}
+            >
+              ×
+            </button>
+          </span>
+        ))}
+        <label>
+          <span className="visually-hidden">Add an axis</span>
+          <select
+            value=""
+            onChange={(e) => e.target.value && go({ axes: [...axisKeys, e.target.value].join(',') })}
+          >
+            <option value="">Add an axis…</option>
+            {options
+              .filter((o) => !axisKeys.includes(o))
+              .map((o) => (
+                <option key={o} value={o}>
+                  {columnLabel(o)}
+                </option>
+              ))}
+          </select>
+        </label>
+      </fieldset>
+      {!data && !error ? <Loading what="runs" /> : null}
+      {data && count === 0 ? <p className="muted">No runs match this filter.</p> : null}
+      {data && count > 0 && axes.length > 0 ? (
+        <>
+          <ParallelCoords
+            axes={axes}
+            count={count}
+            brushes={brushes}
+            onBrush={(key, range) =>
+              setBrushes(({ [key]: _, ...rest }) => (range ? { ...rest, [key]: range } : rest))
+            }
+          />
+          <p className="sweep-links">
+            <Link to={href('/', { filter: narrowed || null })} data-filter={narrowed}>
+              Show these runs in the runs table
+            </Link>
+            {selectedIds.length > 0 ? (
+              <>
+                {' · '}
+                <Link to={href('/compare', { runs: selectedIds.join(',') })}>
+                  Compare {selectedIds.length < 100 ? 'them' : 'the first 100'}
+                </Link>
+              </>
+            ) : null}
+            {Object.keys(brushes).length > 0 ? (
+              <>
+                {' · '}
+                <button type="button" onClick={() => setBrushes({})}>
+                  Clear brushes
+                </button>
+              </>
+            ) : null}
+          </p>
+        </>
+      ) : null}
+      <h2>Scatter</h2>
+      <div className="chart-controls">
+        {picker('Across', xKey, (v) => go({ x: v }))}
+        {picker('Up', yKey, (v) => go({ y: v }))}
+      </div>
+      {data && count > 0 && xKey && yKey && scales.has(xKey) && scales.has(yKey) ? (
+        <ScatterPlot
+          x={scales.get(xKey)!}
+          y={scales.get(yKey)!}
+          xLabel={columnLabel(xKey)}
+          yLabel={columnLabel(yKey)}
+          keep={keep}
+          count={count}
+        />
+      ) : null}
+    </section>
+  );
+}

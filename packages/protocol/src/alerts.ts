@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { durationSchema } from './durations.js';
 import { LIMITS } from './limits.js';
 import { userPatternProblem } from './user-pattern.js';
 import { unicodeProblem } from './validation.js';
@@ -48,98 +49,109 @@ const alertName = z
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   });
 
-const seconds = z
-  .number()
-  .positive()
-  .finite()
-  .max(366 * 86_400, { message: 'must be at most a year' });
+/** Seconds, or text such as '1m' (Simvue's alert durations are minutes: `window: 1` is one second here). */
+const seconds = durationSchema(366 * 86_400);
 
 const webhookUrl = z
   .url({ protocol: /^https?$/, message: 'must be an http:// or https:// URL' })
   .max(2048, { message: 'must be at most 2048 characters' });
 
+const alertFields = {
+  name: alertName,
+  source: z.enum(ALERT_SOURCES).optional(),
+  description: z.string().max(LIMITS.descriptionLength).optional(),
+  rule: z.enum(ALERT_RULES).optional(),
+  metric: z.string().min(1).max(LIMITS.nameLength).optional(),
+  threshold: z.number().finite().optional(),
+  rangeLow: z.number().finite().optional(),
+  rangeHigh: z.number().finite().optional(),
+  aggregation: z.enum(ALERT_AGGREGATIONS).optional(),
+  pattern: z.string().min(1).max(ALERT_PATTERN_LENGTH).optional(),
+  match: z.enum(ALERT_MATCHES).optional(),
+  window: seconds.optional(),
+  frequency: seconds.optional(),
+  notification: z
+    .union([z.enum(['none', ...NOTIFICATION_CHANNELS]), z.array(z.enum(NOTIFICATION_CHANNELS))])
+    .optional(),
+  emails: z
+    .array(z.email().max(320))
+    .max(ALERT_EMAILS, { message: `at most ${ALERT_EMAILS} addresses` })
+    .optional(),
+  webhook: webhookUrl.optional(),
+  notifyOk: z.boolean().optional(),
+  abortOnCritical: z.boolean().optional(),
+};
+
 /** Body of `POST /alerts` and `POST /runs/:run/alerts`: an alert definition; see docs/alerts.md. */
-export const alertCreateSchema = z
-  .strictObject({
-    name: alertName,
-    source: z.enum(ALERT_SOURCES).optional(),
-    description: z.string().max(LIMITS.descriptionLength).optional(),
-    rule: z.enum(ALERT_RULES).optional(),
-    metric: z.string().min(1).max(LIMITS.nameLength).optional(),
-    threshold: z.number().finite().optional(),
-    rangeLow: z.number().finite().optional(),
-    rangeHigh: z.number().finite().optional(),
-    aggregation: z.enum(ALERT_AGGREGATIONS).optional(),
-    pattern: z.string().min(1).max(ALERT_PATTERN_LENGTH).optional(),
-    match: z.enum(ALERT_MATCHES).optional(),
-    window: seconds.optional(),
-    frequency: seconds.optional(),
-    notification: z
-      .union([z.enum(['none', ...NOTIFICATION_CHANNELS]), z.array(z.enum(NOTIFICATION_CHANNELS))])
-      .optional(),
-    emails: z
-      .array(z.email().max(320))
-      .max(ALERT_EMAILS, { message: `at most ${ALERT_EMAILS} addresses` })
-      .optional(),
-    webhook: webhookUrl.optional(),
-    notifyOk: z.boolean().optional(),
-    abortOnCritical: z.boolean().optional(),
-  })
-  .superRefine((a, ctx) => {
-    const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
-    const source = a.source ?? 'metrics';
-    const forbid = (fields: readonly (keyof typeof a)[], why: string) => {
-      for (const f of fields) if (a[f] !== undefined) issue(f, why);
-    };
-    if (source === 'metrics') {
-      if (a.metric === undefined) issue('metric', 'is required for a metrics alert');
-      if (a.rule === undefined)
-        issue('rule', `is required for a metrics alert: one of ${ALERT_RULES.join(', ')}`);
-      if (a.rule === 'is above' || a.rule === 'is below') {
-        if (a.threshold === undefined) issue('threshold', `is required with rule '${a.rule}'`);
-        forbid(['rangeLow', 'rangeHigh'], `is for range rules, not '${a.rule}'`);
-      } else if (a.rule !== undefined) {
-        if (a.rangeLow === undefined) issue('rangeLow', `is required with rule '${a.rule}'`);
-        if (a.rangeHigh === undefined) issue('rangeHigh', `is required with rule '${a.rule}'`);
-        if (a.rangeLow !== undefined && a.rangeHigh !== undefined && !(a.rangeLow < a.rangeHigh)) {
-          issue('rangeHigh', 'must be greater than rangeLow');
-        }
-        forbid(['threshold'], `is for 'is above' and 'is below', not '${a.rule}'`);
+export const alertCreateSchema = z.strictObject(alertFields).superRefine((a, ctx) => {
+  const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+  const source = a.source ?? 'metrics';
+  const forbid = (fields: readonly (keyof typeof a)[], why: string) => {
+    for (const f of fields) if (a[f] !== undefined) issue(f, why);
+  };
+  if (source === 'metrics') {
+    if (a.metric === undefined) issue('metric', 'is required for a metrics alert');
+    if (a.rule === undefined)
+      issue('rule', `is required for a metrics alert: one of ${ALERT_RULES.join(', ')}`);
+    if (a.rule === 'is above' || a.rule === 'is below') {
+      if (a.threshold === undefined) issue('threshold', `is required with rule '${a.rule}'`);
+      forbid(['rangeLow', 'rangeHigh'], `is for range rules, not '${a.rule}'`);
+    } else if (a.rule !== undefined) {
+      if (a.rangeLow === undefined) issue('rangeLow', `is required with rule '${a.rule}'`);
+      if (a.rangeHigh === undefined) issue('rangeHigh', `is required with rule '${a.rule}'`);
+      if (a.rangeLow !== undefined && a.rangeHigh !== undefined && !(a.rangeLow < a.rangeHigh)) {
+        issue('rangeHigh', 'must be greater than rangeLow');
       }
-      forbid(['pattern', 'match'], 'is for events alerts');
-    } else if (source === 'events') {
-      if (a.pattern === undefined) issue('pattern', 'is required for an events alert');
-      if (a.pattern !== undefined && a.match === 'regex') {
-        const problem = userPatternProblem(a.pattern);
-        if (problem !== null) issue('pattern', `is not a valid regular expression: ${problem}`);
-      }
-      forbid(
-        ['rule', 'metric', 'threshold', 'rangeLow', 'rangeHigh', 'aggregation'],
-        'is for metrics alerts',
-      );
-    } else {
-      forbid(
-        [
-          'rule',
-          'metric',
-          'threshold',
-          'rangeLow',
-          'rangeHigh',
-          'aggregation',
-          'pattern',
-          'match',
-          'window',
-          'frequency',
-        ],
-        'is not used by a user alert (its state is set with PUT /runs/:run/alerts/:alert/state)',
-      );
+      forbid(['threshold'], `is for 'is above' and 'is below', not '${a.rule}'`);
     }
-    const channels = notificationChannels(a.notification);
-    if (channels.includes('webhook') && a.webhook === undefined) {
-      issue('webhook', "is required when notification includes 'webhook'");
+    forbid(['pattern', 'match'], 'is for events alerts');
+  } else if (source === 'events') {
+    if (a.pattern === undefined) issue('pattern', 'is required for an events alert');
+    if (a.pattern !== undefined && a.match === 'regex') {
+      const problem = userPatternProblem(a.pattern);
+      if (problem !== null) issue('pattern', `is not a valid regular expression: ${problem}`);
     }
-  });
+    forbid(['rule', 'metric', 'threshold', 'rangeLow', 'rangeHigh', 'aggregation'], 'is for metrics alerts');
+  } else {
+    forbid(
+      [
+        'rule',
+        'metric',
+        'threshold',
+        'rangeLow',
+        'rangeHigh',
+        'aggregation',
+        'pattern',
+        'match',
+        'window',
+        'frequency',
+      ],
+      'is not used by a user alert (its state is set with PUT /runs/:run/alerts/:alert/state)',
+    );
+  }
+  const channels = notificationChannels(a.notification);
+  if (channels.includes('webhook') && a.webhook === undefined) {
+    issue('webhook', "is required when notification includes 'webhook'");
+  }
+});
 export type AlertCreateInput = z.input<typeof alertCreateSchema>;
+
+const { name: _name, ...changeableFields } = alertFields;
+
+/**
+ * Body of `PATCH /alerts/:alert`: the fields to change; `null` removes an optional one. The definition that
+ * results is checked as `POST /alerts` checks one.
+ */
+export const alertUpdateSchema = z.strictObject(
+  Object.fromEntries(
+    Object.entries(changeableFields).map(([key, schema]) => [key, schema.unwrap().nullable().optional()]),
+  ) as {
+    [K in keyof typeof changeableFields]: z.ZodOptional<
+      z.ZodNullable<ReturnType<(typeof changeableFields)[K]['unwrap']>>
+    >;
+  },
+);
+export type AlertUpdateInput = z.input<typeof alertUpdateSchema>;
 
 /** Body of `POST /runs/:run/alerts`: a definition (created or reused), or `{ alert }` naming an existing one. */
 export const alertAttachSchema = z.strictObject({ alert: z.string().min(1).max(LIMITS.nameLength) });

@@ -3,6 +3,7 @@ export * from './api/index.js';
 export * from './api/query-params.js';
 export * from './api/route-schemas.js';
 export * from './artifacts.js';
+export * from './durations.js';
 export * from './error-codes.js';
 export * from './errors.js';
 export * from './filter/index.js';

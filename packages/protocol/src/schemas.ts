@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { durationSchema } from './durations.js';
 import { LIMITS } from './limits.js';
 import { jsonDepthWithin, unicodeProblem } from './validation.js';
 
@@ -111,7 +112,8 @@ export const runCreateSchema = z.strictObject({
   metadata: metadataSchema.optional(),
   system: metadataSchema.optional(),
   status: z.enum(['created', 'running']).optional(),
-  heartbeatTimeout: seconds.nullable().optional(),
+  /** Seconds or text such as '5m' without a heartbeat before the run is `lost`; null (default here): never. */
+  heartbeatTimeout: durationSchema().nullable().optional(),
 });
 export type RunCreateInput = z.input<typeof runCreateSchema>;
 
@@ -127,7 +129,8 @@ export const runUpdateSchema = z.strictObject({
   status: z.enum(RUN_STATUSES).optional(),
   /** When the status changed (µs), for runs uploaded later; default now. */
   statusAt: micros.optional(),
-  heartbeatTimeout: seconds.nullable().optional(),
+  /** Seconds or text such as '5m' without a heartbeat before the run is `lost`; null (default here): never. */
+  heartbeatTimeout: durationSchema().nullable().optional(),
 });
 export type RunUpdateInput = z.input<typeof runUpdateSchema>;
 

@@ -76,6 +76,7 @@ export interface RouteResponses {
   createAlert: AlertView;
   listAlerts: Page<AlertListItem>;
   getAlert: AlertView;
+  updateAlert: AlertView;
   listAlertRuns: Page<RunAlertView>;
   deleteAlert: undefined;
   attachAlert: RunAlertView;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { alertAttachSchema, alertCreateSchema, alertStateSchema } from '../alerts.js';
+import { alertAttachSchema, alertCreateSchema, alertStateSchema, alertUpdateSchema } from '../alerts.js';
 import { ARTIFACT_LIMITS } from '../artifacts.js';
 import { LIMITS } from '../limits.js';
 import { readMetricBatch } from '../metric-batch.js';
@@ -181,6 +181,7 @@ export const ROUTE_SCHEMAS = {
   searchRunTable: { bodySchema: runTableSearchSchema },
 
   createAlert: { bodySchema: alertCreateSchema, emptyBodyIsObject: true },
+  updateAlert: { bodySchema: alertUpdateSchema, emptyBodyIsObject: true },
   listAlerts: {
     querySchema: z.object({ limit: limitParam(100, LIMITS.pageSize), next, critical: flagParam() }),
   },

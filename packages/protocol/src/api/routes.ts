@@ -303,7 +303,8 @@ export const ROUTES = {
     method: 'POST',
     path: '/alerts',
     scope: 'write',
-    summary: 'Create an alert definition, or get the identical one of that name (409 if it differs)',
+    summary:
+      'Create an alert definition, or get the identical one of that name (409 if it differs: PATCH /alerts/:alert changes it)',
   },
   listAlerts: {
     method: 'GET',
@@ -317,6 +318,14 @@ export const ROUTES = {
     path: '/alerts/:alert',
     scope: 'read',
     summary: 'Get an alert definition by id or name',
+  },
+  updateAlert: {
+    method: 'PATCH',
+    path: '/alerts/:alert',
+    scope: 'write',
+    summary:
+      'Change fields of an alert definition (null removes one); runs it is attached to use the new one',
+    bodyDescription: 'the fields of POST /alerts to change, name excepted',
   },
   listAlertRuns: {
     method: 'GET',

@@ -1,9 +1,11 @@
 import {
+  type AlertDefinition,
   type AlertListItem,
   type AlertTransitionView,
   type AlertView,
-  type alertCreateSchema,
+  alertCreateSchema,
   type alertStateSchema,
+  type alertUpdateSchema,
   type RouteInput,
   type RunAlertView,
   SimscopeError,
@@ -28,6 +30,8 @@ import { ConflictError, InvalidTransitionError, NotFoundError } from './errors.j
 
 /** `{ alert }` naming an existing alert, or a definition, as the route's body schema gives it. */
 export type AlertAttachBody = RouteInput<'attachAlert'>['body'];
+
+const DEFINITION_KEYS = Object.keys(normaliseAlert({ name: 'keys' })) as (keyof AlertDefinition)[];
 
 /** A page of a listing, as the route's query schema gives it. */
 export interface PageQuery {
@@ -68,7 +72,7 @@ export class AlertService {
         const differences = definitionDifferences(existing, definition);
         if (differences.length > 0) {
           throw new ConflictError(
-            `body.${differences[0]}: an alert named '${input.name}' already exists with another ${differences.join(', ')}; use another name or delete it first`,
+            `body.${differences[0]}: an alert named '${input.name}' already exists with another ${differences.join(', ')}; change it with run.updateAlert('${input.name}', changes) or PATCH /alerts/${encodeURIComponent(input.name)}, or use another name`,
             { details: { field: 'name', differences } },
           );
         }
@@ -103,6 +107,40 @@ export class AlertService {
   ): Promise<{ alert: AlertView; created: boolean }> {
     const { alert, created } = await this.define(ctx, body);
     return { alert: alertView(alert), created };
+  }
+
+  /**
+   * Changes fields of a definition (`null` removes one) and checks the result as a new definition would be; the
+   * runs it is attached to are evaluated by the new one from their next slot.
+   */
+  async update(
+    ctx: ServiceContext,
+    idOrName: string,
+    changes: z.output<typeof alertUpdateSchema>,
+  ): Promise<AlertView> {
+    const alert = await this.find(ctx, idOrName);
+    const merged: Record<string, unknown> = { name: alert.name };
+    for (const key of DEFINITION_KEYS) {
+      const stored = alert[key];
+      if (stored !== null && !(Array.isArray(stored) && stored.length === 0)) merged[key] = stored;
+    }
+    for (const [key, value] of Object.entries(changes)) {
+      if (value === null) delete merged[key];
+      else if (value !== undefined) merged[key] = value;
+    }
+    const checked = alertCreateSchema.safeParse(merged);
+    if (!checked.success) {
+      const issue = checked.error.issues[0]!;
+      throw new SimscopeError('invalid_field', `body.${issue.path.join('.')}: ${issue.message}`, {
+        details: { field: String(issue.path[0] ?? '') },
+      });
+    }
+    if (checked.data.webhook !== undefined)
+      this.#webhookPolicy.checkUrl(checked.data.webhook, 'body.webhook');
+    const definition = normaliseAlert(checked.data);
+    const next = definition.frequency === null ? null : ctx.now() + Math.round(definition.frequency * 1e6);
+    await ctx.store.alerts.updateAlert(alert.pk, definition, next);
+    return alertView((await ctx.store.alerts.getAlert(ctx.auth.workspace.id, alert.id))!);
   }
 
   async get(ctx: ServiceContext, idOrName: string): Promise<AlertView> {

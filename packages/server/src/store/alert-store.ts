@@ -113,6 +113,8 @@ export interface AlertStore {
     query: { after: string | null; limit: number; criticalOnly: boolean },
   ): Promise<AlertListRecord[]>;
   deleteAlert(workspaceId: string, pk: number): Promise<boolean>;
+  /** Replaces a definition; its runs not ended are next evaluated at `nextEvalAt` (null for a user alert). */
+  updateAlert(pk: number, definition: AlertDefinition, nextEvalAt: number | null): Promise<void>;
 
   /** Attaches an alert to a run in state `ok`; false when it was attached already. */
   attachAlert(runPk: number, alertPk: number, at: number, nextEvalAt: number | null): Promise<boolean>;

@@ -110,6 +110,20 @@ export class SqlAlertStore implements AlertStore {
     );
   }
 
+  async updateAlert(pk: number, definition: AlertDefinition, nextEvalAt: number | null): Promise<void> {
+    await this.#db.transaction(async (tx) => {
+      await tx.run(
+        `UPDATE alerts SET source = ?, metric = ?, definition = ${this.#db.dialect.jsonParam()} WHERE pk = ?`,
+        [definition.source, definition.metric, JSON.stringify(definition), pk],
+      );
+      await tx.run(
+        `UPDATE run_alerts SET next_eval_at = ? WHERE alert_pk = ?
+           AND run_pk IN (SELECT pk FROM runs WHERE status NOT IN ${ENDED})`,
+        [nextEvalAt, pk],
+      );
+    });
+  }
+
   async attachAlert(runPk: number, alertPk: number, at: number, nextEvalAt: number | null): Promise<boolean> {
     const inserted = await this.#db.run(
       `INSERT INTO run_alerts (run_pk, alert_pk, state, since, next_eval_at, created_at)

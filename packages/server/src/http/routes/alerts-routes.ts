@@ -12,6 +12,9 @@ export function registerAlertRoutes({ register, ctx, runOf }: RouteKit, webhookP
   });
   register(apiRoute('listAlerts'), async ({ input, request }) => alerts.list(ctx(request), input.query));
   register(apiRoute('getAlert'), async ({ input, request }) => alerts.get(ctx(request), input.params.alert));
+  register(apiRoute('updateAlert'), async ({ input, request }) =>
+    alerts.update(ctx(request), input.params.alert, input.body),
+  );
   register(apiRoute('listAlertRuns'), async ({ input, request }) =>
     alerts.listRuns(ctx(request), input.params.alert, input.query),
   );

@@ -111,10 +111,11 @@ describe('event batches', () => {
           systemInfo: false,
           suppressErrors: false,
           flushIntervalMs: 60_000,
+          queueSize: LIMITS.eventsPerBatch * 2,
         })
         .init({ name: 'chatty' });
       const n = LIMITS.eventsPerBatch + 1234;
-      for (let i = 0; i < n; i++) run.logEvent(`line ${i}`, { timestamp: 1_000_000 + i });
+      for (let i = 0; i < n; i++) run.logEvent(`line ${i}`, { timestamp: 1_700_000_000_000_000 + i });
       expect(await run.close()).toMatchObject({ sentEvents: n, failedEvents: 0 });
       const events = await new Client({ url, token: ADMIN_TOKEN }).getEvents('chatty', { limit: n + 10 });
       expect(events).toHaveLength(n);

@@ -20,6 +20,8 @@ export interface SendStats {
   sentEvents: number;
   /** Points refused because the queue was full (`queueBlocking: false`). */
   droppedPoints: number;
+  /** Events refused because the event queue was full (`queueBlocking: false`). */
+  droppedEvents: number;
   /** Points and events the server refused for good (a 4xx), or that could be neither sent nor spooled. */
   failedPoints: number;
   failedEvents: number;
@@ -178,6 +180,7 @@ export class BatchSender {
     sentPoints: 0,
     sentEvents: 0,
     droppedPoints: 0,
+    droppedEvents: 0,
     failedPoints: 0,
     failedEvents: 0,
     spooledPoints: 0,
@@ -210,6 +213,11 @@ export class BatchSender {
   /** The run's spool directory, once anything was spooled. */
   get spoolDir(): string | undefined {
     return this.#spool?.dir;
+  }
+
+  /** Events waiting to be sent. */
+  get queuedEvents(): number {
+    return this.#events.length;
   }
 
   addEvent(event: QueuedEvent): void {

@@ -3,6 +3,7 @@ import type {
   AlertListItem,
   AlertTransitionView,
   AlertView,
+  ArtifactCategory,
   ArtifactFilters,
   EventFilters,
   EventLevel,
@@ -39,6 +40,7 @@ import {
   mapLimit,
 } from './artifacts.js';
 import { type ConnectionOptions, type ResolvedConnection, resolveConfig } from './config.js';
+import { ClientError } from './errors.js';
 import { type CallArgs, type CallInput, HttpTransport, type RetryOptions } from './http-transport.js';
 import { type ListItem, type ListRouteName, type PageQuery, requestPage } from './query/list-request.js';
 import { KeyedLister, type KeyedListSpec, Lister, type ListSpec } from './query/lister.js';
@@ -335,8 +337,21 @@ export class Client {
     for (const run of runs) await this.deleteRun(run);
   }
 
-  /** A run's artifacts by name, all of them or those the filter picks. */
-  listArtifacts(run: string, filter: ArtifactFilter = {}): Promise<ArtifactInfo[]> {
+  /**
+   * A run's artifacts by name, all of them or those the filter picks; a category alone may be given as text,
+   * as Simvue's `list_artifacts(run, 'input')`.
+   */
+  listArtifacts(run: string, filter: ArtifactFilter | ArtifactCategory = {}): Promise<ArtifactInfo[]> {
+    if (typeof filter === 'string') filter = { category: filter };
+    else if (typeof filter !== 'object' || filter === null) {
+      return Promise.reject(
+        new ClientError(
+          'invalid_field',
+          `listArtifacts filter: expected an object or a category, got ${filter === null ? 'null' : typeof filter}`,
+          0,
+        ),
+      );
+    }
     return this.#listAll(
       'listArtifacts',
       { run },
@@ -355,7 +370,12 @@ export class Client {
    * Downloads one artifact into `path` (default: the working directory), keeping the directories of its name
    * (`system/controlDict` goes to `PATH/system/controlDict`); returns the file's path.
    */
-  async getArtifactAsFile(run: string, name: string, options: { path?: string } = {}): Promise<string> {
+  async getArtifactAsFile(
+    run: string,
+    name: string,
+    options: { path?: string } | string = {},
+  ): Promise<string> {
+    if (typeof options === 'string') options = { path: options };
     return downloadArtifact(this.#transport, run, checkArtifactName(name), options.path ?? process.cwd());
   }
 
@@ -365,8 +385,18 @@ export class Client {
    */
   async getArtifactsAsFiles(
     run: string,
-    options: ArtifactFilter & { path?: string; concurrency?: number } = {},
+    options: (ArtifactFilter & { path?: string; concurrency?: number }) | string = {},
+    category?: ArtifactCategory,
   ): Promise<string[]> {
+    // Simvue's positional form: (run, path, category).
+    if (typeof options === 'string') options = { path: options, ...(category ? { category } : {}) };
+    else if (category !== undefined) {
+      throw new ClientError(
+        'invalid_field',
+        'getArtifactsAsFiles: give the category in the options object, or the path as text before it',
+        0,
+      );
+    }
     const dir = options.path ?? process.cwd();
     const artifacts = await this.listArtifacts(run, options);
     for (const a of artifacts) downloadTarget(dir, a.name);

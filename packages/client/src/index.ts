@@ -67,6 +67,7 @@ export {
   type ProgressStream,
 } from './query/progress.js';
 export type { WriteTarget } from './query/writers.js';
-export { Run, withRun } from './run.js';
+export { Run } from './run.js';
 export type { CloseResult, EventOptions, InitOptions, MetricOptions, RunConfig } from './run-options.js';
+export { withRun } from './run-scope.js';
 export type { SyncedRun, SyncOptions } from './spool-upload.js';

@@ -1,4 +1,4 @@
-import type { EventLevel, Json, RunStatus } from '@simscope/protocol';
+import type { DurationInput, EventLevel, Json, RunStatus, TimestampInput } from '@simscope/protocol';
 import { LIMITS } from '@simscope/protocol';
 import type { SendStats } from './batch-sender.js';
 import type { ConnectionOptions } from './config.js';
@@ -10,9 +10,15 @@ import type { Run } from './run.js';
 export interface RunConfig extends ConnectionOptions {
   /** Errors go to `onError` and the simulation carries on (default); false: they are thrown. */
   suppressErrors: boolean;
-  /** When the queue is full: false drops the point and counts it (default); true never drops (see README). */
+  /**
+   * When a queue is full: false drops the point or event and counts it (default); true never drops: what is
+   * queued moves to the on-disk spool at once, on the caller's time (see README).
+   */
   queueBlocking: boolean;
-  /** Points the queue holds before it is full. */
+  /**
+   * Metric points the metric queue holds, and events the event queue holds, before each is full. Simvue's
+   * `queue_size` counts calls: one `logMetrics` of ten metrics is one item there and ten points here.
+   */
   queueSize: number;
   /** Points per request to the server. */
   batchPoints: number;
@@ -45,20 +51,28 @@ export interface InitOptions {
   folder?: string;
   /** False makes a `created` run (a job waiting in a queue) that the job later takes up with `Run.reconnect`. */
   running?: boolean;
-  /** Seconds without a heartbeat after which the server marks the run `lost`. */
-  heartbeatTimeout?: number;
+  /**
+   * How long without a heartbeat before the server marks the run `lost`: seconds or text such as `'5m'`;
+   * default 300 s (at least 4 heartbeat intervals); `null`: never.
+   */
+  heartbeatTimeout?: DurationInput | null;
 }
 
 export interface MetricOptions {
   step?: number;
   /** Seconds since init; default: measured. */
   time?: number;
-  /** Microseconds since the epoch (UTC); default: now. */
-  timestamp?: number;
+  /**
+   * When the values were measured: a `Date`, ISO 8601 text (UTC when it names no zone) or microseconds since the
+   * epoch; default: now. Milliseconds (`Date.now()`) are refused.
+   */
+  timestamp?: TimestampInput;
 }
 
 export interface EventOptions {
-  timestamp?: number;
+  /** As `MetricOptions.timestamp`. */
+  timestamp?: TimestampInput;
+  /** Default `info`, `error` for an `Error`. */
   level?: EventLevel;
 }
 
@@ -66,6 +80,9 @@ export interface EventOptions {
 export interface CloseResult extends SendStats {
   status: RunStatus | null;
 }
+
+/** The heartbeat timeout a run asks for when `init` is given none, in seconds. */
+export const DEFAULT_HEARTBEAT_TIMEOUT = 300;
 
 /** The settings a run starts with. */
 export const RUN_DEFAULTS: RunConfig = {

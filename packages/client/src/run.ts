@@ -1,12 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import type { Writable } from 'node:stream';
-import type {
-  AlertCreateInput,
-  AlertState,
-  ArtifactCategory,
-  Json,
-  RunAlertView,
-  RunStatus,
+import {
+  type AlertCreateInput,
+  type AlertState,
+  type AlertUpdateInput,
+  type AlertView,
+  type ArtifactCategory,
+  type Json,
+  type RunAlertView,
+  type RunStatus,
+  timestampMicros,
 } from '@simscope/protocol';
 import { encodeObject } from './artifact-codec.js';
 import { checkArtifactName, checkCategory } from './artifact-names.js';
@@ -25,6 +28,7 @@ import { ClientError } from './errors.js';
 import { HttpTransport } from './http-transport.js';
 import { captureConsole, eventStream, type LogCaptureOptions } from './log-capture.js';
 import { MetricQueue } from './metric-queue.js';
+import { eventText, heartbeatTimeoutOf, saveOptions } from './run-arguments.js';
 import {
   type CloseResult,
   checkRunConfig,
@@ -65,6 +69,7 @@ export class Run implements AsyncDisposable {
   #aborted = false;
   #closing: Promise<CloseResult> | undefined;
   #dropped = 0;
+  #droppedEvents = 0;
   readonly #writer = `w-${randomBytes(6).toString('hex')}`;
 
   /** The server's id of this run, once `init` succeeded. */
@@ -120,10 +125,11 @@ export class Run implements AsyncDisposable {
     try {
       const transport = this.#connect();
       const system = this.#config.systemInfo ? await this.#systemInfo() : undefined;
-      const { running, ...fields } = options;
+      const { running, heartbeatTimeout, ...fields } = options;
       const body = {
         id: newRunId(),
         ...fields,
+        heartbeatTimeout: heartbeatTimeoutOf(heartbeatTimeout, this.#config.heartbeatIntervalMs),
         status: running === false ? 'created' : 'running',
         ...(system ? { system } : {}),
       } as const;
@@ -263,6 +269,15 @@ export class Run implements AsyncDisposable {
     skip: number,
   ): void {
     const queue = this.#queue;
+    let timestamp = Number.NaN;
+    try {
+      if (options?.timestamp !== undefined) {
+        timestamp = timestampMicros(options.timestamp, 'logMetrics options.timestamp');
+      }
+    } catch (error) {
+      this.#fail(error);
+      return;
+    }
     let index = 0;
     for (const name in values) {
       if (index++ < skip) continue;
@@ -280,25 +295,42 @@ export class Run implements AsyncDisposable {
         }
         this.#sender!.spill();
       }
-      queue.pushWith(
-        name,
-        value,
-        clock,
-        options?.step ?? Number.NaN,
-        options?.time ?? Number.NaN,
-        options?.timestamp ?? Number.NaN,
-      );
+      queue.pushWith(name, value, clock, options?.step ?? Number.NaN, options?.time ?? Number.NaN, timestamp);
     }
     if (queue.full) this.#sender!.notify();
   }
 
-  /** Logs an event (a log line) with the time now or the one given. */
-  logEvent(message: string, options: EventOptions = {}): void {
-    if (this.#sender === undefined || this.#closing !== undefined) return;
-    this.#sender.addEvent({
-      message,
-      level: options.level ?? 'info',
-      timestamp: options.timestamp ?? nowMicros(),
+  /**
+   * Logs an event (a log line) with the time now or the one given. An `Error` is logged as its stack (its name
+   * and message first), at level `error` unless told otherwise, as Simvue's `log_event(exc)`. When the event queue
+   * holds `queueSize` events, the event is dropped and counted, or with `queueBlocking` the queue is spooled.
+   */
+  logEvent(message: string | Error, options: EventOptions = {}): void {
+    const sender = this.#sender;
+    if (sender === undefined || this.#closing !== undefined) return;
+    let text: string;
+    let timestamp: number;
+    try {
+      text = eventText(message);
+      timestamp =
+        options.timestamp === undefined
+          ? nowMicros()
+          : timestampMicros(options.timestamp, 'logEvent options.timestamp');
+    } catch (error) {
+      this.#fail(error);
+      return;
+    }
+    if (sender.queuedEvents >= this.#config.queueSize) {
+      if (!this.#config.queueBlocking) {
+        this.#droppedEvents++;
+        return;
+      }
+      sender.spill();
+    }
+    sender.addEvent({
+      message: text,
+      level: options.level ?? (typeof message === 'string' ? 'info' : 'error'),
+      timestamp,
     });
   }
 
@@ -387,6 +419,22 @@ export class Run implements AsyncDisposable {
   }
 
   /**
+   * Changes fields of an alert definition by id or name (`null` removes one), for every run it is attached to:
+   * what Simvue's `add_alert` with a new definition under an old name does. Durations are seconds or text.
+   * @example
+   * await run.updateAlert('loss diverging', { threshold: 20, window: '2m' });
+   */
+  async updateAlert(name: string, changes: AlertUpdateInput): Promise<AlertView | null> {
+    if (!this.#transport) return null;
+    try {
+      return await this.#transport.call('updateAlert', { params: { alert: name }, body: changes });
+    } catch (error) {
+      this.#fail(error);
+      return null;
+    }
+  }
+
+  /**
    * Sets the state of a user alert (one added with `source: 'user'`) on this run; a change is recorded and
    * notified like any alert's, and `critical` asks the run to abort when the alert says so.
    */
@@ -424,6 +472,7 @@ export class Run implements AsyncDisposable {
         sentPoints: 0,
         sentEvents: 0,
         droppedPoints: this.#dropped,
+        droppedEvents: this.#droppedEvents,
         failedPoints: 0,
         failedEvents: 0,
         spooledPoints: 0,
@@ -437,9 +486,21 @@ export class Run implements AsyncDisposable {
         timestamp: nowMicros(),
       });
     }
+    if (this.#droppedEvents > 0) {
+      sender.addEvent({
+        message: `simscope: ${this.#droppedEvents} events were dropped because the event queue was full (queueSize ${this.#config.queueSize})`,
+        level: 'warning',
+        timestamp: nowMicros(),
+      });
+    }
     await this.#patch({ status });
     const stats = await sender.close();
-    return { ...stats, droppedPoints: this.#dropped, status: this.#status };
+    return {
+      ...stats,
+      droppedPoints: this.#dropped,
+      droppedEvents: this.#droppedEvents,
+      status: this.#status,
+    };
   }
 
   #artifactTarget(): { transport: HttpTransport; id: string } {
@@ -456,16 +517,20 @@ export class Run implements AsyncDisposable {
   /**
    * Saves a file as an artifact, streamed with its sha256: `run.save('data.png', 'output')`. Its name is the
    * file's base name, or with `preservePath` its path as given (normalised); saving a name again replaces that
-   * artifact. Resolves to the artifact, or undefined when an error went to `onError`.
+   * artifact. Simvue's positional form `run.save('in.lj', 'input', 'text/plain', true)` (MIME type, preserve
+   * path) works too. Resolves to the artifact, or undefined when an error went to `onError`.
    */
   async save(
     path: string,
     category: ArtifactCategory,
-    options: SaveOptions = {},
+    options: SaveOptions | string = {},
+    preservePath?: boolean,
   ): Promise<ArtifactInfo | undefined> {
     try {
       const { transport, id } = this.#artifactTarget();
-      return await uploadFile(transport, id, path, checkCategory(category), options);
+      // biome-ignore lint/complexity/noArguments: a fifth argument would be dropped silently otherwise
+      const given = saveOptions('save', options, preservePath, arguments.length);
+      return await uploadFile(transport, id, path, checkCategory(category), given);
     } catch (error) {
       this.#fail(error);
       return undefined;
@@ -479,20 +544,36 @@ export class Run implements AsyncDisposable {
   saveDirectory(
     dir: string,
     category: ArtifactCategory,
-    options: SaveManyOptions = {},
+    options: SaveManyOptions | string = {},
+    preservePath?: boolean,
   ): Promise<ArtifactInfo[]> {
-    return this.saveAll([dir], category, options);
+    // biome-ignore lint/complexity/noArguments: a fifth argument would be dropped silently otherwise
+    return this.#saveMany('saveDirectory', [dir], category, options, preservePath, arguments.length);
   }
 
   /** Saves a mix of files and directories, several at a time; refuses two files that would get the same name. */
-  async saveAll(
+  saveAll(
     paths: readonly string[],
     category: ArtifactCategory,
-    options: SaveManyOptions = {},
+    options: SaveManyOptions | string = {},
+    preservePath?: boolean,
+  ): Promise<ArtifactInfo[]> {
+    // biome-ignore lint/complexity/noArguments: a fifth argument would be dropped silently otherwise
+    return this.#saveMany('saveAll', paths, category, options, preservePath, arguments.length);
+  }
+
+  async #saveMany(
+    method: string,
+    paths: readonly string[],
+    category: ArtifactCategory,
+    positional: SaveManyOptions | string,
+    preservePath: boolean | undefined,
+    count: number,
   ): Promise<ArtifactInfo[]> {
     try {
       const { transport, id } = this.#artifactTarget();
       checkCategory(category);
+      const options = saveOptions(method, positional, preservePath, count);
       const plan = await planUploads(paths, options.preservePath ?? false);
       return await mapLimit(plan, options.concurrency ?? 4, ({ path, name }) =>
         uploadFile(transport, id, path, category, {
@@ -535,38 +616,5 @@ export class Run implements AsyncDisposable {
   /** `await using run = …` closes the run when the scope ends. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
-  }
-}
-
-/**
- * Runs `fn` with a new run and ends it `completed` when `fn` returns, `failed` when it throws (the stack is
- * logged as an event), and `terminated` on SIGINT or SIGTERM (then the signal takes its usual course).
- */
-export async function withRun<T>(
-  options: InitOptions & { config?: Partial<RunConfig> },
-  fn: (run: Run) => Promise<T>,
-): Promise<T> {
-  const { config, ...init } = options;
-  const run = await new Run().config(config ?? {}).init(init);
-  const onSignal = (signal: NodeJS.Signals) => {
-    run.close('terminated').finally(() => {
-      process.removeListener('SIGINT', onSignal);
-      process.removeListener('SIGTERM', onSignal);
-      process.kill(process.pid, signal);
-    });
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  try {
-    const result = await fn(run);
-    await run.close('completed');
-    return result;
-  } catch (error) {
-    run.logEvent((error as Error)?.stack ?? String(error), { level: 'error' });
-    await run.close('failed');
-    throw error;
-  } finally {
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
   }
 }

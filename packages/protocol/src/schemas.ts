@@ -267,6 +267,19 @@ export const runTableSearchSchema = z.strictObject({
 });
 export type RunTableSearchInput = z.input<typeof runTableSearchSchema>;
 
+/** A retention rule: runs older than some days deleted, or their series downsampled (M4) to `buckets`. */
+export const retentionRuleCreateSchema = z
+  .strictObject({
+    folder: folderPathSchema.optional(),
+    action: z.enum(['delete', 'downsample']),
+    olderThanDays: z.number().positive().max(36_500),
+    buckets: z.number().int().min(1).max(1_000_000).optional(),
+  })
+  .refine((r) => (r.action === 'downsample') === (r.buckets !== undefined), {
+    message: 'give it for downsample, and only then',
+    path: ['buckets'],
+  });
+
 export const folderCreateSchema = z.strictObject({
   path: folderPathSchema,
   description: text(LIMITS.descriptionLength).optional(),

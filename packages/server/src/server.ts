@@ -6,13 +6,15 @@ import { openBlobStore } from './blob/open-blob-store.js';
 import type { BootstrapResult } from './bootstrap.js';
 import type { ServerConfig } from './config.js';
 import { createApp, SERVER_VERSION } from './http/app.js';
+import { listenMetrics, ServerMetrics } from './http/metrics.js';
 import { AlertEngine } from './services/alert-engine.js';
 import { ArtifactService } from './services/artifact-service.js';
 import { hashToken } from './services/auth-service.js';
 import { DomainEvents } from './services/domain-events.js';
 import { EmailNotifier } from './services/email-notifier.js';
 import { PostgresEventBridge } from './services/event-bridge.js';
-import { openLeases } from './services/leases.js';
+import { LEASES, openLeases } from './services/leases.js';
+import { applyRetention } from './services/retention.js';
 import { LostRunSweeper, runView } from './services/run-service.js';
 import { WebhookNotifier } from './services/webhook-notifier.js';
 import { openStore } from './store/open-store.js';
@@ -44,8 +46,12 @@ export async function startServer(
   let draining = false;
   const leases = openLeases(config.db || undefined, {
     onError: (error) => app.log.warn({ err: error }, 'lease connection failed; retrying'),
-    onChange: (name, held) => app.log.info({ lease: name, held }, held ? 'lease taken' : 'lease lost'),
+    onChange: (name, held) => {
+      metrics.leaseHolder.set({ lease: name }, held ? 1 : 0);
+      app.log.info({ lease: name, held }, held ? 'lease taken' : 'lease lost');
+    },
   });
+  const metrics = new ServerMetrics();
   const bridge =
     store.backend === 'postgres'
       ? new PostgresEventBridge({
@@ -68,9 +74,16 @@ export async function startServer(
     webRoot,
     webhookAllow: config.webhookAllow,
     draining: () => draining,
+    metrics,
+    rateLimits: config.rateLimits,
   });
   await bridge?.start();
   await leases.start();
+  for (const name of LEASES) metrics.leaseHolder.set({ lease: name }, leases.holds(name) ? 1 : 0);
+  const metricsServer =
+    config.metricsPort === null
+      ? undefined
+      : await listenMetrics(metrics, config.metricsHost, config.metricsPort);
   const first = await hooks.bootstrap(store, nowMicros(), hooks.bootstrapToken);
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
@@ -122,6 +135,22 @@ export async function startServer(
     sweepArtifacts();
   }, 60_000).unref();
 
+  let retentionRunning = false;
+  const retentionTimer = setInterval(() => {
+    if (!leases.holds('retention') || retentionRunning) return;
+    retentionRunning = true;
+    applyRetention({ store, now: nowMicros, bus, onRun: (action) => metrics.retentionRuns.inc({ action }) })
+      .then(
+        (done) => {
+          if (done.deleted + done.downsampled > 0) app.log.info(done, 'retention applied');
+        },
+        (error) => app.log.warn({ err: error }, 'retention failed'),
+      )
+      .finally(() => {
+        retentionRunning = false;
+      });
+  }, config.retentionInterval * 1000).unref();
+
   const say = (line: string) => process.stdout.write(`${line}\n`);
   say(
     `Simscope ${store.backend === 'sqlite' ? `(SQLite in ${config.dataDir})` : '(PostgreSQL)'} listening on ${url}`,
@@ -149,6 +178,8 @@ export async function startServer(
       draining = true;
       sweeper.stop();
       clearInterval(artifactTimer);
+      clearInterval(retentionTimer);
+      metricsServer?.close();
       await alerts.stop();
       await app.close();
       await leases.stop();

@@ -17,6 +17,7 @@ import type {
   Page,
   ProcessView,
   ReadyView,
+  RetentionRuleView,
   SeriesPageView,
   TokenView,
   UserView,
@@ -43,6 +44,10 @@ export interface RouteResponses {
   deleteWorkspace: undefined;
   addMember: { items: UserView[] };
   listMembers: { items: UserView[] };
+  listRetentionRules: { items: RetentionRuleView[] };
+  createRetentionRule: RetentionRuleView;
+  deleteRetentionRule: undefined;
+  applyRetention: { deleted: number; downsampled: number };
   removeMember: undefined;
   createToken: TokenView & { token: string };
   listTokens: { items: TokenView[] };

@@ -14,6 +14,7 @@ import {
   folderUpdateSchema,
   membershipCreateSchema,
   metadataSchema,
+  retentionRuleCreateSchema,
   runCreateSchema,
   runSearchSchema,
   runTableSearchSchema,
@@ -100,6 +101,7 @@ export const ROUTE_SCHEMAS = {
   createUser: { bodySchema: userCreateSchema },
   createWorkspace: { bodySchema: workspaceCreateSchema },
   addMember: { bodySchema: membershipCreateSchema },
+  createRetentionRule: { bodySchema: retentionRuleCreateSchema },
   createToken: { bodySchema: tokenCreateSchema },
   listTokens: { querySchema: z.object({ user: text() }) },
 

@@ -88,6 +88,31 @@ export const ROUTES = {
     scope: 'admin',
     summary: 'Remove a user from a workspace',
   },
+  listRetentionRules: {
+    method: 'GET',
+    path: '/admin/workspaces/:workspace/retention',
+    scope: 'admin',
+    summary: 'List the retention rules of a workspace',
+  },
+  createRetentionRule: {
+    method: 'POST',
+    path: '/admin/workspaces/:workspace/retention',
+    scope: 'admin',
+    summary:
+      'Add a retention rule: runs of the workspace (or a folder and its subfolders) older than N days are deleted, or each series downsampled (M4) to at most K buckets',
+  },
+  deleteRetentionRule: {
+    method: 'DELETE',
+    path: '/admin/workspaces/:workspace/retention/:rule',
+    scope: 'admin',
+    summary: 'Remove a retention rule',
+  },
+  applyRetention: {
+    method: 'POST',
+    path: '/admin/retention/apply',
+    scope: 'admin',
+    summary: 'Apply every retention rule now (the server also does so periodically)',
+  },
   createToken: {
     method: 'POST',
     path: '/admin/tokens',

@@ -29,6 +29,17 @@ export interface WorkspaceView {
   created: number;
 }
 
+/** A retention rule of a workspace (`folder` null: all of it). */
+export interface RetentionRuleView {
+  id: string;
+  workspace: string;
+  folder: string | null;
+  action: 'delete' | 'downsample';
+  olderThanDays: number;
+  buckets: number | null;
+  created: number;
+}
+
 /** A token as the admin routes return it (never its secret, except once when created). */
 export interface TokenView {
   id: string;

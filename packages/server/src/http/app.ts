@@ -32,6 +32,7 @@ import { registerLiveRoutes } from './routes/live-routes.js';
 import { registerMetaRoutes, SERVER_VERSION } from './routes/meta-routes.js';
 import { registerMetricRoutes } from './routes/metrics-routes.js';
 import { RouteRegistry } from './routes/register.js';
+import { registerRetentionRoutes } from './routes/retention-routes.js';
 import { registerRunTableRoutes } from './routes/run-table-routes.js';
 import { registerRunRoutes } from './routes/runs-routes.js';
 import { registerTelemetryRoutes } from './routes/telemetry-routes.js';
@@ -184,6 +185,10 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
   registerAlertRoutes(kit, new AddressPolicy(config.webhookAllow));
   registerTelemetryRoutes(kit);
   registerMetricsRoute(app, prometheus, authenticator(auth, now)('admin'));
+  registerRetentionRoutes(kit, {
+    bus,
+    onRun: (action) => prometheus.retentionRuns.inc({ action }),
+  });
   // Artifacts: in a scope of their own, where bodies arrive as streams
   await app.register(async function artifactScope(scope) {
     registerArtifactRoutes(scope, { ...kit, register: registry.on(scope) });

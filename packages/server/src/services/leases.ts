@@ -1,7 +1,13 @@
 import pg from 'pg';
 
 /** The work that must run in one server process at a time. */
-export const LEASES = ['lost-runs', 'alert-evaluation', 'notification-outbox', 'blob-gc'] as const;
+export const LEASES = [
+  'lost-runs',
+  'alert-evaluation',
+  'notification-outbox',
+  'blob-gc',
+  'retention',
+] as const;
 
 export type LeaseName = (typeof LEASES)[number];
 

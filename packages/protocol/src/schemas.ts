@@ -236,6 +236,33 @@ export const aggregateSchema = z
   });
 export type AggregateInput = z.input<typeof aggregateSchema>;
 
+/** A compare-page layout: the runs, the metric (null: the grid of all), grouping and chart settings. */
+export const dashboardLayoutSchema = z.strictObject({
+  runs: z
+    .array(z.string().min(1).max(LIMITS.nameLength))
+    .max(LIMITS.downsampleRuns, { message: `at most ${LIMITS.downsampleRuns} runs` })
+    .optional(),
+  metric: z.string().min(1).max(LIMITS.nameLength).nullable().optional(),
+  group: aggregateGroupSchema.nullable().optional(),
+  band: z.enum(['std', 'range']).optional(),
+  x: z.enum(SERIES_AXES).optional(),
+  log: z.boolean().optional(),
+  /** Sections of the grid shown closed. */
+  collapsed: z.array(z.string().max(LIMITS.nameLength)).max(1000).optional(),
+});
+
+const dashboardName = z.string().trim().min(1).max(LIMITS.nameLength);
+
+/** `POST /dashboards`. */
+export const dashboardCreateSchema = z.strictObject({ name: dashboardName, layout: dashboardLayoutSchema });
+
+/** `PATCH /dashboards/:dashboard`: the name, the layout or both. */
+export const dashboardUpdateSchema = z.strictObject({
+  name: dashboardName.optional(),
+  layout: dashboardLayoutSchema.optional(),
+});
+export type DashboardLayout = z.output<typeof dashboardLayoutSchema>;
+
 /** Filter text in a search body: long filters go in a body, which is not bound by the server's header limit. */
 const searchFilter = z
   .string()

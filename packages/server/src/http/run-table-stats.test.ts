@@ -90,6 +90,12 @@ describe.each(BACKENDS)('run table summaries, paths and folder counts on %s', (b
     });
     expect(tagged.body.folderCounts).toEqual({ '/fc/a': 1, '/fc/a/b': 1, '/fc/c': 1 });
     expect((await table({ filter: 'name matches "^fc-"', limit: '1' })).body.folderCounts).toBeUndefined();
+    const searched = await call('POST', '/run-table/search', {
+      filter: 'name matches "^fc-"',
+      limit: 1,
+      folderCounts: true,
+    });
+    expect(searched.body.folderCounts).toEqual({ '/fc/a': 2, '/fc/a/b': 1, '/fc/c': 1 });
   });
 
   it('refuses unknown summaries and bad flags with 400 naming the field', async () => {

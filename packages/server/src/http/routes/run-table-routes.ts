@@ -10,7 +10,7 @@ export function registerRunTableRoutes({ register, ctx }: RouteKit): void {
     reply.type('application/json; charset=utf-8').send(await tables.tableJson(ctx(request), input.query)),
   );
   register(apiRoute('searchRunTable'), async ({ input, request, reply }) => {
-    const { filter, columns, limit, next, metricNames } = input.body;
+    const { filter, columns, limit, next, metricNames, folderCounts } = input.body;
     // The body's fields are read as the query of GET /run-table, so both refuse the same values alike.
     const query = parseInput(
       runTable.querySchema,
@@ -20,6 +20,7 @@ export function registerRunTableRoutes({ register, ctx }: RouteKit): void {
         limit: limit === undefined ? undefined : String(limit),
         next: next ?? undefined,
         metricNames: metricNames === undefined ? undefined : String(metricNames),
+        folderCounts: folderCounts === undefined ? undefined : String(folderCounts),
       },
       'query',
     );

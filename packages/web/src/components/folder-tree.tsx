@@ -48,12 +48,15 @@ export function FolderTree({
   filter,
   version,
   subfolders,
+  countLater = false,
 }: {
   current: string;
   filter: string;
   version: number;
   /** Whether a folder's runs include its subfolders' (the counts follow). */
   subfolders: boolean;
+  /** Put off counting while the runs table loads (the count scans every run the filter matches). */
+  countLater?: boolean;
 }) {
   const { api } = useSession();
   const [folders, setFolders] = useState<FolderView[] | null>(null);
@@ -86,13 +89,14 @@ export function FolderTree({
   // Counts of the runs the filter matches, per folder (a count the server makes without sending the runs).
   const countFilter = filterOfText(filter).filter;
   useEffect(() => {
+    if (countLater) return;
     const abort = new AbortController();
     api.runTable({ filter: countFilter, limit: 1, folderCounts: true }, abort.signal).then(
       (page) => setCounts(page.folderCounts ?? {}),
       () => {},
     );
     return () => abort.abort();
-  }, [api, countFilter, version, attempt]);
+  }, [api, countFilter, version, attempt, countLater]);
 
   const tree = useMemo(() => (folders ? buildTree(folders, counts) : null), [folders, counts]);
 

@@ -158,8 +158,10 @@ export function RunsPage({ folder, filter }: { folder: string; filter: string })
     return () => abort.abort();
   }, [api, showColumns, wantMetricNames, metricNames]);
 
-  // Which runs have critical alerts: each alert critical anywhere, then its critical runs.
+  // Which runs have critical alerts: each alert critical anywhere, then its critical runs. Asked once the table
+  // is in, so that these requests do not compete with its pages.
   useEffect(() => {
+    if (loading) return;
     const abort = new AbortController();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const look = async () => {
@@ -198,7 +200,7 @@ export function RunsPage({ folder, filter }: { folder: string; filter: string })
       abort.abort();
       if (timer) clearTimeout(timer);
     };
-  }, [api]);
+  }, [api, loading]);
 
   // Load every page of the table; the first small so that rows show at once.
   useEffect(() => {
@@ -351,12 +353,14 @@ export function RunsPage({ folder, filter }: { folder: string; filter: string })
     return group ? groupRows(rows, order, group, collapsed) : null;
   }, [rows, version, order, group, collapsed]);
 
+  // The tags offered as completions, gathered once the filter box is used.
   const tags = useMemo(() => {
     void version;
+    if (!wantMetricNames) return [];
     const seen = new Set<string>();
     for (let i = 0; i < rows.count && seen.size < 500; i++) for (const t of rows.tags[i]!) seen.add(t);
     return [...seen].sort();
-  }, [rows, version]);
+  }, [rows, version, wantMetricNames]);
   const sources = useMemo(
     () => ({ metadataPaths, metricNames: metricNames ?? [], tags }),
     [metadataPaths, metricNames, tags],
@@ -385,7 +389,7 @@ export function RunsPage({ folder, filter }: { folder: string; filter: string })
   const selected = useMemo(() => new Set(selection.ids), [selection.ids]);
   const allSelected = useMemo(() => {
     void version;
-    if (rows.count === 0 || loading) return false;
+    if (rows.count === 0 || loading || selected.size < rows.count) return false;
     for (let i = 0; i < rows.count; i++) if (!selected.has(rows.id[i]!)) return false;
     return true;
   }, [rows, version, selected, loading]);
@@ -422,7 +426,13 @@ export function RunsPage({ folder, filter }: { folder: string; filter: string })
 
   return (
     <div className="runs-layout">
-      <FolderTree current={folder} filter={filter} version={folderVersion} subfolders={subfolders} />
+      <FolderTree
+        current={folder}
+        filter={filter}
+        version={folderVersion}
+        subfolders={subfolders}
+        countLater={loading}
+      />
       <section aria-labelledby="runs-heading">
         <h1 id="runs-heading" className="visually-hidden">
           Runs

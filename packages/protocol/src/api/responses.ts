@@ -11,6 +11,7 @@ import type { EventView, FolderView, RunTablePage, RunView, SeriesView } from '.
 import type { RouteName } from './routes.js';
 import type {
   AggregateView,
+  DashboardView,
   DownsampleRunsView,
   DownsampleView,
   Me,
@@ -68,6 +69,11 @@ export interface RouteResponses {
   downsample: DownsampleView;
   downsampleRuns: DownsampleRunsView;
   aggregateMetric: AggregateView;
+  createDashboard: DashboardView;
+  listDashboards: { items: DashboardView[]; next: null };
+  getDashboard: DashboardView;
+  updateDashboard: DashboardView;
+  deleteDashboard: { deleted: true };
   ingestEvents: { stored: boolean; events: number };
   listEvents: Page<EventView>;
   createFolder: FolderView;

@@ -7,6 +7,8 @@ import { regexSchema } from '../query/lookups.js';
 import {
   abortSchema,
   aggregateSchema,
+  dashboardCreateSchema,
+  dashboardUpdateSchema,
   downsampleRunsSchema,
   eventBatchSchema,
   folderCreateSchema,
@@ -144,6 +146,8 @@ export const ROUTE_SCHEMAS = {
   },
   downsampleRuns: { bodySchema: downsampleRunsSchema, emptyBodyIsObject: true },
   aggregateMetric: { bodySchema: aggregateSchema, emptyBodyIsObject: true },
+  createDashboard: { bodySchema: dashboardCreateSchema, emptyBodyIsObject: true },
+  updateDashboard: { bodySchema: dashboardUpdateSchema, emptyBodyIsObject: true },
 
   ingestEvents: { bodySchema: eventBatchSchema },
   listEvents: {

@@ -240,6 +240,39 @@ export const ROUTES = {
       "One metric of many runs grouped by tag, folder or a metadata key: per bucket each group's mean and std of the runs' last values and the min of their minima to the max of their maxima",
   },
 
+  createDashboard: {
+    method: 'POST',
+    path: '/dashboards',
+    scope: 'write',
+    summary: 'Save a compare-page layout under a name unique in the workspace (409 if taken)',
+    bodyDescription: '{"name", "layout": {"runs", "metric", "group", "band", "x", "log", "collapsed"}}',
+  },
+  listDashboards: {
+    method: 'GET',
+    path: '/dashboards',
+    scope: 'read',
+    summary: "The workspace's dashboards by name (at most 1000)",
+  },
+  getDashboard: {
+    method: 'GET',
+    path: '/dashboards/:dashboard',
+    scope: 'read',
+    summary: 'A dashboard by id or name',
+  },
+  updateDashboard: {
+    method: 'PATCH',
+    path: '/dashboards/:dashboard',
+    scope: 'write',
+    summary: 'Rename a dashboard or replace its layout',
+    bodyDescription: '{"name"?, "layout"?}',
+  },
+  deleteDashboard: {
+    method: 'DELETE',
+    path: '/dashboards/:dashboard',
+    scope: 'write',
+    summary: 'Delete a dashboard',
+  },
+
   ingestEvents: {
     method: 'POST',
     path: '/runs/:run/events',

@@ -146,6 +146,25 @@ export interface AggregateView {
   missing: { run: string; error: { code: 'not_found'; message: string } }[];
 }
 
+/** A saved compare-page layout (`/dashboards`); open it at `/compare?dashboard=<id>`. */
+export interface DashboardView {
+  id: string;
+  name: string;
+  layout: {
+    runs?: string[];
+    metric?: string | null;
+    group?: string | null;
+    band?: 'std' | 'range';
+    x?: 'step' | 'time' | 'timestamp';
+    log?: boolean;
+    collapsed?: string[];
+  };
+  createdBy: string | null;
+  /** Microseconds since the epoch. */
+  createdAt: number;
+  updatedAt: number;
+}
+
 /** `GET /runs/:run/metrics/series` in JSON: the asked columns of one page of points. */
 export interface SeriesPageView {
   name: string;

@@ -23,6 +23,7 @@ import { registerRateLimits } from './rate-limits.js';
 import { REQUEST_ID_LOG_LABEL, REQUEST_ID_OPTIONS, registerRequestId } from './request-id.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
 import { registerAggregateRoutes } from './routes/aggregate-routes.js';
+import { registerDashboardRoutes } from './routes/dashboards-routes.js';
 import { registerAlertRoutes } from './routes/alerts-routes.js';
 import { registerArtifactRoutes } from './routes/artifacts-routes.js';
 import { registerEventRoutes } from './routes/events-routes.js';
@@ -178,6 +179,7 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
   const metrics = new MetricService(clocks, { maxScanPoints: config.maxScanPoints });
   registerMetricRoutes(kit, metrics, config);
   registerAggregateRoutes(kit, new AggregateService(metrics));
+  registerDashboardRoutes(kit);
   registerEventRoutes(kit, new EventService(clocks));
   registerFolderRoutes(kit);
   registerLiveRoutes({ app, register: kit.register, store, hub, auth, now, recheckMs: config.liveRecheckMs });

@@ -343,6 +343,24 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX rate_windows_start ON rate_windows (window_start);
     `,
   },
+  {
+    // Saved compare-page layouts of a workspace (issue 20): a name unique in the workspace and a JSON layout.
+    version: 9,
+    name: 'dashboards',
+    sql: ({ types: t }) => `
+      CREATE TABLE dashboards (
+        pk ${t.pk},
+        id ${t.text} NOT NULL UNIQUE,
+        workspace_id ${t.text} NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+        name ${t.text} NOT NULL,
+        layout ${t.text} NOT NULL,
+        created_by ${t.text},
+        created_at ${t.int} NOT NULL,
+        updated_at ${t.int} NOT NULL,
+        UNIQUE (workspace_id, name)
+      );
+    `,
+  },
 ];
 
 /**

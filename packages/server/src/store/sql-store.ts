@@ -1,5 +1,6 @@
 import type { AlertStore } from './alert-store.js';
 import type { ArtifactStore } from './artifact-store.js';
+import type { DashboardStore } from './dashboard-store.js';
 import type { EventStore } from './event-store.js';
 import type { FolderStore } from './folder-store.js';
 import type { IdempotencyStore } from './idempotency-store.js';
@@ -11,6 +12,7 @@ import type { RetentionStore } from './retention-store.js';
 import type { RunStore } from './run-store.js';
 import { SqlAlertStore } from './sql-alert-store.js';
 import { SqlArtifactStore } from './sql-artifact-store.js';
+import { SqlDashboardStore } from './sql-dashboard-store.js';
 import type { SqlDriver } from './sql-driver.js';
 import { SqlEventStore } from './sql-event-store.js';
 import { SqlFolderStore } from './sql-folder-store.js';
@@ -39,6 +41,7 @@ export abstract class SqlStore implements Store {
   readonly idempotency: IdempotencyStore;
   readonly retention: RetentionStore;
   readonly rateLimits: RateLimitStore;
+  readonly dashboards: DashboardStore;
 
   constructor(db: SqlDriver, options: { cacheBytes?: number } = {}) {
     this.db = db;
@@ -53,6 +56,7 @@ export abstract class SqlStore implements Store {
     this.idempotency = new SqlIdempotencyStore(db);
     this.retention = new SqlRetentionStore(db);
     this.rateLimits = new SqlRateLimitStore(db);
+    this.dashboards = new SqlDashboardStore(db);
   }
 
   async migrate(): Promise<void> {

@@ -1,5 +1,6 @@
 import type { AlertStore } from './alert-store.js';
 import type { ArtifactStore } from './artifact-store.js';
+import type { DashboardStore } from './dashboard-store.js';
 import type { EventStore } from './event-store.js';
 import type { FolderStore } from './folder-store.js';
 import type { IdempotencyStore } from './idempotency-store.js';
@@ -12,6 +13,7 @@ import type { TelemetryStore } from './telemetry-store.js';
 
 export type { Json, JsonObject } from '@simscope/protocol';
 export type { ArtifactQuery, ArtifactRecord, NewArtifact } from './artifact-store.js';
+export type { DashboardRecord } from './dashboard-store.js';
 export type { EventQuery, EventRecord, NewEvent } from './event-store.js';
 export type { FolderChanges, FolderQuery, FolderRecord } from './folder-store.js';
 export type { TokenRecord, UserRecord, WorkspaceRecord } from './identity-store.js';
@@ -56,6 +58,8 @@ export interface Store {
   readonly retention: RetentionStore;
   /** Fixed-window counters of the rate limits (rate-limit-store.ts). */
   readonly rateLimits: RateLimitStore;
+  /** Saved compare-page layouts (dashboard-store.ts). */
+  readonly dashboards: DashboardStore;
   migrate(): Promise<void>;
   /** True when every migration this server knows is applied; throws when the database does not answer. */
   migrationsDone(): Promise<boolean>;

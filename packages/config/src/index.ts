@@ -12,6 +12,13 @@ export {
   type SettingSource,
 } from './connection-resolver.js';
 export {
+  type IniDoc,
+  parseIni,
+  readSimvueSettings,
+  type SimvueSetting,
+  type SimvueSettings,
+} from './simvue-config.js';
+export {
   parseToml,
   readTomlFile,
   stringifyToml,

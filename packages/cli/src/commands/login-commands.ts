@@ -1,4 +1,5 @@
-import { updateTomlFile, userConfigFile } from '@simscope/config';
+import { homedir } from 'node:os';
+import { readSimvueSettings, updateTomlFile, userConfigFile } from '@simscope/config';
 import type { Command } from 'commander';
 import { describeConnection, maskToken } from '../connection.js';
 import { type CliContext, clientFor, flagsOf, withConnectionOptions, withExamples } from '../context.js';
@@ -62,8 +63,55 @@ export function registerLoginCommands(program: Command, ctx: CliContext): void {
 
   const config = withExamples(
     program.command('config').description('where the CLI finds its server and token'),
-    ['simscope config show'],
+    ['simscope config show', 'simscope config import-simvue'],
   );
+  withExamples(
+    config
+      .command('import-simvue')
+      .description(
+        "save Simvue's server URL and token (SIMVUE_URL/SIMVUE_TOKEN, ./simvue.ini, ~/.simvue.ini) as a profile of the user config",
+      )
+      .option('--file <path>', 'read this simvue.ini instead of ./simvue.ini and ~/.simvue.ini')
+      .option('--profile <name>', 'profile name', 'simvue')
+      .option('--no-default', 'keep the default profile as it is')
+      .option('--no-verify', 'save without asking the server'),
+    [
+      'simscope config import-simvue',
+      'simscope config import-simvue --file ~/project/simvue.ini --profile cluster --no-default',
+    ],
+  ).action(async (o) => {
+    const found = readSimvueSettings({
+      env: ctx.env,
+      cwd: ctx.cwd,
+      home: ctx.env.HOME || homedir(),
+      file: o.file,
+    });
+    const where = found.files.length > 0 ? found.files.join(', ') : 'no simvue.ini';
+    if (found.url.value === null || found.token.value === null) {
+      const missing = [found.url.value === null && 'url', found.token.value === null && 'token'].filter(
+        Boolean,
+      );
+      throw new UsageError(
+        `no Simvue ${missing.join(' or ')} found: set SIMVUE_URL and SIMVUE_TOKEN, or give [server] url and token in simvue.ini (read: ${where})`,
+      );
+    }
+    let url: string;
+    try {
+      url = new URL(found.url.value).toString().replace(/\/+$/, '');
+    } catch {
+      throw new UsageError(`${found.url.source}: not a URL: '${found.url.value}'`);
+    }
+    const token = found.token.value;
+    if (o.verify) await clientFor({ url, token, workspace: undefined }).call('me');
+    const file = userConfigFile(ctx.env);
+    updateTomlFile(file, (doc) => {
+      doc.profiles = { ...(doc.profiles as object | undefined), [o.profile]: { url, token } };
+      if (o.default) doc.default_profile = o.profile;
+    });
+    ctx.stdout.write(
+      `Saved profile '${o.profile}'${o.default ? ' (the default)' : ''} in ${file}: url ${url} from ${found.url.source}, token ${maskToken(token)} from ${found.token.source}\n`,
+    );
+  });
   withExamples(
     withConnectionOptions(
       config

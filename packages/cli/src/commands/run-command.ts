@@ -77,7 +77,11 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
       'how often the sidecar beats and looks for an abort request',
       '15s',
     )
-    .option('--heartbeat-timeout <duration>', 'mark the run lost when the sidecar is silent this long')
+    .option(
+      '--heartbeat-timeout <duration>',
+      "mark the run lost when the sidecar is silent this long (a killed sidecar, a lost node); 'none': never",
+      '5m',
+    )
     .option(
       '--save-input <glob>',
       'save matching files as input artifacts at the start; repeat for more',
@@ -107,13 +111,15 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
     const patterns = (o.metricsRegex ?? []).map(compileMetricPattern);
     const metadata = parseMetadataArgs(o.metadata ?? []);
     const resourcesInterval = seconds('--resources-interval', o.resourcesInterval);
-    const heartbeatTimeout =
-      o.heartbeatTimeout === undefined ? undefined : seconds('--heartbeat-timeout', o.heartbeatTimeout);
-    if (heartbeatTimeout !== undefined && !(heartbeatTimeout > 0)) {
-      throw new UsageError('--heartbeat-timeout: must be more than 0');
-    }
     const heartbeatInterval = seconds('--heartbeat-interval', o.heartbeatInterval);
     if (!(heartbeatInterval > 0)) throw new UsageError('--heartbeat-interval: must be more than 0');
+    const heartbeatTimeout =
+      o.heartbeatTimeout === 'none' ? null : seconds('--heartbeat-timeout', o.heartbeatTimeout);
+    if (heartbeatTimeout !== null && !(heartbeatTimeout > heartbeatInterval)) {
+      throw new UsageError(
+        `--heartbeat-timeout: must be longer than --heartbeat-interval (${heartbeatInterval} s), got ${o.heartbeatTimeout}`,
+      );
+    }
     const connection = connectionOf(ctx, cmd);
     const childEnv = { ...ctx.env };
     // The client reads these first, so flags given here win over the environment.
@@ -152,7 +158,7 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
         tags: o.tag,
         metadata,
         description: o.description,
-        ...(heartbeatTimeout ? { heartbeatTimeout } : {}),
+        heartbeatTimeout,
       });
     if (run.id === null) warn('this run is not tracked (see above); the program runs all the same');
     else {
@@ -210,6 +216,8 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
     await save(o.saveOutput, 'output');
     const closed = await run.close(result.status as RunStatus);
     if (closed.droppedPoints > 0) warn(`${closed.droppedPoints} metric points were dropped (queue full)`);
+    if (closed.droppedEvents > 0)
+      warn(`${closed.droppedEvents} output lines were dropped (event queue full)`);
     if (closed.failedPoints > 0 || closed.failedEvents > 0) {
       warn(`${closed.failedPoints} metric points and ${closed.failedEvents} events could not be sent`);
     }

@@ -37,6 +37,8 @@ export interface ServerProcessOptions {
   args?: string[];
   /** Flags for node itself, such as `--expose-gc`. */
   nodeArgs?: string[];
+  /** More environment variables, such as `SIMSCOPE_SWEEP_INTERVAL` (set after the defaults, so they win). */
+  env?: Record<string, string>;
 }
 
 export interface Exit {
@@ -74,6 +76,7 @@ export class ServerProcess {
       XDG_DATA_HOME: data,
       SIMSCOPE_BOOTSTRAP_TOKEN: E2E_TOKEN,
       SIMSCOPE_LOG_LEVEL: 'warn',
+      ...options.env,
     });
     const port = String(options.port ?? 0);
     const args = [

@@ -2,6 +2,7 @@ import { SimscopeError } from '@simscope/protocol';
 import { Command, CommanderError } from 'commander';
 import { registerAdminCommands } from './commands/admin-commands.js';
 import { registerArtifactsCommands } from './commands/artifacts-commands.js';
+import { registerBackupCommands } from './commands/backup-commands.js';
 import { registerEventsCommand } from './commands/events-command.js';
 import { registerFoldersCommands } from './commands/folders-commands.js';
 import { registerLoginCommands } from './commands/login-commands.js';
@@ -48,6 +49,7 @@ export function createProgram(ctx: CliContext): Command {
   registerSyncCommand(program, ctx);
   registerTelemetryCommand(program, ctx);
   registerAdminCommands(program, ctx);
+  registerBackupCommands(program, ctx);
   registerLoginCommands(program, ctx);
   return program;
 }

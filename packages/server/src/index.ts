@@ -8,5 +8,6 @@ export { EmailNotifier, type SmtpConfig } from './services/email-notifier.js';
 export { WebhookNotifier } from './services/webhook-notifier.js';
 export { openStore } from './store/open-store.js';
 export { PostgresStore } from './store/postgres/postgres-store.js';
+export { backupSqlite, restoreSqlite, sqliteFileOf } from './store/sqlite/sqlite-backup.js';
 export { SqliteStore } from './store/sqlite/sqlite-store.js';
 export type { Store } from './store/store.js';

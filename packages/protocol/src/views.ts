@@ -62,6 +62,7 @@ export interface RunTablePage {
   tags: string[][];
   created: number[];
   started: (number | null)[];
+  /** When each run ended; for a `lost` run, its last heartbeat (when it stopped reporting), so durations stop. */
   ended: (number | null)[];
   /** One array per requested column (`metadata.KEY…` or `metrics.NAME`), null where a run has no value. */
   columns: Record<string, Json[]>;

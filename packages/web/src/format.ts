@@ -19,6 +19,19 @@ export function formatDuration(seconds: number | null | undefined): string {
   return `${Math.floor(h / 24)}d ${h % 24}h`;
 }
 
+/**
+ * When a run stopped, for its duration: its end, or for a `lost` run its last heartbeat (it stopped reporting
+ * then; it did not end), else null while it runs.
+ */
+export function runEnd(run: {
+  status: string;
+  started: number | null;
+  ended: number | null;
+  heartbeat: number | null;
+}): number | null {
+  return run.status === 'lost' ? (run.ended ?? run.heartbeat ?? run.started) : run.ended;
+}
+
 /** How long a run ran (or has been running), in seconds. */
 export function runDuration(
   started: number | null,

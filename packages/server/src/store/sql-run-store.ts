@@ -144,7 +144,8 @@ export class SqlRunStore implements RunStore {
         `, (SELECT ${STAT_SQL[include.stats?.[i] ?? 'last']} FROM series s WHERE s.run_pk = r.pk AND s.name = ?) AS m${i}`,
     );
     const page = `SELECT r.pk, r.id, r.name, f.path AS folder, u.name AS user_name, r.status, r.created_at,
-        r.started_at, r.ended_at, r.tags${include.metadata ? ', r.metadata' : ''}${metricColumns.join('')},
+        r.started_at, CASE WHEN r.status = 'lost' THEN COALESCE(r.heartbeat_at, r.started_at) ELSE r.ended_at END
+        AS ended_at, r.tags${include.metadata ? ', r.metadata' : ''}${metricColumns.join('')},
         ${RUN_SORT_SQL[query.sort]} AS sort_key
       ${from} ${sql}`;
     const dir = query.descending ? 'DESC' : 'ASC';

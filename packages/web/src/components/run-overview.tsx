@@ -1,7 +1,7 @@
 import type { Json, JsonObject, RunView, SeriesView } from '@simscope/protocol';
 import { useEffect, useState } from 'react';
 import { num } from '../api.js';
-import { formatDuration, formatNumber, formatTime, formatValue, runDuration } from '../format.js';
+import { formatDuration, formatNumber, formatTime, formatValue, runDuration, runEnd } from '../format.js';
 import { href } from '../router.js';
 import { useSession } from '../session.js';
 import { Link } from './link.js';
@@ -85,7 +85,7 @@ export function RunOverview({ run, metricsTick }: { run: RunView; metricsTick: n
         <dt>Ended</dt>
         <dd>{formatTime(run.ended)}</dd>
         <dt>Duration</dt>
-        <dd>{formatDuration(runDuration(run.started, run.ended))}</dd>
+        <dd>{formatDuration(runDuration(run.started, runEnd(run)))}</dd>
         <dt>Last heartbeat</dt>
         <dd>
           {formatTime(run.heartbeat)}

@@ -1,6 +1,6 @@
 import type { RunView } from '@simscope/protocol';
 import type { RunTablePage } from '../api.js';
-import { formatValue, runDuration } from '../format.js';
+import { formatValue, runDuration, runEnd } from '../format.js';
 import { naturalCompare } from './run-columns.js';
 
 /** Runs as columns, as loaded page by page for the runs table: the pages' columns, joined. */
@@ -53,7 +53,7 @@ export function updateRow(rows: RunRows, index: Map<string, number>, run: RunVie
   rows.user[i] = run.user;
   rows.tags[i] = run.tags;
   rows.started[i] = run.started;
-  rows.ended[i] = run.ended;
+  rows.ended[i] = runEnd(run);
   for (const c of Object.keys(rows.columns)) {
     if (c.startsWith('metadata.')) {
       const key = c.slice(9);

@@ -176,6 +176,31 @@ describe('web UI sweep views in Chromium', () => {
       .poll(() => page.locator('figure[data-metric="residual/u"]').getAttribute('data-points'))
       .toBe('40');
     await shots('metric-grid');
+
+    // The layout saved as a dashboard of the workspace (the resource section closed), opened again by its link.
+    await page.locator('details[data-section="system"] > summary').click();
+    await page.getByLabel('Name of the new dashboard').fill(`${study} board`);
+    await page.getByRole('button', { name: 'Save as new' }).click();
+    const share = page.locator('a.share-link');
+    await share.waitFor();
+    const id = (await share.getAttribute('data-dashboard'))!;
+    expect(await share.getAttribute('href')).toBe(`/compare?dashboard=${id}`);
+    const stored = await ok('GET', `/dashboards/${id}`);
+    expect(stored.layout).toEqual({
+      runs: ids,
+      metric: null,
+      group: null,
+      band: 'std',
+      x: 'step',
+      log: false,
+      collapsed: ['system'],
+    });
+    await page.goto('about:blank');
+    await page.goto(`${server.url}/compare?dashboard=${id}`);
+    await expect.poll(() => page.locator('h1').textContent()).toBe(`Compare 2 runs — ${study} board`);
+    expect(new URL(page.url()).searchParams.get('runs')).toBe(ids.join(','));
+    await expect.poll(() => sections.count()).toBe(3);
+    expect(await sections.evaluateAll((els) => els.map((e: any) => e.open))).toEqual([true, true, false]);
     // A chart of the grid opens alone, where it can be grouped.
     await page.getByRole('button', { name: 'Open residual/p alone (group, bands)' }).click();
     expect(new URL(page.url()).searchParams.get('metric')).toBe('residual/p');

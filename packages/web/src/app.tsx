@@ -158,6 +158,7 @@ function Shell({ theme, onTheme }: { theme: Theme; onTheme(t: Theme): void }) {
         metric={location.query.get('metric')}
         group={location.query.get('group')}
         band={location.query.get('band') === 'range' ? 'range' : 'std'}
+        dashboard={location.query.get('dashboard')}
       />
     );
   } else if (path === '/sweep') {

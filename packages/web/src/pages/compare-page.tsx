@@ -1,8 +1,9 @@
 import type { Json, RunView } from '@simscope/protocol';
-import type { AggregateView } from '@simscope/protocol/api';
+import type { AggregateView, DashboardView } from '@simscope/protocol/api';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { ChartSettingsControls } from '../components/chart-settings-controls.js';
 import { Link } from '../components/link.js';
+import { canWrite } from '../components/load-state.js';
 import { type ChartSettings, MetricChart } from '../components/metric-chart.js';
 import { flatten, formatValue } from '../format.js';
 import { href, navigate } from '../router.js';
@@ -98,13 +99,21 @@ export function ComparePage({
   metric,
   group = null,
   band = 'std',
+  dashboard = null,
 }: {
   runs: string[];
   metric: string | null;
   group?: string | null;
   band?: BandKind;
+  /** A saved layout's id: the page opens it (runs, metric, grouping, settings). */
+  dashboard?: string | null;
 }) {
-  const { api, selection } = useSession();
+  const { api, selection, me } = useSession();
+  const [saved, setSaved] = useState<DashboardView[]>([]);
+  const [current, setCurrent] = useState<DashboardView | null>(null);
+  const [saveName, setSaveName] = useState('');
+  const [saveNote, setSaveNote] = useState<string | null>(null);
+  const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(new Set());
   const [runs, setRuns] = useState<RunView[] | null>(null);
   const [names, setNames] = useState<string[]>([]);
   const [runMetrics, setRunMetrics] = useState<string[] | null>(null);
@@ -122,9 +131,54 @@ export function ComparePage({
   const key = ids.join(',');
   const go = (patch: Record<string, string | null>) =>
     navigate(
-      href('/compare', { runs: key, metric, group, band: band === 'std' ? null : band, ...patch }),
+      href('/compare', {
+        runs: key,
+        metric,
+        group,
+        band: band === 'std' ? null : band,
+        dashboard: current?.id ?? dashboard,
+        ...patch,
+      }),
       true,
     );
+
+  // The workspace's saved layouts, and the one the address names.
+  useEffect(() => {
+    const abort = new AbortController();
+    api
+      .call('listDashboards', { signal: abort.signal })
+      .then((page) => setSaved(page.items))
+      .catch(() => {});
+    return () => abort.abort();
+  }, [api, current]);
+  useEffect(() => {
+    if (!dashboard) {
+      setCurrent(null);
+      return;
+    }
+    if (current?.id === dashboard) return;
+    const abort = new AbortController();
+    api
+      .call('getDashboard', { params: { dashboard }, signal: abort.signal })
+      .then((d) => {
+        setCurrent(d);
+        const l = d.layout;
+        setSettings((s) => ({ ...s, axis: l.x ?? s.axis, log: l.log ?? s.log }));
+        setCollapsed(new Set(l.collapsed ?? []));
+        navigate(
+          href('/compare', {
+            runs: (l.runs ?? []).join(','),
+            metric: l.metric ?? null,
+            group: l.group ?? null,
+            band: l.band === 'range' ? 'range' : null,
+            dashboard: d.id,
+          }),
+          true,
+        );
+      })
+      .catch((e: Error) => !abort.signal.aborted && setError(`Dashboard: ${e.message}`));
+    return () => abort.abort();
+  }, [api, dashboard]);
 
   useEffect(() => {
     if (ids.length === 0) return;
@@ -203,10 +257,104 @@ export function ComparePage({
   const groupKeys = useMemo(() => (runs ? differingKeys(runs, true).map((d) => d.key) : []), [runs]);
   const sections = useMemo(() => metricSections(runMetrics ?? []), [runMetrics]);
 
+  const layout = (): DashboardView['layout'] => ({
+    runs: ids,
+    metric,
+    group,
+    band,
+    x: settings.axis,
+    log: settings.log,
+    collapsed: [...collapsed],
+  });
+  const saveAs = async () => {
+    try {
+      const d = await api.call('createDashboard', { body: { name: saveName, layout: layout() } });
+      setCurrent(d);
+      setSaveName('');
+      setSaveNote(`Saved as “${d.name}”.`);
+      go({ dashboard: d.id });
+    } catch (e) {
+      setSaveNote((e as Error).message);
+    }
+  };
+  const saveCurrent = async () => {
+    if (!current) return;
+    try {
+      const d = await api.call('updateDashboard', {
+        params: { dashboard: current.id },
+        body: { layout: layout() },
+      });
+      setCurrent(d);
+      setSaveNote(`Saved “${d.name}”.`);
+    } catch (e) {
+      setSaveNote((e as Error).message);
+    }
+  };
+  const writable = canWrite(me.token.scopes);
+  const dashboards = (
+    <div className="chart-controls dashboards">
+      <label>
+        Dashboard{' '}
+        <select
+          value={current?.id ?? ''}
+          onChange={(e) => e.target.value && navigate(href('/compare', { dashboard: e.target.value }))}
+        >
+          <option value="">{current ? '' : 'none'}</option>
+          {saved.map((d) => (
+            <option key={d.id} value={d.id}>
+              {d.name}
+            </option>
+          ))}
+        </select>
+      </label>
+      {current ? (
+        <Link
+          to={href('/compare', { dashboard: current.id })}
+          className="share-link"
+          data-dashboard={current.id}
+        >
+          Link to “{current.name}”
+        </Link>
+      ) : null}
+      {writable && current ? (
+        <button type="button" onClick={() => void saveCurrent()}>
+          Save “{current.name}”
+        </button>
+      ) : null}
+      {writable && ids.length > 0 ? (
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            if (saveName.trim()) void saveAs();
+          }}
+        >
+          <label>
+            <span className="visually-hidden">Name of the new dashboard</span>
+            <input
+              value={saveName}
+              onChange={(e) => setSaveName(e.target.value)}
+              placeholder="Dashboard name"
+              size={16}
+            />
+          </label>{' '}
+          <button type="submit" disabled={!saveName.trim()}>
+            Save as new
+          </button>
+        </form>
+      ) : null}
+      {saveNote ? (
+        <span role="status" className="muted">
+          {saveNote}
+        </span>
+      ) : null}
+    </div>
+  );
+
   if (ids.length === 0) {
     return (
       <section>
         <h1>Compare runs</h1>
+        {dashboards}
         <p>
           Select runs in the <Link to="/">runs table</Link> (the checkbox of each row), then compare them
           here.
@@ -227,7 +375,10 @@ export function ComparePage({
 
   return (
     <section aria-labelledby="compare-heading">
-      <h1 id="compare-heading">Compare {ids.length} runs</h1>
+      <h1 id="compare-heading">
+        Compare {ids.length} runs{current ? ` — ${current.name}` : ''}
+      </h1>
+      {dashboards}
       <div className="chart-controls">
         <label>
           Metric{' '}
@@ -290,7 +441,8 @@ export function ComparePage({
         )
       ) : null}
       {metric && group ? <h2>Runs one by one</h2> : null}
-      {metric ? (
+      {metric && group && !bands && !bandError ? null : metric ? (
+        // Grouped, the single lines wait for the bands, so that both do not contend for the server at once.
         <MetricChart metric={metric} runs={capped} settings={settings} />
       ) : runMetrics === null ? (
         <p className="muted">Loading the metrics of these runs…</p>
@@ -298,7 +450,22 @@ export function ComparePage({
         <p className="muted">These runs have no metrics.</p>
       ) : (
         sections.map((section) => (
-          <details key={section.title} open className="metric-section" data-section={section.title}>
+          <details
+            key={section.title}
+            open={!collapsed.has(section.title)}
+            onToggle={(e) => {
+              const open = (e.currentTarget as HTMLDetailsElement).open;
+              setCollapsed((c) => {
+                if (open === !c.has(section.title)) return c;
+                const next = new Set(c);
+                if (open) next.delete(section.title);
+                else next.add(section.title);
+                return next;
+              });
+            }}
+            className="metric-section"
+            data-section={section.title}
+          >
             <summary>
               <h2>
                 {section.resource ? 'Resources: ' : ''}

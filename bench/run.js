@@ -13,6 +13,7 @@ const modules = [
   './hardening-bench.js',
   './web-bench.js',
   './python-bench.js',
+  './scale-bench.js',
 ];
 const only = process.argv.slice(2);
 const log = (line) => process.stdout.write(`${line}\n`);

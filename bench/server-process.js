@@ -6,7 +6,7 @@ import { join } from 'node:path';
 
 export const BENCH_TOKEN = 'ssk_bench_token_0000000000000000000000000000';
 
-/** @returns {Promise<{ url: string, stop(): Promise<void> }>} */
+/** @returns {Promise<{ url: string, pid: number, stop(): Promise<void> }>} */
 export async function startServer({ dataDir, db, env = {} } = {}) {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'simscope-bench-'));
   // A data dir made here goes when the server stops; one passed in is the caller's.
@@ -41,6 +41,7 @@ export async function startServer({ dataDir, db, env = {} } = {}) {
   child.stdout.resume();
   return {
     url,
+    pid: child.pid,
     stop: () =>
       new Promise((resolve) => {
         const done = () => {

@@ -48,6 +48,8 @@ export class PostgresEventBridge {
   #unsubscribe: (() => void) | undefined;
   #stopped = false;
   #retry: NodeJS.Timeout | undefined;
+  /** Sends go one after the other on the connection, in publication order. */
+  #sending: Promise<unknown> = Promise.resolve();
 
   constructor(config: EventBridgeConfig) {
     this.#config = config;
@@ -111,7 +113,8 @@ export class PostgresEventBridge {
       };
       payload = JSON.stringify({ from: this.#id, event: ref } satisfies Notice);
     }
-    this.#connect()
+    this.#sending = this.#sending
+      .then(() => this.#connect())
       .then((client) => client.query('SELECT pg_notify($1, $2)', [EVENT_CHANNEL, payload]))
       .catch((error) => this.#config.onError?.(error));
   }
@@ -153,6 +156,7 @@ export class PostgresEventBridge {
     this.#stopped = true;
     clearTimeout(this.#retry);
     this.#unsubscribe?.();
+    await this.#sending;
     await this.#connecting?.catch(() => undefined);
     const client = this.#client;
     this.#client = undefined;

@@ -12,7 +12,7 @@ import time
 from array import array
 from dataclasses import dataclass, field
 from itertools import groupby, repeat
-from operator import itemgetter
+from operator import itemgetter, sub
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -203,7 +203,7 @@ def finish_columns(series: List[Drained], start_clock: float, origin_micros: flo
             if np is not None:
                 times.frombytes((np.asarray(s.times, dtype=np.float64) - start_clock).tobytes())
             else:
-                times.extend(map(_minus, s.times, repeat(start_clock, len(s.times))))
+                times.extend(map(sub, s.times, repeat(start_clock, len(s.times))))
             seconds[id(s.times)] = times
         timestamps = None
         given = s.given_times
@@ -216,10 +216,6 @@ def finish_columns(series: List[Drained], start_clock: float, origin_micros: flo
         steps = array("q", s.steps) if s.steps is not None else None
         out.append(Columns(s.name, array("d", s.values), times, steps, s.step_start, timestamps))
     return out
-
-
-def _minus(a: float, b: float) -> float:
-    return a - b
 
 
 def _le_bytes(data: "array[Any]") -> bytes:
@@ -305,13 +301,21 @@ def _json_numbers(values: "array[Any]") -> str:
     return _NOT_FINITE.sub(r'"\g<0>"', text) if "N" in text or "I" in text else text
 
 
-def encode_json_metric_batch(writer: str, seq: int, series: List[Columns], origin_micros: float) -> bytes:
+def encode_json_metric_batch(
+    writer: str, seq: int, series: List[Columns], origin_micros: float, times_text: Optional[Dict[bytes, str]] = None
+) -> bytes:
     """The JSON body of a metric batch (when the msgpack package is not in use), without its ``clock`` (see
-    ``json_with_clock``); the same columns as ``encode_metric_batch``."""
+    ``with_clock``); the same columns as ``encode_metric_batch``. ``times_text`` keeps the text of each times
+    column, which the metrics of a key set share."""
+    cache: Dict[bytes, str] = {} if times_text is None else times_text
     parts = [f'{{"writer":{json.dumps(writer)},"seq":{seq},"series":[']
     for index, s in enumerate(series):
         parts.append(f'{"," if index else ""}{{"name":{json.dumps(s.name, ensure_ascii=False)},"values":{_json_numbers(s.values)}')
-        parts.append(f',"times":{_json_numbers(s.times)}')
+        key = s.times.tobytes()
+        times = cache.get(key)
+        if times is None:
+            times = cache[key] = _json_numbers(s.times)
+        parts.append(f',"times":{times}')
         if s.steps is not None:
             parts.append(f',"steps":{json.dumps(s.steps.tolist())}')
         else:
@@ -620,12 +624,13 @@ class Sender:
         drained = self.queue.drain()
         if drained:
             as_json = optional("msgpack") is None
+            times_text: Dict[bytes, str] = {}
             for batch in cut_batches(finish_columns(drained, self.start_clock, self.origin_micros), self.batch_points):
                 points = sum(len(s.values) for s in batch)
                 body = encode_metric_batch(self.writer, self._seq, batch, self.origin_micros)
                 if as_json:
                     # JSON on the wire without the msgpack package; the spool keeps the Node client's msgpack.
-                    json_body = encode_json_metric_batch(self.writer, self._seq, batch, self.origin_micros)
+                    json_body = encode_json_metric_batch(self.writer, self._seq, batch, self.origin_micros, times_text)
                     out.append(_Outgoing("metrics", json_body, points=points, later=body))
                 else:
                     out.append(_Outgoing("metrics", body, points=points))

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../packages/cli/src/cli.js';
+import { LocalBlobStore } from '../packages/server/src/blob/local-blob-store.js';
 import { ADMIN_TOKEN, openTestApp } from '../test/fixtures.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -70,7 +71,7 @@ describe('docs/coming-from.md', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'simscope-coming-from-'));
-    t = await openTestApp('sqlite');
+    t = await openTestApp('sqlite', { blobs: new LocalBlobStore(join(dir, 'blobs')) });
     await t.app.listen({ host: '127.0.0.1', port: 0 });
     url = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
     const res = await t.app.inject({
@@ -100,6 +101,7 @@ describe('docs/coming-from.md', () => {
   it('has a section per tool, each with examples', () => {
     const found = sections(DOC);
     for (const tool of [
+      'Simvue',
       'SimRecorder',
       'ACCESS-NRI telemetry (access-py-telemetry)',
       'Scipion monitors',

@@ -139,7 +139,9 @@ export class ServerMetrics {
 
   /** Counts points and events of each stored batch; returns the function that stops listening. */
   listen(bus: DomainEvents): () => void {
-    return bus.subscribe((event) => {
+    return bus.subscribe((event, origin) => {
+      // Another process's write, relayed over PostgreSQL: that process counts it.
+      if (origin === 'remote') return;
       if (event.type === 'metrics.appended') {
         this.pointsIngested.inc(event.points);
         this.batchSize.observe({ kind: 'metrics' }, event.points);

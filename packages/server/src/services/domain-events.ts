@@ -43,7 +43,11 @@ export type DomainEvent = RunChanged | RunDeleted | MetricsAppended | EventsAppe
 
 export type DomainEventType = DomainEvent['type'];
 
-export type DomainEventListener = (event: DomainEvent) => void;
+/** Where an event comes from: a write taken by this process, or by another one (through the PostgreSQL bridge). */
+export type EventOrigin = 'local' | 'remote';
+
+/** Told of each event; count-like listeners (metrics) skip `remote` ones, which the other process counts. */
+export type DomainEventListener = (event: DomainEvent, origin: EventOrigin) => void;
 
 export interface DomainEventsConfig {
   /** Told when a listener throws; the publishing write has committed already, so it never fails because of one. */
@@ -83,11 +87,14 @@ export class DomainEvents {
     this.#listeners.delete(listener);
   }
 
-  /** Tells every listener; call it only once the change is committed. A listener that throws is reported, not rethrown. */
-  publish(event: DomainEvent): void {
+  /**
+   * Tells every listener; call it only once the change is committed (`origin` is `remote` only for the bridge's
+   * events of other processes). A listener that throws is reported, not rethrown.
+   */
+  publish(event: DomainEvent, origin: EventOrigin = 'local'): void {
     for (const listener of [...this.#listeners]) {
       try {
-        listener(event);
+        listener(event, origin);
       } catch (error) {
         this.#onError(error, event);
       }

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { useTestStore } from '../../../../test/store-fixtures.js';
+import { ServerMetrics } from '../http/metrics.js';
 import type { PostgresStore } from '../store/postgres/postgres-store.js';
 import { type DomainEvent, DomainEvents } from './domain-events.js';
 import { PostgresEventBridge } from './event-bridge.js';
@@ -24,11 +25,15 @@ describe('domain events across processes over PostgreSQL LISTEN/NOTIFY', () => {
     const { url } = t.store as PostgresStore;
     const bus = new DomainEvents();
     const seen: DomainEvent[] = [];
-    bus.subscribe((e) => seen.push(e));
+    const origins: string[] = [];
+    bus.subscribe((e, origin) => {
+      seen.push(e);
+      origins.push(origin);
+    });
     const bridge = new PostgresEventBridge({ url, bus, store: t.store });
     bridges.push(bridge);
     await bridge.start();
-    return { bus, seen };
+    return { bus, seen, origins };
   };
 
   it("publishes each process's events once on every other process, and re-reads a run too large to send", async () => {
@@ -56,5 +61,25 @@ describe('domain events across processes over PostgreSQL LISTEN/NOTIFY', () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(b.seen).toHaveLength(2);
     expect(c.seen).toEqual([appended, changed]);
+    expect(a.origins).toEqual(['remote', 'remote']);
+    expect(c.origins).toEqual(['remote', 'local']);
+  });
+});
+
+describe('events relayed from another process', () => {
+  it("are not counted in this process's metrics: the process that took the write counts it", async () => {
+    const bus = new DomainEvents();
+    const metrics = new ServerMetrics();
+    metrics.listen(bus);
+    const appended: DomainEvent = {
+      type: 'metrics.appended',
+      workspaceId: 'w',
+      runId: 'r',
+      names: ['x'],
+      points: 3,
+    };
+    bus.publish(appended, 'remote');
+    bus.publish(appended);
+    expect((await metrics.pointsIngested.get()).values.map((v) => v.value)).toEqual([3]);
   });
 });

@@ -44,7 +44,6 @@ export class PostgresEventBridge {
   readonly #id = randomUUID();
   #client: pg.Client | undefined;
   #connecting: Promise<pg.Client> | undefined;
-  #relaying = false;
   #unsubscribe: (() => void) | undefined;
   #stopped = false;
   #retry: NodeJS.Timeout | undefined;
@@ -59,8 +58,8 @@ export class PostgresEventBridge {
   async start(): Promise<void> {
     this.#stopped = false;
     await this.#connect();
-    this.#unsubscribe = this.#config.bus.subscribe((event) => {
-      if (!this.#relaying) this.#send(event);
+    this.#unsubscribe = this.#config.bus.subscribe((event, origin) => {
+      if (origin === 'local') this.#send(event);
     });
   }
 
@@ -141,14 +140,9 @@ export class PostgresEventBridge {
       .catch((error) => this.#config.onError?.(error));
   }
 
-  /** Publishes another process's event here without sending it back. */
+  /** Publishes another process's event here, as `remote`: it is not sent back, nor counted twice. */
   #publish(event: DomainEvent): void {
-    this.#relaying = true;
-    try {
-      this.#config.bus.publish(event);
-    } finally {
-      this.#relaying = false;
-    }
+    this.#config.bus.publish(event, 'remote');
   }
 
   /** Stops sending and listening. */

@@ -1,6 +1,9 @@
 import pg from 'pg';
 
-/** The work that must run in one server process at a time. */
+/**
+ * The work that must run in one server process at a time. Each is one advisory lock, numbered by its place here:
+ * add new ones at the end.
+ */
 export const LEASES = [
   'lost-runs',
   'alert-evaluation',

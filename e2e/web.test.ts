@@ -434,7 +434,9 @@ describe('web UI in Chromium', () => {
     await page.getByRole('heading', { name: 'Compare 2 runs' }).waitFor();
     const c = await drawn('residual', /:buckets:all$/);
     expect(c.points).toBe(450);
-    expect(new URL(page.url()).searchParams.get('metric')).toBe('residual');
+    // Without a metric picked, the page shows the grid of all the runs' metrics (issue 20, item 3).
+    expect(new URL(page.url()).searchParams.get('metric')).toBeNull();
+    expect(await page.locator('details.metric-section').getAttribute('data-section')).toBe('metrics');
     const table = page.getByRole('table', { name: 'Metadata by run' });
     const rows = await table.locator('tbody tr').allTextContents();
     expect(rows).toEqual(['statuscompletedrunning', 're100400', 'solversimplepiso']);

@@ -4,7 +4,7 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import { ChartSettingsControls } from '../components/chart-settings-controls.js';
 import { Link } from '../components/link.js';
 import { canWrite } from '../components/load-state.js';
-import { type ChartSettings, MetricChart } from '../components/metric-chart.js';
+import { type ChartRun, type ChartSettings, MetricChart } from '../components/metric-chart.js';
 import { flatten, formatValue } from '../format.js';
 import { href, navigate } from '../router.js';
 import { useSession } from '../session.js';
@@ -90,6 +90,170 @@ export function differingKeys(
   return out;
 }
 
+/** The grid of all metrics: a section per name prefix (open or closed), a chart per metric. */
+function MetricGrid({
+  sections,
+  runs,
+  settings,
+  collapsed,
+  setCollapsed,
+  onOpen,
+}: {
+  sections: ReturnType<typeof metricSections>;
+  runs: ChartRun[];
+  settings: ChartSettings;
+  collapsed: ReadonlySet<string>;
+  setCollapsed: React.Dispatch<React.SetStateAction<ReadonlySet<string>>>;
+  onOpen(name: string): void;
+}) {
+  return (
+    <>
+      {sections.map((section) => (
+        <details
+          key={section.title}
+          open={!collapsed.has(section.title)}
+          onToggle={(e) => {
+            const open = (e.currentTarget as HTMLDetailsElement).open;
+            setCollapsed((c) => {
+              if (open === !c.has(section.title)) return c;
+              const next = new Set(c);
+              if (open) next.delete(section.title);
+              else next.add(section.title);
+              return next;
+            });
+          }}
+          className="metric-section"
+          data-section={section.title}
+        >
+          <summary>
+            <h2>
+              {section.resource ? 'Resources: ' : ''}
+              {section.title} <span className="muted">({section.names.length})</span>
+            </h2>
+          </summary>
+          <div className="chart-grid">
+            {section.names.map((name) => (
+              <WhenVisible key={name} height={320}>
+                <MetricChart metric={name} runs={runs} settings={settings} />
+                <button type="button" className="link-button" onClick={() => onOpen(name)}>
+                  Open {name} alone (group, bands)
+                </button>
+              </WhenVisible>
+            ))}
+          </div>
+        </details>
+      ))}
+    </>
+  );
+}
+
+/** Saved layouts of the workspace: open one, save the page as a new one or over the open one, and its link. */
+function DashboardBar({
+  current,
+  layout,
+  onSaved,
+}: {
+  current: DashboardView | null;
+  /** The page's layout now; null when there is nothing to save. */
+  layout: (() => DashboardView['layout']) | null;
+  onSaved(d: DashboardView, created: boolean): void;
+}) {
+  const { api, me } = useSession();
+  const [saved, setSaved] = useState<DashboardView[]>([]);
+  const [saveName, setSaveName] = useState('');
+  const [saveNote, setSaveNote] = useState<string | null>(null);
+  const writable = canWrite(me.token.scopes);
+  useEffect(() => {
+    const abort = new AbortController();
+    api
+      .call('listDashboards', { signal: abort.signal })
+      .then((page) => setSaved(page.items))
+      .catch(() => {});
+    return () => abort.abort();
+  }, [api, current]);
+  const saveAs = async () => {
+    try {
+      const d = await api.call('createDashboard', { body: { name: saveName, layout: layout!() } });
+      setSaveName('');
+      setSaveNote(`Saved as “${d.name}”.`);
+      onSaved(d, true);
+    } catch (e) {
+      setSaveNote((e as Error).message);
+    }
+  };
+  const saveCurrent = async () => {
+    if (!current) return;
+    try {
+      const d = await api.call('updateDashboard', {
+        params: { dashboard: current.id },
+        body: { layout: layout!() },
+      });
+      onSaved(d, false);
+      setSaveNote(`Saved “${d.name}”.`);
+    } catch (e) {
+      setSaveNote((e as Error).message);
+    }
+  };
+  return (
+    <div className="chart-controls dashboards">
+      <label>
+        Dashboard{' '}
+        <select
+          value={current?.id ?? ''}
+          onChange={(e) => e.target.value && navigate(href('/compare', { dashboard: e.target.value }))}
+        >
+          <option value="">{current ? '' : 'none'}</option>
+          {saved.map((d) => (
+            <option key={d.id} value={d.id}>
+              {d.name}
+            </option>
+          ))}
+        </select>
+      </label>
+      {current ? (
+        <Link
+          to={href('/compare', { dashboard: current.id })}
+          className="share-link"
+          data-dashboard={current.id}
+        >
+          Link to “{current.name}”
+        </Link>
+      ) : null}
+      {writable && current ? (
+        <button type="button" onClick={() => void saveCurrent()}>
+          Save “{current.name}”
+        </button>
+      ) : null}
+      {writable && layout ? (
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            if (saveName.trim()) void saveAs();
+          }}
+        >
+          <label>
+            <span className="visually-hidden">Name of the new dashboard</span>
+            <input
+              value={saveName}
+              onChange={(e) => setSaveName(e.target.value)}
+              placeholder="Dashboard name"
+              size={16}
+            />
+          </label>{' '}
+          <button type="submit" disabled={!saveName.trim()}>
+            Save as new
+          </button>
+        </form>
+      ) : null}
+      {saveNote ? (
+        <span role="status" className="muted">
+          {saveNote}
+        </span>
+      ) : null}
+    </div>
+  );
+}
+
 /**
  * The selected runs side by side: a grid of all their metrics in sections (or one metric, `metric`), optionally
  * grouped by a metadata key, tag or folder into bands computed on the server, and the metadata that tells them apart.
@@ -108,11 +272,8 @@ export function ComparePage({
   /** A saved layout's id: the page opens it (runs, metric, grouping, settings). */
   dashboard?: string | null;
 }) {
-  const { api, selection, me } = useSession();
-  const [saved, setSaved] = useState<DashboardView[]>([]);
+  const { api, selection } = useSession();
   const [current, setCurrent] = useState<DashboardView | null>(null);
-  const [saveName, setSaveName] = useState('');
-  const [saveNote, setSaveNote] = useState<string | null>(null);
   const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(new Set());
   const [runs, setRuns] = useState<RunView[] | null>(null);
   const [names, setNames] = useState<string[]>([]);
@@ -142,15 +303,7 @@ export function ComparePage({
       true,
     );
 
-  // The workspace's saved layouts, and the one the address names.
-  useEffect(() => {
-    const abort = new AbortController();
-    api
-      .call('listDashboards', { signal: abort.signal })
-      .then((page) => setSaved(page.items))
-      .catch(() => {});
-    return () => abort.abort();
-  }, [api, current]);
+  // The saved layout the address names.
   useEffect(() => {
     if (!dashboard) {
       setCurrent(null);
@@ -266,90 +419,16 @@ export function ComparePage({
     log: settings.log,
     collapsed: [...collapsed],
   });
-  const saveAs = async () => {
-    try {
-      const d = await api.call('createDashboard', { body: { name: saveName, layout: layout() } });
-      setCurrent(d);
-      setSaveName('');
-      setSaveNote(`Saved as “${d.name}”.`);
-      go({ dashboard: d.id });
-    } catch (e) {
-      setSaveNote((e as Error).message);
-    }
-  };
-  const saveCurrent = async () => {
-    if (!current) return;
-    try {
-      const d = await api.call('updateDashboard', {
-        params: { dashboard: current.id },
-        body: { layout: layout() },
-      });
-      setCurrent(d);
-      setSaveNote(`Saved “${d.name}”.`);
-    } catch (e) {
-      setSaveNote((e as Error).message);
-    }
-  };
-  const writable = canWrite(me.token.scopes);
   const dashboards = (
-    <div className="chart-controls dashboards">
-      <label>
-        Dashboard{' '}
-        <select
-          value={current?.id ?? ''}
-          onChange={(e) => e.target.value && navigate(href('/compare', { dashboard: e.target.value }))}
-        >
-          <option value="">{current ? '' : 'none'}</option>
-          {saved.map((d) => (
-            <option key={d.id} value={d.id}>
-              {d.name}
-            </option>
-          ))}
-        </select>
-      </label>
-      {current ? (
-        <Link
-          to={href('/compare', { dashboard: current.id })}
-          className="share-link"
-          data-dashboard={current.id}
-        >
-          Link to “{current.name}”
-        </Link>
-      ) : null}
-      {writable && current ? (
-        <button type="button" onClick={() => void saveCurrent()}>
-          Save “{current.name}”
-        </button>
-      ) : null}
-      {writable && ids.length > 0 ? (
-        <form
-          onSubmit={(e) => {
-            e.preventDefault();
-            if (saveName.trim()) void saveAs();
-          }}
-        >
-          <label>
-            <span className="visually-hidden">Name of the new dashboard</span>
-            <input
-              value={saveName}
-              onChange={(e) => setSaveName(e.target.value)}
-              placeholder="Dashboard name"
-              size={16}
-            />
-          </label>{' '}
-          <button type="submit" disabled={!saveName.trim()}>
-            Save as new
-          </button>
-        </form>
-      ) : null}
-      {saveNote ? (
-        <span role="status" className="muted">
-          {saveNote}
-        </span>
-      ) : null}
-    </div>
+    <DashboardBar
+      current={current}
+      layout={ids.length > 0 ? layout : null}
+      onSaved={(d, created) => {
+        setCurrent(d);
+        if (created) go({ dashboard: d.id });
+      }}
+    />
   );
-
   if (ids.length === 0) {
     return (
       <section>
@@ -449,41 +528,14 @@ export function ComparePage({
       ) : runMetrics.length === 0 ? (
         <p className="muted">These runs have no metrics.</p>
       ) : (
-        sections.map((section) => (
-          <details
-            key={section.title}
-            open={!collapsed.has(section.title)}
-            onToggle={(e) => {
-              const open = (e.currentTarget as HTMLDetailsElement).open;
-              setCollapsed((c) => {
-                if (open === !c.has(section.title)) return c;
-                const next = new Set(c);
-                if (open) next.delete(section.title);
-                else next.add(section.title);
-                return next;
-              });
-            }}
-            className="metric-section"
-            data-section={section.title}
-          >
-            <summary>
-              <h2>
-                {section.resource ? 'Resources: ' : ''}
-                {section.title} <span className="muted">({section.names.length})</span>
-              </h2>
-            </summary>
-            <div className="chart-grid">
-              {section.names.map((name) => (
-                <WhenVisible key={name} height={320}>
-                  <MetricChart metric={name} runs={capped} settings={settings} />
-                  <button type="button" className="link-button" onClick={() => go({ metric: name })}>
-                    Open {name} alone (group, bands)
-                  </button>
-                </WhenVisible>
-              ))}
-            </div>
-          </details>
-        ))
+        <MetricGrid
+          sections={sections}
+          runs={capped}
+          settings={settings}
+          collapsed={collapsed}
+          setCollapsed={setCollapsed}
+          onOpen={(name) => go({ metric: name })}
+        />
       )}
       {more > 0 ? (
         <p className="runs-cap" data-more={more}>

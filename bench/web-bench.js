@@ -1,11 +1,13 @@
-// Web UI benchmarks in Chromium: a run whose metric has 1M points charted, a table of 100k runs, and one
-// metric of 100 runs x 100k points on one chart. Each figure is the median of several page loads, from
+// Web UI benchmarks in Chromium: a run whose metric has 1M points charted, a table of 100k runs, one
+// metric of 100 runs x 100k points on one chart, the same runs grouped into 3 bands, and parallel coordinates
+// of a 10k-run sweep. Each figure is the median of several page loads, from
 // navigation until the page shows the result, on a server of its own.
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { float64Bytes } from '../packages/protocol/dist/index.js';
+import { bootstrap, SqliteStore } from '../packages/server/dist/index.js';
 import { createClient, packr } from './http.js';
 import { seedRuns } from './seed-runs.js';
 import { BENCH_TOKEN, startServer } from './server-process.js';
@@ -100,7 +102,10 @@ async function charts(log) {
     await logPoints(client, big.id, 'loss', 1_000_000, (i) => Math.sin(i / 5000) + (i % 9973 === 0 ? 5 : 0));
     const ids = [];
     for (let r = 0; r < 100; r++) {
-      const run = await client.json('POST', '/runs', { name: `compare-${r}`, metadata: { r } });
+      const run = await client.json('POST', '/runs', {
+        name: `compare-${r}`,
+        metadata: { r, family: ['a', 'b', 'c'][r % 3] },
+      });
       await logPoints(
         client,
         run.id,
@@ -125,7 +130,17 @@ async function charts(log) {
       { metric: 'loss', points: 10_000_000 },
     );
     log(`  compare 100 runs x 100k points on one chart: ${compare.toFixed(0)} ms`);
-    return { first, compare };
+    const bands = await timeLoads(
+      browser.page,
+      server.url,
+      `/compare?runs=${ids.join(',')}&metric=loss&group=metadata.family`,
+      () => {
+        const card = document.querySelector('figure.band-chart');
+        return card && /^3:std:/.test(card.getAttribute('data-drawn') ?? '') ? performance.now() : false;
+      },
+    );
+    log(`  group 100 runs x 100k points into 3 bands (server aggregate, drawn): ${bands.toFixed(0)} ms`);
+    return { first, compare, bands };
   } finally {
     await browser?.close();
     client.close();
@@ -155,6 +170,72 @@ async function table(log) {
   }
 }
 
+/** A data dir holding a 10k-run sweep (metadata re, solver, mesh; a 20-point metric `loss` each). */
+async function seedSweep(log) {
+  const dir = mkdtempSync(join(tmpdir(), 'simscope-web-sweep-'));
+  const store = SqliteStore.open(join(dir, 'simscope.db'));
+  await store.migrate();
+  await bootstrap(store, Date.now() * 1000, BENCH_TOKEN);
+  const user = await store.identity.getUser('admin');
+  const ws = await store.identity.getWorkspace('default');
+  const t0 = performance.now();
+  const base = Date.now() * 1000 - 10_000 * 1_000_000;
+  const solvers = ['cg', 'gmres', 'bicgstab'];
+  for (let i = 0; i < 10_000; i++) {
+    const at = base + i * 1_000_000;
+    const re = [100, 400, 1000, 4000][i % 4];
+    const run = await store.runs.createRun({
+      id: `sweep${String(i).padStart(8, '0')}`,
+      workspaceId: ws.id,
+      name: `sweep-${i}`,
+      folder: '/sweep',
+      userId: user.id,
+      description: null,
+      tags: [],
+      metadata: { re, solver: solvers[i % 3], mesh: { nx: 32 << (i % 4) } },
+      system: {},
+      status: 'completed',
+      createdAt: at,
+      startedAt: at,
+      heartbeatAt: at,
+      heartbeatTimeout: null,
+    });
+    const values = new Float64Array(20);
+    for (let k = 0; k < 20; k++) values[k] = (re / 1000) * Math.exp(-k / (5 + (i % 7))) + (i % 13) / 1000;
+    await store.metrics.appendMetrics(
+      run.pk,
+      { writer: 'bench', seq: 0 },
+      [{ name: 'loss', steps: null, times: null, timestamps: null, values }],
+      { startedAt: at, now: at + 20_000_000 },
+    );
+  }
+  await store.close();
+  log(`  (created a 10k-run sweep in ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+  return dir;
+}
+
+async function sweep(log) {
+  const dir = await seedSweep(log);
+  const server = await startServer({ dataDir: dir });
+  let browser;
+  try {
+    browser = await openBrowser(server.url);
+    const axes = 'metadata.re,metadata.solver,metadata.mesh.nx,last:metrics.loss,min:metrics.loss';
+    const ms = await timeLoads(browser.page, server.url, `/sweep?axes=${axes}`, () => {
+      const figure = document.querySelector('figure.parallel-coords');
+      return figure?.getAttribute('data-runs') === '10000' && figure.querySelector('canvas')?.dataset.drawMs
+        ? performance.now()
+        : false;
+    });
+    log(`  open the sweep page, parallel coordinates of 10k runs drawn: ${ms.toFixed(0)} ms`);
+    return ms;
+  } finally {
+    await browser?.close();
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export async function run({ log }) {
   if (!existsSync(CHROMIUM)) {
     log(`  skipped: no Chromium at ${CHROMIUM} (apt-get install chromium)`);
@@ -164,11 +245,14 @@ export async function run({ log }) {
     throw new Error('packages/web/dist is missing: run npm run build');
   }
   const put = (value, unit) => ({ value: Number(value.toPrecision(4)), unit });
-  const { first, compare } = await charts(log);
+  const { first, compare, bands } = await charts(log);
   const tableMs = await table(log);
+  const sweepMs = await sweep(log);
   return {
     'web.first_chart_1m_points.ms': put(first, 'ms'),
     'web.runs_table_100k.ms': put(tableMs, 'ms'),
     'web.compare_100_runs_100k.ms': put(compare, 'ms'),
+    'web.group_bands_100_runs.ms': put(bands, 'ms'),
+    'web.parallel_coords_10k_runs.ms': put(sweepMs, 'ms'),
   };
 }

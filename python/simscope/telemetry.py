@@ -613,7 +613,8 @@ class ApiHandler:
             text = Path(path).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as error:
             reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
-            raise TelemetryError("not_found", f"registry file '{os.fspath(path)}' cannot be read: {reason}", 404) from error
+            message = f"registry file '{os.fspath(path)}' cannot be read: {reason}"
+            raise TelemetryError("not_found", message, 404) from error
         return self.load_registry(text, os.fspath(path))
 
     def set_destination(self, service: str, *, url: str, key: str) -> None:

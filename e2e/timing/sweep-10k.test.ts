@@ -1,0 +1,111 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Browser, buildWeb, openBrowser, SCREENSHOTS } from '../browser.js';
+import { buildServer, E2E_TOKEN, ServerProcess } from '../server-process.js';
+
+const RUNS = 10_000;
+const AXES = 'metadata.re,metadata.solver,metadata.mesh.nx,last:metrics.loss,min:metrics.loss';
+
+// Timing: runs alone (vitest.watchdog.config.ts), so that no other browser test shares the CPU.
+describe('sweep page with 10k runs', () => {
+  let home: string;
+  let server: ServerProcess;
+  let browser: Browser;
+  let page: Page;
+
+  const api = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${server.url}/api/v1${path}`, {
+      method,
+      headers: { authorization: `Bearer ${E2E_TOKEN}`, 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+    return (await res.json()) as any;
+  };
+
+  beforeAll(async () => {
+    buildServer();
+    buildWeb();
+    home = mkdtempSync(join(tmpdir(), 'simscope-timing-sweep-'));
+    server = await ServerProcess.start({ home });
+    const solvers = ['cg', 'gmres', 'bicgstab'];
+    let next = 0;
+    const worker = async () => {
+      for (let i = next++; i < RUNS; i = next++) {
+        const re = [100, 400, 1000, 4000][i % 4]!;
+        const run = await api('POST', '/runs', {
+          name: `sweep-${i}`,
+          folder: '/timing-sweep',
+          metadata: { re, solver: solvers[i % 3], mesh: { nx: 32 << (i % 4) } },
+        });
+        const values = Array.from({ length: 5 }, (_, k) => (re / 1000) * Math.exp(-k / (1 + (i % 7))));
+        await api('POST', `/runs/${run.id}/metrics`, {
+          writer: 'w',
+          seq: 0,
+          series: [{ name: 'loss', values }],
+        });
+      }
+    };
+    await Promise.all(Array.from({ length: 12 }, worker));
+    browser = await openBrowser(server.url, { width: 1440, height: 900 });
+    page = browser.page;
+    page.setDefaultTimeout(30_000);
+    await page.goto(`${server.url}/#token=${E2E_TOKEN}`);
+    await page.getByRole('navigation', { name: 'Main' }).waitFor();
+  }, 300_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    server?.kill();
+    await server?.waitForExit();
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  it('draws parallel coordinates and a scatter of 10k runs within a second of navigating, and brushes fast', async () => {
+    const times: number[] = [];
+    for (let load = 0; load < 3; load++) {
+      await page.goto('about:blank');
+      await page.goto(`${server.url}/sweep?axes=${AXES}&x=metadata.re&y=min:metrics.loss`);
+      const handle = await page.waitForFunction(
+        (n) => {
+          const d = (globalThis as any).document;
+          const coords = d.querySelector('figure.parallel-coords');
+          const scatter = d.querySelector('figure.scatter-plot');
+          return coords?.getAttribute('data-runs') === String(n) &&
+            coords.querySelector('canvas')?.dataset.drawMs &&
+            scatter?.getAttribute('data-points') === String(n)
+            ? (globalThis as any).performance.now()
+            : false;
+        },
+        RUNS,
+        { polling: 'raf', timeout: 30_000 },
+      );
+      times.push((await handle.jsonValue()) as number);
+    }
+    times.sort((a, b) => a - b);
+    const median = times[1]!;
+    console.log(
+      `sweep page, 10k runs drawn: ${times.map((t) => t.toFixed(0)).join(', ')} ms (median ${median.toFixed(0)})`,
+    );
+    expect(median).toBeLessThan(1000);
+
+    // Brushing redraws all 10k lines in one frame's budget or so.
+    const coords = page.locator('figure.parallel-coords');
+    const box = (await coords.locator('canvas').boundingBox())!;
+    await page.mouse.move(box.x + 56, box.y + 20);
+    await page.mouse.down();
+    await page.mouse.move(box.x + 56, box.y + 80, { steps: 3 });
+    await page.mouse.up();
+    await expect.poll(() => coords.getAttribute('data-selected')).toBe(String(RUNS / 4));
+    const drawMs = Number(await coords.locator('canvas').getAttribute('data-draw-ms'));
+    console.log(`parallel coordinates redraw after a brush: ${drawMs} ms`);
+    expect(drawMs).toBeLessThan(200);
+    mkdirSync(join(SCREENSHOTS, 'sweep'), { recursive: true });
+    await page.screenshot({ path: join(SCREENSHOTS, 'sweep', 'sweep-10k-1440.png') });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.screenshot({ path: join(SCREENSHOTS, 'sweep', 'sweep-10k-390.png') });
+  });
+});

@@ -100,6 +100,25 @@ describe('runs as Simvue users expect them', () => {
     await run.close();
   });
 
+  it('takes token and telemetry key lifetimes as durations too', async () => {
+    const token = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/admin/tokens',
+      headers: t.auth,
+      payload: { user: 'admin', name: 'ci-90d', expiresIn: '90d' },
+    });
+    expect(token.statusCode).toBe(201);
+    expect(token.json().expires).toBe(t.clock.now + 90 * 86_400_000_000);
+    const key = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/admin/telemetry/keys',
+      headers: t.auth,
+      payload: { service: 'intake/catalog', name: 'week', expiresIn: '1w' },
+    });
+    expect(key.statusCode).toBe(201);
+    expect(key.json().expires).toBe(t.clock.now + 604_800_000_000);
+  });
+
   it('logs metrics and events at Simvue timestamps, Dates, ISO text with a zone and microseconds', async () => {
     errors = [];
     const run = await newRun('simvue-timestamps', { sendClock: false });

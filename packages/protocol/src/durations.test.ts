@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { alertCreateSchema, alertUpdateSchema } from './alerts.js';
 import { durationSchema } from './durations.js';
-import { runCreateSchema } from './schemas.js';
+import { runCreateSchema, tokenCreateSchema } from './schemas.js';
+import { telemetryKeyCreateSchema } from './telemetry.js';
 import { EARLIEST_MICROS, timestampMicros } from './time.js';
 
 describe('durationSchema', () => {
@@ -51,6 +52,12 @@ describe('durationSchema', () => {
       window: 120,
       threshold: null,
     });
+    expect(tokenCreateSchema.parse({ user: 'ada', name: 'ci', expiresIn: '90d' }).expiresIn).toBe(
+      90 * 86_400,
+    );
+    expect(telemetryKeyCreateSchema.parse({ service: 'a/b', name: 'k', expiresIn: '1w' }).expiresIn).toBe(
+      604_800,
+    );
   });
 });
 

@@ -88,7 +88,6 @@ export const folderPathSchema = nameText(LIMITS.folderPathLength)
   })
   .transform((p) => (p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p));
 
-const seconds = z.number().positive().finite();
 const micros = z
   .number()
   .int()
@@ -341,6 +340,6 @@ export const tokenCreateSchema = z.strictObject({
   user: z.string().min(1).max(LIMITS.nameLength),
   name: nameText(LIMITS.nameLength).min(1),
   scopes: z.array(z.enum(TOKEN_SCOPES)).min(1).optional(),
-  /** Seconds from now until the token stops working. */
-  expiresIn: seconds.optional(),
+  /** How long from now until the token stops working: seconds, or text such as '90d'. */
+  expiresIn: durationSchema().optional(),
 });

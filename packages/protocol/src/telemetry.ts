@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { durationSchema } from './durations.js';
 import { SimscopeError } from './errors.js';
 import { LIMITS } from './limits.js';
 import { writerIdSchema } from './schemas.js';
@@ -175,8 +176,8 @@ export const telemetryKeyCreateSchema = z.strictObject({
     .refine((s) => unicodeProblem(s) === null, { message: 'must be well-formed Unicode' }),
   /** Workspace name or id the records go to; default: the admin's workspace. */
   workspace: z.string().min(1).max(LIMITS.nameLength).optional(),
-  /** Seconds from now until the key stops working. */
-  expiresIn: z.number().positive().finite().optional(),
+  /** How long from now until the key stops working: seconds, or text such as '90d'. */
+  expiresIn: durationSchema().optional(),
 });
 
 /** A record on the wire, as the telemetry sender posts it. */

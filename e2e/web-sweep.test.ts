@@ -241,13 +241,34 @@ describe('web UI sweep views in Chromium', () => {
     await page.mouse.up();
     await expect.poll(() => coords.getAttribute('data-selected')).toBe('10');
     const link = page.getByRole('link', { name: 'Show these runs in the runs table' });
-    const narrowed = (await link.getAttribute('data-filter'))!;
-    expect(narrowed).toMatch(
+    const dragged = (await link.getAttribute('data-filter'))!;
+    expect(dragged).toMatch(
       new RegExp(
         `^\\(${filter.replace(/[.()"]/g, '\\$&')}\\) and metadata\\.re >= [0-9.]+ and metadata\\.re <= 1000$`,
       ),
     );
     await shots('sweep');
+    // The same by hand, from the keyboard: Re from 400 to 1000.
+    await page.getByText('Brush ranges by hand').click();
+    const re = page.getByRole('group', { name: 're' });
+    await re.getByLabel('from').fill('400');
+    await re.getByLabel('from').press('Tab');
+    await expect.poll(() => coords.getAttribute('data-selected')).toBe('20');
+    expect(await link.getAttribute('data-filter')).toBe(
+      `(${filter}) and metadata.re >= 400 and metadata.re <= 1000`,
+    );
+    await re.getByLabel('from').fill('');
+    await re.getByLabel('from').press('Tab');
+    await re.getByLabel('to').fill('');
+    await re.getByLabel('to').press('Tab');
+    await expect.poll(() => coords.getAttribute('data-selected')).toBe('30');
+    await re.getByLabel('from').fill('400');
+    await re.getByLabel('from').press('Tab');
+    await re.getByLabel('to').fill('400');
+    await re.getByLabel('to').press('Tab');
+    await expect.poll(() => coords.getAttribute('data-selected')).toBe('10');
+    const narrowed = (await link.getAttribute('data-filter'))!;
+    expect(narrowed).toBe(`(${filter}) and metadata.re >= 400 and metadata.re <= 400`);
     await link.click();
     await expect.poll(() => new URL(page.url()).pathname).toBe('/');
     expect(new URL(page.url()).searchParams.get('filter')).toBe(narrowed);

@@ -38,7 +38,9 @@ export function brushFilter(base: string, axes: readonly SweepAxis[], brushes: B
     const field = filterField(axis.key);
     const s = axis.scale;
     if (s.kind === 'number') {
-      parts.push(`${field} >= ${valueAt(s, range[0])} and ${field} <= ${valueAt(s, range[1])}`);
+      // 12 significant digits: the ends as typed (400, not 399.99999999999994), or where the drag let go.
+      const at = (p: number) => +valueAt(s, p).toPrecision(12);
+      parts.push(`${field} >= ${at(range[0])} and ${field} <= ${at(range[1])}`);
     } else {
       const n = s.categories.length;
       const picked = s.categories.filter((_, i) => {
@@ -51,6 +53,64 @@ export function brushFilter(base: string, axes: readonly SweepAxis[], brushes: B
   const trimmed = base.trim();
   if (trimmed) parts.unshift(parts.length > 0 ? `(${trimmed})` : trimmed);
   return parts.join(' and ');
+}
+
+/** Numeric ranges typed in, for the keyboard: each sets the brush of its axis (empty: none). */
+function BrushInputs({
+  axes,
+  brushes,
+  setBrushes,
+}: {
+  axes: readonly SweepAxis[];
+  brushes: Brushes;
+  setBrushes: React.Dispatch<React.SetStateAction<Brushes>>;
+}) {
+  const numeric = axes.filter((a) => a.scale.kind === 'number' && a.scale.hi > a.scale.lo);
+  if (numeric.length === 0) return null;
+  const set = (axis: SweepAxis, end: 0 | 1, text: string) => {
+    const s = axis.scale;
+    setBrushes((b) => {
+      const range: [number, number] = [...(b[axis.key] ?? [0, 1])];
+      const v = Number(text);
+      range[end] = text.trim() === '' || !Number.isFinite(v) ? end : (v - s.lo) / (s.hi - s.lo);
+      const { [axis.key]: _, ...rest } = b;
+      const lo = Math.max(0, Math.min(range[0], range[1]));
+      const hi = Math.min(1, Math.max(range[0], range[1]));
+      return lo <= 0 && hi >= 1 ? rest : { ...rest, [axis.key]: [lo, hi] };
+    });
+  };
+  return (
+    <details className="brush-inputs">
+      <summary>Brush ranges by hand</summary>
+      {numeric.map((axis) => {
+        const range = brushes[axis.key];
+        const shown = (end: 0 | 1) => (range ? String(+valueAt(axis.scale, range[end]).toPrecision(6)) : '');
+        return (
+          <fieldset key={`${axis.key}:${range?.join(',') ?? ''}`} className="chart-controls">
+            <legend>{axis.label}</legend>
+            <label>
+              from{' '}
+              <input
+                type="number"
+                step="any"
+                defaultValue={shown(0)}
+                onBlur={(e) => set(axis, 0, e.target.value)}
+              />
+            </label>
+            <label>
+              to{' '}
+              <input
+                type="number"
+                step="any"
+                defaultValue={shown(1)}
+                onBlur={(e) => set(axis, 1, e.target.value)}
+              />
+            </label>
+          </fieldset>
+        );
+      })}
+    </details>
+  );
 }
 
 const cell = (v: Json | undefined): Cell =>
@@ -264,6 +324,7 @@ export function SweepPage({
               setBrushes(({ [key]: _, ...rest }) => (range ? { ...rest, [key]: range } : rest))
             }
           />
+          <BrushInputs axes={axes} brushes={brushes} setBrushes={setBrushes} />
           <p className="sweep-links">
             <Link to={href('/', { filter: narrowed || null })} data-filter={narrowed}>
               Show these runs in the runs table

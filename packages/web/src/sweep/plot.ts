@@ -10,7 +10,7 @@ export interface Scale {
   hi: number;
   categories: string[];
   /** Position of each run's value, NaN where it has none. */
-  pos: Float32Array;
+  pos: Float64Array;
 }
 
 const collator = new Intl.Collator('en', { numeric: true }).compare;
@@ -18,7 +18,7 @@ const collator = new Intl.Collator('en', { numeric: true }).compare;
 /** The scale of a column of values: numeric when every value present is a number, else categories in natural order. */
 export function scaleOf(values: readonly Cell[]): Scale {
   const n = values.length;
-  const pos = new Float32Array(n);
+  const pos = new Float64Array(n);
   let numeric = true;
   let lo = Infinity;
   let hi = -Infinity;

@@ -357,5 +357,15 @@ describe('three servers over PostgreSQL and S3 behind nginx', () => {
     await exited;
     await live.done;
     expect(live.raw).toContain('retry: 500\nevent: shutdown\ndata: {"reconnect":true}\n\n');
+    // A started first and so held every lease; the restarted B takes them over once A lets them go.
+    const b = servers[1]!;
+    const silent = JSON.parse(
+      (await call(b.url, 'POST', '/runs', { name: 'after-a', heartbeatTimeout: 1 })).text,
+    );
+    await waitFor(
+      async () => JSON.parse((await call(b.url, 'GET', `/runs/${silent.id}`)).text).status === 'lost',
+      5000,
+      'the lost-run sweep on the server that took the lease over',
+    );
   }, 120_000);
 });

@@ -19,13 +19,14 @@ import { answerClientError } from './client-error.js';
 import { addBodyParsers, errorBody, errorHandler, refuseControlInNames } from './error-handler.js';
 import { registerIdempotency } from './idempotency.js';
 import { registerMetricsRoute, ServerMetrics } from './metrics.js';
+import { MLFLOW_PREFIX, mlflowPlugin } from './mlflow/mlflow-plugin.js';
 import { registerRateLimits } from './rate-limits.js';
 import { REQUEST_ID_LOG_LABEL, REQUEST_ID_OPTIONS, registerRequestId } from './request-id.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
 import { registerAggregateRoutes } from './routes/aggregate-routes.js';
-import { registerDashboardRoutes } from './routes/dashboards-routes.js';
 import { registerAlertRoutes } from './routes/alerts-routes.js';
 import { registerArtifactRoutes } from './routes/artifacts-routes.js';
+import { registerDashboardRoutes } from './routes/dashboards-routes.js';
 import { registerEventRoutes } from './routes/events-routes.js';
 import { registerFolderRoutes } from './routes/folders-routes.js';
 import type { RouteKit } from './routes/kit.js';
@@ -194,6 +195,13 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
   // Artifacts: in a scope of their own, where bodies arrive as streams
   await app.register(async function artifactScope(scope) {
     registerArtifactRoutes(scope, { ...kit, register: registry.on(scope) });
+  });
+  await app.register(mlflowPlugin, {
+    prefix: MLFLOW_PREFIX,
+    ctx,
+    runs,
+    metrics,
+    authenticate: authenticator(auth, now),
   });
   registerWebUi(app, config.webRoot);
 

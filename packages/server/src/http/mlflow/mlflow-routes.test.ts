@@ -1,0 +1,508 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_TOKEN, BACKENDS, openTestApp } from '../../../../../test/fixtures.js';
+
+// Requests are shaped as MLflow's Python client sends them (mlflow/store/tracking/rest_store.py over
+// service.proto): GET with query parameters for reads, POST with JSON bodies (run_id and run_uuid both set).
+describe.each(BACKENDS)('MLflow REST API on %s', (backend) => {
+  let t: Awaited<ReturnType<typeof openTestApp>>;
+  let base: string;
+  const T0 = 1_700_000_000_000;
+  beforeAll(async () => {
+    t = await openTestApp(backend);
+    base = await t.app.listen({ host: '127.0.0.1', port: 0 });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  async function mlflow(
+    method: 'GET' | 'POST',
+    path: string,
+    payload: Record<string, unknown> = {},
+    options: { prefix?: string; authorization?: string | null } = {},
+  ) {
+    const auth = options.authorization === undefined ? `Bearer ${ADMIN_TOKEN}` : options.authorization;
+    const headers: Record<string, string> = auth === null ? {} : { authorization: auth };
+    let url = `${base}/mlflow/${options.prefix ?? 'api'}/2.0/mlflow/${path}`;
+    let body: string | undefined;
+    if (method === 'GET') {
+      const query = new URLSearchParams(
+        Object.entries(payload).flatMap(([k, v]): [string, string][] =>
+          v === undefined ? [] : [[k, String(v)]],
+        ),
+      );
+      url += `?${query}`;
+    } else {
+      headers['content-type'] = 'application/json';
+      body = JSON.stringify(payload);
+    }
+    const res = await fetch(url, { method, headers, body });
+    return { status: res.status, body: (await res.json()) as any };
+  }
+
+  async function newRun(experiment: string, name: string) {
+    const res = await mlflow('POST', 'runs/create', {
+      experiment_id: experiment,
+      user_id: 'alice',
+      start_time: T0,
+      tags: [
+        { key: 'mlflow.user', value: 'alice' },
+        { key: 'mlflow.source.name', value: 'train.py' },
+        { key: 'mlflow.source.type', value: 'LOCAL' },
+        { key: 'mlflow.runName', value: name },
+      ],
+      run_name: name,
+    });
+    expect(res.status).toBe(200);
+    return res.body.run.info.run_id as string;
+  }
+
+  it('creates an experiment as a folder with a stable id, and finds it by id and by name', async () => {
+    const created = await mlflow('POST', 'experiments/create', { name: `exp-${backend}` });
+    expect(created.status).toBe(200);
+    const id = created.body.experiment_id as string;
+    const folder = await t.app.inject({ method: 'GET', url: `/api/v1/folders/${id}`, headers: t.auth });
+    expect(folder.json().path).toBe(`/exp-${backend}`);
+    const got = await mlflow('GET', 'experiments/get', { experiment_id: id });
+    expect(got).toEqual({
+      status: 200,
+      body: {
+        experiment: {
+          experiment_id: id,
+          name: `exp-${backend}`,
+          artifact_location: '',
+          lifecycle_stage: 'active',
+          last_update_time: got.body.experiment.creation_time,
+          creation_time: Math.floor(t.clock.now / 1000),
+          tags: [],
+        },
+      },
+    });
+    const byName = await mlflow('GET', 'experiments/get-by-name', { experiment_name: `exp-${backend}` });
+    expect(byName.body.experiment.experiment_id).toBe(id);
+    expect(await mlflow('POST', 'experiments/create', { name: `exp-${backend}` })).toEqual({
+      status: 400,
+      body: { error_code: 'RESOURCE_ALREADY_EXISTS', message: `Experiment 'exp-${backend}' already exists.` },
+    });
+    expect(await mlflow('GET', 'experiments/get-by-name', { experiment_name: 'nope' })).toEqual({
+      status: 404,
+      body: { error_code: 'RESOURCE_DOES_NOT_EXIST', message: "Could not find experiment with name 'nope'" },
+    });
+    expect(await mlflow('GET', 'experiments/get', { experiment_id: 'zzz' })).toEqual({
+      status: 404,
+      body: { error_code: 'RESOURCE_DOES_NOT_EXIST', message: 'No Experiment with id=zzz exists' },
+    });
+    expect(await mlflow('POST', 'experiments/create', {})).toEqual({
+      status: 400,
+      body: {
+        error_code: 'INVALID_PARAMETER_VALUE',
+        message:
+          "Missing value for required parameter 'name'. See the API docs for more information about request parameters.",
+      },
+    });
+    const defaultExp = await mlflow('GET', 'experiments/get', { experiment_id: '0' }, { prefix: 'ajax-api' });
+    expect(defaultExp.body.experiment).toMatchObject({ experiment_id: '0', name: 'Default' });
+  });
+
+  it('searches experiments by name with LIKE and pages them', async () => {
+    for (const n of ['a', 'b', 'c']) await mlflow('POST', 'experiments/create', { name: `srch-${n}` });
+    const first = await mlflow('POST', 'experiments/search', {
+      max_results: 2,
+      filter: "name LIKE 'srch-%'",
+      view_type: 'ACTIVE_ONLY',
+    });
+    expect(first.status).toBe(200);
+    expect(first.body.experiments.map((e: any) => e.name)).toEqual(['srch-a', 'srch-b']);
+    const second = await mlflow('POST', 'experiments/search', {
+      max_results: 2,
+      filter: "name LIKE 'srch-%'",
+      page_token: first.body.next_page_token,
+    });
+    expect(second.body.experiments.map((e: any) => e.name)).toEqual(['srch-c']);
+    expect(second.body.next_page_token).toBeUndefined();
+    const all = await mlflow('POST', 'experiments/search', { max_results: 1000 });
+    expect(all.body.experiments[0]).toMatchObject({ experiment_id: '0', name: 'Default' });
+    expect((await mlflow('POST', 'experiments/search', { filter: 'tags.x = 1' })).body.error_code).toBe(
+      'INVALID_PARAMETER_VALUE',
+    );
+  });
+
+  it('logs a run as start_run / log_param / log_metric / set_tag / end_run do, and reads it back', async () => {
+    const exp = (await mlflow('POST', 'experiments/create', { name: `life-${backend}` })).body.experiment_id;
+    const runId = await newRun(exp, 'brave-owl');
+    const both = { run_id: runId, run_uuid: runId };
+    expect(await mlflow('POST', 'runs/log-parameter', { ...both, key: 'lr', value: '0.1' })).toEqual({
+      status: 200,
+      body: {},
+    });
+    expect((await mlflow('POST', 'runs/log-parameter', { ...both, key: 'lr', value: '0.1' })).status).toBe(
+      200,
+    );
+    expect(await mlflow('POST', 'runs/log-parameter', { ...both, key: 'lr', value: '0.2' })).toEqual({
+      status: 400,
+      body: {
+        error_code: 'INVALID_PARAMETER_VALUE',
+        message: `Changing param values is not allowed. Param with key='lr' was already logged with value='0.1' for run ID='${runId}'. Attempted logging new value '0.2'.`,
+      },
+    });
+    for (const [step, value] of [
+      [0, 1.5],
+      [1, 0.75],
+      [2, 'NaN'],
+    ] as const) {
+      const res = await mlflow('POST', 'runs/log-metric', {
+        ...both,
+        key: 'loss',
+        value,
+        timestamp: T0 + 1000 * step,
+        step,
+      });
+      expect(res).toEqual({ status: 200, body: {} });
+    }
+    expect((await mlflow('POST', 'runs/set-tag', { ...both, key: 'team', value: 'cfd' })).status).toBe(200);
+    expect((await mlflow('POST', 'runs/set-tag', { ...both, key: 'gone', value: 'x' })).status).toBe(200);
+    expect(await mlflow('POST', 'runs/delete-tag', { run_id: runId, key: 'gone' })).toEqual({
+      status: 200,
+      body: {},
+    });
+    expect(await mlflow('POST', 'runs/delete-tag', { run_id: runId, key: 'gone' })).toEqual({
+      status: 404,
+      body: {
+        error_code: 'RESOURCE_DOES_NOT_EXIST',
+        message: `No tag with name: gone in run with id ${runId}`,
+      },
+    });
+    const ended = await mlflow('POST', 'runs/update', { ...both, status: 'FINISHED', end_time: T0 + 5000 });
+    expect(ended).toEqual({
+      status: 200,
+      body: {
+        run_info: {
+          run_id: runId,
+          run_uuid: runId,
+          run_name: 'brave-owl',
+          experiment_id: exp,
+          user_id: 'admin',
+          status: 'FINISHED',
+          start_time: T0,
+          end_time: T0 + 5000,
+          artifact_uri: '',
+          lifecycle_stage: 'active',
+        },
+      },
+    });
+    const got = await mlflow('GET', 'runs/get', both);
+    expect(got.status).toBe(200);
+    expect(got.body.run.data).toEqual({
+      metrics: [{ key: 'loss', value: 'NaN', timestamp: T0 + 2000, step: 2 }],
+      params: [{ key: 'lr', value: '0.1' }],
+      tags: [
+        { key: 'mlflow.runName', value: 'brave-owl' },
+        { key: 'mlflow.source.name', value: 'train.py' },
+        { key: 'mlflow.source.type', value: 'LOCAL' },
+        { key: 'mlflow.user', value: 'alice' },
+        { key: 'team', value: 'cfd' },
+      ],
+    });
+    const history = await mlflow('GET', 'metrics/get-history', { ...both, metric_key: 'loss' });
+    expect(history).toEqual({
+      status: 200,
+      body: {
+        metrics: [
+          { key: 'loss', value: 1.5, timestamp: T0, step: 0 },
+          { key: 'loss', value: 0.75, timestamp: T0 + 1000, step: 1 },
+          { key: 'loss', value: 'NaN', timestamp: T0 + 2000, step: 2 },
+        ],
+      },
+    });
+    const page1 = await mlflow('GET', 'metrics/get-history', { ...both, metric_key: 'loss', max_results: 2 });
+    expect(page1.body.metrics.map((m: any) => m.step)).toEqual([0, 1]);
+    const page2 = await mlflow('GET', 'metrics/get-history', {
+      ...both,
+      metric_key: 'loss',
+      max_results: 2,
+      page_token: page1.body.next_page_token,
+    });
+    expect(page2.body).toEqual({ metrics: [{ key: 'loss', value: 'NaN', timestamp: T0 + 2000, step: 2 }] });
+    expect(await mlflow('GET', 'metrics/get-history', { ...both, metric_key: 'none' })).toEqual({
+      status: 200,
+      body: { metrics: [] },
+    });
+    expect(await mlflow('GET', 'runs/get', { run_id: 'nope', run_uuid: 'nope' })).toEqual({
+      status: 404,
+      body: { error_code: 'RESOURCE_DOES_NOT_EXIST', message: "Run 'nope' not found" },
+    });
+    expect((await mlflow('POST', 'runs/delete', { run_id: runId })).status).toBe(200);
+    expect((await mlflow('GET', 'runs/get', both)).status).toBe(404);
+  });
+
+  it('enforces log-batch limits and validation with MLflow error codes', async () => {
+    const runId = await newRun('0', `batch-${backend}`);
+    const metric = (i: number) => ({ key: `m${i % 3}`, value: i, timestamp: T0 + i, step: i });
+    const tooMany = await mlflow('POST', 'runs/log-batch', {
+      run_id: runId,
+      metrics: Array.from({ length: 1001 }, (_, i) => metric(i)),
+    });
+    expect(tooMany).toEqual({
+      status: 400,
+      body: {
+        error_code: 'INVALID_PARAMETER_VALUE',
+        message:
+          'A batch logging request can contain at most 1000 metrics. Got 1001 metrics. Please split up metrics across multiple requests and try again.',
+      },
+    });
+    const params = await mlflow('POST', 'runs/log-batch', {
+      run_id: runId,
+      params: Array.from({ length: 101 }, (_, i) => ({ key: `p${i}`, value: 'v' })),
+    });
+    expect(params.body.message).toBe(
+      'A batch logging request can contain at most 100 params. Got 101 params. Please split up params across multiple requests and try again.',
+    );
+    const total = await mlflow('POST', 'runs/log-batch', {
+      run_id: runId,
+      metrics: Array.from({ length: 950 }, (_, i) => metric(i)),
+      params: Array.from({ length: 51 }, (_, i) => ({ key: `p${i}`, value: 'v' })),
+    });
+    expect(total.body).toEqual({
+      error_code: 'INVALID_PARAMETER_VALUE',
+      message:
+        'A batch logging request can contain at most 1000 total metrics, params, and tags. Got 1001 entities.',
+    });
+    const dup = await mlflow('POST', 'runs/log-batch', {
+      run_id: runId,
+      params: [
+        { key: 'a', value: '1' },
+        { key: 'a', value: '2' },
+      ],
+    });
+    expect(dup.body.message).toBe(
+      "Duplicate parameter keys have been submitted: ['a']. Please ensure the request contains only one param value per param key.",
+    );
+    expect(
+      (
+        await mlflow('POST', 'runs/log-batch', {
+          run_id: runId,
+          params: [{ key: 'x', value: 'y'.repeat(6001) }],
+        })
+      ).body.error_code,
+    ).toBe('INVALID_PARAMETER_VALUE');
+    expect(
+      (
+        await mlflow('POST', 'runs/log-batch', {
+          run_id: runId,
+          metrics: [{ key: 'bad/../k', value: 1, timestamp: T0 }],
+        })
+      ).body.error_code,
+    ).toBe('INVALID_PARAMETER_VALUE');
+    expect(
+      (await mlflow('POST', 'runs/log-batch', { run_id: runId, metrics: [{ key: 'k', value: 1 }] })).body
+        .message,
+    ).toBe(
+      "Missing value for required parameter 'metrics[0].timestamp'. See the API docs for more information about request parameters.",
+    );
+    expect((await mlflow('POST', 'runs/log-batch', { run_id: 'missing', metrics: [] })).body.error_code).toBe(
+      'RESOURCE_DOES_NOT_EXIST',
+    );
+    // Nothing of the refused batches was stored.
+    expect((await mlflow('GET', 'runs/get', { run_id: runId })).body.run.data.metrics).toEqual([]);
+
+    const ok = await mlflow('POST', 'runs/log-batch', {
+      run_id: runId,
+      metrics: Array.from({ length: 998 }, (_, i) => metric(i)),
+      params: [{ key: 'solver', value: 'gmres' }],
+      tags: [{ key: 'mesh', value: 'fine' }],
+    });
+    expect(ok).toEqual({ status: 200, body: {} });
+    const history = await mlflow('GET', 'metrics/get-history', { run_id: runId, metric_key: 'm1' });
+    expect(history.body.metrics).toHaveLength(333);
+    expect(history.body.metrics[0]).toEqual({ key: 'm1', value: 1, timestamp: T0 + 1, step: 1 });
+    expect(history.body.metrics[332]).toEqual({ key: 'm1', value: 997, timestamp: T0 + 997, step: 997 });
+  });
+
+  it('searches runs with MLflow filters, order_by and page tokens', async () => {
+    const exp = (await mlflow('POST', 'experiments/create', { name: `search-${backend}` })).body
+      .experiment_id;
+    const ids: string[] = [];
+    for (const [i, lr, status] of [
+      [0, '0.1', 'FINISHED'],
+      [1, '0.1', 'FAILED'],
+      [2, '0.01', 'FINISHED'],
+    ] as const) {
+      const id = await newRun(exp, `r${i}`);
+      ids.push(id);
+      await mlflow('POST', 'runs/log-batch', {
+        run_id: id,
+        metrics: [{ key: 'acc', value: i, timestamp: T0, step: 0 }],
+        params: [{ key: 'lr', value: lr }],
+        tags: [{ key: 't', value: i === 0 ? 'a' : 'b' }],
+      });
+      await mlflow('POST', 'runs/update', { run_id: id, status, end_time: T0 + 10 * (i + 1) });
+    }
+    const names = async (filter: string, order_by: string[] = ['attributes.run_name ASC']) => {
+      const res = await mlflow('POST', 'runs/search', {
+        experiment_ids: [exp],
+        filter,
+        run_view_type: 'ACTIVE_ONLY',
+        max_results: 1000,
+        order_by,
+      });
+      expect(res.status).toBe(200);
+      return res.body.runs.map((r: any) => r.info.run_name);
+    };
+    expect(await names('')).toEqual(['r0', 'r1', 'r2']);
+    expect(await names('metrics.acc > 0')).toEqual(['r1', 'r2']);
+    expect(await names("params.lr = '0.1' and attributes.status = 'FINISHED'")).toEqual(['r0']);
+    expect(await names("tags.t = 'b'")).toEqual(['r1', 'r2']);
+    expect(await names("attributes.run_name LIKE 'r%' AND metrics.acc <= 1")).toEqual(['r0', 'r1']);
+    expect(await names("attributes.status IN ('FAILED', 'KILLED')")).toEqual(['r1']);
+    expect(await names("params.`lr` != '0.1'")).toEqual(['r2']);
+    expect(await names('', ['attributes.end_time DESC'])).toEqual(['r2', 'r1', 'r0']);
+    const first = await mlflow('POST', 'runs/search', {
+      experiment_ids: [exp],
+      max_results: 2,
+      order_by: ['run_name'],
+    });
+    expect(first.body.runs.map((r: any) => r.info.run_name)).toEqual(['r0', 'r1']);
+    expect(first.body.runs[0].data.params).toEqual([{ key: 'lr', value: '0.1' }]);
+    const second = await mlflow('POST', 'runs/search', {
+      experiment_ids: [exp],
+      max_results: 2,
+      order_by: ['run_name'],
+      page_token: first.body.next_page_token,
+    });
+    expect(second.body).toEqual({
+      runs: [expect.objectContaining({ info: expect.objectContaining({ run_name: 'r2' }) })],
+    });
+    expect(await mlflow('POST', 'runs/search', { experiment_ids: [exp], filter: 'metrics.acc > ' })).toEqual({
+      status: 400,
+      body: {
+        error_code: 'INVALID_PARAMETER_VALUE',
+        message: "Invalid filter 'metrics.acc > ': expected a value after '>'",
+      },
+    });
+    expect(
+      (await mlflow('POST', 'runs/search', { experiment_ids: [exp], order_by: ['metrics.acc DESC'] })).body
+        .error_code,
+    ).toBe('INVALID_PARAMETER_VALUE');
+    expect((await mlflow('POST', 'runs/search', { experiment_ids: ['nope'] })).body.error_code).toBe(
+      'RESOURCE_DOES_NOT_EXIST',
+    );
+  });
+
+  it('takes a Simscope token as bearer or as the basic-auth password, and answers MLflow-shaped refusals', async () => {
+    const basic = `Basic ${Buffer.from(`alice:${ADMIN_TOKEN}`).toString('base64')}`;
+    expect(
+      (await mlflow('GET', 'experiments/get', { experiment_id: '0' }, { authorization: basic })).status,
+    ).toBe(200);
+    const none = await mlflow('GET', 'experiments/get', { experiment_id: '0' }, { authorization: null });
+    expect(none.status).toBe(401);
+    expect(none.body.error_code).toBe('UNAUTHENTICATED');
+    expect(await mlflow('POST', 'model-versions/create', { name: 'm' })).toEqual({
+      status: 404,
+      body: {
+        error_code: 'ENDPOINT_NOT_FOUND',
+        message:
+          "No API endpoint POST /mlflow/api/2.0/mlflow/model-versions/create in this server's MLflow API",
+      },
+    });
+    const html = await fetch(`${base}/mlflow/#/experiments`, { headers: { accept: 'text/html' } });
+    expect(html.status).toBe(404);
+  });
+
+  it('shows a run logged through MLflow in the native API and its live stream, and a native run through MLflow', async () => {
+    const exp = (await mlflow('POST', 'experiments/create', { name: `native-${backend}` })).body
+      .experiment_id;
+    const runId = await newRun(exp, `bridge-${backend}`);
+    const abort = new AbortController();
+    const live = await fetch(`${base}/api/v1/live?runs=${runId}`, {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      signal: abort.signal,
+    });
+    expect(live.status).toBe(200);
+    let text = '';
+    const reader = (async () => {
+      const decoder = new TextDecoder();
+      try {
+        for await (const chunk of live.body!) {
+          text += decoder.decode(chunk as Uint8Array, { stream: true });
+        }
+      } catch {
+        // aborted
+      }
+    })();
+    const until = async (needle: string) => {
+      for (let i = 0; i < 50 && !text.includes(needle); i++) await new Promise((r) => setTimeout(r, 100));
+      return text.includes(needle);
+    };
+    expect(await until('event: ready')).toBe(true);
+    await mlflow('POST', 'runs/log-batch', {
+      run_id: runId,
+      metrics: [
+        { key: 'loss', value: 2, timestamp: T0, step: 0 },
+        { key: 'loss', value: 1, timestamp: T0 + 1, step: 1 },
+      ],
+      params: [{ key: 'lr', value: '0.1' }],
+      tags: [{ key: 'team', value: 'cfd' }],
+    });
+    expect(await until('"loss"')).toBe(true);
+    abort.abort();
+    await reader;
+
+    const native = (
+      await t.app.inject({ method: 'GET', url: `/api/v1/runs/${runId}`, headers: t.auth })
+    ).json();
+    expect(native).toMatchObject({
+      id: runId,
+      name: `bridge-${backend}`,
+      folder: `/native-${backend}`,
+      status: 'running',
+      heartbeatTimeout: null,
+      metadata: {
+        params: { lr: '0.1' },
+        tags: {
+          'mlflow.user': 'alice',
+          'mlflow.source.name': 'train.py',
+          'mlflow.source.type': 'LOCAL',
+          'mlflow.runName': `bridge-${backend}`,
+          team: 'cfd',
+        },
+      },
+    });
+    const series = await t.app.inject({
+      method: 'GET',
+      url: `/api/v1/runs/${runId}/metrics/series?name=loss&columns=step,timestamp,value`,
+      headers: t.auth,
+    });
+    expect(series.json()).toMatchObject({
+      name: 'loss',
+      steps: [0, 1],
+      timestamps: [T0 * 1000, (T0 + 1) * 1000],
+      values: [2, 1],
+    });
+
+    const created = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/runs',
+      headers: t.auth,
+      payload: { name: `native-run-${backend}`, folder: `/native-${backend}` },
+    });
+    const nativeId = created.json().id as string;
+    await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/runs/${nativeId}/metrics`,
+      headers: t.auth,
+      payload: {
+        writer: 'w',
+        seq: 0,
+        series: [{ name: 'acc', steps: [5], timestamps: [T0 * 1000], values: [0.9] }],
+      },
+    });
+    const read = await mlflow('GET', 'runs/get', { run_id: nativeId });
+    expect(read.body.run.info).toMatchObject({ run_id: nativeId, experiment_id: exp, status: 'RUNNING' });
+    expect(read.body.run.data.metrics).toEqual([{ key: 'acc', value: 0.9, timestamp: T0, step: 5 }]);
+    expect(
+      (await mlflow('GET', 'metrics/get-history', { run_id: nativeId, metric_key: 'acc' })).body,
+    ).toEqual({
+      metrics: [{ key: 'acc', value: 0.9, timestamp: T0, step: 5 }],
+    });
+  });
+});

@@ -43,6 +43,12 @@ async function build(t: ReturnType<typeof useTestStore>, options: Options = {}) 
     return { slow: counts.slow };
   });
   app.post('/big', async () => ({ text: 'x'.repeat(2000) }));
+  // Commits, then the database goes away before the answer is kept.
+  app.post('/last-word', async () => {
+    await t.store.close();
+    t.store.close = async () => {};
+    return { committed: true };
+  });
   await app.ready();
   const post = (url: string, key: string, body: unknown = {}, user = 'u1') =>
     app!.inject({
@@ -136,5 +142,12 @@ describe.each(BACKENDS)('Idempotency-Key on %s', (backend) => {
     expect(other.statusCode).toBe(409);
     expect(other.json().error.message).toBe('header.idempotency-key: this key was used for another request');
     await serverA.close();
+  });
+
+  it('answers a committed request as it is when its key cannot be kept', async () => {
+    const { post } = await build(t);
+    const res = await post('/last-word', 'gone');
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ committed: true });
   });
 });

@@ -135,21 +135,33 @@ export function registerIdempotency(app: FastifyInstance, options: IdempotencyOp
     const status = reply.statusCode;
     const body = typeof payload === 'string' || Buffer.isBuffer(payload) ? payload : undefined;
     if (status >= 500 || status === 429 || body === undefined || sizeOf(body) > maxBodyBytes) {
-      await keys.forget(id);
+      await keys
+        .forget(id)
+        .catch((error) => request.log.warn({ err: error }, 'idempotency: could not let the key go'));
       return payload;
     }
-    // Kept before the answer leaves: a retry sent anywhere after the client saw it replays it.
+    // Kept before the answer leaves: a retry sent anywhere after the client saw it replays it. The write has
+    // committed, so a database that fails here must not turn its answer into an error: the key is let go instead
+    // (a retry then runs again, as after a 5xx).
     const bytes = typeof body === 'string' ? Buffer.from(body) : body;
-    await keys.answer(id, {
-      status,
-      contentType: (reply.getHeader('content-type') as string | undefined) ?? null,
-      body: bytes,
-    });
+    try {
+      await keys.answer(id, {
+        status,
+        contentType: (reply.getHeader('content-type') as string | undefined) ?? null,
+        body: bytes,
+      });
+    } catch (error) {
+      request.log.warn({ err: error }, 'idempotency: could not keep the answer; the key is let go');
+      await keys.forget(id).catch(() => undefined);
+      return payload;
+    }
     bytesSincePrune += bytes.length;
     if (++keptSincePrune >= pruneEvery || bytesSincePrune >= pruneBytes) {
       keptSincePrune = 0;
       bytesSincePrune = 0;
-      await keys.prune(Date.now(), bounds);
+      await keys
+        .prune(Date.now(), bounds)
+        .catch((error) => request.log.warn({ err: error }, 'idempotency: pruning kept answers failed'));
     }
     return payload;
   });

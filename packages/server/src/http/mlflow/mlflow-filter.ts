@@ -311,3 +311,40 @@ export function mlflowOrder(orderBy: readonly string[]): { field: RunSortField; 
   }
   return { field, descending: match[3]?.toUpperCase() === 'DESC' };
 }
+
+/** The experiment filter of `search-experiments`: `name = 'x'`, `name != 'x'`, `name LIKE 'x%'`, `name ILIKE …`. */
+export function experimentNameMatcher(filter: string | undefined): (name: string) => boolean {
+  if (!filter) return () => true;
+  const clauses = parseMlflowFilter(filter);
+  const tests = clauses.map((clause) => {
+    if (clause.entity !== 'attribute' || clause.key !== 'name' || typeof clause.values[0] !== 'string') {
+      throw new MlflowError(
+        'INVALID_PARAMETER_VALUE',
+        `Invalid filter '${filter}': this server filters experiments by name only`,
+      );
+    }
+    const value = clause.values[0];
+    switch (clause.op) {
+      case '=':
+        return (name: string) => name === value;
+      case '!=':
+        return (name: string) => name !== value;
+      case 'LIKE':
+      case 'ILIKE': {
+        const flags = clause.op === 'ILIKE' ? 'i' : '';
+        const source = value
+          .replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&')
+          .replace(/%/g, '.*')
+          .replace(/_/g, '.');
+        const regex = new RegExp(`^${source}$`, flags);
+        return (name: string) => regex.test(name);
+      }
+      default:
+        throw new MlflowError(
+          'INVALID_PARAMETER_VALUE',
+          `Invalid comparator '${clause.op}' for experiment name`,
+        );
+    }
+  });
+  return (name) => tests.every((test) => test(name));
+}

@@ -265,7 +265,7 @@ describe.each(BACKENDS)('MLflow REST API on %s', (backend) => {
     expect(total.body).toEqual({
       error_code: 'INVALID_PARAMETER_VALUE',
       message:
-        'A batch logging request can contain at most 1000 total metrics, params, and tags. Got 1001 entities.',
+        'A batch logging request can contain at most 1000 metrics, params, and tags. Got 1001 metrics, params, and tags. Please split up metrics, params, and tags across multiple requests and try again.',
     });
     const dup = await mlflow('POST', 'runs/log-batch', {
       run_id: runId,
@@ -277,22 +277,26 @@ describe.each(BACKENDS)('MLflow REST API on %s', (backend) => {
     expect(dup.body.message).toBe(
       "Duplicate parameter keys have been submitted: ['a']. Please ensure the request contains only one param value per param key.",
     );
-    expect(
-      (
-        await mlflow('POST', 'runs/log-batch', {
-          run_id: runId,
-          params: [{ key: 'x', value: 'y'.repeat(6001) }],
-        })
-      ).body.error_code,
-    ).toBe('INVALID_PARAMETER_VALUE');
-    expect(
-      (
-        await mlflow('POST', 'runs/log-batch', {
-          run_id: runId,
-          metrics: [{ key: 'bad/../k', value: 1, timestamp: T0 }],
-        })
-      ).body.error_code,
-    ).toBe('INVALID_PARAMETER_VALUE');
+    const refusal = async (body: Record<string, unknown>) =>
+      (await mlflow('POST', 'runs/log-batch', { run_id: runId, ...body })).body;
+    expect(await refusal({ params: [{ key: 'x', value: 'y'.repeat(6001) }] })).toEqual({
+      error_code: 'INVALID_PARAMETER_VALUE',
+      message: `Param value '${'y'.repeat(250)}' had length 6001, which exceeded length limit of 6000`,
+    });
+    expect(await refusal({ metrics: [{ key: 'a/../k', value: 1, timestamp: T0 }] })).toEqual({
+      error_code: 'INVALID_PARAMETER_VALUE',
+      message:
+        "Invalid metric name: 'a/../k'. Names may be treated as files in certain cases, and must not resolve to other names when treated as such. This name would resolve to 'k'",
+    });
+    expect(await refusal({ tags: [{ key: 'a$b', value: '1' }] })).toEqual({
+      error_code: 'INVALID_PARAMETER_VALUE',
+      message:
+        "Invalid tag name: 'a$b'. Names may only contain alphanumerics, underscores (_), dashes (-), periods (.), spaces ( ), and slashes (/).",
+    });
+    expect(await refusal({ metrics: [{ key: 'k', value: true, timestamp: T0 }] })).toEqual({
+      error_code: 'INVALID_PARAMETER_VALUE',
+      message: `Got invalid value true for metric 'k' (timestamp=${T0}). Please specify value as a valid double (64-bit floating point)`,
+    });
     expect(
       (await mlflow('POST', 'runs/log-batch', { run_id: runId, metrics: [{ key: 'k', value: 1 }] })).body
         .message,

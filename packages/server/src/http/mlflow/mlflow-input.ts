@@ -10,9 +10,11 @@ export const MLFLOW_LIMITS = {
   entitiesPerBatch: 1000,
   keyLength: 250,
   paramValueLength: 6000,
-  tagValueLength: 8000,
+  tagValueLength: 5000,
   maxResults: 50_000,
   historyPage: 25_000,
+  /** Points one `get-history` without `max_results` answers (then a `next_page_token`). */
+  historyAll: 1_000_000,
 } as const;
 
 export type Input = Record<string, unknown>;

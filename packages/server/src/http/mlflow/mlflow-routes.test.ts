@@ -322,6 +322,52 @@ describe.each(BACKENDS)('MLflow REST API on %s', (backend) => {
     expect(history.body.metrics[332]).toEqual({ key: 'm1', value: 997, timestamp: T0 + 997, step: 997 });
   });
 
+  it('answers the whole history without max_results, as the Python client reads it, and pages with it', async () => {
+    const runId = await newRun('0', `long-${backend}`);
+    for (let b = 0; b < 26; b++) {
+      const metrics = Array.from({ length: 1000 }, (_, i) => ({
+        key: 'loss',
+        value: b * 1000 + i,
+        timestamp: T0 + b * 1000 + i,
+        step: b * 1000 + i,
+      }));
+      expect((await mlflow('POST', 'runs/log-batch', { run_id: runId, metrics })).status).toBe(200);
+    }
+    const all = await mlflow('GET', 'metrics/get-history', {
+      run_id: runId,
+      run_uuid: runId,
+      metric_key: 'loss',
+    });
+    expect(all.body.next_page_token).toBeUndefined();
+    expect(all.body.metrics).toHaveLength(26_000);
+    expect(all.body.metrics[25_999]).toEqual({
+      key: 'loss',
+      value: 25_999,
+      timestamp: T0 + 25_999,
+      step: 25_999,
+    });
+    const steps: number[] = [];
+    let token: string | undefined;
+    do {
+      const page = await mlflow('GET', 'metrics/get-history', {
+        run_id: runId,
+        metric_key: 'loss',
+        max_results: 10_000,
+        page_token: token,
+      });
+      for (const m of page.body.metrics) steps.push(m.step);
+      token = page.body.next_page_token;
+    } while (token);
+    expect(steps).toEqual(Array.from({ length: 26_000 }, (_, i) => i));
+    expect(
+      (await mlflow('GET', 'metrics/get-history', { run_id: runId, metric_key: 'loss', max_results: 25_001 }))
+        .body,
+    ).toEqual({
+      error_code: 'INVALID_PARAMETER_VALUE',
+      message: "Invalid value 25001 for parameter 'max_results' supplied: must be between 1 and 25000.",
+    });
+  });
+
   it('searches runs with MLflow filters, order_by and page tokens', async () => {
     const exp = (await mlflow('POST', 'experiments/create', { name: `search-${backend}` })).body
       .experiment_id;

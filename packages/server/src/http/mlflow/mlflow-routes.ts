@@ -267,29 +267,36 @@ function registerReadRoutes(route: Route, api: MlflowRuns, runs: RunService, met
   route('GET', '/metrics/get-history', 'read', async (input, c) => {
     const run = await api.findRun(c, input);
     const key = str(input, 'metric_key', true);
-    const max = int(input, 'max_results') ?? MLFLOW_LIMITS.historyPage;
-    if (max < 1 || max > MLFLOW_LIMITS.historyPage) {
-      throw invalid('max_results', max, `must be between 1 and ${MLFLOW_LIMITS.historyPage}`);
+    const asked = int(input, 'max_results');
+    if (asked !== undefined && (asked < 1 || asked > MLFLOW_LIMITS.historyPage)) {
+      throw invalid('max_results', asked, `must be between 1 and ${MLFLOW_LIMITS.historyPage}`);
     }
     if (!(await c.store.metrics.getSeries(run.pk, key))) return { metrics: [] };
-    const token = pageToken(input);
-    const { page, next } = await metrics.series(c, run, {
-      name: key,
-      columns: ['step', 'timestamp', 'value'],
-      from: null,
-      to: null,
-      limit: max,
-      ...(token === undefined ? {} : { next: token }),
-    });
-    const points = [];
-    for (let i = 0; i < page.values.length; i++) {
-      points.push({
-        key,
-        value: metricValue(page.values[i]!),
-        timestamp: Math.floor(page.timestamps[i]! / 1000),
-        step: page.steps[i]!,
+    // MLflow's Python client asks without max_results and follows no token: it gets the whole history, read
+    // a page at a time (the event loop turns between pages) up to `historyAll` points.
+    const budget = asked ?? MLFLOW_LIMITS.historyAll;
+    const points: { key: string; value: number | string; timestamp: number; step: number }[] = [];
+    let next = pageToken(input) ?? null;
+    do {
+      const read = await metrics.series(c, run, {
+        name: key,
+        columns: ['step', 'timestamp', 'value'],
+        from: null,
+        to: null,
+        limit: Math.min(MLFLOW_LIMITS.historyPage, budget - points.length),
+        ...(next === null ? {} : { next }),
       });
-    }
+      const { page } = read;
+      for (let i = 0; i < page.values.length; i++) {
+        points.push({
+          key,
+          value: metricValue(page.values[i]!),
+          timestamp: Math.floor(page.timestamps[i]! / 1000),
+          step: page.steps[i]!,
+        });
+      }
+      next = read.next;
+    } while (next !== null && points.length < budget);
     return next ? { metrics: points, next_page_token: next } : { metrics: points };
   });
 

@@ -149,7 +149,8 @@ def test_abort_request_closes_the_run(server: ServerProcess) -> None:
     import time
 
     deadline = time.monotonic() + 10
-    while not run.aborted and time.monotonic() < deadline:
+    # `aborted` turns True before on_abort's close() has ended the run: wait for the close too.
+    while (not run.aborted or run.status != "terminated") and time.monotonic() < deadline:
         time.sleep(0.02)
     assert asked == ["diverging"]
     assert get(server.url, f"/runs/{run.id}")["status"] == "terminated"

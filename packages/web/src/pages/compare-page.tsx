@@ -90,6 +90,166 @@ export function differingKeys(
   return out;
 }
 
+/** The runs' metadata side by side: the keys that differ (all of them on request), and each run's status. */
+function MetadataTable({ runs }: { runs: RunView[] }) {
+  const [all, setAll] = useState(false);
+  const diff = useMemo(() => differingKeys(runs, all), [runs, all]);
+  return (
+    <>
+      <label>
+        <input type="checkbox" checked={all} onChange={(e) => setAll(e.target.checked)} /> show keys that are
+        the same in every run
+      </label>
+      <div style={{ overflow: 'auto', maxHeight: '50vh', marginTop: 8 }}>
+        <table className="kv" aria-label="Metadata by run">
+          <thead>
+            <tr>
+              <th scope="col">key</th>
+              {runs.map((r) => (
+                <th key={r.id} scope="col">
+                  <Link to={`/runs/${encodeURIComponent(r.id)}`}>{r.name}</Link>
+                </th>
+              ))}
+            </tr>
+          </thead>
+          <tbody>
+            <tr>
+              <th scope="row">status</th>
+              {runs.map((r) => (
+                <td key={r.id}>
+                  <span className={`status status-${r.status}`}>{r.status}</span>
+                </td>
+              ))}
+            </tr>
+            {diff.map((d) => (
+              <tr
+                key={d.key}
+                className={
+                  all && new Set(d.values.map((v) => JSON.stringify(v ?? null))).size > 1
+                    ? 'differs'
+                    : undefined
+                }
+              >
+                <th scope="row">{d.key}</th>
+                {d.values.map((v, i) => (
+                  <td key={runs[i]!.id}>{v === undefined ? '—' : formatValue(v)}</td>
+                ))}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        {diff.length === 0 ? <p className="muted">The metadata is the same in every run.</p> : null}
+      </div>
+    </>
+  );
+}
+
+/** How the runs are grouped (none, tag, folder or a metadata key) and which band each group draws. */
+function GroupControls({
+  group,
+  band,
+  keys,
+  go,
+}: {
+  group: string | null;
+  band: BandKind;
+  keys: string[];
+  go(patch: Record<string, string | null>): void;
+}) {
+  return (
+    <>
+      <label>
+        Group by{' '}
+        <select value={group ?? ''} onChange={(e) => go({ group: e.target.value || null })}>
+          <option value="">none</option>
+          <option value="tags">tag</option>
+          <option value="folder">folder</option>
+          {group?.startsWith('metadata.') && !keys.includes(group.slice(9)) ? (
+            <option value={group}>{group.slice(9)}</option>
+          ) : null}
+          {keys.map((k) => (
+            <option key={k} value={`metadata.${k}`}>
+              {k}
+            </option>
+          ))}
+        </select>
+      </label>
+      {group ? (
+        <label>
+          Band{' '}
+          <select
+            value={band}
+            onChange={(e) => go({ band: e.target.value === 'std' ? null : e.target.value })}
+          >
+            <option value="std">mean ± 1 std</option>
+            <option value="range">min to max</option>
+          </select>
+        </label>
+      ) : null}
+    </>
+  );
+}
+
+/** The metric names of the first runs (all pages of each), for the grid; null while loading or without runs. */
+function useGridMetrics(runs: RunView[] | null, onError: (message: string) => void): string[] | null {
+  const { api } = useSession();
+  const [runMetrics, setRunMetrics] = useState<string[] | null>(null);
+  // The grid's metrics: those of the first runs drawn (each run's names, all pages).
+  useEffect(() => {
+    if (!runs) return;
+    const abort = new AbortController();
+    setRunMetrics(null);
+    (async () => {
+      const found = new Set<string>();
+      for (const run of runs.slice(0, INDIVIDUAL_CAP)) {
+        let next: string | null = null;
+        do {
+          const page: { items: { name: string }[]; next: string | null } = await api.call('listMetricNames', {
+            params: { run: run.id },
+            query: { limit: 1000, next: next ?? undefined },
+            signal: abort.signal,
+          });
+          for (const item of page.items) found.add(item.name);
+          next = page.next;
+        } while (next);
+      }
+      setRunMetrics([...found]);
+    })().catch((e: Error) => !abort.signal.aborted && onError(e.message));
+    return () => abort.abort();
+  }, [api, runs]);
+
+  return runMetrics;
+}
+
+/** The groups' bands of one metric, from `POST /metrics/aggregate`; nothing without a metric and a grouping. */
+function useBands(
+  ids: string[],
+  metric: string | null,
+  group: string | null,
+  axis: ChartSettings['axis'],
+): { bands: AggregateView | null; bandError: string | null } {
+  const { api } = useSession();
+  const [bands, setBands] = useState<AggregateView | null>(null);
+  const [bandError, setBandError] = useState<string | null>(null);
+  // Bands of the groups, computed on the server from each run's M4 buckets.
+  useEffect(() => {
+    if (!group || !metric || ids.length === 0) return;
+    const abort = new AbortController();
+    setBands(null);
+    setBandError(null);
+    api
+      .call('aggregateMetric', {
+        body: { runs: ids, name: metric, by: group, x: axis, buckets: 500 },
+        signal: abort.signal,
+      })
+      .then(setBands)
+      .catch((e: Error) => !abort.signal.aborted && setBandError(e.message));
+    return () => abort.abort();
+  }, [api, ids.join(','), metric, group, axis]);
+
+  return { bands, bandError };
+}
+
 /** The grid of all metrics: a section per name prefix (open or closed), a chart per metric. */
 function MetricGrid({
   sections,
@@ -277,12 +437,8 @@ export function ComparePage({
   const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(new Set());
   const [runs, setRuns] = useState<RunView[] | null>(null);
   const [names, setNames] = useState<string[]>([]);
-  const [runMetrics, setRunMetrics] = useState<string[] | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const [all, setAll] = useState(false);
   const [cap, setCap] = useState(INDIVIDUAL_CAP);
-  const [bands, setBands] = useState<AggregateView | null>(null);
-  const [bandError, setBandError] = useState<string | null>(null);
   const [settings, setSettings] = useState<ChartSettings>({
     axis: 'step',
     log: false,
@@ -361,52 +517,14 @@ export function ComparePage({
     return () => abort.abort();
   }, [api, runs]);
 
-  // The grid's metrics: those of the first runs drawn (each run's names, all pages).
-  useEffect(() => {
-    if (metric || !runs) return;
-    const abort = new AbortController();
-    setRunMetrics(null);
-    (async () => {
-      const found = new Set<string>();
-      for (const run of runs.slice(0, INDIVIDUAL_CAP)) {
-        let next: string | null = null;
-        do {
-          const page: { items: { name: string }[]; next: string | null } = await api.call('listMetricNames', {
-            params: { run: run.id },
-            query: { limit: 1000, next: next ?? undefined },
-            signal: abort.signal,
-          });
-          for (const item of page.items) found.add(item.name);
-          next = page.next;
-        } while (next);
-      }
-      setRunMetrics([...found]);
-    })().catch((e: Error) => !abort.signal.aborted && setError(e.message));
-    return () => abort.abort();
-  }, [api, runs, metric]);
-
-  // Bands of the groups, computed on the server from each run's M4 buckets.
-  useEffect(() => {
-    if (!group || !metric || ids.length === 0) return;
-    const abort = new AbortController();
-    setBands(null);
-    setBandError(null);
-    api
-      .call('aggregateMetric', {
-        body: { runs: ids, name: metric, by: group, x: settings.axis, buckets: 500 },
-        signal: abort.signal,
-      })
-      .then(setBands)
-      .catch((e: Error) => !abort.signal.aborted && setBandError(e.message));
-    return () => abort.abort();
-  }, [api, key, metric, group, settings.axis]);
+  const runMetrics = useGridMetrics(metric ? null : runs, setError);
+  const { bands, bandError } = useBands(ids, metric, group, settings.axis);
 
   // The chart starts on the ids from the address; names replace them as the runs arrive.
   const chartRuns = useMemo(() => {
     const names = new Map((runs ?? []).map((r) => [r.id, r.name]));
     return ids.map((id) => ({ id, label: names.get(id) ?? id }));
   }, [runs, key]);
-  const diff = useMemo(() => (runs ? differingKeys(runs, all) : []), [runs, all]);
   const groupKeys = useMemo(() => (runs ? differingKeys(runs, true).map((d) => d.key) : []), [runs]);
   const sections = useMemo(() => metricSections(runMetrics ?? []), [runMetrics]);
 
@@ -471,38 +589,7 @@ export function ComparePage({
             ))}
           </select>
         </label>
-        {metric ? (
-          <>
-            <label>
-              Group by{' '}
-              <select value={group ?? ''} onChange={(e) => go({ group: e.target.value || null })}>
-                <option value="">none</option>
-                <option value="tags">tag</option>
-                <option value="folder">folder</option>
-                {group?.startsWith('metadata.') && !groupKeys.includes(group.slice(9)) ? (
-                  <option value={group}>{group.slice(9)}</option>
-                ) : null}
-                {groupKeys.map((k) => (
-                  <option key={k} value={`metadata.${k}`}>
-                    {k}
-                  </option>
-                ))}
-              </select>
-            </label>
-            {group ? (
-              <label>
-                Band{' '}
-                <select
-                  value={band}
-                  onChange={(e) => go({ band: e.target.value === 'std' ? null : e.target.value })}
-                >
-                  <option value="std">mean ± 1 std</option>
-                  <option value="range">min to max</option>
-                </select>
-              </label>
-            ) : null}
-          </>
-        ) : null}
+        {metric ? <GroupControls group={group} band={band} keys={groupKeys} go={go} /> : null}
         <ChartSettingsControls settings={settings} set={set} />
         <button type="button" onClick={() => selection.set(ids)}>
           Keep these selected
@@ -549,56 +636,7 @@ export function ComparePage({
         </p>
       ) : null}
       <h2>Metadata</h2>
-      {runs ? (
-        <>
-          <label>
-            <input type="checkbox" checked={all} onChange={(e) => setAll(e.target.checked)} /> show keys that
-            are the same in every run
-          </label>
-          <div style={{ overflow: 'auto', maxHeight: '50vh', marginTop: 8 }}>
-            <table className="kv" aria-label="Metadata by run">
-              <thead>
-                <tr>
-                  <th scope="col">key</th>
-                  {runs.map((r) => (
-                    <th key={r.id} scope="col">
-                      <Link to={`/runs/${encodeURIComponent(r.id)}`}>{r.name}</Link>
-                    </th>
-                  ))}
-                </tr>
-              </thead>
-              <tbody>
-                <tr>
-                  <th scope="row">status</th>
-                  {runs.map((r) => (
-                    <td key={r.id}>
-                      <span className={`status status-${r.status}`}>{r.status}</span>
-                    </td>
-                  ))}
-                </tr>
-                {diff.map((d) => (
-                  <tr
-                    key={d.key}
-                    className={
-                      all && new Set(d.values.map((v) => JSON.stringify(v ?? null))).size > 1
-                        ? 'differs'
-                        : undefined
-                    }
-                  >
-                    <th scope="row">{d.key}</th>
-                    {d.values.map((v, i) => (
-                      <td key={runs[i]!.id}>{v === undefined ? '—' : formatValue(v)}</td>
-                    ))}
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-            {diff.length === 0 ? <p className="muted">The metadata is the same in every run.</p> : null}
-          </div>
-        </>
-      ) : (
-        <p className="muted">Loading {ids.length} runs…</p>
-      )}
+      {runs ? <MetadataTable runs={runs} /> : <p className="muted">Loading {ids.length} runs…</p>}
     </section>
   );
 }

@@ -190,6 +190,18 @@ describe.each(BACKENDS)('MLflow REST API on %s', (backend) => {
         },
       },
     });
+    expect(await mlflow('POST', 'runs/update', { ...both, status: 'RUNNING' })).toEqual({
+      status: 400,
+      body: {
+        error_code: 'INVALID_STATE',
+        message: 'body.status: a completed run cannot become running; it has ended',
+      },
+    });
+    expect((await mlflow('POST', 'runs/update', { ...both, status: 'DONE' })).body).toEqual({
+      error_code: 'INVALID_PARAMETER_VALUE',
+      message:
+        'Invalid value "DONE" for parameter \'status\' supplied: expected RUNNING, SCHEDULED, FINISHED, FAILED or KILLED.',
+    });
     const got = await mlflow('GET', 'runs/get', both);
     expect(got.status).toBe(200);
     expect(got.body.run.data).toEqual({

@@ -14,6 +14,7 @@ const modules = [
   './web-bench.js',
   './python-bench.js',
   './scale-bench.js',
+  './mlflow-bench.js',
 ];
 const only = process.argv.slice(2);
 const log = (line) => process.stdout.write(`${line}\n`);

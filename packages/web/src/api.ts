@@ -172,10 +172,6 @@ export class Api {
     return this.call('requestAbort', { params: { run: id }, body: reason ? { reason } : {} });
   }
 
-  alerts(next: string | null, signal?: AbortSignal): Promise<RouteResponse<'listAlerts'>> {
-    return this.call('listAlerts', { query: { limit: 1000, next }, signal });
-  }
-
   /** The runs where an alert is critical, by run name. */
   criticalRuns(
     alert: string,
@@ -208,6 +204,28 @@ export class Api {
       },
       signal,
     });
+  }
+
+  /**
+   * Every page of the run table through the protocol's paginator: the first `first` rows (default `limit`), then
+   * `limit` a page. With `prefetch`, the next page is asked for as soon as a page arrives, so the server makes it
+   * while the caller adds this one.
+   */
+  async *runTablePages(
+    query: { filter?: string; columns?: string[]; limit: number; first?: number; prefetch?: boolean },
+    signal?: AbortSignal,
+  ): AsyncGenerator<RunTablePage> {
+    const { first, prefetch, ...rest } = query;
+    const fetchPage = (next: string | null) =>
+      this.runTable({ ...rest, limit: next === null ? (first ?? rest.limit) : rest.limit, next }, signal);
+    let ahead: { next: string; page: Promise<RunTablePage> } | null = null;
+    const pages = paginate(async (next) => {
+      const page = await (ahead && ahead.next === next ? ahead.page : fetchPage(next));
+      ahead = prefetch && page.next ? { next: page.next, page: fetchPage(page.next) } : null;
+      ahead?.page.catch(() => {});
+      return { items: [page], next: page.next };
+    });
+    for await (const [page] of pages) yield page!;
   }
 
   metrics(run: string, signal?: AbortSignal): Promise<RouteResponse<'listMetricNames'>> {
@@ -312,12 +330,6 @@ export class Api {
     signal?: AbortSignal,
   ): Promise<RouteResponse<'listEvents'>> {
     return this.call('listEvents', { params: { run }, query, signal });
-  }
-
-  folders(
-    query: { prefix?: string; path?: string; next?: string | null; limit?: number } = {},
-  ): Promise<RouteResponse<'listFolders'>> {
-    return this.call('listFolders', { query });
   }
 
   folder(idOrPath: string): Promise<RouteResponse<'getFolder'>> {

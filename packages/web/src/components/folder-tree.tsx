@@ -71,12 +71,10 @@ export function FolderTree({
     setError(null);
     (async () => {
       const all: FolderView[] = [];
-      let next: string | null = null;
-      do {
-        const page: Awaited<ReturnType<typeof api.folders>> = await api.folders({ limit: 1000, next });
-        all.push(...page.items);
-        next = page.next;
-      } while (next && !stop && all.length < 20_000);
+      for await (const items of api.pages('listFolders', { query: { limit: 1000 } })) {
+        all.push(...items);
+        if (stop || all.length >= 20_000) break;
+      }
       if (!stop) setFolders(all);
     })().catch((e: unknown) => {
       if (!stop) setError(e);

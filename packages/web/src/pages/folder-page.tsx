@@ -1,6 +1,6 @@
 import type { FolderView, JsonObject } from '@simscope/protocol';
 import { type FormEvent, useEffect, useMemo, useState } from 'react';
-import { ApiError, type RunTablePage } from '../api.js';
+import { ApiError } from '../api.js';
 import { ChartSettingsControls } from '../components/chart-settings-controls.js';
 import { Link } from '../components/link.js';
 import { LoadError, Loading } from '../components/load-state.js';
@@ -54,12 +54,8 @@ function FolderSummary({ path }: { path: string }) {
     setError(null);
     (async () => {
       const summary: FolderRuns = { count: 0, byStatus: {}, recent: [], chartRuns: [] };
-      let next: string | null = null;
-      do {
-        const page: RunTablePage = await api.runTable(
-          { filter: folderFilter(path, subfolders), limit: 50_000, next },
-          abort.signal,
-        );
+      const table = { filter: folderFilter(path, subfolders), limit: 50_000 };
+      for await (const page of api.runTablePages(table, abort.signal)) {
         for (let i = 0; i < page.count; i++) {
           const status = page.status[i]!;
           summary.byStatus[status] = (summary.byStatus[status] ?? 0) + 1;
@@ -70,8 +66,8 @@ function FolderSummary({ path }: { path: string }) {
             summary.chartRuns.push({ id: page.id[i]!, label: page.name[i]! });
         }
         summary.count += page.count;
-        next = page.next;
-      } while (next && summary.count < SUMMARY_RUNS);
+        if (summary.count >= SUMMARY_RUNS) break;
+      }
       if (!abort.signal.aborted) setRuns(summary);
     })().catch((e: unknown) => {
       if (!abort.signal.aborted) setError(e);

@@ -1,5 +1,5 @@
-import type { RunView, SeriesView } from '@simscope/protocol';
-import { type KeyboardEvent, type ReactNode, useEffect, useMemo, useRef, useState } from 'react';
+import type { RunView } from '@simscope/protocol';
+import { type KeyboardEvent, type ReactNode, useEffect, useRef, useState } from 'react';
 import { AlertsPanel } from '../components/alerts-panel.js';
 import { ArtifactsPanel } from '../components/artifacts-panel.js';
 import { EventsPanel } from '../components/events-panel.js';
@@ -43,11 +43,10 @@ export const RUN_TABS: RunTab[] = [
 
 /** One run: its header, and tabs for its overview, metrics and events; it follows live changes. */
 export function RunPage({ runId, tab }: { runId: string; tab: string | null }) {
-  const { api, me, selection } = useSession();
+  const { api } = useSession();
   const [run, setRun] = useState<RunView | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [attempt, setAttempt] = useState(0);
-  const [critical, setCritical] = useState(0);
   const [metricsTick, setMetricsTick] = useState(0);
   const [eventsTick, setEventsTick] = useState(0);
   const active = RUN_TABS.find((t) => t.id === tab) ?? RUN_TABS[0]!;
@@ -71,21 +70,7 @@ export function RunPage({ runId, tab }: { runId: string; tab: string | null }) {
     };
   }, [api, runId, attempt]);
 
-  // The header's critical badge; states change on the server's schedule, so look again every 10 s too.
-  const [alertPoll, setAlertPoll] = useState(0);
-  useEffect(() => {
-    const timer = setInterval(() => setAlertPoll((p) => p + 1), 10_000);
-    return () => clearInterval(timer);
-  }, []);
-  useEffect(() => {
-    if (!run) return;
-    const abort = new AbortController();
-    api.runAlerts(run.id, abort.signal, { critical: true }).then(
-      (r) => setCritical(r.items.length),
-      () => {},
-    );
-    return () => abort.abort();
-  }, [api, run?.id, run?.status, metricsTick, eventsTick, alertPoll]);
+  const critical = useCriticalCount(run, metricsTick + eventsTick);
 
   useEffect(() => {
     if (!run) return;
@@ -140,46 +125,7 @@ export function RunPage({ runId, tab }: { runId: string; tab: string | null }) {
 
   return (
     <article aria-labelledby="run-name">
-      <div className="row" style={{ justifyContent: 'space-between' }}>
-        <div>
-          <h1 id="run-name">{run.name}</h1>
-          <div className="row">
-            <span className={`status status-${run.status}`} data-testid="run-status">
-              {run.status}
-            </span>
-            <span className="muted">in</span>
-            <Link to={href('/', { folder: run.folder === '/' ? null : run.folder })}>{run.folder}</Link>
-            {run.tags.map((t) => (
-              <span key={t} className="tag">
-                {t}
-              </span>
-            ))}
-            {critical > 0 ? (
-              <Link
-                className="badge badge-critical"
-                to={href(`/runs/${encodeURIComponent(run.id)}`, { tab: 'alerts' })}
-                data-testid="critical-badge"
-              >
-                {critical} critical {critical === 1 ? 'alert' : 'alerts'}
-              </Link>
-            ) : null}
-            {run.abort.requested && (run.status === 'running' || run.status === 'created') ? (
-              <span className="badge">abort requested</span>
-            ) : null}
-          </div>
-        </div>
-        <div className="run-tools">
-          <label className="row">
-            <input
-              type="checkbox"
-              checked={selection.has(run.id)}
-              onChange={() => selection.toggle(run.id)}
-            />
-            Select for comparison
-          </label>
-          {canWrite(me.token.scopes) ? <RunActions run={run} onChanged={setRun} /> : null}
-        </div>
-      </div>
+      <RunHeading run={run} critical={critical} onChanged={setRun} />
       <div role="tablist" aria-label="Run views">
         {RUN_TABS.map((t, i) => (
           <button
@@ -204,5 +150,81 @@ export function RunPage({ runId, tab }: { runId: string; tab: string | null }) {
         {active.render({ run, metricsTick, eventsTick })}
       </div>
     </article>
+  );
+}
+
+/**
+ * How many alerts are critical on the run, for the header's badge; looked up again when the run or its data
+ * change (`changes`), and every 10 s since states change on the server's schedule.
+ */
+function useCriticalCount(run: RunView | null, changes: number): number {
+  const { api } = useSession();
+  const [critical, setCritical] = useState(0);
+  // The header's critical badge; states change on the server's schedule, so look again every 10 s too.
+  const [alertPoll, setAlertPoll] = useState(0);
+  useEffect(() => {
+    const timer = setInterval(() => setAlertPoll((p) => p + 1), 10_000);
+    return () => clearInterval(timer);
+  }, []);
+  useEffect(() => {
+    if (!run) return;
+    const abort = new AbortController();
+    api.runAlerts(run.id, abort.signal, { critical: true }).then(
+      (r) => setCritical(r.items.length),
+      () => {},
+    );
+    return () => abort.abort();
+  }, [api, run?.id, run?.status, changes, alertPoll]);
+  return critical;
+}
+
+/** The run's name, status, folder, tags, critical badge and abort request, with selection and actions. */
+function RunHeading({
+  run,
+  critical,
+  onChanged,
+}: {
+  run: RunView;
+  critical: number;
+  onChanged(run: RunView): void;
+}) {
+  const { me, selection } = useSession();
+  return (
+    <div className="row" style={{ justifyContent: 'space-between' }}>
+      <div>
+        <h1 id="run-name">{run.name}</h1>
+        <div className="row">
+          <span className={`status status-${run.status}`} data-testid="run-status">
+            {run.status}
+          </span>
+          <span className="muted">in</span>
+          <Link to={href('/', { folder: run.folder === '/' ? null : run.folder })}>{run.folder}</Link>
+          {run.tags.map((t) => (
+            <span key={t} className="tag">
+              {t}
+            </span>
+          ))}
+          {critical > 0 ? (
+            <Link
+              className="badge badge-critical"
+              to={href(`/runs/${encodeURIComponent(run.id)}`, { tab: 'alerts' })}
+              data-testid="critical-badge"
+            >
+              {critical} critical {critical === 1 ? 'alert' : 'alerts'}
+            </Link>
+          ) : null}
+          {run.abort.requested && (run.status === 'running' || run.status === 'created') ? (
+            <span className="badge">abort requested</span>
+          ) : null}
+        </div>
+      </div>
+      <div className="run-tools">
+        <label className="row">
+          <input type="checkbox" checked={selection.has(run.id)} onChange={() => selection.toggle(run.id)} />
+          Select for comparison
+        </label>
+        {canWrite(me.token.scopes) ? <RunActions run={run} onChanged={onChanged} /> : null}
+      </div>
+    </div>
   );
 }

@@ -1,5 +1,5 @@
-import { type FormEvent, useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { ApiError, type RunTablePage } from '../api.js';
+import { type ComponentProps, type FormEvent, useCallback, useEffect, useMemo, useState } from 'react';
+import type { Api } from '../api.js';
 import { BulkActions } from '../components/bulk-actions.js';
 import { ColumnPicker } from '../components/column-picker.js';
 import {
@@ -23,26 +23,15 @@ import {
   storeColumns,
   storeWidths,
 } from '../components/run-columns.js';
-import {
-  appendPage,
-  emptyRows,
-  groupRows,
-  type RunRows,
-  removeRow,
-  type SortKey,
-  sortRows,
-  updateRow,
-} from '../components/run-rows.js';
+import { groupRows, type RunRows, type SortKey, sortRows } from '../components/run-rows.js';
 import { RunsTable } from '../components/runs-table.js';
 import { href, navigate, useLocation } from '../router.js';
 import { useSession } from '../session.js';
+import { allRunIds, useCriticalRuns, useLiveRuns, useRunTable } from './runs-data.js';
+
+type FilterSources = ComponentProps<typeof FilterBox>['sources'];
 
 export type { FilterProblem };
-
-const FIRST_PAGE = 5_000;
-const PAGE = 50_000;
-/** Critical alerts are looked up again this often (their states change on the server's schedule). */
-const ALERTS_EVERY_MS = 10_000;
 
 /** A regular expression matching `text` literally. */
 function literal(text: string): string {
@@ -69,33 +58,10 @@ function sortIdOf(key: SortKey): string {
   return key.startsWith('column:') ? key.slice(7) : key;
 }
 
-/** Runs: the folder tree, the filter box, and the table of every matching run. */
-export function RunsPage({ folder, filter }: { folder: string; filter: string }) {
-  const { api, me, selection } = useSession();
+/** The runs list's settings kept in the address: columns, sort, grouping and subfolders. */
+function useRunsAddress() {
   const location = useLocation();
-  const [text, setText] = useState(filter);
-  const [problem, setProblem] = useState<FilterProblem | null>(() =>
-    filter.trim() && looksLikeFilter(filter) ? checkFilter(filter) : null,
-  );
   const [stored, setStored] = useState<string[]>(loadColumns);
-  const [widths, setWidths] = useState<Record<string, number>>(loadWidths);
-  const [showColumns, setShowColumns] = useState(false);
-  const [rows, setRows] = useState<RunRows>(() => emptyRows([]));
-  const [version, setVersion] = useState(0);
-  const [loading, setLoading] = useState(true);
-  const [loadError, setLoadError] = useState<unknown>(null);
-  const [attempt, setAttempt] = useState(0);
-  const [metadataPaths, setMetadataPaths] = useState<string[]>([]);
-  const [metricNames, setMetricNames] = useState<string[] | null>(null);
-  const [wantMetricNames, setWantMetricNames] = useState(false);
-  const [critical, setCritical] = useState<ReadonlyMap<string, readonly string[]>>(new Map());
-  const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(new Set());
-  const [selecting, setSelecting] = useState(false);
-  const [folderVersion, setFolderVersion] = useState(0);
-  const indexRef = useRef(new Map<string, number>());
-  const rowsRef = useRef(rows);
-  rowsRef.current = rows;
-
   const q = location.query;
   const colsParam = q.get('cols');
   const columns = useMemo(
@@ -134,237 +100,31 @@ export function RunsPage({ folder, filter }: { folder: string; filter: string })
     },
     [setQuery],
   );
+  return { columns, sort, group, subfolders, setQuery, setColumns };
+}
 
-  useEffect(() => setText(filter), [filter]);
-
-  const { nameSearch } = filterOfText(filter);
-  const query = effectiveFilter(filter, folder, subfolders);
-  // The server fills data columns; the order and the run's own columns change nothing it sends.
-  const dataColumns = useMemo(() => {
-    const wanted = columns.filter(isDataColumn);
-    if (group && isDataColumn(group) && !wanted.includes(group) && group !== 'user') wanted.push(group);
-    return [...new Set(wanted)].sort();
-  }, [columns, group]);
-  const dataKey = JSON.stringify(dataColumns);
-
-  // The workspace's metric names, asked for when the column picker opens or the filter box is used.
+/** The workspace's metric names, asked for once `wanted` (the column picker opens or the filter box is used). */
+function useMetricNames(api: Api, wanted: boolean): string[] | null {
+  const [metricNames, setMetricNames] = useState<string[] | null>(null);
   useEffect(() => {
-    if (!(showColumns || wantMetricNames) || metricNames !== null) return;
+    if (!wanted || metricNames !== null) return;
     const abort = new AbortController();
     api.runTable({ limit: 1, metricNames: true }, abort.signal).then(
       (t) => setMetricNames(t.metricNames ?? []),
       () => {},
     );
     return () => abort.abort();
-  }, [api, showColumns, wantMetricNames, metricNames]);
+  }, [api, wanted, metricNames]);
+  return metricNames;
+}
 
-  // Which runs have critical alerts: each alert critical anywhere, then its critical runs. Asked once the table
-  // is in, so that these requests do not compete with its pages.
-  useEffect(() => {
-    if (loading) return;
-    const abort = new AbortController();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const look = async () => {
-      try {
-        const found = new Map<string, string[]>();
-        let next: string | null = null;
-        do {
-          const page: Awaited<ReturnType<typeof api.alerts>> = await api.alerts(next, abort.signal);
-          for (const alert of page.items) {
-            if (alert.critical === 0) continue;
-            let runsNext: string | null = null;
-            do {
-              const runs: Awaited<ReturnType<typeof api.criticalRuns>> = await api.criticalRuns(
-                alert.name,
-                runsNext,
-                abort.signal,
-              );
-              for (const r of runs.items) {
-                const list = found.get(r.run.id) ?? [];
-                list.push(alert.name);
-                found.set(r.run.id, list);
-              }
-              runsNext = runs.next;
-            } while (runsNext && !abort.signal.aborted);
-          }
-          next = page.next;
-        } while (next && !abort.signal.aborted);
-        if (!abort.signal.aborted) setCritical(found);
-      } catch {
-        // shown again at the next look
-      }
-      if (!abort.signal.aborted) timer = setTimeout(look, ALERTS_EVERY_MS);
-    };
-    void look();
-    return () => {
-      abort.abort();
-      if (timer) clearTimeout(timer);
-    };
-  }, [api, loading]);
-
-  // Load every page of the table; the first small so that rows show at once.
-  useEffect(() => {
-    const abort = new AbortController();
-    const wanted = JSON.parse(dataKey) as string[];
-    const fresh = emptyRows(wanted);
-    const index = new Map<string, number>();
-    indexRef.current = index;
-    setRows(fresh);
-    setLoading(true);
-    setLoadError(null);
-    const started = performance.now();
-    (async () => {
-      const fetchPage = (limit: number, next: string | null) =>
-        api.runTable({ filter: query, columns: wanted, limit, next }, abort.signal);
-      let pending: Promise<RunTablePage> | null = fetchPage(FIRST_PAGE, null);
-      while (pending && !abort.signal.aborted) {
-        const page: RunTablePage = await pending;
-        // The server makes the next page while this one is added to the table.
-        pending = page.next ? fetchPage(PAGE, page.next) : null;
-        pending?.catch(() => {});
-        for (let i = 0; i < page.count; i++) index.set(page.id[i]!, fresh.count + i);
-        appendPage(fresh, page, wanted);
-        if (page.metadataPaths && page.metadataPaths.length > 0) setMetadataPaths(page.metadataPaths);
-        setVersion((v) => v + 1);
-      }
-      setLoading(false);
-      document.documentElement.dataset.runsLoadedMs = String(Math.round(performance.now() - started));
-    })().catch((error: unknown) => {
-      if (abort.signal.aborted) return;
-      setLoading(false);
-      // Only the filter's own mistakes belong beside the filter box; a server down or failing is shown as such.
-      if (error instanceof ApiError && error.code === 'invalid_filter') {
-        setProblem({
-          message: error.message,
-          position: (error.details?.position as number | undefined) ?? null,
-        });
-      } else {
-        setLoadError(error);
-      }
-    });
-    return () => abort.abort();
-  }, [api, query, dataKey, attempt]);
-
-  // Live: rows change in place; runs created since are fetched and put on top.
-  useEffect(() => {
-    const abort = new AbortController();
-    const wanted = JSON.parse(dataKey) as string[];
-    let pendingNew: ReturnType<typeof setTimeout> | undefined;
-    const fetchNew = async () => {
-      pendingNew = undefined;
-      const current = rowsRef.current;
-      const newest = current.count > 0 ? current.created[0]! : 0;
-      const since = new Date(Math.floor(newest / 1000)).toISOString();
-      const narrowed = [query ? `(${query})` : '', `created >= ${since}`].filter(Boolean).join(' and ');
-      try {
-        const page = await api.runTable({ filter: narrowed, columns: wanted, limit: 1000 }, abort.signal);
-        const fresh = emptyRows(wanted);
-        const index = new Map<string, number>();
-        const keep = page.id.map((id) => !indexRef.current.has(id));
-        const added = keep.filter(Boolean).length;
-        if (added === 0) return;
-        const pick = <T,>(a: T[]) => a.filter((_, i) => keep[i]);
-        appendPage(
-          fresh,
-          {
-            ...page,
-            count: added,
-            id: pick(page.id),
-            name: pick(page.name),
-            status: pick(page.status),
-            folder: pick(page.folder),
-            user: pick(page.user),
-            tags: pick(page.tags),
-            created: pick(page.created),
-            started: pick(page.started),
-            ended: pick(page.ended),
-            columns: Object.fromEntries(Object.entries(page.columns).map(([k, v]) => [k, pick(v)])),
-          },
-          wanted,
-        );
-        appendPage(fresh, { ...tableOf(current), metadataKeys: [], next: null }, wanted);
-        for (let i = 0; i < fresh.count; i++) index.set(fresh.id[i]!, i);
-        indexRef.current = index;
-        setRows(fresh);
-        setVersion((v) => v + 1);
-      } catch {
-        // the next change tries again
-      }
-    };
-    const metricColumns = wanted.filter((c) => !c.startsWith('metadata.'));
-    void api.live(
-      null,
-      (m) => {
-        if (m.type === 'run') {
-          if (updateRow(rowsRef.current, indexRef.current, m.run)) setVersion((v) => v + 1);
-          else pendingNew ??= setTimeout(fetchNew, 300);
-        } else if (m.type === 'deleted') {
-          const current = rowsRef.current;
-          const i = indexRef.current.get(m.run) ?? current.name.indexOf(m.run);
-          if (i === undefined || i < 0) return;
-          removeRow(current, i);
-          const index = new Map<string, number>();
-          for (let k = 0; k < current.count; k++) index.set(current.id[k]!, k);
-          indexRef.current = index;
-          setVersion((v) => v + 1);
-        } else if (m.type === 'folder') {
-          setFolderVersion((v) => v + 1);
-        } else if (m.type === 'metrics' && metricColumns.length > 0) {
-          const i = indexRef.current.get(m.run);
-          if (i === undefined) return;
-          // One row's summaries, from the table itself so that min, max and mean come as the server keeps them.
-          void api
-            .runTable(
-              { filter: `id == ${JSON.stringify(m.run)}`, columns: metricColumns, limit: 1 },
-              abort.signal,
-            )
-            .then(
-              (page) => {
-                const r = rowsRef.current;
-                if (r.id[i] !== m.run || page.count !== 1) return;
-                for (const c of metricColumns) {
-                  const col = r.columns[c];
-                  if (col) col[i] = page.columns[c]?.[0] ?? null;
-                }
-                setVersion((v) => v + 1);
-              },
-              () => {},
-            );
-        }
-      },
-      () => {
-        document.documentElement.dataset.liveReady = 'runs';
-      },
-      abort.signal,
-    );
-    return () => {
-      abort.abort();
-      if (pendingNew) clearTimeout(pendingNew);
-    };
-  }, [api, query, dataKey]);
-
-  const order = useMemo(() => {
-    void version;
-    return sortRows(rows, sort.key, sort.descending);
-  }, [rows, version, sort]);
-
-  const grouped = useMemo(() => {
-    void version;
-    return group ? groupRows(rows, order, group, collapsed) : null;
-  }, [rows, version, order, group, collapsed]);
-
-  // The tags offered as completions, gathered once the filter box is used.
-  const tags = useMemo(() => {
-    void version;
-    if (!wantMetricNames) return [];
-    const seen = new Set<string>();
-    for (let i = 0; i < rows.count && seen.size < 500; i++) for (const t of rows.tags[i]!) seen.add(t);
-    return [...seen].sort();
-  }, [rows, version, wantMetricNames]);
-  const sources = useMemo(
-    () => ({ metadataPaths, metricNames: metricNames ?? [], tags }),
-    [metadataPaths, metricNames, tags],
+/** The filter box's text and its problem, checked as it is typed and when it is applied. */
+function useFilterText(filter: string) {
+  const [text, setText] = useState(filter);
+  const [problem, setProblem] = useState<FilterProblem | null>(() =>
+    filter.trim() && looksLikeFilter(filter) ? checkFilter(filter) : null,
   );
+  useEffect(() => setText(filter), [filter]);
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -385,7 +145,22 @@ export function RunsPage({ folder, filter }: { folder: string; filter: string })
     const trimmed = value.trim();
     setProblem(trimmed && looksLikeFilter(trimmed) ? checkFilter(trimmed) : null);
   };
+  return { text, problem, setProblem, submit, onChange };
+}
 
+/** The tags offered as completions, gathered once the filter box is used. */
+function tagsOf(rows: RunRows, wanted: boolean): string[] {
+  if (!wanted) return [];
+  const seen = new Set<string>();
+  for (let i = 0; i < rows.count && seen.size < 500; i++) for (const t of rows.tags[i]!) seen.add(t);
+  return [...seen].sort();
+}
+
+/** Selecting every run of the filter, not just those drawn: asked of the server while the table still loads. */
+function useSelectAll(api: Api, query: string, table: ReturnType<typeof useRunTable>) {
+  const { selection } = useSession();
+  const { rows, version, loading } = table;
+  const [selecting, setSelecting] = useState(false);
   const selected = useMemo(() => new Set(selection.ids), [selection.ids]);
   const allSelected = useMemo(() => {
     void version;
@@ -394,7 +169,6 @@ export function RunsPage({ folder, filter }: { folder: string; filter: string })
     return true;
   }, [rows, version, selected, loading]);
 
-  // Every run of the filter, not just those drawn: asked of the server while the table is still loading.
   const selectAll = async (select: boolean) => {
     if (!select) {
       const drop = new Set(rows.id);
@@ -403,26 +177,62 @@ export function RunsPage({ folder, filter }: { folder: string; filter: string })
     }
     setSelecting(true);
     try {
-      let ids: string[] = rows.id;
-      if (loading) {
-        ids = [];
-        let next: string | null = null;
-        do {
-          const page: RunTablePage = await api.runTable({ filter: query, limit: PAGE, next });
-          ids.push(...page.id);
-          next = page.next;
-        } while (next);
-      }
+      const ids = loading ? await allRunIds(api, query) : rows.id;
       selection.set([...new Set([...selection.ids, ...ids])]);
     } catch (error) {
-      setLoadError(error);
+      table.setLoadError(error);
     } finally {
       setSelecting(false);
     }
   };
+  return { selecting, allSelected, selectAll };
+}
 
-  const groupChoices = ['status', 'folder', 'user', 'tags', ...columns.filter(isDataColumn)];
-  if (group && !groupChoices.includes(group)) groupChoices.push(group);
+/** Runs: the folder tree, the filter box, and the table of every matching run. */
+export function RunsPage({ folder, filter }: { folder: string; filter: string }) {
+  const { api, me } = useSession();
+  const { columns, sort, group, subfolders, setQuery, setColumns } = useRunsAddress();
+  const box = useFilterText(filter);
+  const [widths, setWidths] = useState<Record<string, number>>(loadWidths);
+  const [showColumns, setShowColumns] = useState(false);
+  const [attempt, setAttempt] = useState(0);
+  const [wantMetricNames, setWantMetricNames] = useState(false);
+  const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(new Set());
+  const [folderVersion, setFolderVersion] = useState(0);
+
+  const { nameSearch } = filterOfText(filter);
+  const query = effectiveFilter(filter, folder, subfolders);
+  // The server fills data columns; the order and the run's own columns change nothing it sends.
+  const dataColumns = useMemo(() => {
+    const wanted = columns.filter(isDataColumn);
+    if (group && isDataColumn(group) && !wanted.includes(group) && group !== 'user') wanted.push(group);
+    return [...new Set(wanted)].sort();
+  }, [columns, group]);
+  const dataKey = JSON.stringify(dataColumns);
+
+  const metricNames = useMetricNames(api, showColumns || wantMetricNames);
+  const table = useRunTable(api, query, dataKey, attempt, box.setProblem);
+  const { rows, version, loading, loadError, metadataPaths } = table;
+  const critical = useCriticalRuns(api, loading);
+  useLiveRuns(api, query, dataKey, table, () => setFolderVersion((v) => v + 1));
+  const { selecting, allSelected, selectAll } = useSelectAll(api, query, table);
+
+  const order = useMemo(() => {
+    void version;
+    return sortRows(rows, sort.key, sort.descending);
+  }, [rows, version, sort]);
+  const grouped = useMemo(() => {
+    void version;
+    return group ? groupRows(rows, order, group, collapsed) : null;
+  }, [rows, version, order, group, collapsed]);
+  const tags = useMemo(() => {
+    void version;
+    return tagsOf(rows, wantMetricNames);
+  }, [rows, version, wantMetricNames]);
+  const sources = useMemo(
+    () => ({ metadataPaths, metricNames: metricNames ?? [], tags }),
+    [metadataPaths, metricNames, tags],
+  );
 
   return (
     <div className="runs-layout">
@@ -437,39 +247,14 @@ export function RunsPage({ folder, filter }: { folder: string; filter: string })
         <h1 id="runs-heading" className="visually-hidden">
           Runs
         </h1>
-        <form className="filter-bar" onSubmit={submit} aria-label="Filter runs">
-          <FilterBox
-            value={text}
-            problem={problem}
-            nameSearch={text.trim() === filter.trim() ? nameSearch : null}
-            onChange={onChange}
-            sources={sources}
-            onFocus={() => setWantMetricNames(true)}
-          />
-          <button type="submit" className="primary">
-            Apply
-          </button>
-          <button
-            type="button"
-            aria-expanded={showColumns}
-            aria-controls="columns-panel"
-            onClick={() => setShowColumns((s) => !s)}
-          >
-            Columns
-          </button>
-          <button
-            type="button"
-            disabled={selection.ids.length === 0}
-            onClick={() => navigate(href('/compare', { runs: selection.ids.join(',') }))}
-          >
-            Compare {selection.ids.length} selected
-          </button>
-          {selection.ids.length > 0 ? (
-            <button type="button" onClick={() => selection.set([])}>
-              Clear selection
-            </button>
-          ) : null}
-        </form>
+        <RunsFilterBar
+          box={box}
+          nameSearch={box.text.trim() === filter.trim() ? nameSearch : null}
+          sources={sources}
+          onFocus={() => setWantMetricNames(true)}
+          showColumns={showColumns}
+          onToggleColumns={() => setShowColumns((s) => !s)}
+        />
         {canWrite(me.token.scopes) ? <BulkActions /> : null}
         {showColumns ? (
           <ColumnPicker
@@ -479,55 +264,27 @@ export function RunsPage({ folder, filter }: { folder: string; filter: string })
             onChange={setColumns}
           />
         ) : null}
-        <div className="runs-toolbar">
-          {loadError ? (
-            <LoadError error={loadError} what="Loading the runs" onRetry={() => setAttempt((a) => a + 1)} />
-          ) : (
-            <p className="muted" aria-live="polite" id="runs-count" data-state={loading ? 'loading' : 'done'}>
-              {loading && rows.count === 0
-                ? 'Loading runs…'
-                : `${rows.count.toLocaleString('en')} ${rows.count === 1 ? 'run' : 'runs'}${loading ? ' (loading more…)' : ''}`}
-            </p>
-          )}
-          <button
-            type="button"
-            disabled={rows.count === 0 || selecting || allSelected}
-            onClick={() => void selectAll(true)}
-          >
-            {selecting ? 'Selecting…' : 'Select all matching'}
-          </button>
-          <label>
-            Group by{' '}
-            <select
-              aria-label="Group by"
-              value={group}
-              onChange={(e) => {
-                setCollapsed(new Set());
-                setQuery({ group: e.target.value || null });
-              }}
-            >
-              <option value="">nothing</option>
-              {groupChoices.map((g) => (
-                <option key={g} value={g}>
-                  {g === 'user' ? 'User' : columnLabel(g)}
-                </option>
-              ))}
-            </select>
-          </label>
-          {folder !== '/' ? (
-            <label>
-              <input
-                type="checkbox"
-                checked={subfolders}
-                onChange={(e) => setQuery({ sub: e.target.checked ? null : '0' })}
-              />{' '}
-              include subfolders
-            </label>
-          ) : null}
-        </div>
+        <RunsToolbar
+          folder={folder}
+          count={rows.count}
+          loading={loading}
+          loadError={loadError}
+          onRetry={() => setAttempt((a) => a + 1)}
+          canSelectAll={!(rows.count === 0 || selecting || allSelected)}
+          selecting={selecting}
+          onSelectAll={() => void selectAll(true)}
+          group={group}
+          groupChoices={groupChoicesOf(columns, group)}
+          onGroup={(value) => {
+            setCollapsed(new Set());
+            setQuery({ group: value || null });
+          }}
+          subfolders={subfolders}
+          onSubfolders={(on) => setQuery({ sub: on ? null : '0' })}
+        />
         <RunsTable
           empty={
-            loading || loadError || problem
+            loading || loadError || box.problem
               ? null
               : query
                 ? 'No runs match this filter and folder.'
@@ -538,14 +295,7 @@ export function RunsPage({ folder, filter }: { folder: string; filter: string })
           display={grouped ? grouped.display : order}
           groups={grouped ? grouped.groups : null}
           collapsed={collapsed}
-          onToggleGroup={(label) =>
-            setCollapsed((c) => {
-              const next = new Set(c);
-              if (next.has(label)) next.delete(label);
-              else next.add(label);
-              return next;
-            })
-          }
+          onToggleGroup={(label) => setCollapsed((c) => toggled(c, label))}
           columns={columns}
           widths={widths}
           onResize={(id, width) =>
@@ -571,20 +321,120 @@ export function RunsPage({ folder, filter }: { folder: string; filter: string })
   );
 }
 
-function tableOf(rows: RunRows): RunTablePage {
-  return {
-    count: rows.count,
-    id: rows.id,
-    name: rows.name,
-    status: rows.status,
-    folder: rows.folder,
-    user: rows.user,
-    tags: rows.tags,
-    created: rows.created,
-    started: rows.started,
-    ended: rows.ended,
-    columns: rows.columns,
-    metadataKeys: [],
-    next: null,
-  };
+/** `set` with `item` added, or taken out where it was in. */
+function toggled(set: ReadonlySet<string>, item: string): ReadonlySet<string> {
+  const next = new Set(set);
+  if (next.has(item)) next.delete(item);
+  else next.add(item);
+  return next;
+}
+
+function groupChoicesOf(columns: string[], group: string): string[] {
+  const choices = ['status', 'folder', 'user', 'tags', ...columns.filter(isDataColumn)];
+  if (group && !choices.includes(group)) choices.push(group);
+  return choices;
+}
+
+/** The filter form: the filter box, Apply, the columns toggle, and comparing or clearing the selection. */
+function RunsFilterBar(props: {
+  box: ReturnType<typeof useFilterText>;
+  nameSearch: string | null;
+  sources: FilterSources;
+  onFocus: () => void;
+  showColumns: boolean;
+  onToggleColumns: () => void;
+}) {
+  const { selection } = useSession();
+  const { box } = props;
+  return (
+    <form className="filter-bar" onSubmit={box.submit} aria-label="Filter runs">
+      <FilterBox
+        value={box.text}
+        problem={box.problem}
+        nameSearch={props.nameSearch}
+        onChange={box.onChange}
+        sources={props.sources}
+        onFocus={props.onFocus}
+      />
+      <button type="submit" className="primary">
+        Apply
+      </button>
+      <button
+        type="button"
+        aria-expanded={props.showColumns}
+        aria-controls="columns-panel"
+        onClick={props.onToggleColumns}
+      >
+        Columns
+      </button>
+      <button
+        type="button"
+        disabled={selection.ids.length === 0}
+        onClick={() => navigate(href('/compare', { runs: selection.ids.join(',') }))}
+      >
+        Compare {selection.ids.length} selected
+      </button>
+      {selection.ids.length > 0 ? (
+        <button type="button" onClick={() => selection.set([])}>
+          Clear selection
+        </button>
+      ) : null}
+    </form>
+  );
+}
+
+/** Above the table: the count of runs (or the load error), select all, group by, and subfolders. */
+function RunsToolbar(props: {
+  folder: string;
+  count: number;
+  loading: boolean;
+  loadError: unknown;
+  onRetry: () => void;
+  canSelectAll: boolean;
+  selecting: boolean;
+  onSelectAll: () => void;
+  group: string;
+  groupChoices: string[];
+  onGroup: (group: string) => void;
+  subfolders: boolean;
+  onSubfolders: (on: boolean) => void;
+}) {
+  const { count, loading } = props;
+  return (
+    <div className="runs-toolbar">
+      {props.loadError ? (
+        <LoadError error={props.loadError} what="Loading the runs" onRetry={props.onRetry} />
+      ) : (
+        <p className="muted" aria-live="polite" id="runs-count" data-state={loading ? 'loading' : 'done'}>
+          {loading && count === 0
+            ? 'Loading runs…'
+            : `${count.toLocaleString('en')} ${count === 1 ? 'run' : 'runs'}${loading ? ' (loading more…)' : ''}`}
+        </p>
+      )}
+      <button type="button" disabled={!props.canSelectAll} onClick={props.onSelectAll}>
+        {props.selecting ? 'Selecting…' : 'Select all matching'}
+      </button>
+      <label>
+        Group by{' '}
+        <select aria-label="Group by" value={props.group} onChange={(e) => props.onGroup(e.target.value)}>
+          <option value="">nothing</option>
+          {props.groupChoices.map((g) => (
+            <option key={g} value={g}>
+              {g === 'user' ? 'User' : columnLabel(g)}
+            </option>
+          ))}
+        </select>
+      </label>
+      {props.folder !== '/' ? (
+        <label>
+          <input
+            type="checkbox"
+            checked={props.subfolders}
+            onChange={(e) => props.onSubfolders(e.target.checked)}
+          />{' '}
+          include subfolders
+        </label>
+      ) : null}
+    </div>
+  );
 }

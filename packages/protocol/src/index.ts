@@ -2,6 +2,7 @@ export * from './alerts.js';
 export * from './api/index.js';
 export * from './api/query-params.js';
 export * from './api/route-schemas.js';
+export * from './arrays.js';
 export * from './artifacts.js';
 export * from './durations.js';
 export * from './error-codes.js';

@@ -1,4 +1,5 @@
 import type { AlertListItem, AlertTransitionView, AlertView, RunAlertView } from '../alerts.js';
+import type { ArrayDataView, ArraySeriesView, ArrayStepView } from '../arrays.js';
 import type { ArtifactView } from '../artifacts.js';
 import type { RunStatus } from '../schemas.js';
 import type {
@@ -108,6 +109,9 @@ export interface RouteResponses {
   readArtifact: undefined;
   deleteArtifact: undefined;
   artifactUsage: { bytes: number; quota: number | null };
+  saveArray: ArrayStepView;
+  listArrays: Page<ArraySeriesView> | Page<ArrayStepView>;
+  readArray: ArrayDataView | undefined;
 }
 
 /** The answer of a route by name. */

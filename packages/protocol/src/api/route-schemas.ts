@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { alertAttachSchema, alertCreateSchema, alertStateSchema, alertUpdateSchema } from '../alerts.js';
+import { arrayNameProblem, parseDtype, parseShape } from '../arrays.js';
 import { ARTIFACT_LIMITS } from '../artifacts.js';
+import { SimscopeError } from '../errors.js';
 import { LIMITS } from '../limits.js';
 import { readMetricBatch } from '../metric-batch.js';
 import { regexSchema } from '../query/lookups.js';
@@ -40,6 +42,7 @@ import {
   nameFilterParam,
   numberParam,
   orderParam,
+  queryParam,
   requiredParam,
   runTableColumnsParam,
   seriesColumnsParam,
@@ -59,6 +62,26 @@ export interface RouteSchemas {
 }
 
 const next = z.string().optional();
+
+const arrayNameParam = () =>
+  queryParam((text) => {
+    if (text === undefined || text === '')
+      throw new SimscopeError('invalid_field', 'required, an array series name');
+    const problem = arrayNameProblem(text);
+    if (problem) throw new SimscopeError('invalid_field', problem);
+    return text;
+  });
+const arrayStepParam = (required: boolean) =>
+  queryParam((text): number | null => {
+    if (text === undefined || text === '') {
+      if (required) throw new SimscopeError('invalid_field', 'required, a whole number ≥ 0');
+      return null;
+    }
+    const n = Number(text);
+    if (!/^\d+$/.test(text) || !Number.isSafeInteger(n))
+      throw new SimscopeError('invalid_field', `must be a whole number ≥ 0, got '${text.slice(0, 40)}'`);
+    return n;
+  });
 const text = () => z.string().optional();
 
 const runListQuery = z.object({
@@ -255,6 +278,40 @@ export const ROUTE_SCHEMAS = {
     }),
   },
   readArtifact: { querySchema: z.object({ name: artifactNameParam() }) },
+  saveArray: {
+    querySchema: z.object({
+      name: arrayNameParam(),
+      step: arrayStepParam(true).transform((n) => n as number),
+      time: numberParam(),
+      shape: queryParam((t) => {
+        if (t === undefined || t === '')
+          throw new SimscopeError('invalid_field', "required, dimensions such as '512,512'");
+        return parseShape(t);
+      }),
+      dtype: queryParam((t) => {
+        if (t === undefined || t === '')
+          throw new SimscopeError('invalid_field', 'required, such as float32');
+        return parseDtype(t);
+      }),
+      axes: textParam(),
+    }),
+  },
+  listArrays: {
+    querySchema: z.object({ name: textParam(), limit: limitParam(1000, 1000), next }),
+  },
+  readArray: {
+    querySchema: z.object({
+      name: arrayNameParam(),
+      step: arrayStepParam(false),
+      nearest: flagParam(),
+      region: textParam(),
+      format: queryParam((text) => {
+        if (text !== undefined && text !== '' && text !== 'raw' && text !== 'json')
+          throw new SimscopeError('invalid_field', `must be 'raw' or 'json', got '${text.slice(0, 40)}'`);
+        return text === 'json' ? ('json' as const) : ('raw' as const);
+      }),
+    }),
+  },
   deleteArtifact: { querySchema: z.object({ name: artifactNameParam() }) },
 } satisfies { [R in RouteName]?: RouteSchemas };
 

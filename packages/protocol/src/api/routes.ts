@@ -554,6 +554,47 @@ export const ROUTES = {
     summary: 'Delete an artifact; its bytes are freed when no other artifact has the same',
     query: { name: 'artifact name' },
   },
+  saveArray: {
+    method: 'PUT',
+    path: '/runs/:run/arrays',
+    scope: 'write',
+    summary:
+      'Save one step of an array series: the body is its little-endian elements in C order (streamed); its min, max and mean also become metrics name.min, name.max, name.mean; saving a step again replaces it',
+    query: {
+      name: 'array series name',
+      step: 'whole number ≥ 0',
+      time: 'simulation time (optional)',
+      shape: "1 to 3 dimensions such as '512,512' (up to 16 Mi elements 1-D, 4096 × 4096 2-D, 256³ 3-D)",
+      dtype: 'int8, int16, int32, int64, uint8, uint16, uint32, uint64, float32 or float64',
+      axes: 'JSON list, one {label?, values?} per dimension (optional)',
+    },
+    bodyDescription: 'the elements, little-endian, C order, streamed (Content-Type application/octet-stream)',
+  },
+  listArrays: {
+    method: 'GET',
+    path: '/runs/:run/arrays',
+    scope: 'read',
+    summary: "A run's array series (without name), or the steps of one series (with name), in step order",
+    query: {
+      name: 'array series name: list its steps',
+      limit: 'steps per page (default 1000)',
+      next: 'cursor',
+    },
+  },
+  readArray: {
+    method: 'GET',
+    path: '/runs/:run/arrays/data',
+    scope: 'read',
+    summary:
+      'One step of an array, whole or a region: raw little-endian bytes (x-simscope-dtype, x-simscope-shape headers) or JSON with format=json',
+    query: {
+      name: 'array series name',
+      step: 'step (default: the last); with nearest=true the nearest stored step',
+      nearest: "'true' to read the nearest stored step",
+      region: "numpy-style slicing per dimension, such as '::4,100:200' or '7,:' (default: all)",
+      format: "'raw' (default) or 'json'",
+    },
+  },
   artifactUsage: {
     method: 'GET',
     path: '/artifacts/usage',

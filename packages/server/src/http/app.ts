@@ -4,6 +4,7 @@ import type { BlobStore } from '../blob/blob-store.js';
 import { AddressPolicy } from '../services/address-policy.js';
 import { AdminService } from '../services/admin-service.js';
 import { AggregateService } from '../services/aggregate-service.js';
+import { ArrayService } from '../services/array-service.js';
 import { ArtifactService } from '../services/artifact-service.js';
 import { AuthService } from '../services/auth-service.js';
 import type { AuthContext, ServiceContext } from '../services/context.js';
@@ -25,6 +26,7 @@ import { REQUEST_ID_LOG_LABEL, REQUEST_ID_OPTIONS, registerRequestId } from './r
 import { registerAdminRoutes } from './routes/admin-routes.js';
 import { registerAggregateRoutes } from './routes/aggregate-routes.js';
 import { registerAlertRoutes } from './routes/alerts-routes.js';
+import { registerArrayRoutes } from './routes/arrays-routes.js';
 import { registerArtifactRoutes } from './routes/artifacts-routes.js';
 import { registerDashboardRoutes } from './routes/dashboards-routes.js';
 import { registerEventRoutes } from './routes/events-routes.js';
@@ -195,6 +197,11 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
   // Artifacts: in a scope of their own, where bodies arrive as streams
   await app.register(async function artifactScope(scope) {
     registerArtifactRoutes(scope, { ...kit, register: registry.on(scope) });
+  });
+  // Arrays: their uploads too arrive as streams
+  await app.register(async function arrayScope(scope) {
+    const arrays = new ArrayService({ blobs: config.blobs, metrics });
+    registerArrayRoutes(scope, { ...kit, register: registry.on(scope) }, arrays);
   });
   await app.register(mlflowPlugin, {
     prefix: MLFLOW_PREFIX,

@@ -361,6 +361,38 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    // Array series (issue 24): one row per (run, name, step) with its index and summary; the elements are
+    // deflated chunks in the blob store, each chunk's blob listed in array_chunks so blob collection keeps it.
+    version: 10,
+    name: 'array series',
+    sql: ({ types: t }) => `
+      CREATE TABLE array_steps (
+        pk ${t.pk},
+        run_pk ${t.int} NOT NULL REFERENCES runs(pk) ON DELETE CASCADE,
+        name ${t.text} NOT NULL,
+        step ${t.int} NOT NULL,
+        time ${t.real},
+        shape ${t.text} NOT NULL,
+        dtype ${t.text} NOT NULL,
+        axes ${t.text},
+        min ${t.real},
+        max ${t.real},
+        mean ${t.real},
+        stored_bytes ${t.int} NOT NULL,
+        created_at ${t.int} NOT NULL,
+        UNIQUE (run_pk, name, step)
+      );
+      CREATE TABLE array_chunks (
+        step_pk ${t.int} NOT NULL REFERENCES array_steps(pk) ON DELETE CASCADE,
+        idx ${t.int} NOT NULL,
+        sha256 ${t.text} NOT NULL REFERENCES blobs(sha256),
+        size ${t.int} NOT NULL,
+        PRIMARY KEY (step_pk, idx)
+      );
+      CREATE INDEX array_chunks_sha256 ON array_chunks (sha256);
+    `,
+  },
 ];
 
 /**

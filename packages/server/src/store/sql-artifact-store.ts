@@ -225,7 +225,8 @@ export class SqlArtifactStore implements ArtifactStore {
   async queueUnreferencedBlobs(): Promise<number> {
     return this.#db.run(
       `INSERT INTO blob_unref (sha256) SELECT b.sha256 FROM blobs b
-       WHERE NOT EXISTS (SELECT 1 FROM artifacts a WHERE a.sha256 = b.sha256) ON CONFLICT DO NOTHING`,
+       WHERE NOT EXISTS (SELECT 1 FROM artifacts a WHERE a.sha256 = b.sha256)
+       AND NOT EXISTS (SELECT 1 FROM array_chunks c WHERE c.sha256 = b.sha256) ON CONFLICT DO NOTHING`,
     );
   }
 
@@ -244,6 +245,7 @@ export class SqlArtifactStore implements ArtifactStore {
       await tx.run('DELETE FROM blob_unref WHERE sha256 = ?', [sha256]);
       // A new statement, so it sees every artifact committed before the lock was taken.
       if (await tx.get('SELECT 1 AS x FROM artifacts WHERE sha256 = ? LIMIT 1', [sha256])) return 'in_use';
+      if (await tx.get('SELECT 1 AS x FROM array_chunks WHERE sha256 = ? LIMIT 1', [sha256])) return 'in_use';
       await remove();
       await tx.run('DELETE FROM blobs WHERE sha256 = ?', [sha256]);
       return 'freed';

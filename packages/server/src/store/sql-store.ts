@@ -1,4 +1,5 @@
 import type { AlertStore } from './alert-store.js';
+import type { ArrayStore } from './array-store.js';
 import type { ArtifactStore } from './artifact-store.js';
 import type { DashboardStore } from './dashboard-store.js';
 import type { EventStore } from './event-store.js';
@@ -11,6 +12,7 @@ import type { RateLimitStore } from './rate-limit-store.js';
 import type { RetentionStore } from './retention-store.js';
 import type { RunStore } from './run-store.js';
 import { SqlAlertStore } from './sql-alert-store.js';
+import { SqlArrayStore } from './sql-array-store.js';
 import { SqlArtifactStore } from './sql-artifact-store.js';
 import { SqlDashboardStore } from './sql-dashboard-store.js';
 import type { SqlDriver } from './sql-driver.js';
@@ -36,6 +38,7 @@ export abstract class SqlStore implements Store {
   readonly metrics: MetricStore;
   readonly events: EventStore;
   readonly artifacts: ArtifactStore;
+  readonly arrays: ArrayStore;
   readonly alerts: AlertStore;
   readonly telemetry: TelemetryStore;
   readonly idempotency: IdempotencyStore;
@@ -51,6 +54,7 @@ export abstract class SqlStore implements Store {
     this.metrics = new SqlMetricStore(db, options);
     this.events = new SqlEventStore(db);
     this.artifacts = new SqlArtifactStore(db);
+    this.arrays = new SqlArrayStore(db);
     this.alerts = new SqlAlertStore(db);
     this.telemetry = new SqlTelemetryStore(db);
     this.idempotency = new SqlIdempotencyStore(db);

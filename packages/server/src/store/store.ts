@@ -1,4 +1,5 @@
 import type { AlertStore } from './alert-store.js';
+import type { ArrayStore } from './array-store.js';
 import type { ArtifactStore } from './artifact-store.js';
 import type { DashboardStore } from './dashboard-store.js';
 import type { EventStore } from './event-store.js';
@@ -48,6 +49,8 @@ export interface Store {
   readonly events: EventStore;
   /** Artifacts and the blob index (artifact-store.ts). */
   readonly artifacts: ArtifactStore;
+  /** Array series steps and their chunk index (array-store.ts). */
+  readonly arrays: ArrayStore;
   /** Alert definitions, states, history and notifications (alert-store.ts). */
   readonly alerts: AlertStore;
   /** Telemetry services, keys and records (telemetry-store.ts). */

@@ -35,7 +35,7 @@ function readRangeHeader(text: string | undefined): RangeRequest | null {
  * buffered or size-limited by the body parser. The Content-Type is kept aside for the upload's MIME type (and
  * checked there), so that no parser refuses it first. Returns where to find it.
  */
-function acceptRawBodies(scope: FastifyInstance): (request: FastifyRequest) => string | undefined {
+export function acceptRawBodies(scope: FastifyInstance): (request: FastifyRequest) => string | undefined {
   const types = new WeakMap<FastifyRequest, string | undefined>();
   scope.addHook('onRequest', async function keepContentType(request) {
     types.set(request, header(request, 'content-type'));
@@ -150,7 +150,7 @@ export function registerArtifactRoutes(
 }
 
 /** An upload refused before its end: cut off by the client (400), or answered while it still sends. */
-function uploadError(error: unknown, request: FastifyRequest): unknown {
+export function uploadError(error: unknown, request: FastifyRequest): unknown {
   if (request.raw.readableAborted) {
     return new SimscopeError('bad_request', 'the upload was cut off before all its bytes arrived', {
       cause: error,

@@ -1,0 +1,362 @@
+import { Readable } from 'node:stream';
+import { promisify } from 'node:util';
+import { deflate, inflate } from 'node:zlib';
+import {
+  ARRAY_LIMITS,
+  type ArrayAxis,
+  type ArrayDataView,
+  type ArrayDtype,
+  type ArraySeriesView,
+  type ArrayStepView,
+  type DimRange,
+  DTYPE_BYTES,
+  elementCount,
+  parseAxes,
+  parseRegion,
+  regionShape,
+  SimscopeError,
+} from '@simscope/protocol';
+import type { BlobStore } from '../blob/blob-store.js';
+import type { ArrayChunk, ArrayStepRecord } from '../store/array-store.js';
+import type { RunRecord } from '../store/store.js';
+import type { ServiceContext } from './context.js';
+import { decodeCursor, pageOf } from './cursor.js';
+import { NotFoundError } from './errors.js';
+import type { MetricService } from './metric-service.js';
+
+// The async zlib API runs in libuv's thread pool, so a big field never stalls the event loop.
+const deflateAsync = promisify(deflate);
+const inflateAsync = promisify(inflate);
+
+/** The writer under which array summaries are stored as metrics. */
+export const ARRAY_SUMMARY_WRITER = 'simscope.arrays';
+
+export interface SaveArrayInput {
+  name: string;
+  step: number;
+  time: number | null;
+  shape: number[];
+  dtype: ArrayDtype;
+  axes: string | null;
+}
+
+export interface ReadArrayInput {
+  name: string;
+  step: number | null;
+  nearest: boolean;
+  region: string | null;
+  format: 'raw' | 'json';
+}
+
+/** A read's answer: JSON, or raw little-endian bytes streamed with their dtype and shape. */
+export type ArrayRead =
+  | { format: 'json'; data: ArrayDataView }
+  | { format: 'raw'; step: ArrayStepRecord; shape: number[]; stream: Readable };
+
+type Typed =
+  | Int8Array
+  | Int16Array
+  | Int32Array
+  | BigInt64Array
+  | Uint8Array
+  | Uint16Array
+  | Uint32Array
+  | BigUint64Array
+  | Float32Array
+  | Float64Array;
+
+/** The elements of `bytes` (aligned: offset 0 of its own buffer) as a typed array of `dtype`. */
+export function typedView(dtype: ArrayDtype, bytes: Buffer): Typed {
+  const { buffer, byteOffset } = bytes;
+  const n = bytes.byteLength / DTYPE_BYTES[dtype];
+  switch (dtype) {
+    case 'int8':
+      return new Int8Array(buffer, byteOffset, n);
+    case 'int16':
+      return new Int16Array(buffer, byteOffset, n);
+    case 'int32':
+      return new Int32Array(buffer, byteOffset, n);
+    case 'int64':
+      return new BigInt64Array(buffer, byteOffset, n);
+    case 'uint8':
+      return new Uint8Array(buffer, byteOffset, n);
+    case 'uint16':
+      return new Uint16Array(buffer, byteOffset, n);
+    case 'uint32':
+      return new Uint32Array(buffer, byteOffset, n);
+    case 'uint64':
+      return new BigUint64Array(buffer, byteOffset, n);
+    case 'float32':
+      return new Float32Array(buffer, byteOffset, n);
+    case 'float64':
+      return new Float64Array(buffer, byteOffset, n);
+  }
+}
+
+/** Min, max and sum over the finite elements seen so far. */
+class Summary {
+  min = Number.POSITIVE_INFINITY;
+  max = Number.NEGATIVE_INFINITY;
+  sum = 0;
+  count = 0;
+
+  add(values: Typed): void {
+    let { min, max, sum, count } = this;
+    for (let i = 0; i < values.length; i++) {
+      const v = Number(values[i]);
+      if (!Number.isFinite(v)) continue;
+      if (v < min) min = v;
+      if (v > max) max = v;
+      sum += v;
+      count++;
+    }
+    Object.assign(this, { min, max, sum, count });
+  }
+
+  get result(): { min: number | null; max: number | null; mean: number | null } {
+    if (this.count === 0) return { min: null, max: null, mean: null };
+    return { min: this.min, max: this.max, mean: this.sum / this.count };
+  }
+}
+
+export function arrayStepView(s: ArrayStepRecord): ArrayStepView {
+  return {
+    name: s.name,
+    step: s.step,
+    time: s.time,
+    shape: s.shape,
+    dtype: s.dtype,
+    axes: s.axes,
+    min: s.min,
+    max: s.max,
+    mean: s.mean,
+    storedBytes: s.storedBytes,
+    created: s.createdAt,
+  };
+}
+
+function jsonNumber(v: number | bigint): number | string {
+  const n = Number(v);
+  return Number.isFinite(n) ? n : String(n);
+}
+
+/**
+ * Array series: steps arrive as streamed little-endian bytes, are cut into chunks of `ARRAY_LIMITS.chunkBytes`,
+ * summarised, deflated and stored as blobs one chunk at a time, so a field never sits in memory whole.
+ */
+export class ArrayService {
+  readonly #blobs: BlobStore | null;
+  readonly #metrics: MetricService;
+
+  constructor(options: { blobs: BlobStore | null | undefined; metrics: MetricService }) {
+    this.#blobs = options.blobs ?? null;
+    this.#metrics = options.metrics;
+  }
+
+  #store(): BlobStore {
+    if (!this.#blobs)
+      throw new SimscopeError(
+        'unavailable',
+        'arrays need a blob store; start the server with one (--blob-dir or S3)',
+      );
+    return this.#blobs;
+  }
+
+  async save(
+    ctx: ServiceContext,
+    run: RunRecord,
+    input: SaveArrayInput,
+    body: AsyncIterable<Buffer> | undefined,
+  ): Promise<ArrayStepView> {
+    const blobs = this.#store();
+    const axes: ArrayAxis[] | null = input.axes === null ? null : parseAxes(input.axes, input.shape);
+    const size = DTYPE_BYTES[input.dtype];
+    const expected = elementCount(input.shape) * size;
+    const summary = new Summary();
+    const chunks: ArrayChunk[] = [];
+    let pending = Buffer.alloc(Math.min(ARRAY_LIMITS.chunkBytes, expected));
+    let filled = 0;
+    let received = 0;
+    const flush = async () => {
+      const raw = pending.subarray(0, filled);
+      summary.add(typedView(input.dtype, raw));
+      const packed = await deflateAsync(raw);
+      const staged = await blobs.stage(Readable.from([packed]));
+      await blobs.commit(staged);
+      chunks.push({ sha256: staged.sha256, size: staged.size });
+      pending = Buffer.alloc(Math.min(ARRAY_LIMITS.chunkBytes, expected - received));
+      filled = 0;
+    };
+    // Read by hand, not with for-await: leaving that loop would destroy the request, and a refused upload's
+    // sender still has to get the answer (the route lingers to read the rest).
+    const pieces = (body ?? Readable.from([]))[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    for (let next = await pieces.next(); !next.done; next = await pieces.next()) {
+      const piece = next.value;
+      let at = 0;
+      while (at < piece.length) {
+        if (received >= expected) {
+          throw new SimscopeError(
+            'invalid_body',
+            `body: more than the ${expected} bytes that shape ${input.shape.join('×')} of ${input.dtype} takes`,
+            { details: { field: 'body', expected } },
+          );
+        }
+        const take = Math.min(piece.length - at, pending.length - filled);
+        piece.copy(pending, filled, at, at + take);
+        filled += take;
+        at += take;
+        received += take;
+        if (filled === pending.length) await flush();
+      }
+    }
+    if (received !== expected) {
+      throw new SimscopeError(
+        'invalid_body',
+        `body: ${received} bytes, but shape ${input.shape.join('×')} of ${input.dtype} takes ${expected}`,
+        { details: { field: 'body', expected, received } },
+      );
+    }
+    const stats = summary.result;
+    const saved = await ctx.store.arrays.saveArrayStep(
+      {
+        runPk: run.pk,
+        name: input.name,
+        step: input.step,
+        time: input.time,
+        shape: input.shape,
+        dtype: input.dtype,
+        axes,
+        ...stats,
+        createdAt: ctx.now(),
+      },
+      chunks,
+    );
+    await this.#summaryMetrics(ctx, run, saved);
+    return arrayStepView(saved);
+  }
+
+  /** The step's min, max and mean as metrics `name.min` …, so alerts and charts see them. */
+  async #summaryMetrics(ctx: ServiceContext, run: RunRecord, s: ArrayStepRecord): Promise<void> {
+    const series = (['min', 'max', 'mean'] as const)
+      .filter((k) => s[k] !== null)
+      .map((k) => ({
+        name: `${s.name}.${k}`,
+        steps: Float64Array.of(s.step),
+        times: s.time === null ? null : Float64Array.of(s.time),
+        timestamps: null,
+        values: Float64Array.of(s[k] as number),
+      }));
+    if (series.length === 0) return;
+    await this.#metrics.ingest(ctx, run, { writer: ARRAY_SUMMARY_WRITER, seq: s.pk, clock: null, series });
+  }
+
+  async list(
+    ctx: ServiceContext,
+    run: RunRecord,
+    query: { name: string | null; limit: number; next?: string },
+  ): Promise<{ items: ArraySeriesView[] | ArrayStepView[]; next: string | null }> {
+    if (query.name === null) {
+      const [after] = query.next ? decodeCursor(query.next, ['string']) : [null];
+      const rows = await ctx.store.arrays.listArraySeries(run.pk, after, query.limit + 1);
+      return pageOf(
+        rows,
+        query.limit,
+        (r) => r,
+        (last) => [last.name],
+      );
+    }
+    const [after] = query.next ? decodeCursor(query.next, ['integer']) : [null];
+    const rows = await ctx.store.arrays.listArraySteps(run.pk, query.name, after, query.limit + 1);
+    return pageOf(rows, query.limit, arrayStepView, (last) => [last.step]);
+  }
+
+  async read(ctx: ServiceContext, run: RunRecord, input: ReadArrayInput): Promise<ArrayRead> {
+    const blobs = this.#store();
+    const step = await ctx.store.arrays.getArrayStep(run.pk, input.name, input.step, input.nearest);
+    if (!step) {
+      const which = input.step === null ? '' : ` at step ${input.step}`;
+      throw new NotFoundError('run', run.name, `has no array '${input.name}'${which}`);
+    }
+    const region = parseRegion(input.region, step.shape);
+    const shape = regionShape(region);
+    const count = elementCount(shape);
+    if (input.format === 'json' && count > ARRAY_LIMITS.jsonElements) {
+      throw new SimscopeError(
+        'invalid_field',
+        `query.region: selects ${count} elements; a JSON read returns at most ${ARRAY_LIMITS.jsonElements} (use format=raw or a stride)`,
+        { details: { field: 'query.region' } },
+      );
+    }
+    const chunks = await ctx.store.arrays.arrayChunks(step.pk);
+    const whole = region.every((r, d) => r.start === 0 && r.stop === step.shape[d] && r.stride === 1);
+    const source = whole ? wholeChunks(blobs, chunks) : regionBytes(blobs, chunks, step, region);
+    if (input.format === 'raw') return { format: 'raw', step, shape, stream: Readable.from(source) };
+    const parts: Buffer[] = [];
+    for await (const part of source) parts.push(part);
+    const values = Array.from(typedView(step.dtype, Buffer.from(Buffer.concat(parts))), jsonNumber);
+    return {
+      format: 'json',
+      data: { name: step.name, step: step.step, time: step.time, dtype: step.dtype, shape, values },
+    };
+  }
+}
+
+async function readChunk(blobs: BlobStore, chunk: ArrayChunk): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const part of await blobs.read(chunk.sha256)) parts.push(part as Buffer);
+  return inflateAsync(Buffer.concat(parts));
+}
+
+async function* wholeChunks(blobs: BlobStore, chunks: readonly ArrayChunk[]): AsyncGenerator<Buffer> {
+  for (const chunk of chunks) yield await readChunk(blobs, chunk);
+}
+
+/**
+ * The elements of `region` in C order, inflating only the chunks that hold some of them (each at most once, as
+ * they are visited in order); yields about a chunk's worth of bytes at a time.
+ */
+async function* regionBytes(
+  blobs: BlobStore,
+  chunks: readonly ArrayChunk[],
+  step: ArrayStepRecord,
+  region: readonly DimRange[],
+): AsyncGenerator<Buffer> {
+  const size = DTYPE_BYTES[step.dtype];
+  const perChunk = ARRAY_LIMITS.chunkBytes / size;
+  const strides = step.shape.map((_, d) => elementCount(step.shape.slice(d + 1)));
+  const last = region.length - 1;
+  const outer = regionShape(region.slice(0, last));
+  const inner = region[last]!;
+  const innerCount = Math.ceil((inner.stop - inner.start) / inner.stride);
+  let loaded = -1;
+  let data: Buffer = Buffer.alloc(0);
+  let out = Buffer.alloc(ARRAY_LIMITS.chunkBytes);
+  let at = 0;
+  const index = new Array<number>(outer.length).fill(0);
+  for (let row = 0, rows = elementCount(outer); row < rows; row++) {
+    let base = 0;
+    for (let d = 0; d < outer.length; d++)
+      base += (region[d]!.start + index[d]! * region[d]!.stride) * strides[d]!;
+    for (let k = 0; k < innerCount; k++) {
+      const e = base + inner.start + k * inner.stride;
+      const c = Math.floor(e / perChunk);
+      if (c !== loaded) {
+        data = await readChunk(blobs, chunks[c]!);
+        loaded = c;
+      }
+      const offset = (e - c * perChunk) * size;
+      data.copy(out, at, offset, offset + size);
+      at += size;
+      if (at === out.length) {
+        yield out;
+        out = Buffer.alloc(ARRAY_LIMITS.chunkBytes);
+        at = 0;
+      }
+    }
+    for (let d = outer.length - 1; d >= 0; d--) {
+      if (++index[d]! < outer[d]!) break;
+      index[d] = 0;
+    }
+  }
+  if (at > 0) yield out.subarray(0, at);
+}

@@ -1,0 +1,64 @@
+import type { ArrayAxis, ArrayDtype } from '@simscope/protocol';
+
+/** One deflated chunk of an array step's elements, stored as a blob. */
+export interface ArrayChunk {
+  sha256: string;
+  /** Compressed bytes. */
+  size: number;
+}
+
+/** One step of an array series: its index and summary; the elements are its chunks, in order. */
+export interface ArrayStepRecord {
+  pk: number;
+  runPk: number;
+  name: string;
+  step: number;
+  time: number | null;
+  shape: number[];
+  dtype: ArrayDtype;
+  axes: ArrayAxis[] | null;
+  min: number | null;
+  max: number | null;
+  mean: number | null;
+  storedBytes: number;
+  createdAt: number;
+}
+
+export type NewArrayStep = Omit<ArrayStepRecord, 'pk' | 'storedBytes'>;
+
+/** One array series of a run, as listed. */
+export interface ArraySeriesRecord {
+  name: string;
+  steps: number;
+  firstStep: number;
+  lastStep: number;
+  dtype: ArrayDtype;
+  shape: number[];
+}
+
+/** Array steps and their chunk index; part of `Store`. */
+export interface ArrayStore {
+  /**
+   * Saves a step with its chunks (whose bytes are already in the blob store), replacing any step of that
+   * (run, name, step); the replaced step's blobs are queued for collection.
+   */
+  saveArrayStep(step: NewArrayStep, chunks: readonly ArrayChunk[]): Promise<ArrayStepRecord>;
+  /** The step, or with `nearest` the stored step nearest to it (the lower on a tie); null step: the last. */
+  getArrayStep(
+    runPk: number,
+    name: string,
+    step: number | null,
+    nearest?: boolean,
+  ): Promise<ArrayStepRecord | undefined>;
+  /** Chunks of a step in order. */
+  arrayChunks(stepPk: number): Promise<ArrayChunk[]>;
+  /** Array series of a run by name, after `after`. */
+  listArraySeries(runPk: number, after: string | null, limit: number): Promise<ArraySeriesRecord[]>;
+  /** Steps of one series in step order, after step `after`. */
+  listArraySteps(
+    runPk: number,
+    name: string,
+    after: number | null,
+    limit: number,
+  ): Promise<ArrayStepRecord[]>;
+}

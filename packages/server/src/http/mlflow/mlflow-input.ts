@@ -50,6 +50,9 @@ export function list(input: Input, field: string): unknown[] {
   return value;
 }
 
+/** `metrics[3].value`, or `value` for the fields of a request's top level (`field` empty). */
+const at = (field: string, name: string) => (field ? `${field}.${name}` : name);
+
 /** Kinds of named entries MLflow checks alike, as its messages name them. */
 export type EntryKind = 'metric' | 'parameter' | 'tag';
 
@@ -82,8 +85,8 @@ function lengthLimit(label: string, value: string, limit: number): void {
 
 /** A metric, param or tag name as MLflow's validation accepts it. */
 function checkKey(key: unknown, kind: EntryKind, field: string): string {
-  if (key === undefined || key === null || key === '') throw missing(`${field}.key`);
-  if (typeof key !== 'string') throw invalid(`${field}.key`, key, 'expected a string');
+  if (key === undefined || key === null || key === '') throw missing(at(field, 'key'));
+  if (typeof key !== 'string') throw invalid(at(field, 'key'), key, 'expected a string');
   if (!KEY_PATTERN.test(key)) {
     throw new MlflowError(
       'INVALID_PARAMETER_VALUE',
@@ -108,7 +111,7 @@ export function keyValue(raw: unknown, kind: 'parameter' | 'tag', field: string)
   const entry = raw as Input;
   const key = checkKey(entry.key, kind, field);
   const value = entry.value === undefined || entry.value === null ? '' : entry.value;
-  if (typeof value !== 'string') throw invalid(`${field}.value`, value, 'expected a string');
+  if (typeof value !== 'string') throw invalid(at(field, 'value'), value, 'expected a string');
   lengthLimit(`${VALUE_LIMIT[kind].label} value`, value, VALUE_LIMIT[kind].limit);
   return { key, value };
 }
@@ -131,14 +134,14 @@ export function metricPoint(raw: unknown, field: string): Point {
   if (typeof value === 'string' && value in NON_FINITE) value = NON_FINITE[value];
   const timestamp = entry.timestamp;
   if (typeof value !== 'number') {
-    if (value === undefined || value === null) throw missing(`${field}.value`);
+    if (value === undefined || value === null) throw missing(at(field, 'value'));
     throw new MlflowError(
       'INVALID_PARAMETER_VALUE',
       `Got invalid value ${JSON.stringify(value)} for metric '${key}' (timestamp=${String(timestamp)}). Please specify value as a valid double (64-bit floating point)`,
     );
   }
   const ms = int(entry, 'timestamp');
-  if (ms === undefined) throw missing(`${field}.timestamp`);
+  if (ms === undefined) throw missing(at(field, 'timestamp'));
   if (ms < 0 || ms > LIMITS.maxMicros / 1000) {
     throw new MlflowError(
       'INVALID_PARAMETER_VALUE',

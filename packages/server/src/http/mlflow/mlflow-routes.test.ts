@@ -100,6 +100,24 @@ describe.each(BACKENDS)('MLflow REST API on %s', (backend) => {
           "Missing value for required parameter 'name'. See the API docs for more information about request parameters.",
       },
     });
+    expect(
+      await mlflow('POST', 'experiments/set-experiment-tag', {
+        experiment_id: id,
+        key: 'owner',
+        value: 'cfd-team',
+      }),
+    ).toEqual({ status: 200, body: {} });
+    expect((await mlflow('GET', 'experiments/get', { experiment_id: id })).body.experiment.tags).toEqual([
+      { key: 'owner', value: 'cfd-team' },
+    ]);
+    expect(
+      (await mlflow('POST', 'experiments/set-experiment-tag', { experiment_id: id, key: '', value: 'x' }))
+        .body,
+    ).toEqual({
+      error_code: 'INVALID_PARAMETER_VALUE',
+      message:
+        "Missing value for required parameter 'key'. See the API docs for more information about request parameters.",
+    });
     const defaultExp = await mlflow('GET', 'experiments/get', { experiment_id: '0' }, { prefix: 'ajax-api' });
     expect(defaultExp.body.experiment).toMatchObject({ experiment_id: '0', name: 'Default' });
   });

@@ -1,6 +1,7 @@
 import {
   folderCreateSchema,
   formatFilter,
+  type JsonObject,
   LIMITS,
   parseInput,
   type RouteScope,
@@ -96,6 +97,14 @@ function registerExperimentRoutes(route: Route, api: MlflowRuns): void {
   route('GET', '/experiments/get', 'read', async (input, c) => ({
     experiment: experimentView(await api.experimentFolder(c, str(input, 'experiment_id', true))),
   }));
+
+  route('POST', '/experiments/set-experiment-tag', 'write', async (input, c) => {
+    const folder = await api.experimentFolder(c, str(input, 'experiment_id', true));
+    const tag = keyValue(input, 'tag', '');
+    const tags = { ...asObject(folder.metadata.tags), [tag.key]: tag.value } as JsonObject;
+    await folders.update(c, folder.id, { metadata: { tags } });
+    return {};
+  });
 
   route('GET', '/experiments/get-by-name', 'read', async (input, c) => {
     const name = str(input, 'experiment_name', true);
@@ -199,19 +208,19 @@ function registerRunRoutes(route: Route, api: MlflowRuns, runs: RunService): voi
 function registerLoggingRoutes(route: Route, api: MlflowRuns, runs: RunService): void {
   route('POST', '/runs/log-metric', 'write', async (input, c) => {
     const run = await api.findRun(c, input);
-    await api.logPoints(c, run, [metricPoint(input, 'metric')]);
+    await api.logPoints(c, run, [metricPoint(input, '')]);
     return {};
   });
 
   route('POST', '/runs/log-parameter', 'write', async (input, c) => {
     const run = await api.findRun(c, input);
-    await api.writeMetadata(c, run, [keyValue(input, 'parameter', 'param')], []);
+    await api.writeMetadata(c, run, [keyValue(input, 'parameter', '')], []);
     return {};
   });
 
   route('POST', '/runs/set-tag', 'write', async (input, c) => {
     const run = await api.findRun(c, input);
-    await api.writeMetadata(c, run, [], [keyValue(input, 'tag', 'tag')]);
+    await api.writeMetadata(c, run, [], [keyValue(input, 'tag', '')]);
     return {};
   });
 

@@ -19,6 +19,17 @@ function pointsOf(body: unknown): number {
   return points;
 }
 
+const MLFLOW_METRICS = /^\/mlflow\/(?:ajax-)?api\/2\.0\/mlflow\/runs\/log-(batch|metric)$/;
+
+/** Points of a metric write through the MLflow API (`log-batch`, `log-metric`), or null for any other route. */
+function mlflowPointsOf(route: string | undefined, body: unknown): number | null {
+  const match = route ? MLFLOW_METRICS.exec(route) : null;
+  if (!match) return null;
+  if (match[1] === 'metric') return 1;
+  const metrics = (body as { metrics?: unknown } | null)?.metrics;
+  return Array.isArray(metrics) ? metrics.length : 0;
+}
+
 /** Bytes an artifact upload announces (`Content-Length`, else the `size` query); 0 when it does not say. */
 function artifactBytesOf(request: FastifyRequest): number {
   const length = Number(request.headers['content-length'] ?? (request.query as { size?: string }).size);
@@ -39,10 +50,11 @@ export function registerRateLimits(
     const auth = request.auth;
     if (!auth) return;
     const route = request.routeOptions.url;
+    const points = route === INGEST_METRICS ? pointsOf(request.body) : mlflowPointsOf(route, request.body);
     const refusal = await limiter.admit({
       tokenId: auth.token.id,
       workspaceId: auth.workspace?.id ?? null,
-      ...(route === INGEST_METRICS ? { points: pointsOf(request.body) } : {}),
+      ...(points === null ? {} : { points }),
       ...(route === SAVE_ARTIFACT ? { artifactBytes: artifactBytesOf(request) } : {}),
     });
     if (refusal === null) return;

@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, BACKENDS, openTestApp } from '../../../../../test/fixtures.js';
+import { ADMIN_TOKEN, BACKENDS, openTestApp, openTestStore } from '../../../../../test/fixtures.js';
+import { bootstrap } from '../../bootstrap.js';
+import { parseRateLimits } from '../../services/rate-limit.js';
+import { createApp } from '../app.js';
 
 // Requests are shaped as MLflow's Python client sends them (mlflow/store/tracking/rest_store.py over
 // service.proto): GET with query parameters for reads, POST with JSON bodies (run_id and run_uuid both set).
@@ -583,6 +586,58 @@ describe.each(BACKENDS)('MLflow REST API on %s', (backend) => {
       (await mlflow('GET', 'metrics/get-history', { run_id: nativeId, metric_key: 'acc' })).body,
     ).toEqual({
       metrics: [{ key: 'acc', value: 0.9, timestamp: T0, step: 5 }],
+    });
+  });
+});
+
+describe.each(BACKENDS)('MLflow API under rate limits on %s', (backend) => {
+  let opened: Awaited<ReturnType<typeof openTestStore>>;
+  let app: Awaited<ReturnType<typeof createApp>>;
+  const clock = { now: 1_700_000_000_250_000 };
+  beforeAll(async () => {
+    opened = await openTestStore(backend);
+    await bootstrap(opened.store, clock.now, ADMIN_TOKEN);
+    app = await createApp({
+      store: opened.store,
+      now: () => clock.now,
+      rateLimits: parseRateLimits('workspace.points=10'),
+    });
+  });
+  afterAll(async () => {
+    await app.close();
+    await opened.cleanup();
+  });
+
+  it('counts log-batch and log-metric points against the points limit and answers REQUEST_LIMIT_EXCEEDED', async () => {
+    const post = (path: string, payload: unknown) =>
+      app.inject({
+        method: 'POST',
+        url: `/mlflow/api/2.0/mlflow/${path}`,
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+        payload: payload as string,
+      });
+    const runId = (await post('runs/create', { experiment_id: '0', run_name: 'limited' })).json().run.info
+      .run_id;
+    const metrics = (n: number) =>
+      Array.from({ length: n }, (_, i) => ({ key: 'loss', value: i, timestamp: 1_700_000_000_000, step: i }));
+    expect((await post('runs/log-batch', { run_id: runId, metrics: metrics(9) })).statusCode).toBe(200);
+    expect(
+      (
+        await post('runs/log-metric', {
+          run_id: runId,
+          key: 'loss',
+          value: 1,
+          timestamp: 1_700_000_000_000,
+          step: 9,
+        })
+      ).statusCode,
+    ).toBe(200);
+    const refused = await post('runs/log-batch', { run_id: runId, metrics: metrics(1) });
+    expect(refused.statusCode).toBe(429);
+    expect(refused.headers['retry-after']).toBe('1');
+    expect(refused.json()).toEqual({
+      error_code: 'REQUEST_LIMIT_EXCEEDED',
+      message: 'rate limit workspace.points reached; retry in 1 s',
     });
   });
 });

@@ -11,17 +11,8 @@ import {
   type RunStatus,
   timestampMicros,
 } from '@simscope/protocol';
-import { encodeObject } from './artifact-codec.js';
-import { checkArtifactName, checkCategory } from './artifact-names.js';
-import {
-  type ArtifactInfo,
-  mapLimit,
-  planUploads,
-  type SaveManyOptions,
-  type SaveOptions,
-  uploadBytes,
-  uploadFile,
-} from './artifacts.js';
+import { checkCategory } from './artifact-names.js';
+import { type ArtifactInfo, type SaveManyOptions, type SaveOptions, uploadFile } from './artifacts.js';
 import { BatchSender, type SendStats } from './batch-sender.js';
 import { type ResolvedConnection, resolveConfig } from './config.js';
 import { ClientError } from './errors.js';
@@ -29,6 +20,7 @@ import { HttpTransport } from './http-transport.js';
 import { captureConsole, eventStream, type LogCaptureOptions } from './log-capture.js';
 import { MetricQueue } from './metric-queue.js';
 import { eventText, heartbeatTimeoutOf, saveOptions } from './run-arguments.js';
+import { uploadMany, uploadObject } from './run-artifacts.js';
 import {
   type CloseResult,
   checkRunConfig,
@@ -40,6 +32,9 @@ import {
 } from './run-options.js';
 import { newRunId, type SpoolRecordKind, spoolDirectory } from './spool.js';
 import { isTransient } from './spool-upload.js';
+
+/** Bytes of logged arrays a run holds while they wait to be sent. */
+const ARRAY_QUEUE_BYTES = 256 * 1024 * 1024;
 
 type RunAnswer = { id: string; name: string | null; status: RunStatus };
 
@@ -70,6 +65,7 @@ export class Run implements AsyncDisposable {
   #closing: Promise<CloseResult> | undefined;
   #dropped = 0;
   #droppedEvents = 0;
+  #arrays: ArraySender | undefined;
   readonly #writer = `w-${randomBytes(6).toString('hex')}`;
 
   /** The server's id of this run, once `init` succeeded. */
@@ -452,8 +448,39 @@ export class Run implements AsyncDisposable {
     }
   }
 
+  /**
+   * Logs one step of an array series (a 1-, 2- or 3-D field): `run.logArray('T', field, { step, shape: [ny, nx] })`.
+   * The array is copied and sent in the background, never waiting for the network; its min, max and mean also
+   * become metrics `T.min`, `T.max`, `T.mean`. Arrays are not spooled: see docs/fields.md.
+   */
+  logArray(name: string, array: NumericArray, options: LogArrayOptions): void {
+    if (this.#closing !== undefined) return;
+    try {
+      const { transport, id } = this.#artifactTarget();
+      const pending = pendingArray(name, array, options);
+      this.#arrays ??= new ArraySender(transport, id, ARRAY_QUEUE_BYTES, (error) => this.#fail(error));
+      this.#arrays.add(pending);
+    } catch (error) {
+      this.#fail(error);
+    }
+  }
+
+  /**
+   * Logs a histogram for one step: raw values (binned here, `bins` per dimension), `{ x, y }` pairs for a 2-D one,
+   * or `{ edges, counts }` already counted. Stored as an array of counts with the edges on its axes.
+   */
+  logHistogram(name: string, values: HistogramInput, options: LogHistogramOptions): void {
+    try {
+      const { counts, shape, axes } = histogramArray(values, options);
+      this.logArray(name, counts, { step: options.step, time: options.time, shape, axes });
+    } catch (error) {
+      this.#fail(error);
+    }
+  }
+
   /** Sends what is queued and waits for it, without ending the run. */
   async flush(): Promise<SendStats | null> {
+    await this.#arrays?.flush();
     return this.#sender ? this.#sender.flush() : null;
   }
 
@@ -493,6 +520,7 @@ export class Run implements AsyncDisposable {
         timestamp: nowMicros(),
       });
     }
+    await this.#arrays?.flush();
     await this.#patch({ status });
     const stats = await sender.close();
     return {
@@ -574,14 +602,7 @@ export class Run implements AsyncDisposable {
       const { transport, id } = this.#artifactTarget();
       checkCategory(category);
       const options = saveOptions(method, positional, preservePath, count);
-      const plan = await planUploads(paths, options.preservePath ?? false);
-      return await mapLimit(plan, options.concurrency ?? 4, ({ path, name }) =>
-        uploadFile(transport, id, path, category, {
-          name,
-          mimeType: options.mimeType,
-          metadata: options.metadata,
-        }),
-      );
+      return await uploadMany(transport, id, paths, category, options);
     } catch (error) {
       this.#fail(error);
       return [];
@@ -600,13 +621,7 @@ export class Run implements AsyncDisposable {
   ): Promise<ArtifactInfo | undefined> {
     try {
       const { transport, id } = this.#artifactTarget();
-      const encoded = encodeObject(value);
-      return await uploadBytes(transport, id, encoded.bytes, {
-        name: checkArtifactName(name),
-        category: checkCategory(category),
-        mimeType: encoded.mimeType,
-        metadata: { ...encoded.metadata, ...options.metadata },
-      });
+      return await uploadObject(transport, id, value, { ...options, category, name });
     } catch (error) {
       this.#fail(error);
       return undefined;

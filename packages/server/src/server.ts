@@ -2,21 +2,16 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nowMicros } from '@simscope/protocol';
+import { startBackgroundWork } from './background-work.js';
 import { openBlobStore } from './blob/open-blob-store.js';
 import type { BootstrapResult } from './bootstrap.js';
 import type { ServerConfig } from './config.js';
-import { createApp, SERVER_VERSION } from './http/app.js';
+import { createApp } from './http/app.js';
 import { listenMetrics, ServerMetrics } from './http/metrics.js';
-import { AlertEngine } from './services/alert-engine.js';
-import { ArtifactService } from './services/artifact-service.js';
 import { hashToken } from './services/auth-service.js';
 import { DomainEvents } from './services/domain-events.js';
-import { EmailNotifier } from './services/email-notifier.js';
 import { PostgresEventBridge } from './services/event-bridge.js';
 import { LEASES, openLeases } from './services/leases.js';
-import { applyRetention } from './services/retention.js';
-import { LostRunSweeper, runView } from './services/run-service.js';
-import { WebhookNotifier } from './services/webhook-notifier.js';
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.js';
 
@@ -90,66 +85,8 @@ export async function startServer(
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}`;
-  const sweeper = new LostRunSweeper(
-    store,
-    config.sweepInterval * 1000,
-    (runs) => {
-      app.log.info({ runs: runs.map((r) => r.id) }, 'runs lost');
-      for (const run of runs)
-        bus.publish({ type: 'run.changed', workspaceId: run.workspaceId, run: runView(run) });
-    },
-    leases,
-  );
-  sweeper.start();
   const publicUrl = config.publicUrl ?? url;
-  const alerts = new AlertEngine({
-    store,
-    intervalMs: config.alertInterval * 1000,
-    channels: {
-      ...(config.smtp ? { email: new EmailNotifier(config.smtp, publicUrl) } : {}),
-      webhook: new WebhookNotifier({
-        secret: config.webhookSecret,
-        publicUrl,
-        userAgent: `simscope/${SERVER_VERSION}`,
-        webhookAllow: config.webhookAllow,
-      }),
-    },
-    log: app.log,
-    leases,
-  });
-  alerts.start();
-  // Interrupted uploads and crashes can leave bytes behind; an hour of grace spares uploads still arriving.
-  const artifactSweeper = new ArtifactService({ blobs });
-  const sweepArtifacts = () => {
-    if (!leases.holds('blob-gc')) return;
-    artifactSweeper
-      .sweep(store, { graceMs: 3_600_000 })
-      .catch((error) => app.log.warn({ err: error }, 'artifact sweep failed'));
-  };
-  sweepArtifacts();
-  // Every minute a process may have taken the lease; the sweep itself runs at most hourly.
-  let lastArtifactSweep = Date.now();
-  const artifactTimer = setInterval(() => {
-    if (!leases.holds('blob-gc') || Date.now() - lastArtifactSweep < 3_600_000) return;
-    lastArtifactSweep = Date.now();
-    sweepArtifacts();
-  }, 60_000).unref();
-
-  let retentionRunning = false;
-  const retentionTimer = setInterval(() => {
-    if (!leases.holds('retention') || retentionRunning) return;
-    retentionRunning = true;
-    applyRetention({ store, now: nowMicros, bus, onRun: (action) => metrics.retentionRuns.inc({ action }) })
-      .then(
-        (done) => {
-          if (done.deleted + done.downsampled > 0) app.log.info(done, 'retention applied');
-        },
-        (error) => app.log.warn({ err: error }, 'retention failed'),
-      )
-      .finally(() => {
-        retentionRunning = false;
-      });
-  }, config.retentionInterval * 1000).unref();
+  const work = startBackgroundWork({ config, store, blobs, bus, leases, metrics, log: app.log, publicUrl });
 
   const say = (line: string) => process.stdout.write(`${line}\n`);
   say(
@@ -176,11 +113,8 @@ export async function startServer(
   const close = () => {
     closing ??= (async () => {
       draining = true;
-      sweeper.stop();
-      clearInterval(artifactTimer);
-      clearInterval(retentionTimer);
       metricsServer?.close();
-      await alerts.stop();
+      await work.stop();
       await app.close();
       await leases.stop();
       await bridge?.stop();

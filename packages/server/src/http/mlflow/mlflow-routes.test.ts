@@ -211,13 +211,16 @@ describe.each(BACKENDS)('MLflow REST API on %s', (backend) => {
         },
       },
     });
-    expect(await mlflow('POST', 'runs/update', { ...both, status: 'RUNNING' })).toEqual({
+    expect(await mlflow('POST', 'runs/update', { ...both, status: 'FAILED', end_time: T0 + 6000 })).toEqual({
       status: 400,
       body: {
         error_code: 'INVALID_STATE',
-        message: 'body.status: a completed run cannot become running; it has ended',
+        message: 'body.status: a completed run cannot become failed; it has ended',
       },
     });
+    // start_run(run_id=…) on an ended run: it stays FINISHED here, and takes more points.
+    const resumed = await mlflow('POST', 'runs/update', { ...both, status: 'RUNNING' });
+    expect(resumed.body.run_info).toMatchObject({ status: 'FINISHED', end_time: T0 + 5000 });
     expect((await mlflow('POST', 'runs/update', { ...both, status: 'DONE' })).body).toEqual({
       error_code: 'INVALID_PARAMETER_VALUE',
       message:

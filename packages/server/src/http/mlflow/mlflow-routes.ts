@@ -190,7 +190,10 @@ function registerRunRoutes(route: Route, api: MlflowRuns, runs: RunService): voi
       throw invalid('status', status, 'expected RUNNING, SCHEDULED, FINISHED, FAILED or KILLED');
     const changes: Record<string, unknown> = {};
     if (name !== undefined) changes.name = name;
-    if (mapped !== undefined && !(mapped === 'running' && run.status === 'lost') && mapped !== run.status) {
+    // `start_run(run_id=…)` sets an ended run RUNNING to log more; Simscope keeps it ended (its status rules) and
+    // takes the points, as MLflow does.
+    const resumes = mapped === 'running' && run.status !== 'created';
+    if (mapped !== undefined && !resumes && mapped !== run.status) {
       changes.status = mapped;
       if (end !== undefined) changes.statusAt = Math.min(end * 1000, c.now());
     }

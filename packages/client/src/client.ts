@@ -29,6 +29,7 @@ import {
   type RouteResponse,
 } from '@simscope/protocol';
 import { Unpackr } from 'msgpackr';
+import { type ArrayData, readArray } from './arrays.js';
 import { decodeObject } from './artifact-codec.js';
 import { checkArtifactName, checkCategory } from './artifact-names.js';
 import {
@@ -364,6 +365,19 @@ export class Client {
       Number.MAX_SAFE_INTEGER,
       1000,
     );
+  }
+
+  /**
+   * One step of a run's array series as a typed array of its dtype (the last step when `step` is absent; with
+   * `nearest`, the stored step nearest to `step`); `region` takes numpy-style slicing such as `'::4,100:200'`.
+   */
+  getArray(
+    run: string,
+    name: string,
+    step?: number,
+    options: { region?: string; nearest?: boolean } = {},
+  ): Promise<ArrayData> {
+    return readArray(this.#transport, run, name, step, options);
   }
 
   /**

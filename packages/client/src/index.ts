@@ -8,6 +8,14 @@ export type {
   RunFilters,
   TimeInput,
 } from '@simscope/protocol';
+export {
+  type ArrayData,
+  type HistogramInput,
+  histogramArray,
+  type LogArrayOptions,
+  type LogHistogramOptions,
+  type NumericArray,
+} from './arrays.js';
 export { artifactNameFor, detectMimeType } from './artifact-names.js';
 export type {
   ArtifactFilter,

@@ -11,6 +11,15 @@ import {
   type RunStatus,
   timestampMicros,
 } from '@simscope/protocol';
+import {
+  ArraySender,
+  type HistogramInput,
+  histogramArray,
+  type LogArrayOptions,
+  type LogHistogramOptions,
+  type NumericArray,
+  pendingArray,
+} from './arrays.js';
 import { checkCategory } from './artifact-names.js';
 import { type ArtifactInfo, type SaveManyOptions, type SaveOptions, uploadFile } from './artifacts.js';
 import { BatchSender, type SendStats } from './batch-sender.js';

@@ -52,6 +52,8 @@ export interface ArrayAxis {
   label?: string;
   /** One coordinate per index of the dimension. */
   values?: number[];
+  /** Bin edges of a histogram dimension: one more than its length, increasing. */
+  edges?: number[];
 }
 
 /** One stored step of an array series, as the API returns it. */
@@ -152,7 +154,7 @@ export function parseAxes(text: string, shape: readonly number[], field = 'query
   return raw.map((axis, i) => {
     if (axis === null || typeof axis !== 'object' || Array.isArray(axis))
       fail(`${field}[${i}]`, 'must be an object');
-    const { label, values, ...rest } = axis as Record<string, unknown>;
+    const { label, values, edges, ...rest } = axis as Record<string, unknown>;
     if (Object.keys(rest).length > 0) fail(`${field}[${i}]`, `unknown key '${Object.keys(rest)[0]}'`);
     const out: ArrayAxis = {};
     if (label !== undefined) {
@@ -166,6 +168,13 @@ export function parseAxes(text: string, shape: readonly number[], field = 'query
       if (values.some((v) => typeof v !== 'number' || !Number.isFinite(v)))
         fail(`${field}[${i}].values`, 'must be finite numbers');
       out.values = values as number[];
+    }
+    if (edges !== undefined) {
+      if (!Array.isArray(edges) || edges.length !== shape[i]! + 1)
+        fail(`${field}[${i}].edges`, `must list ${shape[i]! + 1} numbers`);
+      if (edges.some((v, k) => typeof v !== 'number' || !Number.isFinite(v) || (k > 0 && v <= edges[k - 1])))
+        fail(`${field}[${i}].edges`, 'must be finite increasing numbers');
+      out.edges = edges as number[];
     }
     return out;
   });

@@ -1,0 +1,291 @@
+import {
+  ARRAY_LIMITS,
+  type ArrayAxis,
+  type ArrayDtype,
+  type ArrayStepView,
+  DTYPE_BYTES,
+  parseShape,
+} from '@simscope/protocol';
+import { ClientError } from './errors.js';
+import type { HttpTransport } from './http-transport.js';
+
+/** The typed arrays `logArray` takes; the dtype follows from the kind. */
+export type NumericArray =
+  | Int8Array
+  | Int16Array
+  | Int32Array
+  | BigInt64Array
+  | Uint8Array
+  | Uint16Array
+  | Uint32Array
+  | BigUint64Array
+  | Float32Array
+  | Float64Array;
+
+export interface LogArrayOptions {
+  step: number;
+  /** Simulation time of the step. */
+  time?: number;
+  /** Dimensions in C order (default: one dimension of the array's length). */
+  shape?: readonly number[];
+  /** One `{ label, values }` per dimension (values: a coordinate per index; `edges`: one more than the length). */
+  axes?: ArrayAxis[];
+}
+
+export interface LogHistogramOptions {
+  step: number;
+  time?: number;
+  /** Bins per dimension when raw values are given (default 64). */
+  bins?: number;
+  /** `[low, high]` per dimension (default: the finite values' min and max). */
+  range?: [number, number] | [[number, number], [number, number]];
+}
+
+/** Histogram input: raw values (1-D), `{ x, y }` raw pairs (2-D), or bins already counted. */
+export type HistogramInput =
+  | ArrayLike<number>
+  | { x: ArrayLike<number>; y: ArrayLike<number> }
+  | { edges: ArrayLike<number> | [ArrayLike<number>, ArrayLike<number>]; counts: ArrayLike<number> };
+
+/** An array step read back: its elements as the typed array of its dtype. */
+export interface ArrayData {
+  step: number;
+  dtype: ArrayDtype;
+  shape: number[];
+  values: NumericArray;
+}
+
+const KINDS: [new (...args: never[]) => NumericArray, ArrayDtype][] = [
+  [Int8Array, 'int8'],
+  [Int16Array, 'int16'],
+  [Int32Array, 'int32'],
+  [BigInt64Array, 'int64'],
+  [Uint8Array, 'uint8'],
+  [Uint16Array, 'uint16'],
+  [Uint32Array, 'uint32'],
+  [BigUint64Array, 'uint64'],
+  [Float32Array, 'float32'],
+  [Float64Array, 'float64'],
+];
+
+function fail(field: string, message: string): never {
+  throw new ClientError('invalid_field', `${field}: ${message}`, 0);
+}
+
+/** The dtype of a typed array, or an error naming `field`. */
+export function dtypeOf(array: unknown, field = 'logArray array'): ArrayDtype {
+  for (const [kind, dtype] of KINDS) if (array instanceof kind) return dtype;
+  return fail(field, 'expected a typed array such as Float32Array');
+}
+
+/** A typed array of `dtype` over little-endian `bytes` (copied when not aligned). */
+export function typedArrayOf(dtype: ArrayDtype, bytes: Uint8Array): NumericArray {
+  const size = DTYPE_BYTES[dtype];
+  const aligned = bytes.byteOffset % size === 0 ? bytes : bytes.slice();
+  const kind = KINDS.find(([, d]) => d === dtype)![0] as unknown as new (
+    buffer: ArrayBufferLike,
+    offset: number,
+    length: number,
+  ) => NumericArray;
+  return new kind(aligned.buffer, aligned.byteOffset, aligned.byteLength / size);
+}
+
+/** One array step waiting to be sent: its query and a copy of its bytes (the caller may reuse its array). */
+export interface PendingArray {
+  query: Record<string, string | number | undefined>;
+  bytes: Uint8Array;
+}
+
+/** Checks an array and its options and copies it into a pending upload. */
+export function pendingArray(name: string, array: NumericArray, options: LogArrayOptions): PendingArray {
+  const dtype = dtypeOf(array);
+  if (!Number.isSafeInteger(options.step) || options.step < 0)
+    fail('logArray options.step', `must be a whole number ≥ 0, got ${options.step}`);
+  const shape = parseShape((options.shape ?? [array.length]).join(','), 'logArray options.shape');
+  const count = shape.reduce((a, b) => a * b, 1);
+  if (count !== array.length)
+    fail('logArray options.shape', `${shape.join('×')} is ${count} elements, the array has ${array.length}`);
+  // A copy, so that the simulation may overwrite its array at once.
+  const bytes = new Uint8Array(array.buffer, array.byteOffset, array.byteLength).slice();
+  return {
+    query: {
+      name,
+      step: options.step,
+      time: options.time,
+      shape: shape.join(','),
+      dtype,
+      axes: options.axes === undefined ? undefined : JSON.stringify(options.axes),
+    },
+    bytes,
+  };
+}
+
+function finiteRange(values: ArrayLike<number>): [number, number] {
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (!Number.isFinite(v)) continue;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  if (lo > hi) return [0, 1];
+  return lo === hi ? [lo - 0.5, hi + 0.5] : [lo, hi];
+}
+
+function edgesOf([lo, hi]: [number, number], bins: number): Float64Array {
+  return Float64Array.from({ length: bins + 1 }, (_, i) => (i === bins ? hi : lo + ((hi - lo) * i) / bins));
+}
+
+/** The bin of `v` among `bins` equal bins over [lo, hi] (the last bin holds hi), or -1 outside. */
+function binOf(v: number, lo: number, hi: number, bins: number): number {
+  if (!(v >= lo && v <= hi)) return -1;
+  return v === hi ? bins - 1 : Math.floor(((v - lo) / (hi - lo)) * bins);
+}
+
+/**
+ * A histogram as an array step: counts (float64) with the bin edges on its axes (`edges`, one more than the
+ * bins). Raw values are binned here, over `range` (default: their finite min and max); NaN, ±Infinity and
+ * values outside the range are left out.
+ */
+export function histogramArray(
+  input: HistogramInput,
+  options: LogHistogramOptions,
+): { counts: Float64Array; shape: number[]; axes: ArrayAxis[] } {
+  const bins = options.bins ?? 64;
+  if (!Number.isSafeInteger(bins) || bins < 1 || bins > ARRAY_LIMITS.side2d)
+    fail('logHistogram options.bins', `must be a whole number from 1 to ${ARRAY_LIMITS.side2d}`);
+  if ('counts' in input) {
+    const twoD = Array.isArray(input.edges) && typeof input.edges[0] !== 'number';
+    const edges = (twoD ? input.edges : [input.edges]) as ArrayLike<number>[];
+    const shape = edges.map((e) => e.length - 1);
+    const count = shape.reduce((a, b) => a * b, 1);
+    if (count !== input.counts.length)
+      fail('logHistogram counts', `expected ${count} counts for these edges, got ${input.counts.length}`);
+    return {
+      counts: Float64Array.from(input.counts),
+      shape,
+      axes: edges.map((e) => ({ edges: Array.from(e) })),
+    };
+  }
+  if ('x' in input) {
+    if (input.x.length !== input.y.length) fail('logHistogram values', 'x and y must have the same length');
+    const [rx, ry] = (options.range as [[number, number], [number, number]] | undefined) ?? [
+      finiteRange(input.x),
+      finiteRange(input.y),
+    ];
+    const counts = new Float64Array(bins * bins);
+    for (let i = 0; i < input.x.length; i++) {
+      const bx = binOf(input.x[i]!, rx[0], rx[1], bins);
+      const by = binOf(input.y[i]!, ry[0], ry[1], bins);
+      if (bx >= 0 && by >= 0) counts[bx * bins + by]!++;
+    }
+    return {
+      counts,
+      shape: [bins, bins],
+      axes: [{ edges: Array.from(edgesOf(rx, bins)) }, { edges: Array.from(edgesOf(ry, bins)) }],
+    };
+  }
+  const range = (options.range as [number, number] | undefined) ?? finiteRange(input);
+  const counts = new Float64Array(bins);
+  for (let i = 0; i < input.length; i++) {
+    const b = binOf(input[i]!, range[0], range[1], bins);
+    if (b >= 0) counts[b]!++;
+  }
+  return { counts, shape: [bins], axes: [{ edges: Array.from(edgesOf(range, bins)) }] };
+}
+
+/**
+ * Sends logged arrays in the background, one at a time, in the order logged; holds at most `maxBytes` waiting
+ * (an array that finds it full is dropped and counted). Not spooled to disk: arrays logged while the server is
+ * unreachable are retried by the transport, then reported through `onError`.
+ */
+export class ArraySender {
+  readonly #transport: HttpTransport;
+  readonly #runId: string;
+  readonly #maxBytes: number;
+  readonly #onError: (error: unknown) => void;
+  readonly #queue: PendingArray[] = [];
+  #queuedBytes = 0;
+  #running: Promise<void> | null = null;
+  dropped = 0;
+  sent = 0;
+
+  constructor(transport: HttpTransport, runId: string, maxBytes: number, onError: (error: unknown) => void) {
+    this.#transport = transport;
+    this.#runId = runId;
+    this.#maxBytes = maxBytes;
+    this.#onError = onError;
+  }
+
+  get queuedBytes(): number {
+    return this.#queuedBytes;
+  }
+
+  add(pending: PendingArray): void {
+    if (this.#queuedBytes + pending.bytes.byteLength > this.#maxBytes && this.#queue.length > 0) {
+      this.dropped++;
+      return;
+    }
+    this.#queue.push(pending);
+    this.#queuedBytes += pending.bytes.byteLength;
+    this.#running ??= this.#drain().finally(() => {
+      this.#running = null;
+    });
+  }
+
+  async #drain(): Promise<void> {
+    for (let next = this.#queue.shift(); next; next = this.#queue.shift()) {
+      try {
+        const bytes = next.bytes;
+        const answer = await this.#transport.streamCall('saveArray', {
+          params: { run: this.#runId },
+          query: next.query,
+          headers: { 'content-type': 'application/octet-stream' },
+          body: () => bytes,
+          length: bytes.byteLength,
+          // Saving a step again replaces it, so a retry is safe.
+          idempotent: true,
+        });
+        answer.body.resume();
+        await new Promise((resolve) => answer.body.once('end', resolve));
+        this.sent++;
+      } catch (error) {
+        this.#onError(error);
+      } finally {
+        this.#queuedBytes -= next.bytes.byteLength;
+      }
+    }
+  }
+
+  /** Waits until every array logged so far is sent (or has failed). */
+  async flush(): Promise<void> {
+    while (this.#running) await this.#running;
+  }
+}
+
+/** Reads one step of an array series (the last when `step` is absent) as a typed array. */
+export async function readArray(
+  transport: HttpTransport,
+  run: string,
+  name: string,
+  step: number | undefined,
+  options: { region?: string; nearest?: boolean } = {},
+): Promise<ArrayData> {
+  const answer = await transport.streamCall('readArray', {
+    params: { run },
+    query: { name, step, region: options.region, nearest: options.nearest ? 'true' : undefined },
+  });
+  const parts: Buffer[] = [];
+  for await (const part of answer.body) parts.push(part as Buffer);
+  const dtype = answer.headers.get('x-simscope-dtype') as ArrayDtype;
+  const shape = (answer.headers.get('x-simscope-shape') ?? '').split(',').map(Number);
+  return {
+    step: Number(answer.headers.get('x-simscope-step')),
+    dtype,
+    shape,
+    values: typedArrayOf(dtype, Buffer.concat(parts)),
+  };
+}
+
+export type { ArrayStepView };

@@ -63,11 +63,22 @@ export async function openTestApp(
   const clock = { now: Date.now() * 1000 };
   await bootstrap(store, clock.now, ADMIN_TOKEN);
   const app = await createApp({ store, now: () => clock.now, ...options });
+  const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
   return {
     app,
     store,
     clock,
-    auth: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    auth,
+    /** A call of the API as the admin, JSON in and out: the status and the parsed body (undefined if empty). */
+    call: async (method: string, url: string, payload?: unknown) => {
+      const res = await app.inject({
+        method: method as 'GET',
+        url: `/api/v1${url}`,
+        headers: auth,
+        ...(payload === undefined ? {} : { payload: payload as string }),
+      });
+      return { status: res.statusCode, body: (res.body ? res.json() : undefined) as Record<string, any> };
+    },
     close: async () => {
       await app.close();
       await cleanup();

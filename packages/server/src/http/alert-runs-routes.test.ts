@@ -10,15 +10,7 @@ describe.each(BACKENDS)('GET /alerts/:alert/runs on %s', (backend) => {
     await t.close();
   });
 
-  const call = async (method: string, url: string, payload?: unknown) => {
-    const res = await t.app.inject({
-      method: method as 'GET',
-      url: `/api/v1${url}`,
-      headers: t.auth,
-      ...(payload === undefined ? {} : { payload: payload as string }),
-    });
-    return { status: res.statusCode, body: res.body ? (res.json() as Record<string, any>) : undefined };
-  };
+  const call = (method: string, url: string, payload?: unknown) => t.call(method, url, payload);
 
   it('lists the runs an alert is attached to by name, the critical ones alone, page by page', async () => {
     for (const name of ['sweep-c', 'sweep-a', 'sweep-b']) {

@@ -10,15 +10,7 @@ describe.each(BACKENDS)('PATCH /alerts/:alert on %s', (backend) => {
     await t.close();
   });
 
-  const call = async (method: string, url: string, payload?: unknown) => {
-    const res = await t.app.inject({
-      method: method as 'GET',
-      url: `/api/v1${url}`,
-      headers: t.auth,
-      ...(payload === undefined ? {} : { payload: payload as string }),
-    });
-    return { status: res.statusCode, body: res.body ? (res.json() as Record<string, any>) : undefined };
-  };
+  const call = (method: string, url: string, payload?: unknown) => t.call(method, url, payload);
   const definition = {
     name: 'quality too low',
     metric: 'quality',

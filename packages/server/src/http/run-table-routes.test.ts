@@ -9,15 +9,7 @@ describe.each(BACKENDS)('run table on %s', (backend) => {
   afterAll(async () => {
     await t.close();
   });
-  const call = async (method: string, url: string, payload?: unknown) => {
-    const res = await t.app.inject({
-      method: method as 'GET',
-      url: `/api/v1${url}`,
-      headers: t.auth,
-      ...(payload === undefined ? {} : { payload: payload as string }),
-    });
-    return { status: res.statusCode, body: res.json() as Record<string, any> };
-  };
+  const call = (method: string, url: string, payload?: unknown) => t.call(method, url, payload);
 
   it('pages runs as columns with metadata and last metric values', async () => {
     const ids: string[] = [];

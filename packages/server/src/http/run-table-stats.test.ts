@@ -9,15 +9,7 @@ describe.each(BACKENDS)('run table summaries, paths and folder counts on %s', (b
   afterAll(async () => {
     await t.close();
   });
-  const call = async (method: string, url: string, payload?: unknown) => {
-    const res = await t.app.inject({
-      method: method as 'GET',
-      url: `/api/v1${url}`,
-      headers: t.auth,
-      ...(payload === undefined ? {} : { payload: payload as string }),
-    });
-    return { status: res.statusCode, body: res.json() as Record<string, any> };
-  };
+  const call = (method: string, url: string, payload?: unknown) => t.call(method, url, payload);
   const table = (query: Record<string, string>) =>
     call('GET', `/run-table?${new URLSearchParams(query).toString()}`);
 

@@ -2,38 +2,17 @@ import {
   LIMITS,
   type membershipCreateSchema,
   SimscopeError,
+  type TokenView,
   type tokenCreateSchema,
+  type UserView,
   type userCreateSchema,
+  type WorkspaceView,
   type workspaceCreateSchema,
 } from '@simscope/protocol';
 import type { z } from 'zod';
 import type { Store, TokenRecord, UserRecord, WorkspaceRecord } from '../store/store.js';
 import { hashToken, newId, newToken } from './auth-service.js';
 import { NotFoundError } from './errors.js';
-
-export interface UserView {
-  id: string;
-  name: string;
-  email: string | null;
-  admin: boolean;
-  created: number;
-}
-
-export interface WorkspaceView {
-  id: string;
-  name: string;
-  created: number;
-}
-
-export interface TokenView {
-  id: string;
-  user: string;
-  name: string;
-  scopes: string[];
-  created: number;
-  expires: number | null;
-  revoked: number | null;
-}
 
 export const userView = (u: UserRecord): UserView => ({
   id: u.id,

@@ -208,6 +208,7 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
     ctx,
     runs,
     metrics,
+    artifacts: kit.artifacts,
     authenticate: authenticator(auth, now),
   });
   registerWebUi(app, config.webRoot);

@@ -1,6 +1,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ArtifactService } from '../../services/artifact-service.js';
+import { mlflowArtifactScope } from './mlflow-artifacts.js';
 import { MlflowError, mlflowAnswer } from './mlflow-errors.js';
 import { type MlflowRoutesOptions, registerMlflowRoutes } from './mlflow-routes.js';
+
+export interface MlflowPluginOptions extends MlflowRoutesOptions {
+  artifacts: ArtifactService;
+}
 
 /** Where the MLflow API is served: `MLFLOW_TRACKING_URI=http://host:port/mlflow`. */
 export const MLFLOW_PREFIX = '/mlflow';
@@ -22,7 +28,7 @@ function basicToBearer(request: FastifyRequest): void {
  * MLflow's tracking REST API (2.0) under `/mlflow`, answering errors as MLflow does (`{ error_code, message }`).
  * Register with `app.register(mlflowPlugin, { prefix: MLFLOW_PREFIX, ... })`.
  */
-export async function mlflowPlugin(app: FastifyInstance, options: MlflowRoutesOptions): Promise<void> {
+export async function mlflowPlugin(app: FastifyInstance, options: MlflowPluginOptions): Promise<void> {
   app.addHook('onRequest', async function readBasicAuth(request) {
     basicToBearer(request);
   });
@@ -33,6 +39,9 @@ export async function mlflowPlugin(app: FastifyInstance, options: MlflowRoutesOp
     reply.status(answer.status).send(answer.body);
   });
   registerMlflowRoutes(app, options);
+  // Artifact bodies arrive as streams, in a scope of their own (as the native artifact routes do).
+  const { ctx, artifacts, authenticate } = options;
+  await app.register(mlflowArtifactScope, { ctx, artifacts, authenticate });
   // Also keeps every other path under /mlflow away from the web UI's catch-all route.
   const endpointNotFound = async function mlflowEndpointNotFound(request: FastifyRequest) {
     throw new MlflowError(

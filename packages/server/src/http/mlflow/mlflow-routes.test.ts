@@ -1,5 +1,9 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, BACKENDS, openTestApp, openTestStore } from '../../../../../test/fixtures.js';
+import { LocalBlobStore } from '../../blob/local-blob-store.js';
 import { bootstrap } from '../../bootstrap.js';
 import { parseRateLimits } from '../../services/rate-limit.js';
 import { createApp } from '../app.js';
@@ -206,7 +210,7 @@ describe.each(BACKENDS)('MLflow REST API on %s', (backend) => {
           status: 'FINISHED',
           start_time: T0,
           end_time: T0 + 5000,
-          artifact_uri: '',
+          artifact_uri: `mlflow-artifacts:/${exp}/${runId}/artifacts`,
           lifecycle_stage: 'active',
         },
       },
@@ -642,5 +646,91 @@ describe.each(BACKENDS)('MLflow API under rate limits on %s', (backend) => {
       error_code: 'REQUEST_LIMIT_EXCEEDED',
       message: 'rate limit workspace.points reached; retry in 1 s',
     });
+  });
+});
+
+// As MLflow's HttpArtifactRepository sends them: `mlflow-artifacts:/<exp>/<run>/artifacts` resolved against the
+// tracking URI, PUT of the file's bytes, GET with `path` to list a directory, GET to download, DELETE.
+describe.each(BACKENDS)('MLflow artifact proxy on %s', (backend) => {
+  let t: Awaited<ReturnType<typeof openTestApp>>;
+  let base: string;
+  let dir: string;
+  const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'simscope-mlflow-artifacts-'));
+    t = await openTestApp(backend, { blobs: new LocalBlobStore(dir) });
+    base = await t.app.listen({ host: '127.0.0.1', port: 0 });
+  });
+  afterAll(async () => {
+    await t.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('uploads, lists, downloads and deletes run artifacts as Simscope artifacts', async () => {
+    const created = await fetch(`${base}/mlflow/api/2.0/mlflow/runs/create`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ experiment_id: '0', run_name: `art-${backend}`, start_time: 1_700_000_000_000 }),
+    });
+    const info = ((await created.json()) as any).run.info;
+    expect(info.artifact_uri).toBe(`mlflow-artifacts:/0/${info.run_id}/artifacts`);
+    const root = `${base}/mlflow/api/2.0/mlflow-artifacts/artifacts`;
+    const tail = `0/${info.run_id}/artifacts`;
+    const put = async (path: string, body: string, type: string) =>
+      fetch(`${root}/${tail}/${path}`, { method: 'PUT', headers: { ...auth, 'content-type': type }, body });
+    const saved = await put('model/MLmodel', 'flavors: {}\n', 'text/plain');
+    expect(saved.status).toBe(200);
+    expect(await saved.json()).toEqual({});
+    expect((await put('metrics.csv', 'a,b\n1,2\n', 'text/csv')).status).toBe(200);
+    expect((await put('model/data/weights.bin', 'xyz', 'application/octet-stream')).status).toBe(200);
+
+    const list = async (path: string) => {
+      const res = await fetch(`${root}?${new URLSearchParams({ path })}`, { headers: auth });
+      return { status: res.status, body: (await res.json()) as any };
+    };
+    expect(await list(tail)).toEqual({
+      status: 200,
+      body: {
+        files: [
+          { path: 'metrics.csv', is_dir: false, file_size: 8 },
+          { path: 'model', is_dir: true },
+        ],
+      },
+    });
+    expect((await list(`${tail}/model`)).body).toEqual({
+      files: [
+        { path: 'MLmodel', is_dir: false, file_size: 12 },
+        { path: 'data', is_dir: true },
+      ],
+    });
+
+    const got = await fetch(`${root}/${tail}/model/MLmodel`, { headers: auth });
+    expect(got.status).toBe(200);
+    expect(got.headers.get('content-type')).toBe('text/plain');
+    expect(await got.text()).toBe('flavors: {}\n');
+
+    const native = await t.app.inject({
+      method: 'GET',
+      url: `/api/v1/runs/${info.run_id}/artifacts`,
+      headers: auth,
+    });
+    expect(native.json().items.map((a: any) => [a.name, a.category, a.size])).toEqual([
+      ['metrics.csv', 'output', 8],
+      ['model/MLmodel', 'output', 12],
+      ['model/data/weights.bin', 'output', 3],
+    ]);
+
+    expect((await fetch(`${root}/${tail}/metrics.csv`, { method: 'DELETE', headers: auth })).status).toBe(
+      200,
+    );
+    const missing = await fetch(`${root}/${tail}/metrics.csv`, { headers: auth });
+    expect(missing.status).toBe(404);
+    expect(((await missing.json()) as any).error_code).toBe('RESOURCE_DOES_NOT_EXIST');
+    const bad = await fetch(`${root}/0/${info.run_id}/elsewhere/x`, { headers: auth });
+    expect(await bad.json()).toEqual({
+      error_code: 'INVALID_PARAMETER_VALUE',
+      message: `Invalid artifact path '0/${info.run_id}/elsewhere/x': expected <experiment_id>/<run_id>/artifacts/<path>`,
+    });
+    expect((await list(`0/nope/artifacts`)).body.error_code).toBe('RESOURCE_DOES_NOT_EXIST');
   });
 });

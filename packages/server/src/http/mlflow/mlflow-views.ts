@@ -67,7 +67,7 @@ export function runInfoView(run: RunRecord, experiment: string) {
     status: STATUS_TO_MLFLOW[run.status],
     start_time: ms(run.startedAt ?? run.createdAt),
     ...(run.endedAt === null ? {} : { end_time: ms(run.endedAt) }),
-    artifact_uri: '',
+    artifact_uri: `mlflow-artifacts:/${experiment}/${run.id}/artifacts`,
     lifecycle_stage: 'active',
   };
 }

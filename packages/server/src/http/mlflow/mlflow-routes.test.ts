@@ -271,6 +271,15 @@ describe.each(BACKENDS)('MLflow REST API on %s', (backend) => {
       status: 404,
       body: { error_code: 'RESOURCE_DOES_NOT_EXIST', message: "Run 'nope' not found" },
     });
+    const model = { run_id: runId, artifact_path: 'model', flavors: { python_function: {} } };
+    expect(
+      await mlflow('POST', 'runs/log-model', { run_id: runId, model_json: JSON.stringify(model) }),
+    ).toEqual({ status: 200, body: {} });
+    const tags = (await mlflow('GET', 'runs/get', both)).body.run.data.tags;
+    expect(tags.find((t: any) => t.key === 'mlflow.log-model.history').value).toBe(JSON.stringify([model]));
+    expect((await mlflow('POST', 'runs/log-model', { run_id: runId, model_json: '{' })).body.error_code).toBe(
+      'INVALID_PARAMETER_VALUE',
+    );
     expect((await mlflow('POST', 'runs/delete', { run_id: runId })).status).toBe(200);
     expect((await mlflow('GET', 'runs/get', both)).status).toBe(404);
   });

@@ -254,6 +254,31 @@ function registerLoggingRoutes(route: Route, api: MlflowRuns, runs: RunService):
     return {};
   });
 
+  // As MLflow's server does: each logged model's JSON is appended to the tag `mlflow.log-model.history`.
+  route('POST', '/runs/log-model', 'write', async (input, c) => {
+    const run = await api.findRun(c, input);
+    const modelJson = str(input, 'model_json', true);
+    let model: unknown;
+    try {
+      model = JSON.parse(modelJson);
+    } catch {
+      throw invalid('model_json', `${modelJson.slice(0, 40)}`, 'expected a JSON object');
+    }
+    const key = 'mlflow.log-model.history';
+    const old = asObject(run.metadata.tags)[key];
+    let history: unknown[] = [];
+    if (typeof old === 'string') {
+      try {
+        const parsed: unknown = JSON.parse(old);
+        if (Array.isArray(parsed)) history = parsed;
+      } catch {
+        history = [];
+      }
+    }
+    await api.writeMetadata(c, run, [], [{ key, value: JSON.stringify([...history, model]) }]);
+    return {};
+  });
+
   route('POST', '/runs/log-inputs', 'write', async (input, c) => {
     const run = await api.findRun(c, input);
     const datasets = list(input, 'datasets');

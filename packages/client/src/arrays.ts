@@ -195,8 +195,11 @@ export function histogramArray(
   return { counts, shape: [bins], axes: [{ edges: Array.from(edgesOf(range, bins)) }] };
 }
 
+/** Uploads of logged arrays under way at once. */
+const ARRAY_UPLOADS = 3;
+
 /**
- * Sends logged arrays in the background, one at a time, in the order logged; holds at most `maxBytes` waiting
+ * Sends logged arrays in the background, up to `ARRAY_UPLOADS` at a time, taken in the order logged; holds at most `maxBytes` waiting
  * (an array that finds it full is dropped and counted). Not spooled to disk: arrays logged while the server is
  * unreachable are retried by the transport, then reported through `onError`.
  */
@@ -207,7 +210,7 @@ export class ArraySender {
   readonly #onError: (error: unknown) => void;
   readonly #queue: PendingArray[] = [];
   #queuedBytes = 0;
-  #running: Promise<void> | null = null;
+  #running: Promise<unknown> | null = null;
   dropped = 0;
   sent = 0;
 
@@ -229,7 +232,8 @@ export class ArraySender {
     }
     this.#queue.push(pending);
     this.#queuedBytes += pending.bytes.byteLength;
-    this.#running ??= this.#drain().finally(() => {
+    // A few uploads at once, so the server compresses several steps in parallel; each step stands alone.
+    this.#running ??= Promise.all(Array.from({ length: ARRAY_UPLOADS }, () => this.#drain())).then(() => {
       this.#running = null;
     });
   }

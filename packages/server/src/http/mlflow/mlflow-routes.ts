@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import {
   folderCreateSchema,
   formatFilter,
@@ -8,7 +9,7 @@ import {
   runCreateSchema,
   runUpdateSchema,
 } from '@simscope/protocol';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ServiceContext } from '../../services/context.js';
 import { decodeCursor, encodeCursor } from '../../services/cursor.js';
 import { FolderService } from '../../services/folder-service.js';
@@ -52,7 +53,7 @@ export interface MlflowRoutesOptions {
   authenticate(scope: RouteScope): (request: FastifyRequest) => Promise<void>;
 }
 
-type Handler = (input: Input, c: ServiceContext) => Promise<unknown>;
+type Handler = (input: Input, c: ServiceContext, reply: FastifyReply) => Promise<unknown>;
 type Route = (method: 'GET' | 'POST', path: string, scope: RouteScope, handler: Handler) => void;
 
 /** The MLflow REST API 2.0 over Simscope's services; each route is served under `api/` and `ajax-api/`. */
@@ -63,9 +64,9 @@ export function registerMlflowRoutes(app: FastifyInstance, options: MlflowRoutes
         method,
         url: `${base}${path}`,
         onRequest: options.authenticate(scope),
-        handler: async function mlflowRoute(request) {
+        handler: async function mlflowRoute(request, reply) {
           const input = asObject(method === 'GET' ? request.query : request.body);
-          return handler(input, options.ctx(request));
+          return handler(input, options.ctx(request), reply);
         },
       });
     }
@@ -301,7 +302,7 @@ function registerLoggingRoutes(route: Route, api: MlflowRuns, runs: RunService):
 
 /** get-history and search-runs. */
 function registerReadRoutes(route: Route, api: MlflowRuns, runs: RunService, metrics: MetricService): void {
-  route('GET', '/metrics/get-history', 'read', async (input, c) => {
+  route('GET', '/metrics/get-history', 'read', async (input, c, reply) => {
     const run = await api.findRun(c, input);
     const key = str(input, 'metric_key', true);
     const asked = int(input, 'max_results');
@@ -309,32 +310,42 @@ function registerReadRoutes(route: Route, api: MlflowRuns, runs: RunService, met
       throw invalid('max_results', asked, `must be between 1 and ${MLFLOW_LIMITS.historyPage}`);
     }
     if (!(await c.store.metrics.getSeries(run.pk, key))) return { metrics: [] };
-    // MLflow's Python client asks without max_results and follows no token: it gets the whole history, read
-    // a page at a time (the event loop turns between pages) up to `historyAll` points.
-    const budget = asked ?? MLFLOW_LIMITS.historyAll;
-    const points: { key: string; value: number | string; timestamp: number; step: number }[] = [];
-    let next = pageToken(input) ?? null;
-    do {
-      const read = await metrics.series(c, run, {
+    const read = (limit: number, next: string | null) =>
+      metrics.series(c, run, {
         name: key,
         columns: ['step', 'timestamp', 'value'],
         from: null,
         to: null,
-        limit: Math.min(MLFLOW_LIMITS.historyPage, budget - points.length),
+        limit,
         ...(next === null ? {} : { next }),
       });
-      const { page } = read;
-      for (let i = 0; i < page.values.length; i++) {
-        points.push({
-          key,
-          value: metricValue(page.values[i]!),
-          timestamp: Math.floor(page.timestamps[i]! / 1000),
-          step: page.steps[i]!,
-        });
+    // MLflow's Python client asks without max_results and follows no token: it gets the whole history (up to
+    // `historyAll` points). Pages are read and written out one at a time, so the event loop turns between them;
+    // the first is read before answering, so a bad token is still an MLflow error.
+    const budget = asked ?? MLFLOW_LIMITS.historyAll;
+    let current = await read(Math.min(MLFLOW_LIMITS.historyPage, budget), pageToken(input) ?? null);
+    async function* history() {
+      yield '{"metrics":[';
+      let count = 0;
+      for (;;) {
+        const { page } = current;
+        const points = new Array(page.values.length);
+        for (let i = 0; i < points.length; i++) {
+          points[i] = {
+            key,
+            value: metricValue(page.values[i]!),
+            timestamp: Math.floor(page.timestamps[i]! / 1000),
+            step: page.steps[i]!,
+          };
+        }
+        if (points.length > 0) yield `${count > 0 ? ',' : ''}${JSON.stringify(points).slice(1, -1)}`;
+        count += points.length;
+        if (current.next === null || count >= budget) break;
+        current = await read(Math.min(MLFLOW_LIMITS.historyPage, budget - count), current.next);
       }
-      next = read.next;
-    } while (next !== null && points.length < budget);
-    return next ? { metrics: points, next_page_token: next } : { metrics: points };
+      yield current.next === null ? ']}' : `],"next_page_token":${JSON.stringify(current.next)}}`;
+    }
+    return reply.type('application/json; charset=utf-8').send(Readable.from(history()));
   });
 
   const searchRuns = async (input: Input, c: ServiceContext) => {

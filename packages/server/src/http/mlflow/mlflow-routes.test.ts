@@ -284,6 +284,74 @@ describe.each(BACKENDS)('MLflow REST API on %s', (backend) => {
     expect((await mlflow('GET', 'runs/get', both)).status).toBe(404);
   });
 
+  it('keeps log-inputs datasets and refuses bad input on every run route with MLflow error bodies', async () => {
+    const runId = await newRun('0', `inputs-${backend}`);
+    const dataset = {
+      tags: [{ key: 'mlflow.data.context', value: 'train' }],
+      dataset: {
+        name: 'cavity',
+        digest: 'a1b2c3d4',
+        source_type: 'local',
+        source: '{"uri": "/data/cavity.csv"}',
+        schema: '{"mlflow_colspec": []}',
+      },
+    };
+    expect(await mlflow('POST', 'runs/log-inputs', { run_id: runId, datasets: [dataset] })).toEqual({
+      status: 200,
+      body: {},
+    });
+    expect((await mlflow('GET', 'runs/get', { run_id: runId })).body.run.inputs).toEqual({
+      dataset_inputs: [dataset],
+    });
+    const missing = (field: string) => ({
+      error_code: 'INVALID_PARAMETER_VALUE',
+      message: `Missing value for required parameter '${field}'. See the API docs for more information about request parameters.`,
+    });
+    expect(
+      (await mlflow('POST', 'runs/log-inputs', { run_id: runId, datasets: [{ dataset: {} }] })).body,
+    ).toEqual(missing('datasets[0].dataset.name and digest'));
+    expect((await mlflow('POST', 'runs/create', { experiment_id: 'nope' })).body).toEqual({
+      error_code: 'RESOURCE_DOES_NOT_EXIST',
+      message: 'No Experiment with id=nope exists',
+    });
+    expect(
+      (await mlflow('POST', 'runs/create', { experiment_id: '0', run_name: 'a/b' })).body.error_code,
+    ).toBe('INVALID_PARAMETER_VALUE');
+    expect((await mlflow('POST', 'runs/delete', { run_id: 'nope' })).body).toEqual({
+      error_code: 'RESOURCE_DOES_NOT_EXIST',
+      message: "Run 'nope' not found",
+    });
+    expect((await mlflow('POST', 'runs/update', {})).body).toEqual(missing('run_id'));
+    expect(
+      (await mlflow('POST', 'runs/log-metric', { run_id: runId, key: 'loss', timestamp: T0 })).body,
+    ).toEqual(missing('value'));
+    expect(
+      (await mlflow('POST', 'runs/log-metric', { run_id: runId, key: 'loss', value: 1, timestamp: -1 })).body,
+    ).toEqual({
+      error_code: 'INVALID_PARAMETER_VALUE',
+      message:
+        "Got invalid timestamp -1 for metric 'loss' (value=1). Timestamp must be a nonnegative long (64-bit integer) ",
+    });
+    expect((await mlflow('POST', 'runs/set-tag', { run_id: runId, key: '../x', value: 'v' })).body).toEqual({
+      error_code: 'INVALID_PARAMETER_VALUE',
+      message:
+        "Invalid tag name: '../x'. Names may be treated as files in certain cases, and must not resolve to other names when treated as such. This name would resolve to '../x'",
+    });
+    expect((await mlflow('POST', 'runs/log-parameter', { run_id: runId, value: 'v' })).body).toEqual(
+      missing('key'),
+    );
+    expect((await mlflow('POST', 'runs/restore', { run_id: runId })).body.error_code).toBe(
+      'ENDPOINT_NOT_FOUND',
+    );
+    const malformed = await fetch(`${base}/mlflow/api/2.0/mlflow/runs/log-batch`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: '{"run_id": ',
+    });
+    expect(malformed.status).toBe(400);
+    expect(((await malformed.json()) as any).error_code).toBe('BAD_REQUEST');
+  });
+
   it('enforces log-batch limits and validation with MLflow error codes', async () => {
     const runId = await newRun('0', `batch-${backend}`);
     const metric = (i: number) => ({ key: `m${i % 3}`, value: i, timestamp: T0 + i, step: i });

@@ -1,17 +1,19 @@
-import type { Json, RunView } from '@simscope/protocol';
+import type { RunView } from '@simscope/protocol';
 import type { AggregateView, DashboardView } from '@simscope/protocol/api';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { ChartSettingsControls } from '../components/chart-settings-controls.js';
 import { Link } from '../components/link.js';
-import { canWrite } from '../components/load-state.js';
 import { type ChartRun, type ChartSettings, MetricChart } from '../components/metric-chart.js';
-import { flatten, formatValue } from '../format.js';
 import { href, navigate } from '../router.js';
 import { useSession } from '../session.js';
 import { BandChart, type BandKind } from '../sweep/band-chart.js';
+import { differingKeys, GroupControls, MetadataTable } from './compare-metadata.js';
+import { DashboardBar } from './dashboard-bar.js';
 
 /** Runs drawn one line each at first (more on request): past a few dozen lines a chart says little. */
 export const INDIVIDUAL_CAP = 20;
+
+const FIRST_SETTINGS: ChartSettings = { axis: 'step', log: false, smoothing: 0, every: false };
 
 /** Metric name prefixes of resource metrics, shown in a section of their own after the solver's metrics. */
 const RESOURCE_PREFIXES = new Set([
@@ -74,122 +76,6 @@ function WhenVisible({ children, height }: { children: React.ReactNode; height: 
   );
 }
 
-/** The metadata keys whose values are not the same in every run (all keys with `all`). */
-export function differingKeys(
-  runs: RunView[],
-  all: boolean,
-): { key: string; values: (Json | undefined)[] }[] {
-  const flat = runs.map((r) => flatten(r.metadata));
-  const keys = [...new Set(flat.flatMap((f) => Object.keys(f)))].sort();
-  const out: { key: string; values: (Json | undefined)[] }[] = [];
-  for (const key of keys) {
-    const values = flat.map((f) => f[key]);
-    const texts = new Set(values.map((v) => JSON.stringify(v ?? null)));
-    if (all || texts.size > 1 || values.some((v) => v === undefined)) out.push({ key, values });
-  }
-  return out;
-}
-
-/** The runs' metadata side by side: the keys that differ (all of them on request), and each run's status. */
-function MetadataTable({ runs }: { runs: RunView[] }) {
-  const [all, setAll] = useState(false);
-  const diff = useMemo(() => differingKeys(runs, all), [runs, all]);
-  return (
-    <>
-      <label>
-        <input type="checkbox" checked={all} onChange={(e) => setAll(e.target.checked)} /> show keys that are
-        the same in every run
-      </label>
-      <div style={{ overflow: 'auto', maxHeight: '50vh', marginTop: 8 }}>
-        <table className="kv" aria-label="Metadata by run">
-          <thead>
-            <tr>
-              <th scope="col">key</th>
-              {runs.map((r) => (
-                <th key={r.id} scope="col">
-                  <Link to={`/runs/${encodeURIComponent(r.id)}`}>{r.name}</Link>
-                </th>
-              ))}
-            </tr>
-          </thead>
-          <tbody>
-            <tr>
-              <th scope="row">status</th>
-              {runs.map((r) => (
-                <td key={r.id}>
-                  <span className={`status status-${r.status}`}>{r.status}</span>
-                </td>
-              ))}
-            </tr>
-            {diff.map((d) => (
-              <tr
-                key={d.key}
-                className={
-                  all && new Set(d.values.map((v) => JSON.stringify(v ?? null))).size > 1
-                    ? 'differs'
-                    : undefined
-                }
-              >
-                <th scope="row">{d.key}</th>
-                {d.values.map((v, i) => (
-                  <td key={runs[i]!.id}>{v === undefined ? '—' : formatValue(v)}</td>
-                ))}
-              </tr>
-            ))}
-          </tbody>
-        </table>
-        {diff.length === 0 ? <p className="muted">The metadata is the same in every run.</p> : null}
-      </div>
-    </>
-  );
-}
-
-/** How the runs are grouped (none, tag, folder or a metadata key) and which band each group draws. */
-function GroupControls({
-  group,
-  band,
-  keys,
-  go,
-}: {
-  group: string | null;
-  band: BandKind;
-  keys: string[];
-  go(patch: Record<string, string | null>): void;
-}) {
-  return (
-    <>
-      <label>
-        Group by{' '}
-        <select value={group ?? ''} onChange={(e) => go({ group: e.target.value || null })}>
-          <option value="">none</option>
-          <option value="tags">tag</option>
-          <option value="folder">folder</option>
-          {group?.startsWith('metadata.') && !keys.includes(group.slice(9)) ? (
-            <option value={group}>{group.slice(9)}</option>
-          ) : null}
-          {keys.map((k) => (
-            <option key={k} value={`metadata.${k}`}>
-              {k}
-            </option>
-          ))}
-        </select>
-      </label>
-      {group ? (
-        <label>
-          Band{' '}
-          <select
-            value={band}
-            onChange={(e) => go({ band: e.target.value === 'std' ? null : e.target.value })}
-          >
-            <option value="std">mean ± 1 std</option>
-            <option value="range">min to max</option>
-          </select>
-        </label>
-      ) : null}
-    </>
-  );
-}
-
 /** The metric names of the first runs (all pages of each), for the grid; null while loading or without runs. */
 function useGridMetrics(runs: RunView[] | null, onError: (message: string) => void): string[] | null {
   const { api } = useSession();
@@ -202,16 +88,12 @@ function useGridMetrics(runs: RunView[] | null, onError: (message: string) => vo
     (async () => {
       const found = new Set<string>();
       for (const run of runs.slice(0, INDIVIDUAL_CAP)) {
-        let next: string | null = null;
-        do {
-          const page: { items: { name: string }[]; next: string | null } = await api.call('listMetricNames', {
-            params: { run: run.id },
-            query: { limit: 1000, next: next ?? undefined },
-            signal: abort.signal,
-          });
-          for (const item of page.items) found.add(item.name);
-          next = page.next;
-        } while (next);
+        const pages = api.pages('listMetricNames', {
+          params: { run: run.id },
+          query: { limit: 1000 },
+          signal: abort.signal,
+        });
+        for await (const items of pages) for (const item of items) found.add(item.name);
       }
       setRunMetrics([...found]);
     })().catch((e: Error) => !abort.signal.aborted && onError(e.message));
@@ -307,113 +189,6 @@ function MetricGrid({
   );
 }
 
-/** Saved layouts of the workspace: open one, save the page as a new one or over the open one, and its link. */
-function DashboardBar({
-  current,
-  layout,
-  onSaved,
-}: {
-  current: DashboardView | null;
-  /** The page's layout now; null when there is nothing to save. */
-  layout: (() => DashboardView['layout']) | null;
-  onSaved(d: DashboardView, created: boolean): void;
-}) {
-  const { api, me } = useSession();
-  const [saved, setSaved] = useState<DashboardView[]>([]);
-  const [saveName, setSaveName] = useState('');
-  const [saveNote, setSaveNote] = useState<string | null>(null);
-  const writable = canWrite(me.token.scopes);
-  useEffect(() => {
-    const abort = new AbortController();
-    api
-      .call('listDashboards', { signal: abort.signal })
-      .then((page) => setSaved(page.items))
-      .catch(() => {});
-    return () => abort.abort();
-  }, [api, current]);
-  const saveAs = async () => {
-    try {
-      const d = await api.call('createDashboard', { body: { name: saveName, layout: layout!() } });
-      setSaveName('');
-      setSaveNote(`Saved as “${d.name}”.`);
-      onSaved(d, true);
-    } catch (e) {
-      setSaveNote((e as Error).message);
-    }
-  };
-  const saveCurrent = async () => {
-    if (!current) return;
-    try {
-      const d = await api.call('updateDashboard', {
-        params: { dashboard: current.id },
-        body: { layout: layout!() },
-      });
-      onSaved(d, false);
-      setSaveNote(`Saved “${d.name}”.`);
-    } catch (e) {
-      setSaveNote((e as Error).message);
-    }
-  };
-  return (
-    <div className="chart-controls dashboards">
-      <label>
-        Dashboard{' '}
-        <select
-          value={current?.id ?? ''}
-          onChange={(e) => e.target.value && navigate(href('/compare', { dashboard: e.target.value }))}
-        >
-          <option value="">{current ? '' : 'none'}</option>
-          {saved.map((d) => (
-            <option key={d.id} value={d.id}>
-              {d.name}
-            </option>
-          ))}
-        </select>
-      </label>
-      {current ? (
-        <Link
-          to={href('/compare', { dashboard: current.id })}
-          className="share-link"
-          data-dashboard={current.id}
-        >
-          Link to “{current.name}”
-        </Link>
-      ) : null}
-      {writable && current ? (
-        <button type="button" onClick={() => void saveCurrent()}>
-          Save “{current.name}”
-        </button>
-      ) : null}
-      {writable && layout ? (
-        <form
-          onSubmit={(e) => {
-            e.preventDefault();
-            if (saveName.trim()) void saveAs();
-          }}
-        >
-          <label>
-            <span className="visually-hidden">Name of the new dashboard</span>
-            <input
-              value={saveName}
-              onChange={(e) => setSaveName(e.target.value)}
-              placeholder="Dashboard name"
-              size={16}
-            />
-          </label>{' '}
-          <button type="submit" disabled={!saveName.trim()}>
-            Save as new
-          </button>
-        </form>
-      ) : null}
-      {saveNote ? (
-        <span role="status" className="muted">
-          {saveNote}
-        </span>
-      ) : null}
-    </div>
-  );
-}
-
 /**
  * The selected runs side by side: a grid of all their metrics in sections (or one metric, `metric`), optionally
  * grouped by a metadata key, tag or folder into bands computed on the server, and the metadata that tells them apart.
@@ -432,19 +207,12 @@ export function ComparePage({
   /** A saved layout's id: the page opens it (runs, metric, grouping, settings). */
   dashboard?: string | null;
 }) {
-  const { api, selection } = useSession();
+  const { selection } = useSession();
   const [current, setCurrent] = useState<DashboardView | null>(null);
   const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(new Set());
-  const [runs, setRuns] = useState<RunView[] | null>(null);
-  const [names, setNames] = useState<string[]>([]);
   const [error, setError] = useState<string | null>(null);
   const [cap, setCap] = useState(INDIVIDUAL_CAP);
-  const [settings, setSettings] = useState<ChartSettings>({
-    axis: 'step',
-    log: false,
-    smoothing: 0,
-    every: false,
-  });
+  const [settings, setSettings] = useState<ChartSettings>(FIRST_SETTINGS);
   const key = ids.join(',');
   const go = (patch: Record<string, string | null>) =>
     navigate(
@@ -459,63 +227,19 @@ export function ComparePage({
       true,
     );
 
-  // The saved layout the address names.
-  useEffect(() => {
-    if (!dashboard) {
-      setCurrent(null);
-      return;
-    }
-    if (current?.id === dashboard) return;
-    const abort = new AbortController();
-    api
-      .call('getDashboard', { params: { dashboard }, signal: abort.signal })
-      .then((d) => {
-        setCurrent(d);
-        const l = d.layout;
-        setSettings((s) => ({ ...s, axis: l.x ?? s.axis, log: l.log ?? s.log }));
-        setCollapsed(new Set(l.collapsed ?? []));
-        navigate(
-          href('/compare', {
-            runs: (l.runs ?? []).join(','),
-            metric: l.metric ?? null,
-            group: l.group ?? null,
-            band: l.band === 'range' ? 'range' : null,
-            dashboard: d.id,
-          }),
-          true,
-        );
-      })
-      .catch((e: Error) => !abort.signal.aborted && setError(`Dashboard: ${e.message}`));
-    return () => abort.abort();
-  }, [api, dashboard]);
+  useOpenDashboard(dashboard, current, {
+    onOpen: (d) => {
+      setCurrent(d);
+      const l = d.layout;
+      setSettings((s) => ({ ...s, axis: l.x ?? s.axis, log: l.log ?? s.log }));
+      setCollapsed(new Set(l.collapsed ?? []));
+    },
+    onClosed: () => setCurrent(null),
+    onError: setError,
+  });
 
-  useEffect(() => {
-    if (ids.length === 0) return;
-    const abort = new AbortController();
-    (async () => {
-      const found: RunView[] = [];
-      for (let i = 0; i < ids.length; i += 100) {
-        const part = ids.slice(i, i + 100);
-        const filter = part.map((id) => `id == ${JSON.stringify(id)}`).join(' or ');
-        const page = await api.call('listRuns', { query: { filter, limit: 1000 }, signal: abort.signal });
-        found.push(...page.items);
-      }
-      const byId = new Map(found.map((r) => [r.id, r]));
-      setRuns(ids.map((id) => byId.get(id)).filter((r): r is RunView => r !== undefined));
-    })().catch((e: Error) => !abort.signal.aborted && setError(e.message));
-    return () => abort.abort();
-  }, [api, key]);
-
-  // Metric names for the picker: those of the workspace, in one request rather than one per run.
-  useEffect(() => {
-    if (!runs || runs.length === 0) return;
-    const abort = new AbortController();
-    api
-      .runTable({ limit: 1, metricNames: true }, abort.signal)
-      .then((table) => setNames(table.metricNames ?? []))
-      .catch(() => {});
-    return () => abort.abort();
-  }, [api, runs]);
+  const runs = useCompareRuns(ids, setError);
+  const names = useWorkspaceMetricNames(runs);
 
   const runMetrics = useGridMetrics(metric ? null : runs, setError);
   const { bands, bandError } = useBands(ids, metric, group, settings.axis);
@@ -576,54 +300,29 @@ export function ComparePage({
         Compare {ids.length} runs{current ? ` — ${current.name}` : ''}
       </h1>
       {dashboards}
-      <div className="chart-controls">
-        <label>
-          Metric{' '}
-          <select value={metric ?? ''} onChange={(e) => go({ metric: e.target.value || null })}>
-            <option value="">All metrics (grid)</option>
-            {metric && !names.includes(metric) ? <option value={metric}>{metric}</option> : null}
-            {names.map((n) => (
-              <option key={n} value={n}>
-                {n}
-              </option>
-            ))}
-          </select>
-        </label>
-        {metric ? <GroupControls group={group} band={band} keys={groupKeys} go={go} /> : null}
-        <ChartSettingsControls settings={settings} set={set} />
-        <button type="button" onClick={() => selection.set(ids)}>
-          Keep these selected
-        </button>
-      </div>
-      {metric && group ? (
-        bandError ? (
-          <p className="error" role="alert">
-            {bandError}
-          </p>
-        ) : bands ? (
-          <BandChart data={bands} kind={band} />
-        ) : (
-          <p className="muted">Loading the groups of {metric}…</p>
-        )
-      ) : null}
-      {metric && group ? <h2>Runs one by one</h2> : null}
-      {metric && group && !bands && !bandError ? null : metric ? (
-        // Grouped, the single lines wait for the bands, so that both do not contend for the server at once.
-        <MetricChart metric={metric} runs={capped} settings={settings} />
-      ) : runMetrics === null ? (
-        <p className="muted">Loading the metrics of these runs…</p>
-      ) : runMetrics.length === 0 ? (
-        <p className="muted">These runs have no metrics.</p>
-      ) : (
-        <MetricGrid
-          sections={sections}
-          runs={capped}
-          settings={settings}
-          collapsed={collapsed}
-          setCollapsed={setCollapsed}
-          onOpen={(name) => go({ metric: name })}
-        />
-      )}
+      <CompareControls
+        metric={metric}
+        names={names}
+        controls={metric ? <GroupControls group={group} band={band} keys={groupKeys} go={go} /> : null}
+        settings={settings}
+        set={set}
+        go={go}
+        onKeep={() => selection.set(ids)}
+      />
+      <CompareCharts
+        metric={metric}
+        group={group}
+        band={band}
+        bands={bands}
+        bandError={bandError}
+        runs={capped}
+        settings={settings}
+        runMetrics={runMetrics}
+        sections={sections}
+        collapsed={collapsed}
+        setCollapsed={setCollapsed}
+        onOpen={(name) => go({ metric: name })}
+      />
       {more > 0 ? (
         <p className="runs-cap" data-more={more}>
           {capped.length} of {chartRuns.length} runs drawn one by one.{' '}
@@ -638,5 +337,188 @@ export function ComparePage({
       <h2>Metadata</h2>
       {runs ? <MetadataTable runs={runs} /> : <p className="muted">Loading {ids.length} runs…</p>}
     </section>
+  );
+}
+
+/** Opens the saved layout the address names (`onOpen`), and puts its runs, metric and grouping in the address. */
+function useOpenDashboard(
+  dashboard: string | null,
+  current: DashboardView | null,
+  on: { onOpen(d: DashboardView): void; onClosed(): void; onError(message: string): void },
+): void {
+  const { api } = useSession();
+  useEffect(() => {
+    if (!dashboard) {
+      on.onClosed();
+      return;
+    }
+    if (current?.id === dashboard) return;
+    const abort = new AbortController();
+    api
+      .call('getDashboard', { params: { dashboard }, signal: abort.signal })
+      .then((d) => {
+        on.onOpen(d);
+        const l = d.layout;
+        navigate(
+          href('/compare', {
+            runs: (l.runs ?? []).join(','),
+            metric: l.metric ?? null,
+            group: l.group ?? null,
+            band: l.band === 'range' ? 'range' : null,
+            dashboard: d.id,
+          }),
+          true,
+        );
+      })
+      .catch((e: Error) => !abort.signal.aborted && on.onError(`Dashboard: ${e.message}`));
+    return () => abort.abort();
+  }, [api, dashboard]);
+}
+
+/** The runs of `ids`, in that order (100 ids a request). */
+function useCompareRuns(ids: string[], onError: (message: string) => void): RunView[] | null {
+  const { api } = useSession();
+  const [runs, setRuns] = useState<RunView[] | null>(null);
+  const key = ids.join(',');
+  useEffect(() => {
+    if (ids.length === 0) return;
+    const abort = new AbortController();
+    (async () => {
+      const found: RunView[] = [];
+      for (let i = 0; i < ids.length; i += 100) {
+        const part = ids.slice(i, i + 100);
+        const filter = part.map((id) => `id == ${JSON.stringify(id)}`).join(' or ');
+        const page = await api.call('listRuns', { query: { filter, limit: 1000 }, signal: abort.signal });
+        found.push(...page.items);
+      }
+      const byId = new Map(found.map((r) => [r.id, r]));
+      setRuns(ids.map((id) => byId.get(id)).filter((r): r is RunView => r !== undefined));
+    })().catch((e: Error) => !abort.signal.aborted && onError(e.message));
+    return () => abort.abort();
+  }, [api, key]);
+
+  return runs;
+}
+
+/** Metric names for the picker: those of the workspace, in one request rather than one per run. */
+function useWorkspaceMetricNames(runs: RunView[] | null): string[] {
+  const { api } = useSession();
+  const [names, setNames] = useState<string[]>([]);
+  useEffect(() => {
+    if (!runs || runs.length === 0) return;
+    const abort = new AbortController();
+    api
+      .runTable({ limit: 1, metricNames: true }, abort.signal)
+      .then((table) => setNames(table.metricNames ?? []))
+      .catch(() => {});
+    return () => abort.abort();
+  }, [api, runs]);
+  return names;
+}
+
+/**
+ * The charts of the compare page: with a metric and a grouping, the groups' bands and then the runs one by one;
+ * with a metric alone, one chart of it; without, the grid of every metric of the runs.
+ */
+function CompareCharts({
+  metric,
+  group,
+  band,
+  bands,
+  bandError,
+  runs,
+  settings,
+  runMetrics,
+  sections,
+  collapsed,
+  setCollapsed,
+  onOpen,
+}: {
+  metric: string | null;
+  group: string | null;
+  band: BandKind;
+  bands: AggregateView | null;
+  bandError: string | null;
+  runs: ChartRun[];
+  settings: ChartSettings;
+  runMetrics: string[] | null;
+  sections: ReturnType<typeof metricSections>;
+  collapsed: ReadonlySet<string>;
+  setCollapsed: React.Dispatch<React.SetStateAction<ReadonlySet<string>>>;
+  onOpen(metric: string): void;
+}) {
+  return (
+    <>
+      {metric && group ? (
+        bandError ? (
+          <p className="error" role="alert">
+            {bandError}
+          </p>
+        ) : bands ? (
+          <BandChart data={bands} kind={band} />
+        ) : (
+          <p className="muted">Loading the groups of {metric}…</p>
+        )
+      ) : null}
+      {metric && group ? <h2>Runs one by one</h2> : null}
+      {metric && group && !bands && !bandError ? null : metric ? (
+        // Grouped, the single lines wait for the bands, so that both do not contend for the server at once.
+        <MetricChart metric={metric} runs={runs} settings={settings} />
+      ) : runMetrics === null ? (
+        <p className="muted">Loading the metrics of these runs…</p>
+      ) : runMetrics.length === 0 ? (
+        <p className="muted">These runs have no metrics.</p>
+      ) : (
+        <MetricGrid
+          sections={sections}
+          runs={runs}
+          settings={settings}
+          collapsed={collapsed}
+          setCollapsed={setCollapsed}
+          onOpen={onOpen}
+        />
+      )}
+    </>
+  );
+}
+
+/** The metric picker, the grouping controls (`controls`), the chart settings, and keeping the runs selected. */
+function CompareControls({
+  metric,
+  names,
+  controls,
+  settings,
+  set,
+  go,
+  onKeep,
+}: {
+  metric: string | null;
+  names: string[];
+  controls: React.ReactNode;
+  settings: ChartSettings;
+  set(patch: Partial<ChartSettings>): void;
+  go(patch: Record<string, string | null>): void;
+  onKeep(): void;
+}) {
+  return (
+    <div className="chart-controls">
+      <label>
+        Metric{' '}
+        <select value={metric ?? ''} onChange={(e) => go({ metric: e.target.value || null })}>
+          <option value="">All metrics (grid)</option>
+          {metric && !names.includes(metric) ? <option value={metric}>{metric}</option> : null}
+          {names.map((n) => (
+            <option key={n} value={n}>
+              {n}
+            </option>
+          ))}
+        </select>
+      </label>
+      {controls}
+      <ChartSettingsControls settings={settings} set={set} />
+      <button type="button" onClick={onKeep}>
+        Keep these selected
+      </button>
+    </div>
   );
 }

@@ -185,20 +185,15 @@ export function SweepPage({
     (async () => {
       const ids: string[] = [];
       const columns = new Map<string, Cell[]>(wanted.map((k) => [k, []]));
-      let next: string | null = null;
-      do {
-        const page = await api.runTable(
-          { filter: filter || undefined, columns: wanted, limit: PAGE, next },
-          abort.signal,
-        );
+      const table = { filter: filter || undefined, columns: wanted, limit: PAGE };
+      for await (const page of api.runTablePages(table, abort.signal)) {
         ids.push(...page.id);
         for (const k of wanted) {
           const out = columns.get(k)!;
           const got = page.columns[k] ?? [];
           for (let i = 0; i < page.id.length; i++) out.push(cell(got[i]));
         }
-        next = page.next;
-      } while (next);
+      }
       setData({ ids, columns });
     })().catch((e) => !abort.signal.aborted && setError(e));
     return () => abort.abort();
@@ -249,69 +244,27 @@ export function SweepPage({
   return (
     <section aria-labelledby="sweep-heading" className="sweep-page">
       <h1 id="sweep-heading">Sweep</h1>
-      <form
-        className="chart-controls"
-        onSubmit={(e) => {
-          e.preventDefault();
-          if (!problem) {
-            setBrushes({});
-            go({ filter: draft.trim() || null });
-          }
+      <SweepFilterForm
+        draft={draft}
+        setDraft={setDraft}
+        problem={problem}
+        onApply={() => {
+          setBrushes({});
+          go({ filter: draft.trim() || null });
         }}
-      >
-        <label>
-          Filter{' '}
-          <input
-            type="search"
-            value={draft}
-            size={40}
-            placeholder="e.g. folder == /sweep and status == completed"
-            onChange={(e) => setDraft(e.target.value)}
-            aria-invalid={problem ? true : undefined}
-          />
-        </label>
-        <button type="submit" disabled={problem !== null}>
-          Apply
-        </button>
-        {problem ? <span className="error">{problem.message}</span> : null}
-      </form>
+      />
       {error ? (
         <LoadError error={error} what="the sweep's runs" onRetry={() => setAttempt((a) => a + 1)} />
       ) : null}
-      <fieldset className="chart-controls sweep-axes">
-        <legend>Axes</legend>
-        {axisKeys.map((k) => (
-          <span key={k} className="axis-chip">
-            {columnLabel(k)}{' '}
-            <button
-              type="button"
-              aria-label={`Remove axis ${columnLabel(k)}`}
-              onClick={() => {
-                setBrushes(({ [k]: _, ...rest }) => rest);
-                go({ axes: axisKeys.filter((a) => a !== k).join(',') });
-              }}
-            >
-              ×
-            </button>
-          </span>
-        ))}
-        <label>
-          <span className="visually-hidden">Add an axis</span>
-          <select
-            value=""
-            onChange={(e) => e.target.value && go({ axes: [...axisKeys, e.target.value].join(',') })}
-          >
-            <option value="">Add an axis…</option>
-            {options
-              .filter((o) => !axisKeys.includes(o))
-              .map((o) => (
-                <option key={o} value={o}>
-                  {columnLabel(o)}
-                </option>
-              ))}
-          </select>
-        </label>
-      </fieldset>
+      <AxisChips
+        axisKeys={axisKeys}
+        options={options}
+        onRemove={(k) => {
+          setBrushes(({ [k]: _, ...rest }) => rest);
+          go({ axes: axisKeys.filter((a) => a !== k).join(',') });
+        }}
+        onAdd={(k) => go({ axes: [...axisKeys, k].join(',') })}
+      />
       {!data && !error ? <Loading what="runs" /> : null}
       {data && count === 0 ? <p className="muted">No runs match this filter.</p> : null}
       {data && count > 0 && axes.length > 0 ? (
@@ -325,27 +278,12 @@ export function SweepPage({
             }
           />
           <BrushInputs axes={axes} brushes={brushes} setBrushes={setBrushes} />
-          <p className="sweep-links">
-            <Link to={href('/', { filter: narrowed || null })} data-filter={narrowed}>
-              Show these runs in the runs table
-            </Link>
-            {selectedIds.length > 0 ? (
-              <>
-                {' · '}
-                <Link to={href('/compare', { runs: selectedIds.join(',') })}>
-                  Compare {selectedIds.length < 100 ? 'them' : 'the first 100'}
-                </Link>
-              </>
-            ) : null}
-            {Object.keys(brushes).length > 0 ? (
-              <>
-                {' · '}
-                <button type="button" onClick={() => setBrushes({})}>
-                  Clear brushes
-                </button>
-              </>
-            ) : null}
-          </p>
+          <SweepLinks
+            narrowed={narrowed}
+            selectedIds={selectedIds}
+            brushed={Object.keys(brushes).length > 0}
+            onClear={() => setBrushes({})}
+          />
         </>
       ) : null}
       <h2>Scatter</h2>
@@ -364,5 +302,121 @@ export function SweepPage({
         />
       ) : null}
     </section>
+  );
+}
+
+/** The sweep's filter: applied (brushes cleared) only when it parses. */
+function SweepFilterForm({
+  draft,
+  setDraft,
+  problem,
+  onApply,
+}: {
+  draft: string;
+  setDraft(text: string): void;
+  problem: { message: string } | null;
+  onApply(): void;
+}) {
+  return (
+    <form
+      className="chart-controls"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (!problem) onApply();
+      }}
+    >
+      <label>
+        Filter{' '}
+        <input
+          type="search"
+          value={draft}
+          size={40}
+          placeholder="e.g. folder == /sweep and status == completed"
+          onChange={(e) => setDraft(e.target.value)}
+          aria-invalid={problem ? true : undefined}
+        />
+      </label>
+      <button type="submit" disabled={problem !== null}>
+        Apply
+      </button>
+      {problem ? <span className="error">{problem.message}</span> : null}
+    </form>
+  );
+}
+
+/** The parallel coordinates' axes: each with a button that takes it out, and a list to add one. */
+function AxisChips({
+  axisKeys,
+  options,
+  onRemove,
+  onAdd,
+}: {
+  axisKeys: string[];
+  options: string[];
+  onRemove(key: string): void;
+  onAdd(key: string): void;
+}) {
+  return (
+    <fieldset className="chart-controls sweep-axes">
+      <legend>Axes</legend>
+      {axisKeys.map((k) => (
+        <span key={k} className="axis-chip">
+          {columnLabel(k)}{' '}
+          <button type="button" aria-label={`Remove axis ${columnLabel(k)}`} onClick={() => onRemove(k)}>
+            ×
+          </button>
+        </span>
+      ))}
+      <label>
+        <span className="visually-hidden">Add an axis</span>
+        <select value="" onChange={(e) => e.target.value && onAdd(e.target.value)}>
+          <option value="">Add an axis…</option>
+          {options
+            .filter((o) => !axisKeys.includes(o))
+            .map((o) => (
+              <option key={o} value={o}>
+                {columnLabel(o)}
+              </option>
+            ))}
+        </select>
+      </label>
+    </fieldset>
+  );
+}
+
+/** Links to the brushed runs in the runs table and in the compare page (the first 100), and clearing brushes. */
+function SweepLinks({
+  narrowed,
+  selectedIds,
+  brushed,
+  onClear,
+}: {
+  narrowed: string;
+  selectedIds: string[];
+  brushed: boolean;
+  onClear(): void;
+}) {
+  return (
+    <p className="sweep-links">
+      <Link to={href('/', { filter: narrowed || null })} data-filter={narrowed}>
+        Show these runs in the runs table
+      </Link>
+      {selectedIds.length > 0 ? (
+        <>
+          {' · '}
+          <Link to={href('/compare', { runs: selectedIds.join(',') })}>
+            Compare {selectedIds.length < 100 ? 'them' : 'the first 100'}
+          </Link>
+        </>
+      ) : null}
+      {brushed ? (
+        <>
+          {' · '}
+          <button type="button" onClick={onClear}>
+            Clear brushes
+          </button>
+        </>
+      ) : null}
+    </p>
   );
 }

@@ -64,6 +64,12 @@ describe.each(BACKENDS)('MLflow REST API on %s', (backend) => {
     return res.body.run.info.run_id as string;
   }
 
+  it('gives runs ids that MLflow’s client accepts (it refuses ids starting with - or _)', async () => {
+    for (let i = 0; i < 64; i++) {
+      expect(await newRun('0', `id-${backend}-${i}`)).toMatch(/^[A-Za-z0-9][\w-]{15}$/);
+    }
+  });
+
   it('creates an experiment as a folder with a stable id, and finds it by id and by name', async () => {
     const created = await mlflow('POST', 'experiments/create', { name: `exp-${backend}` });
     expect(created.status).toBe(200);

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import {
   folderCreateSchema,
@@ -51,6 +52,17 @@ export interface MlflowRoutesOptions {
   runs: RunService;
   metrics: MetricService;
   authenticate(scope: RouteScope): (request: FastifyRequest) => Promise<void>;
+}
+
+/**
+ * A run id MLflow's Python client accepts (`get_run` checks `^[a-zA-Z0-9][\w\-]{0,255}$`): Simscope's 16
+ * characters, never starting with `-` or `_`.
+ */
+function mlflowRunId(): string {
+  for (;;) {
+    const id = randomBytes(12).toString('base64url');
+    if (/^[A-Za-z0-9]/.test(id)) return id;
+  }
 }
 
 type Handler = (input: Input, c: ServiceContext, reply: FastifyReply) => Promise<unknown>;
@@ -166,6 +178,7 @@ function registerRunRoutes(route: Route, api: MlflowRuns, runs: RunService): voi
     const start = int(input, 'start_time');
     const note = tagMap['mlflow.note.content'];
     const body = parseInput(runCreateSchema, {
+      id: mlflowRunId(),
       folder: folder.path,
       ...(name === undefined ? {} : { name }),
       ...(start === undefined ? {} : { createdAt: Math.min(start * 1000, c.now()) }),

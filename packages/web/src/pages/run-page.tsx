@@ -3,6 +3,7 @@ import { type KeyboardEvent, type ReactNode, useEffect, useRef, useState } from 
 import { AlertsPanel } from '../components/alerts-panel.js';
 import { ArtifactsPanel } from '../components/artifacts-panel.js';
 import { EventsPanel } from '../components/events-panel.js';
+import { FieldsPanel } from '../components/fields-panel.js';
 import { Link } from '../components/link.js';
 import { canWrite, LoadError, Loading, problemOf } from '../components/load-state.js';
 import { RunActions } from '../components/run-actions.js';
@@ -39,6 +40,7 @@ export const RUN_TABS: RunTab[] = [
     render: (p) => <AlertsPanel run={p.run.id} tick={p.metricsTick + p.eventsTick} />,
   },
   { id: 'artifacts', label: 'Artifacts', render: (p) => <ArtifactsPanel run={p.run.id} /> },
+  { id: 'fields', label: 'Fields', render: (p) => <FieldsPanel run={p.run.id} /> },
 ];
 
 /** One run: its header, and tabs for its overview, metrics and events; it follows live changes. */

@@ -1,0 +1,230 @@
+import type { ArrayDataView, ArraySeriesView, ArrayStepView } from '@simscope/protocol';
+import { useEffect, useRef, useState } from 'react';
+import { useSession } from '../session.js';
+
+/** Elements a view asks for at most per dimension: the server strides the field down to it. */
+const VIEW_SIDE = 512;
+const LINE_POINTS = 4096;
+
+/** The region that shows a field within the view: strides for big dimensions, the middle slab of a 3-D one. */
+export function viewRegion(shape: readonly number[]): string {
+  if (shape.length === 1) return `::${Math.max(1, Math.ceil(shape[0]! / LINE_POINTS))}`;
+  const dims = shape.length === 3 ? shape.slice(1) : shape;
+  const parts = dims.map((n) => `::${Math.max(1, Math.ceil(n / VIEW_SIDE))}`);
+  return shape.length === 3 ? [String(Math.floor(shape[0]! / 2)), ...parts].join(',') : parts.join(',');
+}
+
+/** Viridis-like colour of t in [0, 1], as [r, g, b]. */
+export function colourOf(t: number): [number, number, number] {
+  const stops: [number, number, number][] = [
+    [68, 1, 84],
+    [59, 82, 139],
+    [33, 145, 140],
+    [94, 201, 98],
+    [253, 231, 37],
+  ];
+  const x = Math.min(1, Math.max(0, t)) * (stops.length - 1);
+  const i = Math.min(stops.length - 2, Math.floor(x));
+  const f = x - i;
+  const [a, b] = [stops[i]!, stops[i + 1]!];
+  return [0, 1, 2].map((k) => Math.round(a[k]! + (b[k]! - a[k]!) * f)) as [number, number, number];
+}
+
+const numeric = (v: number | string): number => (typeof v === 'number' ? v : Number(v));
+
+/** A summary figure to 6 significant digits (float32 values read back as float64 show their noise). */
+const figure = (v: number | null): string => (v === null ? '–' : String(Number(v.toPrecision(6))));
+
+function finiteRange(values: readonly number[]): [number, number] {
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (const v of values) {
+    if (!Number.isFinite(v)) continue;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  return lo > hi ? [0, 1] : [lo, hi];
+}
+
+/** A 2-D field as a heatmap on a canvas, with its colour scale from `range`. */
+function Heatmap({ data, range }: { data: ArrayDataView; range: [number, number] }) {
+  const canvas = useRef<HTMLCanvasElement>(null);
+  const [ny, nx] = data.shape.length === 3 ? data.shape.slice(1) : data.shape;
+  useEffect(() => {
+    const c = canvas.current;
+    const ctx = c?.getContext('2d');
+    if (!c || !ctx) return;
+    const image = ctx.createImageData(nx!, ny!);
+    const span = range[1] - range[0] || 1;
+    data.values.forEach((raw, i) => {
+      const v = numeric(raw);
+      const [r, g, b] = Number.isFinite(v) ? colourOf((v - range[0]) / span) : [255, 255, 255];
+      image.data.set([r, g, b, 255], i * 4);
+    });
+    ctx.putImageData(image, 0, 0);
+  }, [data, range, nx, ny]);
+  return (
+    <div className="field-heatmap">
+      <canvas
+        ref={canvas}
+        width={nx}
+        height={ny}
+        aria-label={`heatmap of ${data.name} at step ${data.step}`}
+        style={{ width: 'min(100%, 512px)', imageRendering: 'pixelated' }}
+      />
+      <div className="field-scale" role="img" aria-label="colour scale">
+        <span>{range[0].toPrecision(4)}</span>
+        <span
+          className="field-scale-bar"
+          style={{
+            background: `linear-gradient(to right, ${[0, 0.25, 0.5, 0.75, 1].map((t) => `rgb(${colourOf(t).join(',')})`).join(',')})`,
+          }}
+        />
+        <span>{range[1].toPrecision(4)}</span>
+      </div>
+    </div>
+  );
+}
+
+/** A 1-D profile as a line, or a histogram (edges on its axis) as bars, in an SVG. */
+function Profile({ data, edges }: { data: ArrayDataView; edges: number[] | undefined }) {
+  const values = data.values.map(numeric);
+  const [lo, hi] = finiteRange(edges ? [0, ...values] : values);
+  const [w, h] = [600, 240];
+  const y = (v: number) => h - ((v - lo) / (hi - lo || 1)) * (h - 10) - 5;
+  if (edges) {
+    const bw = w / values.length;
+    return (
+      <svg
+        viewBox={`0 0 ${w} ${h}`}
+        className="field-plot"
+        role="img"
+        aria-label={`histogram of ${data.name}`}
+      >
+        {values.map((v, i) => (
+          <rect
+            key={edges[i]}
+            className="field-bar"
+            x={i * bw + 0.5}
+            width={Math.max(bw - 1, 0.5)}
+            y={y(v)}
+            height={h - 5 - y(v)}
+          >
+            <title>{`${edges[i]}–${edges[i + 1]}: ${v}`}</title>
+          </rect>
+        ))}
+      </svg>
+    );
+  }
+  const points = values
+    .map((v, i) => (Number.isFinite(v) ? `${(i / Math.max(values.length - 1, 1)) * w},${y(v)}` : null))
+    .filter((p) => p !== null)
+    .join(' ');
+  return (
+    <svg viewBox={`0 0 ${w} ${h}`} className="field-plot" role="img" aria-label={`profile of ${data.name}`}>
+      <polyline points={points} fill="none" stroke="currentColor" strokeWidth={1.5} />
+    </svg>
+  );
+}
+
+/** A run's array series: pick one, move through its steps with a slider; 1-D as a line, 2-D as a heatmap. */
+export function FieldsPanel({ run }: { run: string }) {
+  const { api } = useSession();
+  const [series, setSeries] = useState<ArraySeriesView[] | null>(null);
+  const [name, setName] = useState<string | null>(null);
+  const [steps, setSteps] = useState<ArrayStepView[]>([]);
+  const [index, setIndex] = useState(0);
+  const [data, setData] = useState<ArrayDataView | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    api.call('listArrays', { params: { run }, query: { limit: 1000 } }).then(
+      (page) => {
+        const items = page.items as ArraySeriesView[];
+        setSeries(items);
+        setName((n) => n ?? items[0]?.name ?? null);
+      },
+      (e: unknown) => setError(String(e)),
+    );
+  }, [api, run]);
+
+  useEffect(() => {
+    if (name === null) return;
+    api.call('listArrays', { params: { run }, query: { name, limit: 1000 } }).then(
+      (page) => {
+        const items = page.items as ArrayStepView[];
+        setSteps(items);
+        setIndex(items.length - 1);
+      },
+      (e: unknown) => setError(String(e)),
+    );
+  }, [api, run, name]);
+
+  const current = steps[index];
+  useEffect(() => {
+    if (!current) return;
+    const abort = new AbortController();
+    api
+      .call('readArray', {
+        params: { run },
+        query: { name: current.name, step: current.step, region: viewRegion(current.shape), format: 'json' },
+        signal: abort.signal,
+      })
+      .then(
+        (d) => setData(d as ArrayDataView),
+        (e: unknown) => abort.signal.aborted || setError(String(e)),
+      );
+    return () => abort.abort();
+  }, [api, run, current]);
+
+  if (error) return <p role="alert">{error}</p>;
+  if (series === null) return <p>Loading…</p>;
+  if (series.length === 0) return <p>No arrays logged in this run.</p>;
+  const edges = current?.axes?.[0]?.edges;
+  return (
+    <section className="fields-panel" aria-label="Fields">
+      <div className="fields-controls">
+        <label>
+          Array{' '}
+          <select value={name ?? ''} onChange={(e) => setName(e.target.value)}>
+            {series.map((s) => (
+              <option key={s.name} value={s.name}>
+                {s.name} ({s.shape.join('×')} {s.dtype})
+              </option>
+            ))}
+          </select>
+        </label>
+        {steps.length > 0 && (
+          <label>
+            Step{' '}
+            <input
+              type="range"
+              aria-label="step"
+              min={0}
+              max={steps.length - 1}
+              value={index}
+              onChange={(e) => setIndex(Number(e.target.value))}
+            />{' '}
+            <output aria-label="shown step">{current?.step}</output>
+          </label>
+        )}
+      </div>
+      {current && (
+        <p className="fields-summary">
+          step {current.step}
+          {current.time === null ? '' : ` · t = ${current.time}`} · min {figure(current.min)} · max{' '}
+          {figure(current.max)} · mean {figure(current.mean)}
+        </p>
+      )}
+      {data &&
+        current &&
+        data.step === current.step &&
+        data.name === current.name &&
+        (data.shape.length >= 2 ? (
+          <Heatmap data={data} range={[current.min ?? 0, current.max ?? 1]} />
+        ) : (
+          <Profile data={data} edges={edges} />
+        ))}
+    </section>
+  );
+}

@@ -140,9 +140,6 @@ export function SweepPage({
   x: string | null;
   y: string | null;
 }) {
-  const { api } = useSession();
-  const [choices, setChoices] = useState<{ paths: string[]; metrics: string[] } | null>(null);
-  const [data, setData] = useState<Loaded | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [attempt, setAttempt] = useState(0);
   const [brushes, setBrushes] = useState<Brushes>({});
@@ -152,16 +149,7 @@ export function SweepPage({
   const go = (patch: Record<string, string | null>) =>
     navigate(href('/sweep', { filter, axes: axesParam, x: xParam, y: yParam, ...patch }), true);
 
-  // The columns there are to choose from: metadata paths of the runs and the workspace's metric names.
-  useEffect(() => {
-    const abort = new AbortController();
-    setError(null);
-    api
-      .runTable({ filter: filter || undefined, limit: 1, metricNames: true }, abort.signal)
-      .then((t) => setChoices({ paths: t.metadataPaths ?? t.metadataKeys, metrics: t.metricNames ?? [] }))
-      .catch((e) => !abort.signal.aborted && setError(e));
-    return () => abort.abort();
-  }, [api, filter, attempt]);
+  const choices = useSweepChoices(filter, attempt, setError);
 
   const axisKeys = useMemo(() => {
     if (axesParam !== null) return axesParam.split(',').filter(Boolean);
@@ -177,27 +165,7 @@ export function SweepPage({
     [axisKeys, xKey, yKey],
   );
 
-  // Every run of the filter with the wanted columns, 50k runs a page.
-  useEffect(() => {
-    if (!choices) return;
-    const abort = new AbortController();
-    setData(null);
-    (async () => {
-      const ids: string[] = [];
-      const columns = new Map<string, Cell[]>(wanted.map((k) => [k, []]));
-      const table = { filter: filter || undefined, columns: wanted, limit: PAGE };
-      for await (const page of api.runTablePages(table, abort.signal)) {
-        ids.push(...page.id);
-        for (const k of wanted) {
-          const out = columns.get(k)!;
-          const got = page.columns[k] ?? [];
-          for (let i = 0; i < page.id.length; i++) out.push(cell(got[i]));
-        }
-      }
-      setData({ ids, columns });
-    })().catch((e) => !abort.signal.aborted && setError(e));
-    return () => abort.abort();
-  }, [api, filter, choices, wanted.join('\n'), attempt]);
+  const data = useSweepData(filter, attempt, choices, wanted, setError);
 
   const scales = useMemo(() => {
     const out = new Map<string, Scale>();
@@ -419,4 +387,55 @@ function SweepLinks({
       ) : null}
     </p>
   );
+}
+
+type Choices = { paths: string[]; metrics: string[] };
+
+/** The columns there are to choose from: metadata paths of the runs and the workspace's metric names. */
+function useSweepChoices(filter: string, attempt: number, setError: (e: unknown) => void): Choices | null {
+  const { api } = useSession();
+  const [choices, setChoices] = useState<Choices | null>(null);
+  useEffect(() => {
+    const abort = new AbortController();
+    setError(null);
+    api
+      .runTable({ filter: filter || undefined, limit: 1, metricNames: true }, abort.signal)
+      .then((t) => setChoices({ paths: t.metadataPaths ?? t.metadataKeys, metrics: t.metricNames ?? [] }))
+      .catch((e) => !abort.signal.aborted && setError(e));
+    return () => abort.abort();
+  }, [api, filter, attempt]);
+  return choices;
+}
+
+/** Every run of the filter with the `wanted` columns, 50k runs a page; null while loading. */
+function useSweepData(
+  filter: string,
+  attempt: number,
+  choices: Choices | null,
+  wanted: string[],
+  setError: (e: unknown) => void,
+): Loaded | null {
+  const { api } = useSession();
+  const [data, setData] = useState<Loaded | null>(null);
+  useEffect(() => {
+    if (!choices) return;
+    const abort = new AbortController();
+    setData(null);
+    (async () => {
+      const ids: string[] = [];
+      const columns = new Map<string, Cell[]>(wanted.map((k) => [k, []]));
+      const table = { filter: filter || undefined, columns: wanted, limit: PAGE };
+      for await (const page of api.runTablePages(table, abort.signal)) {
+        ids.push(...page.id);
+        for (const k of wanted) {
+          const out = columns.get(k)!;
+          const got = page.columns[k] ?? [];
+          for (let i = 0; i < page.id.length; i++) out.push(cell(got[i]));
+        }
+      }
+      setData({ ids, columns });
+    })().catch((e) => !abort.signal.aborted && setError(e));
+    return () => abort.abort();
+  }, [api, filter, choices, wanted.join('\n'), attempt]);
+  return data;
 }

@@ -235,6 +235,16 @@ export class ArrayService {
       },
       chunks,
     );
+    // A chunk identical to one the blob sweep was freeing at that moment may have lost its bytes between
+    // their commit and the step's row; once the row references them they are safe, so checking now is final.
+    for (const chunk of new Set(chunks.map((c) => c.sha256))) {
+      if (!(await blobs.has(chunk))) {
+        throw new SimscopeError(
+          'unavailable',
+          'body: a chunk was collected while it was stored; send the step again',
+        );
+      }
+    }
     await this.#summaryMetrics(ctx, run, saved);
     return arrayStepView(saved);
   }

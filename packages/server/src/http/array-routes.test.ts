@@ -152,6 +152,12 @@ describe.each(CASES)('array routes on %s with %s blobs', (backend, blobKind) => 
     for (let y = 0; y < ny; y += 4) for (let x = 100; x < 200; x++) expected.push(field[y * nx + x]!);
     expect(Array.from(typedView('float64', Buffer.from(region.raw)) as Float64Array)).toEqual(expected);
 
+    const sparse = await read(run, 'name=T&step=0&region=10:700:99,3::7');
+    expect(sparse.headers['x-simscope-shape']).toBe('7,71');
+    const picked: number[] = [];
+    for (let y = 10; y < 700; y += 99) for (let x = 3; x < nx; x += 7) picked.push(field[y * nx + x]!);
+    expect(Array.from(typedView('float64', Buffer.from(sparse.raw)) as Float64Array)).toEqual(picked);
+
     const line = await read(run, 'name=T&step=0&region=650,-3:&format=json');
     expect(line.json()).toMatchObject({
       shape: [1, 3],

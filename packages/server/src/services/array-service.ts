@@ -355,10 +355,15 @@ async function storeChunk(blobs: BlobStore, shuffled: Buffer): Promise<ArrayChun
   return { sha256: staged.sha256, size: staged.size };
 }
 
-async function readChunk(blobs: BlobStore, chunk: ArrayChunk, size: number): Promise<Buffer> {
+/** A chunk's bytes inflated, still byte-shuffled. */
+async function readShuffled(blobs: BlobStore, chunk: ArrayChunk): Promise<Buffer> {
   const parts: Buffer[] = [];
   for await (const part of await blobs.read(chunk.sha256)) parts.push(part as Buffer);
-  return unshuffle(await inflateAsync(Buffer.concat(parts)), size);
+  return inflateAsync(Buffer.concat(parts));
+}
+
+async function readChunk(blobs: BlobStore, chunk: ArrayChunk, size: number): Promise<Buffer> {
+  return unshuffle(await readShuffled(blobs, chunk), size);
 }
 
 async function* wholeChunks(
@@ -406,14 +411,23 @@ async function* regionBytes(
       const e = base + inner.start + k * inner.stride;
       const c = Math.floor(e / perChunk);
       if (c !== loaded) {
-        data = await readChunk(blobs, chunks[c]!, size);
+        // Contiguous runs copy from the unshuffled chunk; strided picks gather each element's bytes from the
+        // shuffled one, so a sparse view does not pay for unshuffling every element.
+        data =
+          inner.stride === 1
+            ? await readChunk(blobs, chunks[c]!, size)
+            : await readShuffled(blobs, chunks[c]!);
         loaded = c;
       }
       // With stride 1, the elements up to the chunk's end (or the output's) are copied at once.
       const run =
         inner.stride === 1 ? Math.min(innerCount - k, (c + 1) * perChunk - e, (out.length - at) / size) : 1;
-      const offset = (e - c * perChunk) * size;
-      data.copy(out, at, offset, offset + run * size);
+      const local = e - c * perChunk;
+      if (inner.stride === 1) data.copy(out, at, local * size, (local + run) * size);
+      else {
+        const n = data.length / size;
+        for (let b = 0; b < size; b++) out[at + b] = data[b * n + local]!;
+      }
       at += run * size;
       k += run;
       if (at === out.length) {

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import type { BlobStore } from '../packages/server/src/blob/blob-store.js';
 import { bootstrap } from '../packages/server/src/bootstrap.js';
 import { createApp } from '../packages/server/src/http/app.js';
@@ -83,5 +83,41 @@ export async function openTestApp(
       await app.close();
       await cleanup();
     },
+  };
+}
+
+export type TestApp = Awaited<ReturnType<typeof openTestApp>>;
+
+/**
+ * An app for one describe block: opened before its tests and closed after them. Taken at describe time; its
+ * fields read the block's app once it is open.
+ */
+export function appForSuite(backend: Backend, options: Parameters<typeof openTestApp>[1] = {}): TestApp {
+  let t: TestApp | undefined;
+  beforeAll(async () => {
+    t = await openTestApp(backend, options);
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+  const open = (): TestApp => {
+    if (!t) throw new Error('the suite app opens in beforeAll');
+    return t;
+  };
+  return {
+    get app() {
+      return open().app;
+    },
+    get store() {
+      return open().store;
+    },
+    get clock() {
+      return open().clock;
+    },
+    get auth() {
+      return open().auth;
+    },
+    call: (method, url, payload) => open().call(method, url, payload),
+    close: () => open().close(),
   };
 }

@@ -1,14 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BACKENDS, openTestApp } from '../../../../test/fixtures.js';
+import { describe, expect, it } from 'vitest';
+import { appForSuite, BACKENDS } from '../../../../test/fixtures.js';
 
 describe.each(BACKENDS)('run table summaries, paths and folder counts on %s', (backend) => {
-  let t: Awaited<ReturnType<typeof openTestApp>>;
-  beforeAll(async () => {
-    t = await openTestApp(backend);
-  });
-  afterAll(async () => {
-    await t.close();
-  });
+  const t = appForSuite(backend);
   const call = (method: string, url: string, payload?: unknown) => t.call(method, url, payload);
   const table = (query: Record<string, string>) =>
     call('GET', `/run-table?${new URLSearchParams(query).toString()}`);

@@ -95,6 +95,19 @@ describe('web UI fields tab in Chromium', () => {
     expect(await page.locator('.fields-summary').textContent()).toBe('step 0 · min 0 · max 5.9 · mean 2.95');
     await page.screenshot({ path: join(OUT, 'heatmap-step-0.png') });
 
+    // The value under the pointer: column 30 of row 10 holds (30 + 0) / 10.
+    const box = (await page.locator('.field-heatmap canvas').boundingBox())!;
+    await page.mouse.move(box.x + ((30 + 0.5) / 60) * box.width, box.y + ((10 + 0.5) / 40) * box.height);
+    await expect
+      .poll(() => page.getByLabel('value under pointer').textContent())
+      .toBe('row 10, column 30: 3');
+
+    // Playback runs through the steps and stops at the last.
+    await page.getByRole('button', { name: 'Play' }).click();
+    await page.getByLabel('heatmap of T at step 20').waitFor();
+    expect(await page.getByLabel('shown step').textContent()).toBe('20');
+    await page.getByRole('button', { name: 'Play' }).waitFor();
+
     await page.getByRole('combobox', { name: 'Array' }).selectOption('q');
     const bars = page.getByRole('img', { name: 'histogram of q' }).locator('rect');
     await expect.poll(() => bars.count()).toBe(3);

@@ -5,6 +5,8 @@ import { useSession } from '../session.js';
 /** Elements a view asks for at most per dimension: the server strides the field down to it. */
 const VIEW_SIDE = 512;
 const LINE_POINTS = 4096;
+/** Milliseconds per step in playback. */
+const PLAY_MS = 400;
 
 /** The region that shows a field within the view: strides for big dimensions, the middle slab of a 3-D one. */
 export function viewRegion(shape: readonly number[]): string {
@@ -47,9 +49,27 @@ function finiteRange(values: readonly number[]): [number, number] {
 }
 
 /** A 2-D field as a heatmap on a canvas, with its colour scale from `range`. */
-function Heatmap({ data, range }: { data: ArrayDataView; range: [number, number] }) {
+function Heatmap({
+  data,
+  range,
+  fieldShape,
+}: {
+  data: ArrayDataView;
+  range: [number, number];
+  fieldShape: readonly number[];
+}) {
   const canvas = useRef<HTMLCanvasElement>(null);
+  const [hover, setHover] = useState<string>('');
   const [ny, nx] = data.shape.length === 3 ? data.shape.slice(1) : data.shape;
+  const [sy, sx] = fieldShape.slice(-2).map((n) => Math.max(1, Math.ceil(n / VIEW_SIDE)));
+  /** The value under the pointer, with its row and column in the whole field. */
+  const readout = (event: { clientX: number; clientY: number }) => {
+    const box = canvas.current!.getBoundingClientRect();
+    const ix = Math.min(nx! - 1, Math.floor(((event.clientX - box.left) / box.width) * nx!));
+    const iy = Math.min(ny! - 1, Math.floor(((event.clientY - box.top) / box.height) * ny!));
+    const v = data.values[iy * nx! + ix];
+    setHover(v === undefined ? '' : `row ${iy * sy!}, column ${ix * sx!}: ${v}`);
+  };
   useEffect(() => {
     const c = canvas.current;
     const ctx = c?.getContext('2d');
@@ -71,7 +91,12 @@ function Heatmap({ data, range }: { data: ArrayDataView; range: [number, number]
         height={ny}
         aria-label={`heatmap of ${data.name} at step ${data.step}`}
         style={{ width: 'min(100%, 512px)', imageRendering: 'pixelated' }}
+        onMouseMove={readout}
+        onMouseLeave={() => setHover('')}
       />
+      <output className="field-readout" aria-label="value under pointer">
+        {hover}
+      </output>
       <div className="field-scale" role="img" aria-label="colour scale">
         <span>{range[0].toPrecision(4)}</span>
         <span
@@ -160,6 +185,22 @@ export function FieldsPanel({ run }: { run: string }) {
     );
   }, [api, run, name]);
 
+  const [playing, setPlaying] = useState(false);
+  // Playback: one step every PLAY_MS, stopping at the last.
+  useEffect(() => {
+    if (!playing) return;
+    const timer = setInterval(() => {
+      setIndex((i) => {
+        if (i + 1 >= steps.length) {
+          setPlaying(false);
+          return i;
+        }
+        return i + 1;
+      });
+    }, PLAY_MS);
+    return () => clearInterval(timer);
+  }, [playing, steps.length]);
+
   const current = steps[index];
   useEffect(() => {
     if (!current) return;
@@ -208,6 +249,17 @@ export function FieldsPanel({ run }: { run: string }) {
             <output aria-label="shown step">{current?.step}</output>
           </label>
         )}
+        {steps.length > 1 && (
+          <button
+            type="button"
+            onClick={() => {
+              if (!playing && index >= steps.length - 1) setIndex(0);
+              setPlaying(!playing);
+            }}
+          >
+            {playing ? 'Pause' : 'Play'}
+          </button>
+        )}
       </div>
       {current && (
         <p className="fields-summary">
@@ -218,10 +270,9 @@ export function FieldsPanel({ run }: { run: string }) {
       )}
       {data &&
         current &&
-        data.step === current.step &&
         data.name === current.name &&
         (data.shape.length >= 2 ? (
-          <Heatmap data={data} range={[current.min ?? 0, current.max ?? 1]} />
+          <Heatmap data={data} range={[current.min ?? 0, current.max ?? 1]} fieldShape={current.shape} />
         ) : (
           <Profile data={data} edges={edges} />
         ))}

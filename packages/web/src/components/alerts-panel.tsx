@@ -2,6 +2,7 @@ import type { AlertTransitionView, AlertView, RunAlertView } from '@simscope/pro
 import { useEffect, useState } from 'react';
 import { formatNumber, formatTime } from '../format.js';
 import { useSession } from '../session.js';
+import { useTicks } from './use-ticks.js';
 
 function seconds(s: number | null): string {
   if (s === null) return '';
@@ -31,13 +32,8 @@ export function AlertsPanel({ run, tick }: { run: string; tick: number }) {
   const { api } = useSession();
   const [items, setItems] = useState<RunAlertView[] | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const [poll, setPoll] = useState(0);
-
   // States change on the server's schedule, which the live stream does not tell: look again every 5 s too.
-  useEffect(() => {
-    const timer = setInterval(() => setPoll((p) => p + 1), 5000);
-    return () => clearInterval(timer);
-  }, []);
+  const poll = useTicks(5000);
 
   useEffect(() => {
     const abort = new AbortController();

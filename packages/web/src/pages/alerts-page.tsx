@@ -3,6 +3,7 @@ import { useEffect, useState } from 'react';
 import { describeAlert } from '../components/alerts-panel.js';
 import { Link } from '../components/link.js';
 import { LoadError, Loading } from '../components/load-state.js';
+import { useTicks } from '../components/use-ticks.js';
 import { formatNumber, formatTime } from '../format.js';
 import { href } from '../router.js';
 import { useSession } from '../session.js';
@@ -16,12 +17,7 @@ export function AlertsPage() {
   const [alerts, setAlerts] = useState<AlertListItem[] | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [attempt, setAttempt] = useState(0);
-  const [poll, setPoll] = useState(0);
-
-  useEffect(() => {
-    const timer = setInterval(() => setPoll((p) => p + 1), 10_000);
-    return () => clearInterval(timer);
-  }, []);
+  const poll = useTicks(10_000);
 
   useEffect(() => {
     const abort = new AbortController();

@@ -9,6 +9,7 @@ import { canWrite, LoadError, Loading, problemOf } from '../components/load-stat
 import { RunActions } from '../components/run-actions.js';
 import { RunMetrics } from '../components/run-metrics.js';
 import { RunOverview } from '../components/run-overview.js';
+import { useTicks } from '../components/use-ticks.js';
 import { href, navigate } from '../router.js';
 import { useSession } from '../session.js';
 
@@ -163,11 +164,7 @@ function useCriticalCount(run: RunView | null, changes: number): number {
   const { api } = useSession();
   const [critical, setCritical] = useState(0);
   // The header's critical badge; states change on the server's schedule, so look again every 10 s too.
-  const [alertPoll, setAlertPoll] = useState(0);
-  useEffect(() => {
-    const timer = setInterval(() => setAlertPoll((p) => p + 1), 10_000);
-    return () => clearInterval(timer);
-  }, []);
+  const alertPoll = useTicks(10_000);
   useEffect(() => {
     if (!run) return;
     const abort = new AbortController();

@@ -39,7 +39,8 @@ import {
   RUN_DEFAULTS,
   type RunConfig,
 } from './run-options.js';
-import { newRunId, type SpoolRecordKind, spoolDirectory } from './spool.js';
+import { closedUnstarted, droppedWarnings, spoolFor, systemInfo } from './run-support.js';
+import { newRunId, type SpoolRecordKind } from './spool.js';
 import { isTransient } from './spool-upload.js';
 
 /** Bytes of logged arrays a run holds while they wait to be sent. */
@@ -129,7 +130,7 @@ export class Run implements AsyncDisposable {
   async init(options: InitOptions = {}): Promise<this> {
     try {
       const transport = this.#connect();
-      const system = this.#config.systemInfo ? await this.#systemInfo() : undefined;
+      const system = this.#config.systemInfo ? await systemInfo() : undefined;
       const { running, heartbeatTimeout, ...fields } = options;
       const body = {
         id: newRunId(),
@@ -186,15 +187,6 @@ export class Run implements AsyncDisposable {
     return run;
   }
 
-  async #systemInfo(): Promise<Record<string, Json> | undefined> {
-    try {
-      const { collectSystemInfo } = await import('./system-info.js');
-      return (await collectSystemInfo()) as unknown as Record<string, Json>;
-    } catch {
-      return undefined;
-    }
-  }
-
   #start(
     transport: HttpTransport,
     run: RunAnswer,
@@ -214,18 +206,7 @@ export class Run implements AsyncDisposable {
       batchPoints: this.#config.batchPoints,
       flushIntervalMs: this.#config.flushIntervalMs,
       sendClock: this.#config.sendClock,
-      spool: {
-        root: spoolDirectory(this.#config.spoolDir),
-        offline: this.#config.mode === 'offline',
-        meta: {
-          version: 1,
-          runId: run.id,
-          url: this.#connection!.url,
-          workspace: this.#connection!.workspace ?? null,
-          offline: initial !== undefined,
-          createdAt: nowMicros(),
-        },
-      },
+      spool: spoolFor(this.#config, run.id, this.#connection!, initial !== undefined, nowMicros()),
       initial: initial && [
         { kind: initial.kind, body: new TextEncoder().encode(JSON.stringify(initial.body)) },
       ],
@@ -413,14 +394,8 @@ export class Run implements AsyncDisposable {
    * await run.addAlert({ name: 'loss diverging', metric: 'loss', rule: 'is above', threshold: 10,
    *   window: 60, frequency: 30, notification: 'email', abortOnCritical: true });
    */
-  async addAlert(alert: AlertCreateInput): Promise<RunAlertView | null> {
-    if (!this.#transport || !this.#id) return null;
-    try {
-      return await this.#transport.call('attachAlert', { params: { run: this.#id }, body: alert });
-    } catch (error) {
-      this.#fail(error);
-      return null;
-    }
+  addAlert(alert: AlertCreateInput): Promise<RunAlertView | null> {
+    return this.#callOrNull(true, (t, run) => t.call('attachAlert', { params: { run }, body: alert }));
   }
 
   /**
@@ -429,28 +404,29 @@ export class Run implements AsyncDisposable {
    * @example
    * await run.updateAlert('loss diverging', { threshold: 20, window: '2m' });
    */
-  async updateAlert(name: string, changes: AlertUpdateInput): Promise<AlertView | null> {
-    if (!this.#transport) return null;
-    try {
-      return await this.#transport.call('updateAlert', { params: { alert: name }, body: changes });
-    } catch (error) {
-      this.#fail(error);
-      return null;
-    }
+  updateAlert(name: string, changes: AlertUpdateInput): Promise<AlertView | null> {
+    return this.#callOrNull(false, (t) => t.call('updateAlert', { params: { alert: name }, body: changes }));
   }
 
   /**
    * Sets the state of a user alert (one added with `source: 'user'`) on this run; a change is recorded and
    * notified like any alert's, and `critical` asks the run to abort when the alert says so.
    */
-  async logAlert(name: string, state: AlertState, message?: string): Promise<RunAlertView | null> {
-    if (!this.#transport || !this.#id) return null;
+  logAlert(name: string, state: AlertState, message?: string): Promise<RunAlertView | null> {
+    const body = message === undefined ? { state } : { state, message };
+    return this.#callOrNull(true, (t, run) =>
+      t.call('setAlertState', { params: { run, alert: name }, body, idempotent: true }),
+    );
+  }
+
+  /** A call while the run is connected (and has its id, with `needsId`): null before, and null on failure. */
+  async #callOrNull<T>(
+    needsId: boolean,
+    call: (transport: HttpTransport, run: string) => Promise<T>,
+  ): Promise<T | null> {
+    if (!this.#transport || (needsId && !this.#id)) return null;
     try {
-      return await this.#transport.call('setAlertState', {
-        params: { run: this.#id, alert: name },
-        body: message === undefined ? { state } : { state, message },
-        idempotent: true,
-      });
+      return await call(this.#transport, this.#id ?? '');
     } catch (error) {
       this.#fail(error);
       return null;
@@ -502,32 +478,10 @@ export class Run implements AsyncDisposable {
   async #close(status: RunStatus): Promise<CloseResult> {
     clearInterval(this.#heartbeat);
     const sender = this.#sender;
-    if (!sender) {
-      return {
-        status: this.#status,
-        sentPoints: 0,
-        sentEvents: 0,
-        droppedPoints: this.#dropped,
-        droppedEvents: this.#droppedEvents,
-        failedPoints: 0,
-        failedEvents: 0,
-        spooledPoints: 0,
-        spooledEvents: 0,
-      };
-    }
-    if (this.#dropped > 0) {
-      sender.addEvent({
-        message: `simscope: ${this.#dropped} metric points were dropped because the queue was full (queueSize ${this.#config.queueSize})`,
-        level: 'warning',
-        timestamp: nowMicros(),
-      });
-    }
-    if (this.#droppedEvents > 0) {
-      sender.addEvent({
-        message: `simscope: ${this.#droppedEvents} events were dropped because the event queue was full (queueSize ${this.#config.queueSize})`,
-        level: 'warning',
-        timestamp: nowMicros(),
-      });
+    if (!sender) return closedUnstarted(this.#status, this.#dropped, this.#droppedEvents);
+    const { queueSize } = this.#config;
+    for (const warning of droppedWarnings(this.#dropped, this.#droppedEvents, queueSize, nowMicros())) {
+      sender.addEvent(warning);
     }
     await this.#arrays?.flush();
     await this.#patch({ status });

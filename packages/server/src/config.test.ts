@@ -1,8 +1,8 @@
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LIMITS, SimscopeError } from '@simscope/protocol';
 import { parseToml } from '@simscope/config';
+import { LIMITS, SimscopeError } from '@simscope/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BACKENDS, openTestStore } from '../../../test/fixtures.js';
 import { bootstrap, savedToken, saveLocalProfile } from './bootstrap.js';

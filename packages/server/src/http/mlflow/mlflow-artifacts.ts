@@ -4,7 +4,8 @@ import type { ArtifactService } from '../../services/artifact-service.js';
 import type { ServiceContext } from '../../services/context.js';
 import type { RunRecord } from '../../store/run-store.js';
 import { acceptRawBodies, uploadError } from '../routes/artifacts-routes.js';
-import { MlflowError } from './mlflow-errors.js';
+import { invalid, MlflowError, missing } from './mlflow-errors.js';
+import { DEFAULT_EXPERIMENT_ID, experimentId } from './mlflow-views.js';
 
 export interface MlflowArtifactOptions {
   ctx(request: FastifyRequest): ServiceContext;
@@ -27,6 +28,45 @@ async function locate(c: ServiceContext, path: string): Promise<{ run: RunRecord
   const run = await c.store.runs.getRun(c.auth.workspace.id, runId);
   if (!run || run.id !== runId) throw new MlflowError('RESOURCE_DOES_NOT_EXIST', `Run '${runId}' not found`);
   return { run, name: rest.join('/') };
+}
+
+type FileInfo = { path: string; is_dir: true } | { path: string; is_dir: false; file_size: number };
+
+/** One directory level of a run's artifacts (`dir` is '' at the root): names under `dir`, in path order. */
+async function listLevel(
+  artifacts: ArtifactService,
+  c: ServiceContext,
+  run: RunRecord,
+  dir: string,
+): Promise<FileInfo[]> {
+  const prefix = dir === '' ? '' : `${dir}/`;
+  const { items } = await artifacts.list(c, run, {
+    category: null,
+    name: null,
+    startsWith: prefix === '' ? null : prefix,
+    contains: null,
+    endsWith: null,
+    limit: LIST_LIMIT,
+  });
+  const files: FileInfo[] = [];
+  const dirs = new Set<string>();
+  for (const item of items) {
+    const rest = item.name.slice(prefix.length);
+    const slash = rest.indexOf('/');
+    if (slash < 0) files.push({ path: rest, is_dir: false, file_size: item.size });
+    else if (!dirs.has(rest.slice(0, slash))) {
+      dirs.add(rest.slice(0, slash));
+      files.push({ path: rest.slice(0, slash), is_dir: true });
+    }
+  }
+  return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/** A query parameter given at most once. */
+function queryText(request: FastifyRequest, key: string): string | undefined {
+  const value = (request.query as Record<string, unknown>)[key];
+  if (value === undefined || typeof value === 'string') return value;
+  throw invalid(key, value, 'expected one value');
 }
 
 function pathOf(request: FastifyRequest): string {
@@ -92,31 +132,37 @@ export async function mlflowArtifactScope(
       onRequest: authenticate('read'),
       handler: async function listMlflowArtifacts(request) {
         const c = ctx(request);
-        const path = (request.query as { path?: string }).path ?? '';
+        const path = queryText(request, 'path') ?? '';
         const { run, name: dir } = await locate(c, path.replace(/\/+$/, ''));
-        const prefix = dir === '' ? '' : `${dir}/`;
-        const { items } = await artifacts.list(c, run, {
-          category: null,
-          name: null,
-          startsWith: prefix === '' ? null : prefix,
-          contains: null,
-          endsWith: null,
-          limit: LIST_LIMIT,
-        });
-        const files: ({ path: string; is_dir: true } | { path: string; is_dir: false; file_size: number })[] =
-          [];
-        const dirs = new Set<string>();
-        for (const item of items) {
-          const rest = item.name.slice(prefix.length);
-          const slash = rest.indexOf('/');
-          if (slash < 0) files.push({ path: rest, is_dir: false, file_size: item.size });
-          else if (!dirs.has(rest.slice(0, slash))) {
-            dirs.add(rest.slice(0, slash));
-            files.push({ path: rest.slice(0, slash), is_dir: true });
-          }
+        return { files: await listLevel(artifacts, c, run, dir) };
+      },
+    });
+  }
+  // MLflow's ListArtifacts, which the MLflow UI and the npm `mlflow` client read: paths from the run's artifact
+  // root, and the root itself.
+  for (const base of ['/api/2.0/mlflow/artifacts/list', '/ajax-api/2.0/mlflow/artifacts/list']) {
+    scope.get(base, {
+      onRequest: authenticate('read'),
+      handler: async function listRunArtifacts(request) {
+        const c = ctx(request);
+        const runId = queryText(request, 'run_id') || queryText(request, 'run_uuid');
+        if (!runId) throw missing('run_id');
+        const path = queryText(request, 'path') ?? '';
+        const dir = path.replace(/\/+$/, '');
+        if (dir.startsWith('/') || dir.split('/').some((part) => part === '..' || part === '.')) {
+          throw new MlflowError('INVALID_PARAMETER_VALUE', `Invalid path: ${path}`);
         }
-        files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-        return { files };
+        const run = await c.store.runs.getRun(c.auth.workspace.id, runId);
+        if (!run || run.id !== runId) {
+          throw new MlflowError('RESOURCE_DOES_NOT_EXIST', `Run '${runId}' not found`);
+        }
+        const folder = await c.store.folders.getFolder(c.auth.workspace.id, run.folder);
+        const experiment = folder ? experimentId(folder) : DEFAULT_EXPERIMENT_ID;
+        const files = await listLevel(artifacts, c, run, dir);
+        return {
+          root_uri: `mlflow-artifacts:/${experiment}/${run.id}/artifacts`,
+          files: files.map((file) => ({ ...file, path: dir === '' ? file.path : `${dir}/${file.path}` })),
+        };
       },
     });
   }

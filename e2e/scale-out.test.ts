@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Run } from '@simscope/client';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { createDatabase, freePort } from '../scripts/postgres-cluster.js';
 import { useNotificationReceivers } from '../test/notification-receivers.js';
 import { startS3 } from '../test/s3-server.js';
@@ -176,6 +176,16 @@ describe('three servers over PostgreSQL and S3 behind nginx', () => {
       servers.map((s) => new URL(s.url).host),
     );
   }, 120_000);
+
+  // Some tests kill or restart servers: each test starts with all three up again, on their own ports, so that no
+  // test depends on the order they run in.
+  beforeEach(async () => {
+    for (const [i, name] of ['a', 'b', 'c'].entries()) {
+      const server = servers[i]!;
+      if (server.running) continue;
+      servers[i] = await start(name, Number(new URL(server.url).port));
+    }
+  }, 60_000);
 
   afterAll(async () => {
     await nginx?.stop();

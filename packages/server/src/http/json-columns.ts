@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import { jsonNumber } from '@simscope/protocol';
+import { TimeSlicer } from '../services/time-slice.js';
 
 /** Points written between two yields to the event loop. */
 const SLICE = 50_000;
@@ -63,15 +64,14 @@ export function jsonItemStream(
   async function* write(): AsyncGenerator<string> {
     const open = JSON.stringify(head);
     yield `${open.slice(0, -1)}${open === '{}' ? '' : ','}${JSON.stringify(key)}:[`;
-    let slice = performance.now();
+    const slicer = new TimeSlicer(ITEM_SLICE_MS);
     let batch = '';
     for (let i = 0; i < count; i++) {
       batch += (i === 0 ? '' : ',') + JSON.stringify(item(i));
-      if (performance.now() - slice >= ITEM_SLICE_MS) {
+      if (slicer.due) {
         yield batch;
         batch = '';
-        await new Promise((resolve) => setImmediate(resolve));
-        slice = performance.now();
+        await slicer.pause();
       }
     }
     yield `${batch}]}`;

@@ -10,8 +10,13 @@ export class TimeSlicer {
     this.#sliceMs = sliceMs;
   }
 
+  /** Whether a slice has run out, so that `pause()` would yield now (a caller may flush output first). */
+  get due(): boolean {
+    return performance.now() - this.#since >= this.#sliceMs;
+  }
+
   async pause(): Promise<void> {
-    if (performance.now() - this.#since < this.#sliceMs) return;
+    if (!this.due) return;
     await new Promise<void>((resolve) => setImmediate(resolve));
     this.#since = performance.now();
   }

@@ -1,29 +1,19 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Browser, buildWeb, openBrowser, SCREENSHOTS } from './browser.js';
-import { buildServer, E2E_TOKEN, ServerProcess } from './server-process.js';
+import { type Browser, SCREENSHOTS } from './browser.js';
+import { type Api, openSignedIn, startWebServer, type WebServer } from './web-harness.js';
 
 const N = 1000;
 
 describe('metric charts in Chromium', () => {
-  let home: string;
-  let server: ServerProcess;
+  let web: WebServer;
+  let api: Api;
   let browser: Browser;
   let page: Page;
   let runId: string;
 
-  const api = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${server.url}/api/v1${path}`, {
-      method,
-      headers: { authorization: `Bearer ${E2E_TOKEN}`, 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
-    return (await res.json()) as any;
-  };
   const card = (metric: string) => page.locator(`figure.chart-card[data-metric="${metric}"]`);
   const ticks = async (metric: string, axis: 'x' | 'y') =>
     ((await card(metric).getAttribute(`data-${axis}-ticks`)) ?? '').split('|');
@@ -33,7 +23,7 @@ describe('metric charts in Chromium', () => {
       .evaluate((c: any) => c.toDataURL('image/png'));
   /** Opens the run's metrics with the given query and waits for both charts. */
   const open = async (query = '') => {
-    await page.goto(`${server.url}/runs/${runId}?tab=metrics${query}`);
+    await page.goto(`${web.server.url}/runs/${runId}?tab=metrics${query}`);
     for (const m of ['residual', 'dt', 'cells'])
       await expect.poll(() => card(m).getAttribute('data-drawn')).toMatch(/:buckets:/);
   };
@@ -45,10 +35,8 @@ describe('metric charts in Chromium', () => {
   };
 
   beforeAll(async () => {
-    buildServer();
-    buildWeb();
-    home = mkdtempSync(join(tmpdir(), 'simscope-charts-e2e-'));
-    server = await ServerProcess.start({ home });
+    web = await startWebServer('simscope-charts-e2e-');
+    api = web.api;
     const run = await api('POST', '/runs', { name: 'charts', folder: '/charts' });
     runId = run.id;
     await api('POST', `/runs/${runId}/metrics`, {
@@ -65,18 +53,13 @@ describe('metric charts in Chromium', () => {
         { name: 'cells', values: Array.from({ length: N }, (_, i) => 100_000 + i * 150) },
       ],
     });
-    browser = await openBrowser(server.url, { width: 1440, height: 900 });
+    browser = await openSignedIn(web.server.url, { timeout: 15_000, ready: 'table' });
     page = browser.page;
-    page.setDefaultTimeout(15_000);
-    await page.goto(`${server.url}/#token=${E2E_TOKEN}`);
-    await page.getByRole('table', { name: 'Runs' }).waitFor();
   }, 120_000);
 
   afterAll(async () => {
     await browser?.close();
-    server?.kill();
-    await server?.waitForExit();
-    rmSync(home, { recursive: true, force: true });
+    await web?.stop();
   });
 
   it('turns log scale on for one chart only', async () => {

@@ -1,44 +1,19 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootstrap } from '../packages/server/src/bootstrap.js';
-import { createApp } from '../packages/server/src/http/app.js';
-import { ADMIN_TOKEN, openTestStore } from '../test/fixtures.js';
-import { type Browser, openBrowser } from './browser.js';
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+import { ADMIN_TOKEN } from '../test/fixtures.js';
+import type { Browser } from './browser.js';
+import { startWebApp, type WebApp } from './web-harness.js';
 
 describe('web UI when the server ends its live stream', () => {
-  let webRoot: string;
-  let app: FastifyInstance;
-  let cleanup: () => Promise<void>;
+  let web: WebApp;
   let base: string;
   let browser: Browser;
 
   beforeAll(async () => {
-    // Built into a folder of its own, so this test does not race others over packages/web/dist.
-    webRoot = mkdtempSync(join(tmpdir(), 'simscope-web-live-'));
-    execFileSync(
-      join(ROOT, 'node_modules', '.bin', 'vite'),
-      ['build', '--logLevel', 'warn', '--outDir', webRoot, '--emptyOutDir'],
-      { cwd: join(ROOT, 'packages', 'web'), stdio: 'pipe' },
-    );
-    const opened = await openTestStore('sqlite');
-    cleanup = opened.cleanup;
-    await bootstrap(opened.store, Date.now() * 1000, ADMIN_TOKEN);
-    app = await createApp({ store: opened.store, now: () => Date.now() * 1000, liveRecheckMs: 200, webRoot });
-    base = await app.listen({ host: '127.0.0.1', port: 0 });
-    browser = await openBrowser(base);
+    web = await startWebApp('simscope-web-live-', { liveRecheckMs: 200 });
+    ({ base, browser } = web);
   }, 120_000);
   afterAll(async () => {
-    await browser?.close();
-    await app?.close();
-    await cleanup?.();
-    rmSync(webRoot, { recursive: true, force: true });
+    await web?.close();
   });
 
   const admin = async (method: string, path: string, body?: unknown) => {

@@ -1,23 +1,20 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Browser, buildWeb, openBrowser, SCREENSHOTS } from './browser.js';
+import { type Browser, openBrowser, SCREENSHOTS } from './browser.js';
 import { type Fault, FaultProxy } from './fault-proxy.js';
-import { buildServer, E2E_TOKEN, ServerProcess } from './server-process.js';
+import { E2E_TOKEN } from './server-process.js';
+import { frames, PHONE, startWebServer, type WebServer, WIDE } from './web-harness.js';
 
 const OUT = join(SCREENSHOTS, 'pages');
-const WIDE = { width: 1440, height: 900 };
-const PHONE = { width: 390, height: 844 };
 
 /**
  * The UI's states, run overview and actions, alerts page and narrow layout, in Chromium, through a real proxy
  * that can hold, drop or fail the API's answers. Each test signs in and makes its own runs.
  */
 describe('web UI pages in Chromium', () => {
-  let home: string;
-  let server: ServerProcess;
+  let web: WebServer;
   let proxy: FaultProxy;
   let browser: Browser;
   let page: Page;
@@ -31,7 +28,7 @@ describe('web UI pages in Chromium', () => {
   let unique = 0;
 
   const api = async (method: string, path: string, body?: unknown, token = E2E_TOKEN) => {
-    const res = await fetch(`${server.url}/api/v1${path}`, {
+    const res = await fetch(`${web.server.url}/api/v1${path}`, {
       method,
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -75,12 +72,7 @@ describe('web UI pages in Chromium', () => {
   /** Screenshots at 1440×900 and 390×844; at 390 px the page must not scroll sideways. */
   const shots = async (label: string) => {
     await page.setViewportSize(WIDE);
-    await page.evaluate(
-      () =>
-        new Promise((r) =>
-          (globalThis as any).requestAnimationFrame(() => (globalThis as any).requestAnimationFrame(r)),
-        ),
-    );
+    await frames(page);
     await page.screenshot({ path: join(OUT, `${label}-1440.png`) });
     await page.setViewportSize(PHONE);
     await expect
@@ -91,12 +83,9 @@ describe('web UI pages in Chromium', () => {
   };
 
   beforeAll(async () => {
-    buildServer();
-    buildWeb();
     mkdirSync(OUT, { recursive: true });
-    home = mkdtempSync(join(tmpdir(), 'simscope-web-pages-'));
-    server = await ServerProcess.start({ home });
-    proxy = await FaultProxy.start(server.url, {
+    web = await startWebServer('simscope-web-pages-');
+    proxy = await FaultProxy.start(web.server.url, {
       plan: ({ url }) => (faultPath && url.startsWith(faultPath) ? fault : { kind: 'forward' }),
       before: async ({ url }) => {
         if (hold && url.startsWith(holdPath)) await hold;
@@ -113,9 +102,7 @@ describe('web UI pages in Chromium', () => {
   afterAll(async () => {
     await browser?.close();
     await proxy?.close();
-    server?.kill();
-    await server?.waitForExit();
-    rmSync(home, { recursive: true, force: true });
+    await web?.stop();
   });
 
   it('shows loading, empty, unreachable, failing and unknown pages as what they are, with a retry', async () => {

@@ -1,36 +1,24 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Browser, buildWeb, openBrowser, SCREENSHOTS } from './browser.js';
-import { buildServer, E2E_TOKEN, ServerProcess } from './server-process.js';
+import { type Browser, openBrowser, SCREENSHOTS } from './browser.js';
+import { E2E_TOKEN } from './server-process.js';
+import { type Api, screenshots, startWebServer, type WebServer, WIDE } from './web-harness.js';
 
 const OUT = join(SCREENSHOTS, 'sweep');
-const WIDE = { width: 1440, height: 900 };
-const PHONE = { width: 390, height: 844 };
 
 /**
  * Issue 20 items 2–4 in Chromium against a real server: groups of runs as bands on the compare page, the grid of
  * all metrics, and the sweep page's parallel coordinates and scatter. Each test makes its own runs.
  */
 describe('web UI sweep views in Chromium', () => {
-  let home: string;
-  let server: ServerProcess;
+  let web: WebServer;
   let browser: Browser;
   let page: Page;
   let unique = 0;
 
-  const ok = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${server.url}/api/v1${path}`, {
-      method,
-      headers: { authorization: `Bearer ${E2E_TOKEN}`, 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await res.text();
-    if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-    return text ? JSON.parse(text) : undefined;
-  };
+  const ok: Api = (method, path, body) => web.api(method, path, body);
   const name = (prefix: string) => `${prefix}-${Date.now().toString(36)}-${unique++}`;
   /** A run with metrics logged at steps 0…n-1. */
   const runWith = async (
@@ -48,50 +36,24 @@ describe('web UI sweep views in Chromium', () => {
     return created.id;
   };
 
-  const frames = () =>
-    page.evaluate(
-      () =>
-        new Promise((r) =>
-          (globalThis as any).requestAnimationFrame(() => (globalThis as any).requestAnimationFrame(r)),
-        ),
-    );
-  /** Screenshots at 1440×900 and 390×844; at 390 px the page must not scroll sideways. */
-  const shots = async (label: string) => {
-    await page.setViewportSize(WIDE);
-    await frames();
-    await page.screenshot({ path: join(OUT, `${label}-1440.png`) });
-    await page.setViewportSize(PHONE);
-    await expect
-      .poll(() => page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth), {
-        message: label,
-      })
-      .toBeLessThanOrEqual(PHONE.width);
-    await frames();
-    await page.screenshot({ path: join(OUT, `${label}-390.png`) });
-    await page.setViewportSize(WIDE);
-  };
+  const shots = (label: string) => screenshots(page, OUT, label, true);
   const signIn = async () => {
     await page.setViewportSize(WIDE);
-    await page.goto(`${server.url}/#token=${E2E_TOKEN}`);
+    await page.goto(`${web.server.url}/#token=${E2E_TOKEN}`);
     await page.getByRole('navigation', { name: 'Main' }).waitFor();
   };
 
   beforeAll(async () => {
-    buildServer();
-    buildWeb();
     mkdirSync(OUT, { recursive: true });
-    home = mkdtempSync(join(tmpdir(), 'simscope-web-sweep-'));
-    server = await ServerProcess.start({ home });
-    browser = await openBrowser(server.url, WIDE);
+    web = await startWebServer('simscope-web-sweep-');
+    browser = await openBrowser(web.server.url, WIDE);
     page = browser.page;
     page.setDefaultTimeout(10_000);
   }, 120_000);
 
   afterAll(async () => {
     await browser?.close();
-    server?.kill();
-    await server?.waitForExit();
-    rmSync(home, { recursive: true, force: true });
+    await web?.stop();
   });
 
   it('groups runs by a metadata key into bands, with a legend that highlights and hides, and caps single lines', async () => {
@@ -106,7 +68,7 @@ describe('web UI sweep views in Chromium', () => {
       );
     }
     await signIn();
-    await page.goto(`${server.url}/compare?runs=${ids.join(',')}&metric=loss&group=metadata.solver`);
+    await page.goto(`${web.server.url}/compare?runs=${ids.join(',')}&metric=loss&group=metadata.solver`);
     const bands = page.locator('figure.band-chart');
     // Each group has a point in 50 of the 500 buckets (steps 0…49).
     await expect.poll(() => bands.getAttribute('data-drawn')).toBe('3:std:150');
@@ -156,7 +118,7 @@ describe('web UI sweep views in Chromium', () => {
       await runWith({ name: `${study}-2`, metadata: { study } }, metrics, 20),
     ];
     await signIn();
-    await page.goto(`${server.url}/compare?runs=${ids.join(',')}`);
+    await page.goto(`${web.server.url}/compare?runs=${ids.join(',')}`);
     const sections = page.locator('details.metric-section');
     await expect.poll(() => sections.count()).toBe(3);
     expect(
@@ -196,7 +158,7 @@ describe('web UI sweep views in Chromium', () => {
       collapsed: ['system'],
     });
     await page.goto('about:blank');
-    await page.goto(`${server.url}/compare?dashboard=${id}`);
+    await page.goto(`${web.server.url}/compare?dashboard=${id}`);
     await expect.poll(() => page.locator('h1').textContent()).toBe(`Compare 2 runs — ${study} board`);
     expect(new URL(page.url()).searchParams.get('runs')).toBe(ids.join(','));
     await expect.poll(() => sections.count()).toBe(3);
@@ -224,7 +186,7 @@ describe('web UI sweep views in Chromium', () => {
     const filter = `metadata.study == "${study}"`;
     const axes = ['metadata.re', 'metadata.solver', 'last:metrics.loss'].join(',');
     await page.goto(
-      `${server.url}/sweep?filter=${encodeURIComponent(filter)}&axes=${axes}&x=metadata.re&y=min:metrics.loss`,
+      `${web.server.url}/sweep?filter=${encodeURIComponent(filter)}&axes=${axes}&x=metadata.re&y=min:metrics.loss`,
     );
     const coords = page.locator('figure.parallel-coords');
     await expect.poll(() => coords.getAttribute('data-runs')).toBe('30');

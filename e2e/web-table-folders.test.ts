@@ -1,47 +1,35 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Browser, buildWeb, openBrowser, SCREENSHOTS } from './browser.js';
-import { buildServer, E2E_TOKEN, ServerProcess } from './server-process.js';
+import { type Browser, openBrowser, SCREENSHOTS } from './browser.js';
+import { E2E_TOKEN } from './server-process.js';
+import { type Api, screenshots, startWebServer, type WebServer, WIDE } from './web-harness.js';
 
 const OUT = join(SCREENSHOTS, 'table-folders');
-const WIDE = { width: 1440, height: 900 };
-const PHONE = { width: 390, height: 844 };
 
 /**
  * The runs table (columns, summaries, selection, alerts, grouping, the filter box) and the folder tree and page,
  * in Chromium against a real server. Each test signs in and makes its own runs in a folder of its own.
  */
 describe('runs table and folders in Chromium', () => {
-  let home: string;
-  let server: ServerProcess;
+  let web: WebServer;
   let browser: Browser;
   let page: Page;
   let unique = 0;
 
-  const api = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${server.url}/api/v1${path}`, {
-      method,
-      headers: { authorization: `Bearer ${E2E_TOKEN}`, 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await res.text();
-    if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-    return text ? JSON.parse(text) : undefined;
-  };
+  const api: Api = (method, path, body) => web.api(method, path, body);
   const name = (prefix: string) => `${prefix}${Date.now().toString(36)}${unique++}`;
   const metrics = (run: string, series: { name: string; values: (number | string)[] }[], seq = 0) =>
     api('POST', `/runs/${run}/metrics`, { writer: 'w', seq, series });
 
   const signIn = async () => {
     await page.setViewportSize(WIDE);
-    await page.goto(`${server.url}/#token=${E2E_TOKEN}`);
+    await page.goto(`${web.server.url}/#token=${E2E_TOKEN}`);
     await page.getByRole('navigation', { name: 'Main' }).waitFor();
   };
   const open = async (path: string) => {
-    await page.goto(`${server.url}${path}`);
+    await page.goto(`${web.server.url}${path}`);
   };
   const count = () => page.locator('#runs-count').textContent();
   const headers = () =>
@@ -58,42 +46,19 @@ describe('runs table and folders in Chromium', () => {
       );
     }, id);
   const names = () => column('name');
-  /** Screenshots at 1440×900 and 390×844; at 390 px the page must not scroll sideways. */
-  const shots = async (label: string) => {
-    await page.setViewportSize(WIDE);
-    await page.evaluate(
-      () =>
-        new Promise((r) =>
-          (globalThis as any).requestAnimationFrame(() => (globalThis as any).requestAnimationFrame(r)),
-        ),
-    );
-    await page.screenshot({ path: join(OUT, `${label}-1440.png`) });
-    await page.setViewportSize(PHONE);
-    await expect
-      .poll(() => page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth), {
-        message: label,
-      })
-      .toBeLessThanOrEqual(PHONE.width);
-    await page.screenshot({ path: join(OUT, `${label}-390.png`) });
-    await page.setViewportSize(WIDE);
-  };
+  const shots = (label: string) => screenshots(page, OUT, label);
 
   beforeAll(async () => {
-    buildServer();
-    buildWeb();
     mkdirSync(OUT, { recursive: true });
-    home = mkdtempSync(join(tmpdir(), 'simscope-web-table-'));
-    server = await ServerProcess.start({ home });
-    browser = await openBrowser(server.url, WIDE);
+    web = await startWebServer('simscope-web-table-');
+    browser = await openBrowser(web.server.url, WIDE);
     page = browser.page;
     page.setDefaultTimeout(10_000);
   }, 120_000);
 
   afterAll(async () => {
     await browser?.close();
-    server?.kill();
-    await server?.waitForExit();
-    rmSync(home, { recursive: true, force: true });
+    await web?.stop();
   });
 
   it('flattens nested metadata into columns, serves metric summaries, and keeps columns and sort in the address', async () => {

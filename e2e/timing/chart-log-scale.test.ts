@@ -1,10 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Browser, buildWeb, openBrowser, SCREENSHOTS } from '../browser.js';
-import { buildServer, E2E_TOKEN, ServerProcess } from '../server-process.js';
+import { type Browser, SCREENSHOTS } from '../browser.js';
+import { type Api, openSignedIn, startWebServer, type WebServer } from '../web-harness.js';
 
 const N = 1000;
 
@@ -24,30 +22,19 @@ const METRICS: Record<string, number[]> = {
 
 // Timing: runs alone (vitest.watchdog.config.ts), so that no other browser test shares the CPU.
 describe('log scale with six charts on screen', () => {
-  let home: string;
-  let server: ServerProcess;
+  let web: WebServer;
+  let api: Api;
   let browser: Browser;
   let page: Page;
   let runId: string;
 
-  const api = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${server.url}/api/v1${path}`, {
-      method,
-      headers: { authorization: `Bearer ${E2E_TOKEN}`, 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
-    return (await res.json()) as any;
-  };
   const card = (metric: string) => page.locator(`figure.chart-card[data-metric="${metric}"]`);
   const yTicks = async (metric: string) =>
     ((await card(metric).getAttribute('data-y-ticks')) ?? '').split('|');
 
   beforeAll(async () => {
-    buildServer();
-    buildWeb();
-    home = mkdtempSync(join(tmpdir(), 'simscope-timing-'));
-    server = await ServerProcess.start({ home });
+    web = await startWebServer('simscope-timing-');
+    api = web.api;
     const run = await api('POST', '/runs', { name: 'log-scale', folder: '/timing' });
     runId = run.id;
     await api('POST', `/runs/${runId}/metrics`, {
@@ -55,22 +42,17 @@ describe('log scale with six charts on screen', () => {
       seq: 0,
       series: Object.entries(METRICS).map(([name, values]) => ({ name, values })),
     });
-    browser = await openBrowser(server.url, { width: 1440, height: 900 });
+    browser = await openSignedIn(web.server.url, { timeout: 15_000, ready: 'table' });
     page = browser.page;
-    page.setDefaultTimeout(15_000);
-    await page.goto(`${server.url}/#token=${E2E_TOKEN}`);
-    await page.getByRole('table', { name: 'Runs' }).waitFor();
   }, 120_000);
 
   afterAll(async () => {
     await browser?.close();
-    server?.kill();
-    await server?.waitForExit();
-    rmSync(home, { recursive: true, force: true });
+    await web?.stop();
   });
 
   it('turns log scale on with no task over 200 ms and labels the decades', async () => {
-    await page.goto(`${server.url}/runs/${runId}?tab=metrics`);
+    await page.goto(`${web.server.url}/runs/${runId}?tab=metrics`);
     const names = Object.keys(METRICS);
     // Every chart made and drawn (the last ones are made as they scroll into view).
     await card('pressure').scrollIntoViewIfNeeded();

@@ -1,36 +1,23 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Browser, buildWeb, openBrowser, SCREENSHOTS } from '../browser.js';
-import { buildServer, E2E_TOKEN, ServerProcess } from '../server-process.js';
+import { type Browser, SCREENSHOTS } from '../browser.js';
+import { type Api, openSignedIn, startWebServer, type WebServer } from '../web-harness.js';
 
 const RUNS = 10_000;
 const AXES = 'metadata.re,metadata.solver,metadata.mesh.nx,last:metrics.loss,min:metrics.loss';
 
 // Timing: runs alone (vitest.watchdog.config.ts), so that no other browser test shares the CPU.
 describe('sweep page with 10k runs', () => {
-  let home: string;
-  let server: ServerProcess;
+  let web: WebServer;
+  let api: Api;
   let browser: Browser;
   let page: Page;
 
-  const api = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${server.url}/api/v1${path}`, {
-      method,
-      headers: { authorization: `Bearer ${E2E_TOKEN}`, 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
-    return (await res.json()) as any;
-  };
-
   beforeAll(async () => {
-    buildServer();
-    buildWeb();
-    home = mkdtempSync(join(tmpdir(), 'simscope-timing-sweep-'));
-    server = await ServerProcess.start({ home });
+    web = await startWebServer('simscope-timing-sweep-');
+    api = web.api;
     const solvers = ['cg', 'gmres', 'bicgstab'];
     let next = 0;
     const worker = async () => {
@@ -50,25 +37,20 @@ describe('sweep page with 10k runs', () => {
       }
     };
     await Promise.all(Array.from({ length: 12 }, worker));
-    browser = await openBrowser(server.url, { width: 1440, height: 900 });
+    browser = await openSignedIn(web.server.url, { timeout: 30_000, ready: 'navigation' });
     page = browser.page;
-    page.setDefaultTimeout(30_000);
-    await page.goto(`${server.url}/#token=${E2E_TOKEN}`);
-    await page.getByRole('navigation', { name: 'Main' }).waitFor();
   }, 300_000);
 
   afterAll(async () => {
     await browser?.close();
-    server?.kill();
-    await server?.waitForExit();
-    rmSync(home, { recursive: true, force: true });
+    await web?.stop();
   });
 
   it('draws parallel coordinates and a scatter of 10k runs within a second of navigating, and brushes fast', async () => {
     const times: number[] = [];
     for (let load = 0; load < 3; load++) {
       await page.goto('about:blank');
-      await page.goto(`${server.url}/sweep?axes=${AXES}&x=metadata.re&y=min:metrics.loss`);
+      await page.goto(`${web.server.url}/sweep?axes=${AXES}&x=metadata.re&y=min:metrics.loss`);
       const handle = await page.waitForFunction(
         (n) => {
           const d = (globalThis as any).document;

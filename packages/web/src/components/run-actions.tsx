@@ -3,6 +3,7 @@ import { type FormEvent, useState } from 'react';
 import { ApiError } from '../api.js';
 import { href, navigate } from '../router.js';
 import { useSession } from '../session.js';
+import { DetailsFields } from './details-fields.js';
 
 type Open = 'edit' | 'abort' | 'delete' | null;
 
@@ -110,32 +111,16 @@ function EditRun({ run, onDone, onCancel }: { run: RunView; onDone(run: RunView)
     <form className="form-grid action-panel" onSubmit={save} aria-label="Edit run">
       <label htmlFor="run-edit-name">Name</label>
       <input id="run-edit-name" value={name} onChange={(e) => setName(e.target.value)} required />
-      <label htmlFor="run-edit-description">Description</label>
-      <textarea
-        id="run-edit-description"
-        rows={3}
-        value={description}
-        onChange={(e) => setDescription(e.target.value)}
-      />
-      <label htmlFor="run-edit-tags">Tags</label>
-      <input
-        id="run-edit-tags"
-        value={tags}
-        onChange={(e) => setTags(e.target.value)}
-        aria-describedby="run-edit-tags-help"
-      />
-      <span />
-      <span id="run-edit-tags-help" className="muted">
-        Separated by commas.
-      </span>
-      <label htmlFor="run-edit-metadata">Metadata (JSON)</label>
-      <textarea
-        id="run-edit-metadata"
-        rows={8}
-        value={metadata}
-        onChange={(e) => setMetadata(e.target.value)}
-        spellCheck={false}
-        aria-invalid={problem?.startsWith('Metadata') ? true : undefined}
+      <DetailsFields
+        idPrefix="run-edit"
+        rows={{ description: 3, metadata: 8 }}
+        description={description}
+        onDescription={setDescription}
+        tags={tags}
+        onTags={setTags}
+        metadata={metadata}
+        onMetadata={setMetadata}
+        problem={problem}
       />
       <span />
       <div className="row">

@@ -2,6 +2,7 @@ import type { FolderView, JsonObject } from '@simscope/protocol';
 import { type FormEvent, useEffect, useMemo, useState } from 'react';
 import { ApiError } from '../api.js';
 import { ChartSettingsControls } from '../components/chart-settings-controls.js';
+import { DetailsFields } from '../components/details-fields.js';
 import { Link } from '../components/link.js';
 import { LoadError, Loading } from '../components/load-state.js';
 import { type ChartSettings, MetricChart } from '../components/metric-chart.js';
@@ -249,32 +250,16 @@ export function FolderPage({ path }: { path: string }) {
       <FolderSummary path={folder.path} />
       <h2>Description, tags and metadata</h2>
       <form onSubmit={save} className="form-grid">
-        <label htmlFor="folder-description">Description</label>
-        <textarea
-          id="folder-description"
-          rows={4}
-          value={description}
-          onChange={(e) => setDescription(e.target.value)}
-        />
-        <label htmlFor="folder-tags">Tags</label>
-        <input
-          id="folder-tags"
-          value={tags}
-          onChange={(e) => setTags(e.target.value)}
-          aria-describedby="folder-tags-help"
-        />
-        <span />
-        <span id="folder-tags-help" className="muted">
-          Separated by commas.
-        </span>
-        <label htmlFor="folder-metadata">Metadata (JSON)</label>
-        <textarea
-          id="folder-metadata"
-          rows={10}
-          value={metadata}
-          onChange={(e) => setMetadata(e.target.value)}
-          spellCheck={false}
-          aria-invalid={problem?.startsWith('Metadata') ? true : undefined}
+        <DetailsFields
+          idPrefix="folder"
+          rows={{ description: 4, metadata: 10 }}
+          description={description}
+          onDescription={setDescription}
+          tags={tags}
+          onTags={setTags}
+          metadata={metadata}
+          onMetadata={setMetadata}
+          problem={problem}
         />
         <span />
         <div className="row">

@@ -46,6 +46,33 @@ describe.each(BACKENDS)('run table summaries, paths and folder counts on %s', (b
     });
   });
 
+  it('takes values whose sum passes the largest double, and then has no mean, never a 500', async () => {
+    t.clock.now += 1_000_000;
+    await call('POST', '/runs', { name: 'huge', folder: '/huge' });
+    for (const [seq, values] of [[1.7e308, 1e308], [-9.9792015476736e291, 0], [1.5e308]].entries()) {
+      const res = await call('POST', '/runs/huge/metrics', {
+        writer: 'w',
+        seq,
+        series: [{ name: 'h', values }],
+      });
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+    }
+    await call('POST', '/runs/huge/metrics', {
+      writer: 'w',
+      seq: 9,
+      series: [{ name: 'ok', values: [1e308, 5e307] }],
+    });
+    const page = await table({
+      filter: 'folder == "/huge"',
+      columns: JSON.stringify(['mean:metrics.h', 'mean:metrics.ok', 'max:metrics.h']),
+    });
+    expect(page.body.columns).toEqual({
+      'mean:metrics.h': [null],
+      'mean:metrics.ok': [7.5e307],
+      'max:metrics.h': [1.7e308],
+    });
+  });
+
   it('lists nested metadata as leaf paths and serves them as columns', async () => {
     t.clock.now += 1_000_000;
     await call('POST', '/runs', {

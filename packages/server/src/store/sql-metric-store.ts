@@ -141,10 +141,15 @@ export class SqlMetricStore implements MetricStore {
     if (plan.replaces !== null) await tx.run('DELETE FROM metric_blocks WHERE pk = ?', [plan.replaces]);
     const next = summaryAfter(series, points);
     const finite = finiteSum(points.values);
+    // A sum past the largest double has no mean: it becomes NULL (PostgreSQL would refuse the overflow).
+    const add = Number.isFinite(finite.sum) ? finite.sum : null;
+    const above = add !== null && add > 0 ? Number.MAX_VALUE - add : null;
+    const below = add !== null && add < 0 ? -Number.MAX_VALUE - add : null;
     await tx.run(
       `UPDATE series SET count = count + ?, min_value = ?, max_value = ?,
          last_step = ?, last_time = ?, last_timestamp = ?, last_value = ?,
-         sum_value = sum_value + ?, sum_count = sum_count + ? WHERE pk = ?`,
+         sum_value = CASE WHEN sum_value > ? OR sum_value < ? THEN NULL ELSE sum_value + ? END,
+         sum_count = sum_count + ? WHERE pk = ?`,
       [
         points.values.length,
         next.minValue,
@@ -153,7 +158,9 @@ export class SqlMetricStore implements MetricStore {
         next.lastTime,
         next.lastTimestamp,
         next.lastValue,
-        finite.sum,
+        above,
+        below,
+        add,
         finite.count,
         series.pk,
       ],

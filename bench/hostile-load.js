@@ -52,6 +52,8 @@ export function hostileClient(base, token) {
       req.on('error', (error) =>
         path === '/health' ? reject(error) : resolve({ status: 0, body: String(error), headers: {} }),
       );
+      // A request that never finishes fails as status 0 instead of holding the whole attack.
+      req.setTimeout(60_000, () => req.destroy(new Error(`${method} ${path}: no answer in 60 s`)));
       if (stream) body.pipe(req);
       else req.end(body);
     });
@@ -235,13 +237,21 @@ export async function attack({ request, targets, db, fullDisk }) {
       process.execPath,
       [
         '-e',
-        `const db = require('better-sqlite3')(${json(db)}); db.exec('BEGIN EXCLUSIVE');
+        // The server's own writes and checkpoints hold the lock now and then: try for it until it is free.
+        `const db = require('better-sqlite3')(${json(db)}, { timeout: 30000 }); db.exec('BEGIN EXCLUSIVE');
          process.stdout.write('locked\\n'); Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 3000);
          db.exec('ROLLBACK');`,
       ],
       { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
     );
-    await new Promise((resolve) => holder.stdout.once('data', resolve));
+    const held = await new Promise((resolve) => {
+      holder.stdout.once('data', () => resolve(true));
+      holder.once('exit', () => resolve(false));
+    });
+    if (!held) {
+      record('lock holder failed', { status: 0 });
+      return;
+    }
     const write = request('POST', '/runs', json({ name: 'while-locked' }), JSON_TYPE);
     record('read while locked', await request('GET', '/runs?limit=5'));
     const w = record('write while locked', await write);

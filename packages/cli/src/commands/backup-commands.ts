@@ -2,12 +2,15 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { type CliContext, withExamples } from '../context.js';
 import { UsageError } from '../errors.js';
+import { loadServerPackage, type ServerPackage } from '../server-package.js';
 import { confirmOrYes } from './runs-commands.js';
 
 /** The SQLite file of the server these options (or env, simscope.toml, the user config) name. */
-async function databaseFile(options: { db?: string; dataDir?: string }, ctx: CliContext): Promise<string> {
-  // Loaded here: the server and its database driver are for these commands only.
-  const server = await import('@simscope/server');
+function databaseFile(
+  server: ServerPackage,
+  options: { db?: string; dataDir?: string },
+  ctx: CliContext,
+): string {
   const argv = [
     ...(options.db ? ['--db', options.db] : []),
     ...(options.dataDir ? ['--data-dir', options.dataDir] : []),
@@ -37,8 +40,8 @@ export function registerBackupCommands(program: Command, ctx: CliContext): void 
     'simscope admin backup /backups/simscope-$(date +%F).db',
     'simscope admin backup copy.db --data-dir /var/lib/simscope',
   ]).action(async (file: string, options: { db?: string; dataDir?: string }) => {
-    const server = await import('@simscope/server');
-    const source = await databaseFile(options, ctx);
+    const server = await loadServerPackage('simscope admin backup');
+    const source = databaseFile(server, options, ctx);
     const dest = resolve(ctx.cwd, file);
     const { pages } = await server.backupSqlite(source, dest);
     ctx.stdout.write(`backed up ${source} to ${dest} (${pages} pages)\n`);
@@ -53,8 +56,8 @@ export function registerBackupCommands(program: Command, ctx: CliContext): void 
   withExamples(restore, [
     'simscope admin restore /backups/simscope-2026-01-31.db --data-dir /var/lib/simscope --yes',
   ]).action(async (file: string, options: { db?: string; dataDir?: string; yes?: boolean }) => {
-    const server = await import('@simscope/server');
-    const target = await databaseFile(options, ctx);
+    const server = await loadServerPackage('simscope admin restore');
+    const target = databaseFile(server, options, ctx);
     const source = resolve(ctx.cwd, file);
     if (source === target) throw new UsageError('restore: the backup is the database itself');
     await confirmOrYes(options.yes, `Replace ${target} by ${source}?`);

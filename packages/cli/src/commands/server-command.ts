@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { withExamples } from '../context.js';
+import { loadServerPackage } from '../server-package.js';
 
 const FLAGS = [
   ['host', 'host', 'address to listen on (env SIMSCOPE_HOST; default 127.0.0.1)'],
@@ -34,8 +35,7 @@ export function registerServerCommand(program: Command, ctx: CliContext): void {
     'simscope server --port 6000 --data-dir ./simscope-data',
     'simscope server --host 0.0.0.0 --db postgres://simscope:secret@db:5432/simscope',
   ]).action(async (options) => {
-    // Loaded here: the server and its database drivers are for this command only.
-    const server = await import('@simscope/server');
+    const server = await loadServerPackage('simscope server');
     const config = server.loadServerConfig(serverArgv(options), ctx.env, ctx.cwd);
     await server.startServer(config, {
       bootstrapToken: ctx.env.SIMSCOPE_BOOTSTRAP_TOKEN,

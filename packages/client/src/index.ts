@@ -78,4 +78,5 @@ export type { WriteTarget } from './query/writers.js';
 export { Run } from './run.js';
 export type { CloseResult, EventOptions, InitOptions, MetricOptions, RunConfig } from './run-options.js';
 export { withRun } from './run-scope.js';
+export { type SchedulerInfo, schedulerInfo } from './scheduler-info.js';
 export type { SyncedRun, SyncOptions } from './spool-upload.js';

@@ -2,6 +2,7 @@ import { type ChildProcess, execFile } from 'node:child_process';
 import * as os from 'node:os';
 import { resolve } from 'node:path';
 import { type GpuInfo, NVIDIA_SMI_INFO_ARGS, parseNvidiaSmi } from '@simscope/protocol';
+import { type SchedulerInfo, schedulerInfo } from './scheduler-info.js';
 
 export { type GpuInfo, parseNvidiaSmi };
 
@@ -33,6 +34,8 @@ export interface SystemInfo {
   pid: number;
   gpus: GpuInfo[];
   git: GitInfo | null;
+  /** The SLURM or PBS job the run is part of, from the environment (`env`); null outside one. */
+  scheduler: SchedulerInfo | null;
 }
 
 /** Options of {@link collectSystemInfo}. */
@@ -41,7 +44,7 @@ export interface CollectSystemInfoOptions {
   cwd?: string;
   /** Upper bound on the whole collection in milliseconds; defaults to 2000. */
   timeoutMs?: number;
-  /** Environment of the child processes, `PATH` included (used to find `git` and `nvidia-smi`); defaults to `process.env`. */
+  /** Environment of the child processes, `PATH` included (used to find `git` and `nvidia-smi`), and of the batch job; defaults to `process.env`. */
   env?: NodeJS.ProcessEnv;
 }
 
@@ -67,7 +70,7 @@ export async function collectSystemInfo(options: CollectSystemInfoOptions = {}):
     runTool(file, args, { cwd, env, signal: deadline.signal, keepTruncated });
   try {
     const [gpus, git] = await Promise.all([collectGpus(run), collectGit(run)]);
-    return { ...describeHost(cwd), gpus, git };
+    return { ...describeHost(cwd), gpus, git, scheduler: schedulerInfo(env) };
   } finally {
     clearTimeout(timer);
   }
@@ -114,7 +117,7 @@ async function collectGit(run: RunTool): Promise<GitInfo | null> {
   };
 }
 
-function describeHost(cwd: string): Omit<SystemInfo, 'gpus' | 'git'> {
+function describeHost(cwd: string): Omit<SystemInfo, 'gpus' | 'git' | 'scheduler'> {
   const cpus = attempt(() => os.cpus(), []);
   return {
     host: attempt(() => os.hostname(), null),

@@ -224,3 +224,29 @@ export function regionShape(region: readonly DimRange[]): number[] {
 export function elementCount(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
+
+/** The values of one element of an array series across its steps (`GET /runs/:run/arrays/cell`). */
+export interface ArrayCellView {
+  name: string;
+  /** The element's index per dimension. */
+  cell: number[];
+  dtype: ArrayDtype | null;
+  steps: number[];
+  times: (number | null)[];
+  /** NaN and ±Infinity as strings; null where a step's shape does not hold the cell. */
+  values: (number | string | null)[];
+  next: string | null;
+}
+
+/** An HDF5 export of an array series, made in the background (`POST /runs/:run/arrays/exports`). */
+export interface ArrayExportView {
+  id: string;
+  name: string;
+  state: 'running' | 'done' | 'failed';
+  /** Steps written so far, of `steps`. */
+  written: number;
+  steps: number;
+  /** Size of the finished file. */
+  bytes: number | null;
+  error: string | null;
+}

@@ -1,5 +1,11 @@
 import type { AlertListItem, AlertTransitionView, AlertView, RunAlertView } from '../alerts.js';
-import type { ArrayDataView, ArraySeriesView, ArrayStepView } from '../arrays.js';
+import type {
+  ArrayCellView,
+  ArrayDataView,
+  ArrayExportView,
+  ArraySeriesView,
+  ArrayStepView,
+} from '../arrays.js';
 import type { ArtifactView } from '../artifacts.js';
 import type { RunStatus } from '../schemas.js';
 import type {
@@ -112,6 +118,10 @@ export interface RouteResponses {
   saveArray: ArrayStepView;
   listArrays: Page<ArraySeriesView> | Page<ArrayStepView>;
   readArray: ArrayDataView | undefined;
+  readArrayCell: ArrayCellView;
+  exportArrays: ArrayExportView;
+  getArrayExport: ArrayExportView;
+  readArrayExport: undefined;
 }
 
 /** The answer of a route by name. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { alertAttachSchema, alertCreateSchema, alertStateSchema, alertUpdateSchema } from '../alerts.js';
-import { arrayNameProblem, parseDtype, parseShape } from '../arrays.js';
+import { parseDtype, parseShape } from '../arrays.js';
 import { ARTIFACT_LIMITS } from '../artifacts.js';
 import { SimscopeError } from '../errors.js';
 import { LIMITS } from '../limits.js';
@@ -51,6 +51,7 @@ import {
   sortParam,
   textParam,
 } from './query-params.js';
+import { arrayNameParam, arrayStepParam, FIELD_ROUTE_SCHEMAS } from './route-schemas-fields.js';
 import { ROUTES, type RouteName, type RouteParams, type RouteSpec, RUN_TABLE_PAGE } from './routes.js';
 
 /** The schemas a route's input is parsed with at the server's edge; absent parts are passed as they came. */
@@ -63,25 +64,6 @@ export interface RouteSchemas {
 
 const next = z.string().optional();
 
-const arrayNameParam = () =>
-  queryParam((text) => {
-    if (text === undefined || text === '')
-      throw new SimscopeError('invalid_field', 'required, an array series name');
-    const problem = arrayNameProblem(text);
-    if (problem) throw new SimscopeError('invalid_field', problem);
-    return text;
-  });
-const arrayStepParam = (required: boolean) =>
-  queryParam((text): number | null => {
-    if (text === undefined || text === '') {
-      if (required) throw new SimscopeError('invalid_field', 'required, a whole number ≥ 0');
-      return null;
-    }
-    const n = Number(text);
-    if (!/^\d+$/.test(text) || !Number.isSafeInteger(n))
-      throw new SimscopeError('invalid_field', `must be a whole number ≥ 0, got '${text.slice(0, 40)}'`);
-    return n;
-  });
 const text = () => z.string().optional();
 
 const runListQuery = z.object({
@@ -313,6 +295,7 @@ export const ROUTE_SCHEMAS = {
     }),
   },
   deleteArtifact: { querySchema: z.object({ name: artifactNameParam() }) },
+  ...FIELD_ROUTE_SCHEMAS,
 } satisfies { [R in RouteName]?: RouteSchemas };
 
 type Schemas = typeof ROUTE_SCHEMAS;

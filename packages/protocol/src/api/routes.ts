@@ -1,4 +1,5 @@
 import { LIMITS } from '../limits.js';
+import { FIELD_ROUTES } from './routes-fields.js';
 
 /** Who may call a route: nobody needs a token (`none`), or a token with this scope. */
 export type RouteScope = 'none' | 'read' | 'write' | 'admin';
@@ -601,6 +602,7 @@ export const ROUTES = {
     scope: 'read',
     summary: "Bytes the workspace's artifacts take (each distinct content once) and the quota",
   },
+  ...FIELD_ROUTES,
 } as const satisfies Record<string, RouteSpec>;
 
 export type RouteName = keyof typeof ROUTES;

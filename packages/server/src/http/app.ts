@@ -26,6 +26,7 @@ import { REQUEST_ID_LOG_LABEL, REQUEST_ID_OPTIONS, registerRequestId } from './r
 import { registerAdminRoutes } from './routes/admin-routes.js';
 import { registerAggregateRoutes } from './routes/aggregate-routes.js';
 import { registerAlertRoutes } from './routes/alerts-routes.js';
+import { registerArrayFieldRoutes } from './routes/array-fields-routes.js';
 import { registerArrayRoutes } from './routes/arrays-routes.js';
 import { registerArtifactRoutes } from './routes/artifacts-routes.js';
 import { registerDashboardRoutes } from './routes/dashboards-routes.js';
@@ -202,6 +203,7 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
   await app.register(async function arrayScope(scope) {
     const arrays = new ArrayService({ blobs: config.blobs, metrics });
     registerArrayRoutes(scope, { ...kit, register: registry.on(scope) }, arrays);
+    registerArrayFieldRoutes({ ...kit, register: registry.on(scope) }, config.blobs);
   });
   await app.register(mlflowPlugin, {
     prefix: MLFLOW_PREFIX,

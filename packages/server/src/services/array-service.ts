@@ -140,6 +140,16 @@ function jsonNumber(v: number | bigint): number | string {
   return Number.isFinite(n) ? n : String(n);
 }
 
+/** The blob store arrays live in, or 503 when the server has none. */
+export function blobStoreOf(blobs: BlobStore | null): BlobStore {
+  if (!blobs)
+    throw new SimscopeError(
+      'unavailable',
+      'arrays need a blob store; start the server with one (--blob-dir or S3)',
+    );
+  return blobs;
+}
+
 /**
  * Array series: steps arrive as streamed little-endian bytes, are cut into chunks of `ARRAY_LIMITS.chunkBytes`,
  * summarised, deflated and stored as blobs one chunk at a time, so a field never sits in memory whole.
@@ -154,12 +164,7 @@ export class ArrayService {
   }
 
   #store(): BlobStore {
-    if (!this.#blobs)
-      throw new SimscopeError(
-        'unavailable',
-        'arrays need a blob store; start the server with one (--blob-dir or S3)',
-      );
-    return this.#blobs;
+    return blobStoreOf(this.#blobs);
   }
 
   async save(
@@ -356,7 +361,7 @@ async function storeChunk(blobs: BlobStore, shuffled: Buffer): Promise<ArrayChun
 }
 
 /** A chunk's bytes inflated, still byte-shuffled. */
-async function readShuffled(blobs: BlobStore, chunk: ArrayChunk): Promise<Buffer> {
+export async function readShuffled(blobs: BlobStore, chunk: ArrayChunk): Promise<Buffer> {
   const parts: Buffer[] = [];
   for await (const part of await blobs.read(chunk.sha256)) parts.push(part as Buffer);
   return inflateAsync(Buffer.concat(parts));
@@ -366,7 +371,8 @@ async function readChunk(blobs: BlobStore, chunk: ArrayChunk, size: number): Pro
   return unshuffle(await readShuffled(blobs, chunk), size);
 }
 
-async function* wholeChunks(
+/** A step's elements in C order, a chunk at a time (the next one read ahead). */
+export async function* wholeChunks(
   blobs: BlobStore,
   chunks: readonly ArrayChunk[],
   size: number,

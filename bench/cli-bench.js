@@ -1,5 +1,9 @@
-// CLI benchmarks: `simscope run` as a sidecar of a program printing 1M lines, against the bare program.
-import { spawn } from 'node:child_process';
+// CLI benchmarks: `simscope run` as a sidecar of a program printing 1M lines, and of a solver printing a line
+// per millisecond of work, each against the same program writing into a drained pseudo-terminal.
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { BENCH_TOKEN, startServer } from './server-process.js';
 
 const LINES = 1_000_000;
@@ -8,6 +12,25 @@ const CHILD = [
   'awk',
   `BEGIN { for (i = 0; i < ${LINES}; i++) printf "step %d residual %.6e cfl 0.45\\n", i, 1 / (i + 1) }`,
 ];
+const SOLVER_LINES = 20_000;
+// A line after each millisecond of CPU time, as a solver reporting every iteration would.
+const SOLVER = `#include <stdio.h>
+#include <time.h>
+static double cpu(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return t.tv_sec + 1e-9 * t.tv_nsec;
+}
+int main(void) {
+  volatile double x = 1.0;
+  for (int i = 0; i < ${SOLVER_LINES}; i++) {
+    double until = cpu() + 1e-3;
+    while (cpu() < until) x = x * 1.0000001 + 1e-9;
+    printf("@simscope step=%d residual=%.6e\\n", i, 1.0 / (i + 1));
+  }
+  return x > 0 ? 0 : 1;
+}
+`;
 
 /** Runs a command with stdout drained through a pipe; resolves with its wall time in seconds and line count. */
 function timed(argv, env) {
@@ -27,58 +50,89 @@ function timed(argv, env) {
 }
 
 /** The shortest wall time of `times` runs: the least disturbed by the rest of a shared machine. */
-async function best(times, argv, env) {
+async function best(times, argv, env, expected) {
   const seconds = [];
   for (let i = 0; i < times; i++) {
     const { seconds: s, lines } = await timed(argv, env);
-    if (lines !== LINES) throw new Error(`expected ${LINES} lines, got ${lines}`);
+    if (lines !== expected) throw new Error(`expected ${expected} lines, got ${lines}`);
     seconds.push(s);
   }
   return Math.min(...seconds);
 }
+
+const quote = (word) => `'${word.replaceAll("'", "'\\''")}'`;
+
+/** The program alone, its stdout a pseudo-terminal (made as the sidecar makes it) that is read to the end. */
+const inPty = (argv) => [
+  'script',
+  '-qefc',
+  `stty -opost -echo; exec ${argv.map(quote).join(' ')}`,
+  '/dev/null',
+];
 
 export async function run({ log }) {
   const results = {};
   const put = (name, value, unit) => {
     results[name] = { value: Number(value.toPrecision(4)), unit };
   };
+  const work = mkdtempSync(join(tmpdir(), 'simscope-cli-bench-'));
   const server = await startServer();
   try {
     const env = { ...process.env, SIMSCOPE_URL: server.url, SIMSCOPE_TOKEN: BENCH_TOKEN };
-    const sidecar = (mode) => [
+    const sidecar = (child, ...options) => [
       process.execPath,
       'packages/cli/dist/main.js',
       'run',
       '--quiet',
-      '--line-mode',
-      mode,
       '--resources-interval',
       '1',
+      ...options,
       '--',
-      ...CHILD,
+      ...child,
     ];
 
-    const bare = await best(3, CHILD, env);
-    log(`  bare program, ${LINES / 1e6}M lines into a pipe: ${bare.toFixed(2)} s`);
+    const bare = await best(3, CHILD, env, LINES);
+    log(`  bare program, ${LINES / 1e6}M lines into a pipe (block-buffered): ${bare.toFixed(2)} s`);
     put('cli.sidecar.bare_lines_per_s', LINES / bare, 'lines/s');
+    const barePty = await best(3, inPty(CHILD), env, LINES);
+    log(`  bare program into a drained pseudo-terminal (a line at a time): ${barePty.toFixed(2)} s`);
+    put('cli.sidecar.bare_pty_lines_per_s', LINES / barePty, 'lines/s');
 
-    const withPty = await best(2, sidecar('auto'), env);
+    const all = await best(2, sidecar(CHILD), env, LINES);
+    log(`  simscope run (pseudo-terminal), --events all (every line an event): ${all.toFixed(2)} s`);
+    put('cli.sidecar.lines_per_s', LINES / all, 'lines/s');
+    const matched = await best(2, sidecar(CHILD, '--events', 'matched'), env, LINES);
+    log(`  simscope run --events matched (no line matches): ${matched.toFixed(2)} s`);
+    put('cli.sidecar.matched_lines_per_s', LINES / matched, 'lines/s');
+    const withPipe = await best(2, sidecar(CHILD, '--line-mode', 'pipe'), env, LINES);
     log(
-      `  simscope run (default: pseudo-terminal, a line at a time), every line an event: ${withPty.toFixed(2)} s`,
+      `  simscope run --line-mode pipe (the program's own buffering), all events: ${withPipe.toFixed(2)} s`,
     );
-    put('cli.sidecar.lines_per_s', LINES / withPty, 'lines/s');
-
-    const withPipe = await best(2, sidecar('pipe'), env);
-    log(`  simscope run --line-mode pipe (the program's own buffering): ${withPipe.toFixed(2)} s`);
     put('cli.sidecar.pipe_lines_per_s', LINES / withPipe, 'lines/s');
 
     log(
-      `  overhead: ${(withPty / bare).toFixed(1)}x (pty), ${(withPipe / bare).toFixed(1)}x (pipe), wall time with / without`,
+      `  overhead against the pseudo-terminal: ${(matched / barePty).toFixed(2)}x (matched), ${(all / barePty).toFixed(2)}x (all); pipe mode against a pipe: ${(withPipe / bare).toFixed(2)}x`,
     );
-    put('cli.sidecar.overhead_ratio', withPty / bare, 'x');
+    put('cli.sidecar.overhead_ratio', matched / barePty, 'x');
+    put('cli.sidecar.overhead_ratio_all', all / barePty, 'x');
     put('cli.sidecar.pipe_overhead_ratio', withPipe / bare, 'x');
+
+    const solver = join(work, 'solver');
+    writeFileSync(`${solver}.c`, SOLVER);
+    execFileSync('gcc', ['-O2', '-o', solver, `${solver}.c`]);
+    const solverBare = await best(2, inPty([solver]), env, SOLVER_LINES);
+    log(
+      `  solver, ${SOLVER_LINES} lines after 1 ms of CPU each, into a pseudo-terminal: ${solverBare.toFixed(2)} s`,
+    );
+    put('cli.sidecar.solver_bare_s', solverBare, 's');
+    const solverRun = await best(2, sidecar([solver]), env, SOLVER_LINES);
+    log(`  the same under simscope run (every line an event and a metric point): ${solverRun.toFixed(2)} s`);
+    put('cli.sidecar.solver_s', solverRun, 's');
+    log(`  solver overhead: ${(solverRun / solverBare).toFixed(3)}x`);
+    put('cli.sidecar.solver_overhead_ratio', solverRun / solverBare, 'x');
   } finally {
     await server.stop();
+    rmSync(work, { recursive: true, force: true });
   }
   return results;
 }

@@ -1,5 +1,5 @@
 import { constants } from 'node:os';
-import type { RunStatus } from '@simscope/protocol';
+import type { Json, RunStatus } from '@simscope/protocol';
 import { parseDuration } from '@simscope/protocol';
 import { type Command, Option } from 'commander';
 import { glob } from 'tinyglobby';
@@ -8,7 +8,7 @@ import { UsageError } from '../errors.js';
 import { parseMetadataArgs } from '../metadata-args.js';
 import { type ChildExit, LINE_MODES } from '../sidecar/child-launcher.js';
 import { compileMetricPattern } from '../sidecar/metric-parser.js';
-import { Sidecar, type SidecarResult } from '../sidecar/sidecar.js';
+import { EVENT_MODES, Sidecar, type SidecarResult } from '../sidecar/sidecar.js';
 
 /** Signals whose default action is a core dump: the sidecar exits 128 + n rather than dump its own core. */
 const CORE_SIGNALS = new Set([
@@ -26,6 +26,32 @@ function describeExit(exit: ChildExit): string {
   if (exit.error !== undefined) return `could not start: ${exit.error}`;
   if (exit.signal) return `killed by ${exit.signal}`;
   return `exited with code ${exit.code}`;
+}
+
+/** `--metadata-json '{"re":100}'`: a JSON object, merged over the `--metadata` pairs. */
+function parseMetadataJson(texts: readonly string[]): Record<string, Json> {
+  const out: Record<string, Json> = {};
+  for (const text of texts) {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      throw new UsageError(`--metadata-json: ${(error as Error).message}`, { cause: error });
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      throw new UsageError(`--metadata-json: expected a JSON object, got ${text}`);
+    }
+    Object.assign(out, value);
+  }
+  return out;
+}
+
+function compileEventPattern(source: string): RegExp {
+  try {
+    return new RegExp(source);
+  } catch (error) {
+    throw new UsageError(`--event-regex '${source}': ${(error as Error).message}`, { cause: error });
+  }
 }
 
 function seconds(name: string, text: string): number {
@@ -51,6 +77,11 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
       'metadata; numbers and true/false are stored as such; repeat for more',
       collect,
     )
+    .option(
+      '--metadata-json <object>',
+      'metadata as a JSON object, merged over --metadata (keeps "064" a string); repeat for more',
+      collect,
+    )
     .option('--description <text>', 'description')
     .option(
       '--metrics-regex <pattern>',
@@ -61,6 +92,24 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
       '--metrics-file <path>',
       'follow a CSV (with a header) or JSON-lines file of metrics; repeat for more',
       collect,
+    )
+    .addOption(
+      new Option(
+        '--events <which>',
+        'output lines kept as events: all, matched (those giving metrics or matching --event-regex), none',
+      )
+        .choices(EVENT_MODES)
+        .default('all'),
+    )
+    .option(
+      '--event-regex <pattern>',
+      'with --events matched: also keep lines matching this pattern; repeat for more',
+      collect,
+    )
+    .option(
+      '--walltime-warning <duration>',
+      "in a SLURM or PBS job: log a warning event this long before its wall-time limit; 'none': never",
+      '10m',
     )
     .option(
       '--resources-interval <duration>',
@@ -109,7 +158,10 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
     "# in the program's output:  @simscope step=12 energy=-3.2 residual=1e-6",
   ]).action(async (argv: string[], o, cmd: Command) => {
     const patterns = (o.metricsRegex ?? []).map(compileMetricPattern);
-    const metadata = parseMetadataArgs(o.metadata ?? []);
+    const metadata = { ...parseMetadataArgs(o.metadata ?? []), ...parseMetadataJson(o.metadataJson ?? []) };
+    const eventPatterns = (o.eventRegex ?? []).map(compileEventPattern);
+    const walltimeMargin =
+      o.walltimeWarning === 'none' ? null : seconds('--walltime-warning', o.walltimeWarning);
     const resourcesInterval = seconds('--resources-interval', o.resourcesInterval);
     const heartbeatInterval = seconds('--heartbeat-interval', o.heartbeatInterval);
     if (!(heartbeatInterval > 0)) throw new UsageError('--heartbeat-interval: must be more than 0');
@@ -137,7 +189,12 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
     };
     const talk = !o.quiet && ctx.stderr.isTTY === true;
 
-    const { Run } = await import('@simscope/client');
+    const { Run, schedulerInfo } = await import('@simscope/client');
+    const job = schedulerInfo(ctx.env);
+    const deadline =
+      job?.deadline && walltimeMargin !== null
+        ? { atMs: Date.parse(job.deadline), marginMs: walltimeMargin * 1000 }
+        : undefined;
     let sidecar: Sidecar | undefined;
     const run = await new Run()
       .config({
@@ -187,6 +244,9 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
       env: childEnv,
       lineMode: o.lineMode,
       metricPatterns: patterns,
+      events: o.events,
+      eventPatterns,
+      deadline,
       metricsFiles: o.metricsFile ?? [],
       metricsFileIntervalMs: 500,
       resourcesIntervalMs: resourcesInterval * 1000,

@@ -2,11 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { cleanLine, LineSplitter } from './line-splitter.js';
 
 function split(chunks: (string | Buffer)[], maxLength?: number): string[] {
-  const lines: string[] = [];
-  const splitter = new LineSplitter((line) => lines.push(line), maxLength);
+  return splitInBatches(chunks, maxLength).flat();
+}
+
+/** The lines as handed on: one array per chunk that completed a line, one more for the unfinished end. */
+function splitInBatches(chunks: (string | Buffer)[], maxLength?: number): string[][] {
+  const batches: string[][] = [];
+  const splitter = new LineSplitter((lines) => batches.push(lines), maxLength);
   for (const c of chunks) splitter.push(typeof c === 'string' ? Buffer.from(c) : c);
   splitter.end();
-  return lines;
+  return batches;
 }
 
 describe('LineSplitter', () => {
@@ -14,6 +19,10 @@ describe('LineSplitter', () => {
     expect(split(['a\nb', 'c\n\nd'])).toEqual(['a', 'bc', '', 'd']);
     expect(split(['x\n'])).toEqual(['x']);
     expect(split([])).toEqual([]);
+  });
+
+  it('hands on the lines of a chunk together, and nothing for a chunk that ends no line', () => {
+    expect(splitInBatches(['a\nb\nc', 'd', 'e\nf\n', 'g'])).toEqual([['a', 'b'], ['cde', 'f'], ['g']]);
   });
 
   it('keeps a UTF-8 character split between chunks whole', () => {

@@ -17,47 +17,52 @@ export function cleanLine(raw: string): string {
 }
 
 /**
- * Cuts a byte stream into lines (UTF-8, split characters kept whole) and hands each, cleaned, to `onLine`.
- * A line longer than the largest event message is handed on in pieces of that size.
+ * Cuts a byte stream into lines (UTF-8, split characters kept whole) and hands those of each chunk, cleaned,
+ * to `onLines` at once. A line longer than the largest event message is handed on in pieces of that size.
  */
 export class LineSplitter {
   readonly #decoder = new StringDecoder('utf8');
-  readonly #onLine: (line: string) => void;
+  readonly #onLines: (lines: string[]) => void;
   readonly #maxLength: number;
   #pending = '';
 
-  constructor(onLine: (line: string) => void, maxLength: number = LIMITS.eventMessageLength) {
-    this.#onLine = onLine;
+  constructor(onLines: (lines: string[]) => void, maxLength: number = LIMITS.eventMessageLength) {
+    this.#onLines = onLines;
     this.#maxLength = maxLength;
   }
 
   push(chunk: Buffer): void {
     const text = this.#pending + this.#decoder.write(chunk);
+    const lines: string[] = [];
     let start = 0;
     for (;;) {
       const end = text.indexOf('\n', start);
       if (end === -1) break;
-      this.#emit(text.slice(start, end));
+      this.#cut(text.slice(start, end), lines);
       start = end + 1;
     }
     let rest = text.slice(start);
     while (rest.length >= this.#maxLength) {
-      this.#emit(rest.slice(0, this.#maxLength));
+      lines.push(cleanLine(rest.slice(0, this.#maxLength)));
       rest = rest.slice(this.#maxLength);
     }
     this.#pending = rest;
+    if (lines.length > 0) this.#onLines(lines);
   }
 
   /** Hands on what is left after the last newline, if anything. */
   end(): void {
     const rest = this.#pending + this.#decoder.end();
     this.#pending = '';
-    if (rest !== '') this.#emit(rest);
+    if (rest === '') return;
+    const lines: string[] = [];
+    this.#cut(rest, lines);
+    this.#onLines(lines);
   }
 
-  #emit(raw: string): void {
+  #cut(raw: string, into: string[]): void {
     const max = this.#maxLength;
-    if (raw.length <= max) this.#onLine(cleanLine(raw));
-    else for (let at = 0; at < raw.length; at += max) this.#onLine(cleanLine(raw.slice(at, at + max)));
+    if (raw.length <= max) into.push(cleanLine(raw));
+    else for (let at = 0; at < raw.length; at += max) into.push(cleanLine(raw.slice(at, at + max)));
   }
 }

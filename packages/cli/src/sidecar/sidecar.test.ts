@@ -226,3 +226,77 @@ describe('metrics', () => {
     expect(log.metrics[1]!.values['resources/cpu.percent']).toBeGreaterThanOrEqual(0);
   });
 });
+
+describe('events', () => {
+  const PRINTER = [
+    'sh',
+    '-c',
+    `echo "@simscope step=1 energy=-3"
+     echo "it 2 cfl=0.45"
+     echo "WARNING: small dt"
+     echo "plain line"
+     echo "solver error" >&2`,
+  ];
+  const patterns = { metricPatterns: [/it (?<step>\d+) cfl=(?<cfl>\S+)/], lineMode: 'pipe' as const };
+  const kept = (log: RecordingLog) => log.events.map((e) => `${e.level}:${e.message}`).sort();
+
+  it('all: every line of stdout and stderr', async () => {
+    const { log, result } = await sidecar(PRINTER, { ...patterns, events: 'all' });
+    expect(kept(log)).toEqual([
+      'error:solver error',
+      'info:@simscope step=1 energy=-3',
+      'info:WARNING: small dt',
+      'info:it 2 cfl=0.45',
+      'info:plain line',
+    ]);
+    expect(result.lines).toEqual({ stdout: 4, stderr: 1 });
+  });
+
+  it('matched: the lines that give metrics or match an event pattern; metrics all the same', async () => {
+    const { log, result } = await sidecar(PRINTER, {
+      ...patterns,
+      events: 'matched',
+      eventPatterns: [/WARNING|error/],
+    });
+    expect(kept(log)).toEqual([
+      'error:solver error',
+      'info:@simscope step=1 energy=-3',
+      'info:WARNING: small dt',
+      'info:it 2 cfl=0.45',
+    ]);
+    expect(log.metrics).toEqual([
+      { values: { energy: -3 }, step: 1 },
+      { values: { cfl: 0.45 }, step: 2 },
+    ]);
+    expect(result.lines).toEqual({ stdout: 4, stderr: 1 });
+  });
+
+  it('none: no output line, and still the metrics', async () => {
+    const { log, shown } = await sidecar(PRINTER, { ...patterns, events: 'none' });
+    expect(log.events).toEqual([]);
+    expect(log.metrics).toHaveLength(2);
+    expect(shown.stdout).toBe('@simscope step=1 energy=-3\nit 2 cfl=0.45\nWARNING: small dt\nplain line\n');
+  });
+});
+
+describe('wall-time deadline', () => {
+  it('warns once, the margin before the deadline, while the program runs', async () => {
+    const atMs = Date.now() + 60_400;
+    const { log, warnings } = await sidecar(['sh', '-c', 'sleep 0.8'], {
+      lineMode: 'pipe',
+      deadline: { atMs, marginMs: 60_000 },
+    });
+    const message = `wall-time limit in 1 min (at ${new Date(atMs).toISOString()}); time to checkpoint`;
+    expect(log.events.map((e) => [e.level, e.message])).toEqual([['warning', `simscope: ${message}`]]);
+    expect(warnings).toEqual([message]);
+  });
+
+  it('says nothing when the program ends before the margin', async () => {
+    const { log, warnings } = await sidecar(['true'], {
+      lineMode: 'pipe',
+      deadline: { atMs: Date.now() + 3_600_000, marginMs: 600_000 },
+    });
+    expect(log.events).toEqual([]);
+    expect(warnings).toEqual([]);
+  });
+});

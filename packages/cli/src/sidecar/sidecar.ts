@@ -20,12 +20,32 @@ export interface SidecarLog {
   logEvent(message: string, options?: { level?: EventLevel }): void;
 }
 
+/**
+ * Which output lines become events: `all`; `matched`, those that give a metric (a protocol line, a
+ * `--metrics-regex` match) or match an event pattern; `none`. Metrics are read from every line in each mode.
+ */
+export const EVENT_MODES = ['all', 'matched', 'none'] as const;
+export type EventMode = (typeof EVENT_MODES)[number];
+
+/** When the batch job's wall time runs out, and how long before that to warn. */
+export interface DeadlineWarning {
+  /** The deadline, in ms since the epoch. */
+  atMs: number;
+  marginMs: number;
+}
+
 export interface SidecarOptions {
   argv: readonly string[];
   env: NodeJS.ProcessEnv;
   lineMode: LineMode;
   /** Compiled `--metrics-regex` patterns. */
   metricPatterns: readonly RegExp[];
+  /** Default `all`. */
+  events?: EventMode;
+  /** Lines kept as events under `events: 'matched'`, besides those that give metrics. */
+  eventPatterns?: readonly RegExp[];
+  /** Logs a warning event (and warns) this long before the job's wall-time limit. */
+  deadline?: DeadlineWarning;
   metricsFiles: readonly string[];
   metricsFileIntervalMs: number;
   /** 0 turns resource sampling off. */
@@ -57,6 +77,8 @@ export interface SidecarResult {
 
 /** How long output may keep flowing after the program exited (a background process holding the pipe). */
 const DRAIN_MS = 2000;
+/** The longest delay `setTimeout` keeps (about 24.8 days); a later deadline is waited for in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** The run's end status for a program's exit; a code of 128 + a signal we passed on counts as that signal. */
 export function endStatus(exit: ChildExit, forwarded: readonly NodeJS.Signals[]): EndStatus {
@@ -102,8 +124,13 @@ export class Sidecar {
       rows: o.rows,
     });
     this.#child = child;
-    const onSignal = (signal: NodeJS.Signals) => this.kill(signal);
+    const onSignal = (signal: NodeJS.Signals) => {
+      // A scheduler's notice before the end (SLURM --signal, PBS's SIGTERM) is worth a mark on the run.
+      this.#log.logEvent(`simscope: received ${signal}; passed on to the program`, { level: 'warning' });
+      this.kill(signal);
+    };
     for (const signal of FORWARDED_SIGNALS) process.on(signal, onSignal);
+    const stopDeadline = o.deadline ? this.#watchDeadline(o.deadline) : () => {};
     try {
       const streams = [
         this.#pump(child.stdout, o.stdout, 'info'),
@@ -137,20 +164,14 @@ export class Sidecar {
         forwarded: [...this.#forwarded],
       };
     } finally {
+      stopDeadline();
       for (const signal of FORWARDED_SIGNALS) process.removeListener(signal, onSignal);
     }
   }
 
   /** Copies a stream to where it is shown, unchanged, and hands its lines on; resolves at its end. */
   #pump(from: Readable, to: Writable, level: EventLevel | null): Promise<void> {
-    const splitter =
-      level === null
-        ? null
-        : new LineSplitter((line) => {
-            if (level === 'error') this.#lines.stderr++;
-            else this.#lines.stdout++;
-            this.#onLine(line, level);
-          });
+    const splitter = level === null ? null : new LineSplitter((lines) => this.#onLines(lines, level));
     return new Promise((resolve) => {
       from.on('data', (chunk: Buffer) => {
         if (!to.write(chunk)) {
@@ -197,14 +218,50 @@ export class Sidecar {
     };
   }
 
-  #onLine(line: string, level: EventLevel): void {
-    this.#log.logEvent(line, { level });
-    const protocol = parseProtocolLine(line);
-    if (protocol) this.#record(protocol, 'the @simscope line');
-    for (const pattern of this.#options.metricPatterns) {
-      const sample = matchMetricPattern(pattern, line);
-      if (sample) this.#record(sample, `--metrics-regex '${pattern.source}'`);
+  /** The lines of one chunk of output: metrics from each, and events as `events` says. */
+  #onLines(lines: readonly string[], level: EventLevel): void {
+    if (level === 'error') this.#lines.stderr += lines.length;
+    else this.#lines.stdout += lines.length;
+    const { metricPatterns, eventPatterns = [] } = this.#options;
+    const events = this.#options.events ?? 'all';
+    for (const line of lines) {
+      let matched = false;
+      const protocol = parseProtocolLine(line);
+      if (protocol) {
+        matched = true;
+        this.#record(protocol, 'the @simscope line');
+      }
+      for (const pattern of metricPatterns) {
+        const sample = matchMetricPattern(pattern, line);
+        if (!sample) continue;
+        matched = true;
+        this.#record(sample, `--metrics-regex '${pattern.source}'`);
+      }
+      if (
+        events === 'all' ||
+        (events === 'matched' && (matched || eventPatterns.some((p) => p.test(line))))
+      ) {
+        this.#log.logEvent(line, { level });
+      }
     }
+  }
+
+  /** Warns once, `marginMs` before the deadline (at once when that is past); returns what cancels it. */
+  #watchDeadline({ atMs, marginMs }: DeadlineWarning): () => void {
+    let timer: NodeJS.Timeout | undefined;
+    const fire = () => {
+      const left = Math.max(0, Math.round((atMs - Date.now()) / 60_000));
+      const message = `wall-time limit in ${left} min (at ${new Date(atMs).toISOString()}); time to checkpoint`;
+      this.#log.logEvent(`simscope: ${message}`, { level: 'warning' });
+      this.#options.warn(message);
+    };
+    const wait = () => {
+      const delay = atMs - marginMs - Date.now();
+      if (delay <= 0) fire();
+      else timer = setTimeout(wait, Math.min(delay, MAX_TIMER_MS)).unref();
+    };
+    wait();
+    return () => clearTimeout(timer);
   }
 
   #record(sample: MetricSample, source: string): void {

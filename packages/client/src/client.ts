@@ -3,6 +3,7 @@ import type {
   AlertListItem,
   AlertTransitionView,
   AlertView,
+  ArrayExportView,
   ArtifactCategory,
   ArtifactFilters,
   EventFilters,
@@ -29,6 +30,7 @@ import {
   type RouteResponse,
 } from '@simscope/protocol';
 import { Unpackr } from 'msgpackr';
+import { type ArrayCellSeries, exportArrays, readArrayCell } from './array-series.js';
 import { type ArrayData, readArray } from './arrays.js';
 import { decodeObject } from './artifact-codec.js';
 import { checkArtifactName, checkCategory } from './artifact-names.js';
@@ -378,6 +380,29 @@ export class Client {
     options: { region?: string; nearest?: boolean } = {},
   ): Promise<ArrayData> {
     return readArray(this.#transport, run, name, step, options);
+  }
+
+  /** The value of element `cell` (such as `[12, 40]`) at each step of an array series, from step `from`. */
+  getArrayCell(
+    run: string,
+    name: string,
+    cell: number[],
+    options: { from?: number } = {},
+  ): Promise<ArrayCellSeries> {
+    return readArrayCell(this.#transport, run, name, cell, options.from);
+  }
+
+  /**
+   * Writes array series `name` to an HDF5 file at `path` (datasets `NAME/data`, `NAME/step`, `NAME/time`, as the
+   * recorder lays them out), calling `onProgress` as the server writes steps; returns the file's absolute path.
+   */
+  exportArrays(
+    run: string,
+    name: string,
+    path: string,
+    options: { onProgress?: (view: ArrayExportView) => void } = {},
+  ): Promise<string> {
+    return exportArrays(this.#transport, run, name, path, options.onProgress);
   }
 
   /**

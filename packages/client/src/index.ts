@@ -8,6 +8,7 @@ export type {
   RunFilters,
   TimeInput,
 } from '@simscope/protocol';
+export type { ArrayCellSeries } from './array-series.js';
 export {
   type ArrayData,
   type HistogramInput,

@@ -16,7 +16,7 @@ import { registerTelemetryCommand } from './commands/telemetry-command.js';
 import { type CliContext, withConnectionOptions, withExamples } from './context.js';
 
 /** The CLI's version, the same as the packages'. */
-export const CLI_VERSION = '0.1.0';
+const CLI_VERSION = '0.1.0';
 
 /** Builds the `simscope` program with every command. */
 export function createProgram(ctx: CliContext): Command {

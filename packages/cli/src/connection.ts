@@ -19,7 +19,7 @@ export function resolveConnection(
 }
 
 /** One resolved setting and where it came from, in words. */
-export interface Setting {
+interface Setting {
   value: string | null;
   source: string;
 }

@@ -3,7 +3,6 @@ import { microsToIso } from '@simscope/protocol';
 import { UsageError } from './errors.js';
 
 export const FORMATS = ['table', 'json', 'csv'] as const;
-export type Format = (typeof FORMATS)[number];
 
 /** Checks a `--format` value against the ones a command offers. */
 export function checkFormat<T extends string>(value: string, allowed: readonly T[]): T {

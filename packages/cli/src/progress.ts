@@ -9,7 +9,7 @@ export interface ProgressStream {
  * pages, items and time so far, redrawn at most ten times a second. Shows nothing unless the stream is a
  * terminal, and nothing for a listing that fits in one page.
  */
-export class PageProgress {
+class PageProgress {
   readonly #label: string;
   readonly #stream: ProgressStream;
   readonly #started = performance.now();

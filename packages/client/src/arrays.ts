@@ -1,11 +1,4 @@
-import {
-  ARRAY_LIMITS,
-  type ArrayAxis,
-  type ArrayDtype,
-  type ArrayStepView,
-  DTYPE_BYTES,
-  parseShape,
-} from '@simscope/protocol';
+import { ARRAY_LIMITS, type ArrayAxis, type ArrayDtype, DTYPE_BYTES, parseShape } from '@simscope/protocol';
 import { ClientError } from './errors.js';
 import type { HttpTransport } from './http-transport.js';
 
@@ -73,13 +66,13 @@ function fail(field: string, message: string): never {
 }
 
 /** The dtype of a typed array, or an error naming `field`. */
-export function dtypeOf(array: unknown, field = 'logArray array'): ArrayDtype {
+function dtypeOf(array: unknown, field = 'logArray array'): ArrayDtype {
   for (const [kind, dtype] of KINDS) if (array instanceof kind) return dtype;
   return fail(field, 'expected a typed array such as Float32Array');
 }
 
 /** A typed array of `dtype` over little-endian `bytes` (copied when not aligned). */
-export function typedArrayOf(dtype: ArrayDtype, bytes: Uint8Array): NumericArray {
+function typedArrayOf(dtype: ArrayDtype, bytes: Uint8Array): NumericArray {
   const size = DTYPE_BYTES[dtype];
   const aligned = bytes.byteOffset % size === 0 ? bytes : bytes.slice();
   const kind = KINDS.find(([, d]) => d === dtype)![0] as unknown as new (
@@ -291,5 +284,3 @@ export async function readArray(
     values: typedArrayOf(dtype, Buffer.concat(parts)),
   };
 }
-
-export type { ArrayStepView };

@@ -35,7 +35,7 @@ function npyDescr(array: TypedArray): string {
 }
 
 /** A typed array as a NumPy `.npy` file (format 1.0, one dimension, little-endian), readable by `numpy.load`. */
-export function encodeNpy(array: TypedArray): Uint8Array {
+function encodeNpy(array: TypedArray): Uint8Array {
   const descr = npyDescr(array);
   let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${array.length},), }`;
   const total = 10 + header.length + 1;
@@ -48,7 +48,7 @@ export function encodeNpy(array: TypedArray): Uint8Array {
 }
 
 /** Reads a one-dimensional little-endian `.npy` file (as `encodeNpy` writes) into a typed array. */
-export function decodeNpy(bytes: Uint8Array): TypedArray {
+function decodeNpy(bytes: Uint8Array): TypedArray {
   if (bytes[0] !== 0x93 || String.fromCharCode(...bytes.subarray(1, 6)) !== 'NUMPY')
     failArtifact('not an .npy file');
   const major = bytes[6]!;

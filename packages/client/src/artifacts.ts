@@ -225,7 +225,7 @@ export function uploadBytes(
 }
 
 /** The files under `dir`, depth first in name order; symbolic links to files count, links to directories do not. */
-export async function listFiles(dir: string): Promise<string[]> {
+async function listFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
   const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1));
   for (const entry of entries) {

@@ -24,7 +24,7 @@ export interface RetryOptions {
   statusForcelist: readonly number[];
 }
 
-export const DEFAULT_RETRIES: RetryOptions = {
+const DEFAULT_RETRIES: RetryOptions = {
   total: 5,
   backoffFactor: 0.2,
   statusForcelist: [429, 502, 503, 504, 507],

@@ -22,7 +22,7 @@ export function isTransient(error: unknown): boolean {
 }
 
 /** Points and events a record carries. */
-export function recordCounts(record: SpoolRecord): { points: number; events: number } {
+function recordCounts(record: SpoolRecord): { points: number; events: number } {
   if (record.kind === 'metrics') {
     const batch = unpackr.unpack(record.body) as { series: { values: Uint8Array }[] };
     let points = 0;

@@ -19,7 +19,7 @@ import { join, resolve } from 'node:path';
 import { crc32 } from 'node:zlib';
 
 /** What a spool record asks of the server, in the order it was logged. */
-export const SPOOL_RECORD_KINDS = ['create', 'metrics', 'events', 'patch', 'folder'] as const;
+const SPOOL_RECORD_KINDS = ['create', 'metrics', 'events', 'patch', 'folder'] as const;
 export type SpoolRecordKind = (typeof SPOOL_RECORD_KINDS)[number];
 
 /** One request kept for later: `metrics` bodies are msgpack batches, the others JSON text. */
@@ -48,7 +48,7 @@ const RECORDS = 'records';
 const META = 'meta.json';
 const LOCK = 'lock';
 /** Spooled records reach the disk (fdatasync) at most this long after they were written. */
-export const SPOOL_SYNC_INTERVAL_MS = 1000;
+const SPOOL_SYNC_INTERVAL_MS = 1000;
 
 /** The spool directory: `SIMSCOPE_SPOOL_DIR`, else the option, else `$XDG_DATA_HOME/simscope/spool`. */
 export function spoolDirectory(option?: string, env: NodeJS.ProcessEnv = process.env): string {
@@ -133,7 +133,7 @@ export class SpoolWriter {
   }
 }
 
-export function readSpoolMeta(dir: string): SpoolMeta | undefined {
+function readSpoolMeta(dir: string): SpoolMeta | undefined {
   try {
     return JSON.parse(readFileSync(join(dir, META), 'utf8')) as SpoolMeta;
   } catch {

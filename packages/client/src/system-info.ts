@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { type GpuInfo, NVIDIA_SMI_INFO_ARGS, parseNvidiaSmi } from '@simscope/protocol';
 import { type SchedulerInfo, schedulerInfo } from './scheduler-info.js';
 
-export { type GpuInfo, parseNvidiaSmi };
+export { parseNvidiaSmi };
 
 const DEFAULT_TIMEOUT_MS = 2000;
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
@@ -13,7 +13,7 @@ const GIT_SHA = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;
 const URL_USER_INFO = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)@/i;
 
 /** The git checkout a run started from; `branch` is null on a detached HEAD, `remote` carries no credentials. */
-export interface GitInfo {
+interface GitInfo {
   commit: string;
   branch: string | null;
   dirty: boolean;

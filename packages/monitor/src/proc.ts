@@ -116,7 +116,7 @@ export function parseProcStat(text: string): { ppid: number; ticks: number } | n
 }
 
 /** Every process's parent and CPU ticks; processes that vanish while being read are left out. */
-export async function readProcesses(root = '/proc'): Promise<Map<number, { ppid: number; ticks: number }>> {
+async function readProcesses(root = '/proc'): Promise<Map<number, { ppid: number; ticks: number }>> {
   const out = new Map<number, { ppid: number; ticks: number }>();
   const names = await readdir(root);
   await Promise.all(

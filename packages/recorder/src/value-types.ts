@@ -123,7 +123,7 @@ export function valueByteLength(type: ValueType): number | null {
   return type.dtype === null ? null : itemSize(type.dtype) * elementCount(type.shape);
 }
 
-export function isTypedArray(value: unknown): value is TypedArray {
+function isTypedArray(value: unknown): value is TypedArray {
   return ArrayBuffer.isView(value) && !(value instanceof DataView);
 }
 
@@ -185,7 +185,7 @@ export function bytesOf(array: TypedArray): Uint8Array {
  * A TypedArray of `dtype` over `bytes`: a view when the bytes are aligned and `share` is set,
  * otherwise a copy.
  */
-export function typedArrayFromBytes(dtype: DType, bytes: Uint8Array, share = true): TypedArray {
+function typedArrayFromBytes(dtype: DType, bytes: Uint8Array, share = true): TypedArray {
   const Ctor = ARRAY_TYPES[dtype];
   const size = Ctor.BYTES_PER_ELEMENT;
   if (bytes.byteLength % size !== 0) {
@@ -283,7 +283,7 @@ export function describeType(type: ValueType): string {
   }
 }
 
-export function sameShape(a: readonly number[], b: readonly number[]): boolean {
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;

@@ -51,9 +51,9 @@ export interface ServerConfig {
   retentionInterval: number;
 }
 
-export const SMTP_TLS_MODES = ['opportunistic', 'starttls', 'implicit', 'none'] as const;
+const SMTP_TLS_MODES = ['opportunistic', 'starttls', 'implicit', 'none'] as const;
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** The user config file: `SIMSCOPE_CONFIG`, else `$XDG_CONFIG_HOME/simscope/config.toml`. */
 export const userConfigPath = userConfigFile;
@@ -105,7 +105,7 @@ const BYTE_UNITS: Record<string, number> = {
 };
 
 /** Reads a byte count such as `5000000`, `500MB`, `10GiB` or `1.5T`; `0`, `none` or nothing is no limit. */
-export function parseByteSize(value: string | undefined, what: string): number | null {
+function parseByteSize(value: string | undefined, what: string): number | null {
   if (value === undefined || value === '' || value === 'none' || value === '0') return null;
   const match = /^(\d+(?:\.\d+)?)\s*([a-zA-Z]*)$/.exec(value.trim());
   const unit = match ? BYTE_UNITS[match[2]!.toLowerCase()] : undefined;

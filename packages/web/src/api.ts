@@ -42,7 +42,7 @@ export interface Downsampled extends Buckets {
 type Query = Record<string, string | number | boolean | undefined | null>;
 
 /** One call of a route of the table: its `:name` parameters (where its path has some), query and JSON body. */
-export type CallInput<R extends RouteName> = (keyof RouteParams<R> extends never
+type CallInput<R extends RouteName> = (keyof RouteParams<R> extends never
   ? { params?: undefined }
   : { params: RouteParams<R> }) & { query?: Query; body?: unknown; signal?: AbortSignal | undefined };
 

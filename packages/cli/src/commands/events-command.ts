@@ -15,7 +15,7 @@ function localMillis(micros: number): string {
 }
 
 /** One event as a line of text: local time, level, message. */
-export function eventLine(e: EventInfo): string {
+function eventLine(e: EventInfo): string {
   return `${localMillis(e.timestamp)} ${e.level.padEnd(8)} ${e.message}\n`;
 }
 

@@ -14,7 +14,7 @@ import { collectWithProgress } from '../progress.js';
 import { renderRuns } from './runs-commands.js';
 
 /** A filter-language string literal. */
-export function filterString(text: string): string {
+function filterString(text: string): string {
   return `"${text.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
 }
 

@@ -10,7 +10,7 @@ import { checkFormat, renderFields, toJson } from '../output.js';
  * Saves a profile (`url`, `token`, and `workspace` when given) in the user config file and makes it the
  * default; other settings in the file are kept. The file is replaced atomically, mode 0600.
  */
-export function saveProfile(
+function saveProfile(
   file: string,
   name: string,
   profile: { url: string; token: string; workspace?: string },

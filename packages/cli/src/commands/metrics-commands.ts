@@ -4,7 +4,7 @@ import { type CliContext, clientOf, intOption, withConnectionOptions, withExampl
 import { cell, checkFormat, renderCsv, renderTable, toJson } from '../output.js';
 
 /** One metric's points, as the series route answers them in JSON. */
-export interface SeriesColumns {
+interface SeriesColumns {
   name: string;
   steps: number[];
   times: number[];

@@ -13,7 +13,7 @@ const FLAGS = [
 ] as const;
 
 /** The server's argv from this command's options, for the server's own config reader. */
-export function serverArgv(options: Record<string, string | undefined>): string[] {
+function serverArgv(options: Record<string, string | undefined>): string[] {
   const argv: string[] = [];
   for (const [flag] of FLAGS) {
     const key = flag.replace(/-(\w)/g, (_, c: string) => c.toUpperCase());

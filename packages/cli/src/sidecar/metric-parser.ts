@@ -37,7 +37,7 @@ export function parseStep(text: string): number | undefined {
 }
 
 /** The word that starts a metric line of the line protocol. */
-export const PROTOCOL_PREFIX = '@simscope';
+const PROTOCOL_PREFIX = '@simscope';
 
 /**
  * Reads a line of the line protocol: `@simscope step=12 energy=-3.2 residual=1e-6` (leading blanks
@@ -114,7 +114,7 @@ export function pythonToJsPattern(source: string): string {
 }
 
 /** The metric a named group feeds: `__` in a group name stands for `/` (`residual__p` → `residual/p`). */
-export function groupMetricName(group: string): string {
+function groupMetricName(group: string): string {
   return group.replaceAll('__', '/');
 }
 

@@ -70,7 +70,7 @@ function float64(values: ArrayLike<unknown>): Float64Array {
 }
 
 /** An Arrow vector of one column, typed by its kind. */
-export function columnVector(arrow: ArrowModule, column: Column): Arrow.Vector {
+function columnVector(arrow: ArrowModule, column: Column): Arrow.Vector {
   const values = column.values as readonly unknown[];
   const length = values.length;
   switch (column.kind) {

@@ -1,14 +1,5 @@
 /** How a column is typed in a dataframe: Arrow type, CSV text. */
-export const COLUMN_KINDS = [
-  'string',
-  'category',
-  'int',
-  'float',
-  'bool',
-  'time',
-  'strings',
-  'json',
-] as const;
+const COLUMN_KINDS = ['string', 'category', 'int', 'float', 'bool', 'time', 'strings', 'json'] as const;
 export type ColumnKind = (typeof COLUMN_KINDS)[number];
 
 /**

@@ -6,7 +6,7 @@ import type { HttpTransport, RetryOptions } from '../http-transport.js';
  * 16 KiB of headers, many proxies at 4 or 8 KiB), so a longer one goes to the listing's search route (`POST
  * PATH/search`) with the query as the JSON body.
  */
-export const MAX_QUERY_URL = 4096;
+const MAX_QUERY_URL = 4096;
 
 /** The routes of the table that answer a page of a listing. */
 export type ListRouteName = {

@@ -1,5 +1,5 @@
 import type { ErrorCode, ListQuery } from '@simscope/protocol';
-import { ClientError } from '../errors.js';
+import type { ClientError } from '../errors.js';
 import { type ArrowTable, loadArrow, tableOf } from './arrow.js';
 import { type ColumnSpec, columnsOf } from './columns.js';
 import { csvLines, joinLines, jsonLines, type WriteTarget, writeLines } from './writers.js';
@@ -105,9 +105,4 @@ export function sameQuery(a: ListQuery, b: ListQuery): boolean {
         .sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)),
     );
   return norm(a) === norm(b);
-}
-
-/** A stored error (from JSON) as a ClientError again. */
-export function reviveError(error: ListState<unknown>['error']): ClientError | null {
-  return error ? new ClientError(error.code, error.message, error.status) : null;
 }

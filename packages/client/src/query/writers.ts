@@ -18,7 +18,7 @@ function floatText(value: number): string {
 }
 
 /** A cell as CSV text: times in ISO 8601 (UTC, microseconds), lists as JSON, nothing for null. */
-export function cellText(kind: Column['kind'], value: unknown): string {
+function cellText(kind: Column['kind'], value: unknown): string {
   if (value === null || value === undefined) return '';
   switch (kind) {
     case 'time':

@@ -3,7 +3,7 @@ import { parseDuration } from '../time.js';
 import type { CompareOp } from './filter-ast.js';
 
 /** Comparison operators written as symbols; `=` is read as `==`. */
-export type OpSymbol = Exclude<CompareOp, 'contains' | 'not contains' | 'matches'>;
+type OpSymbol = Exclude<CompareOp, 'contains' | 'not contains' | 'matches'>;
 
 /** One dot-separated part of a word: `metrics."a b".last` has three. */
 export interface WordPart {

@@ -4,7 +4,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 import type { DomainEvents } from '../services/domain-events.js';
 
 /** How busy the database's connections are: a PostgreSQL pool, or SQLite's queue of write transactions. */
-export interface DatabaseUsage {
+interface DatabaseUsage {
   /** Connections open (PostgreSQL) or 1 (SQLite's one connection). */
   open: number;
   /** Connections open and idle. */

@@ -2,13 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 
-export const REQUEST_ID_HEADER = 'x-request-id';
+const REQUEST_ID_HEADER = 'x-request-id';
 
 /** What a caller's id may look like to be kept: short, printable, no spaces (it goes into logs and headers). */
 const SANE_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
 
 /** The request's id: the caller's `X-Request-Id` when it is sane, else a new UUID. */
-export function requestIdOf(request: IncomingMessage): string {
+function requestIdOf(request: IncomingMessage): string {
   const given = request.headers[REQUEST_ID_HEADER];
   const id = Array.isArray(given) ? given[0] : given;
   return id !== undefined && SANE_ID.test(id) ? id : randomUUID();

@@ -19,7 +19,7 @@ const CSP_DIRECTIVES = {
 } as const;
 
 /** The content policy as a header value. */
-export const CONTENT_SECURITY_POLICY = Object.entries(CSP_DIRECTIVES)
+const CONTENT_SECURITY_POLICY = Object.entries(CSP_DIRECTIVES)
   .map(([name, values]) => `${name} ${values.join(' ')}`)
   .join('; ');
 

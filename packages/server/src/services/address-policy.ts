@@ -2,7 +2,7 @@ import { BlockList, isIP } from 'node:net';
 import { SimscopeError } from '@simscope/protocol';
 
 /** Kinds of address a notification URL may not reach unless an admin allows it; any other address is public. */
-export const ADDRESS_CATEGORIES = [
+const ADDRESS_CATEGORIES = [
   'loopback',
   'unspecified',
   'link-local',

@@ -14,7 +14,7 @@ import type { Store, TokenRecord, UserRecord, WorkspaceRecord } from '../store/s
 import { hashToken, newId, newToken } from './auth-service.js';
 import { NotFoundError } from './errors.js';
 
-export const userView = (u: UserRecord): UserView => ({
+const userView = (u: UserRecord): UserView => ({
   id: u.id,
   name: u.name,
   email: u.email,
@@ -22,13 +22,13 @@ export const userView = (u: UserRecord): UserView => ({
   created: u.createdAt,
 });
 
-export const workspaceView = (w: WorkspaceRecord): WorkspaceView => ({
+const workspaceView = (w: WorkspaceRecord): WorkspaceView => ({
   id: w.id,
   name: w.name,
   created: w.createdAt,
 });
 
-export const tokenView = (t: TokenRecord): TokenView => ({
+const tokenView = (t: TokenRecord): TokenView => ({
   id: t.id,
   user: t.userId,
   name: t.name,

@@ -8,7 +8,7 @@ import { TimeSlicer } from './time-slice.js';
 type AggregateBody = z.output<typeof aggregateSchema>;
 
 /** One group's columns, one entry per bucket; NaN where no run of the group has a point. */
-export interface AggregateGroup {
+interface AggregateGroup {
   value: string | null;
   runs: string[];
   n: Float64Array;
@@ -32,7 +32,7 @@ export interface Aggregate {
 const text = (v: Json): string => (typeof v === 'string' ? v : JSON.stringify(v));
 
 /** The values of `run` that `by` puts it under: its tags, its folder, or one metadata value (null: none). */
-export function groupValues(run: RunRecord, by: string): (string | null)[] {
+function groupValues(run: RunRecord, by: string): (string | null)[] {
   if (by === 'tags') return run.tags.length > 0 ? run.tags : [null];
   if (by === 'folder') return [run.folder];
   let at: Json | undefined = run.metadata;

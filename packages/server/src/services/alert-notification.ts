@@ -20,7 +20,7 @@ export interface AlertChannel {
 }
 
 /** Where a run can be seen, when the server knows its public address. */
-export function runUrl(publicUrl: string | null, runId: string): string | null {
+function runUrl(publicUrl: string | null, runId: string): string | null {
   return publicUrl ? `${publicUrl.replace(/\/+$/, '')}/api/v1/runs/${encodeURIComponent(runId)}` : null;
 }
 

@@ -11,7 +11,7 @@ import type { z } from 'zod';
 import type { AlertDefinition, AlertRecord, RunAlertRecord, TransitionRecord } from '../store/alert-store.js';
 
 /** Seconds between evaluations, and the window, when a definition does not say. */
-export const DEFAULT_FREQUENCY = 60;
+const DEFAULT_FREQUENCY = 60;
 
 /** Fills in every default of a checked definition, so that two that mean the same compare equal. */
 export function normaliseAlert(input: z.output<typeof alertCreateSchema>): AlertDefinition {
@@ -99,7 +99,7 @@ export function abortReasonFor(alert: AlertRecord, to: AlertState, message: stri
 }
 
 /** True when `value` breaks the alert's rule. */
-export function breaksRule(alert: AlertDefinition, value: number): boolean {
+function breaksRule(alert: AlertDefinition, value: number): boolean {
   switch (alert.rule) {
     case 'is above':
       return value > alert.threshold!;

@@ -67,7 +67,7 @@ export interface SweepResult {
   freed: number;
 }
 
-export function artifactView(a: ArtifactRecord): ArtifactView {
+function artifactView(a: ArtifactRecord): ArtifactView {
   return {
     name: a.name,
     category: a.category,
@@ -88,7 +88,7 @@ export type RangeRequest =
  * The bytes `request` asks of `size`: null for the whole (no request, or an end before its start, which HTTP says
  * to ignore), a range, or `range_not_satisfiable`.
  */
-export function resolveRange(request: RangeRequest | null, size: number): ByteRange | null {
+function resolveRange(request: RangeRequest | null, size: number): ByteRange | null {
   if (!request) return null;
   const unsatisfiable = () =>
     new SimscopeError(

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { SimscopeError, TOKEN_SCOPES, type TokenScope } from '@simscope/protocol';
+import { SimscopeError, type TokenScope } from '@simscope/protocol';
 import type { Store, TokenRecord, UserRecord, WorkspaceRecord } from '../store/store.js';
 import type { AuthContext } from './context.js';
 
@@ -8,13 +8,8 @@ const CACHE_MAX = 10_000;
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
 /** Why a caller that was let in has lost its access since. */
-export const ACCESS_LOSS_REASONS = [
-  'token_revoked',
-  'token_expired',
-  'membership_removed',
-  'user_deleted',
-] as const;
-export type AccessLossReason = (typeof ACCESS_LOSS_REASONS)[number];
+const ACCESS_LOSS_REASONS = ['token_revoked', 'token_expired', 'membership_removed', 'user_deleted'] as const;
+type AccessLossReason = (typeof ACCESS_LOSS_REASONS)[number];
 
 export interface AccessLoss {
   reason: AccessLossReason;
@@ -150,5 +145,3 @@ export class AuthService {
     return null;
   }
 }
-
-export const ALL_SCOPES: readonly TokenScope[] = TOKEN_SCOPES;

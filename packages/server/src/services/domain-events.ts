@@ -1,21 +1,21 @@
 import type { RunView } from '@simscope/protocol';
 
 /** A run was created or changed (status, heartbeat, abort request, fields); carries the run as the API shows it. */
-export interface RunChanged {
+interface RunChanged {
   type: 'run.changed';
   workspaceId: string;
   run: RunView;
 }
 
 /** A run was deleted. */
-export interface RunDeleted {
+interface RunDeleted {
   type: 'run.deleted';
   workspaceId: string;
   runId: string;
 }
 
 /** A metric batch was stored (not a replay); `names` are its series that got points, `points` how many. */
-export interface MetricsAppended {
+interface MetricsAppended {
   type: 'metrics.appended';
   workspaceId: string;
   runId: string;
@@ -24,7 +24,7 @@ export interface MetricsAppended {
 }
 
 /** An event batch of `events` events was stored (not a replay). */
-export interface EventsAppended {
+interface EventsAppended {
   type: 'events.appended';
   workspaceId: string;
   runId: string;
@@ -32,7 +32,7 @@ export interface EventsAppended {
 }
 
 /** A folder was created, changed or deleted (with its subfolders and runs when recursive). */
-export interface FolderChanged {
+interface FolderChanged {
   type: 'folder.changed';
   workspaceId: string;
   path: string;
@@ -40,8 +40,6 @@ export interface FolderChanged {
 
 /** What services tell the rest of the server after a write has committed. */
 export type DomainEvent = RunChanged | RunDeleted | MetricsAppended | EventsAppended | FolderChanged;
-
-export type DomainEventType = DomainEvent['type'];
 
 /** Where an event comes from: a write taken by this process, or by another one (through the PostgreSQL bridge). */
 export type EventOrigin = 'local' | 'remote';

@@ -5,7 +5,7 @@ import type { DomainEvent, DomainEvents } from './domain-events.js';
 import { runView } from './run-service.js';
 
 /** The channel every server process of one database listens on. */
-export const EVENT_CHANNEL = 'simscope_events';
+const EVENT_CHANNEL = 'simscope_events';
 
 /** NOTIFY refuses payloads of 8000 bytes or more; an event larger than this goes as ids and is re-read. */
 const MAX_PAYLOAD = 7900;

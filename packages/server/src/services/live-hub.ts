@@ -6,7 +6,7 @@ export type { LiveMessage };
 export type LiveListener = (message: LiveMessage) => void;
 
 /** The message browsers are sent for a domain event. */
-export function liveMessage(event: DomainEvent): LiveMessage {
+function liveMessage(event: DomainEvent): LiveMessage {
   switch (event.type) {
     case 'run.changed':
       return { type: 'run', run: event.run };

@@ -30,7 +30,7 @@ function seriesView(s: SeriesRecord): SeriesView {
 import type { SeriesColumn } from '@simscope/protocol';
 import { NotFoundError } from './errors.js';
 
-export { SERIES_COLUMNS, type SeriesColumn } from '@simscope/protocol';
+export type { SeriesColumn } from '@simscope/protocol';
 
 /** `GET /runs/:run/metrics/series`, as the route's query schema gives it. */
 export interface SeriesQuery {

@@ -2,15 +2,15 @@ import { SimscopeError } from '@simscope/protocol';
 import type { RateCharge, RateLimitStore } from '../store/rate-limit-store.js';
 
 /** Who a limit counts: each token alone, or all tokens of a workspace together. */
-export const RATE_SUBJECTS = ['token', 'workspace'] as const;
-export type RateSubject = (typeof RATE_SUBJECTS)[number];
+const RATE_SUBJECTS = ['token', 'workspace'] as const;
+type RateSubject = (typeof RATE_SUBJECTS)[number];
 
 /** What a limit counts, and over which window. */
-export const RATE_KINDS = ['requests', 'points', 'artifact_bytes'] as const;
-export type RateKind = (typeof RATE_KINDS)[number];
+const RATE_KINDS = ['requests', 'points', 'artifact_bytes'] as const;
+type RateKind = (typeof RATE_KINDS)[number];
 
 /** Seconds of each kind's fixed window: requests and points per second, artifact bytes per hour. */
-export const RATE_WINDOW_SECONDS: Record<RateKind, number> = { requests: 1, points: 1, artifact_bytes: 3600 };
+const RATE_WINDOW_SECONDS: Record<RateKind, number> = { requests: 1, points: 1, artifact_bytes: 3600 };
 
 /** Limits by `subject.kind` (`token.requests`, `workspace.points` …); an absent one is no limit. */
 export type RateLimits = Partial<Record<`${RateSubject}.${RateKind}`, number>>;

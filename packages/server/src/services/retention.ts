@@ -41,7 +41,7 @@ interface Kept {
  * points of least and greatest value (NaN values are never a minimum or maximum). Reads the series in slices of
  * blocks, yielding to the event loop between them.
  */
-export async function m4Points(store: Store, seriesPk: number, buckets: number): Promise<Points> {
+async function m4Points(store: Store, seriesPk: number, buckets: number): Promise<Points> {
   const range = await store.metrics.axisRange(seriesPk, 'step');
   const empty = new Float64Array(0);
   if (range === null) return { steps: empty, times: empty, timestamps: empty, values: empty };

@@ -20,7 +20,7 @@ import { generateRunName } from './run-names.js';
 import { checkNotFuture } from './writer-clocks.js';
 
 /** Which status may follow which; a status may always be set again to itself. */
-export const RUN_TRANSITIONS: Record<RunStatus, readonly RunStatus[]> = {
+const RUN_TRANSITIONS: Record<RunStatus, readonly RunStatus[]> = {
   created: ['running', 'completed', 'failed', 'terminated'],
   running: ['completed', 'failed', 'terminated', 'lost'],
   lost: ['running', 'completed', 'failed', 'terminated'],

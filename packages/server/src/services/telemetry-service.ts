@@ -37,7 +37,7 @@ const AUTO_BUCKETS = 200;
 const DEFAULT_SPAN = 7 * 86_400 * 1e6;
 
 /** A new ingest-only key secret; only its hash is stored. */
-export function newTelemetryKey(): string {
+function newTelemetryKey(): string {
   return `stk_${randomBytes(32).toString('base64url')}`;
 }
 

@@ -3,9 +3,9 @@ import type { JsonObject, RunRecord } from '../store/store.js';
 import type { ServiceContext } from './context.js';
 
 /** A writer whose clock is further than this from the server's (µs) has its timestamps shifted. */
-export const SKEW_THRESHOLD_MICROS = 5_000_000;
+const SKEW_THRESHOLD_MICROS = 5_000_000;
 /** How far ahead of the server's clock a timestamp or `createdAt` may be, after correction (µs). */
-export const FUTURE_LIMIT_MICROS = 300_000_000;
+const FUTURE_LIMIT_MICROS = 300_000_000;
 /** The writer id under which the server logs its own events about a run's writers. */
 const SERVER_WRITER = 'simscope.server';
 const MAX_REMEMBERED = 10_000;
@@ -18,7 +18,7 @@ export interface ClockOffset {
 }
 
 /** `2m 0.3s`, `42s`: a duration in µs to a tenth of a second. */
-export function formatDuration(micros: number): string {
+function formatDuration(micros: number): string {
   const tenths = Math.round(Math.abs(micros) / 100_000);
   const minutes = Math.floor(tenths / 600);
   const seconds = `${(tenths - minutes * 600) / 10}s`;

@@ -1,5 +1,5 @@
 /** What a retention rule does to the runs it reaches. */
-export const RETENTION_ACTIONS = ['delete', 'downsample'] as const;
+const RETENTION_ACTIONS = ['delete', 'downsample'] as const;
 export type RetentionAction = (typeof RETENTION_ACTIONS)[number];
 
 /** A retention rule: runs of a workspace (or of one folder and its subfolders) older than some days. */

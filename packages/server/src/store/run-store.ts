@@ -88,7 +88,7 @@ export interface RunQuery {
 }
 
 /** Which summary of a metric a run-table column holds (`metrics[i]` with `stats[i]`, `last` when not given). */
-export const RUN_COLUMN_STATS = ['last', 'min', 'max', 'mean'] as const;
+const RUN_COLUMN_STATS = ['last', 'min', 'max', 'mean'] as const;
 export type RunColumnStat = (typeof RUN_COLUMN_STATS)[number];
 
 /** Runs of a workspace; part of `Store`. */

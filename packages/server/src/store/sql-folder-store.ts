@@ -14,7 +14,7 @@ function folderSelect(d: SqlDriver['dialect']): string {
 }
 
 /** A `folders` row as a record. */
-export function folderFromRow(row: SqlRow): FolderRecord {
+function folderFromRow(row: SqlRow): FolderRecord {
   return {
     pk: num(row.pk),
     id: String(row.id),

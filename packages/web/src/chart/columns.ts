@@ -137,7 +137,7 @@ export function countNonPositive(lines: Line[]): number {
 }
 
 /** Exponential moving average (TensorBoard's, debiased), skipping NaN; `weight` 0 returns the line. */
-export function smooth(line: Line, weight: number): Line {
+function smooth(line: Line, weight: number): Line {
   if (weight <= 0) return line;
   const out = new Float64Array(line.y.length);
   let last = 0;
@@ -173,7 +173,7 @@ export function smoothLine(line: Line, kind: SmoothingKind, weight: number): Lin
  * EMA whose decay follows x, not the point count: a gap of `dx` decays by weight^(dx / mean spacing), so
  * unevenly spaced points (M4 columns, time axes) smooth as evenly spaced ones would.
  */
-export function timeSmooth(line: Line, weight: number): Line {
+function timeSmooth(line: Line, weight: number): Line {
   const n = line.y.length;
   const out = new Float64Array(n);
   const unit = n > 1 ? (line.x[n - 1]! - line.x[0]!) / (n - 1) : 1;
@@ -197,7 +197,7 @@ export function timeSmooth(line: Line, weight: number): Line {
 }
 
 /** Mean of the last `window` finite values at each point. */
-export function runningMean(line: Line, window: number): Line {
+function runningMean(line: Line, window: number): Line {
   const n = line.y.length;
   const out = new Float64Array(n);
   const ring = new Float64Array(window);
@@ -221,7 +221,7 @@ export function runningMean(line: Line, window: number): Line {
 }
 
 /** Gaussian-weighted mean of the finite values within 3σ points on both sides. */
-export function gaussian(line: Line, sigma: number): Line {
+function gaussian(line: Line, sigma: number): Line {
   const n = line.y.length;
   const out = new Float64Array(n);
   const reach = Math.max(1, Math.ceil(3 * sigma));

@@ -20,10 +20,10 @@ const SUPERSCRIPT: Record<string, string> = {
 };
 
 /** The most ticks any axis gets, however large it is drawn. */
-export const MAX_TICKS = 40;
+const MAX_TICKS = 40;
 
 /** `10ⁿ` with a superscript exponent: how every decade of a log axis reads. */
-export function formatDecade(exponent: number): string {
+function formatDecade(exponent: number): string {
   return `10${String(exponent)
     .split('')
     .map((c) => SUPERSCRIPT[c] ?? c)
@@ -93,7 +93,7 @@ export function stepTicks(min: number, max: number, step: number): number[] {
 }
 
 /** Digits after the point that tell ticks `step` apart. */
-export function decimalsFor(step: number): number {
+function decimalsFor(step: number): number {
   if (!(step > 0) || !Number.isFinite(step)) return 0;
   return Math.max(0, Math.min(20, Math.ceil(-Math.log10(step) - 1e-9)));
 }

@@ -4,7 +4,7 @@ import { formatTime } from '../format.js';
 import { useSession } from '../session.js';
 
 /** Previews read at most this many bytes of an artifact (a range request). */
-export const PREVIEW_BYTES = 1024 * 1024;
+const PREVIEW_BYTES = 1024 * 1024;
 const CSV_ROWS = 50;
 
 type PreviewKind = 'image' | 'json' | 'csv' | 'text' | null;
@@ -14,7 +14,7 @@ const TEXT_EXTENSIONS =
   /\.(txt|log|md|py|js|ts|c|h|cc|cpp|hpp|f|f90|sh|toml|yaml|yml|ini|cfg|conf|xml|in|out|dat|rst|m|jl|r)$/i;
 
 /** What preview an artifact gets, from its type and then its name. */
-export function previewKind(a: ArtifactView): PreviewKind {
+function previewKind(a: ArtifactView): PreviewKind {
   const type = a.mimeType.split(';')[0]!.trim().toLowerCase();
   const name = a.name.toLowerCase();
   if (IMAGE_TYPES.includes(type) || /\.(png|jpe?g|gif|webp)$/.test(name)) return 'image';
@@ -27,7 +27,7 @@ export function previewKind(a: ArtifactView): PreviewKind {
 }
 
 /** Bytes as `512 B`, `1.5 KiB`, `3.2 MiB`. */
-export function formatBytes(n: number): string {
+function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
   const units = ['KiB', 'MiB', 'GiB', 'TiB'];
   let v = n / 1024;
@@ -40,7 +40,7 @@ export function formatBytes(n: number): string {
 }
 
 /** CSV text as rows of cells (RFC 4180 quoting), at most `maxRows` rows. */
-export function parseCsv(text: string, maxRows: number): string[][] {
+function parseCsv(text: string, maxRows: number): string[][] {
   const rows: string[][] = [];
   let row: string[] = [];
   let cell = '';

@@ -9,7 +9,7 @@ const LINE_POINTS = 4096;
 const PLAY_MS = 400;
 
 /** The region that shows a field within the view: strides for big dimensions, the middle slab of a 3-D one. */
-export function viewRegion(shape: readonly number[]): string {
+function viewRegion(shape: readonly number[]): string {
   if (shape.length === 1) return `::${Math.max(1, Math.ceil(shape[0]! / LINE_POINTS))}`;
   const dims = shape.length === 3 ? shape.slice(1) : shape;
   const parts = dims.map((n) => `::${Math.max(1, Math.ceil(n / VIEW_SIDE))}`);
@@ -17,7 +17,7 @@ export function viewRegion(shape: readonly number[]): string {
 }
 
 /** Viridis-like colour of t in [0, 1], as [r, g, b]. */
-export function colourOf(t: number): [number, number, number] {
+function colourOf(t: number): [number, number, number] {
   const stops: [number, number, number][] = [
     [68, 1, 84],
     [59, 82, 139],

@@ -63,7 +63,7 @@ interface Suggestion {
 }
 
 /** Completions of the word before the caret: fields, metadata paths, tags, metric names, statuses. */
-export function suggestionsFor(
+function suggestionsFor(
   text: string,
   caret: number,
   sources: { metadataPaths: readonly string[]; metricNames: readonly string[]; tags: readonly string[] },

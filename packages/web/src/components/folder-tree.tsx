@@ -17,7 +17,7 @@ interface Node {
 }
 
 /** Folders as a tree, siblings in natural order (re100, re400, re1000), with run counts summed upwards. */
-export function buildTree(folders: readonly FolderView[], counts: Readonly<Record<string, number>>): Node {
+function buildTree(folders: readonly FolderView[], counts: Readonly<Record<string, number>>): Node {
   const root: Node = { path: '/', name: 'All runs', children: [], own: counts['/'] ?? 0, total: 0 };
   const byPath = new Map<string, Node>([['/', root]]);
   const node = (path: string): Node => {

@@ -35,7 +35,7 @@ function download(name: string, blob: Blob): void {
   setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
 }
 
-export function sameTicks(a: AxisTicks, b: AxisTicks): boolean {
+function sameTicks(a: AxisTicks, b: AxisTicks): boolean {
   return a.x.join('|') === b.x.join('|') && a.y.join('|') === b.y.join('|');
 }
 

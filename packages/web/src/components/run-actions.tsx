@@ -16,7 +16,7 @@ export function parseTags(text: string): string[] {
 }
 
 /** Parses the metadata editor's text: a JSON object, or an error naming what is wrong. */
-export function parseMetadata(text: string): JsonObject {
+function parseMetadata(text: string): JsonObject {
   const value = JSON.parse(text) as unknown;
   if (value === null || typeof value !== 'object' || Array.isArray(value))
     throw new Error('must be a JSON object');

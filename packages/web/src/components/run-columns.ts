@@ -66,7 +66,7 @@ export function defaultWidth(id: string): number {
 }
 
 /** The columns shown when the address names none and none were stored: the fixed ones, alerts last. */
-export const DEFAULT_COLUMNS: readonly string[] = FIXED_COLUMNS;
+export const DEFAULT_COLUMNS: readonly string[] = [...FIXED_COLUMNS];
 
 /** Adds a column: before a trailing alerts column, so picked columns sit beside the run's own ones. */
 export function addColumn(columns: readonly string[], id: string): string[] {
@@ -112,11 +112,6 @@ export function parseColumnsParam(text: string): string[] {
     if ((isFixed(id) || id.startsWith('metadata.') || metricOf(id)) && !out.includes(id)) out.push(id);
   }
   return out;
-}
-
-/** A sort as the `sort` parameter: the key, `-` first when descending. */
-export function sortParam(sort: { key: string; descending: boolean }): string {
-  return `${sort.descending ? '-' : ''}${sort.key}`;
 }
 
 export function parseSortParam(text: string | null): { key: string; descending: boolean } {

@@ -11,7 +11,7 @@ const AXES: XAxis[] = ['step', 'time', 'timestamp'];
 const KINDS: SmoothingKind[] = ['ema', 'time-ema', 'mean', 'gauss'];
 
 /** The chart settings and zoom an address carries (`?axis=time&log=1&smooth=0.6&kind=gauss&outliers=1&zoom=a,b`). */
-export function chartStateFromQuery(q: URLSearchParams): {
+function chartStateFromQuery(q: URLSearchParams): {
   settings: ChartSettings;
   zoom: [number, number] | null;
 } {

@@ -18,7 +18,7 @@ export interface SidecarCommand {
 }
 
 /** The program a sidecar ran, when the run was made by `simscope run`; null otherwise. */
-export function sidecarCommand(system: JsonObject): SidecarCommand | null {
+function sidecarCommand(system: JsonObject): SidecarCommand | null {
   const c = system.command;
   if (c === null || typeof c !== 'object' || Array.isArray(c)) return null;
   const argv = c.argv;

@@ -11,7 +11,7 @@ import { differingKeys, GroupControls, MetadataTable } from './compare-metadata.
 import { DashboardBar } from './dashboard-bar.js';
 
 /** Runs drawn one line each at first (more on request): past a few dozen lines a chart says little. */
-export const INDIVIDUAL_CAP = 20;
+const INDIVIDUAL_CAP = 20;
 
 const FIRST_SETTINGS: ChartSettings = { axis: 'step', log: false, smoothing: 0, every: false };
 
@@ -29,9 +29,7 @@ const RESOURCE_PREFIXES = new Set([
 ]);
 
 /** Metric names in sections by their prefix (before the first `/`), resource metrics apart and last. */
-export function metricSections(
-  names: readonly string[],
-): { title: string; resource: boolean; names: string[] }[] {
+function metricSections(names: readonly string[]): { title: string; resource: boolean; names: string[] }[] {
   const by = new Map<string, string[]>();
   for (const name of [...names].sort()) {
     const slash = name.indexOf('/');

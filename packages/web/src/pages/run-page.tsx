@@ -14,20 +14,20 @@ import { href, navigate } from '../router.js';
 import { useSession } from '../session.js';
 
 /** What a tab of the run page gets: the run as last seen, and counters bumped by live changes. */
-export interface RunTabProps {
+interface RunTabProps {
   run: RunView;
   metricsTick: number;
   eventsTick: number;
 }
 
-export interface RunTab {
+interface RunTab {
   id: string;
   label: string;
   render(props: RunTabProps): ReactNode;
 }
 
 /** The run page's tabs, in order. A new view of a run is one more entry here. */
-export const RUN_TABS: RunTab[] = [
+const RUN_TABS: RunTab[] = [
   {
     id: 'overview',
     label: 'Overview',

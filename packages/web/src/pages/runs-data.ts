@@ -4,7 +4,7 @@ import type { FilterProblem } from '../components/filter-box.js';
 import { appendPage, emptyRows, type RunRows, removeRow, updateRow } from '../components/run-rows.js';
 
 const FIRST_PAGE = 5_000;
-export const PAGE = 50_000;
+const PAGE = 50_000;
 /** Critical alerts are looked up again this often (their states change on the server's schedule). */
 const ALERTS_EVERY_MS = 10_000;
 

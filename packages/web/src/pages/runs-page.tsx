@@ -31,8 +31,6 @@ import { allRunIds, useCriticalRuns, useLiveRuns, useRunTable } from './runs-dat
 
 type FilterSources = ComponentProps<typeof FilterBox>['sources'];
 
-export type { FilterProblem };
-
 /** A regular expression matching `text` literally. */
 function literal(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -45,7 +43,7 @@ export function folderFilter(folder: string, subfolders: boolean): string {
 }
 
 /** The filter sent to the server: the user's text (a filter, or a search of names), narrowed to the folder. */
-export function effectiveFilter(text: string, folder: string, subfolders = false): string {
+function effectiveFilter(text: string, folder: string, subfolders = false): string {
   const parts: string[] = [];
   const { filter } = filterOfText(text);
   if (filter) parts.push(`(${filter})`);

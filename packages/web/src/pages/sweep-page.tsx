@@ -13,7 +13,7 @@ const STATS = ['last', 'min', 'max'] as const;
 const PAGE = 50_000;
 
 /** A column's label: the metadata path, or `name (stat)` for a metric summary. */
-export function columnLabel(key: string): string {
+function columnLabel(key: string): string {
   const m = /^(last|min|max|mean):metrics\.(.*)$/.exec(key);
   if (m) return `${m[2]} (${m[1]})`;
   return key.startsWith('metadata.') ? key.slice('metadata.'.length) : key;
@@ -22,7 +22,7 @@ export function columnLabel(key: string): string {
 const plain = (part: string) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(part);
 
 /** The filter-language field of a column: `metadata.a.b` (quoted parts where needed) or `metrics.NAME.stat`. */
-export function filterField(key: string): string {
+function filterField(key: string): string {
   const m = /^(last|min|max|mean):metrics\.(.*)$/.exec(key);
   if (m) return `metrics.${/^[A-Za-z0-9_/.-]+$/.test(m[2]!) ? m[2] : JSON.stringify(m[2])}.${m[1]}`;
   const parts = key.slice('metadata.'.length).split('.');
@@ -30,7 +30,7 @@ export function filterField(key: string): string {
 }
 
 /** The filter that keeps the runs of `base` inside every brush (numeric ranges, or the categories brushed). */
-export function brushFilter(base: string, axes: readonly SweepAxis[], brushes: Brushes): string {
+function brushFilter(base: string, axes: readonly SweepAxis[], brushes: Brushes): string {
   const parts: string[] = [];
   for (const axis of axes) {
     const range = brushes[axis.key];

@@ -11,7 +11,7 @@ const HEIGHT = 300;
 const num = (v: number | string): number => (typeof v === 'number' ? v : Number.NaN);
 
 /** A group's name in the legend: `by = value` and its run count. */
-export function groupLabel(by: string, value: string | null, runs: number): string {
+function groupLabel(by: string, value: string | null, runs: number): string {
   const key = by.startsWith('metadata.') ? by.slice('metadata.'.length) : by === 'tags' ? 'tag' : by;
   return `${key} = ${value ?? '(none)'} · ${runs} run${runs === 1 ? '' : 's'}`;
 }

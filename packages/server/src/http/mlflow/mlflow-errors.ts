@@ -1,7 +1,7 @@
 import { type ErrorCode, SimscopeError } from '@simscope/protocol';
 
 /** MLflow's error codes (databricks `ErrorCode`) this API answers with, and their HTTP status. */
-export const MLFLOW_STATUS = {
+const MLFLOW_STATUS = {
   INVALID_PARAMETER_VALUE: 400,
   BAD_REQUEST: 400,
   RESOURCE_ALREADY_EXISTS: 400,

@@ -54,7 +54,7 @@ export function list(input: Input, field: string): unknown[] {
 const at = (field: string, name: string) => (field ? `${field}.${name}` : name);
 
 /** Kinds of named entries MLflow checks alike, as its messages name them. */
-export type EntryKind = 'metric' | 'parameter' | 'tag';
+type EntryKind = 'metric' | 'parameter' | 'tag';
 
 const VALUE_LIMIT: Record<Exclude<EntryKind, 'metric'>, { label: string; limit: number }> = {
   parameter: { label: 'Param', limit: MLFLOW_LIMITS.paramValueLength },

@@ -5,7 +5,7 @@ import type { RunRecord } from '../../store/run-store.js';
 /** The experiment id of the root folder `/`: MLflow's `Default` experiment. */
 export const DEFAULT_EXPERIMENT_ID = '0';
 
-export const STATUS_TO_MLFLOW: Record<RunStatus, string> = {
+const STATUS_TO_MLFLOW: Record<RunStatus, string> = {
   created: 'SCHEDULED',
   running: 'RUNNING',
   lost: 'RUNNING',
@@ -22,7 +22,7 @@ export interface KeyValue {
 const ms = (micros: number) => Math.floor(micros / 1000);
 
 /** MLflow's experiment name of a folder: its path without the leading `/`; `/` is `Default`. */
-export function experimentName(path: string): string {
+function experimentName(path: string): string {
   return path === '/' ? 'Default' : path.slice(1);
 }
 

@@ -9,13 +9,13 @@ import {
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 /** What a route's handler gets: its input parsed by the route's schemas, and the request and reply. */
-export interface RouteCall<R extends RouteName> {
+interface RouteCall<R extends RouteName> {
   input: RouteInput<R>;
   request: FastifyRequest;
   reply: FastifyReply;
 }
 
-export type RouteHandler<R extends RouteName> = (call: RouteCall<R>) => Promise<unknown>;
+type RouteHandler<R extends RouteName> = (call: RouteCall<R>) => Promise<unknown>;
 type Hook = (request: FastifyRequest) => Promise<void>;
 
 /** Registers one route of the table: its scope checked before the body is read, its input parsed before `handler`. */
@@ -25,7 +25,7 @@ export type RegisterRoute = <R extends RouteName>(
   options?: RouteOptions,
 ) => void;
 
-export interface RouteOptions {
+interface RouteOptions {
   /** Runs instead of the scope check (telemetry ingest checks its own key). */
   onRequest?: Hook;
   /** Turns an error of the input or the handler into the one answered (uploads refused before their end). */
@@ -33,7 +33,7 @@ export interface RouteOptions {
 }
 
 /** Parses a request's params, query and body with the route's schemas (`invalid_field` names the field). */
-export function readInput<R extends RouteName>(route: ApiRoute<R>, request: FastifyRequest): RouteInput<R> {
+function readInput<R extends RouteName>(route: ApiRoute<R>, request: FastifyRequest): RouteInput<R> {
   const query = route.querySchema
     ? parseInput(route.querySchema, request.query ?? {}, 'query')
     : request.query;

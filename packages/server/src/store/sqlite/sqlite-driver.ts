@@ -18,7 +18,7 @@ function bind(params: readonly SqlParam[]): BindValue[] {
 }
 
 /** How long a statement waits for a lock another process holds before it answers `database_busy`. */
-export const BUSY_WAIT_MS = 2000;
+const BUSY_WAIT_MS = 2000;
 /** The pause between two tries for the lock: the event loop serves other requests meanwhile. */
 const BUSY_SLICE_MS = 20;
 /** Below this many free bytes an I/O error of the database is taken for a full disk. */

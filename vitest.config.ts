@@ -11,6 +11,7 @@ export default defineConfig({
       { find: /^@simscope\/config$/, replacement: pkg('config') },
       { find: /^@simscope\/block-io$/, replacement: pkg('block-io') },
       { find: /^@simscope\/client$/, replacement: pkg('client') },
+      { find: /^@simscope\/client\/recorder$/, replacement: pkg('client', 'recorder/index.ts') },
       { find: /^@simscope\/monitor$/, replacement: pkg('monitor') },
       { find: /^@simscope\/telemetry$/, replacement: pkg('telemetry') },
     ],

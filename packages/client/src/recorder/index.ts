@@ -1,0 +1,1 @@
+export { RunDataStore, type RunDataStoreOptions } from './run-datastore.js';

@@ -11,6 +11,7 @@ import { registerAlertsCommands, registerMonitorCommands } from './commands/moni
 import { registerRunCommand } from './commands/run-command.js';
 import { registerRunsCommands } from './commands/runs-commands.js';
 import { registerServerCommand } from './commands/server-command.js';
+import { registerSweepCommand } from './commands/sweep-command.js';
 import { registerSyncCommand } from './commands/sync-command.js';
 import { registerTelemetryCommand } from './commands/telemetry-command.js';
 import { type CliContext, withConnectionOptions, withExamples } from './context.js';
@@ -39,6 +40,7 @@ export function createProgram(ctx: CliContext): Command {
   ]);
   registerServerCommand(program, ctx);
   registerRunCommand(program, ctx);
+  registerSweepCommand(program, ctx);
   registerRunsCommands(program, ctx);
   registerMetricsCommands(program, ctx);
   registerEventsCommand(program, ctx);

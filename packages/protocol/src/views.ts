@@ -40,6 +40,8 @@ export interface EventView {
   time: string;
   level: EventLevel;
   message: string;
+  /** The run segment that logged it; only on runs that restarted (run segments). */
+  segment?: number;
 }
 
 export interface FolderView {

@@ -16,8 +16,10 @@ export interface EventListQuery {
   next?: string;
 }
 
-function view(e: EventRecord): EventView {
-  return { timestamp: e.timestamp, time: microsToIso(e.timestamp), level: e.level, message: e.message };
+/** An event; with its segment number once the run has restarted (a run that never did has only segment 1). */
+function view(e: EventRecord, segments: boolean): EventView {
+  const base = { timestamp: e.timestamp, time: microsToIso(e.timestamp), level: e.level, message: e.message };
+  return segments ? { ...base, segment: e.segment } : base;
 }
 
 /** Event ingest and listing with text search, level and time filters. */
@@ -43,7 +45,7 @@ export class EventService {
       checkNotFuture(timestamp, now, `body.events[${i}].timestamp`);
       return { timestamp, level: e.level ?? 'info', message: e.message };
     });
-    const stored = await ctx.store.events.appendEvents(run.pk, batch, events);
+    const stored = await ctx.store.events.appendEvents(run.pk, batch, events, run.segment);
     if (stored) {
       ctx.bus.publish({
         type: 'events.appended',
@@ -75,6 +77,12 @@ export class EventService {
       limit: limit + 1,
       descending,
     });
-    return pageOf(rows, limit, view, (last) => [last.timestamp, last.pk]);
+    const segments = run.segment > 1;
+    return pageOf(
+      rows,
+      limit,
+      (e) => view(e, segments),
+      (last) => [last.timestamp, last.pk],
+    );
   }
 }

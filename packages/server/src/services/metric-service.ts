@@ -8,6 +8,7 @@ import {
   SimscopeError,
 } from '@simscope/protocol';
 import type { z } from 'zod';
+import type { ReadOptions } from '../store/metric-store.js';
 import type { BlockColumn, BlockIndexEntry, RunRecord, SeriesRecord } from '../store/store.js';
 import type { ServiceContext } from './context.js';
 import { decodeCursor, encodeCursor, pageOf } from './cursor.js';
@@ -40,6 +41,8 @@ export interface SeriesQuery {
   to: number | null;
   limit: number;
   next?: string;
+  /** Also points that a later segment's rewind superseded. */
+  includeSuperseded?: boolean;
 }
 
 /** `GET /runs/:run/metrics`, as the route's query schema gives it. */
@@ -59,6 +62,7 @@ export interface DownsampleQuery {
   buckets: number;
   from: number | null;
   to: number | null;
+  includeSuperseded?: boolean;
 }
 
 interface RunError {
@@ -112,7 +116,11 @@ export class MetricService {
     correctTimestamps(batch.series, offset, now);
     const startedAt = run.startedAt ?? run.createdAt;
     const series = batch.series.filter((s) => s.values.length > 0);
-    const stored = await ctx.store.metrics.appendMetrics(run.pk, batch, series, { startedAt, now });
+    const stored = await ctx.store.metrics.appendMetrics(run.pk, batch, series, {
+      startedAt,
+      now,
+      segment: run.segment,
+    });
     let points = 0;
     for (const s of batch.series) points += s.values.length;
     if (stored) {
@@ -176,8 +184,9 @@ export class MetricService {
     if (columns.includes('time')) read.add('times');
     if (columns.includes('timestamp')) read.add('timestamps');
     const start = after ? Math.max(from, after.step) : from;
-    const end = await this.#pageEnd(ctx, series, start, after !== null, to, limit);
-    const blocks = await ctx.store.metrics.readBlocks(series.pk, 'step', start, end, [...read]);
+    const options = { superseded: query.includeSuperseded === true };
+    const end = await this.#pageEnd(ctx, series, start, after !== null, to, limit, options);
+    const blocks = await ctx.store.metrics.readBlocks(series.pk, 'step', start, end, [...read], options);
     const page = readSeriesPage(blocks, from, end, after, limit);
     const next = page.next ? encodeCursor([page.next.step, page.next.block, page.next.index]) : null;
     return { name: series.name, page, next, columns };
@@ -194,8 +203,9 @@ export class MetricService {
     afterStart: boolean,
     to: number,
     limit: number,
+    options: ReadOptions,
   ): Promise<number> {
-    const index = await ctx.store.metrics.blockIndex(series.pk, 'step', start, to);
+    const index = await ctx.store.metrics.blockIndex(series.pk, 'step', start, to, options);
     let certain = 0;
     let hi = -Infinity;
     for (const block of index) {
@@ -222,10 +232,12 @@ export class MetricService {
       to: query.to,
       buckets,
     });
-    const [index] = await this.#scanIndex(ctx, [series], axis, grid, slicer, (points) =>
-      this.#tooMany('query.from', `'${series.name}' of run '${run.name}'`, points, 'a narrower from and to'),
-    );
-    return { name: series.name, ...(await this.#downsampleSeries(ctx, series, axis, grid, index!, slicer)) };
+    const options = { superseded: query.includeSuperseded === true };
+    const refuse = (points: number) =>
+      this.#tooMany('query.from', `'${series.name}' of run '${run.name}'`, points, 'a narrower from and to');
+    const [index] = await this.#scanIndex(ctx, [series], axis, grid, slicer, refuse, options);
+    const m4 = await this.#downsampleSeries(ctx, series, axis, grid, index!, slicer, options);
+    return { name: series.name, ...m4 };
   }
 
   /**
@@ -327,12 +339,13 @@ export class MetricService {
     grid: { from: number; to: number },
     slicer: TimeSlicer,
     refuse: (points: number) => SimscopeError,
+    options: ReadOptions = {},
   ): Promise<BlockIndexEntry[][]> {
     const indexes: BlockIndexEntry[][] = [];
     let points = 0;
     for (const s of series) {
       await slicer.pause();
-      const index = await ctx.store.metrics.blockIndex(s.pk, axis, grid.from, grid.to);
+      const index = await ctx.store.metrics.blockIndex(s.pk, axis, grid.from, grid.to, options);
       for (const block of index) points += block.points;
       indexes.push(index);
     }
@@ -356,6 +369,7 @@ export class MetricService {
     grid: { from: number; to: number; buckets: number },
     index: readonly BlockIndexEntry[],
     slicer: TimeSlicer,
+    options: ReadOptions = {},
   ): Promise<Buckets> {
     const column = axis === 'step' ? 'steps' : axis === 'time' ? 'times' : 'timestamps';
     for (let attempt = 1; ; attempt++) {
@@ -364,14 +378,14 @@ export class MetricService {
       for (let start = 0; start < index.length; start += SLICE_BLOCKS) {
         await slicer.pause();
         const pks = index.slice(start, start + SLICE_BLOCKS).map((b) => b.pk);
-        const blocks = await ctx.store.metrics.readBlocksByPk(pks, [column]);
+        const blocks = await ctx.store.metrics.readBlocksByPk(pks, [column], options);
         missing ||= blocks.length < pks.length;
         for (const block of blocks) m4.add(block);
       }
       // A block merged into a new one by an append since the index was read: read the index again.
       if (!missing || attempt === 3) return m4.finish();
       await slicer.pause();
-      index = await ctx.store.metrics.blockIndex(series.pk, axis, grid.from, grid.to);
+      index = await ctx.store.metrics.blockIndex(series.pk, axis, grid.from, grid.to, options);
     }
   }
 }

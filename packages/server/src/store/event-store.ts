@@ -6,6 +6,8 @@ export interface EventRecord {
   timestamp: number;
   level: EventLevel;
   message: string;
+  /** The run segment that logged it. */
+  segment: number;
 }
 
 export interface NewEvent {
@@ -27,7 +29,7 @@ export interface EventQuery {
 /** A run's events (logs); part of `Store`. */
 export interface EventStore {
   /** Stores an event batch once per (run, writer, seq); returns false when it was stored before. */
-  appendEvents(runPk: number, key: BatchKey, events: readonly NewEvent[]): Promise<boolean>;
+  appendEvents(runPk: number, key: BatchKey, events: readonly NewEvent[], segment?: number): Promise<boolean>;
   /** Events in time order (then insertion order), filtered and paged by `query`. */
   listEvents(runPk: number, query: EventQuery): Promise<EventRecord[]>;
 }

@@ -133,3 +133,37 @@ export function summarise(p: Points): {
   }
   return { lastIndex, min: seen ? min : null, max: seen ? max : null };
 }
+
+/**
+ * The points of a block at steps up to `visibleTo` (a later segment rewound past the rest). Steps in order make
+ * a prefix, so the columns are views and a point keeps its index in the block; otherwise they are copied.
+ */
+export function visiblePart(block: Block, visibleTo: number): Block {
+  const { steps } = block;
+  let sorted = true;
+  for (let i = 1; i < steps.length && sorted; i++) sorted = (steps[i] as number) >= (steps[i - 1] as number);
+  const cut = (column: Float64Array, keep: number[] | number) =>
+    column.length === 0
+      ? column
+      : typeof keep === 'number'
+        ? column.subarray(0, keep)
+        : Float64Array.from(keep, (i) => column[i] as number);
+  let keep: number[] | number;
+  if (sorted) {
+    let end = steps.length;
+    while (end > 0 && (steps[end - 1] as number) > visibleTo) end--;
+    if (end === steps.length) return block;
+    keep = end;
+  } else {
+    keep = [];
+    for (let i = 0; i < steps.length; i++) if ((steps[i] as number) <= visibleTo) keep.push(i);
+  }
+  return {
+    pk: block.pk,
+    steps: cut(block.steps, keep),
+    times: cut(block.times, keep),
+    timestamps: cut(block.timestamps, keep),
+    values: cut(block.values, keep),
+    timeOrigin: block.timeOrigin ?? null,
+  };
+}

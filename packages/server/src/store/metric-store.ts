@@ -60,6 +60,13 @@ export interface SeriesListQuery {
 export interface MetricClock {
   startedAt: number;
   now: number;
+  /** The run's segment that writes the batch (1 when not given). */
+  segment?: number;
+}
+
+/** Whether a read includes points a later segment's rewind superseded (default: hidden). */
+export interface ReadOptions {
+  superseded?: boolean;
 }
 
 export interface BatchKey {
@@ -94,6 +101,7 @@ export interface MetricStore {
     from: number,
     to: number,
     columns?: readonly BlockColumn[],
+    options?: ReadOptions,
   ): Promise<Block[]>;
   /** The smallest and largest x of a series on an axis (from the blocks' bounds), null when it has no points. */
   axisRange(seriesPk: number, axis: SeriesAxis): Promise<[number, number] | null>;
@@ -101,9 +109,21 @@ export interface MetricStore {
    * The blocks `readBlocks` would read, from the block index alone: each one's pk, point count and bounds on the
    * axis, in the same order. Lets a reader count the work before it reads and read it in slices.
    */
-  blockIndex(seriesPk: number, axis: SeriesAxis, from: number, to: number): Promise<BlockIndexEntry[]>;
+  blockIndex(
+    seriesPk: number,
+    axis: SeriesAxis,
+    from: number,
+    to: number,
+    options?: ReadOptions,
+  ): Promise<BlockIndexEntry[]>;
   /** The blocks with these pks, in the order given (missing ones, deleted since, left out). */
-  readBlocksByPk(pks: readonly number[], columns?: readonly BlockColumn[]): Promise<Block[]>;
+  readBlocksByPk(
+    pks: readonly number[],
+    columns?: readonly BlockColumn[],
+    options?: ReadOptions,
+  ): Promise<Block[]>;
+  /** Recomputes a series' summary (count, extremes, last point, mean) from its visible points, after a rewind. */
+  recomputeSummary(seriesPk: number): Promise<void>;
   /** Replaces every point of a series by `points` (in step order), its summary recomputed; retention's downsampling. */
   replaceSeries(seriesPk: number, points: Points): Promise<void>;
 }

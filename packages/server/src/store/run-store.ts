@@ -20,6 +20,8 @@ export interface RunRecord {
   heartbeatTimeout: number | null;
   abortAt: number | null;
   abortReason: string | null;
+  /** The segment now writing (1 until a restart appends one; run-segments). */
+  segment: number;
 }
 
 export interface NewRun {

@@ -12,16 +12,21 @@ export class SqlEventStore implements EventStore {
     this.#db = db;
   }
 
-  async appendEvents(runPk: number, key: BatchKey, events: readonly NewEvent[]): Promise<boolean> {
+  async appendEvents(
+    runPk: number,
+    key: BatchKey,
+    events: readonly NewEvent[],
+    segment = 1,
+  ): Promise<boolean> {
     return this.#db.transaction(async (tx) => {
       if (!(await claimBatch(tx, runPk, 'events', key))) return false;
       const chunk = 500;
       for (let start = 0; start < events.length; start += chunk) {
         const part = events.slice(start, start + chunk);
         const params: SqlParam[] = [];
-        for (const e of part) params.push(runPk, e.timestamp, e.level, e.message);
+        for (const e of part) params.push(runPk, e.timestamp, e.level, e.message, segment);
         await tx.run(
-          `INSERT INTO events (run_pk, ts, level, message) VALUES ${part.map(() => '(?, ?, ?, ?)').join(', ')}`,
+          `INSERT INTO events (run_pk, ts, level, message, segment) VALUES ${part.map(() => '(?, ?, ?, ?, ?)').join(', ')}`,
           params,
         );
       }
@@ -55,7 +60,7 @@ export class SqlEventStore implements EventStore {
     }
     params.push(query.limit);
     const rows = await this.#db.all(
-      `SELECT pk, ts, level, message FROM events WHERE ${where.join(' AND ')} ORDER BY ts ${dir}, pk ${dir} LIMIT ?`,
+      `SELECT pk, ts, level, message, segment FROM events WHERE ${where.join(' AND ')} ORDER BY ts ${dir}, pk ${dir} LIMIT ?`,
       params,
     );
     return rows.map((r) => ({
@@ -63,6 +68,7 @@ export class SqlEventStore implements EventStore {
       timestamp: num(r.ts),
       level: String(r.level) as EventLevel,
       message: String(r.message),
+      segment: r.segment == null ? 1 : num(r.segment),
     }));
   }
 }

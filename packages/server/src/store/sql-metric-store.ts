@@ -1,7 +1,15 @@
 import type { MetricSeries, SeriesAxis } from '@simscope/protocol';
 import { BlockCache } from './block-cache.js';
 import { encodeBlock, float64Column, integerColumn, stepColumn, timeColumn } from './metric-block-codec.js';
-import { absorbs, finiteSum, mayMerge, planBlocks, summaryAfter } from './metric-blocks.js';
+import {
+  absorbs,
+  finiteSum,
+  mayMerge,
+  planBlocks,
+  type SeriesSummary,
+  summaryAfter,
+  visiblePart,
+} from './metric-blocks.js';
 import { fillPoints } from './metric-fill.js';
 import {
   type BatchKey,
@@ -12,6 +20,7 @@ import {
   type MetricClock,
   type MetricStore,
   type Points,
+  type ReadOptions,
   type SeriesListQuery,
   type SeriesRecord,
 } from './metric-store.js';
@@ -25,6 +34,9 @@ const BLOB_COLUMN: Record<BlockColumn, string> = {
   timestamps: 'timestamps',
   values: 'vals',
 };
+
+/** Leaves out blocks a later segment's rewind hid whole (their first step is past it). */
+const VISIBLE = '(visible_to IS NULL OR step_min <= visible_to)';
 
 const AXIS_COLUMNS = {
   step: ['step_min', 'step_max'],
@@ -84,7 +96,7 @@ export class SqlMetricStore implements MetricStore {
         const stored = this.#series(row!);
         const points = fillPoints(series[i]!, stored.lastStep, clock.startedAt, clock.now);
         if (points.values.length === 0) continue;
-        await this.#appendPoints(tx, stored, points);
+        await this.#appendPoints(tx, stored, points, clock.segment ?? 1);
       }
       return true;
     });
@@ -99,18 +111,62 @@ export class SqlMetricStore implements MetricStore {
         [seriesPk],
       );
       const row = await tx.get(`SELECT * FROM series WHERE pk = ?${tx.dialect.forUpdate}`, [seriesPk]);
-      if (row && points.values.length > 0) await this.#appendPoints(tx, this.#series(row), points);
+      if (row && points.values.length > 0) await this.#appendPoints(tx, this.#series(row), points, 1);
     });
   }
 
-  async #appendPoints(tx: SqlDriver, series: SeriesRecord, points: Points): Promise<void> {
+  async recomputeSummary(seriesPk: number): Promise<void> {
+    const index = await this.blockIndex(seriesPk, 'step', Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY);
+    let summary: SeriesSummary = {
+      lastStep: null,
+      lastTime: null,
+      lastTimestamp: null,
+      lastValue: null,
+      minValue: null,
+      maxValue: null,
+    };
+    let count = 0;
+    let sum: number | null = 0;
+    let sumCount = 0;
+    for (let start = 0; start < index.length; start += 32) {
+      const pks = index.slice(start, start + 32).map((b) => b.pk);
+      for (const block of await this.readBlocksByPk(pks)) {
+        if (block.values.length === 0) continue;
+        summary = summaryAfter(summary, block);
+        count += block.values.length;
+        const finite = finiteSum(block.values);
+        sum = sum !== null && Number.isFinite(sum + finite.sum) ? sum + finite.sum : null;
+        sumCount += finite.count;
+      }
+    }
+    await this.#db.run(
+      `UPDATE series SET count = ?, min_value = ?, max_value = ?, last_step = ?, last_time = ?, last_timestamp = ?,
+         last_value = ?, sum_value = ?, sum_count = ? WHERE pk = ?`,
+      [
+        count,
+        summary.minValue,
+        summary.maxValue,
+        summary.lastStep,
+        summary.lastTime,
+        summary.lastTimestamp,
+        summary.lastValue,
+        sum,
+        sumCount,
+        seriesPk,
+      ],
+    );
+  }
+
+  async #appendPoints(tx: SqlDriver, series: SeriesRecord, points: Points, segment: number): Promise<void> {
     let last: Block | null = null;
     if (mayMerge(points.values.length)) {
       const row = await tx.get(
-        'SELECT pk, n FROM metric_blocks WHERE series_pk = ? ORDER BY pk DESC LIMIT 1',
+        'SELECT pk, n, segment, visible_to FROM metric_blocks WHERE series_pk = ? ORDER BY pk DESC LIMIT 1',
         [series.pk],
       );
-      if (row && absorbs(num(row.n), points.values.length)) {
+      // A block of an earlier segment stays as it is, so that a later rewind can hide it.
+      const same = row && num(row.segment) === segment && row.visible_to == null;
+      if (row && same && absorbs(num(row.n), points.values.length)) {
         [last = null] = await this.#selectBlocks(tx, 'WHERE pk = ?', [num(row.pk)]);
       }
     }
@@ -119,7 +175,7 @@ export class SqlMetricStore implements MetricStore {
       const b = encodeBlock(piece);
       await tx.run(
         `INSERT INTO metric_blocks (series_pk, n, step_min, step_max, step_stride, time_min, time_max, ts_min, ts_max,
-           time_origin, steps, times, timestamps, vals) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           time_origin, steps, times, timestamps, vals, segment) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         [
           series.pk,
           b.n,
@@ -135,6 +191,7 @@ export class SqlMetricStore implements MetricStore {
           b.times,
           b.timestamps,
           b.values,
+          segment,
         ],
       );
     }
@@ -172,14 +229,18 @@ export class SqlMetricStore implements MetricStore {
     where: string,
     params: SqlParam[],
     columns: readonly BlockColumn[] = BLOCK_COLUMNS,
+    superseded = false,
   ): Promise<Block[]> {
+    const metas = await db.all(
+      `SELECT pk, n, step_min, step_stride, ts_min, time_origin, visible_to FROM metric_blocks ${where}`,
+      params,
+    );
+    const cuts = superseded ? [] : metas.filter((m) => m.visible_to != null);
     const want: BlockColumn[] = [...new Set<BlockColumn>([...columns, 'values'])];
     // Derived times are recomputed from the timestamps, so asking for times reads those too.
     if (want.includes('times') && !want.includes('timestamps')) want.push('timestamps');
-    const metas = await db.all(
-      `SELECT pk, n, step_min, step_stride, ts_min, time_origin FROM metric_blocks ${where}`,
-      params,
-    );
+    // Hiding superseded points needs their steps.
+    if (cuts.length > 0 && !want.includes('steps')) want.push('steps');
     const found = new Map<number, Partial<Record<BlockColumn, Float64Array>>>();
     const metaByPk = new Map<number, SqlRow>();
     const missing: number[] = [];
@@ -226,7 +287,7 @@ export class SqlMetricStore implements MetricStore {
     return metas.map((meta) => {
       const pk = num(meta.pk);
       const c = found.get(pk)!;
-      return {
+      const block: Block = {
         pk,
         steps: c.steps ?? EMPTY,
         times: c.times ?? EMPTY,
@@ -234,6 +295,9 @@ export class SqlMetricStore implements MetricStore {
         values: c.values ?? EMPTY,
         timeOrigin: numOrNull(meta.time_origin),
       };
+      if (superseded || meta.visible_to == null) return block;
+      const part = visiblePart(block, num(meta.visible_to));
+      return columns.includes('steps') ? part : { ...part, steps: EMPTY };
     });
   }
 
@@ -292,30 +356,40 @@ export class SqlMetricStore implements MetricStore {
     from: number,
     to: number,
     columns: readonly BlockColumn[] = BLOCK_COLUMNS,
+    options: ReadOptions = {},
   ): Promise<Block[]> {
     const [lo, hi] = AXIS_COLUMNS[axis];
+    const visible = options.superseded ? '' : ` AND ${VISIBLE}`;
     return this.#selectBlocks(
       this.#db,
-      `WHERE series_pk = ? AND ${hi} >= ? AND ${lo} < ? ORDER BY ${lo}, pk`,
+      `WHERE series_pk = ? AND ${hi} >= ? AND ${lo} < ?${visible} ORDER BY ${lo}, pk`,
       [seriesPk, from, to],
       columns,
+      options.superseded,
     );
   }
 
   async axisRange(seriesPk: number, axis: SeriesAxis): Promise<[number, number] | null> {
     const [lo, hi] = AXIS_COLUMNS[axis];
     const row = await this.#db.get(
-      `SELECT min(${lo}) AS lo, max(${hi}) AS hi FROM metric_blocks WHERE series_pk = ?`,
+      `SELECT min(${lo}) AS lo, max(${hi}) AS hi FROM metric_blocks WHERE series_pk = ? AND ${VISIBLE}`,
       [seriesPk],
     );
     return row && row.lo !== null && row.lo !== undefined ? [num(row.lo), num(row.hi)] : null;
   }
 
-  async blockIndex(seriesPk: number, axis: SeriesAxis, from: number, to: number): Promise<BlockIndexEntry[]> {
+  async blockIndex(
+    seriesPk: number,
+    axis: SeriesAxis,
+    from: number,
+    to: number,
+    options: ReadOptions = {},
+  ): Promise<BlockIndexEntry[]> {
     const [lo, hi] = AXIS_COLUMNS[axis];
+    const visible = options.superseded ? '' : ` AND ${VISIBLE}`;
     const rows = await this.#db.all(
       `SELECT pk, n, ${lo} AS lo, ${hi} AS hi FROM metric_blocks
-       WHERE series_pk = ? AND ${hi} >= ? AND ${lo} < ? ORDER BY ${lo}, pk`,
+       WHERE series_pk = ? AND ${hi} >= ? AND ${lo} < ?${visible} ORDER BY ${lo}, pk`,
       [seriesPk, from, to],
     );
     return rows.map((r) => ({ pk: num(r.pk), points: num(r.n), lo: num(r.lo), hi: num(r.hi) }));
@@ -324,6 +398,7 @@ export class SqlMetricStore implements MetricStore {
   async readBlocksByPk(
     pks: readonly number[],
     columns: readonly BlockColumn[] = BLOCK_COLUMNS,
+    options: ReadOptions = {},
   ): Promise<Block[]> {
     if (pks.length === 0) return [];
     const blocks = await this.#selectBlocks(
@@ -331,6 +406,7 @@ export class SqlMetricStore implements MetricStore {
       `WHERE pk IN (${pks.map(() => '?').join(', ')})`,
       [...pks],
       columns,
+      options.superseded,
     );
     const byPk = new Map(blocks.map((b) => [b.pk, b]));
     return pks.flatMap((pk) => byPk.get(pk) ?? []);

@@ -32,7 +32,7 @@ export class SqlRunStore implements RunStore {
     this.#runSelect = `SELECT r.pk, r.id, r.workspace_id, r.name, f.path AS folder, r.user_id, u.name AS user_name,
         r.description, ${d.jsonOut('r.tags')} AS tags, ${d.jsonOut('r.metadata')} AS metadata,
         ${d.jsonOut('r.system')} AS system, r.status, r.created_at, r.started_at, r.ended_at, r.heartbeat_at,
-        r.heartbeat_timeout, r.abort_at, r.abort_reason
+        r.heartbeat_timeout, r.abort_at, r.abort_reason, r.segment
       FROM runs r JOIN folders f ON f.pk = r.folder_pk LEFT JOIN users u ON u.id = r.user_id`;
   }
 
@@ -57,6 +57,7 @@ export class SqlRunStore implements RunStore {
       heartbeatTimeout: numOrNull(row.heartbeat_timeout),
       abortAt: numOrNull(row.abort_at),
       abortReason: strOrNull(row.abort_reason),
+      segment: row.segment == null ? 1 : num(row.segment),
     };
   }
 
@@ -260,6 +261,7 @@ export class SqlRunStore implements RunStore {
             workspaceId,
             pk,
           ]);
+          if (changes.status !== undefined) await syncSegmentStatus(tx, pk, at);
         } catch (error) {
           if (isUniqueViolation(error)) {
             throw new SimscopeError(
@@ -293,6 +295,7 @@ export class SqlRunStore implements RunStore {
         [now],
       );
       const runs: RunRecord[] = [];
+      for (const row of marked) await syncSegmentStatus(tx, num(row.pk), now);
       for (const row of marked) {
         const run = await this.#getRunByPk(tx, num(row.pk));
         if (run) runs.push(run);
@@ -300,4 +303,15 @@ export class SqlRunStore implements RunStore {
       return runs;
     });
   }
+}
+
+/** The run's current segment (where it has segment rows) takes the run's status, and ends when that is final. */
+async function syncSegmentStatus(tx: SqlDriver, runPk: number, at: number): Promise<void> {
+  await tx.run(
+    `UPDATE run_segments SET status = (SELECT status FROM runs WHERE pk = ?),
+       ended_at = CASE WHEN (SELECT status FROM runs WHERE pk = ?) IN ('running', 'created') THEN NULL
+         ELSE COALESCE(ended_at, ?) END
+     WHERE run_pk = ? AND number = (SELECT segment FROM runs WHERE pk = ?)`,
+    [runPk, runPk, at, runPk, runPk],
+  );
 }

@@ -30,3 +30,12 @@ export {
   RUN_TABLE_PAGE,
 } from './routes.js';
 export type * from './views.js';
+export {
+  type AccessRouteResponses,
+  type AuditEntryView,
+  type InviteView,
+  type MemberView,
+  type ShareView,
+  WORKSPACE_ROLES,
+  type WorkspaceRole,
+} from './routes-access.js';

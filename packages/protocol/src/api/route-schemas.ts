@@ -51,6 +51,7 @@ import {
   sortParam,
   textParam,
 } from './query-params.js';
+import { ACCESS_ROUTE_SCHEMAS } from './route-schemas-access.js';
 import { arrayNameParam, arrayStepParam, FIELD_ROUTE_SCHEMAS } from './route-schemas-fields.js';
 import { ROUTES, type RouteName, type RouteParams, type RouteSpec, RUN_TABLE_PAGE } from './routes.js';
 
@@ -296,6 +297,7 @@ export const ROUTE_SCHEMAS = {
   },
   deleteArtifact: { querySchema: z.object({ name: artifactNameParam() }) },
   ...FIELD_ROUTE_SCHEMAS,
+  ...ACCESS_ROUTE_SCHEMAS,
 } satisfies { [R in RouteName]?: RouteSchemas };
 
 type Schemas = typeof ROUTE_SCHEMAS;

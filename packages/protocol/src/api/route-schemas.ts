@@ -51,7 +51,7 @@ import {
   sortParam,
   textParam,
 } from './query-params.js';
-import { ACCESS_ROUTE_SCHEMAS } from './route-schemas-access.js';
+import { AUTH_ROUTE_SCHEMAS } from './route-schemas-auth.js';
 import { arrayNameParam, arrayStepParam, FIELD_ROUTE_SCHEMAS } from './route-schemas-fields.js';
 import { ROUTES, type RouteName, type RouteParams, type RouteSpec, RUN_TABLE_PAGE } from './routes.js';
 
@@ -297,7 +297,7 @@ export const ROUTE_SCHEMAS = {
   },
   deleteArtifact: { querySchema: z.object({ name: artifactNameParam() }) },
   ...FIELD_ROUTE_SCHEMAS,
-  ...ACCESS_ROUTE_SCHEMAS,
+  ...AUTH_ROUTE_SCHEMAS,
 } satisfies { [R in RouteName]?: RouteSchemas };
 
 type Schemas = typeof ROUTE_SCHEMAS;

@@ -1,13 +1,9 @@
 import { LIMITS } from '../limits.js';
-import { ACCESS_ROUTES } from './routes-access.js';
+import { AUTH_ROUTES } from './routes-auth.js';
 import { FIELD_ROUTES } from './routes-fields.js';
 
-/**
- * Who may call a route: nobody needs a token (`none`); a token with this scope whose role in the workspace grants it
- * (`read`: viewers, `write`: editors, `owner`: owners with a write token); any token, no workspace needed
- * (`account`); a server admin's admin token (`admin`); or only a share link (`share`).
- */
-export type RouteScope = 'none' | 'read' | 'write' | 'owner' | 'account' | 'admin' | 'share';
+/** Who may call a route: nobody needs a token (`none`), or a token with this scope. */
+export type RouteScope = 'none' | 'read' | 'write' | 'admin';
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /** One route of the REST API, without its schemas (those are in `route-schemas.ts`, which needs zod). */
@@ -608,7 +604,7 @@ export const ROUTES = {
     summary: "Bytes the workspace's artifacts take (each distinct content once) and the quota",
   },
   ...FIELD_ROUTES,
-  ...ACCESS_ROUTES,
+  ...AUTH_ROUTES,
 } as const satisfies Record<string, RouteSpec>;
 
 export type RouteName = keyof typeof ROUTES;

@@ -14,6 +14,7 @@ import { LiveHub } from '../services/live-hub.js';
 import { MetricService } from '../services/metric-service.js';
 import { RateLimiter, type RateLimits } from '../services/rate-limit.js';
 import { RunService } from '../services/run-service.js';
+import type { SignInConfig } from '../services/sign-in-config.js';
 import { WriterClocks } from '../services/writer-clocks.js';
 import type { Store } from '../store/store.js';
 import { answerClientError } from './client-error.js';
@@ -40,8 +41,10 @@ import { RouteRegistry } from './routes/register.js';
 import { registerRetentionRoutes } from './routes/retention-routes.js';
 import { registerRunTableRoutes } from './routes/run-table-routes.js';
 import { registerRunRoutes } from './routes/runs-routes.js';
+import { registerSignInRoutes } from './routes/session-routes.js';
 import { registerTelemetryRoutes } from './routes/telemetry-routes.js';
 import { registerSecurityHeaders } from './security-headers.js';
+import { registerSessionCookie } from './session-cookie.js';
 import { registerWebUi } from './web-routes.js';
 
 export { SERVER_VERSION };
@@ -75,6 +78,8 @@ export interface AppConfig {
   metrics?: ServerMetrics;
   /** Requests, points and artifact bytes per token and per workspace (`--rate-limit`); none when absent. */
   rateLimits?: RateLimits;
+  /** Web sessions, the device grant and single sign-on (`--oidc-*`); defaults when absent. */
+  signIn?: SignInConfig;
 }
 
 declare module 'fastify' {
@@ -136,6 +141,7 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
   const { store } = config;
   const now = config.now ?? nowMicros;
   const app = await createFastify(config);
+  await registerSessionCookie(app);
   const auth = new AuthService(store);
   const bus =
     config.bus ??
@@ -179,6 +185,13 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
 
   registerMetaRoutes(kit, registry, { blobs: config.blobs, draining: config.draining });
   registerAdminRoutes(kit);
+  await registerSignInRoutes(app, kit, registry, {
+    config: config.signIn,
+    onAccessChange: () => {
+      auth.invalidate();
+      hub.accessChanged();
+    },
+  });
   registerRunRoutes(kit, runs);
   const metrics = new MetricService(clocks, { maxScanPoints: config.maxScanPoints });
   registerMetricRoutes(kit, metrics, config);

@@ -393,6 +393,49 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX array_chunks_sha256 ON array_chunks (sha256);
     `,
   },
+  {
+    // Sign-in (issue 22): password hashes, web sessions (each one a token row, so it authenticates like a token),
+    // device authorization grants (RFC 8628) and the OpenID Connect subjects users were created for.
+    version: 12,
+    name: 'sign-in',
+    sql: ({ types: t }) => `
+      CREATE TABLE user_passwords (
+        user_id ${t.text} PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+        hash ${t.text} NOT NULL,
+        updated_at ${t.int} NOT NULL
+      );
+      CREATE TABLE web_sessions (
+        token_id ${t.text} PRIMARY KEY REFERENCES tokens(id) ON DELETE CASCADE,
+        user_id ${t.text} NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        method ${t.text} NOT NULL,
+        user_agent ${t.text},
+        address ${t.text},
+        created_at ${t.int} NOT NULL
+      );
+      CREATE INDEX web_sessions_user ON web_sessions (user_id);
+      CREATE TABLE device_grants (
+        device_hash ${t.text} PRIMARY KEY,
+        user_code ${t.text} NOT NULL UNIQUE,
+        client_id ${t.text} NOT NULL,
+        scopes ${t.text} NOT NULL,
+        created_at ${t.int} NOT NULL,
+        expires_at ${t.int} NOT NULL,
+        interval_s ${t.int} NOT NULL,
+        polled_at ${t.int},
+        status ${t.text} NOT NULL,
+        user_id ${t.text} REFERENCES users(id) ON DELETE CASCADE,
+        grant_scopes ${t.text},
+        token_seconds ${t.real}
+      );
+      CREATE TABLE oidc_identities (
+        issuer ${t.text} NOT NULL,
+        subject ${t.text} NOT NULL,
+        user_id ${t.text} NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        created_at ${t.int} NOT NULL,
+        PRIMARY KEY (issuer, subject)
+      );
+    `,
+  },
 ];
 
 /**

@@ -6,6 +6,7 @@ import type { EventStore } from './event-store.js';
 import type { FolderStore } from './folder-store.js';
 import type { IdempotencyStore } from './idempotency-store.js';
 import type { IdentityStore } from './identity-store.js';
+import type { SignInStore } from './sign-in-store.js';
 import type { MetricStore } from './metric-store.js';
 import { applyMigrations, MIGRATIONS } from './migrations.js';
 import type { RateLimitStore } from './rate-limit-store.js';
@@ -20,6 +21,7 @@ import { SqlEventStore } from './sql-event-store.js';
 import { SqlFolderStore } from './sql-folder-store.js';
 import { SqlIdempotencyStore } from './sql-idempotency-store.js';
 import { SqlIdentityStore } from './sql-identity-store.js';
+import { SqlSignInStore } from './sql-sign-in-store.js';
 import { SqlMetricStore } from './sql-metric-store.js';
 import { SqlRateLimitStore } from './sql-rate-limit-store.js';
 import { SqlRetentionStore } from './sql-retention-store.js';
@@ -45,6 +47,7 @@ export abstract class SqlStore implements Store {
   readonly retention: RetentionStore;
   readonly rateLimits: RateLimitStore;
   readonly dashboards: DashboardStore;
+  readonly signIn: SignInStore;
 
   constructor(db: SqlDriver, options: { cacheBytes?: number } = {}) {
     this.db = db;
@@ -61,6 +64,7 @@ export abstract class SqlStore implements Store {
     this.retention = new SqlRetentionStore(db);
     this.rateLimits = new SqlRateLimitStore(db);
     this.dashboards = new SqlDashboardStore(db);
+    this.signIn = new SqlSignInStore(db);
   }
 
   async migrate(): Promise<void> {

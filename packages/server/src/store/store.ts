@@ -6,6 +6,7 @@ import type { EventStore } from './event-store.js';
 import type { FolderStore } from './folder-store.js';
 import type { IdempotencyStore } from './idempotency-store.js';
 import type { IdentityStore } from './identity-store.js';
+import type { SignInStore } from './sign-in-store.js';
 import type { MetricStore } from './metric-store.js';
 import type { RateLimitStore } from './rate-limit-store.js';
 import type { RetentionStore } from './retention-store.js';
@@ -63,6 +64,8 @@ export interface Store {
   readonly rateLimits: RateLimitStore;
   /** Saved compare-page layouts (dashboard-store.ts). */
   readonly dashboards: DashboardStore;
+  /** Passwords, web sessions, device grants and OpenID Connect subjects (sign-in-store.ts). */
+  readonly signIn: SignInStore;
   migrate(): Promise<void>;
   /** True when every migration this server knows is applied; throws when the database does not answer. */
   migrationsDone(): Promise<boolean>;

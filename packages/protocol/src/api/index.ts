@@ -30,4 +30,5 @@ export {
   RUN_TABLE_PAGE,
 } from './routes.js';
 export type * from './views.js';
+export type { RankedMetricView, RankSeriesView, SegmentView, StragglerView } from './routes-hpc.js';
 export type { DeviceGrantView, SessionView, SignInView } from './routes-auth.js';

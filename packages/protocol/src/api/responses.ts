@@ -17,6 +17,7 @@ import type {
 import type { EventView, FolderView, RunTablePage, RunView, SeriesView } from '../views.js';
 import type { RouteName } from './routes.js';
 import type { AuthRouteResponses } from './routes-auth.js';
+import type { HpcRouteResponses } from './routes-hpc.js';
 import type {
   AggregateView,
   DashboardView,
@@ -37,7 +38,7 @@ import type {
 type Abort = RunView['abort'];
 
 /** What each route answers with (in JSON); `undefined` for 204 answers and streams. */
-export interface RouteResponses extends AuthRouteResponses {
+export interface RouteResponses extends HpcRouteResponses, AuthRouteResponses {
   version: VersionView;
   health: { ok: true };
   ready: ReadyView;

@@ -53,6 +53,7 @@ import {
 } from './query-params.js';
 import { AUTH_ROUTE_SCHEMAS } from './route-schemas-auth.js';
 import { arrayNameParam, arrayStepParam, FIELD_ROUTE_SCHEMAS } from './route-schemas-fields.js';
+import { HPC_ROUTE_SCHEMAS } from './route-schemas-hpc.js';
 import { ROUTES, type RouteName, type RouteParams, type RouteSpec, RUN_TABLE_PAGE } from './routes.js';
 
 /** The schemas a route's input is parsed with at the server's edge; absent parts are passed as they came. */
@@ -139,6 +140,7 @@ export const ROUTE_SCHEMAS = {
       to: numberParam(),
       limit: limitParam(LIMITS.seriesPageSize, LIMITS.seriesPageSize),
       next,
+      includeSuperseded: flagParam(),
     }),
   },
   downsample: {
@@ -148,6 +150,7 @@ export const ROUTE_SCHEMAS = {
       buckets: limitParam(1000, LIMITS.downsampleBuckets),
       from: numberParam(),
       to: numberParam(),
+      includeSuperseded: flagParam(),
     }),
   },
   downsampleRuns: { bodySchema: downsampleRunsSchema, emptyBodyIsObject: true },
@@ -297,6 +300,7 @@ export const ROUTE_SCHEMAS = {
   },
   deleteArtifact: { querySchema: z.object({ name: artifactNameParam() }) },
   ...FIELD_ROUTE_SCHEMAS,
+  ...HPC_ROUTE_SCHEMAS,
   ...AUTH_ROUTE_SCHEMAS,
 } satisfies { [R in RouteName]?: RouteSchemas };
 

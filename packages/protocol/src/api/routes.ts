@@ -1,6 +1,7 @@
 import { LIMITS } from '../limits.js';
 import { AUTH_ROUTES } from './routes-auth.js';
 import { FIELD_ROUTES } from './routes-fields.js';
+import { HPC_ROUTES } from './routes-hpc.js';
 
 /** Who may call a route: nobody needs a token (`none`), or a token with this scope. */
 export type RouteScope = 'none' | 'read' | 'write' | 'admin';
@@ -211,6 +212,7 @@ export const ROUTES = {
       to: 'last step (exclusive)',
       limit: 'points per page',
       next: 'cursor',
+      includeSuperseded: "'true' also returns points a later segment's rewind superseded",
     },
   },
   downsample: {
@@ -225,6 +227,7 @@ export const ROUTES = {
       from: 'x start (inclusive)',
       to: 'x end (exclusive)',
       buckets: 'N (default 1000)',
+      includeSuperseded: "'true' also counts points a later segment's rewind superseded",
     },
   },
   downsampleRuns: {
@@ -604,6 +607,7 @@ export const ROUTES = {
     summary: "Bytes the workspace's artifacts take (each distinct content once) and the quota",
   },
   ...FIELD_ROUTES,
+  ...HPC_ROUTES,
   ...AUTH_ROUTES,
 } as const satisfies Record<string, RouteSpec>;
 

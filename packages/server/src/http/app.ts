@@ -32,6 +32,7 @@ import { registerArrayRoutes } from './routes/arrays-routes.js';
 import { registerArtifactRoutes } from './routes/artifacts-routes.js';
 import { registerDashboardRoutes } from './routes/dashboards-routes.js';
 import { registerEventRoutes } from './routes/events-routes.js';
+import { registerHpcRoutes } from './routes/hpc-routes.js';
 import { registerFolderRoutes } from './routes/folders-routes.js';
 import type { RouteKit } from './routes/kit.js';
 import { registerLiveRoutes } from './routes/live-routes.js';
@@ -198,6 +199,7 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
   registerAggregateRoutes(kit, new AggregateService(metrics));
   registerDashboardRoutes(kit);
   registerEventRoutes(kit, new EventService(clocks));
+  registerHpcRoutes(kit);
   registerFolderRoutes(kit);
   registerLiveRoutes({ app, register: kit.register, store, hub, auth, now, recheckMs: config.liveRecheckMs });
   registerRunTableRoutes(kit);

@@ -436,6 +436,29 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    // Restart chains (issue 23): a run's segments; blocks and events carry the segment that wrote them, and a
+    // block's `visible_to` is the step past which a later segment's rewind hides its points (NULL: all visible).
+    version: 13,
+    name: 'run segments',
+    sql: ({ types: t }) => `
+      CREATE TABLE run_segments (
+        run_pk ${t.int} NOT NULL REFERENCES runs(pk) ON DELETE CASCADE,
+        number ${t.int} NOT NULL,
+        job_id ${t.text},
+        host ${t.text},
+        rewind_to ${t.real},
+        started_at ${t.int} NOT NULL,
+        ended_at ${t.int},
+        status ${t.text} NOT NULL,
+        PRIMARY KEY (run_pk, number)
+      );
+      ALTER TABLE runs ADD COLUMN segment ${t.int} NOT NULL DEFAULT 1;
+      ALTER TABLE metric_blocks ADD COLUMN segment ${t.int} NOT NULL DEFAULT 1;
+      ALTER TABLE metric_blocks ADD COLUMN visible_to ${t.real};
+      ALTER TABLE events ADD COLUMN segment ${t.int} NOT NULL DEFAULT 1;
+    `,
+  },
 ];
 
 /**

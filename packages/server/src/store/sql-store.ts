@@ -27,6 +27,8 @@ import { SqlRateLimitStore } from './sql-rate-limit-store.js';
 import { SqlRetentionStore } from './sql-retention-store.js';
 import { SqlRunStore } from './sql-run-store.js';
 import { SqlTelemetryStore } from './sql-telemetry-store.js';
+import type { SegmentStore } from './segment-store.js';
+import { SqlSegmentStore } from './sql-segment-store.js';
 import type { Store } from './store.js';
 import type { TelemetryStore } from './telemetry-store.js';
 
@@ -39,6 +41,7 @@ export abstract class SqlStore implements Store {
   readonly runs: RunStore;
   readonly metrics: MetricStore;
   readonly events: EventStore;
+  readonly segments: SegmentStore;
   readonly artifacts: ArtifactStore;
   readonly arrays: ArrayStore;
   readonly alerts: AlertStore;
@@ -56,6 +59,7 @@ export abstract class SqlStore implements Store {
     this.runs = new SqlRunStore(db);
     this.metrics = new SqlMetricStore(db, options);
     this.events = new SqlEventStore(db);
+    this.segments = new SqlSegmentStore(db);
     this.artifacts = new SqlArtifactStore(db);
     this.arrays = new SqlArrayStore(db);
     this.alerts = new SqlAlertStore(db);

@@ -11,6 +11,7 @@ import type { MetricStore } from './metric-store.js';
 import type { RateLimitStore } from './rate-limit-store.js';
 import type { RetentionStore } from './retention-store.js';
 import type { RunStore } from './run-store.js';
+import type { SegmentStore } from './segment-store.js';
 import type { TelemetryStore } from './telemetry-store.js';
 
 export type { Json, JsonObject } from '@simscope/protocol';
@@ -48,6 +49,8 @@ export interface Store {
   readonly metrics: MetricStore;
   /** Events (event-store.ts). */
   readonly events: EventStore;
+  /** Run segments: restarts from checkpoints (segment-store.ts). */
+  readonly segments: SegmentStore;
   /** Artifacts and the blob index (artifact-store.ts). */
   readonly artifacts: ArtifactStore;
   /** Array series steps and their chunk index (array-store.ts). */

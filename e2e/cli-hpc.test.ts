@@ -1,0 +1,191 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from '@simscope/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildCli, type CliOptions, cleanEnv, runCli } from './cli-process.js';
+import { buildServer, E2E_TOKEN, ServerProcess } from './server-process.js';
+
+/** Issue 23: sweeps, scheduler facts and signals of `simscope` against a server process. */
+describe('simscope sweep and batch jobs against a server process', () => {
+  let home: string;
+  let work: string;
+  let server: ServerProcess;
+  let client: Client;
+  let cli: CliOptions;
+
+  beforeAll(async () => {
+    buildServer();
+    buildCli();
+    home = mkdtempSync(join(tmpdir(), 'simscope-hpc-e2e-'));
+    work = mkdtempSync(join(tmpdir(), 'simscope-hpc-work-'));
+    server = await ServerProcess.start({ home });
+    client = new Client({ url: server.url, token: E2E_TOKEN });
+    cli = { cwd: work, env: cleanEnv({ XDG_CONFIG_HOME: join(home, 'config') }), timeoutMs: 60_000 };
+  });
+  afterAll(async () => {
+    server?.kill('SIGTERM');
+    await server?.waitForExit();
+    rmSync(home, { recursive: true, force: true });
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('runs a 3 × 2 grid two at a time, one point failing, then reruns only that point', async () => {
+    // Point re=400 mesh=128 fails until the file `fixed` exists.
+    const program = [
+      'sh',
+      '-c',
+      'echo "@simscope step=0 cells={mesh}"; if [ {re} = 400 ] && [ {mesh} = 128 ] && [ ! -e fixed ]; then echo diverged >&2; exit 3; fi',
+    ];
+    const folder = '/sweeps/cavity';
+    const first = await runCli(
+      [
+        'sweep',
+        '--folder',
+        folder,
+        '-p',
+        're=100,400,1000',
+        '-p',
+        'mesh=64,128',
+        '-j',
+        '2',
+        '--',
+        ...program,
+      ],
+      cli,
+    );
+    expect(first.code).toBe(1);
+    const progress = first.stderr.split('\n');
+    expect(
+      progress
+        .filter((l) => l.startsWith('simscope: ['))
+        .map((l) => l.replace(/^simscope: \[\d\/6\] /, '').replace(/ in \S+ s$/, ''))
+        .sort(),
+    ).toEqual([
+      'point 0 (re=100 mesh=64): completed',
+      'point 1 (re=100 mesh=128): completed',
+      'point 2 (re=400 mesh=64): completed',
+      'point 3 (re=400 mesh=128): failed (exit code 3)',
+      'point 4 (re=1000 mesh=64): completed',
+      'point 5 (re=1000 mesh=128): completed',
+    ]);
+    expect(progress.at(-2)).toBe(
+      `simscope: sweep ${folder}: 5 completed, 1 failed (points 3); rerun them with: simscope sweep --folder ${folder} --retry-failed`,
+    );
+
+    const [made] = (await client.call('listFolders', { query: { path: folder } })).items;
+    expect(made?.metadata).toEqual({
+      sweep: {
+        name: 'cavity',
+        parameters: ['re', 'mesh'],
+        points: 6,
+        groups: [{ re: [100, 400, 1000] }, { mesh: [64, 128] }],
+        command: program,
+        runOptions: [],
+      },
+    });
+    const runsOf = async () =>
+      (await client.runs.listAll({ folder })).items
+        .map((r) => [r.name, r.status, r.metadata])
+        .sort((a, b) => String(a[0]).localeCompare(String(b[0])));
+    const expected = [
+      ['cavity-0', 'completed', { re: 100, mesh: 64, sweep: { point: 0, attempt: 0 } }],
+      ['cavity-1', 'completed', { re: 100, mesh: 128, sweep: { point: 1, attempt: 0 } }],
+      ['cavity-2', 'completed', { re: 400, mesh: 64, sweep: { point: 2, attempt: 0 } }],
+      ['cavity-3', 'failed', { re: 400, mesh: 128, sweep: { point: 3, attempt: 0 } }],
+      ['cavity-4', 'completed', { re: 1000, mesh: 64, sweep: { point: 4, attempt: 0 } }],
+      ['cavity-5', 'completed', { re: 1000, mesh: 128, sweep: { point: 5, attempt: 0 } }],
+    ];
+    expect(await runsOf()).toEqual(expected);
+    const [cells] = await client.getMetricValues('cavity-5', 'cells');
+    expect(Array.from(cells?.values ?? [])).toEqual([128]);
+
+    writeFileSync(join(work, 'fixed'), '');
+    const retry = await runCli(['sweep', '--folder', folder, '--retry-failed'], cli);
+    expect(retry.code).toBe(0);
+    expect(retry.stderr.replace(/ in \S+ s\n/, '\n')).toBe(
+      `simscope: [1/1] point 3 (re=400 mesh=128): completed\nsimscope: sweep ${folder}: 1 completed, 0 failed\n`,
+    );
+    expect(await runsOf()).toEqual([
+      ...expected.slice(0, 4),
+      ['cavity-3.r1', 'completed', { re: 400, mesh: 128, sweep: { point: 3, attempt: 1 } }],
+      ...expected.slice(4),
+    ]);
+    const again = await runCli(['sweep', '--folder', folder, '--retry-failed'], cli);
+    expect(again).toMatchObject({ code: 0, stderr: `simscope: sweep ${folder}: no failed points\n` });
+
+    const emitted = await runCli(['sweep', '--folder', folder, '--retry-failed', '--emit', 'slurm'], cli);
+    expect(emitted.stdout).toBe('');
+    const taken = await runCli(['sweep', '--folder', folder, '-p', 're=1', '--', 'true'], cli);
+    expect(taken).toMatchObject({ code: 2 });
+    expect(taken.stderr).toContain(`--folder ${folder}: already holds a sweep`);
+  });
+
+  it('records the SLURM job, warns before its wall-time limit, and passes its signal on', async () => {
+    const end = Math.floor(Date.now() / 1000) + 62;
+    const env = {
+      ...cli.env,
+      SLURM_JOB_ID: '4243',
+      SLURM_ARRAY_JOB_ID: '4240',
+      SLURM_ARRAY_TASK_ID: '3',
+      SLURM_JOB_PARTITION: 'short',
+      SLURM_NTASKS: '1',
+      SLURM_JOB_END_TIME: String(end),
+      SLURM_SUBMIT_DIR: work,
+    };
+    const result = await runCli(
+      [
+        'run',
+        '--name',
+        'slurm-task',
+        '--walltime-warning',
+        '1m',
+        '--resources-interval',
+        '0',
+        '--',
+        'sh',
+        '-c',
+        'trap "echo got USR1; exit 0" USR1; echo ready; while :; do sleep 0.1; done',
+      ],
+      {
+        ...cli,
+        env,
+        // As SLURM's --signal=B:USR1@300 would, once the program runs.
+        onStdout: (chunk, child) => {
+          if (chunk.includes('ready')) setTimeout(() => child.kill('SIGUSR1'), 2500);
+        },
+      },
+    );
+    expect(result).toMatchObject({ code: 0, stdout: 'ready\ngot USR1\n' });
+    const run = await client.getRun('slurm-task');
+    expect(run.status).toBe('completed');
+    expect(run.system.scheduler).toEqual({
+      scheduler: 'slurm',
+      jobId: '4243',
+      jobName: null,
+      arrayJobId: '4240',
+      arrayTaskId: 3,
+      partition: 'short',
+      nodes: null,
+      tasks: 1,
+      account: null,
+      wallTimeSeconds: null,
+      deadline: new Date(end * 1000).toISOString(),
+      submitDir: work,
+    });
+    // The warning and the signal come at times of their own; the order of the rest is the program's.
+    const events = (await client.getEvents('slurm-task')).map((e) => [e.level, e.message]);
+    expect(events.filter((e) => e[0] === 'info')).toEqual([
+      ['info', 'ready'],
+      ['info', 'got USR1'],
+      ['info', 'simscope: sh exited with code 0'],
+    ]);
+    expect(events.filter((e) => e[0] === 'warning').sort()).toEqual([
+      ['warning', 'simscope: received SIGUSR1; passed on to the program'],
+      [
+        'warning',
+        `simscope: wall-time limit in 1 min (at ${new Date(end * 1000).toISOString()}); time to checkpoint`,
+      ],
+    ]);
+  });
+});

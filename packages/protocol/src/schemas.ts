@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { WORKSPACE_ROLES } from './api/routes-access.js';
 import { durationSchema } from './durations.js';
 import { LIMITS } from './limits.js';
 import { jsonDepthWithin, unicodeProblem } from './validation.js';
@@ -334,7 +335,11 @@ export const workspaceCreateSchema = z.strictObject({
     .regex(/^[A-Za-z0-9_.-]+$/, { message: 'must use letters, digits and _ . - only' }),
 });
 
-export const membershipCreateSchema = z.strictObject({ user: z.string().min(1).max(LIMITS.nameLength) });
+export const membershipCreateSchema = z.strictObject({
+  user: z.string().min(1).max(LIMITS.nameLength),
+  /** The member's role; editor when absent. */
+  role: z.enum(WORKSPACE_ROLES).optional(),
+});
 
 export const tokenCreateSchema = z.strictObject({
   user: z.string().min(1).max(LIMITS.nameLength),

@@ -18,6 +18,7 @@ export async function bootstrap(store: Store, now: number, fixedToken?: string):
   await store.identity.createUser(user);
   await store.identity.createWorkspace(workspace);
   await store.identity.addMember(workspace.id, user.id, now);
+  await store.access.changeRole(workspace.id, user.id, 'owner');
   const token = fixedToken || newToken();
   await store.identity.createToken(
     {

@@ -30,5 +30,14 @@ export {
   RUN_TABLE_PAGE,
 } from './routes.js';
 export type * from './views.js';
-export type { RankedMetricView, RankSeriesView, SegmentView, StragglerView } from './routes-hpc.js';
 export type { DeviceGrantView, SessionView, SignInView } from './routes-auth.js';
+export type { RankedMetricView, RankSeriesView, SegmentView, StragglerView } from './routes-hpc.js';
+export {
+  type AccessRouteResponses,
+  type AuditEntryView,
+  type InviteView,
+  type MemberView,
+  type ShareView,
+  WORKSPACE_ROLES,
+  type WorkspaceRole,
+} from './routes-access.js';

@@ -15,6 +15,7 @@ import type {
   TelemetryUsageView,
 } from '../telemetry.js';
 import type { EventView, FolderView, RunTablePage, RunView, SeriesView } from '../views.js';
+import type { AccessRouteResponses } from './routes-access.js';
 import type { RouteName } from './routes.js';
 import type { AuthRouteResponses } from './routes-auth.js';
 import type { HpcRouteResponses } from './routes-hpc.js';
@@ -38,7 +39,7 @@ import type {
 type Abort = RunView['abort'];
 
 /** What each route answers with (in JSON); `undefined` for 204 answers and streams. */
-export interface RouteResponses extends HpcRouteResponses, AuthRouteResponses {
+export interface RouteResponses extends AuthRouteResponses, AccessRouteResponses, HpcRouteResponses {
   version: VersionView;
   health: { ok: true };
   ready: ReadyView;

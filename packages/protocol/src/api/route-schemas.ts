@@ -52,6 +52,7 @@ import {
   textParam,
 } from './query-params.js';
 import { AUTH_ROUTE_SCHEMAS } from './route-schemas-auth.js';
+import { ACCESS_ROUTE_SCHEMAS } from './route-schemas-access.js';
 import { arrayNameParam, arrayStepParam, FIELD_ROUTE_SCHEMAS } from './route-schemas-fields.js';
 import { HPC_ROUTE_SCHEMAS } from './route-schemas-hpc.js';
 import { ROUTES, type RouteName, type RouteParams, type RouteSpec, RUN_TABLE_PAGE } from './routes.js';
@@ -301,6 +302,7 @@ export const ROUTE_SCHEMAS = {
   deleteArtifact: { querySchema: z.object({ name: artifactNameParam() }) },
   ...FIELD_ROUTE_SCHEMAS,
   ...HPC_ROUTE_SCHEMAS,
+  ...ACCESS_ROUTE_SCHEMAS,
   ...AUTH_ROUTE_SCHEMAS,
 } satisfies { [R in RouteName]?: RouteSchemas };
 

@@ -1,10 +1,15 @@
 import { LIMITS } from '../limits.js';
+import { ACCESS_ROUTES } from './routes-access.js';
 import { AUTH_ROUTES } from './routes-auth.js';
 import { FIELD_ROUTES } from './routes-fields.js';
 import { HPC_ROUTES } from './routes-hpc.js';
 
-/** Who may call a route: nobody needs a token (`none`), or a token with this scope. */
-export type RouteScope = 'none' | 'read' | 'write' | 'admin';
+/**
+ * Who may call a route: nobody needs a token (`none`); a token with this scope whose role in the workspace grants it
+ * (`read`: viewers, `write`: editors, `owner`: owners with a write token); any token, no workspace needed
+ * (`account`); a server admin's admin token (`admin`); or only a share link (`share`).
+ */
+export type RouteScope = 'none' | 'read' | 'write' | 'owner' | 'account' | 'admin' | 'share';
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /** One route of the REST API, without its schemas (those are in `route-schemas.ts`, which needs zod). */
@@ -609,6 +614,7 @@ export const ROUTES = {
   ...FIELD_ROUTES,
   ...HPC_ROUTES,
   ...AUTH_ROUTES,
+  ...ACCESS_ROUTES,
 } as const satisfies Record<string, RouteSpec>;
 
 export type RouteName = keyof typeof ROUTES;

@@ -1,6 +1,14 @@
-import { LIMITS, nowMicros, type RouteScope, SimscopeError, WORKSPACE_HEADER } from '@simscope/protocol';
+import {
+  LIMITS,
+  nowMicros,
+  type RouteScope,
+  type RouteSpec,
+  SimscopeError,
+  WORKSPACE_HEADER,
+} from '@simscope/protocol';
 import Fastify, { type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
 import type { BlobStore } from '../blob/blob-store.js';
+import { AccessService } from '../services/access-service.js';
 import { AddressPolicy } from '../services/address-policy.js';
 import { AdminService } from '../services/admin-service.js';
 import { AggregateService } from '../services/aggregate-service.js';
@@ -18,6 +26,7 @@ import type { SignInConfig } from '../services/sign-in-config.js';
 import { WriterClocks } from '../services/writer-clocks.js';
 import type { Store } from '../store/store.js';
 import { answerClientError } from './client-error.js';
+import { registerAuditLog } from './audit-log.js';
 import { addBodyParsers, errorBody, errorHandler, refuseControlInNames } from './error-handler.js';
 import { registerIdempotency } from './idempotency.js';
 import { registerMetricsRoute, ServerMetrics } from './metrics.js';
@@ -44,6 +53,8 @@ import { registerRunTableRoutes } from './routes/run-table-routes.js';
 import { registerRunRoutes } from './routes/runs-routes.js';
 import { registerSignInRoutes } from './routes/session-routes.js';
 import { registerTelemetryRoutes } from './routes/telemetry-routes.js';
+import { RouteAccess } from './route-access.js';
+import { registerAccessRoutes } from './routes/access-routes.js';
 import { registerSecurityHeaders } from './security-headers.js';
 import { registerSessionCookie } from './session-cookie.js';
 import { registerWebUi } from './web-routes.js';
@@ -90,23 +101,22 @@ declare module 'fastify' {
 }
 
 /** The check of a route's scope: the token, its scopes and its workspace (none for `none`). */
-function authenticator(auth: AuthService, now: () => number) {
-  return function authenticate(scope: RouteScope) {
+function authenticator(auth: AuthService, access: RouteAccess, now: () => number) {
+  return function authenticate(scope: RouteScope, route?: RouteSpec) {
     return async function checkToken(request: FastifyRequest): Promise<void> {
       if (scope === 'none') return;
+      const shared = await access.shareCaller(request, scope, route);
+      if (shared) {
+        request.auth = shared;
+        return;
+      }
       const header = request.headers[WORKSPACE_HEADER];
       const result = await auth.authenticate(
         request.headers.authorization,
         Array.isArray(header) ? header[0] : header,
         now(),
       );
-      if (!result.scopes.has(scope)) {
-        throw new SimscopeError('forbidden', `this token lacks the '${scope}' scope`);
-      }
-      if (scope !== 'admin' && result.workspace === null) {
-        throw new SimscopeError('forbidden', `user '${result.user.name}' is not a member of any workspace`);
-      }
-      request.auth = result as AuthContext;
+      request.auth = await access.check(result, scope);
     };
   };
 }
@@ -162,17 +172,16 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
     disconnectLive();
     stopMetrics();
   });
-  const admin = new AdminService({
-    store,
-    now,
-    onAccessChange: () => {
-      auth.invalidate();
-      hub.accessChanged();
-    },
-  });
+  const access = new RouteAccess(store);
+  const onAccessChange = () => {
+    auth.invalidate();
+    access.invalidate();
+    hub.accessChanged();
+  };
+  const admin = new AdminService({ store, now, onAccessChange });
   const runs = new RunService();
   const clocks = new WriterClocks();
-  const registry = new RouteRegistry(authenticator(auth, now));
+  const registry = new RouteRegistry(authenticator(auth, access, now));
   const ctx = (request: FastifyRequest): ServiceContext => ({ store, auth: request.auth!, bus, now });
   const kit: RouteKit = {
     register: registry.on(app),
@@ -186,12 +195,11 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
 
   registerMetaRoutes(kit, registry, { blobs: config.blobs, draining: config.draining });
   registerAdminRoutes(kit);
+  registerAuditLog(app, store, now);
+  registerAccessRoutes(kit, new AccessService({ onAccessChange }));
   await registerSignInRoutes(app, kit, registry, {
     config: config.signIn,
-    onAccessChange: () => {
-      auth.invalidate();
-      hub.accessChanged();
-    },
+    onAccessChange,
   });
   registerRunRoutes(kit, runs);
   const metrics = new MetricService(clocks, { maxScanPoints: config.maxScanPoints });
@@ -205,7 +213,7 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
   registerRunTableRoutes(kit);
   registerAlertRoutes(kit, new AddressPolicy(config.webhookAllow));
   registerTelemetryRoutes(kit);
-  registerMetricsRoute(app, prometheus, authenticator(auth, now)('admin'));
+  registerMetricsRoute(app, prometheus, authenticator(auth, access, now)('admin'));
   registerRetentionRoutes(kit, {
     bus,
     onRun: (action) => prometheus.retentionRuns.inc({ action }),
@@ -226,7 +234,7 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
     runs,
     metrics,
     artifacts: kit.artifacts,
-    authenticate: authenticator(auth, now),
+    authenticate: authenticator(auth, access, now),
   });
   registerWebUi(app, config.webRoot);
 

@@ -110,6 +110,7 @@ export class AdminService {
     const ws = await this.#workspace(workspace);
     const user = await this.#user(input.user);
     await this.#deps.store.identity.addMember(ws.id, user.id, this.#deps.now());
+    if (input.role) await this.#deps.store.access.changeRole(ws.id, user.id, input.role);
     this.#deps.onAccessChange();
     return (await this.#deps.store.identity.listMembers(ws.id)).map(userView);
   }

@@ -1,4 +1,5 @@
-import type { TokenScope } from '@simscope/protocol';
+import type { TokenScope, WorkspaceRole } from '@simscope/protocol';
+import type { ShareRecord } from '../store/access-store.js';
 import type { Store, TokenRecord, UserRecord, WorkspaceRecord } from '../store/store.js';
 import type { DomainEvents } from './domain-events.js';
 
@@ -8,6 +9,10 @@ export interface AuthContext {
   token: TokenRecord;
   workspace: WorkspaceRecord;
   scopes: ReadonlySet<TokenScope>;
+  /** The caller's role in `workspace`, set by the route check (absent on admin and account routes). */
+  role?: WorkspaceRole;
+  /** The share link the caller came with (reads of one run or folder only). */
+  share?: ShareRecord;
 }
 
 /** What a service needs besides its input. */

@@ -38,8 +38,21 @@ interface FolderChanged {
   path: string;
 }
 
+/** A member left a workspace (removed by an owner): their open live streams in it close. */
+export interface MembershipRemoved {
+  type: 'membership.removed';
+  workspaceId: string;
+  userId: string;
+}
+
 /** What services tell the rest of the server after a write has committed. */
-export type DomainEvent = RunChanged | RunDeleted | MetricsAppended | EventsAppended | FolderChanged;
+export type DomainEvent =
+  | RunChanged
+  | RunDeleted
+  | MetricsAppended
+  | EventsAppended
+  | FolderChanged
+  | MembershipRemoved;
 
 /** Where an event comes from: a write taken by this process, or by another one (through the PostgreSQL bridge). */
 export type EventOrigin = 'local' | 'remote';

@@ -1,12 +1,12 @@
 import type { LiveMessage } from '@simscope/protocol';
-import type { DomainEvent, DomainEvents } from './domain-events.js';
+import type { DomainEvent, DomainEvents, MembershipRemoved } from './domain-events.js';
 
 export type { LiveMessage };
 
 export type LiveListener = (message: LiveMessage) => void;
 
 /** The message browsers are sent for a domain event. */
-function liveMessage(event: DomainEvent): LiveMessage {
+function liveMessage(event: Exclude<DomainEvent, MembershipRemoved>): LiveMessage {
   switch (event.type) {
     case 'run.changed':
       return { type: 'run', run: event.run };
@@ -46,6 +46,8 @@ export class LiveHub {
   /** Turns the bus's events into messages for the workspaces' streams; returns the function that disconnects. */
   connect(bus: DomainEvents): () => void {
     return bus.subscribe((event) => {
+      // A removed member's streams find, on their check, that the membership is gone, and close.
+      if (event.type === 'membership.removed') return this.accessChanged();
       if (this.watched(event.workspaceId)) this.publish(event.workspaceId, liveMessage(event));
     });
   }

@@ -394,6 +394,53 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    // Roles, invites, share links and the audit log (issue 22). Members so far become editors; the bootstrap
+    // admin (an admin member of `default`) its owner.
+    version: 11,
+    name: 'roles and audit',
+    sql: ({ types: t }) => `
+      ALTER TABLE memberships ADD COLUMN role ${t.text} NOT NULL DEFAULT 'editor';
+      UPDATE memberships SET role = 'owner'
+        WHERE workspace_id IN (SELECT id FROM workspaces WHERE name = 'default')
+          AND user_id IN (SELECT id FROM users WHERE is_admin = 1);
+      CREATE TABLE invites (
+        id ${t.text} PRIMARY KEY,
+        workspace_id ${t.text} NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+        hash ${t.text} NOT NULL UNIQUE,
+        role ${t.text} NOT NULL,
+        created_by ${t.text} REFERENCES users(id) ON DELETE SET NULL,
+        created_at ${t.int} NOT NULL,
+        expires_at ${t.int} NOT NULL,
+        used_at ${t.int},
+        used_by ${t.text} REFERENCES users(id) ON DELETE SET NULL
+      );
+      CREATE INDEX invites_workspace ON invites (workspace_id, created_at);
+      CREATE TABLE shares (
+        id ${t.text} PRIMARY KEY,
+        workspace_id ${t.text} NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+        hash ${t.text} NOT NULL UNIQUE,
+        run_id ${t.text} REFERENCES runs(id) ON DELETE CASCADE,
+        folder ${t.text},
+        created_by ${t.text} REFERENCES users(id) ON DELETE SET NULL,
+        created_at ${t.int} NOT NULL,
+        revoked_at ${t.int}
+      );
+      CREATE INDEX shares_workspace ON shares (workspace_id, created_at);
+      CREATE TABLE audit_log (
+        pk ${t.pk},
+        workspace_id ${t.text},
+        at ${t.int} NOT NULL,
+        actor_id ${t.text},
+        actor_name ${t.text} NOT NULL,
+        action ${t.text} NOT NULL,
+        target ${t.text} NOT NULL,
+        target_id ${t.text},
+        details ${t.text}
+      );
+      CREATE INDEX audit_log_workspace ON audit_log (workspace_id, pk);
+    `,
+  },
+  {
     // Sign-in (issue 22): password hashes, web sessions (each one a token row, so it authenticates like a token),
     // device authorization grants (RFC 8628) and the OpenID Connect subjects users were created for.
     version: 12,

@@ -1,3 +1,4 @@
+import type { AccessStore } from './access-store.js';
 import type { AlertStore } from './alert-store.js';
 import type { ArrayStore } from './array-store.js';
 import type { ArtifactStore } from './artifact-store.js';
@@ -12,6 +13,7 @@ import { applyMigrations, MIGRATIONS } from './migrations.js';
 import type { RateLimitStore } from './rate-limit-store.js';
 import type { RetentionStore } from './retention-store.js';
 import type { RunStore } from './run-store.js';
+import { SqlAccessStore } from './sql-access-store.js';
 import { SqlAlertStore } from './sql-alert-store.js';
 import { SqlArrayStore } from './sql-array-store.js';
 import { SqlArtifactStore } from './sql-artifact-store.js';
@@ -51,10 +53,12 @@ export abstract class SqlStore implements Store {
   readonly rateLimits: RateLimitStore;
   readonly dashboards: DashboardStore;
   readonly signIn: SignInStore;
+  readonly access: AccessStore;
 
   constructor(db: SqlDriver, options: { cacheBytes?: number } = {}) {
     this.db = db;
     this.identity = new SqlIdentityStore(db);
+    this.access = new SqlAccessStore(db);
     this.folders = new SqlFolderStore(db);
     this.runs = new SqlRunStore(db);
     this.metrics = new SqlMetricStore(db, options);

@@ -1,3 +1,4 @@
+import type { AccessStore } from './access-store.js';
 import type { AlertStore } from './alert-store.js';
 import type { ArrayStore } from './array-store.js';
 import type { ArtifactStore } from './artifact-store.js';
@@ -67,6 +68,8 @@ export interface Store {
   readonly rateLimits: RateLimitStore;
   /** Saved compare-page layouts (dashboard-store.ts). */
   readonly dashboards: DashboardStore;
+  /** Roles of members, invite links, share links and the audit log (access-store.ts). */
+  readonly access: AccessStore;
   /** Passwords, web sessions, device grants and OpenID Connect subjects (sign-in-store.ts). */
   readonly signIn: SignInStore;
   migrate(): Promise<void>;

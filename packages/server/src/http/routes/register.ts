@@ -5,6 +5,7 @@ import {
   type RouteInput,
   type RouteName,
   type RouteScope,
+  type RouteSpec,
 } from '@simscope/protocol';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
@@ -47,9 +48,9 @@ function readInput<R extends RouteName>(route: ApiRoute<R>, request: FastifyRequ
 /** The routes registered so far (for the OpenAPI document) and a `RegisterRoute` for any plugin scope. */
 export class RouteRegistry {
   readonly routes: ApiRoute[] = [];
-  readonly #authenticate: (scope: RouteScope) => Hook;
+  readonly #authenticate: (scope: RouteScope, route: RouteSpec) => Hook;
 
-  constructor(authenticate: (scope: RouteScope) => Hook) {
+  constructor(authenticate: (scope: RouteScope, route: RouteSpec) => Hook) {
     this.#authenticate = authenticate;
   }
 
@@ -60,7 +61,7 @@ export class RouteRegistry {
       scope.route({
         method: route.method,
         url: `${API_PREFIX}${route.path}`,
-        onRequest: options.onRequest ?? this.#authenticate(route.scope),
+        onRequest: options.onRequest ?? this.#authenticate(route.scope, route),
         handler: async function handleRoute(request, reply) {
           if (!options.mapError) return handler({ input: readInput(route, request), request, reply });
           try {

@@ -39,6 +39,7 @@ from ._filters import (
 )
 from ._http import MSGPACK_TYPE, QueryValue, Transport
 from ._optional import optional
+from .arrays import ArrayData, CellSeries, export_hdf5, read_array, read_cell
 from .errors import SimscopeError
 
 JsonDict = Dict[str, Any]
@@ -732,6 +733,24 @@ class Client:
         return parsed
 
     # events
+
+    # arrays
+
+    def get_array(self, run: str, name: str, step: Optional[int] = None, region: Optional[str] = None, nearest: bool = False) -> ArrayData:
+        """One step of an array series (the last when ``step`` is None; with ``nearest`` the stored step nearest to
+        it) as ``(step, values)`` with ``values`` a numpy array; ``region`` takes numpy slicing such as ``"::4,100:200"``."""
+        return read_array(self._transport, _name(run, "run"), name, step, region, nearest)
+
+    def get_array_cell(self, run: str, name: str, cell: Sequence[int], start: Optional[int] = None) -> CellSeries:
+        """The value of element ``cell`` (such as ``(12, 40)``) at each step of an array series, from step ``start``."""
+        return read_cell(self._transport, _name(run, "run"), name, cell, start)
+
+    def export_arrays(
+        self, run: str, name: str, path: str, on_progress: Optional[Callable[[JsonDict], None]] = None
+    ) -> str:
+        """Writes array series ``name`` to an HDF5 file at ``path`` (datasets ``NAME/data``, ``NAME/step``,
+        ``NAME/time``), calling ``on_progress`` with the export's state as the server writes; returns ``path``."""
+        return export_hdf5(self._transport, _name(run, "run"), name, path, on_progress)
 
     def get_events(
         self,

@@ -29,6 +29,7 @@ from ._http import Transport
 from ._sender import MAX_BATCH_POINTS, MetricQueue, SendStats, Sender, Series, is_transient
 from ._spool import new_run_id, now_micros, spool_directory
 from ._time import Duration, Timestamp, parse_duration, to_micros
+from .arrays import ArraySender, array_upload, histogram_counts
 from .errors import SimscopeError
 
 log = logging.getLogger("simscope")
@@ -140,6 +141,7 @@ class Run:
         self._lock = self._queue.lock
         self._notify_at = self._queue_size
         self._sender: Optional[Sender] = None
+        self._arrays: Optional[ArraySender] = None
         self._transport: Optional[Transport] = None
         self._connection: Optional[Connection] = None
         self._id: Optional[str] = None
@@ -790,10 +792,59 @@ class Run:
             ).json()
             return answer
 
+    # -- arrays -------------------------------------------------------------------------------------------------
+
+    def log_array(
+        self, name: str, array: Any, step: int, time: Optional[float] = None, axes: Optional[Sequence[Dict[str, Any]]] = None
+    ) -> None:
+        """Logs one step of an array series: a numpy array of 1 to 3 dimensions, copied at once and sent in the
+        background; its min, max and mean also become metrics ``name.min`` … ``axes``: one ``{"label", "values"}``
+        per dimension."""
+        try:
+            query, body = array_upload(name, array, step, time, axes, "log_array")
+            self._array_sender().add(query, body)
+        except SimscopeError as error:
+            self._fail(error)
+
+    def log_histogram(
+        self,
+        name: str,
+        values: Any = None,
+        step: int = 0,
+        time: Optional[float] = None,
+        bins: int = 64,
+        range: Optional[Sequence[Any]] = None,
+        edges: Any = None,
+        counts: Any = None,
+    ) -> None:
+        """Logs a histogram for one step: raw ``values`` binned here (``(x, y)`` for 2-D), or ``edges`` and
+        ``counts`` already counted; stored as float64 counts with the edges on its axes."""
+        try:
+            hist, axes = histogram_counts(values, bins, range, edges, counts)
+            query, body = array_upload(name, hist, step, time, axes, "log_histogram")
+            self._array_sender().add(query, body)
+        except SimscopeError as error:
+            self._fail(error)
+
+    def _array_sender(self) -> ArraySender:
+        if self._transport is None or self._id is None or self._mode == "offline":
+            raise SimscopeError("invalid_transition", "log_array: call init() first (arrays need an online run)")
+        if self._arrays is None:
+            self._arrays = ArraySender(self._transport, self._id, self._fail_background)
+        return self._arrays
+
+    def _fail_background(self, error: BaseException) -> None:
+        try:
+            self._fail(error)
+        except BaseException:  # with suppress_errors=False the caller's thread raises; a sender thread cannot
+            pass
+
     # -- ending -------------------------------------------------------------------------------------------------
 
     def flush(self, timeout: Optional[float] = None) -> Optional[SendStats]:
         """Sends what is queued and waits for it (what cannot be sent is spooled), without ending the run."""
+        if self._arrays is not None:
+            self._arrays.flush(timeout)
         sender = self._sender
         return None if sender is None else sender.flush(timeout)
 
@@ -807,6 +858,8 @@ class Run:
             self._keysets = {}  # points logged from now on take the slow path, which ignores them
             self._heartbeat_stop.set()
             _live_runs.discard(self)
+            if self._arrays is not None:
+                self._arrays.close(timeout)
             sender = self._sender
             if sender is None:
                 self._closed = CloseResult(dropped_points=self._dropped, errors=self._warnings, status=self._status)

@@ -70,7 +70,7 @@ export const metadataSchema = z
   .pipe(metadataRecord);
 
 /** Metadata patch: like metadata, and `null` removes a key. */
-export const metadataPatchSchema = metadataSchema;
+const metadataPatchSchema = metadataSchema;
 
 /** A folder path such as `/project/study`: absolute, no empty, `.` or `..` segments. */
 export const folderPathSchema = nameText(LIMITS.folderPathLength)

@@ -29,7 +29,7 @@ const deflateAsync = promisify(deflate);
 const inflateAsync = promisify(inflate);
 
 /** The writer under which array summaries are stored as metrics. */
-export const ARRAY_SUMMARY_WRITER = 'simscope.arrays';
+const ARRAY_SUMMARY_WRITER = 'simscope.arrays';
 
 export interface SaveArrayInput {
   name: string;
@@ -119,7 +119,7 @@ class Summary {
   }
 }
 
-export function arrayStepView(s: ArrayStepRecord): ArrayStepView {
+function arrayStepView(s: ArrayStepRecord): ArrayStepView {
   return {
     name: s.name,
     step: s.step,

@@ -79,7 +79,7 @@ export function finiteSum(values: Float64Array): { sum: number; count: number } 
 }
 
 /** Splits points into pieces of at most `size`. */
-export function splitPoints(p: Points, size = BLOCK_POINTS): Points[] {
+function splitPoints(p: Points, size = BLOCK_POINTS): Points[] {
   if (p.values.length <= size) return [p];
   const out: Points[] = [];
   for (let start = 0; start < p.values.length; start += size) {
@@ -96,7 +96,7 @@ export function splitPoints(p: Points, size = BLOCK_POINTS): Points[] {
 }
 
 /** Joins two point sets, `a` first. */
-export function concatPoints(a: Points, b: Points): Points {
+function concatPoints(a: Points, b: Points): Points {
   const join = (x: Float64Array, y: Float64Array) => {
     const out = new Float64Array(x.length + y.length);
     out.set(x, 0);
@@ -113,7 +113,7 @@ export function concatPoints(a: Points, b: Points): Points {
 }
 
 /** Summary of appended points: the point at the greatest step (the later one on ties) and value extremes. */
-export function summarise(p: Points): {
+function summarise(p: Points): {
   lastIndex: number;
   min: number | null;
   max: number | null;

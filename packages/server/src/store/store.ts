@@ -15,24 +15,13 @@ import type { RunStore } from './run-store.js';
 import type { SegmentStore } from './segment-store.js';
 import type { TelemetryStore } from './telemetry-store.js';
 
-export type { Json, JsonObject } from '@simscope/protocol';
-export type { ArtifactQuery, ArtifactRecord, NewArtifact } from './artifact-store.js';
+export type { JsonObject } from '@simscope/protocol';
 export type { DashboardRecord } from './dashboard-store.js';
-export type { EventQuery, EventRecord, NewEvent } from './event-store.js';
-export type { FolderChanges, FolderQuery, FolderRecord } from './folder-store.js';
+export type { EventRecord } from './event-store.js';
+export type { FolderRecord } from './folder-store.js';
 export type { TokenRecord, UserRecord, WorkspaceRecord } from './identity-store.js';
-export {
-  type BatchKey,
-  BLOCK_COLUMNS,
-  type Block,
-  type BlockColumn,
-  type BlockIndexEntry,
-  type MetricClock,
-  type Points,
-  type SeriesListQuery,
-  type SeriesRecord,
-} from './metric-store.js';
-export type { NewRun, RunChanges, RunColumns, RunQuery, RunRecord } from './run-store.js';
+export type { Block, BlockColumn, BlockIndexEntry, Points, SeriesRecord } from './metric-store.js';
+export type { RunChanges, RunRecord } from './run-store.js';
 
 /**
  * Everything Simscope keeps, behind one interface with a SQLite and a PostgreSQL implementation: one sub-store per

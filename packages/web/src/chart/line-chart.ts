@@ -61,7 +61,7 @@ function cssHeight(u: uPlot): number {
   return u.bbox.height / uPlot.pxRatio;
 }
 
-export interface ChartColors {
+interface ChartColors {
   text: string;
   grid: string;
   background: string;

@@ -25,10 +25,10 @@ export interface SidecarLog {
  * `--metrics-regex` match) or match an event pattern; `none`. Metrics are read from every line in each mode.
  */
 export const EVENT_MODES = ['all', 'matched', 'none'] as const;
-export type EventMode = (typeof EVENT_MODES)[number];
+type EventMode = (typeof EVENT_MODES)[number];
 
 /** When the batch job's wall time runs out, and how long before that to warn. */
-export interface DeadlineWarning {
+interface DeadlineWarning {
   /** The deadline, in ms since the epoch. */
   atMs: number;
   marginMs: number;

@@ -2,9 +2,9 @@ import { type PointLaunch, pointCommandLine, type SweepSpec } from './sweep-spec
 
 /** The batch schedulers `simscope sweep --emit` writes job-array scripts for. */
 export const EMIT_TARGETS = ['slurm', 'pbs'] as const;
-export type EmitTarget = (typeof EMIT_TARGETS)[number];
+type EmitTarget = (typeof EMIT_TARGETS)[number];
 
-export interface BatchScriptOptions {
+interface BatchScriptOptions {
   /** At most this many array tasks at once (SLURM's `%N`); none: the scheduler decides. */
   parallel?: number;
   /** Extra directive lines, as given (`--time=01:00:00`, `-l walltime=01:00:00`). */

@@ -13,7 +13,7 @@ export interface PointOutcome {
   seconds: number;
 }
 
-export interface LocalSweepOptions {
+interface LocalSweepOptions {
   /** Points at a time. */
   parallel: number;
   /** Environment of each `simscope run` (the connection in `SIMSCOPE_*`). */

@@ -4,7 +4,7 @@ import { UsageError } from '../errors.js';
 import { parseMetadataValue } from '../metadata-args.js';
 
 /** A parameter's value in one point of a sweep. */
-export type ParameterValue = string | number | boolean;
+type ParameterValue = string | number | boolean;
 
 /**
  * Parameters that vary together (zipped, all of one length). A sweep's points are the product of its

@@ -68,7 +68,7 @@ describe('new Client() finds the credentials simscope login saved', () => {
     // Nothing saved yet: no token, and the server's 401 says where one comes from.
     expect(await whoAmI(new Client({ url, retries: { total: 0 } })).catch((e: Error) => e.message)).toBe(
       `GET /me: 401 missing token: send the header 'Authorization: Bearer <token>'; no token found for ${url}: ` +
-        `run 'simscope login --url ${url} --token TOKEN', set SIMSCOPE_TOKEN, or pass { token }`,
+        `run 'simscope login --url ${url}', set SIMSCOPE_TOKEN, or pass { token }`,
     );
     const login = await simscope('login', '--url', url, '--token', reader, '--workspace', 'lab');
     expect(login).toEqual({

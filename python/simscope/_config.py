@@ -203,3 +203,18 @@ def resolve_connection(
 
 
 __all__ = ["Connection", "DEFAULT_URL", "find_project_file", "resolve_connection", "user_config_file"]
+
+
+def suggest_login(connection: Connection, out: Optional[Any] = None, interactive: Optional[bool] = None) -> bool:
+    """When no token was found and a person is at the terminal (stdin is a TTY), says how to sign in with
+    ``simscope login``; it never signs in by itself. Returns whether it said so."""
+    if connection.token:
+        return False
+    if interactive is None:
+        interactive = sys.stdin is not None and sys.stdin.isatty()
+    if not interactive:
+        return False
+    (out or sys.stderr).write(
+        f"simscope: no saved credentials for {connection.url}; sign in with: simscope login --url {connection.url}\n"
+    )
+    return True

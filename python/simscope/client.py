@@ -29,7 +29,7 @@ from typing import (
 )
 
 from . import _msgpack
-from ._config import resolve_connection
+from ._config import resolve_connection, suggest_login
 from ._filters import (
     ARTIFACT_CATEGORIES,
     EVENT_LEVELS,
@@ -593,6 +593,7 @@ class Client:
         progress: Optional[bool] = None,
     ) -> None:
         self.connection = resolve_connection(url=url, token=token, workspace=workspace, profile=profile)
+        suggest_login(self.connection)
         self._transport = Transport(self.connection, timeout=timeout, retries=retries)
         t = self._transport
         self.runs = Lister(t, RUNS, progress)

@@ -24,7 +24,7 @@ from pathlib import Path, PurePosixPath
 from types import FrameType, TracebackType
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Type, Union
 
-from ._config import Connection, resolve_connection
+from ._config import Connection, resolve_connection, suggest_login
 from ._http import Transport
 from ._sender import MAX_BATCH_POINTS, MetricQueue, SendStats, Sender, Series, is_transient
 from ._spool import new_run_id, now_micros, spool_directory
@@ -280,9 +280,10 @@ class Run:
     def _connect(self) -> Transport:
         connection = resolve_connection(url=self._url, token=self._token, workspace=self._workspace, profile=self._profile)
         if not connection.token and self._mode != "offline":
+            suggest_login(connection)
             raise SimscopeError(
                 "unauthorized",
-                "no token: set SIMSCOPE_TOKEN, pass config(token=...), or sign in so that config.toml holds one",
+                "no token: run 'simscope login --url URL', set SIMSCOPE_TOKEN, or pass config(token=...)",
             )
         self._connection = connection
         return Transport(connection, retries=self._retries)

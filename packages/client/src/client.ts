@@ -42,7 +42,7 @@ import {
   downloadTarget,
   mapLimit,
 } from './artifacts.js';
-import { type ConnectionOptions, type ResolvedConnection, resolveConfig } from './config.js';
+import { type ConnectionOptions, type ResolvedConnection, resolveConfig, suggestLogin } from './config.js';
 import { ClientError } from './errors.js';
 import { type CallArgs, type CallInput, HttpTransport, type RetryOptions } from './http-transport.js';
 import { type ListItem, type ListRouteName, type PageQuery, requestPage } from './query/list-request.js';
@@ -146,6 +146,7 @@ export class Client {
 
   constructor(options: ClientOptions = {}) {
     const connection = options.connection ?? resolveConfig(options);
+    suggestLogin(connection);
     this.#transport = new HttpTransport({
       ...connection,
       retries: options.retries,

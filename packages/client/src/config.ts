@@ -25,3 +25,19 @@ export function resolveConfig(
 ): ResolvedConnection {
   return resolveConnection({ options, env, cwd });
 }
+
+/**
+ * When no token was found and a person is at the terminal (stdin is a TTY), says how to sign in; it never signs in
+ * by itself. Returns whether it said so.
+ */
+export function suggestLogin(
+  connection: ResolvedConnection,
+  out: { write(text: string): unknown } = process.stderr,
+  interactive: boolean = process.stdin.isTTY === true,
+): boolean {
+  if (connection.token || !interactive) return false;
+  out.write(
+    `simscope: no saved credentials for ${connection.url}; sign in with: simscope login --url ${connection.url}\n`,
+  );
+  return true;
+}

@@ -254,7 +254,7 @@ export class HttpTransport {
   #noTokenHint(): string {
     if (this.#headers.authorization) return '';
     const url = this.#base.slice(0, -API_PREFIX.length);
-    return `; no token found for ${url}: run 'simscope login --url ${url} --token TOKEN', set SIMSCOPE_TOKEN, or pass { token }`;
+    return `; no token found for ${url}: run 'simscope login --url ${url}', set SIMSCOPE_TOKEN, or pass { token }`;
   }
 
   /** The per-request time limit in ms; streams use it as the longest wait for their next chunk. */

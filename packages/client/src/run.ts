@@ -23,7 +23,7 @@ import {
 import { checkCategory } from './artifact-names.js';
 import { type ArtifactInfo, type SaveManyOptions, type SaveOptions, uploadFile } from './artifacts.js';
 import { BatchSender, type SendStats } from './batch-sender.js';
-import { type ResolvedConnection, resolveConfig } from './config.js';
+import { type ResolvedConnection, resolveConfig, suggestLogin } from './config.js';
 import { ClientError } from './errors.js';
 import { HttpTransport } from './http-transport.js';
 import { captureConsole, eventStream, type LogCaptureOptions } from './log-capture.js';
@@ -114,9 +114,10 @@ export class Run implements AsyncDisposable {
     const resolved = resolveConfig(this.#config);
     this.#connection = resolved;
     if (!resolved.token && this.#config.mode !== 'offline') {
+      suggestLogin(resolved);
       throw new ClientError(
         'unauthorized',
-        'no token: set SIMSCOPE_TOKEN, pass { token }, or start the server once so it writes ~/.config/simscope/config.toml',
+        "no token: run 'simscope login --url URL', set SIMSCOPE_TOKEN, pass { token }, or start the server once so it writes ~/.config/simscope/config.toml",
         0,
       );
     }

@@ -3,6 +3,7 @@ import { readSimvueSettings, updateTomlFile, userConfigFile } from '@simscope/co
 import type { Command } from 'commander';
 import { describeConnection, maskToken } from '../connection.js';
 import { type CliContext, clientFor, flagsOf, withConnectionOptions, withExamples } from '../context.js';
+import { deviceLogin } from '../device-login.js';
 import { UsageError } from '../errors.js';
 import { checkFormat, renderFields, toJson } from '../output.js';
 
@@ -31,26 +32,38 @@ export function registerLoginCommands(program: Command, ctx: CliContext): void {
   withExamples(
     program
       .command('login')
-      .description('check a server URL and token, and save them as the default profile of the user config')
+      .description(
+        'sign in to a server (in the browser, with a code, or with --token) and save the token as the default profile of the user config',
+      )
       .requiredOption('--url <url>', 'server URL, e.g. https://simscope.example.org')
-      .requiredOption('--token <token>', "API token; '-' reads it from stdin (keeps it out of shell history)")
+      .option(
+        '--token <token>',
+        "API token; '-' reads it from stdin (keeps it out of shell history); without it, sign in in a browser",
+      )
+      .option('--scope <scopes>', 'scopes to ask for when signing in in a browser', 'read write')
       .option('--profile <name>', 'profile name', 'default')
       .option('--workspace <name>', 'workspace to use with this profile')
       .option('--no-verify', 'save without asking the server')
       .option('--debug', 'print stack traces of errors'),
     [
+      'simscope login --url https://simscope.example.org',
       'simscope login --url http://127.0.0.1:5280 --token ssk_…',
       'simscope login --url https://simscope.example.org --token - --profile cluster < token.txt',
     ],
   ).action(async (o) => {
-    const token = o.token === '-' ? await readStdin() : o.token;
-    if (!token) throw new UsageError('--token: empty');
     let url: string;
     try {
       url = new URL(o.url).toString().replace(/\/+$/, '');
     } catch {
       throw new UsageError(`--url: not a URL: '${o.url}'`);
     }
+    const token =
+      o.token === undefined
+        ? await deviceLogin(url, o.scope, ctx.stdout)
+        : o.token === '-'
+          ? await readStdin()
+          : o.token;
+    if (!token) throw new UsageError('--token: empty');
     const file = userConfigFile(ctx.env);
     let who = '';
     if (o.verify) {

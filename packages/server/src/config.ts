@@ -3,10 +3,12 @@ import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { findProjectFile, readTomlFile, userConfigFile } from '@simscope/config';
 import { DEFAULT_HOST, DEFAULT_PORT, LIMITS, SimscopeError } from '@simscope/protocol';
+import { OIDC_FLAGS, readOidcSettings } from './oidc-settings.js';
 import { parseAllowList } from './services/address-policy.js';
 import type { SmtpConfig } from './services/email-notifier.js';
 import { DEFAULT_MAX_SCAN_POINTS } from './services/metric-service.js';
 import { parseRateLimits, type RateLimits } from './services/rate-limit.js';
+import type { OidcConfig } from './services/sign-in-config.js';
 
 /** Settings of a server process, read once at start. */
 export interface ServerConfig {
@@ -49,6 +51,8 @@ export interface ServerConfig {
   rateLimits: RateLimits;
   /** Seconds between passes of the retention rules. */
   retentionInterval: number;
+  /** Single sign-on with an OpenID Connect provider (`--oidc-*`); null: none (the default). */
+  oidc: OidcConfig | null;
 }
 
 const SMTP_TLS_MODES = ['opportunistic', 'starttls', 'implicit', 'none'] as const;
@@ -165,6 +169,7 @@ export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
       'metrics-host': { type: 'string' },
       'rate-limit': { type: 'string' },
       'retention-interval': { type: 'string' },
+      ...OIDC_FLAGS,
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -178,6 +183,8 @@ export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
                        [--webhook-allow HOST|CIDR,...]
                        [--metrics-port P] [--metrics-host H] [--rate-limit SUBJECT.KIND=N,...]
                        [--retention-interval SECONDS]
+                       [--oidc-issuer URL --oidc-client-id ID --oidc-client-secret S] [--oidc-redirect-uri URL]
+                       [--oidc-scope S] [--oidc-groups-claim C] [--oidc-workspaces GROUP=WS,...] [--oidc-name N]
                        [--smtp-host H] [--smtp-port P] [--smtp-tls ${SMTP_TLS_MODES.join('|')}] [--smtp-user U]
                        [--smtp-password P] [--smtp-from ADDRESS]\n`,
     );
@@ -267,6 +274,11 @@ export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     ),
     ...readOperations((flag, envName, key) =>
       pick(values[flag as keyof typeof values] as string | undefined, envName, key),
+    ),
+    oidc: readOidcSettings(
+      (flag) =>
+        pick(values[flag], `SIMSCOPE_${flag.toUpperCase().replaceAll('-', '_')}`, flag.replaceAll('-', '_')),
+      publicUrl?.replace(/\/+$/, '') ?? null,
     ),
   };
 }

@@ -71,6 +71,7 @@ export async function startServer(
     draining: () => draining,
     metrics,
     rateLimits: config.rateLimits,
+    signIn: { oidc: config.oidc },
   });
   await bridge?.start();
   await leases.start();

@@ -30,12 +30,18 @@ export interface ChartSeries {
   line: Line;
   /** Drawn thinner and faded under the line (the raw line behind a smoothed one). */
   faded?: boolean;
+  /** On the right y axis (a metric of another scale). */
+  right?: boolean;
+  /** Drawn faint, under the others (another line of the legend is highlighted). */
+  dim?: boolean;
 }
 
 /** The tick labels an axis shows, in order (bottom to top for y). */
 export interface AxisTicks {
   x: string[];
   y: string[];
+  /** The right y axis, when the chart has one. */
+  y2?: string[];
 }
 
 const AXIS_FONT = '12px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
@@ -82,6 +88,9 @@ export interface ChartOptions {
   yTitle?: string;
   /** Charts with the same key share the hover cursor. */
   cursorSync?: string;
+  /** A second y axis on the right, for the series marked `right`, titled `y2Title`. */
+  rightAxis?: boolean;
+  y2Title?: string;
 }
 
 /** x values as the chart shows them: timestamps in seconds (uPlot's time unit), else as they are. */
@@ -100,12 +109,14 @@ export class LineChart {
   #series: ChartSeries[] = [];
   #range: [number, number] = [0, 1];
   #yRange: [number, number] = [0, 1];
+  #y2Range: [number, number] = [0, 1];
+  #markers: readonly number[] = [];
   #grid: ColumnGrid = columnGrid(0, 1, 1, 0);
   #ignoreOutliers = false;
   #xStep = 1;
-  #yStep = 1;
-  #ticks: AxisTicks = { x: [], y: [] };
-  #splits: { x: number[]; y: number[] } = { x: [], y: [] };
+  #ySteps = { y: 1, y2: 1 };
+  #ticks: { x: string[]; y: string[]; y2: string[] } = { x: [], y: [], y2: [] };
+  #splits: { x: number[]; y: number[]; y2: number[] } = { x: [], y: [], y2: [] };
   #height: number;
 
   constructor(el: HTMLElement, width: number, options: ChartOptions) {
@@ -114,6 +125,8 @@ export class LineChart {
     const { colors, axis, log } = options;
     // A log scale must never see a range reaching 0, not even before the first data.
     this.#yRange = log ? [1, 10] : [0, 1];
+    this.#y2Range = this.#yRange;
+    const right = options.rightAxis ?? false;
     const axisStyle = {
       stroke: colors.text,
       font: AXIS_FONT,
@@ -142,20 +155,30 @@ export class LineChart {
       this.#ticks.x = labels;
       return labels;
     };
-    const ySplits = (u: uPlot, _i: number, min: number, max: number): number[] => {
-      if (log) {
-        this.#splits.y = logTicks(min, max, cssHeight(u) / 18);
-      } else {
-        this.#yStep = niceStep(max - min, cssHeight(u) / 28);
-        this.#splits.y = stepTicks(min, max, this.#yStep);
-      }
-      return this.#splits.y;
-    };
-    const yValues = (_u: uPlot, splits: number[]): string[] => {
-      const labels = log ? splits.map(formatLogTick) : formatLinearTicks(splits, this.#yStep);
-      this.#ticks.y = labels;
-      return labels;
-    };
+    const yAxis = (scale: 'y' | 'y2', title: string | undefined) => ({
+      ...axisStyle,
+      scale,
+      splits: (u: uPlot, _i: number, min: number, max: number): number[] => {
+        if (log) {
+          this.#splits[scale] = logTicks(min, max, cssHeight(u) / 18);
+        } else {
+          this.#ySteps[scale] = niceStep(max - min, cssHeight(u) / 28);
+          this.#splits[scale] = stepTicks(min, max, this.#ySteps[scale]);
+        }
+        return this.#splits[scale];
+      },
+      values: (_u: uPlot, splits: number[]): string[] => {
+        const labels = log ? splits.map(formatLogTick) : formatLinearTicks(splits, this.#ySteps[scale]);
+        this.#ticks[scale] = labels;
+        return labels;
+      },
+      // As wide as the longest label, so 100,000 and 1.234e-7 are never cut off.
+      // At least 60 px, so that the plot's width (its M4 bucket count) seldom changes with the data.
+      size: (_u: uPlot, values: string[] | null) => Math.max(60, labelWidth(values) + 18),
+      label: title,
+      labelSize: 18,
+    });
+    const y2Scale = { auto: false, distr: log ? 3 : 1, log: 10, range: () => this.#y2Range } as const;
     this.#u = new uPlot(
       {
         width,
@@ -170,19 +193,12 @@ export class LineChart {
             log: 10,
             range: () => this.#yRange,
           },
+          ...(right ? { y2: y2Scale } : {}),
         },
         axes: [
           { ...axisStyle, splits: xSplits, values: xValues, label: options.xTitle, labelSize: 18 },
-          {
-            ...axisStyle,
-            splits: ySplits,
-            values: yValues,
-            // As wide as the longest label, so 100,000 and 1.234e-7 are never cut off.
-            // At least 60 px, so that the plot's width (its M4 bucket count) seldom changes with the data.
-            size: (_u: uPlot, values: string[] | null) => Math.max(60, labelWidth(values) + 18),
-            label: options.yTitle,
-            labelSize: 18,
-          },
+          yAxis('y', options.yTitle),
+          ...(right ? [{ ...yAxis('y2', options.y2Title), side: 1, grid: { show: false } }] : []),
         ],
         cursor: {
           drag: { x: true, y: false, setScale: false },
@@ -191,7 +207,13 @@ export class LineChart {
           ...(options.cursorSync ? { sync: { key: options.cursorSync } } : {}),
         },
         // One series only to carry the y scale: the lines are drawn by `#drawLines`, not as uPlot series.
-        series: [{}, { scale: 'y', stroke: 'transparent', points: { show: false }, paths: () => null }],
+        series: [
+          {},
+          { scale: 'y', stroke: 'transparent', points: { show: false }, paths: () => null },
+          ...(right
+            ? [{ scale: 'y2', stroke: 'transparent', points: { show: false }, paths: () => null }]
+            : []),
+        ],
         hooks: {
           setSelect: [
             (u) => {
@@ -203,7 +225,14 @@ export class LineChart {
               u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
             },
           ],
-          draw: [(u) => options.onDraw?.(this.#drawLines(u), { x: this.#ticks.x, y: this.#ticks.y })],
+          draw: [
+            (u) =>
+              options.onDraw?.(this.#drawLines(u), {
+                x: this.#ticks.x,
+                y: this.#ticks.y,
+                ...(right ? { y2: this.#ticks.y2 } : {}),
+              }),
+          ],
           setCursor: [
             (u) => {
               const left = u.cursor.left;
@@ -212,10 +241,7 @@ export class LineChart {
           ],
         },
       },
-      [
-        [0, 1],
-        [this.#yRange[0], this.#yRange[1]],
-      ],
+      this.#data([0, 1]),
       el,
     );
     this.#u.over.addEventListener('dblclick', () => options.onZoom(null));
@@ -237,14 +263,51 @@ export class LineChart {
     this.#ignoreOutliers = ignoreOutliers;
     this.#range = range;
     this.#grid = this.gridFor(range, zoomed);
-    this.#yRange = this.#computeYRange();
+    this.#yRange = this.#computeYRange(false);
+    const right = this.#options.rightAxis ?? false;
+    if (right) this.#y2Range = this.#computeYRange(true);
     const u = this.#u;
     const dx = this.#displayRange();
     u.batch(() => {
-      u.setData([dx, [this.#yRange[0], this.#yRange[1]]], false);
+      u.setData(this.#data(dx), false);
       u.setScale('x', { min: dx[0], max: dx[1] });
       u.setScale('y', { min: this.#yRange[0], max: this.#yRange[1] });
+      if (right) u.setScale('y2', { min: this.#y2Range[0], max: this.#y2Range[1] });
     });
+  }
+
+  /** Thin vertical markers at these x (API units), drawn under the lines; the chart draws again. */
+  setMarkers(xs: readonly number[]): void {
+    this.#markers = xs;
+    this.#u.redraw(false);
+  }
+
+  /** Where an x (API units) sits across the chart's holder, in CSS pixels. */
+  cssLeft(x: number): number {
+    const u = this.#u;
+    return u.bbox.left / uPlot.pxRatio + u.valToPos(displayX(this.#options.axis, x), 'x');
+  }
+
+  /** How many API x units one CSS pixel of the plot spans. */
+  get unitsPerPixel(): number {
+    return (this.#range[1] - this.#range[0]) / Math.max(1, cssWidth(this.#u));
+  }
+
+  #data(dx: [number, number]): uPlot.AlignedData {
+    const y: [number, number][] = [this.#yRange];
+    if (this.#options.rightAxis) y.push(this.#y2Range);
+    return [dx, ...y.map((r) => [r[0], r[1]])];
+  }
+
+  /** The markers' pixel columns in view (canvas pixels). */
+  #markerColumns(u: uPlot): number[] {
+    const axis = this.#options.axis;
+    const [a, b] = this.#range;
+    const out: number[] = [];
+    for (const x of this.#markers) {
+      if (x >= a && x <= b) out.push(Math.round(u.valToPos(displayX(axis, x), 'x', true)));
+    }
+    return out;
   }
 
   /**
@@ -267,10 +330,21 @@ export class LineChart {
     ctx.lineWidth = lineWidth;
     ctx.lineJoin = 'bevel';
     ctx.lineCap = 'butt';
+    if (this.#markers.length > 0) {
+      const marks = new Path2D();
+      for (const px of this.#markerColumns(u)) {
+        marks.moveTo(px, top);
+        marks.lineTo(px, top + height);
+      }
+      ctx.globalAlpha = 0.45;
+      ctx.strokeStyle = this.#options.colors.text;
+      ctx.stroke(marks);
+    }
     for (const s of this.#series) {
       const path = new Path2D();
-      segments += traceColumns(path, s.line, this.#grid, x0, (y) => this.#yPixel(y), this.#options.log);
-      ctx.globalAlpha = s.faded ? 0.35 : 1;
+      const yPixel = (y: number) => this.#yPixel(y, s.right ?? false);
+      segments += traceColumns(path, s.line, this.#grid, x0, yPixel, this.#options.log);
+      ctx.globalAlpha = s.dim ? 0.15 : s.faded ? 0.35 : 1;
       ctx.strokeStyle = s.color;
       ctx.stroke(path);
     }
@@ -327,6 +401,13 @@ export class LineChart {
         `<text transform="translate(12 ${css(top + height / 2)}) rotate(-90)" text-anchor="middle" font-weight="bold" fill="${escapeXml(text)}">${escapeXml(this.#options.yTitle)}</text>`,
       );
     }
+    if (this.#options.rightAxis) out.push(...this.#svgRightAxis(css));
+    const marks = this.#markerColumns(u).map((px) => `M${css(px)} ${css(top)}V${css(top + height)}`);
+    if (marks.length > 0) {
+      out.push(
+        `<path class="markers" d="${marks.join('')}" fill="none" stroke="${escapeXml(text)}" stroke-width="1" opacity="0.45"/>`,
+      );
+    }
     const x0 = Math.round(left);
     for (const series of this.#series) {
       const d: string[] = [];
@@ -334,13 +415,37 @@ export class LineChart {
         moveTo: (x: number, y: number) => d.push(`M${css(x)} ${css(y)}`),
         lineTo: (x: number, y: number) => d.push(`L${css(x)} ${css(y)}`),
       };
-      traceColumns(path, series.line, this.#grid, x0, (y) => this.#yPixel(y), this.#options.log);
+      const yPixel = (y: number) => this.#yPixel(y, series.right ?? false);
+      traceColumns(path, series.line, this.#grid, x0, yPixel, this.#options.log);
+      const opacity = series.dim ? 0.15 : series.faded ? 0.35 : 1;
       out.push(
-        `<path d="${d.join('')}" fill="none" stroke="${escapeXml(series.color)}" stroke-width="1"${series.faded ? ' opacity="0.35"' : ''}/>`,
+        `<path d="${d.join('')}" fill="none" stroke="${escapeXml(series.color)}" stroke-width="1"${opacity < 1 ? ` opacity="${opacity}"` : ''}/>`,
       );
     }
     out.push('</svg>');
     return out.join('\n');
+  }
+
+  /** The right y axis's tick labels and title, as SVG elements. */
+  #svgRightAxis(css: (v: number) => number): string[] {
+    const u = this.#u;
+    const { left, top, width, height } = u.bbox;
+    const fill = escapeXml(this.#options.colors.text);
+    const out = this.#splits.y2.flatMap((v, k) => {
+      const label = this.#ticks.y2[k];
+      const y = css(u.valToPos(v, 'y2', true));
+      return label
+        ? [
+            `<text x="${css(left + width) + 6}" y="${y + 4}" text-anchor="start" fill="${fill}">${escapeXml(label)}</text>`,
+          ]
+        : [];
+    });
+    if (this.#options.y2Title) {
+      out.push(
+        `<text transform="translate(${u.width - 6} ${css(top + height / 2)}) rotate(90)" text-anchor="middle" font-weight="bold" fill="${fill}">${escapeXml(this.#options.y2Title)}</text>`,
+      );
+    }
+    return out;
   }
 
   /** The chart's canvas as a PNG (at once, so that a click's download is still the click's). */
@@ -373,9 +478,9 @@ export class LineChart {
     return this.#options.axis === 'timestamp' ? display * 1e6 : display;
   }
 
-  #yPixel(y: number): number {
+  #yPixel(y: number, right: boolean): number {
     if (this.#options.log && !(y > 0)) return Number.NaN;
-    return this.#u.valToPos(y, 'y', true);
+    return this.#u.valToPos(y, right ? 'y2' : 'y', true);
   }
 
   #zoomTo(a: number, b: number): void {
@@ -383,11 +488,15 @@ export class LineChart {
     this.#options.onZoom([a, b]);
   }
 
-  #computeYRange(): [number, number] {
+  /** The y range of the left or right axis's lines (on a chart without a right axis, all lines are left). */
+  #computeYRange(right: boolean): [number, number] {
     const log = this.#options.log;
     let lo = Infinity;
     let hi = -Infinity;
-    const lines = this.#series.filter((s) => !s.faded).map((s) => s.line);
+    const two = this.#options.rightAxis ?? false;
+    const lines = this.#series
+      .filter((s) => !s.faded && (!two || (s.right ?? false) === right))
+      .map((s) => s.line);
     const clipped = this.#ignoreOutliers
       ? quantileExtent(lines, this.#range[0], this.#range[1], log, 0.01)
       : null;

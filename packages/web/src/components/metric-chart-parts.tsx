@@ -1,8 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import type { Api, Downsampled } from '../api.js';
 import { type Line, lineFromBuckets } from '../chart/columns.js';
-import { type AxisTicks, displayX, LineChart, nearest, type XAxis, zoomRange } from '../chart/line-chart.js';
-import { formatNumber, formatTime } from '../format.js';
+import { type AxisTicks, LineChart, type XAxis, zoomRange } from '../chart/line-chart.js';
 import { chartColors, useSession } from '../session.js';
 import type { ChartRun, ChartSettings } from './metric-chart.js';
 
@@ -13,12 +12,6 @@ export interface LoadedLines {
   zoomed: boolean;
   points: number;
   every: boolean;
-}
-
-function formatX(axis: XAxis, x: number): string {
-  if (axis === 'timestamp') return formatTime(x);
-  if (axis === 'time') return `${formatNumber(+x.toPrecision(6))} s`;
-  return formatNumber(Math.round(x));
 }
 
 function csvCell(s: string): string {
@@ -36,73 +29,85 @@ function download(name: string, blob: Blob): void {
 }
 
 function sameTicks(a: AxisTicks, b: AxisTicks): boolean {
-  return a.x.join('|') === b.x.join('|') && a.y.join('|') === b.y.join('|');
+  return (
+    a.x.join('|') === b.x.join('|') &&
+    a.y.join('|') === b.y.join('|') &&
+    (a.y2 ?? []).join('|') === (b.y2 ?? []).join('|')
+  );
 }
 
 /**
- * The lines of `runs` for the range in view: as many M4 buckets as the plot has pixel columns (over `zoom`, or
- * over all of the runs' range), or every point when `settings.every` (kept in `everyCache` by run and axis).
+ * The lines of `runs` for each of `metrics` (metric by metric, a line a run) for the range in view: as many M4
+ * buckets as the plot has pixel columns (over `zoom`, or over all of the lines' range, on one grid), or every
+ * point when `settings.every` (kept in `everyCache` by run, metric and axis).
  */
 export async function loadLines(
   api: Api,
   chart: LineChart,
   runs: ChartRun[],
-  metric: string,
+  metrics: readonly string[],
   settings: ChartSettings,
   zoom: [number, number] | null,
   everyCache: Map<string, Line>,
   signal: AbortSignal,
 ): Promise<LoadedLines> {
   const { axis } = settings;
+  const ids = runs.map((r) => r.id);
   // One request for all the runs; a run without this metric draws nothing rather than failing the chart.
-  const get = (ids: string[], q: { from: number; to: number; buckets: number } | { buckets: number }) =>
-    api.downsampleRuns(ids, metric, axis, q, signal);
-  let buckets: (Downsampled | null)[];
+  const get = (
+    metric: string,
+    part: string[],
+    q: { from: number; to: number; buckets: number } | { buckets: number },
+  ) => api.downsampleRuns(part, metric, axis, q, signal);
+  let buckets: (Downsampled | null)[][];
   let range: [number, number];
   const zoomed = zoom !== null;
   if (zoom) {
     const grid = chart.gridFor(zoom, true);
-    buckets = await get(
-      runs.map((r) => r.id),
-      { from: grid.from, to: grid.to, buckets: grid.n },
+    buckets = await Promise.all(
+      metrics.map((m) => get(m, ids, { from: grid.from, to: grid.to, buckets: grid.n })),
     );
     range = zoom;
   } else {
-    buckets = await get(
-      runs.map((r) => r.id),
-      { buckets: chart.plotWidth },
-    );
-    const found = buckets.filter((b): b is Downsampled => b !== null);
+    buckets = await Promise.all(metrics.map((m) => get(m, ids, { buckets: chart.plotWidth })));
+    const found = buckets.flat().filter((b): b is Downsampled => b !== null);
     range =
       found.length > 0
         ? [Math.min(...found.map((b) => b.from)), Math.max(...found.map((b) => b.to))]
         : [0, 1];
     const grid = chart.gridFor(range, false);
-    const off = buckets.flatMap((b, i) => (b && (b.from !== grid.from || b.to !== grid.to) ? [i] : []));
-    if (off.length > 0) {
-      // Runs answered in more than one request may sit on different grids: ask again on the common one.
-      const again = await get(
-        off.map((i) => runs[i]!.id),
-        { from: grid.from, to: grid.to, buckets: grid.n },
-      );
-      off.forEach((i, k) => {
-        buckets[i] = again[k]!;
-      });
-    }
+    const q = { from: grid.from, to: grid.to, buckets: grid.n };
+    await Promise.all(
+      metrics.map(async (m, k) => {
+        const of = buckets[k] ?? [];
+        const off = of.flatMap((b, i) => (b && (b.from !== grid.from || b.to !== grid.to) ? [i] : []));
+        if (off.length === 0) return;
+        // Lines answered in more than one request may sit on different grids: ask again on the common one.
+        const again = await get(
+          m,
+          off.map((i) => ids[i] ?? ''),
+          q,
+        );
+        off.forEach((i, n) => {
+          of[i] = again[n] ?? null;
+        });
+      }),
+    );
   }
-  let lines = buckets.map((b) =>
-    b ? lineFromBuckets(b) : { x: new Float64Array(0), y: new Float64Array(0) },
-  );
+  const flat = buckets.flat();
+  let lines = flat.map((b) => (b ? lineFromBuckets(b) : { x: new Float64Array(0), y: new Float64Array(0) }));
   let points = 0;
-  for (const b of buckets) if (b) for (let i = 0; i < b.count.length; i++) points += b.count[i]!;
+  for (const b of flat) if (b) for (let i = 0; i < b.count.length; i++) points += b.count[i] ?? 0;
   if (settings.every) {
+    const pairs = metrics.flatMap((metric) => runs.map((r) => ({ metric, run: r.id })));
     lines = await Promise.all(
-      runs.map(async (r, i) => {
-        if (buckets[i] === null) return lines[i]!;
-        const key = `${r.id}\n${axis}`;
+      pairs.map(async ({ metric, run }, i) => {
+        const drawn = lines[i] ?? { x: new Float64Array(0), y: new Float64Array(0) };
+        if (flat[i] === null) return drawn;
+        const key = `${run}\n${metric}\n${axis}`;
         let line = everyCache.get(key);
         if (!line) {
-          line = await api.series(r.id, metric, axis, signal);
+          line = await api.series(run, metric, axis, signal);
           everyCache.set(key, line);
         }
         return line;
@@ -112,64 +117,34 @@ export async function loadLines(
   return { lines, range, zoomed, points, every: settings.every };
 }
 
-/** The run names and values under a chart: at the cursor, else the last value of each line. */
-export function ChartLegend(props: {
-  runs: ChartRun[];
-  lines: Line[] | undefined;
-  colors: string[];
-  axis: XAxis;
-  cursor: number | null;
-}) {
-  const { runs, cursor } = props;
-  const legend = runs.map((r, i) => {
-    const line = props.lines?.[i];
-    let value = '';
-    if (line && cursor !== null) {
-      const k = nearest(line, cursor);
-      if (k >= 0) value = formatNumber(line.y[k]!);
-    } else if (line && line.y.length > 0) {
-      value = formatNumber(line.y[line.y.length - 1]!);
-    }
-    return { label: r.label, color: props.colors[i]!, value };
-  });
-  return (
-    <figcaption className="legend">
-      {cursor !== null ? (
-        <span>
-          {props.axis} {formatX(props.axis, displayX('step', cursor))}
-        </span>
-      ) : null}
-      {legend.slice(0, 40).map((l, i) => (
-        <span key={runs[i]!.id}>
-          <span className="swatch" style={{ background: l.color }} />
-          {l.label} {l.value}
-        </span>
-      ))}
-      {legend.length > 40 ? <span className="muted">and {legend.length - 40} more</span> : null}
-    </figcaption>
-  );
-}
-
-/** A chart's lines as CSV (`run,<axis>,<metric>`): every point (`all`) or those in `range`. */
+/**
+ * A chart's lines as CSV: `run,<axis>,<metric>` for one metric, `run,metric,<axis>,value` for several; every
+ * point (`all`) or those in `range`.
+ */
 export async function exportCsv(
   api: Api,
   runs: ChartRun[],
-  metric: string,
+  metrics: readonly string[],
   axis: XAxis,
   shown: { lines: Line[]; range: [number, number] | null; all: boolean },
 ): Promise<void> {
   const { all, range } = shown;
-  const lines = all ? await Promise.all(runs.map((r) => api.series(r.id, metric, axis))) : shown.lines;
-  const rows = [['run', axis, metric].map(csvCell).join(',')];
+  const pairs = metrics.flatMap((metric) => runs.map((r) => ({ metric, run: r })));
+  const lines = all ? await Promise.all(pairs.map((p) => api.series(p.run.id, p.metric, axis))) : shown.lines;
+  const one = metrics.length === 1;
+  const header = one ? ['run', axis, metrics[0] ?? ''] : ['run', 'metric', axis, 'value'];
+  const rows = [header.map(csvCell).join(',')];
   lines.forEach((line, i) => {
-    const run = csvCell(runs[i]?.label ?? '');
+    const pair = pairs[i];
+    const run = csvCell(pair?.run.label ?? '');
+    const lead = one ? run : `${run},${csvCell(pair?.metric ?? '')}`;
     const [a, b] = all || !range ? [-Infinity, Infinity] : range;
     for (let k = 0; k < line.x.length; k++) {
-      const x = line.x[k]!;
-      if (x >= a && x <= b) rows.push(`${run},${x},${line.y[k]}`);
+      const x = line.x[k] ?? Number.NaN;
+      if (x >= a && x <= b) rows.push(`${lead},${x},${line.y[k]}`);
     }
   });
-  const file = metric.replace(/[^\w.-]+/g, '_');
+  const file = (metrics[0] ?? 'chart').replace(/[^\w.-]+/g, '_');
   download(`${file}${all ? '' : '-shown'}.csv`, new Blob([`${rows.join('\n')}\n`], { type: 'text/csv' }));
 }
 
@@ -283,19 +258,21 @@ const AXIS_TITLES: Record<XAxis, string> = {
 const HEIGHT = 260;
 
 /**
- * The line chart in `holder`: made again when the axis, scale, theme or metric changes, sized to the holder and
+ * The line chart in `holder`: made again when the axis, scale, theme or axis titles change (a right axis when
+ * `y2Title` is given), sized to the holder and
  * to full screen when `figure` is. It says its plot width, cursor, drawn segments and ticks, and sets
  * `drawnKey` to `pending` (what the last drawing showed: `seq:source:view`, for tests and benchmarks to wait on).
  */
 export function useLineChart(options: {
   axis: XAxis;
   log: boolean;
-  metric: string;
+  yTitle: string;
+  y2Title: string | null;
   cursorSync: { current: string };
   setZoom: (range: [number, number] | null) => void;
   onDrawn: () => void;
 }) {
-  const { axis, log, metric, cursorSync: runIdsRef, setZoom, onDrawn } = options;
+  const { axis, log, yTitle, y2Title, cursorSync: runIdsRef, setZoom, onDrawn } = options;
   const { theme } = useSession();
   const holder = useRef<HTMLDivElement>(null);
   const figure = useRef<HTMLElement>(null);
@@ -318,7 +295,8 @@ export function useLineChart(options: {
       height: HEIGHT,
       colors,
       xTitle: AXIS_TITLES[axis],
-      yTitle: metric,
+      yTitle,
+      ...(y2Title !== null ? { rightAxis: true, y2Title } : {}),
       cursorSync: runIdsRef.current,
       onZoom: (range) => setZoom(range),
       onCursor: setCursor,
@@ -327,7 +305,9 @@ export function useLineChart(options: {
         const plot = chartRef.current?.plotWidth;
         if (plot !== undefined) setWidth(plot);
         setDrawn(segments);
-        setTicks((old) => (sameTicks(old, shown) ? old : { x: [...shown.x], y: [...shown.y] }));
+        setTicks((old) =>
+          sameTicks(old, shown) ? old : { x: [...shown.x], y: [...shown.y], y2: [...(shown.y2 ?? [])] },
+        );
         setDrawnKey(pending.current);
         onDrawn();
       },
@@ -353,6 +333,6 @@ export function useLineChart(options: {
       chart.destroy();
       chartRef.current = null;
     };
-  }, [axis, log, theme, metric]);
+  }, [axis, log, theme, yTitle, y2Title]);
   return { holder, figure, chartRef, pending, width, full, cursor, drawn, ticks, drawnKey };
 }

@@ -9,17 +9,14 @@ import {
   useRef,
   useState,
 } from 'react';
-import { countNonPositive, type Line, type SmoothingKind, smoothLine } from '../chart/columns.js';
-import { type ChartSeries, type LineChart, panRange, type XAxis, zoomRange } from '../chart/line-chart.js';
-import { chartColors, seriesColor, useSession } from '../session.js';
-import {
-  ChartButtons,
-  ChartLegend,
-  exportCsv,
-  type LoadedLines,
-  loadLines,
-  useLineChart,
-} from './metric-chart-parts.js';
+import { countNonPositive, type Line, type SmoothingKind } from '../chart/columns.js';
+import { type Marker, markerNear } from '../chart/event-markers.js';
+import { type LineChart, panRange, type XAxis, zoomRange } from '../chart/line-chart.js';
+import { chartColors, useSession } from '../session.js';
+import { ChartLegend, useLegendSeries } from './chart-legend.js';
+import { type ChartEvents, useChartMarkers } from './chart-markers.js';
+import { ChartMetricPicker, type ChartOverlay, EventTip, MarkerNote } from './chart-metric-picker.js';
+import { ChartButtons, exportCsv, type LoadedLines, loadLines, useLineChart } from './metric-chart-parts.js';
 
 export interface ChartRun {
   id: string;
@@ -43,8 +40,29 @@ interface Loaded extends LoadedLines {
   seq: number;
 }
 
+const NO_OVERLAYS: readonly ChartOverlay[] = [];
+
+interface MetricChartProps {
+  metric: string;
+  runs: ChartRun[];
+  settings: ChartSettings;
+  liveTick?: number;
+  title?: string;
+  /** A zoom shared with other charts (with `onZoomChange`); without, the chart keeps its own. */
+  zoom?: [number, number] | null;
+  onZoomChange?(range: [number, number] | null): void;
+  /** More metrics drawn on this chart, each on the left y axis or a right one. */
+  extra?: readonly ChartOverlay[];
+  /** With it, the chart offers the `available` metrics to add. */
+  onExtraChange?(extra: ChartOverlay[]): void;
+  available?: readonly string[];
+  /** The run's events to draw as markers on the x axis (null: none). */
+  events?: ChartEvents | null;
+}
+
 /**
- * One metric of one or more runs on one chart. It asks the server for as many M4 buckets as the plot has pixel
+ * One metric (and any `extra` ones) of one or more runs on one chart, with the run's events as markers when
+ * `events` is given. It asks the server for as many M4 buckets as the plot has pixel
  * columns over the x range in view, and again for the new range after each zoom, so any length of series
  * draws from a few thousand points and looks as it would from all of them.
  */
@@ -56,16 +74,11 @@ export function MetricChart({
   title,
   zoom: sharedZoom,
   onZoomChange,
-}: {
-  metric: string;
-  runs: ChartRun[];
-  settings: ChartSettings;
-  liveTick?: number;
-  title?: string;
-  /** A zoom shared with other charts (with `onZoomChange`); without, the chart keeps its own. */
-  zoom?: [number, number] | null;
-  onZoomChange?(range: [number, number] | null): void;
-}) {
+  extra = NO_OVERLAYS,
+  onExtraChange,
+  available = [],
+  events = null,
+}: MetricChartProps) {
   const { api, theme } = useSession();
   const { zoom, setZoom, setOwnZoom } = useZoom(sharedZoom, onZoomChange);
   const [state, setState] = useState<'loading' | 'drawn' | 'error'>('loading');
@@ -79,11 +92,13 @@ export function MetricChart({
   const runIdsRef = useRef(runIds);
   runIdsRef.current = runIds;
   const palette = useMemo(() => chartColors().series, [theme]);
+  const { metrics, names, yTitle, y2Title } = useChartMetrics(metric, extra);
 
   const { holder, figure, chartRef, pending, width, full, cursor, drawn, ticks, drawnKey } = useLineChart({
     axis: settings.axis,
     log,
-    metric,
+    yTitle,
+    y2Title,
     cursorSync: runIdsRef,
     setZoom,
     onDrawn: () => setState('drawn'),
@@ -92,7 +107,7 @@ export function MetricChart({
   const loaded = useChartData({
     chartRef,
     runs,
-    metric,
+    metrics: names,
     settings,
     zoom,
     width,
@@ -103,10 +118,8 @@ export function MetricChart({
     setError,
   });
 
-  const series: ChartSeries[] = useMemo(
-    () => (loaded ? seriesOf(loaded.lines, runs, palette, settings) : []),
-    [loaded, palette, runs, settings.smoothing, settings.smoothingKind],
-  );
+  const legend = useLegendSeries(loaded?.lines ?? null, runs, metrics, palette, settings);
+  const { series } = legend;
 
   useEffect(() => {
     const chart = chartRef.current;
@@ -114,25 +127,17 @@ export function MetricChart({
     pending.current = `${loaded.seq}:${loaded.every ? 'every' : 'buckets'}:${loaded.zoomed ? 'zoomed' : 'all'}`;
     chart.draw(series, loaded.range, loaded.zoomed, settings.ignoreOutliers ?? false);
   }, [series, loaded, settings.ignoreOutliers]);
-  // A log axis cannot show values at or below 0: they are left out, and the chart says so.
-  const hidden = useMemo(() => (log && loaded ? countNonPositive(loaded.lines) : 0), [log, loaded]);
-  const total = loaded ? loaded.lines.reduce((a, l) => a + l.y.length, 0) : 0;
 
+  const placed = useChartMarkers({ api, events, metric, axis: settings.axis, loaded, liveTick, chartRef });
+  // A log axis cannot show values at or below 0: they are left out, and the chart says so.
+  const nonPositive = useMemo(() => (log && loaded ? countNonPositive(loaded.lines) : 0), [log, loaded]);
+  const count = (of: 'x' | 'y') => (loaded ? loaded.lines.reduce((a, l) => a + l[of].length, 0) : 0);
   const range = loaded?.range ?? null;
-  const keys = useCallback(
-    (e: KeyboardEvent<HTMLDivElement>) => {
-      const next = range ? zoomOfKey(e.key, range) : undefined;
-      if (next === undefined) return;
-      e.preventDefault();
-      setZoom(next);
-    },
-    [range, setZoom],
-  );
 
   const label = title ?? metric;
   const file = metric.replace(/[^\w.-]+/g, '_');
   const csv = (all: boolean) =>
-    exportCsv(api, runs, metric, settings.axis, { lines: loaded?.lines ?? [], range, all });
+    exportCsv(api, runs, names, settings.axis, { lines: loaded?.lines ?? [], range, all });
   const points = loaded?.points ?? 0;
 
   return (
@@ -145,27 +150,26 @@ export function MetricChart({
       data-segments={drawn}
       data-zoomed={loaded?.zoomed ? 'true' : 'false'}
       data-drawn={drawnKey}
-      data-line-points={loaded ? loaded.lines.reduce((a, l) => a + l.x.length, 0) : 0}
+      data-line-points={count('x')}
       data-range={range ? `${range[0]},${range[1]}` : ''}
       data-log={log ? 'true' : 'false'}
       data-x-ticks={ticks.x.join('|')}
       data-y-ticks={ticks.y.join('|')}
+      data-y2-ticks={(ticks.y2 ?? []).join('|')}
+      data-markers={placed ? placed.markers.length : 0}
       style={{ margin: 0 }}
     >
       <header>
         <h3>{label}</h3>
-        <ChartStatus loaded={loaded} failed={state === 'error'} hidden={hidden} total={total} />
+        <ChartStatus loaded={loaded} failed={state === 'error'} hidden={nonPositive} total={count('y')} />
+        {events ? <MarkerNote placed={placed} metric={metric} /> : null}
         <ChartButtons
           label={label}
           file={file}
           chart={() => chartRef.current}
           onCsv={(all) => void (all ? csv(true).catch((e: Error) => setError(e.message)) : csv(false))}
           full={full}
-          onFull={() =>
-            void (document.fullscreenElement
-              ? document.exitFullscreen()
-              : figure.current?.requestFullscreen().catch((e: Error) => setError(e.message)))
-          }
+          onFull={() => toggleFullScreen(figure.current, setError)}
           log={log}
           onLog={() => setOwnLog(!log)}
           range={range}
@@ -173,29 +177,96 @@ export function MetricChart({
           setZoom={setZoom}
         />
       </header>
+      {onExtraChange ? (
+        <ChartMetricPicker
+          label={label}
+          metric={metric}
+          extra={extra}
+          available={available}
+          onChange={onExtraChange}
+        />
+      ) : null}
       {error ? (
         <p className="error" role="alert">
           {error}
         </p>
       ) : null}
-      <div
-        className="plot"
-        ref={holder}
-        // biome-ignore lint/a11y/noNoninteractiveTabindex: the plot takes keys to zoom and pan
-        tabIndex={0}
-        role="img"
-        aria-label={`Chart of ${label} by ${settings.axis}. Drag to zoom; keys: + and − zoom, arrows pan, 0 shows all.`}
-        onKeyDown={keys}
+      <ChartPlot
+        holder={holder}
+        chart={chartRef.current}
+        label={`Chart of ${label} by ${settings.axis}`}
+        range={range}
+        setZoom={setZoom}
+        markers={placed?.markers ?? null}
+        cursor={cursor}
       />
       <ChartLegend
-        runs={runs}
+        entries={legend.entries}
         lines={loaded?.lines}
-        colors={runs.map((_, i) => seriesColor(palette, i))}
         axis={settings.axis}
         cursor={cursor}
+        hidden={legend.hidden}
+        onHover={legend.setHover}
+        onToggle={legend.toggle}
       />
     </figure>
   );
+}
+
+function toggleFullScreen(el: HTMLElement | null, onError: (message: string) => void): void {
+  if (document.fullscreenElement) void document.exitFullscreen();
+  else el?.requestFullscreen().catch((e: Error) => onError(e.message));
+}
+
+/** The plot (keys zoom and pan it) and the event under the pointer. */
+function ChartPlot(props: {
+  holder: RefObject<HTMLDivElement | null>;
+  chart: LineChart | null;
+  label: string;
+  range: [number, number] | null;
+  setZoom(range: [number, number] | null): void;
+  markers: readonly Marker[] | null;
+  cursor: number | null;
+}) {
+  const { chart, range, setZoom, markers, cursor } = props;
+  const keys = useCallback(
+    (e: KeyboardEvent<HTMLDivElement>) => {
+      const next = range ? zoomOfKey(e.key, range) : undefined;
+      if (next === undefined) return;
+      e.preventDefault();
+      setZoom(next);
+    },
+    [range, setZoom],
+  );
+  const near =
+    markers && cursor !== null && chart ? markerNear(markers, cursor, 4 * chart.unitsPerPixel) : null;
+  return (
+    <div style={{ position: 'relative' }}>
+      <div
+        className="plot"
+        ref={props.holder}
+        // biome-ignore lint/a11y/noNoninteractiveTabindex: the plot takes keys to zoom and pan
+        tabIndex={0}
+        role="img"
+        aria-label={`${props.label}. Drag to zoom; keys: + and − zoom, arrows pan, 0 shows all.`}
+        onKeyDown={keys}
+      />
+      {near && chart ? <EventTip at={chart.cssLeft(near.x) + 8} event={near.event} /> : null}
+    </div>
+  );
+}
+
+/** The chart's metrics (its own first), their names, and the titles of the left and right y axes. */
+function useChartMetrics(metric: string, extra: readonly ChartOverlay[]) {
+  const extraKey = extra.map((e) => `${e.metric}\t${e.right}`).join('\n');
+  const metrics = useMemo(() => [{ metric, right: false }, ...extra], [metric, extraKey]);
+  const names = useMemo(() => metrics.map((m) => m.metric), [metrics]);
+  const title = (right: boolean) =>
+    metrics
+      .filter((m) => m.right === right)
+      .map((m) => m.metric)
+      .join(', ');
+  return { metrics, names, yTitle: title(false), y2Title: title(true) || null };
 }
 
 /** The zoom a key asks for: + and − zoom, arrows pan, 0 and Escape show all; undefined for any other key. */
@@ -206,31 +277,6 @@ function zoomOfKey(key: string, range: [number, number]): [number, number] | nul
   if (key === 'ArrowRight') return panRange(range, 0.2);
   if (key === '0' || key === 'Escape') return null;
   return undefined;
-}
-
-/** A line a run, and with smoothing the raw line faded under the smoothed one. */
-function seriesOf(
-  lines: Line[],
-  runs: ChartRun[],
-  palette: string[],
-  settings: ChartSettings,
-): ChartSeries[] {
-  const out: ChartSeries[] = [];
-  lines.forEach((line, i) => {
-    const color = seriesColor(palette, i);
-    const label = runs[i]?.label ?? String(i);
-    if (settings.smoothing > 0) {
-      out.push({ label, color, line, faded: true });
-      out.push({
-        label,
-        color,
-        line: smoothLine(line, settings.smoothingKind ?? 'ema', settings.smoothing),
-      });
-    } else {
-      out.push({ label, color, line });
-    }
-  });
-  return out;
 }
 
 /** The chart's zoom: shared with other charts (`zoom` with `onZoomChange`), or its own. */
@@ -276,7 +322,7 @@ function ChartStatus(props: { loaded: LoadedLines | null; failed: boolean; hidde
 function useChartData(args: {
   chartRef: RefObject<LineChart | null>;
   runs: ChartRun[];
-  metric: string;
+  metrics: readonly string[];
   settings: ChartSettings;
   zoom: [number, number] | null;
   width: number;
@@ -286,8 +332,12 @@ function useChartData(args: {
   setState: Dispatch<SetStateAction<'loading' | 'drawn' | 'error'>>;
   setError: (message: string) => void;
 }): Loaded | null {
-  const { chartRef, runs, metric, settings, zoom, width, liveTick, log, setOwnZoom, setState, setError } =
+  const { chartRef, runs, metrics, settings, zoom, width, liveTick, log, setOwnZoom, setState, setError } =
     args;
+  // Data depends on the metrics' names only (not the axis they are drawn against).
+  const metric = metrics.join('\n');
+  const metricsRef = useRef(metrics);
+  metricsRef.current = metrics;
   const { api, theme } = useSession();
   const [loaded, setLoaded] = useState<Loaded | null>(null);
   const seq = useRef(0);
@@ -313,7 +363,7 @@ function useChartData(args: {
     if (!chart || width === 0 || runs.length === 0) return;
     const abort = new AbortController();
     setState((s) => (s === 'drawn' ? s : 'loading'));
-    loadLines(api, chart, runs, metric, settings, zoom, everyCache.current, abort.signal)
+    loadLines(api, chart, runs, metricsRef.current, settings, zoom, everyCache.current, abort.signal)
       .then((got) => {
         if (!abort.signal.aborted) setLoaded({ ...got, seq: ++seq.current });
       })

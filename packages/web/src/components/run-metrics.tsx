@@ -1,11 +1,20 @@
 import type { RunView, SeriesView } from '@simscope/protocol';
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { SmoothingKind } from '../chart/columns.js';
 import type { XAxis } from '../chart/line-chart.js';
 import { href, navigate } from '../router.js';
 import { useSession } from '../session.js';
+import type { ChartEvents } from './chart-markers.js';
+import type { ChartOverlay } from './chart-metric-picker.js';
 import { ChartSettingsControls } from './chart-settings-controls.js';
 import { type ChartSettings, MetricChart } from './metric-chart.js';
+import {
+  type Overlays,
+  overlaysFromQuery,
+  overlaysToQuery,
+  useHasEvents,
+  useSettled,
+} from './run-chart-state.js';
 
 const AXES: XAxis[] = ['step', 'time', 'timestamp'];
 const KINDS: SmoothingKind[] = ['ema', 'time-ema', 'mean', 'gauss'];
@@ -33,10 +42,18 @@ function chartStateFromQuery(q: URLSearchParams): {
   };
 }
 
+/** What the metrics tab keeps in the address besides the chart settings and zoom. */
+interface TabState {
+  search: string;
+  overlays: Overlays;
+  markers: boolean;
+  eventFilter: string;
+}
+
 function chartQuery(
   settings: ChartSettings,
   zoom: [number, number] | null,
-  search: string,
+  tab: TabState,
 ): Record<string, string | null> {
   return {
     axis: settings.axis === 'step' ? null : settings.axis,
@@ -47,13 +64,19 @@ function chartQuery(
     outliers: settings.ignoreOutliers ? '1' : null,
     every: settings.every ? '1' : null,
     zoom: zoom ? `${zoom[0]},${zoom[1]}` : null,
-    metrics: search || null,
+    metrics: tab.search || null,
+    with: overlaysToQuery(tab.overlays),
+    events: tab.markers ? null : '0',
+    eventq: tab.eventFilter || null,
   };
 }
 
+const NONE: readonly ChartOverlay[] = [];
+
 /**
  * A run's metrics, one chart each: one set of settings and one zoom for all of them (the hover cursor follows
- * across them too), kept in the address so that a view can be shared by its link.
+ * across them too), metrics added to a chart, and the run's events as markers (`events=0` hides them, `eventq`
+ * filters them), kept in the address so that a view can be shared by its link.
  */
 export function RunMetrics({ run, tick }: { run: RunView; tick: number }) {
   const { api } = useSession();
@@ -63,6 +86,11 @@ export function RunMetrics({ run, tick }: { run: RunView; tick: number }) {
   const [search, setSearch] = useState(initial.get('metrics') ?? '');
   const [settings, setSettings] = useState<ChartSettings>(() => chartStateFromQuery(initial).settings);
   const [zoom, setZoom] = useState<[number, number] | null>(() => chartStateFromQuery(initial).zoom);
+  const [overlays, setOverlays] = useState<Overlays>(() => overlaysFromQuery(initial.get('with')));
+  const [markers, setMarkers] = useState(initial.get('events') !== '0');
+  const [eventFilter, setEventFilter] = useState(initial.get('eventq') ?? '');
+  const settledFilter = useSettled(eventFilter, 250);
+  const hasEvents = useHasEvents(api, run.id, tick);
   const firstAxis = useRef(settings.axis);
 
   useEffect(() => {
@@ -82,14 +110,28 @@ export function RunMetrics({ run, tick }: { run: RunView; tick: number }) {
 
   useEffect(() => {
     const q = new URLSearchParams(window.location.search);
-    const next = { ...Object.fromEntries(q), ...chartQuery(settings, zoom, search) };
+    const tab = { search, overlays, markers, eventFilter: settledFilter };
+    const next = { ...Object.fromEntries(q), ...chartQuery(settings, zoom, tab) };
     const to = href(window.location.pathname, next);
     if (to !== `${window.location.pathname}${window.location.search}`) navigate(to, true);
-  }, [settings, zoom, search]);
+  }, [settings, zoom, search, overlays, markers, settledFilter]);
 
   const runs = useMemo(() => [{ id: run.id, label: run.name }], [run.id, run.name]);
   const shown = (metrics ?? []).filter((m) => m.name.toLowerCase().includes(search.toLowerCase()));
   const set = (patch: Partial<ChartSettings>) => setSettings((s) => ({ ...s, ...patch }));
+  const names = useMemo(() => (metrics ?? []).map((m) => m.name), [metrics]);
+  const events: ChartEvents | null = useMemo(
+    () => (markers && hasEvents ? { run: run.id, filter: settledFilter } : null),
+    [markers, hasEvents, run.id, settledFilter],
+  );
+  const setOverlay = useCallback(
+    (metric: string, extra: ChartOverlay[]) =>
+      setOverlays((o) => {
+        const { [metric]: _, ...rest } = o;
+        return extra.length > 0 ? { ...rest, [metric]: extra } : rest;
+      }),
+    [],
+  );
 
   return (
     <div>
@@ -106,6 +148,21 @@ export function RunMetrics({ run, tick }: { run: RunView; tick: number }) {
           />{' '}
           every point
         </label>
+        <span className="event-controls">
+          <label title="The run's events as thin lines across the charts; hover one for its text">
+            <input type="checkbox" checked={markers} onChange={(e) => setMarkers(e.target.checked)} /> event
+            markers
+          </label>{' '}
+          <label>
+            events containing{' '}
+            <input
+              type="search"
+              value={eventFilter}
+              disabled={!markers}
+              onChange={(e) => setEventFilter(e.target.value)}
+            />
+          </label>
+        </span>
       </div>
       {error ? <p className="error">{error}</p> : null}
       {metrics === null ? <p className="muted">Loading metrics…</p> : null}
@@ -120,6 +177,10 @@ export function RunMetrics({ run, tick }: { run: RunView; tick: number }) {
             tick={tick}
             zoom={zoom}
             onZoom={setZoom}
+            extra={overlays[m.name] ?? NONE}
+            onExtra={setOverlay}
+            available={names}
+            events={events}
           />
         ))}
       </div>
@@ -135,6 +196,10 @@ function LazyChart({
   tick,
   zoom,
   onZoom,
+  extra,
+  onExtra,
+  available,
+  events,
 }: {
   metric: string;
   runs: { id: string; label: string }[];
@@ -142,6 +207,10 @@ function LazyChart({
   tick: number;
   zoom: [number, number] | null;
   onZoom(range: [number, number] | null): void;
+  extra: readonly ChartOverlay[];
+  onExtra(metric: string, extra: ChartOverlay[]): void;
+  available: readonly string[];
+  events: ChartEvents | null;
 }) {
   const ref = useRef<HTMLDivElement>(null);
   const [visible, setVisible] = useState(false);
@@ -167,6 +236,10 @@ function LazyChart({
           liveTick={tick}
           zoom={zoom}
           onZoomChange={onZoom}
+          extra={extra}
+          onExtraChange={(next) => onExtra(metric, next)}
+          available={available}
+          events={events}
         />
       ) : (
         <div className="chart-card" />

@@ -188,4 +188,50 @@ describe('simscope sweep and batch jobs against a server process', () => {
       ],
     ]);
   });
+
+  it('--resume continues a run as a new segment, restarting from a checkpoint with --rewind-to', async () => {
+    const steps = (from: number, to: number, scale: number) =>
+      Array.from(
+        { length: to - from + 1 },
+        (_, i) => `echo "@simscope step=${from + i} x=${(from + i) * scale}"`,
+      ).join('; ');
+    const first = await runCli(
+      ['run', '--name', 'chain', '--resources-interval', '0', '--', 'sh', '-c', `${steps(1, 3, 1)}; exit 1`],
+      cli,
+    );
+    expect(first.code).toBe(1);
+    const refused = await runCli(['run', '--resume', 'chain', '--name', 'other', '--', 'true'], cli);
+    expect(refused).toMatchObject({ code: 2 });
+    expect(refused.stderr).toContain('--resume: the run keeps what it has; leave out --name');
+    const second = await runCli(
+      [
+        'run',
+        '--resume',
+        'chain',
+        '--rewind-to',
+        '1',
+        '--resources-interval',
+        '0',
+        '--',
+        'sh',
+        '-c',
+        steps(2, 3, 10),
+      ],
+      { ...cli, env: { ...cli.env, SLURM_JOB_ID: '5001' } },
+    );
+    expect(second.code).toBe(0);
+
+    const run = await client.getRun('chain');
+    expect(run.status).toBe('completed');
+    const { segments } = await client.call('listSegments', { params: { run: run.id } });
+    expect(segments.map((s) => [s.number, s.rewindTo, s.jobId, s.status])).toEqual([
+      [1, null, null, 'failed'],
+      [2, 1, '5001', 'completed'],
+    ]);
+    const [x] = await client.getMetricValues('chain', 'x');
+    expect({ steps: Array.from(x?.x ?? []), values: Array.from(x?.values ?? []) }).toEqual({
+      steps: [1, 2, 3],
+      values: [1, 20, 30],
+    });
+  });
 });

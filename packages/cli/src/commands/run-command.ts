@@ -3,7 +3,14 @@ import type { Json, RunStatus } from '@simscope/protocol';
 import { parseDuration } from '@simscope/protocol';
 import { type Command, Option } from 'commander';
 import { glob } from 'tinyglobby';
-import { type CliContext, collect, connectionOf, withConnectionOptions, withExamples } from '../context.js';
+import {
+  type CliContext,
+  collect,
+  connectionOf,
+  intOption,
+  withConnectionOptions,
+  withExamples,
+} from '../context.js';
 import { UsageError } from '../errors.js';
 import { parseMetadataArgs } from '../metadata-args.js';
 import { type ChildExit, LINE_MODES } from '../sidecar/child-launcher.js';
@@ -146,6 +153,15 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
       'save matching files as output artifacts at the end; repeat for more',
       collect,
     )
+    .option(
+      '--resume <run>',
+      'continue this run (id or name) as a new segment instead of making a run: a job restarting it from a checkpoint',
+    )
+    .option(
+      '--rewind-to <step>',
+      "with --resume: the checkpoint's step; earlier segments' points after it are superseded",
+      intOption('--rewind-to', 0),
+    )
     .option('--offline', 'do not contact the server: keep the run in the spool for `simscope sync`')
     .option('-q, --quiet', 'no start and end lines on stderr (shown only on a terminal anyway)')
     .passThroughOptions();
@@ -157,6 +173,17 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
     'simscope run --save-input "*.nml" --save-code src/solver.f90 --save-output "out/*.vtk" -- ./solver',
     "# in the program's output:  @simscope step=12 energy=-3.2 residual=1e-6",
   ]).action(async (argv: string[], o, cmd: Command) => {
+    if (o.rewindTo !== undefined && !o.resume) throw new UsageError('--rewind-to: only with --resume');
+    if (o.resume) {
+      const given = ['name', 'folder', 'description', 'tag', 'metadata', 'metadataJson', 'offline'].filter(
+        (k) => o[k] !== undefined,
+      );
+      if (given.length > 0) {
+        throw new UsageError(
+          `--resume: the run keeps what it has; leave out ${given.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')}`,
+        );
+      }
+    }
     const patterns = (o.metricsRegex ?? []).map(compileMetricPattern);
     const metadata = { ...parseMetadataArgs(o.metadata ?? []), ...parseMetadataJson(o.metadataJson ?? []) };
     const eventPatterns = (o.eventRegex ?? []).map(compileEventPattern);
@@ -196,27 +223,28 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
         ? { atMs: Date.parse(job.deadline), marginMs: walltimeMargin * 1000 }
         : undefined;
     let sidecar: Sidecar | undefined;
-    const run = await new Run()
-      .config({
-        mode: o.offline ? 'offline' : 'online',
-        queueSize: 1_000_000,
-        heartbeatIntervalMs: Math.max(1, Math.round(heartbeatInterval * 1000)),
-        onError: (error) => warnOnce((error as Error)?.message ?? String(error)),
-        onAbort: (r, reason) => {
-          r.logEvent(`simscope: abort requested${reason ? `: ${reason}` : ''}; sending SIGTERM`, {
-            level: 'warning',
-          });
-          sidecar?.kill('SIGTERM');
-        },
-      })
-      .init({
-        name: o.name,
-        folder: o.folder,
-        tags: o.tag,
-        metadata,
-        description: o.description,
-        heartbeatTimeout,
-      });
+    const config = {
+      mode: o.offline ? ('offline' as const) : ('online' as const),
+      queueSize: 1_000_000,
+      heartbeatIntervalMs: Math.max(1, Math.round(heartbeatInterval * 1000)),
+      onError: (error: unknown) => warnOnce((error as Error)?.message ?? String(error)),
+      onAbort: (r: InstanceType<typeof Run>, reason: string | null) => {
+        r.logEvent(`simscope: abort requested${reason ? `: ${reason}` : ''}; sending SIGTERM`, {
+          level: 'warning',
+        });
+        sidecar?.kill('SIGTERM');
+      },
+    };
+    const run = o.resume
+      ? await Run.resume(o.resume, { ...config, rewindTo: o.rewindTo })
+      : await new Run().config(config).init({
+          name: o.name,
+          folder: o.folder,
+          tags: o.tag,
+          metadata,
+          description: o.description,
+          heartbeatTimeout,
+        });
     if (run.id === null) warn('this run is not tracked (see above); the program runs all the same');
     else {
       childEnv.SIMSCOPE_RUN_ID = run.id;

@@ -25,6 +25,20 @@ describe('LineSplitter', () => {
     expect(splitInBatches(['a\nb\nc', 'd', 'e\nf\n', 'g'])).toEqual([['a', 'b'], ['cde', 'f'], ['g']]);
   });
 
+  it('with a needle, counts the lines of chunks without it and cuts out those of chunks with it', () => {
+    const calls: [string[], number][] = [];
+    const splitter = new LineSplitter((lines, skipped) => calls.push([lines, skipped]), 4, '@sim');
+    for (const c of ['a\nb\n@s', 'im x\nc\n', 'd\nefghij', 'k\n']) splitter.push(Buffer.from(c));
+    splitter.end();
+    // 'efghijk' is longer than 4: counted as the pieces 'efgh' and 'ijk', as they would be cut.
+    expect(calls).toEqual([
+      [[], 2],
+      [['@sim', ' x', 'c'], 0],
+      [[], 2],
+      [[], 1],
+    ]);
+  });
+
   it('keeps a UTF-8 character split between chunks whole', () => {
     const bytes = Buffer.from('énergie=−3\n');
     expect(split([bytes.subarray(0, 1), bytes.subarray(1, 9), bytes.subarray(9)])).toEqual(['énergie=−3']);

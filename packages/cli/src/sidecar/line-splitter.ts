@@ -16,23 +16,33 @@ export function cleanLine(raw: string): string {
   return cr === -1 ? line : line.slice(cr + 1);
 }
 
+/** Receives the lines of one chunk, and how many more lines it held that were only counted. */
+type OnLines = (lines: string[], skipped: number) => void;
+
 /**
  * Cuts a byte stream into lines (UTF-8, split characters kept whole) and hands those of each chunk, cleaned,
  * to `onLines` at once. A line longer than the largest event message is handed on in pieces of that size.
+ * With `needle`, a chunk whose text does not contain it is only counted: its lines are not cut out.
  */
 export class LineSplitter {
   readonly #decoder = new StringDecoder('utf8');
-  readonly #onLines: (lines: string[]) => void;
+  readonly #onLines: OnLines;
   readonly #maxLength: number;
+  readonly #needle: string | undefined;
   #pending = '';
 
-  constructor(onLines: (lines: string[]) => void, maxLength: number = LIMITS.eventMessageLength) {
+  constructor(onLines: OnLines, maxLength: number = LIMITS.eventMessageLength, needle?: string) {
     this.#onLines = onLines;
     this.#maxLength = maxLength;
+    this.#needle = needle;
   }
 
   push(chunk: Buffer): void {
     const text = this.#pending + this.#decoder.write(chunk);
+    if (this.#needle !== undefined && !text.includes(this.#needle)) {
+      this.#count(text);
+      return;
+    }
     const lines: string[] = [];
     let start = 0;
     for (;;) {
@@ -47,7 +57,23 @@ export class LineSplitter {
       rest = rest.slice(this.#maxLength);
     }
     this.#pending = rest;
-    if (lines.length > 0) this.#onLines(lines);
+    if (lines.length > 0) this.#onLines(lines, 0);
+  }
+
+  #count(text: string): void {
+    let skipped = 0;
+    let last = -1;
+    for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) {
+      skipped++;
+      last = i;
+    }
+    let rest = text.slice(last + 1);
+    if (rest.length >= this.#maxLength) {
+      skipped += Math.floor(rest.length / this.#maxLength);
+      rest = rest.slice(rest.length - (rest.length % this.#maxLength));
+    }
+    this.#pending = rest;
+    if (skipped > 0) this.#onLines([], skipped);
   }
 
   /** Hands on what is left after the last newline, if anything. */
@@ -57,7 +83,7 @@ export class LineSplitter {
     if (rest === '') return;
     const lines: string[] = [];
     this.#cut(rest, lines);
-    this.#onLines(lines);
+    this.#onLines(lines, 0);
   }
 
   #cut(raw: string, into: string[]): void {

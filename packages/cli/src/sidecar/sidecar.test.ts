@@ -271,6 +271,19 @@ describe('events', () => {
     expect(result.lines).toEqual({ stdout: 4, stderr: 1 });
   });
 
+  it('matched without patterns: of 20,000 lines only the protocol ones, however the output is cut', async () => {
+    const script =
+      'for (i = 0; i < 20000; i++) if (i % 5000 == 7) printf "@simscope step=%d x=%d\\n", i, i; else print "line " i';
+    for (const lineMode of ['pty', 'pipe'] as const) {
+      const { log, result } = await sidecar(['awk', `BEGIN { ${script} }`], { lineMode, events: 'matched' });
+      expect(log.events.map((e) => e.message)).toEqual(
+        [7, 5007, 10007, 15007].map((i) => `@simscope step=${i} x=${i}`),
+      );
+      expect(log.metrics.map((m) => m.step)).toEqual([7, 5007, 10007, 15007]);
+      expect(result.lines).toEqual({ stdout: 20000, stderr: 0 });
+    }
+  });
+
   it('none: no output line, and still the metrics', async () => {
     const { log, shown } = await sidecar(PRINTER, { ...patterns, events: 'none' });
     expect(log.events).toEqual([]);

@@ -1,5 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
-import type { EventLevel } from '@simscope/protocol';
+import { type EventLevel, LIMITS } from '@simscope/protocol';
 import {
   type ChildExit,
   type LaunchedChild,
@@ -77,6 +77,8 @@ export interface SidecarResult {
 
 /** How long output may keep flowing after the program exited (a background process holding the pipe). */
 const DRAIN_MS = 2000;
+/** What every line-protocol line contains. */
+const PROTOCOL_WORD = '@simscope';
 /** The longest delay `setTimeout` keeps (about 24.8 days); a later deadline is waited for in steps. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -171,7 +173,21 @@ export class Sidecar {
 
   /** Copies a stream to where it is shown, unchanged, and hands its lines on; resolves at its end. */
   #pump(from: Readable, to: Writable, level: EventLevel | null): Promise<void> {
-    const splitter = level === null ? null : new LineSplitter((lines) => this.#onLines(lines, level));
+    const { events = 'all', metricPatterns, eventPatterns = [] } = this.#options;
+    // Only protocol lines matter when no pattern is given and not every line is an event: chunks without
+    // one are counted, not cut into lines (a program printing millions of lines keeps its speed).
+    const needle =
+      events !== 'all' && metricPatterns.length === 0 && eventPatterns.length === 0
+        ? PROTOCOL_WORD
+        : undefined;
+    const splitter =
+      level === null
+        ? null
+        : new LineSplitter(
+            (lines, skipped) => this.#onLines(lines, skipped, level),
+            LIMITS.eventMessageLength,
+            needle,
+          );
     return new Promise((resolve) => {
       from.on('data', (chunk: Buffer) => {
         if (!to.write(chunk)) {
@@ -219,9 +235,9 @@ export class Sidecar {
   }
 
   /** The lines of one chunk of output: metrics from each, and events as `events` says. */
-  #onLines(lines: readonly string[], level: EventLevel): void {
-    if (level === 'error') this.#lines.stderr += lines.length;
-    else this.#lines.stdout += lines.length;
+  #onLines(lines: readonly string[], skipped: number, level: EventLevel): void {
+    if (level === 'error') this.#lines.stderr += lines.length + skipped;
+    else this.#lines.stdout += lines.length + skipped;
     const { metricPatterns, eventPatterns = [] } = this.#options;
     const events = this.#options.events ?? 'all';
     for (const line of lines) {

@@ -91,7 +91,7 @@ export const ACCESS_ROUTES = {
     path: '/invites/accept',
     scope: 'account',
     summary:
-      '{ token }: the caller becomes a member of the invite\'s workspace with its role (any token; no workspace needed)',
+      "{ token }: the caller becomes a member of the invite's workspace with its role (any token; no workspace needed)",
   },
   createShare: {
     method: 'POST',

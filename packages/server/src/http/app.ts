@@ -113,7 +113,7 @@ function authenticator(auth: AuthService, access: RouteAccess, now: () => number
       const header = request.headers[WORKSPACE_HEADER];
       const result = await auth.authenticate(
         request.headers.authorization,
-        Array.isArray(header) ? header[0] : header,
+        scope === 'account' ? undefined : Array.isArray(header) ? header[0] : header,
         now(),
       );
       request.auth = await access.check(result, scope);

@@ -52,7 +52,10 @@ const AUDITED: Partial<Record<RouteName, Audited>> = {
 /** Fields of a body worth keeping in the log (never secrets: an invite's token, a password). */
 const KEPT_FIELDS = ['user', 'name', 'role', 'scopes', 'run', 'folder', 'status'] as const;
 
-function detailsOf(request: FastifyRequest, answer: Record<string, unknown> | null): Record<string, unknown> | null {
+function detailsOf(
+  request: FastifyRequest,
+  answer: Record<string, unknown> | null,
+): Record<string, unknown> | null {
   const body = request.body;
   const details: Record<string, unknown> = {};
   if (body && typeof body === 'object' && !Array.isArray(body)) {
@@ -100,7 +103,9 @@ export function registerAuditLog(app: FastifyInstance, store: Store, now: () => 
     if (targetId === null && audited.action === 'membership.create') targetId = caller.user.id;
     let workspaceId: string | null = caller.workspace?.id ?? null;
     if (request.url.startsWith(`${API_PREFIX}/admin/`)) {
-      workspaceId = params.workspace ? ((await store.identity.getWorkspace(params.workspace))?.id ?? null) : null;
+      workspaceId = params.workspace
+        ? ((await store.identity.getWorkspace(params.workspace))?.id ?? null)
+        : null;
     }
     if (audited.action === 'membership.create' && answer?.workspace) {
       workspaceId = (answer.workspace as { id: string }).id;

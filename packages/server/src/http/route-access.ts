@@ -104,7 +104,11 @@ export class RouteAccess {
    * The caller a share link (`Authorization: Bearer shr_…`) stands for, or null when the request carries none.
    * A revoked or unknown link is 401; a route it may not call 403; a run it does not cover 404.
    */
-  async shareCaller(request: FastifyRequest, scope: RouteScope, route?: RouteSpec): Promise<AuthContext | null> {
+  async shareCaller(
+    request: FastifyRequest,
+    scope: RouteScope,
+    route?: RouteSpec,
+  ): Promise<AuthContext | null> {
     const match = SHARE_BEARER.exec(request.headers.authorization ?? '');
     const secret = match?.[1];
     if (secret === undefined) return null;
@@ -122,7 +126,13 @@ export class RouteAccess {
       if (!run || !shareCovers(share, run)) throw new NotFoundError('run', named);
     }
     return {
-      user: { id: `share:${share.id}`, name: 'share link', email: null, isAdmin: false, createdAt: share.createdAt },
+      user: {
+        id: `share:${share.id}`,
+        name: 'share link',
+        email: null,
+        isAdmin: false,
+        createdAt: share.createdAt,
+      },
       token: {
         id: share.id,
         userId: `share:${share.id}`,

@@ -117,7 +117,11 @@ export class AccessService {
     const result = await ctx.store.access.removeMember(ctx.auth.workspace.id, member.user.id);
     this.#refuse(ctx, result, idOrName);
     this.#deps.onAccessChange();
-    ctx.bus.publish({ type: 'membership.removed', workspaceId: ctx.auth.workspace.id, userId: member.user.id });
+    ctx.bus.publish({
+      type: 'membership.removed',
+      workspaceId: ctx.auth.workspace.id,
+      userId: member.user.id,
+    });
   }
 
   #refuse(ctx: ServiceContext, result: 'ok' | 'not_member' | 'last_owner', idOrName: string): void {
@@ -171,7 +175,9 @@ export class AccessService {
     const result = await store.access.acceptInvite(hashToken(token), user.id, now);
     if (!result.ok) {
       if (result.reason === 'member') throw new ConflictError('you are already a member of this workspace');
-      const why = { unknown: 'is not a valid invite', used: 'has been used', expired: 'has expired' }[result.reason];
+      const why = { unknown: 'is not a valid invite', used: 'has been used', expired: 'has expired' }[
+        result.reason
+      ];
       throw new SimscopeError('not_found', `body.token: this invite link ${why}`, {
         details: { field: 'body.token' },
       });

@@ -18,7 +18,9 @@ export function registerAccessRoutes(kit: RouteKit, access: AccessService): void
   register(apiRoute('createInvite'), async ({ input, request, reply }) =>
     reply.status(201).send(await access.createInvite(ctx(request), input.body)),
   );
-  register(apiRoute('listInvites'), async ({ request }) => ({ items: await access.listInvites(ctx(request)) }));
+  register(apiRoute('listInvites'), async ({ request }) => ({
+    items: await access.listInvites(ctx(request)),
+  }));
   register(apiRoute('revokeInvite'), async ({ input, request, reply }) => {
     await access.revokeInvite(ctx(request), input.params.invite);
     return reply.status(204).send();

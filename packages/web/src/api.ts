@@ -19,6 +19,7 @@ import {
 import { Unpackr } from 'msgpackr';
 import type { Buckets } from './chart/columns.js';
 import type { XAxis } from './chart/line-chart.js';
+import { csrfOf } from './web-session.js';
 
 /** An error answer of the API: its stable code, the message naming the field, and details. */
 export class ApiError extends Error {
@@ -100,7 +101,11 @@ export class Api {
   }
 
   headers(extra: Record<string, string> = {}): Record<string, string> {
-    const h: Record<string, string> = { authorization: `Bearer ${this.token}`, ...extra };
+    const csrf = csrfOf(this.token);
+    const h: Record<string, string> =
+      csrf === null
+        ? { authorization: `Bearer ${this.token}`, ...extra }
+        : { 'x-simscope-csrf': csrf, ...extra };
     if (this.workspace) h[WORKSPACE_HEADER] = this.workspace;
     return h;
   }

@@ -1,8 +1,10 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { Api, ApiError, type Me } from './api.js';
 import { Link } from './components/link.js';
+import { AccountPage } from './pages/account-page.js';
 import { AlertsPage } from './pages/alerts-page.js';
 import { ComparePage } from './pages/compare-page.js';
+import { DevicePage } from './pages/device-page.js';
 import { FolderPage } from './pages/folder-page.js';
 import { NotFoundPage } from './pages/not-found-page.js';
 import { RunPage } from './pages/run-page.js';
@@ -25,6 +27,7 @@ import {
   type Theme,
   useSession,
 } from './session.js';
+import { csrfOf, currentWebSession, sessionToken, signOutSession } from './web-session.js';
 
 type State =
   | { kind: 'checking' }
@@ -52,7 +55,7 @@ export function App() {
     });
     try {
       const me = await api.me();
-      storeToken(token);
+      if (csrfOf(token) === null) storeToken(token);
       setState({ kind: 'signed-in', api, me });
     } catch (error) {
       if (workspace && error instanceof ApiError && error.status === 403) {
@@ -71,7 +74,12 @@ export function App() {
   useEffect(() => {
     const token = storedToken();
     if (token) void signIn(token, storedWorkspace());
-    else setState({ kind: 'signed-out' });
+    else
+      currentWebSession()
+        .then((view) =>
+          view ? signIn(sessionToken(view), storedWorkspace()) : setState({ kind: 'signed-out' }),
+        )
+        .catch(() => setState({ kind: 'signed-out' }));
   }, [signIn]);
 
   useEffect(() => {
@@ -105,6 +113,7 @@ export function App() {
       selection,
       theme,
       signOut: () => {
+        void signOutSession(state.api.token);
         storeToken(null);
         setState({ kind: 'signed-out' });
       },
@@ -150,7 +159,7 @@ function Shell({ theme, onTheme }: { theme: Theme; onTheme(t: Theme): void }) {
   let page: React.ReactNode;
   const m = /^\/runs\/([^/]+)\/?$/.exec(path);
   if (m) {
-    page = <RunPage key={m[1]} runId={decodeURIComponent(m[1]!)} tab={location.query.get('tab')} />;
+    page = <RunPage key={m[1]} runId={decodeURIComponent(m[1] ?? '')} tab={location.query.get('tab')} />;
   } else if (path === '/compare') {
     page = (
       <ComparePage
@@ -176,6 +185,10 @@ function Shell({ theme, onTheme }: { theme: Theme; onTheme(t: Theme): void }) {
     page = <FolderPage path={decodeURIComponent(path.slice('/folders'.length)) || '/'} />;
   } else if (path === '/alerts') {
     page = <AlertsPage />;
+  } else if (path === '/device') {
+    page = <DevicePage code={location.query.get('code') ?? ''} />;
+  } else if (path === '/account') {
+    page = <AccountPage />;
   } else if (path === '/' || path === '') {
     page = (
       <RunsPage folder={location.query.get('folder') ?? '/'} filter={location.query.get('filter') ?? ''} />
@@ -237,7 +250,9 @@ function Shell({ theme, onTheme }: { theme: Theme; onTheme(t: Theme): void }) {
               ))}
             </select>
           </label>
-          <span className="muted">{s.me.user.name}</span>
+          <Link to="/account" aria-current={path === '/account' ? 'page' : undefined}>
+            {s.me.user.name}
+          </Link>
           <button
             type="button"
             onClick={() => {

@@ -1,6 +1,8 @@
 import { type FormEvent, useState } from 'react';
+import { sessionToken } from '../web-session.js';
+import { PasswordSignIn } from './password-sign-in.js';
 
-/** Sign-in with an access token (the server prints a sign-in link with one on its first start). */
+/** Sign-in with a password, single sign-on, or an access token (the server prints a sign-in link with one on its first start). */
 export function SignIn({
   error,
   onToken,
@@ -20,6 +22,7 @@ export function SignIn({
   return (
     <main className="signin">
       <h1>Sign in to Simscope</h1>
+      <PasswordSignIn onSignedIn={(view) => onToken(sessionToken(view))} />
       <form onSubmit={submit}>
         <label htmlFor="token">Access token</label>
         <input

@@ -1,0 +1,89 @@
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openBrowser } from './browser.js';
+import { buildCli, cleanEnv, runCli } from './cli-process.js';
+import { startWebServer, type WebServer } from './web-harness.js';
+
+/**
+ * `simscope login --url` end to end: the real CLI process asks for a device code and polls while Chromium signs in
+ * with a password and approves the code; the CLI then lists runs with the token it saved.
+ */
+describe('device sign-in from the CLI, approved in the browser', () => {
+  let web: WebServer;
+  let home: string;
+
+  beforeAll(async () => {
+    buildCli();
+    web = await startWebServer('simscope-device-');
+    home = mkdtempSync(join(tmpdir(), 'simscope-device-cli-'));
+    await web.api('POST', '/admin/users', { name: 'ada' });
+    await web.api('POST', '/admin/workspaces/default/members', { user: 'ada' });
+    await web.api('PUT', '/admin/users/ada/password', { password: 'analytical engine' });
+    await web.api('POST', '/runs', { name: 'device-flow-run' });
+  }, 120_000);
+  afterAll(async () => {
+    await web?.stop();
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  it('saves an approved token and lists runs with it', async () => {
+    const env = cleanEnv({ XDG_CONFIG_HOME: join(home, 'config'), HOME: home });
+    let link: (url: string) => void = () => {};
+    const linkShown = new Promise<string>((resolve) => {
+      link = resolve;
+    });
+    let printed = '';
+    const login = runCli(['login', '--url', web.server.url, '--scope', 'read'], {
+      env,
+      cwd: home,
+      timeoutMs: 90_000,
+      onStdout: (chunk) => {
+        printed += chunk;
+        const match = /or open (\S+)/.exec(printed);
+        if (match?.[1]) link(match[1]);
+      },
+    });
+    const url = await linkShown;
+    expect(url).toMatch(
+      new RegExp(`^${web.server.url}/device\\?code=[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$`),
+    );
+
+    const browser = await openBrowser(web.server.url);
+    try {
+      const page = browser.page;
+      page.setDefaultTimeout(20_000);
+      await page.goto(url);
+      await page.getByLabel('User name').fill('ada');
+      await page.getByLabel('Password', { exact: true }).fill('analytical engine');
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await page.getByRole('heading', { name: 'Sign in a device' }).waitFor();
+      await page.getByText('simscope-cli asks to act as ada').waitFor();
+      await page.getByLabel('Token lifetime').selectOption({ label: '30 days' });
+      await page.getByRole('button', { name: 'Approve' }).click();
+      await expect
+        .poll(() => page.getByTestId('device-decision').textContent())
+        .toBe('Approved: the device is signed in. You can go back to it now.');
+      expect(browser.outside).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+
+    const done = await login;
+    expect(done.stderr).toBe('');
+    expect(done.code).toBe(0);
+    const configFile = join(home, 'config', 'simscope', 'config.toml');
+    expect(done.stdout).toContain(
+      `Logged in to ${web.server.url} as ada (workspace default; scopes read); saved as profile 'default' in ${configFile}`,
+    );
+    expect(statSync(configFile).mode & 0o777).toBe(0o600);
+    expect(readFileSync(configFile, 'utf8')).toMatch(/token = "ssk_[A-Za-z0-9_-]{43}"/);
+
+    const list = await runCli(['runs', 'list', '--format', 'json'], { env, cwd: home });
+    expect(list.code).toBe(0);
+    expect((JSON.parse(list.stdout) as { name: string }[]).map((r) => r.name)).toEqual(['device-flow-run']);
+    const refused = await runCli(['runs', 'delete', 'device-flow-run', '--yes'], { env, cwd: home });
+    expect(refused.code).not.toBe(0);
+  }, 120_000);
+});

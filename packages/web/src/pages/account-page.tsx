@@ -1,0 +1,180 @@
+import type { SessionView, TokenView } from '@simscope/protocol/api';
+import { type FormEvent, useCallback, useEffect, useState } from 'react';
+import { LoadError, Loading } from '../components/load-state.js';
+import { formatTime } from '../format.js';
+import { navigate } from '../router.js';
+import { useSession } from '../session.js';
+
+/** Your own tokens and web sessions, each revocable; sign-out everywhere; a new password. */
+export function AccountPage() {
+  const s = useSession();
+  const { api } = s;
+  const [tokens, setTokens] = useState<TokenView[] | null>(null);
+  const [sessions, setSessions] = useState<SessionView[] | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [attempt, setAttempt] = useState(0);
+
+  const load = useCallback(async () => {
+    setError(null);
+    try {
+      const [t, w] = await Promise.all([api.call('listOwnTokens'), api.call('listOwnSessions')]);
+      setTokens(t.items);
+      setSessions(w.items);
+    } catch (err) {
+      setError(err);
+    }
+  }, [api]);
+  useEffect(() => {
+    void load();
+  }, [load, attempt]);
+
+  const revokeToken = async (id: string) => {
+    await api.call('revokeOwnToken', { params: { token: id } }).catch(setError);
+    await load();
+  };
+  const endSession = async (session: SessionView) => {
+    await api.call('revokeOwnSession', { params: { session: session.id } }).catch(setError);
+    if (session.current) {
+      s.signOut();
+      navigate('/');
+    } else await load();
+  };
+  const everywhere = async () => {
+    await api.call('signOutEverywhere').catch(setError);
+    s.signOut();
+    navigate('/');
+  };
+
+  if (error)
+    return (
+      <LoadError error={error} what="your tokens and sessions" onRetry={() => setAttempt((a) => a + 1)} />
+    );
+  if (!tokens || !sessions) return <Loading what="your tokens and sessions" />;
+  return (
+    <section aria-labelledby="account-heading">
+      <h1 id="account-heading">{s.me.user.name}</h1>
+      <h2>Web sessions</h2>
+      <table aria-label="Sessions">
+        <thead>
+          <tr>
+            <th>Signed in</th>
+            <th>How</th>
+            <th>Browser</th>
+            <th>Address</th>
+            <th>Expires</th>
+            <th />
+          </tr>
+        </thead>
+        <tbody>
+          {sessions.map((w) => (
+            <tr key={w.id}>
+              <td>
+                {formatTime(w.created)}
+                {w.current ? ' (this one)' : ''}
+              </td>
+              <td>{w.method === 'oidc' ? 'single sign-on' : 'password'}</td>
+              <td>{w.userAgent ?? '—'}</td>
+              <td>{w.address ?? '—'}</td>
+              <td>{formatTime(w.expires)}</td>
+              <td>
+                <button type="button" onClick={() => endSession(w)}>
+                  End
+                </button>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <p>
+        <button type="button" onClick={everywhere}>
+          Sign out everywhere
+        </button>
+      </p>
+      <h2>Tokens</h2>
+      <table aria-label="Tokens">
+        <thead>
+          <tr>
+            <th>Name</th>
+            <th>Scopes</th>
+            <th>Created</th>
+            <th>Expires</th>
+            <th />
+          </tr>
+        </thead>
+        <tbody>
+          {tokens.map((t) => (
+            <tr key={t.id}>
+              <td>{t.name}</td>
+              <td>{t.scopes.join(', ')}</td>
+              <td>{formatTime(t.created)}</td>
+              <td>{formatTime(t.expires)}</td>
+              <td>
+                {t.revoked === null ? (
+                  <button type="button" onClick={() => revokeToken(t.id)} aria-label={`Revoke ${t.name}`}>
+                    Revoke
+                  </button>
+                ) : (
+                  <span className="muted">revoked {formatTime(t.revoked)}</span>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <PasswordForm />
+    </section>
+  );
+}
+
+function PasswordForm() {
+  const { api } = useSession();
+  const [current, setCurrent] = useState('');
+  const [password, setPassword] = useState('');
+  const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    try {
+      await api.call('changeOwnPassword', { body: { ...(current ? { current } : {}), password } });
+      setMessage({ ok: true, text: 'Password changed.' });
+      setCurrent('');
+      setPassword('');
+    } catch (err) {
+      setMessage({ ok: false, text: (err as Error).message });
+    }
+  };
+  return (
+    <form onSubmit={submit} aria-label="Change password" className="form-grid">
+      <h2 style={{ gridColumn: '1 / -1' }}>Password</h2>
+      <label htmlFor="password-current">Current password</label>
+      <input
+        id="password-current"
+        type="password"
+        autoComplete="current-password"
+        value={current}
+        onChange={(e) => setCurrent(e.target.value)}
+      />
+      <label htmlFor="password-new">New password (8 or more characters)</label>
+      <input
+        id="password-new"
+        type="password"
+        autoComplete="new-password"
+        minLength={8}
+        value={password}
+        onChange={(e) => setPassword(e.target.value)}
+      />
+      <span />
+      <button type="submit" className="primary">
+        Change password
+      </button>
+      {message ? (
+        <p
+          role={message.ok ? 'status' : 'alert'}
+          className={message.ok ? '' : 'error'}
+          style={{ gridColumn: '1 / -1' }}
+        >
+          {message.text}
+        </p>
+      ) : null}
+    </form>
+  );
+}

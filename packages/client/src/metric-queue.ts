@@ -91,6 +91,8 @@ export class MetricQueue {
   /** The keys of the last dict given to `pushAll`, and their buffers, by position. */
   readonly #shapeNames: string[] = [];
   readonly #shapeBuffers: SeriesBuffer[] = [];
+  /** Appended to each metric's name as it is sent: an MPI rank's `@rank=R`. */
+  suffix = '';
 
   constructor(capacity: number) {
     this.capacity = capacity;
@@ -118,7 +120,7 @@ export class MetricQueue {
     let buf = this.#series.get(name);
     if (buf === undefined) {
       const carried = this.#carried.get(name);
-      buf = new SeriesBuffer(name, carried?.nextStep ?? 0, capacityFor(carried?.last ?? 0));
+      buf = new SeriesBuffer(name + this.suffix, carried?.nextStep ?? 0, capacityFor(carried?.last ?? 0));
       this.#series.set(name, buf);
     }
     if (buf.length === buf.values.length) buf.grow();
@@ -218,7 +220,7 @@ export class MetricQueue {
       for (let i = 0; i < n; i++) clock[i] = (clock[i]! - startClock) / 1000;
       if (buf.steps === null) {
         out.push({
-          name,
+          name: buf.name,
           values: values.subarray(0, n),
           times: clock.subarray(0, n),
           steps: null,
@@ -234,7 +236,7 @@ export class MetricQueue {
           if (Number.isNaN(times[i]!)) times[i] = clock[i]!;
         }
         out.push({
-          name,
+          name: buf.name,
           values: values.subarray(0, n),
           times,
           steps: buf.steps.subarray(0, n),

@@ -41,6 +41,12 @@ export interface RunConfig extends ConnectionOptions {
   mode: 'online' | 'offline';
   /** Where runs are spooled (`SIMSCOPE_SPOOL_DIR` wins); default `$XDG_DATA_HOME/simscope/spool`. */
   spoolDir: string | undefined;
+  /**
+   * This process's MPI rank and the job's size; default (null) from OMPI_COMM_WORLD_RANK, PMI_RANK or SLURM_PROCID
+   * and their sizes. A rank logs its metrics as `NAME@rank=R` and attaches to the job's run (see README).
+   */
+  rank?: number | null;
+  size?: number | null;
 }
 
 export interface InitOptions {

@@ -1,8 +1,15 @@
 import type { Json, RunStatus } from '@simscope/protocol';
 import type { QueuedEvent, SenderSpool } from './batch-sender.js';
 import type { ResolvedConnection } from './config.js';
+import { ClientError } from './errors.js';
 import type { CloseResult, RunConfig } from './run-options.js';
 import { spoolDirectory } from './spool.js';
+
+/** What `init` reports when the server cannot be reached and the run starts in the spool. */
+export function spooledNotice(error: unknown, id: string): ClientError {
+  const message = `server unreachable (${(error as Error).message}); run ${id} is spooled until it is back`;
+  return new ClientError('unavailable', message, 0, { cause: error });
+}
 
 /** What `close` says of a run that never started sending (init failed or was not called). */
 export function closedUnstarted(

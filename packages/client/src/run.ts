@@ -39,7 +39,8 @@ import {
   RUN_DEFAULTS,
   type RunConfig,
 } from './run-options.js';
-import { closedUnstarted, droppedWarnings, spoolFor, systemInfo } from './run-support.js';
+import { joinMpiJob, publishRunId, type ReconnectOptions, takeUpRun } from './run-segments.js';
+import { closedUnstarted, droppedWarnings, spooledNotice, spoolFor, systemInfo } from './run-support.js';
 import { newRunId, type SpoolRecordKind } from './spool.js';
 import { isTransient } from './spool-upload.js';
 
@@ -76,6 +77,7 @@ export class Run implements AsyncDisposable {
   #dropped = 0;
   #droppedEvents = 0;
   #arrays: ArraySender | undefined;
+  #rank: number | null = null;
   readonly #writer = `w-${randomBytes(6).toString('hex')}`;
 
   /** The server's id of this run, once `init` succeeded. */
@@ -131,6 +133,12 @@ export class Run implements AsyncDisposable {
   async init(options: InitOptions = {}): Promise<this> {
     try {
       const transport = this.#connect();
+      const mpi = await joinMpiJob(this.#config, this.#queue);
+      this.#rank = mpi?.rank ?? null;
+      if (mpi?.runId) {
+        this.#start(transport, await takeUpRun(transport, mpi.runId, { newSegment: false }));
+        return this;
+      }
       const system = this.#config.systemInfo ? await systemInfo() : undefined;
       const { running, heartbeatTimeout, ...fields } = options;
       const body = {
@@ -150,16 +158,10 @@ export class Run implements AsyncDisposable {
       try {
         const created = await transport.call('createRun', { body, idempotent: true });
         this.#start(transport, created);
+        if (mpi) publishRunId(mpi, created.id);
       } catch (error) {
         if (!isTransient(error)) throw error;
-        this.#config.onError(
-          new ClientError(
-            'unavailable',
-            `server unreachable (${(error as Error).message}); run ${body.id} is spooled until it is back`,
-            0,
-            { cause: error },
-          ),
-        );
+        this.#config.onError(spooledNotice(error, body.id));
         this.#start(transport, spooled, later);
       }
     } catch (error) {
@@ -168,24 +170,22 @@ export class Run implements AsyncDisposable {
     return this;
   }
 
-  /** Takes up an existing run (for example one made with `running: false`) and marks it running. */
-  static async reconnect(runId: string, config: Partial<RunConfig> = {}): Promise<Run> {
+  /** Takes up a run: a restarting job appends a segment, a `created` run starts, a running one is attached to. */
+  static async reconnect(runId: string, options: Partial<RunConfig> & ReconnectOptions = {}): Promise<Run> {
+    const { rewindTo, jobId, host, newSegment, ...config } = options;
     const run = new Run().config(config);
     try {
       const transport = run.#connect();
-      const found = await transport.call('getRun', { params: { run: runId } });
-      const updated =
-        found.status === 'running'
-          ? found
-          : await transport.call('updateRun', {
-              params: { run: found.id },
-              body: { status: 'running' },
-            });
-      run.#start(transport, updated);
+      run.#start(transport, await takeUpRun(transport, runId, { rewindTo, jobId, host, newSegment }));
     } catch (error) {
       run.#fail(error);
     }
     return run;
+  }
+
+  /** `reconnect` that always appends a segment: the next job of a run, restarting from step `rewindTo`. */
+  static resume(runId: string, options: Partial<RunConfig> & ReconnectOptions = {}): Promise<Run> {
+    return Run.reconnect(runId, { ...options, newSegment: true });
   }
 
   #start(
@@ -198,6 +198,8 @@ export class Run implements AsyncDisposable {
     this.#name = run.name;
     this.#status = run.status;
     this.#startClock = performance.now();
+    const connection = this.#connection;
+    if (!connection) throw new Error('a run starts only after its connection is resolved');
     this.#sender = new BatchSender({
       transport,
       runId: run.id,
@@ -207,7 +209,7 @@ export class Run implements AsyncDisposable {
       batchPoints: this.#config.batchPoints,
       flushIntervalMs: this.#config.flushIntervalMs,
       sendClock: this.#config.sendClock,
-      spool: spoolFor(this.#config, run.id, this.#connection!, initial !== undefined, nowMicros()),
+      spool: spoolFor(this.#config, run.id, connection, initial !== undefined, nowMicros()),
       initial: initial && [
         { kind: initial.kind, body: new TextEncoder().encode(JSON.stringify(initial.body)) },
       ],
@@ -244,12 +246,13 @@ export class Run implements AsyncDisposable {
     const clock = performance.now();
     const queue = this.#queue;
     const taken = options === undefined ? queue.pushAll(values, clock) : 0;
-    if (taken !== -1) this.#logEach(values, clock, options, taken);
+    if (taken !== -1) this.#logEach(sender, values, clock, options, taken);
     if (queue.size >= this.#config.batchPoints) sender.notify();
   }
 
   /** The slow path of `logMetrics`: options, values that are not numbers, a full queue. */
   #logEach(
+    sender: BatchSender,
     values: Record<string, number>,
     clock: number,
     options: MetricOptions | undefined,
@@ -280,11 +283,11 @@ export class Run implements AsyncDisposable {
           this.#dropped++;
           continue;
         }
-        this.#sender!.spill();
+        sender.spill();
       }
       queue.pushWith(name, value, clock, options?.step ?? Number.NaN, options?.time ?? Number.NaN, timestamp);
     }
-    if (queue.full) this.#sender!.notify();
+    if (queue.full) sender.notify();
   }
 
   /**
@@ -485,7 +488,7 @@ export class Run implements AsyncDisposable {
       sender.addEvent(warning);
     }
     await this.#arrays?.flush();
-    await this.#patch({ status });
+    if (!this.#rank) await this.#patch({ status });
     const stats = await sender.close();
     return {
       ...stats,

@@ -176,7 +176,7 @@ export class RankService {
       await slicer.pause();
       const span = await this.#span(ctx, series);
       const steps = span ? span.lastStep - span.firstStep : 0;
-      const seconds = span ? (span.lastTs - span.firstTs) / 1e6 : 0;
+      const seconds = span ? span.lastTime - span.firstTime : 0;
       rows.push({
         rank,
         steps,
@@ -204,7 +204,10 @@ export class RankService {
     return { name: query.name, factor: query.factor, median, ranks: rows };
   }
 
-  /** The first and last visible point of a series by step, with their timestamps. */
+  /**
+   * The first and last visible point of a series by step, with their times: seconds on the writer's own
+   * monotonic clock, which clock-skew corrections of timestamps do not shift.
+   */
   async #span(ctx: ServiceContext, series: SeriesRecord) {
     const index = await ctx.store.metrics.blockIndex(
       series.pk,
@@ -213,17 +216,17 @@ export class RankService {
       Number.POSITIVE_INFINITY,
     );
     const first = index[0];
-    if (!first || series.lastStep === null || series.lastTimestamp === null) return null;
-    const [block] = await ctx.store.metrics.readBlocksByPk([first.pk], ['steps', 'timestamps']);
+    if (!first || series.lastStep === null || series.lastTime === null) return null;
+    const [block] = await ctx.store.metrics.readBlocksByPk([first.pk], ['steps', 'times']);
     if (!block || block.steps.length === 0) return null;
     let i = 0;
     for (let k = 1; k < block.steps.length; k++)
       if ((block.steps[k] as number) < (block.steps[i] as number)) i = k;
     return {
       firstStep: block.steps[i] as number,
-      firstTs: block.timestamps[i] as number,
+      firstTime: block.times[i] as number,
       lastStep: series.lastStep,
-      lastTs: series.lastTimestamp,
+      lastTime: series.lastTime,
     };
   }
 }

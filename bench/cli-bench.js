@@ -1,7 +1,7 @@
 // CLI benchmarks: `simscope run` as a sidecar of a program printing 1M lines, and of a solver printing a line
 // per millisecond of work, each against the same program writing into a drained pseudo-terminal.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BENCH_TOKEN, startServer } from './server-process.js';
@@ -31,6 +31,15 @@ int main(void) {
   return x > 0 ? 0 : 1;
 }
 `;
+
+/** CPU seconds (user + system) of a command and everything it started, read from GNU time's report. */
+async function cpuSeconds(argv, env, expected, work) {
+  const report = join(work, 'time.txt');
+  const { seconds, lines } = await timed(['/usr/bin/time', '-f', '%U %S', '-o', report, ...argv], env);
+  if (lines !== expected) throw new Error(`expected ${expected} lines, got ${lines}`);
+  const [user, system] = readFileSync(report, 'utf8').trim().split(' ').map(Number);
+  return { wall: seconds, cpu: user + system };
+}
 
 /** Runs a command with stdout drained through a pipe; resolves with its wall time in seconds and line count. */
 function timed(argv, env) {
@@ -120,21 +129,27 @@ export async function run({ log }) {
     const solver = join(work, 'solver');
     writeFileSync(`${solver}.c`, SOLVER);
     execFileSync('gcc', ['-O2', '-o', solver, `${solver}.c`]);
-    // Alternated, so that a change in the machine's load touches both alike; the best of each.
-    const solverBareRuns = [];
-    const solverRuns = [];
+    // Alternated, so that a change in the machine's load touches both alike; the best of each. The CPU time
+    // the sidecar adds does not depend on the load, so it is given too.
+    const bareRuns = [];
+    const sidecarRuns = [];
     for (let i = 0; i < 2; i++) {
-      solverBareRuns.push(await best(1, inPty([solver]), env, SOLVER_LINES));
-      solverRuns.push(await best(1, sidecar([solver]), env, SOLVER_LINES));
+      bareRuns.push(await cpuSeconds(inPty([solver]), env, SOLVER_LINES, work));
+      sidecarRuns.push(await cpuSeconds(sidecar([solver]), env, SOLVER_LINES, work));
     }
-    const solverBare = Math.min(...solverBareRuns);
-    const solverRun = Math.min(...solverRuns);
+    const solverBare = Math.min(...bareRuns.map((r) => r.wall));
+    const solverRun = Math.min(...sidecarRuns.map((r) => r.wall));
+    const extraCpu = Math.min(...sidecarRuns.map((r) => r.cpu)) - Math.min(...bareRuns.map((r) => r.cpu));
     log(
       `  solver, ${SOLVER_LINES} lines after 1 ms of CPU each, into a pseudo-terminal: ${solverBare.toFixed(2)} s (load average ${loadavg()[0].toFixed(1)})`,
     );
     put('cli.sidecar.solver_bare_s', solverBare, 's');
     log(`  the same under simscope run (every line an event and a metric point): ${solverRun.toFixed(2)} s`);
     put('cli.sidecar.solver_s', solverRun, 's');
+    log(
+      `  CPU time the sidecar adds (its process tree, start-up and sending included): ${extraCpu.toFixed(2)} s`,
+    );
+    put('cli.sidecar.solver_extra_cpu_s', extraCpu, 's');
     log(`  solver overhead: ${(solverRun / solverBare).toFixed(3)}x`);
     put('cli.sidecar.solver_overhead_ratio', solverRun / solverBare, 'x');
   } finally {

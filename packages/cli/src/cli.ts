@@ -6,6 +6,7 @@ import { registerBackupCommands } from './commands/backup-commands.js';
 import { registerEventsCommand } from './commands/events-command.js';
 import { registerFoldersCommands } from './commands/folders-commands.js';
 import { registerLoginCommands } from './commands/login-commands.js';
+import { registerMembersCommands } from './commands/members-commands.js';
 import { registerMetricsCommands } from './commands/metrics-commands.js';
 import { registerAlertsCommands, registerMonitorCommands } from './commands/monitor-commands.js';
 import { registerRunCommand } from './commands/run-command.js';
@@ -51,6 +52,7 @@ export function createProgram(ctx: CliContext): Command {
   registerSyncCommand(program, ctx);
   registerTelemetryCommand(program, ctx);
   registerAdminCommands(program, ctx);
+  registerMembersCommands(program, ctx);
   registerBackupCommands(program, ctx);
   registerLoginCommands(program, ctx);
   return program;

@@ -28,7 +28,7 @@ async function answer<T>(res: Response): Promise<T> {
 /** The web session of this browser's cookie, or null when there is none. */
 export async function currentWebSession(): Promise<SignInView | null> {
   const res = await fetch(`${API_PREFIX}/auth/session`);
-  if (res.status === 401) return null;
+  if (res.status === 204) return null;
   return answer<SignInView>(res);
 }
 

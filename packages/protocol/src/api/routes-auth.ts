@@ -20,7 +20,7 @@ export const AUTH_ROUTES = {
     method: 'GET',
     path: '/auth/session',
     scope: 'none',
-    summary: "The web session of the request's cookie: its user and CSRF token (401 without one)",
+    summary: "The web session of the request's cookie: its user and CSRF token (204 without one)",
   },
   signOut: {
     method: 'POST',
@@ -162,7 +162,7 @@ export interface DeviceTokenView {
 export interface AuthRouteResponses {
   authConfig: { password: boolean; oidc: { name: string } | null };
   signIn: SignInView;
-  currentSession: SignInView;
+  currentSession: SignInView | undefined;
   signOut: undefined;
   signOutEverywhere: { sessionsEnded: number };
   changeOwnPassword: undefined;

@@ -79,6 +79,7 @@ describe.each(BACKENDS)('web sign-in and the device grant on %s', (backend) => {
     const me = await call('GET', '/me', undefined, { cookie });
     expect(me.status).toBe(200);
     expect(me.body.user.name).toBe(user.name);
+    expect((await call('GET', '/auth/session', undefined, {})).status).toBe(204);
     const session = await call('GET', '/auth/session', undefined, { cookie });
     expect(session.body).toEqual({
       user: { id: me.body.user.id, name: user.name },

@@ -65,10 +65,11 @@ export async function registerSignInRoutes(
     setSessionCookie(request, reply, opened.secret, sessions.sessionSeconds);
     return signInView(opened);
   });
-  register(apiRoute('currentSession'), async ({ request }) => {
+  register(apiRoute('currentSession'), async ({ request, reply }) => {
     const secret = request.cookies[SESSION_COOKIE];
     const found = secret ? await sessions.find(secret) : undefined;
-    if (!secret || !found) throw new SimscopeError('unauthorized', 'no web session: sign in first');
+    // No session is an ordinary answer here (the page asks before anyone signed in), not an error.
+    if (!secret || !found) return reply.status(204).send();
     return signInView({ secret, ...found });
   });
   register(apiRoute('signOut'), async ({ request, reply }) => {

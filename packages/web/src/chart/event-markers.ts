@@ -3,7 +3,7 @@ import { lowerBound } from './columns.js';
 import type { XAxis } from './line-chart.js';
 
 /** Markers a chart draws at most; the rest are counted in a note, so that a chatty run cannot freeze the page. */
-export const MARKER_CAP = 500;
+const MARKER_CAP = 500;
 
 /**
  * A metric's clock: its x (step or time since start) at each timestamp (µs), both ascending, to place events
@@ -67,7 +67,7 @@ function interpolate(from: Float64Array, to: Float64Array, v: number): number | 
 }
 
 /** The x of a timestamp on the clock, or null where the metric has no point before or after it. */
-export function xOfTimestamp(clock: Clock, timestamp: number): number | null {
+function xOfTimestamp(clock: Clock, timestamp: number): number | null {
   return interpolate(clock.timestamps, clock.xs, timestamp);
 }
 

@@ -10,7 +10,7 @@ import './chart-extras.css';
 const LEGEND_CAP = 40;
 
 /** One line of a chart: a run's metric, in its colour, on the left or right y axis. */
-export interface ChartEntry {
+interface ChartEntry {
   key: string;
   label: string;
   color: string;

@@ -1,4 +1,5 @@
 import { type ResolvedConnection, resolveConnection } from '@simscope/config';
+import { ClientError } from './errors.js';
 
 export { findProjectFile, type ResolvedConnection, userConfigFile } from '@simscope/config';
 
@@ -40,4 +41,14 @@ export function suggestLogin(
     `simscope: no saved credentials for ${connection.url}; sign in with: simscope login --url ${connection.url}\n`,
   );
   return true;
+}
+
+/** The error of a run started with no token (after suggesting `simscope login` at a terminal). */
+export function noTokenError(connection: ResolvedConnection): ClientError {
+  suggestLogin(connection);
+  return new ClientError(
+    'unauthorized',
+    "no token: run 'simscope login --url URL', set SIMSCOPE_TOKEN, pass { token }, or start the server once so it writes ~/.config/simscope/config.toml",
+    0,
+  );
 }

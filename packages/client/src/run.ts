@@ -23,7 +23,7 @@ import {
 import { checkCategory } from './artifact-names.js';
 import { type ArtifactInfo, type SaveManyOptions, type SaveOptions, uploadFile } from './artifacts.js';
 import { BatchSender, type SendStats } from './batch-sender.js';
-import { type ResolvedConnection, resolveConfig, suggestLogin } from './config.js';
+import { noTokenError, type ResolvedConnection, resolveConfig } from './config.js';
 import { ClientError } from './errors.js';
 import { HttpTransport } from './http-transport.js';
 import { captureConsole, eventStream, type LogCaptureOptions } from './log-capture.js';
@@ -115,14 +115,7 @@ export class Run implements AsyncDisposable {
   #connect(): HttpTransport {
     const resolved = resolveConfig(this.#config);
     this.#connection = resolved;
-    if (!resolved.token && this.#config.mode !== 'offline') {
-      suggestLogin(resolved);
-      throw new ClientError(
-        'unauthorized',
-        "no token: run 'simscope login --url URL', set SIMSCOPE_TOKEN, pass { token }, or start the server once so it writes ~/.config/simscope/config.toml",
-        0,
-      );
-    }
+    if (!resolved.token && this.#config.mode !== 'offline') throw noTokenError(resolved);
     return new HttpTransport({ ...resolved, retries: this.#config.retries });
   }
 

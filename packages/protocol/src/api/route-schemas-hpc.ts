@@ -14,6 +14,15 @@ const rankMetricParam = () =>
     return text;
   });
 
+/** `ranks`: some ranks only, as `0,2,5`; null for all. */
+const ranksParam = () =>
+  queryParam((text): number[] | null => {
+    if (text === undefined || text === '') return null;
+    if (!/^\d{1,9}(,\d{1,9}){0,4095}$/.test(text))
+      throw new SimscopeError('invalid_field', `must be ranks such as '0,2,5', got '${text.slice(0, 40)}'`);
+    return text.split(',').map(Number);
+  });
+
 /** Schemas of the routes in `routes-hpc.ts`. */
 export const HPC_ROUTE_SCHEMAS = {
   startSegment: {
@@ -32,6 +41,7 @@ export const HPC_ROUTE_SCHEMAS = {
       from: numberParam(),
       to: numberParam(),
       limit: limitParam(10_000, 100_000),
+      ranks: ranksParam(),
       includeSuperseded: flagParam(),
     }),
   },

@@ -84,6 +84,7 @@ export const HPC_ROUTES = {
       from: 'first step (inclusive)',
       to: 'last step (exclusive)',
       limit: 'steps per page (default 10000)',
+      ranks: "only these ranks, such as '0,2,5' (default: all)",
       includeSuperseded: "'true' also reads points a later segment's rewind superseded",
     },
   },

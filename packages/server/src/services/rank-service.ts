@@ -21,6 +21,8 @@ export interface RankSeriesQuery {
   from: number | null;
   to: number | null;
   limit: number;
+  /** Only these ranks; all when null. */
+  ranks: number[] | null;
   includeSuperseded: boolean;
 }
 
@@ -48,7 +50,8 @@ export class RankService {
     return { metrics: metrics.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) };
   }
 
-  async #rankSeries(ctx: ServiceContext, run: RunRecord, name: string) {
+  async #rankSeries(ctx: ServiceContext, run: RunRecord, name: string, only: number[] | null = null) {
+    const picked = only && new Set(only);
     const rows = await ctx.store.metrics.listSeries(run.pk, {
       prefix: `${name}@rank=`,
       limit: MAX_RANKS + 1,
@@ -56,7 +59,7 @@ export class RankService {
     const ranked: { rank: number; series: SeriesRecord }[] = [];
     for (const series of rows) {
       const r = rankOf(series.name);
-      if (r && r.name === name) ranked.push({ rank: r.rank, series });
+      if (r && r.name === name && (!picked || picked.has(r.rank))) ranked.push({ rank: r.rank, series });
     }
     if (ranked.length === 0)
       throw new NotFoundError('run', run.name, `has no metric '${name}' logged by ranks`);
@@ -67,7 +70,7 @@ export class RankService {
 
   /** A page of steps: per step the ranks' min, mean and max, and the (lowest) rank holding the min and the max. */
   async series(ctx: ServiceContext, run: RunRecord, query: RankSeriesQuery): Promise<RankSeriesView> {
-    const ranked = await this.#rankSeries(ctx, run, query.name);
+    const ranked = await this.#rankSeries(ctx, run, query.name, query.ranks);
     const slicer = new TimeSlicer();
     const from = query.from ?? Number.NEGATIVE_INFINITY;
     let to = query.to ?? Number.POSITIVE_INFINITY;

@@ -8,6 +8,7 @@ import { Link } from '../components/link.js';
 import { canWrite, LoadError, Loading, problemOf } from '../components/load-state.js';
 import { RunActions } from '../components/run-actions.js';
 import { RunMetrics } from '../components/run-metrics.js';
+import { RanksPanel } from '../components/ranks-panel.js';
 import { RunOverview } from '../components/run-overview.js';
 import { useTicks } from '../components/use-ticks.js';
 import { href, navigate } from '../router.js';
@@ -42,6 +43,7 @@ const RUN_TABS: RunTab[] = [
   },
   { id: 'artifacts', label: 'Artifacts', render: (p) => <ArtifactsPanel run={p.run.id} /> },
   { id: 'fields', label: 'Fields', render: (p) => <FieldsPanel run={p.run.id} /> },
+  { id: 'ranks', label: 'Ranks', render: (p) => <RanksPanel run={p.run.id} tick={p.metricsTick} /> },
 ];
 
 /** One run: its header, and tabs for its overview, metrics and events; it follows live changes. */

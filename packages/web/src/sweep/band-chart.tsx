@@ -10,10 +10,10 @@ const HEIGHT = 300;
 
 const num = (v: number | string): number => (typeof v === 'number' ? v : Number.NaN);
 
-/** A group's name in the legend: `by = value` and its run count. */
-function groupLabel(by: string, value: string | null, runs: number): string {
+/** A group's name in the legend: `by = value` and its member count (runs, or the ranks of one run). */
+function groupLabel(by: string, value: string | null, runs: number, members = 'run'): string {
   const key = by.startsWith('metadata.') ? by.slice('metadata.'.length) : by === 'tags' ? 'tag' : by;
-  return `${key} = ${value ?? '(none)'} · ${runs} run${runs === 1 ? '' : 's'}`;
+  return `${key} = ${value ?? '(none)'} · ${runs} ${members}${runs === 1 ? '' : 's'}`;
 }
 
 /** The band of each group per bucket: mean ± std, or min to max; the line is the mean. */
@@ -30,7 +30,15 @@ function bandOf(g: AggregateView['groups'][number], kind: BandKind, i: number): 
  * Groups of runs as bands on one canvas, with a legend: hovering an entry brings its group forward, a click hides
  * or shows it.
  */
-export function BandChart({ data, kind }: { data: AggregateView; kind: BandKind }) {
+export function BandChart({
+  data,
+  kind,
+  members = 'run',
+}: {
+  data: AggregateView;
+  kind: BandKind;
+  members?: string;
+}) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const box = useRef<HTMLDivElement>(null);
   const [width, setWidth] = useState(800);
@@ -135,7 +143,7 @@ export function BandChart({ data, kind }: { data: AggregateView; kind: BandKind 
       <figcaption>
         <strong>{data.name}</strong>{' '}
         <span className="muted">
-          {kind === 'std' ? 'mean ± 1 std of the runs' : 'min to max of the runs'}, by {data.by}
+          {kind === 'std' ? `mean ± 1 std of the ${members}s` : `min to max of the ${members}s`}, by {data.by}
         </span>
       </figcaption>
       <div ref={box} style={{ width: '100%' }}>
@@ -165,7 +173,7 @@ export function BandChart({ data, kind }: { data: AggregateView; kind: BandKind 
               }
             >
               <span className="swatch" style={{ background: PALETTE[gi % PALETTE.length] }} />
-              {groupLabel(data.by, group.value, group.runs.length)}
+              {groupLabel(data.by, group.value, group.runs.length, members)}
             </button>
           </li>
         ))}

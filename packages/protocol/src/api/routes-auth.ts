@@ -141,7 +141,7 @@ export interface DeviceGrantView {
 }
 
 /** RFC 8628 section 3.2. */
-export interface DeviceAuthorizationView {
+interface DeviceAuthorizationView {
   device_code: string;
   user_code: string;
   verification_uri: string;
@@ -151,7 +151,7 @@ export interface DeviceAuthorizationView {
 }
 
 /** RFC 6749 section 5.1, for the device grant. */
-export interface DeviceTokenView {
+interface DeviceTokenView {
   access_token: string;
   token_type: 'Bearer';
   expires_in?: number;

@@ -6,7 +6,7 @@ import { hashToken, newId, newToken } from './auth-service.js';
 import { SIGN_IN_DEFAULTS, type SignInConfig } from './sign-in-config.js';
 import { chargeFailure, refuseWhenSpent } from './sign-in-limits.js';
 
-export const DEVICE_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:device_code';
+const DEVICE_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:device_code';
 /** Consonants without look-alikes (RFC 8628 section 6.1): 20^8 codes, typed without case or dashes. */
 const USER_CODE_ALPHABET = 'BCDFGHJKLMNPQRSTVWXZ';
 const USER_CODE_LENGTH = 8;
@@ -36,7 +36,7 @@ function showCode(code: string): string {
 }
 
 /** A user code as typed, in the stored form: letters only, upper case. */
-export function normalizeUserCode(typed: string): string {
+function normalizeUserCode(typed: string): string {
   return typed.toUpperCase().replace(/[^A-Z]/g, '');
 }
 

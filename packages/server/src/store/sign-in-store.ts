@@ -14,7 +14,7 @@ export interface WebSessionRecord {
   expiresAt: number | null;
 }
 
-export const DEVICE_GRANT_STATUSES = ['pending', 'approved', 'denied', 'used'] as const;
+const DEVICE_GRANT_STATUSES = ['pending', 'approved', 'denied', 'used'] as const;
 export type DeviceGrantStatus = (typeof DEVICE_GRANT_STATUSES)[number];
 
 export interface DeviceGrantRecord {

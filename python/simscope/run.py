@@ -349,7 +349,36 @@ class Run:
             self._fail(error)
             return False
 
-    def _start(self, transport: Transport, run_id: str, name: Optional[str], status: Optional[str], later: Optional[Dict[str, Any]]) -> None:
+    def resume(
+        self,
+        run_id: str,
+        rewind_to: Optional[float] = None,
+        job_id: Optional[str] = None,
+        host: Optional[str] = None,
+    ) -> bool:
+        """Continues run ``run_id`` in this job as a new segment (the Node ``Run.resume``): ``rewind_to`` is the
+        checkpoint step it restarts from, so the earlier segments' points at later steps are superseded (kept, hidden
+        from reads, charts and alerts). ``job_id`` defaults to SLURM_JOB_ID or PBS_JOBID. Returns True when started."""
+        try:
+            if self._sender is not None:
+                raise SimscopeError("invalid_transition", "resume: this Run was already initialised")
+            body: Dict[str, Any] = {"host": host if host is not None else socket.gethostname()}
+            if rewind_to is not None:
+                if not _is_number(rewind_to) or not math.isfinite(rewind_to):
+                    raise SimscopeError("invalid_field", f"resume.rewind_to: expected a step number, got {rewind_to!r}")
+                body["rewindTo"] = rewind_to
+            job = job_id if job_id is not None else os.environ.get("SLURM_JOB_ID") or os.environ.get("PBS_JOBID")
+            if job is not None:
+                body["jobId"] = job
+            transport = self._connect()
+            path = "/runs/" + urllib.parse.quote(run_id, safe="")
+            answer = transport.request("POST", path + "/segments", json=body, idempotency_key=secrets.token_hex(16)).json()
+            run = answer["run"]
+            self._start(transport, run["id"], run.get("name"), run.get("status"), None)
+            return True
+        except SimscopeError as error:
+            self._fail(error)
+            return False    def _start(self, transport: Transport, run_id: str, name: Optional[str], status: Optional[str], later: Optional[Dict[str, Any]]) -> None:
         assert self._connection is not None
         self._transport = transport
         self._id, self._name, self._status = run_id, name, status

@@ -378,7 +378,9 @@ class Run:
             return True
         except SimscopeError as error:
             self._fail(error)
-            return False    def _start(self, transport: Transport, run_id: str, name: Optional[str], status: Optional[str], later: Optional[Dict[str, Any]]) -> None:
+            return False
+
+    def _start(self, transport: Transport, run_id: str, name: Optional[str], status: Optional[str], later: Optional[Dict[str, Any]]) -> None:
         assert self._connection is not None
         self._transport = transport
         self._id, self._name, self._status = run_id, name, status

@@ -150,6 +150,42 @@ describe('several metrics on one chart in Chromium', () => {
     await expect.poll(() => param('with')).toBe(null);
   });
 
+  it('adds a metric to the compare page chart of several runs, one line a run and metric', async () => {
+    const ids: string[] = [];
+    for (const [name, k] of [
+      ['cmp-a', 1],
+      ['cmp-b', 2],
+    ] as const) {
+      const run = await api('POST', '/runs', { name, folder: '/overlays' });
+      await api('POST', `/runs/${run.id}/metrics`, {
+        writer: 'w',
+        seq: 0,
+        series: [
+          { name: 'loss', values: Array.from({ length: N }, (_, i) => k * Math.exp(-i / 100)) },
+          { name: 'val_loss', values: Array.from({ length: N }, (_, i) => k * Math.exp(-i / 150)) },
+        ],
+      });
+      ids.push(run.id);
+    }
+    await page.goto(`${web.server.url}/compare?runs=${ids.join(',')}&metric=loss`);
+    await expect.poll(() => card('loss').getAttribute('data-drawn')).toMatch(/:buckets:/);
+    expect(await entries('loss').count()).toBe(2);
+    await page.getByLabel('Add a metric to loss').selectOption('val_loss');
+    await expect.poll(() => entries('loss').count()).toBe(4);
+    const labels = await entries('loss').allTextContents();
+    expect(labels.map((t) => t.replace(/ [-0-9.e]+$/, ''))).toEqual([
+      'cmp-a · loss',
+      'cmp-b · loss',
+      'cmp-a · val_loss',
+      'cmp-b · val_loss',
+    ]);
+    await expect.poll(() => colourPixels('loss', 3)).toBeGreaterThan(200);
+    expect(param('with')).toBe('[["loss","val_loss",0]]');
+    expect(param('runs')).toBe(ids.join(','));
+    expect(param('metric')).toBe('loss');
+    await screenshots(page, OUT, 'compare-two-metrics', true);
+  });
+
   it('exports every series of the chart as CSV and SVG', async () => {
     await open(`&with=${encodeURIComponent('[["loss","val_loss",0],["loss","lr",1]]')}`);
     await expect.poll(() => entries('loss').count()).toBe(3);

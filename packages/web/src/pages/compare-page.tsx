@@ -4,6 +4,7 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import { ChartSettingsControls } from '../components/chart-settings-controls.js';
 import { Link } from '../components/link.js';
 import { type ChartRun, type ChartSettings, MetricChart } from '../components/metric-chart.js';
+import { OverlayChart } from '../components/overlay-chart.js';
 import { href, navigate } from '../router.js';
 import { useSession } from '../session.js';
 import { BandChart, type BandKind } from '../sweep/band-chart.js';
@@ -320,6 +321,7 @@ export function ComparePage({
         collapsed={collapsed}
         setCollapsed={setCollapsed}
         onOpen={(name) => go({ metric: name })}
+        names={names}
       />
       {more > 0 ? (
         <p className="runs-cap" data-more={more}>
@@ -431,7 +433,10 @@ function CompareCharts({
   collapsed,
   setCollapsed,
   onOpen,
+  names,
 }: {
+  /** The workspace's metric names, to add to a chart of one metric. */
+  names: readonly string[];
   metric: string | null;
   group: string | null;
   band: BandKind;
@@ -461,7 +466,7 @@ function CompareCharts({
       {metric && group ? <h2>Runs one by one</h2> : null}
       {metric && group && !bands && !bandError ? null : metric ? (
         // Grouped, the single lines wait for the bands, so that both do not contend for the server at once.
-        <MetricChart metric={metric} runs={runs} settings={settings} />
+        <OverlayChart metric={metric} runs={runs} settings={settings} available={names} />
       ) : runMetrics === null ? (
         <p className="muted">Loading the metrics of these runs…</p>
       ) : runMetrics.length === 0 ? (

@@ -3,9 +3,12 @@ import { Api, ApiError, type Me } from './api.js';
 import { Link } from './components/link.js';
 import { AccountPage } from './pages/account-page.js';
 import { AlertsPage } from './pages/alerts-page.js';
+import { AuditPage } from './pages/audit-page.js';
 import { ComparePage } from './pages/compare-page.js';
 import { DevicePage } from './pages/device-page.js';
 import { FolderPage } from './pages/folder-page.js';
+import { InvitePage } from './pages/invite-page.js';
+import { MembersPage } from './pages/members-page.js';
 import { NotFoundPage } from './pages/not-found-page.js';
 import { RunPage } from './pages/run-page.js';
 import { RunsPage } from './pages/runs-page.js';
@@ -189,6 +192,8 @@ function Shell({ theme, onTheme }: { theme: Theme; onTheme(t: Theme): void }) {
     page = <DevicePage code={location.query.get('code') ?? ''} />;
   } else if (path === '/account') {
     page = <AccountPage />;
+  } else if (path === '/members' || path === '/audit' || path === '/invite') {
+    page = path === '/members' ? <MembersPage /> : path === '/audit' ? <AuditPage /> : <InvitePage />;
   } else if (path === '/' || path === '') {
     page = (
       <RunsPage folder={location.query.get('folder') ?? '/'} filter={location.query.get('filter') ?? ''} />
@@ -222,6 +227,7 @@ function Shell({ theme, onTheme }: { theme: Theme; onTheme(t: Theme): void }) {
           <Link to="/telemetry" aria-current={path === '/telemetry' ? 'page' : undefined}>
             Telemetry
           </Link>
+          {s.me.workspace.role === 'owner' ? <OwnerLinks path={path} /> : null}
         </nav>
         <div className="tools">
           {s.me.workspaces.length > 1 ? (
@@ -267,6 +273,20 @@ function Shell({ theme, onTheme }: { theme: Theme; onTheme(t: Theme): void }) {
       <main id="main" tabIndex={-1}>
         {page}
       </main>
+    </>
+  );
+}
+
+/** The pages only a workspace's owners can use. */
+function OwnerLinks({ path }: { path: string }) {
+  return (
+    <>
+      <Link to="/members" aria-current={path === '/members' ? 'page' : undefined}>
+        Members
+      </Link>
+      <Link to="/audit" aria-current={path === '/audit' ? 'page' : undefined}>
+        Audit
+      </Link>
     </>
   );
 }

@@ -1,4 +1,5 @@
 import type { RunView } from '../views.js';
+import type { WorkspaceRole } from './routes-access.js';
 
 /** A page of a listing: its items and the cursor of the next page (null on the last). */
 export interface Page<T> {
@@ -55,7 +56,8 @@ export interface TokenView {
 export interface Me {
   user: { id: string; name: string; email: string | null; admin: boolean };
   token: { id: string; name: string; scopes: string[]; expires: number | null };
-  workspace: { id: string; name: string };
+  /** The current workspace and the caller's role in it. */
+  workspace: { id: string; name: string; role: WorkspaceRole };
   workspaces: { id: string; name: string }[];
 }
 

@@ -55,7 +55,7 @@ export function registerMetaRoutes(
     return {
       user: { id: a.user.id, name: a.user.name, email: a.user.email, admin: a.user.isAdmin },
       token: { id: a.token.id, name: a.token.name, scopes: a.token.scopes, expires: a.token.expiresAt },
-      workspace: { id: a.workspace.id, name: a.workspace.name },
+      workspace: { id: a.workspace.id, name: a.workspace.name, role: a.role ?? 'viewer' },
       workspaces: (await store.identity.listUserWorkspaces(a.user.id)).map((w) => ({
         id: w.id,
         name: w.name,

@@ -1,0 +1,88 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_TOKEN } from '../test/fixtures.js';
+import { type Browser, SCREENSHOTS } from './browser.js';
+import { screenshots, startWebApp, type WebApp } from './web-harness.js';
+
+const OUT = join(SCREENSHOTS, 'access');
+
+describe('members, audit and share pages in Chromium', () => {
+  let web: WebApp;
+  let base: string;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    mkdirSync(OUT, { recursive: true });
+    web = await startWebApp('simscope-web-access-');
+    ({ base, browser } = web);
+  }, 120_000);
+  afterAll(async () => {
+    await web?.close();
+  });
+
+  const admin = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${base}/api/v1${path}`, {
+      method,
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+    return res.status === 204 ? undefined : ((await res.json()) as any);
+  };
+
+  it('an owner changes a role and makes an invite link; the audit page shows it', async () => {
+    await admin('POST', '/admin/users', { name: 'ada', email: 'ada@example.org' });
+    await admin('POST', '/admin/workspaces/default/members', { user: 'ada', role: 'viewer' });
+    const page = browser.page;
+    await page.goto(`${base}/#token=${ADMIN_TOKEN}`);
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Members' }).click();
+    const role = page.getByRole('combobox', { name: 'Role of ada' });
+    await expect.poll(() => role.inputValue()).toBe('viewer');
+    await role.selectOption('editor');
+    await expect
+      .poll(async () => (await admin('GET', '/members')).items.find((m: any) => m.name === 'ada')?.role)
+      .toBe('editor');
+
+    await page.getByRole('button', { name: 'Make an invite link' }).click();
+    const link = await page.getByRole('textbox', { name: 'Invite link' }).inputValue();
+    expect(link).toMatch(new RegExp(`^${base}/invite#inv_[A-Za-z0-9_-]{43}$`));
+    await screenshots(page, OUT, 'members');
+
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit' }).click();
+    const log = page.getByRole('table', { name: 'Audit log' });
+    await log.getByRole('cell', { name: 'membership.change' }).waitFor();
+    expect(await log.getByRole('row').nth(1).textContent()).toContain('invite.create');
+    await screenshots(page, OUT, 'audit');
+  });
+
+  it('a share link page shows the shared run only, with no controls, and nothing once revoked', async () => {
+    const run = await admin('POST', '/runs', { name: 'shared-cavity', metadata: { re: 1000 } });
+    await admin('POST', '/runs', { name: 'private-run' });
+    await admin('POST', `/runs/${run.id}/metrics`, {
+      writer: 'w',
+      seq: 1,
+      series: [{ name: 'loss', values: [0.5, 0.25] }],
+    });
+    const share = await admin('POST', '/shares', { run: run.id });
+    const page = browser.page;
+    await page.goto(`${base}${share.link}`);
+    await page.getByRole('heading', { name: 'A shared run' }).waitFor();
+    await page
+      .getByRole('table', { name: 'Metrics of shared-cavity' })
+      .getByRole('cell', { name: 'loss' })
+      .waitFor();
+    expect(await page.getByRole('table', { name: 'Metadata of shared-cavity' }).textContent()).toBe('re1000');
+    expect(await page.getByRole('button').count()).toBe(0);
+    expect(await page.getByRole('link').count()).toBe(0);
+    expect(await page.getByRole('navigation').count()).toBe(0);
+    expect(await page.content()).not.toContain('private-run');
+    await screenshots(page, OUT, 'share');
+
+    await admin('DELETE', `/shares/${share.id}`);
+    await page.reload();
+    await page.getByRole('alert').waitFor();
+    expect(await page.getByRole('alert').textContent()).toContain('this share link has been revoked');
+    expect(await page.content()).not.toContain('shared-cavity');
+  });
+});

@@ -3,12 +3,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { deflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, openTestApp } from '../../../../test/fixtures.js';
 import { startS3 } from '../../../../test/s3-server.js';
 import type { BlobStore } from '../blob/blob-store.js';
 import { LocalBlobStore } from '../blob/local-blob-store.js';
 import { S3BlobStore } from '../blob/s3-blob-store.js';
+import { shuffle } from '../services/array-chunk-codec.js';
 
 const BLOB_KINDS = ['local', 's3'] as const;
 const CASES = BACKENDS.flatMap((backend) => BLOB_KINDS.map((blob) => [backend, blob] as const));
@@ -31,10 +34,10 @@ describe.each(CASES)('array series routes on %s with %s blobs', (backend, blobKi
   let t: Awaited<ReturnType<typeof openTestApp>>;
   let dir: string;
   let stopS3: (() => Promise<void>) | undefined;
+  let blobs: BlobStore;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'simscope-array-fields-'));
-    let blobs: BlobStore;
     if (blobKind === 's3') {
       const s3 = await startS3();
       stopS3 = s3.stop;
@@ -116,6 +119,51 @@ describe.each(CASES)('array series routes on %s with %s blobs', (backend, blobKi
       values: [1, '-Infinity'],
     });
     expect((await cell(run, 'name=s&cell=3')).json()).toMatchObject({ steps: [1, 2], values: [null, null] });
+  });
+
+  it('reads steps stored in layout 1 (one zlib stream per shuffled chunk) beside new ones, whole, strided and by cell', async () => {
+    const run = await newRun(`layout1-${blobKind}`);
+    const workspace = (await call('GET', '/me')).json().workspace.id as string;
+    const record = await t.store.runs.getRun(workspace, run);
+    if (!record) throw new Error('no run');
+    // 700×500 float64: three chunks of at most 1 MiB, as layout 1 cut them.
+    const values = Float64Array.from({ length: 700 * 500 }, (_, e) => (e % 13 === 0 ? Number.NaN : e / 7));
+    const raw = Buffer.from(values.buffer);
+    const perChunk = (1 << 20) / 8;
+    const chunks = [];
+    for (let at = 0; at < values.length; at += perChunk) {
+      const part = raw.subarray(at * 8, Math.min(values.length, at + perChunk) * 8);
+      const staged = await blobs.stage(Readable.from([deflateSync(shuffle(part, 8), { level: 1 })]));
+      await blobs.commit(staged);
+      chunks.push({ sha256: staged.sha256, size: staged.size });
+    }
+    await t.store.arrays.saveArrayStep(
+      {
+        runPk: record.pk,
+        name: 'old',
+        step: 1,
+        time: null,
+        shape: [700, 500],
+        dtype: 'float64',
+        axes: null,
+        min: 0,
+        max: 1,
+        mean: 0.5,
+        createdAt: 1,
+      },
+      chunks,
+    );
+    await put(run, 'name=old&step=2&shape=700,500&dtype=float64', values);
+    for (const step of [1, 2]) {
+      const whole = await call('GET', `/runs/${run}/arrays/data?name=old&step=${step}`);
+      expect(Buffer.compare(whole.raw, raw), `step ${step}`).toBe(0);
+      const strided = await call('GET', `/runs/${run}/arrays/data?name=old&step=${step}&region=::3,1::4`);
+      const expected: number[] = [];
+      for (let y = 0; y < 700; y += 3)
+        for (let x = 1; x < 500; x += 4) expected.push(values[y * 500 + x] as number);
+      expect(Array.from(new Float64Array(new Uint8Array(strided.raw).buffer))).toEqual(expected);
+    }
+    expect((await cell(run, 'name=old&cell=650,-3')).json().values).toEqual([325497 / 7, 325497 / 7]);
   });
 
   it('refuses a cell that does not fit the series with 400 naming query.cell, and an unknown series with 404', async () => {

@@ -8,7 +8,7 @@ import {
 import type { BlobStore } from '../blob/blob-store.js';
 import type { ArrayStepRecord } from '../store/array-store.js';
 import type { RunRecord } from '../store/store.js';
-import { readShuffled, typedView } from './array-service.js';
+import { readPlanes, typedView } from './array-service.js';
 import type { ServiceContext } from './context.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { NotFoundError } from './errors.js';
@@ -94,11 +94,9 @@ async function cellValue(
   const c = Math.floor(flat / perChunk);
   const chunk = (await ctx.store.arrays.arrayChunks(step.pk))[c];
   if (!chunk || flat >= elementCount(step.shape)) return null;
-  const shuffled = await readShuffled(blobs, chunk);
-  const n = shuffled.length / size;
+  const planes = await readPlanes(blobs, chunk, size);
   const local = flat - c * perChunk;
-  const one = Buffer.alloc(size);
-  for (let b = 0; b < size; b++) one[b] = shuffled[b * n + local] as number;
+  const one = Buffer.from(planes.map((plane) => plane[local] as number));
   const v = Number(typedView(step.dtype, one)[0]);
   return Number.isFinite(v) ? v : String(v);
 }

@@ -1,6 +1,4 @@
 import { Readable } from 'node:stream';
-import { promisify } from 'node:util';
-import { deflate, inflate } from 'node:zlib';
 import {
   ARRAY_LIMITS,
   type ArrayAxis,
@@ -19,14 +17,11 @@ import {
 import type { BlobStore } from '../blob/blob-store.js';
 import type { ArrayChunk, ArrayStepRecord } from '../store/array-store.js';
 import type { RunRecord } from '../store/store.js';
+import { decodePlanes, encodeChunk, unshuffle } from './array-chunk-codec.js';
 import type { ServiceContext } from './context.js';
 import { decodeCursor, pageOf } from './cursor.js';
 import { NotFoundError } from './errors.js';
 import type { MetricService } from './metric-service.js';
-
-// The async zlib API runs in libuv's thread pool, so a big field never stalls the event loop.
-const deflateAsync = promisify(deflate);
-const inflateAsync = promisify(inflate);
 
 /** The writer under which array summaries are stored as metrics. */
 const ARRAY_SUMMARY_WRITER = 'simscope.arrays';
@@ -179,7 +174,8 @@ export class ArrayService {
     const expected = elementCount(input.shape) * size;
     const summary = new Summary();
     const chunks: ArrayChunk[] = [];
-    let pending = Buffer.alloc(Math.min(ARRAY_LIMITS.chunkBytes, expected));
+    // Unsafe: every byte is written before the chunk is stored (the exact byte count is enforced).
+    let pending = Buffer.allocUnsafe(Math.min(ARRAY_LIMITS.chunkBytes, expected));
     let filled = 0;
     let received = 0;
     // Up to CHUNKS_IN_FLIGHT chunks are compressed and stored at once (zlib runs in the thread pool); the
@@ -188,11 +184,11 @@ export class ArrayService {
     const flush = async () => {
       const raw = pending.subarray(0, filled);
       summary.add(typedView(input.dtype, raw));
-      const chunk = storeChunk(blobs, shuffle(raw, size));
+      const chunk = storeChunk(blobs, raw, size);
       chunk.catch(() => {}); // awaited below; a refused upload may leave it unawaited
       stored.push(chunk);
       if (stored.length > CHUNKS_IN_FLIGHT) await stored[stored.length - 1 - CHUNKS_IN_FLIGHT];
-      pending = Buffer.alloc(Math.min(ARRAY_LIMITS.chunkBytes, expected - received));
+      pending = Buffer.allocUnsafe(Math.min(ARRAY_LIMITS.chunkBytes, expected - received));
       filled = 0;
     };
     // Read by hand, not with for-await: leaving that loop would destroy the request, and a refused upload's
@@ -324,51 +320,23 @@ export class ArrayService {
 
 /** Chunks compressed and stored at once by one upload. */
 const CHUNKS_IN_FLIGHT = 4;
-/** Deflate level: 1 compresses shuffled fields nearly as well as 6, several times faster. */
-const DEFLATE = { level: 1 };
 
-/**
- * Byte shuffle (as HDF5's filter): the first bytes of every element, then the second bytes … so that the slowly
- * varying high bytes of a smooth field sit together and deflate well.
- */
-export function shuffle(raw: Buffer, size: number): Buffer {
-  if (size === 1) return raw;
-  const n = raw.length / size;
-  const out = Buffer.allocUnsafe(raw.length);
-  for (let b = 0; b < size; b++) {
-    const base = b * n;
-    for (let i = 0; i < n; i++) out[base + i] = raw[i * size + b]!;
-  }
-  return out;
-}
-
-export function unshuffle(shuffled: Buffer, size: number): Buffer {
-  if (size === 1) return shuffled;
-  const n = shuffled.length / size;
-  const out = Buffer.alloc(shuffled.length);
-  for (let b = 0; b < size; b++) {
-    const base = b * n;
-    for (let i = 0; i < n; i++) out[i * size + b] = shuffled[base + i]!;
-  }
-  return out;
-}
-
-async function storeChunk(blobs: BlobStore, shuffled: Buffer): Promise<ArrayChunk> {
-  const packed = await deflateAsync(shuffled, DEFLATE);
+async function storeChunk(blobs: BlobStore, raw: Buffer, size: number): Promise<ArrayChunk> {
+  const packed = await encodeChunk(raw, size);
   const staged = await blobs.stage(Readable.from([packed]));
   await blobs.commit(staged);
   return { sha256: staged.sha256, size: staged.size };
 }
 
-/** A chunk's bytes inflated, still byte-shuffled. */
-export async function readShuffled(blobs: BlobStore, chunk: ArrayChunk): Promise<Buffer> {
+/** A chunk's byte planes: byte b of every element in `planes[b]`. */
+export async function readPlanes(blobs: BlobStore, chunk: ArrayChunk, size: number): Promise<Buffer[]> {
   const parts: Buffer[] = [];
   for await (const part of await blobs.read(chunk.sha256)) parts.push(part as Buffer);
-  return inflateAsync(Buffer.concat(parts));
+  return decodePlanes(Buffer.concat(parts), size);
 }
 
 async function readChunk(blobs: BlobStore, chunk: ArrayChunk, size: number): Promise<Buffer> {
-  return unshuffle(await readShuffled(blobs, chunk), size);
+  return unshuffle(await readPlanes(blobs, chunk, size), size);
 }
 
 /** A step's elements in C order, a chunk at a time (the next one read ahead). */
@@ -405,7 +373,15 @@ async function* regionBytes(
   const inner = region[last]!;
   const innerCount = Math.ceil((inner.stop - inner.start) / inner.stride);
   let loaded = -1;
-  let data: Buffer = Buffer.alloc(0);
+  let whole: Buffer = Buffer.alloc(0);
+  let planes: Buffer[] = [];
+  // Contiguous runs copy from the unshuffled chunk; strided picks gather each element's bytes from the shuffled
+  // one, so a sparse view does not pay for unshuffling every element.
+  const ahead = new ReadAhead<Buffer | Buffer[]>(touchedChunks(step.shape, region, perChunk), (c) =>
+    inner.stride === 1
+      ? readChunk(blobs, chunks[c] as ArrayChunk, size)
+      : readPlanes(blobs, chunks[c] as ArrayChunk, size),
+  );
   let out = Buffer.alloc(ARRAY_LIMITS.chunkBytes);
   let at = 0;
   const index = new Array<number>(outer.length).fill(0);
@@ -417,22 +393,18 @@ async function* regionBytes(
       const e = base + inner.start + k * inner.stride;
       const c = Math.floor(e / perChunk);
       if (c !== loaded) {
-        // Contiguous runs copy from the unshuffled chunk; strided picks gather each element's bytes from the
-        // shuffled one, so a sparse view does not pay for unshuffling every element.
-        data =
-          inner.stride === 1
-            ? await readChunk(blobs, chunks[c]!, size)
-            : await readShuffled(blobs, chunks[c]!);
+        const got = await ahead.take(c);
+        if (Array.isArray(got)) planes = got;
+        else whole = got;
         loaded = c;
       }
       // With stride 1, the elements up to the chunk's end (or the output's) are copied at once.
       const run =
         inner.stride === 1 ? Math.min(innerCount - k, (c + 1) * perChunk - e, (out.length - at) / size) : 1;
       const local = e - c * perChunk;
-      if (inner.stride === 1) data.copy(out, at, local * size, (local + run) * size);
+      if (inner.stride === 1) whole.copy(out, at, local * size, (local + run) * size);
       else {
-        const n = data.length / size;
-        for (let b = 0; b < size; b++) out[at + b] = data[b * n + local]!;
+        for (let b = 0; b < size; b++) out[at + b] = (planes[b] as Buffer)[local] as number;
       }
       at += run * size;
       k += run;
@@ -448,4 +420,64 @@ async function* regionBytes(
     }
   }
   if (at > 0) yield out.subarray(0, at);
+}
+
+/** Chunks read and decoded ahead of the one a region read is at. */
+const READ_AHEAD = 4;
+
+/** Loads the chunks a read visits, in their order, up to `READ_AHEAD` at once (zlib runs in the thread pool). */
+class ReadAhead<T> {
+  readonly #order: readonly number[];
+  readonly #load: (chunk: number) => Promise<T>;
+  readonly #started = new Map<number, Promise<T>>();
+  #next = 0;
+
+  constructor(order: readonly number[], load: (chunk: number) => Promise<T>) {
+    this.#order = order;
+    this.#load = load;
+  }
+
+  take(chunk: number): Promise<T> {
+    for (; this.#started.size < READ_AHEAD && this.#next < this.#order.length; this.#next++) {
+      const c = this.#order[this.#next] as number;
+      const loading = this.#load(c);
+      loading.catch(() => {}); // a read abandoned half way leaves some unawaited
+      this.#started.set(c, loading);
+    }
+    const loading = this.#started.get(chunk) ?? this.#load(chunk);
+    this.#started.delete(chunk);
+    return loading;
+  }
+}
+
+/** The chunks (of `perChunk` elements, in C order) that hold some element of `region`, ascending. */
+function touchedChunks(shape: readonly number[], region: readonly DimRange[], perChunk: number): number[] {
+  const strides = shape.map((_, d) => elementCount(shape.slice(d + 1)));
+  const outer = regionShape(region.slice(0, -1));
+  const inner = region[region.length - 1] as DimRange;
+  const innerCount = Math.ceil((inner.stop - inner.start) / inner.stride);
+  const out: number[] = [];
+  const add = (c: number) => {
+    if (out.length === 0 || (out[out.length - 1] as number) < c) out.push(c);
+  };
+  const index = new Array<number>(outer.length).fill(0);
+  for (let row = 0, rows = elementCount(outer); row < rows; row++) {
+    let base = inner.start;
+    index.forEach((i, d) => {
+      const r = region[d] as DimRange;
+      base += (r.start + i * r.stride) * (strides[d] as number);
+    });
+    if (inner.stride >= perChunk) {
+      for (let k = 0; k < innerCount; k++) add(Math.floor((base + k * inner.stride) / perChunk));
+    } else {
+      const last = Math.floor((base + (innerCount - 1) * inner.stride) / perChunk);
+      for (let c = Math.floor(base / perChunk); c <= last; c++) add(c);
+    }
+    for (let d = outer.length - 1; d >= 0; d--) {
+      index[d] = (index[d] as number) + 1;
+      if ((index[d] as number) < (outer[d] as number)) break;
+      index[d] = 0;
+    }
+  }
+  return out;
 }

@@ -409,7 +409,7 @@ describe('queries against a server', () => {
     });
     expect(none.code).toBe(1);
     expect(none.stderr).toBe(
-      `simscope: no token for ${env.SIMSCOPE_URL}: run 'simscope login --url URL --token TOKEN', set SIMSCOPE_TOKEN, or start the server once (it saves one to the user config)\n`,
+      `simscope: no token for ${env.SIMSCOPE_URL}: run 'simscope login --url URL', set SIMSCOPE_TOKEN, or start the server once (it saves one to the user config)\n`,
     );
   });
 });

@@ -33,7 +33,7 @@ export function clientFor(connection: ResolvedConnection): Client {
   if (!connection.token) {
     throw new CliError(
       'unauthorized',
-      `no token for ${connection.url}: run 'simscope login --url URL --token TOKEN', set SIMSCOPE_TOKEN, or start the server once (it saves one to the user config)`,
+      `no token for ${connection.url}: run 'simscope login --url URL', set SIMSCOPE_TOKEN, or start the server once (it saves one to the user config)`,
     );
   }
   return new Client({ connection });

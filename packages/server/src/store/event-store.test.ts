@@ -54,6 +54,6 @@ describe.each(BACKENDS)('event store on %s', (backend) => {
       'Start_up',
     ]);
     const [event] = await t.store.events.listEvents(run.pk, { ...EVENT_QUERY, limit: 1 });
-    expect(event).toEqual({ pk: event!.pk, timestamp: 10, level: 'info', message: 'Start_up' });
+    expect(event).toEqual({ pk: event!.pk, timestamp: 10, level: 'info', message: 'Start_up', segment: 1 });
   });
 });

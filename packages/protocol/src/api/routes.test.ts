@@ -38,7 +38,7 @@ describe('the route table', () => {
   it('declares each method and path once', () => {
     const keys = Object.values(ROUTES).map((r) => `${r.method} ${r.path}`);
     expect(new Set(keys).size).toBe(keys.length);
-    expect(keys.length).toBe(102);
+    expect(keys.length).toBe(107);
   });
 
   it('parses a query with the messages the server answers', () => {
@@ -50,6 +50,7 @@ describe('the route table', () => {
       to: null,
       limit: 10,
       next: undefined,
+      includeSuperseded: false,
     });
     expect(() => parseInput(route, { from: 'x' }, 'query')).toThrow("query.from: expected a number, got 'x'");
     expect(() => parseInput(route, { limit: '0' }, 'query')).toThrow(

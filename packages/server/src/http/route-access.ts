@@ -37,7 +37,7 @@ function shareMayCall(route: RouteSpec): boolean {
 }
 
 /** Whether the share covers the run: the run itself, or a run in the shared folder or below it. */
-export function shareCovers(share: ShareRecord, run: { id: string; folder: string }): boolean {
+function shareCovers(share: ShareRecord, run: { id: string; folder: string }): boolean {
   if (share.runId !== null) return share.runId === run.id;
   const folder = share.folder ?? '/';
   return folder === '/' || run.folder === folder || run.folder.startsWith(`${folder}/`);

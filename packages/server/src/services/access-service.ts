@@ -64,7 +64,7 @@ const auditView = (a: AuditRecord): AuditEntryView => ({
 /** A new secret for a link: a prefix that says what it is, then 32 random bytes. */
 const newSecret = (prefix: string): string => `${prefix}_${randomBytes(32).toString('base64url')}`;
 
-export interface AccessDeps {
+interface AccessDeps {
   /** Called after a change of who may do what, so cached tokens and roles are dropped and streams recheck. */
   onAccessChange(): void;
 }

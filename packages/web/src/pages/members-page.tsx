@@ -17,8 +17,6 @@ export function MembersPage() {
   const [lists, setLists] = useState<Lists | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [attempt, setAttempt] = useState(0);
-  const [inviteRole, setInviteRole] = useState<WorkspaceRole>('viewer');
-  const [newLink, setNewLink] = useState<string | null>(null);
 
   const load = useCallback(async () => {
     setError(null);
@@ -46,22 +44,12 @@ export function MembersPage() {
     }
     await load();
   };
-  const invite = async () => {
-    try {
-      const made = await api.call('createInvite', { body: { role: inviteRole } });
-      setNewLink(`${window.location.origin}${made.link}`);
-    } catch (err) {
-      setError(err);
-    }
-    await load();
-  };
 
   if (error)
     return (
       <LoadError error={error} what="the members (owners only)" onRetry={() => setAttempt((a) => a + 1)} />
     );
   if (!lists) return <Loading what="the members" />;
-  const pending = lists.invites.filter((i) => i.used === null);
   return (
     <section aria-labelledby="members-heading">
       <h1 id="members-heading">Members of {me.workspace.name}</h1>
@@ -116,6 +104,73 @@ export function MembersPage() {
         </table>
       </div>
 
+      <InviteSection invites={lists.invites} act={act} />
+      <SharesTable shares={lists.shares} act={act} />
+    </section>
+  );
+}
+
+/** The workspace's share links, each revocable while it works. */
+function SharesTable({ shares, act }: { shares: ShareView[]; act(work: Promise<unknown>): Promise<void> }) {
+  const { api } = useSession();
+  return (
+    <>
+      <h2>Share links</h2>
+      <div className="table-wrap">
+        <table aria-label="Share links">
+          <thead>
+            <tr>
+              <th>Shares</th>
+              <th>Made</th>
+              <th>Revoked</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {shares.map((sh) => (
+              <tr key={sh.id}>
+                <td>{sh.run ? `run ${sh.run}` : `folder ${sh.folder}`}</td>
+                <td>{formatTime(sh.created)}</td>
+                <td>{sh.revoked === null ? '—' : formatTime(sh.revoked)}</td>
+                <td>
+                  {sh.revoked === null ? (
+                    <button
+                      type="button"
+                      onClick={() => act(api.call('revokeShare', { params: { share: sh.id } }))}
+                    >
+                      Revoke
+                    </button>
+                  ) : null}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </>
+  );
+}
+
+/** Makes invite links and lists those not used yet, each one withdrawable. */
+function InviteSection({
+  invites,
+  act,
+}: {
+  invites: InviteView[];
+  act(work: Promise<unknown>): Promise<void>;
+}) {
+  const { api } = useSession();
+  const [inviteRole, setInviteRole] = useState<WorkspaceRole>('viewer');
+  const [newLink, setNewLink] = useState<string | null>(null);
+  const pending = invites.filter((i) => i.used === null);
+  const invite = () =>
+    act(
+      api
+        .call('createInvite', { body: { role: inviteRole } })
+        .then((made) => setNewLink(`${window.location.origin}${made.link}`)),
+    );
+  return (
+    <>
       <h2>Invite</h2>
       <p>
         <label>
@@ -167,39 +222,6 @@ export function MembersPage() {
           </tbody>
         </table>
       </div>
-
-      <h2>Share links</h2>
-      <div className="table-wrap">
-        <table aria-label="Share links">
-          <thead>
-            <tr>
-              <th>Shares</th>
-              <th>Made</th>
-              <th>Revoked</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {lists.shares.map((sh) => (
-              <tr key={sh.id}>
-                <td>{sh.run ? `run ${sh.run}` : `folder ${sh.folder}`}</td>
-                <td>{formatTime(sh.created)}</td>
-                <td>{sh.revoked === null ? '—' : formatTime(sh.revoked)}</td>
-                <td>
-                  {sh.revoked === null ? (
-                    <button
-                      type="button"
-                      onClick={() => act(api.call('revokeShare', { params: { share: sh.id } }))}
-                    >
-                      Revoke
-                    </button>
-                  ) : null}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
-    </section>
+    </>
   );
 }

@@ -31,13 +31,13 @@ export const AUTH_ROUTES = {
   signOutEverywhere: {
     method: 'POST',
     path: '/auth/sign-out-everywhere',
-    scope: 'read',
+    scope: 'account',
     summary: "Ends every web session of the caller's user",
   },
   changeOwnPassword: {
     method: 'PUT',
     path: '/me/password',
-    scope: 'read',
+    scope: 'account',
     summary: '{ current, password }: changes your own password (current may be absent while you have none)',
   },
   setUserPassword: {
@@ -63,14 +63,14 @@ export const AUTH_ROUTES = {
   getDeviceGrant: {
     method: 'GET',
     path: '/auth/device/:code',
-    scope: 'read',
+    scope: 'account',
     summary:
       'A pending device sign-in by its user code (what it asks for); wrong codes are counted and limited',
   },
   decideDeviceGrant: {
     method: 'POST',
     path: '/auth/device/:code',
-    scope: 'read',
+    scope: 'account',
     summary:
       '{ approve, scopes?, expiresIn? }: approves (a token with these scopes, at most your own, and lifetime) or denies a device sign-in',
   },
@@ -90,25 +90,25 @@ export const AUTH_ROUTES = {
   listOwnTokens: {
     method: 'GET',
     path: '/me/tokens',
-    scope: 'read',
+    scope: 'account',
     summary: 'Your own tokens (not sessions)',
   },
   revokeOwnToken: {
     method: 'DELETE',
     path: '/me/tokens/:token',
-    scope: 'read',
+    scope: 'account',
     summary: 'Revokes one of your own tokens',
   },
   listOwnSessions: {
     method: 'GET',
     path: '/me/sessions',
-    scope: 'read',
+    scope: 'account',
     summary: 'Your open web sessions; `current` marks the one calling',
   },
   revokeOwnSession: {
     method: 'DELETE',
     path: '/me/sessions/:session',
-    scope: 'read',
+    scope: 'account',
     summary: 'Ends one of your web sessions',
   },
 } as const satisfies Record<string, RouteSpec>;

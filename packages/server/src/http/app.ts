@@ -1,11 +1,4 @@
-import {
-  LIMITS,
-  nowMicros,
-  type RouteScope,
-  type RouteSpec,
-  SimscopeError,
-  WORKSPACE_HEADER,
-} from '@simscope/protocol';
+import { LIMITS, nowMicros, type RouteScope, type RouteSpec, WORKSPACE_HEADER } from '@simscope/protocol';
 import Fastify, { type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
 import type { BlobStore } from '../blob/blob-store.js';
 import { AccessService } from '../services/access-service.js';
@@ -179,6 +172,11 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
     hub.accessChanged();
   };
   const admin = new AdminService({ store, now, onAccessChange });
+  // A member removed through another server (events come over the PostgreSQL bridge) loses access here at once too.
+  const forgetRemoved = bus.subscribe((event) => {
+    if (event.type === 'membership.removed') onAccessChange();
+  });
+  app.addHook('onClose', async () => forgetRemoved());
   const runs = new RunService();
   const clocks = new WriterClocks();
   const registry = new RouteRegistry(authenticator(auth, access, now));

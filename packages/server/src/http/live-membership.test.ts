@@ -58,6 +58,7 @@ describe.each(BACKENDS)("a removed member's live stream on %s", (backend) => {
   it('closes at once when an owner removes them, on another server too', async () => {
     const ws = `live-${backend}`;
     const manager = apps[0] as (typeof apps)[0];
+    const streamer = apps[1] as (typeof apps)[0];
     expect((await api(manager, ADMIN_TOKEN, 'POST', '/admin/workspaces', { name: ws })).status).toBe(201);
     const owner = await makeMember(manager, ADMIN_TOKEN, `owner-${backend}`, ws, 'owner');
     const viewer = await makeMember(manager, ADMIN_TOKEN, `viewer-${backend}`, ws, 'viewer');
@@ -85,8 +86,10 @@ describe.each(BACKENDS)("a removed member's live stream on %s", (backend) => {
     const stayedStream = readStream(`${base}/api/v1/live`, stayer.token, ws, onceOf(), 2000);
     await open;
     const removedAt = Date.now();
+    expect((await api(streamer, viewer.token, 'GET', '/runs', undefined, ws)).status).toBe(200);
     const res = await api(manager, owner.token, 'DELETE', `/members/${viewer.name}`, undefined, ws);
     expect(res.status).toBe(204);
+    const refusedAfterRemoval = (await api(streamer, viewer.token, 'GET', '/runs', undefined, ws)).status;
     const removed = await removedStream;
     const closedAfter = Date.now() - removedAt;
     const stayed = await stayedStream;
@@ -99,6 +102,8 @@ describe.each(BACKENDS)("a removed member's live stream on %s", (backend) => {
       })}`,
     );
     expect(closedAfter).toBeLessThan(2000);
+    // The other server refused the removed member at once too, though it had their role and token cached.
+    expect(refusedAfterRemoval).toBe(403);
     expect(stayed.ended).toBe(false);
     expect(stayed.text).not.toContain('event: closed');
   });

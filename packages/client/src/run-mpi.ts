@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ClientError } from './errors.js';
 
 /** This process's place in an MPI job. */
-export interface MpiRank {
+interface MpiRank {
   rank: number;
   size: number;
 }

@@ -16,7 +16,7 @@ const RANK_SUFFIX = /^(.*)@rank=(\d+)$/;
 const MAX_RANKS = 4096;
 
 /** `GET /runs/:run/ranks/series`, as the route's query schema gives it. */
-export interface RankSeriesQuery {
+interface RankSeriesQuery {
   name: string;
   from: number | null;
   to: number | null;
@@ -27,7 +27,7 @@ export interface RankSeriesQuery {
 }
 
 /** The metric name and rank of a series `NAME@rank=R`; null for a series of no rank. */
-export function rankOf(seriesName: string): { name: string; rank: number } | null {
+function rankOf(seriesName: string): { name: string; rank: number } | null {
   const m = RANK_SUFFIX.exec(seriesName);
   return m?.[1] && m[2] ? { name: m[1], rank: Number(m[2]) } : null;
 }

@@ -6,7 +6,7 @@ import { NotFoundError } from './errors.js';
 import { runView } from './run-service.js';
 
 /** `POST /runs/:run/segments`, as the route's body schema gives it. */
-export interface SegmentInput {
+interface SegmentInput {
   rewindTo?: number;
   jobId?: string;
   host?: string;

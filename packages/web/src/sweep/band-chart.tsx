@@ -26,19 +26,18 @@ function bandOf(g: AggregateView['groups'][number], kind: BandKind, i: number): 
   return [num(g.min[i]!), num(g.max[i]!), mean];
 }
 
+interface BandChartProps {
+  data: AggregateView;
+  kind: BandKind;
+  /** What the bands are made of, in the caption and legend: runs (default), or an MPI run's ranks. */
+  members?: string;
+}
+
 /**
  * Groups of runs as bands on one canvas, with a legend: hovering an entry brings its group forward, a click hides
  * or shows it.
  */
-export function BandChart({
-  data,
-  kind,
-  members = 'run',
-}: {
-  data: AggregateView;
-  kind: BandKind;
-  members?: string;
-}) {
+export function BandChart({ data, kind, members = 'run' }: BandChartProps) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const box = useRef<HTMLDivElement>(null);
   const [width, setWidth] = useState(800);

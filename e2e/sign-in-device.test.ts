@@ -85,5 +85,32 @@ describe('device sign-in from the CLI, approved in the browser', () => {
     expect((JSON.parse(list.stdout) as { name: string }[]).map((r) => r.name)).toEqual(['device-flow-run']);
     const refused = await runCli(['runs', 'delete', 'device-flow-run', '--yes'], { env, cwd: home });
     expect(refused.code).not.toBe(0);
+
+    // The account page lists the device's token and the browser's session; revoking the token there locks the CLI out.
+    const again = await openBrowser(web.server.url);
+    try {
+      const page = again.page;
+      page.setDefaultTimeout(20_000);
+      await page.goto(`${web.server.url}/account`);
+      await page.getByLabel('User name').fill('ada');
+      await page.getByLabel('Password', { exact: true }).fill('analytical engine');
+      await page.getByRole('button', { name: 'Log in' }).click();
+      const tokens = page.getByRole('table', { name: 'Tokens' });
+      await tokens.getByRole('cell', { name: 'device: simscope-cli', exact: true }).waitFor();
+      expect(await tokens.getByRole('row').count()).toBe(2);
+      const sessions = page.getByRole('table', { name: 'Sessions' });
+      expect(await sessions.getByRole('row').count()).toBe(3);
+      expect(await sessions.getByText('(this one)').count()).toBe(1);
+      await page.getByRole('button', { name: 'Revoke device: simscope-cli' }).click();
+      await tokens.getByText(/^revoked /).waitFor();
+      const locked = await runCli(['runs', 'list'], { env, cwd: home });
+      expect(locked.code).not.toBe(0);
+      expect(locked.stderr).toContain('has been revoked');
+      await page.getByRole('button', { name: 'Sign out everywhere' }).click();
+      await page.getByLabel('User name').waitFor();
+      expect(again.errors).toEqual([]);
+    } finally {
+      await again.close();
+    }
   }, 120_000);
 });

@@ -166,6 +166,37 @@ describe.each(CASES)('array series routes on %s with %s blobs', (backend, blobKi
     expect((await cell(run, 'name=old&cell=650,-3')).json().values).toEqual([325497 / 7, 325497 / 7]);
   });
 
+  it('stores a coarse level of a big 2-D step, from which strided views by multiples of 4 read exactly', async () => {
+    const run = await newRun(`level-${blobKind}`);
+    const side = 2048;
+    const field = Float32Array.from({ length: side * side }, (_, e) => e);
+    await put(run, `name=big&step=0&shape=${side},${side}&dtype=float32`, field);
+    const workspace = (await call('GET', '/me')).json().workspace.id as string;
+    const record = await t.store.runs.getRun(workspace, run);
+    if (!record) throw new Error('no run');
+    const step = await t.store.arrays.getArrayStep(record.pk, 'big', 0);
+    if (!step) throw new Error('no step');
+    const chunks = await t.store.arrays.arrayChunks(step.pk);
+    // 16 MiB in 16 chunks, then the level: 512 × 512 float32, one chunk.
+    expect(chunks.length).toBe(17);
+    const view = (region: string) => call('GET', `/runs/${run}/arrays/data?name=big&region=${region}`);
+    const expected = (r0: number, r1: number, rs: number, c0: number, c1: number, cs: number) => {
+      const out: number[] = [];
+      for (let y = r0; y < r1; y += rs) for (let x = c0; x < c1; x += cs) out.push(y * side + x);
+      return out;
+    };
+    const floats = (raw: Buffer) => Array.from(new Float32Array(new Uint8Array(raw).buffer));
+    const before = await view('4:2047:8,::12');
+    expect(before.headers['x-simscope-shape']).toBe('256,171');
+    expect(floats(before.raw)).toEqual(expected(4, 2047, 8, 0, side, 12));
+    // With the step's own chunks gone, only the level can answer these views.
+    for (const chunk of chunks.slice(0, 16)) await blobs.delete(chunk.sha256);
+    expect(floats((await view('::4,::4')).raw)).toEqual(expected(0, side, 4, 0, side, 4));
+    expect(floats((await view('4:2047:8,::12')).raw)).toEqual(expected(4, 2047, 8, 0, side, 12));
+    // Row 1 is in no level: that view needs the chunks deleted above.
+    expect((await view('1::4,::4')).status).toBe(500);
+  });
+
   it('refuses a cell that does not fit the series with 400 naming query.cell, and an unknown series with 404', async () => {
     const run = await newRun(`cell-bad-${blobKind}`);
     await put(run, 'name=T&step=0&shape=2,2&dtype=int32', Int32Array.of(1, 2, 3, 4));

@@ -8,6 +8,7 @@ import { type ArrayExportView, DTYPE_BYTES, SimscopeError } from '@simscope/prot
 import type { BlobStore } from '../blob/blob-store.js';
 import type { ArrayStepRecord } from '../store/array-store.js';
 import type { RunRecord } from '../store/store.js';
+import { splitLevels } from './array-levels.js';
 import { blobStoreOf, typedView, wholeChunks } from './array-service.js';
 import type { ServiceContext } from './context.js';
 import { NotFoundError } from './errors.js';
@@ -160,11 +161,7 @@ export class ArrayExportService {
 
 async function stepElements(ctx: ServiceContext, blobs: BlobStore, step: ArrayStepRecord) {
   const parts: Buffer[] = [];
-  for await (const part of wholeChunks(
-    blobs,
-    await ctx.store.arrays.arrayChunks(step.pk),
-    DTYPE_BYTES[step.dtype],
-  ))
-    parts.push(part);
+  const { main } = splitLevels(step.shape, step.dtype, await ctx.store.arrays.arrayChunks(step.pk));
+  for await (const part of wholeChunks(blobs, main, DTYPE_BYTES[step.dtype])) parts.push(part);
   return typedView(step.dtype, Buffer.from(Buffer.concat(parts)));
 }

@@ -18,6 +18,7 @@ import type { BlobStore } from '../blob/blob-store.js';
 import type { ArrayChunk, ArrayStepRecord } from '../store/array-store.js';
 import type { RunRecord } from '../store/store.js';
 import { decodePlanes, encodeChunk, unshuffle } from './array-chunk-codec.js';
+import { LevelGatherer, levelShape, regionInLevel, splitLevels } from './array-levels.js';
 import type { ServiceContext } from './context.js';
 import { decodeCursor, pageOf } from './cursor.js';
 import { NotFoundError } from './errors.js';
@@ -173,6 +174,7 @@ export class ArrayService {
     const size = DTYPE_BYTES[input.dtype];
     const expected = elementCount(input.shape) * size;
     const summary = new Summary();
+    const level = levelShape(input.shape) ? new LevelGatherer(input.shape, input.dtype) : null;
     const chunks: ArrayChunk[] = [];
     // Unsafe: every byte is written before the chunk is stored (the exact byte count is enforced).
     let pending = Buffer.allocUnsafe(Math.min(ARRAY_LIMITS.chunkBytes, expected));
@@ -184,6 +186,7 @@ export class ArrayService {
     const flush = async () => {
       const raw = pending.subarray(0, filled);
       summary.add(typedView(input.dtype, raw));
+      level?.add(raw, (received - filled) / size);
       const chunk = storeChunk(blobs, raw, size);
       chunk.catch(() => {}); // awaited below; a refused upload may leave it unawaited
       stored.push(chunk);
@@ -221,6 +224,9 @@ export class ArrayService {
       );
     }
     chunks.push(...(await Promise.all(stored)));
+    // The coarse level's chunks follow the step's own.
+    for (let at = 0; level && at < level.bytes.length; at += ARRAY_LIMITS.chunkBytes)
+      chunks.push(await storeChunk(blobs, level.bytes.subarray(at, at + ARRAY_LIMITS.chunkBytes), size));
     const stats = summary.result;
     const saved = await ctx.store.arrays.saveArrayStep(
       {
@@ -302,11 +308,14 @@ export class ArrayService {
         { details: { field: 'query.region' } },
       );
     }
-    const chunks = await ctx.store.arrays.arrayChunks(step.pk);
+    const { main, level } = splitLevels(step.shape, step.dtype, await ctx.store.arrays.arrayChunks(step.pk));
     const whole = region.every((r, d) => r.start === 0 && r.stop === step.shape[d] && r.stride === 1);
+    const coarse = level && regionInLevel(region);
     const source = whole
-      ? wholeChunks(blobs, chunks, DTYPE_BYTES[step.dtype])
-      : regionBytes(blobs, chunks, step, region);
+      ? wholeChunks(blobs, main, DTYPE_BYTES[step.dtype])
+      : level && coarse
+        ? regionBytes(blobs, level, { ...step, shape: levelShape(step.shape) ?? step.shape }, coarse)
+        : regionBytes(blobs, main, step, region);
     if (input.format === 'raw') return { format: 'raw', step, shape, stream: Readable.from(source) };
     const parts: Buffer[] = [];
     for await (const part of source) parts.push(part);

@@ -217,7 +217,18 @@ describe.each(BACKENDS)('roles, invites, share links and the audit log on %s', (
 
     const all = await t.call('GET', `/admin/audit?workspace=${ws}&limit=100`);
     expect(all.body.items).toEqual(log.body.items);
+    const password = await t.call('PUT', `/admin/users/${viewer.name}/password`, {
+      password: 'correct horse battery staple',
+    });
+    expect(password.status).toBe(204);
     const everything = await t.call('GET', '/admin/audit?limit=1000');
+    expect(everything.body.items[0]).toMatchObject({
+      actorName: 'admin',
+      action: 'user.password',
+      targetId: viewer.name,
+      details: null,
+    });
+    expect(JSON.stringify(everything.body.items)).not.toContain('correct horse');
     expect(everything.body.items.some((e: any) => e.action === 'token.create' && e.workspace === null)).toBe(
       true,
     );

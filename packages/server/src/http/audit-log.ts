@@ -30,6 +30,9 @@ const AUDITED: Partial<Record<RouteName, Audited>> = {
   revokeInvite: audit('invite.delete', 'invite'),
   createToken: audit('token.create'),
   revokeToken: audit('token.revoke', 'token'),
+  revokeOwnToken: audit('token.revoke', 'token'),
+  setUserPassword: audit('user.password', 'user'),
+  changeOwnPassword: audit('user.password'),
   createShare: audit('share.create'),
   revokeShare: audit('share.revoke', 'share'),
   createRun: audit('run.create'),
@@ -100,7 +103,9 @@ export function registerAuditLog(app: FastifyInstance, store: Store, now: () => 
     const bodyUser = (request.body as { user?: unknown } | undefined)?.user;
     if (targetId === null && typeof answer?.id === 'string') targetId = answer.id;
     if (targetId === null && typeof bodyUser === 'string') targetId = bodyUser;
-    if (targetId === null && audited.action === 'membership.create') targetId = caller.user.id;
+    if (targetId === null && (audited.action === 'membership.create' || audited.action === 'user.password')) {
+      targetId = caller.user.id;
+    }
     let workspaceId: string | null = caller.workspace?.id ?? null;
     if (request.url.startsWith(`${API_PREFIX}/admin/`)) {
       workspaceId = params.workspace

@@ -56,6 +56,24 @@ describe('members, audit and share pages in Chromium', () => {
     await screenshots(page, OUT, 'audit');
   });
 
+  it('a new user in no workspace yet signs in on an invite link, joins, and lands in the workspace', async () => {
+    const invite = await admin('POST', '/invites', { role: 'editor' });
+    await admin('POST', '/admin/users', { name: 'newcomer' });
+    const token = await admin('POST', '/admin/tokens', { user: 'newcomer', name: 'web' });
+    const page = browser.page;
+    await page.evaluate(() => (globalThis as any).localStorage.clear());
+    await page.goto(`${base}${invite.link}`);
+    await page.getByLabel('Access token').fill(token.token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Join' }).click();
+    await page.getByRole('navigation', { name: 'Main' }).waitFor();
+    expect(new URL(page.url()).pathname).toBe('/');
+    const members = await admin('GET', '/members');
+    expect(members.items.find((m: any) => m.name === 'newcomer')?.role).toBe('editor');
+    // An editor sees no owner pages.
+    expect(await page.getByRole('link', { name: 'Members' }).count()).toBe(0);
+  });
+
   it('a share link page shows the shared run only, with no controls, and nothing once revoked', async () => {
     const run = await admin('POST', '/runs', { name: 'shared-cavity', metadata: { re: 1000 } });
     await admin('POST', '/runs', { name: 'private-run' });

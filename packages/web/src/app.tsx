@@ -35,7 +35,9 @@ import { csrfOf, currentWebSession, sessionToken, signOutSession } from './web-s
 type State =
   | { kind: 'checking' }
   | { kind: 'signed-out'; error?: string }
-  | { kind: 'signed-in'; api: Api; me: Me };
+  | { kind: 'signed-in'; api: Api; me: Me }
+  /** Signed in but a member of no workspace yet, on an invite link: the invite page alone. */
+  | { kind: 'invited'; api: Api };
 
 /** The whole UI: sign-in, then the page for the address. */
 export function App() {
@@ -61,6 +63,15 @@ export function App() {
       if (csrfOf(token) === null) storeToken(token);
       setState({ kind: 'signed-in', api, me });
     } catch (error) {
+      if (
+        !workspace &&
+        error instanceof ApiError &&
+        error.status === 403 &&
+        window.location.pathname === '/invite'
+      ) {
+        if (csrfOf(token) === null) storeToken(token);
+        return setState({ kind: 'invited', api });
+      }
       if (workspace && error instanceof ApiError && error.status === 403) {
         storeWorkspace(null);
         return signIn(token, null);
@@ -127,6 +138,12 @@ export function App() {
     };
   }, [state, selection, theme, signIn]);
 
+  if (state.kind === 'invited')
+    return (
+      <main id="main" style={{ padding: 16 }}>
+        <InvitePage api={state.api} />
+      </main>
+    );
   if (state.kind === 'checking')
     return (
       <p className="muted" style={{ padding: 16 }}>
@@ -193,7 +210,8 @@ function Shell({ theme, onTheme }: { theme: Theme; onTheme(t: Theme): void }) {
   } else if (path === '/account') {
     page = <AccountPage />;
   } else if (path === '/members' || path === '/audit' || path === '/invite') {
-    page = path === '/members' ? <MembersPage /> : path === '/audit' ? <AuditPage /> : <InvitePage />;
+    page =
+      path === '/members' ? <MembersPage /> : path === '/audit' ? <AuditPage /> : <InvitePage api={s.api} />;
   } else if (path === '/' || path === '') {
     page = (
       <RunsPage folder={location.query.get('folder') ?? '/'} filter={location.query.get('filter') ?? ''} />

@@ -1,20 +1,21 @@
 import { useState } from 'react';
+import type { Api } from '../api.js';
 import { LoadError } from '../components/load-state.js';
-import { useSession } from '../session.js';
+import { storeWorkspace } from '../session.js';
 
-/** Takes an invite link (`/invite#inv_…`) as the signed-in user: they join its workspace with its role. */
-export function InvitePage() {
-  const s = useSession();
+/**
+ * Takes an invite link (`/invite#inv_…`) as the signed-in user, who may be a member of no workspace yet: they join
+ * its workspace with its role, and the UI opens there.
+ */
+export function InvitePage({ api }: { api: Api }) {
   const token = window.location.hash.slice(1);
   const [error, setError] = useState<unknown>(null);
-  const [joined, setJoined] = useState<string | null>(null);
 
   const accept = async () => {
     try {
-      const answer = await s.api.call('acceptInvite', { body: { token } });
-      setJoined(`You joined ${answer.workspace.name} as ${answer.role}.`);
-      window.history.replaceState(null, '', '/');
-      s.switchWorkspace(answer.workspace.name);
+      const answer = await api.call('acceptInvite', { body: { token } });
+      storeWorkspace(answer.workspace.name);
+      window.location.assign('/');
     } catch (err) {
       setError(err);
     }
@@ -23,16 +24,12 @@ export function InvitePage() {
     <section aria-labelledby="invite-heading">
       <h1 id="invite-heading">Invitation</h1>
       {error ? <LoadError error={error} what="the invite" /> : null}
-      {joined ? (
-        <p role="status">{joined}</p>
-      ) : (
-        <p>
-          You, {s.me.user.name}, were invited to a workspace.{' '}
-          <button type="button" onClick={accept} disabled={token === ''}>
-            Join
-          </button>
-        </p>
-      )}
+      <p>
+        You were invited to a workspace.{' '}
+        <button type="button" onClick={accept} disabled={token === ''}>
+          Join
+        </button>
+      </p>
     </section>
   );
 }

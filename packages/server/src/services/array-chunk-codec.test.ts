@@ -44,7 +44,7 @@ describe('array chunk layout 2', () => {
   it('stores noisy byte planes raw and deflates the smooth ones, and decodes exactly', async () => {
     const field = Float32Array.from({ length: 65536 }, (_, i) => Math.sin(i / 400) + 0.001 * Math.cos(i));
     const raw = Buffer.from(field.buffer);
-    const stored = await encodeChunk(raw, 4);
+    const stored = Buffer.concat(await encodeChunk(raw, 4));
     expect([...stored.subarray(0, 4)]).toEqual([0x53, 0x50, 2, 4]);
     // Plane 0 (the lowest mantissa byte) is noise: stored raw, at its full length; plane 3 (sign, exponent) shrinks.
     expect([stored[4], stored.readUInt32LE(5)]).toEqual([0, 65536]);
@@ -61,7 +61,7 @@ describe('array chunk layout 2', () => {
     const bytes = Buffer.from(values.buffer);
     for (const size of [1, 2, 4, 8]) {
       for (const raw of [bytes, bytes.subarray(0, 8 * 3)]) {
-        const back = unshuffle(await decodePlanes(await encodeChunk(raw, size), size), size);
+        const back = unshuffle(await decodePlanes(Buffer.concat(await encodeChunk(raw, size)), size), size);
         expect(Buffer.compare(back, raw), `size ${size}, ${raw.length} bytes`).toBe(0);
       }
     }

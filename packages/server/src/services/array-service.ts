@@ -176,8 +176,10 @@ export class ArrayService {
     const summary = new Summary();
     const level = levelShape(input.shape) ? new LevelGatherer(input.shape, input.dtype) : null;
     const chunks: ArrayChunk[] = [];
-    // Unsafe: every byte is written before the chunk is stored (the exact byte count is enforced).
-    let pending = Buffer.allocUnsafe(Math.min(ARRAY_LIMITS.chunkBytes, expected));
+    // One buffer for every chunk: storing a chunk takes what it needs of it before returning (encodeChunk copies
+    // while shuffling). Unsafe: every byte is written before a chunk is stored (the byte count is enforced).
+    const buffer = Buffer.allocUnsafe(Math.min(ARRAY_LIMITS.chunkBytes, expected));
+    let pending = buffer;
     let filled = 0;
     let received = 0;
     // Up to CHUNKS_IN_FLIGHT chunks are compressed and stored at once (zlib runs in the thread pool); the
@@ -191,7 +193,7 @@ export class ArrayService {
       chunk.catch(() => {}); // awaited below; a refused upload may leave it unawaited
       stored.push(chunk);
       if (stored.length > CHUNKS_IN_FLIGHT) await stored[stored.length - 1 - CHUNKS_IN_FLIGHT];
-      pending = Buffer.allocUnsafe(Math.min(ARRAY_LIMITS.chunkBytes, expected - received));
+      pending = buffer.subarray(0, Math.min(ARRAY_LIMITS.chunkBytes, expected - received));
       filled = 0;
     };
     // Read by hand, not with for-await: leaving that loop would destroy the request, and a refused upload's
@@ -331,8 +333,8 @@ export class ArrayService {
 const CHUNKS_IN_FLIGHT = 4;
 
 async function storeChunk(blobs: BlobStore, raw: Buffer, size: number): Promise<ArrayChunk> {
-  const packed = await encodeChunk(raw, size);
-  const staged = await blobs.stage(Readable.from([packed]));
+  const parts = encodeChunk(raw, size);
+  const staged = await blobs.stage(Readable.from(await parts));
   await blobs.commit(staged);
   return { sha256: staged.sha256, size: staged.size };
 }

@@ -243,7 +243,11 @@ export class SqlAccessStore implements AccessStore {
     );
   }
 
-  async listAudit(workspaceId: string | null, beforePk: number | null, limit: number): Promise<AuditRecord[]> {
+  async listAudit(
+    workspaceId: string | null,
+    beforePk: number | null,
+    limit: number,
+  ): Promise<AuditRecord[]> {
     const where: string[] = [];
     const params: (string | number)[] = [];
     if (workspaceId !== null) {

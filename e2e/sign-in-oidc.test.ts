@@ -35,7 +35,7 @@ describe('OpenID Connect sign-in', () => {
         SIMSCOPE_OIDC_CLIENT_SECRET: provider.clientSecret,
         SIMSCOPE_OIDC_REDIRECT_URI: `${url}/api/v1/auth/oidc/callback`,
         SIMSCOPE_OIDC_SCOPE: 'openid profile email groups',
-        SIMSCOPE_OIDC_WORKSPACES: 'physics=cfd-lab',
+        SIMSCOPE_OIDC_WORKSPACES: 'physics=cfd-lab:viewer',
         SIMSCOPE_OIDC_NAME: 'Test IdP',
       },
     });
@@ -66,7 +66,7 @@ describe('OpenID Connect sign-in', () => {
     await page.locator('button[type="submit"]').click();
   };
 
-  it('creates the user on first sign-in, maps their group to a workspace and lands in the UI', async () => {
+  it('creates the user on first sign-in, maps their group to a workspace and role, and lands in the UI', async () => {
     const b = await browser();
     await signInAtProvider(b, 'grace');
     await b.page.getByRole('table', { name: 'Runs' }).waitFor();
@@ -77,6 +77,22 @@ describe('OpenID Connect sign-in', () => {
     expect(members.items.map((m: { name: string; email: string }) => [m.name, m.email])).toEqual([
       ['grace', 'grace@example.org'],
     ]);
+    // The mapping made grace a viewer there: the UI's session reads, but may not write.
+    const attempt = await b.page.evaluate(async () => {
+      const { csrfToken } = await (await fetch('/api/v1/auth/session')).json();
+      const read = await fetch('/api/v1/runs');
+      const write = await fetch('/api/v1/runs', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-simscope-csrf': csrfToken },
+        body: JSON.stringify({ name: 'by-a-viewer' }),
+      });
+      return { read: read.status, write: write.status, message: (await write.json()).error.message };
+    });
+    expect(attempt).toEqual({
+      read: 200,
+      write: 403,
+      message: "your role in workspace 'cfd-lab' is viewer; this route needs the editor role",
+    });
     const workspaces = await admin('GET', '/admin/workspaces');
     expect(workspaces.items.map((w: { name: string }) => w.name).sort()).toEqual(['cfd-lab', 'default']);
     // A second sign-in finds the same user.

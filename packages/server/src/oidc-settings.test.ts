@@ -61,5 +61,8 @@ describe('single sign-on settings', () => {
     expect(load([...full, '--oidc-workspaces', 'physics'])).toThrow(
       "oidc workspaces: 'physics' is not GROUP=WORKSPACE",
     );
+    expect(load([...full, '--oidc-workspaces', 'physics=cfd:boss'])).toThrow(
+      "oidc workspaces: role 'boss' of 'physics=cfd:boss' is not one of owner, editor, viewer",
+    );
   });
 });

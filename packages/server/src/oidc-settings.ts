@@ -1,4 +1,4 @@
-import { API_PREFIX, SimscopeError } from '@simscope/protocol';
+import { API_PREFIX, SimscopeError, WORKSPACE_ROLES } from '@simscope/protocol';
 import type { OidcConfig } from './services/sign-in-config.js';
 
 /** The server's `--oidc-*` flags (each also `SIMSCOPE_OIDC_*` and an `oidc_*` key of `[server]`). */
@@ -23,7 +23,7 @@ function parseUrl(text: string, what: string): URL {
   throw new SimscopeError('invalid_field', `${what}: must be an http:// or https:// URL, got '${text}'`);
 }
 
-/** `group=workspace,other=workspace2`: which workspace the members of each group join. */
+/** `group=workspace,other=workspace2:viewer`: which workspace the members of each group join, and as what. */
 function parseWorkspaces(text: string | undefined): Record<string, string> {
   const mapping: Record<string, string> = {};
   for (const pair of (text ?? '').split(',').map((p) => p.trim())) {
@@ -32,7 +32,16 @@ function parseWorkspaces(text: string | undefined): Record<string, string> {
     if (eq <= 0 || eq === pair.length - 1) {
       throw new SimscopeError('invalid_field', `oidc workspaces: '${pair}' is not GROUP=WORKSPACE`);
     }
-    mapping[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trim();
+    const target = pair.slice(eq + 1).trim();
+    const colon = target.lastIndexOf(':');
+    const role = colon > 0 ? target.slice(colon + 1) : null;
+    if (role !== null && !(WORKSPACE_ROLES as readonly string[]).includes(role)) {
+      throw new SimscopeError(
+        'invalid_field',
+        `oidc workspaces: role '${role}' of '${pair}' is not one of ${WORKSPACE_ROLES.join(', ')}`,
+      );
+    }
+    mapping[pair.slice(0, eq).trim()] = target;
   }
   return mapping;
 }

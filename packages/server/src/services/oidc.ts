@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { SimscopeError } from '@simscope/protocol';
+import { SimscopeError, type WorkspaceRole } from '@simscope/protocol';
 import * as oauth from 'oauth4webapi';
 import type { Store, UserRecord } from '../store/store.js';
 import { newId } from './auth-service.js';
@@ -18,10 +18,13 @@ function refuse(message: string, cause?: unknown): SimscopeError {
   return new SimscopeError('unauthorized', `single sign-on refused: ${message}`, cause ? { cause } : {});
 }
 
-/** A workspace mapping value: `workspace` or `workspace:role`. */
-function mappedWorkspace(value: string): string {
+const ROLE_RANK: Record<WorkspaceRole, number> = { viewer: 0, editor: 1, owner: 2 };
+
+/** A workspace mapping value: `workspace` or `workspace:role` (the role checked when the settings were read). */
+function mappedWorkspace(value: string): { name: string; role: WorkspaceRole | null } {
   const colon = value.lastIndexOf(':');
-  return colon > 0 ? value.slice(0, colon) : value;
+  if (colon <= 0) return { name: value, role: null };
+  return { name: value.slice(0, colon), role: value.slice(colon + 1) as WorkspaceRole };
 }
 
 /** OpenID Connect sign-in (authorization code flow with PKCE, state and nonce) against one provider. */
@@ -144,20 +147,33 @@ export class OidcSignIn {
     return user;
   }
 
-  /** Adds the user to the workspace each of their groups maps to (creating the workspace when missing). */
+  /**
+   * Adds the user to the workspace each of their groups maps to (creating the workspace when missing) and, where
+   * the mapping names a role, sets it (the highest when several groups map to one workspace): for mapped groups
+   * the provider decides the role at each sign-in.
+   */
   async #join(user: UserRecord, claims: oauth.IDToken): Promise<void> {
     const value = claims[this.#config.groupsClaim ?? 'groups'];
     const groups = Array.isArray(value) ? value : typeof value === 'string' ? [value] : [];
     const mapping = this.#config.workspaces ?? {};
+    const wanted = new Map<string, WorkspaceRole | null>();
     for (const group of groups) {
       if (typeof group !== 'string' || !Object.hasOwn(mapping, group)) continue;
-      const name = mappedWorkspace(mapping[group] ?? '');
+      const { name, role } = mappedWorkspace(mapping[group] ?? '');
+      const before = wanted.get(name) ?? null;
+      wanted.set(
+        name,
+        before === null || (role !== null && ROLE_RANK[role] > ROLE_RANK[before]) ? role : before,
+      );
+    }
+    for (const [name, role] of wanted) {
       let workspace = await this.#store.identity.getWorkspace(name);
       if (!workspace) {
         workspace = { id: newId(), name, createdAt: this.#now() };
         await this.#store.identity.createWorkspace(workspace);
       }
       await this.#store.identity.addMember(workspace.id, user.id, this.#now());
+      if (role !== null) await this.#store.access.changeRole(workspace.id, user.id, role);
     }
   }
 }

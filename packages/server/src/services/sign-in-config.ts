@@ -10,7 +10,7 @@ export interface OidcConfig {
   scope?: string;
   /** The ID token claim that lists the user's groups (default `groups`). */
   groupsClaim?: string;
-  /** A group's value → the workspace its members join (created when missing). */
+  /** A group's value → the workspace its members join (created when missing), as `workspace` or `workspace:role`. */
   workspaces?: Readonly<Record<string, string>>;
   /** What the sign-in button says (default `Single sign-on`). */
   name?: string;

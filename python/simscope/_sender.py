@@ -4,7 +4,6 @@ carry ``(writer, seq)``, sent by one daemon thread, spooled on disk while the se
 from __future__ import annotations
 
 import json
-import re
 import struct
 import sys
 import threading
@@ -17,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from ._http import MSGPACK_TYPE, Transport
-from ._optional import optional
+from ._optional import loaded
 from ._spool import SpoolWriter, retire_spool, spool_records
 from .errors import ConnectionFailed, SimscopeError
 
@@ -193,18 +192,12 @@ class Columns:
 def finish_columns(series: List[Drained], start_clock: float, origin_micros: float) -> List[Columns]:
     """Turns drained lists into arrays: the raw clock into seconds since init (once per clock list that metrics
     of a key set share), and the times and timestamps not given filled in."""
-    np = optional("numpy")
     seconds: Dict[int, "array[float]"] = {}
     out: List[Columns] = []
     for s in series:
         times = seconds.get(id(s.times))
         if times is None:
-            times = array("d")
-            if np is not None:
-                times.frombytes((np.asarray(s.times, dtype=np.float64) - start_clock).tobytes())
-            else:
-                times.extend(map(sub, s.times, repeat(start_clock, len(s.times))))
-            seconds[id(s.times)] = times
+            times = seconds[id(s.times)] = _since(s.times, start_clock)
         timestamps = None
         given = s.given_times
         if given is not None and s.timestamps is not None:
@@ -216,6 +209,17 @@ def finish_columns(series: List[Drained], start_clock: float, origin_micros: flo
         steps = array("q", s.steps) if s.steps is not None else None
         out.append(Columns(s.name, array("d", s.values), times, steps, s.step_start, timestamps))
     return out
+
+
+def _since(clock: List[float], start: float) -> "array[float]":
+    """``clock - start`` as float64: by numpy when the program has imported it (importing it here would cost the
+    sender thread more than it saves), else in C through ``map``."""
+    np = loaded("numpy")
+    if np is None:
+        return array("d", list(map(sub, clock, repeat(start, len(clock)))))
+    times = array("d")
+    times.frombytes((np.frombuffer(array("d", clock), dtype=np.float64) - start).tobytes())
+    return times
 
 
 def _le_bytes(data: "array[Any]") -> bytes:
@@ -292,46 +296,8 @@ def encode_metric_batch(writer: str, seq: int, series: List[Columns], origin_mic
     return b"".join(out)
 
 
-_NOT_FINITE = re.compile(r"-?Infinity|NaN")
-
-
-def _json_numbers(values: "array[Any]") -> str:
-    """A JSON array of the numbers, with NaN and ±Infinity as the strings the API takes."""
-    text = json.dumps(values.tolist(), separators=(",", ":"))
-    return _NOT_FINITE.sub(r'"\g<0>"', text) if "N" in text or "I" in text else text
-
-
-def encode_json_metric_batch(
-    writer: str, seq: int, series: List[Columns], origin_micros: float, times_text: Optional[Dict[bytes, str]] = None
-) -> bytes:
-    """The JSON body of a metric batch (when the msgpack package is not in use), without its ``clock`` (see
-    ``with_clock``); the same columns as ``encode_metric_batch``. ``times_text`` keeps the text of each times
-    column, which the metrics of a key set share."""
-    cache: Dict[bytes, str] = {} if times_text is None else times_text
-    parts = [f'{{"writer":{json.dumps(writer)},"seq":{seq},"series":[']
-    for index, s in enumerate(series):
-        parts.append(f'{"," if index else ""}{{"name":{json.dumps(s.name, ensure_ascii=False)},"values":{_json_numbers(s.values)}')
-        key = s.times.tobytes()
-        times = cache.get(key)
-        if times is None:
-            times = cache[key] = _json_numbers(s.times)
-        parts.append(f',"times":{times}')
-        if s.steps is not None:
-            parts.append(f',"steps":{json.dumps(s.steps.tolist())}')
-        else:
-            parts.append(f',"stepStart":{s.step_start}')
-        if s.timestamps is not None:
-            parts.append(f',"timestamps":{json.dumps(s.timestamps.tolist())}}}')
-        else:
-            parts.append(f',"timestampOrigin":{origin_micros!r}}}')
-    parts.append("]}")
-    return "".join(parts).encode("utf-8")
-
-
 def with_clock(body: bytes, micros: float) -> bytes:
     """The batch with ``clock`` set to ``micros`` (this process's clock as it is sent)."""
-    if body[:1] == b"{":
-        return b'{"clock":' + repr(micros).encode() + b"," + body[1:]
     return body[: len(_CLOCK_PREFIX)] + _F64.pack(micros) + body[_CLOCK_END:]
 
 
@@ -403,8 +369,7 @@ def send_record(
         if live:
             # Stamped on each try, as the Node client does: a retry after a wait must not carry a stale clock.
             options["before_try"] = lambda: with_clock(batch, clock_micros())
-        content_type = "application/json" if body[:1] == b"{" else MSGPACK_TYPE
-        return transport.request("POST", f"/runs/{run_id}/metrics", body=body, content_type=content_type, **options).json()
+        return transport.request("POST", f"/runs/{run_id}/metrics", body=body, content_type=MSGPACK_TYPE, **options).json()
     if kind == "events" and live:
         doc = json.loads(body)
 
@@ -623,17 +588,11 @@ class Sender:
         out: List[_Outgoing] = []
         drained = self.queue.drain()
         if drained:
-            as_json = optional("msgpack") is None
-            times_text: Dict[bytes, str] = {}
+            # The built-in msgpack writer with or without the msgpack package: float text in JSON costs more than
+            # the rest of the sender together.
             for batch in cut_batches(finish_columns(drained, self.start_clock, self.origin_micros), self.batch_points):
-                points = sum(len(s.values) for s in batch)
                 body = encode_metric_batch(self.writer, self._seq, batch, self.origin_micros)
-                if as_json:
-                    # JSON on the wire without the msgpack package; the spool keeps the Node client's msgpack.
-                    json_body = encode_json_metric_batch(self.writer, self._seq, batch, self.origin_micros, times_text)
-                    out.append(_Outgoing("metrics", json_body, points=points, later=body))
-                else:
-                    out.append(_Outgoing("metrics", body, points=points))
+                out.append(_Outgoing("metrics", body, points=sum(len(s.values) for s in batch)))
                 self._seq += 1
         with self.events_lock:
             events = self.events

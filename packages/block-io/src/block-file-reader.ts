@@ -61,10 +61,11 @@ async function* readBuffered(handle: FileHandle, start: number, end: number): As
 }
 
 async function* readDirect(handle: FileHandle, start: number, end: number): AsyncGenerator<Buffer> {
-  const blocks = alignedBlocks(2);
+  const [even, odd] = alignedBlocks(2);
+  if (!even || !odd) throw new Error('alignedBlocks(2) gave fewer than two blocks');
   let turn = 0;
   const chunks = readAhead(start - (start % SECTOR), end, (at) =>
-    fill(handle, blocks[turn++ % 2]!, at, true),
+    fill(handle, turn++ % 2 === 0 ? even : odd, at, true),
   );
   try {
     for await (const { bytes, position } of chunks) {

@@ -119,7 +119,8 @@ export class BlockFileWriter {
       this.#start(this.#writeBuffered(this.#take(this.#pendingBytes), position));
       return;
     }
-    const block = this.#free.pop()!;
+    const block = this.#free.pop();
+    if (!block) throw new Error('block writer: no free block left (it was closed)');
     let filled = 0;
     for (const chunk of this.#take(BLOCK_SIZE)) {
       block.set(chunk, filled);
@@ -171,7 +172,8 @@ export class BlockFileWriter {
     const taken: Uint8Array[] = [];
     let left = bytes;
     while (left > 0) {
-      const chunk = this.#pending[0]!;
+      const chunk = this.#pending[0];
+      if (!chunk) throw new Error(`block writer: ${left} bytes taken beyond the pending ones`);
       if (chunk.length <= left) {
         taken.push(chunk);
         this.#pending.shift();

@@ -51,7 +51,7 @@ function encodeNpy(array: TypedArray): Uint8Array {
 function decodeNpy(bytes: Uint8Array): TypedArray {
   if (bytes[0] !== 0x93 || String.fromCharCode(...bytes.subarray(1, 6)) !== 'NUMPY')
     failArtifact('not an .npy file');
-  const major = bytes[6]!;
+  const major = bytes[6] ?? 0;
   const lengthBytes = major === 1 ? 2 : 4;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = lengthBytes === 2 ? view.getUint16(8, true) : view.getUint32(8, true);
@@ -89,7 +89,7 @@ export function encodeObject(value: unknown): {
 
 /** The value `encodeObject` made, from an artifact's bytes and MIME type. */
 export function decodeObject(bytes: Uint8Array, mimeType: string): unknown {
-  const type = mimeType.split(';')[0]!.trim();
+  const type = (mimeType.split(';')[0] ?? '').trim();
   if (type === 'application/json') return JSON.parse(new TextDecoder().decode(bytes));
   if (type === 'application/x-npy') return decodeNpy(bytes);
   return bytes;

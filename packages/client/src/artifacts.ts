@@ -127,10 +127,11 @@ async function* fileChunks(path: string, size: number, timer: IdleTimer): AsyncG
   const handle = await open(path, 'r');
   try {
     const hash = createHash('sha256');
-    const buffers = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
+    const even = Buffer.allocUnsafe(CHUNK);
+    const odd = Buffer.allocUnsafe(CHUNK);
     let sent = 0;
     for (let i = 0; ; i++) {
-      const buffer = buffers[i % buffers.length]!;
+      const buffer = i % 2 === 0 ? even : odd;
       const { bytesRead } = await handle.read(buffer, 0, CHUNK, null);
       timer.touch();
       if (bytesRead === 0) break;
@@ -281,12 +282,10 @@ export async function mapLimit<T, R>(
   fn: (item: T) => Promise<R>,
 ): Promise<R[]> {
   const results = new Array<R>(items.length);
-  let next = 0;
+  // One iterator shared by the workers: each takes the next item.
+  const queue = items.entries();
   const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]!);
-    }
+    for (const [i, item] of queue) results[i] = await fn(item);
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
   return results;
@@ -360,7 +359,9 @@ export async function downloadArtifact(
           params: { run },
           query: { name },
           signal: timer.signal,
-          ...(resume ? { headers: { range: `bytes=${writer.bytes}-`, 'if-range': etag! } } : {}),
+          ...(resume && etag !== null
+            ? { headers: { range: `bytes=${writer.bytes}-`, 'if-range': etag } }
+            : {}),
         });
         if (resume && res.status !== 206) {
           // The artifact changed since the first bytes came: start again from the whole answer.

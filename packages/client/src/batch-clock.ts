@@ -35,6 +35,6 @@ export function stampClock(body: Uint8Array, micros: number): void {
 export function withoutClock(body: Uint8Array): Uint8Array {
   if (!startsWithClock(body)) return body;
   const rest = body.subarray(CLOCK_END - 1);
-  rest[0] = body[0]! - 1;
+  rest[0] = (body[0] ?? 0) - 1;
   return rest;
 }

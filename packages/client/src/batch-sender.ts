@@ -106,7 +106,7 @@ export function eventBatchSize(events: readonly QueuedEvent[]): number {
   let chars = 0;
   const most = Math.min(events.length, LIMITS.eventsPerBatch);
   for (let i = 0; i < most; i++) {
-    chars += events[i]!.message.length + 64;
+    chars += (events[i]?.message.length ?? 0) + 64;
     if (chars > EVENT_BATCH_CHARS) return Math.max(1, i);
   }
   return most;
@@ -360,8 +360,8 @@ export class BatchSender {
 
   /** Sends spooled records in order until one fails to reach the server; retires the spool when all did. */
   async #replay(): Promise<void> {
-    const spool = this.#spool!;
-    if (this.#config.spool.offline || performance.now() < this.#probeAt) return;
+    const spool = this.#spool;
+    if (!spool || this.#config.spool.offline || performance.now() < this.#probeAt) return;
     for (const record of spoolRecords(spool.dir, this.#replayFrom)) {
       const counts = this.#pending[0] ?? { points: 0, events: 0 };
       try {

@@ -192,8 +192,8 @@ function exchange(
     let answer: IncomingMessage | undefined;
     // An abort ends the request, or the body of its answer, with the signal's reason as the error.
     const abort = () => {
-      req.destroy(signal!.reason);
-      answer?.destroy(signal!.reason);
+      req.destroy(signal?.reason);
+      answer?.destroy(signal?.reason);
     };
     signal?.addEventListener('abort', abort, { once: true });
     req.once('close', () => {

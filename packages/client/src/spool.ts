@@ -179,12 +179,12 @@ export function* spoolRecords(dir: string, from = 0, tail = { torn: 0 }): Genera
       // The checksum covers the kind byte and the payload, read together.
       const checked = Buffer.alloc(whole ? 1 + length : 0);
       if (whole) readSync(fd, checked, 0, 1 + length, offset + HEADER - 1);
-      if (!whole || crc32(checked) !== header.readUInt32LE(4)) {
+      if (!whole || kind === undefined || crc32(checked) !== header.readUInt32LE(4)) {
         tail.torn = fstatSync(fd).size - offset;
         return;
       }
       const body = checked.subarray(1);
-      yield { kind: kind!, body, offset, end: offset + HEADER + length };
+      yield { kind, body, offset, end: offset + HEADER + length };
       offset += HEADER + length;
     }
   } finally {

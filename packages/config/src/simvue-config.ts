@@ -14,7 +14,7 @@ export function parseIni(text: string, file = 'INI text'): IniDoc {
     if (line === '' || line.startsWith('#') || line.startsWith(';')) continue;
     const header = /^\[([^\]]+)\]$/.exec(line);
     if (header) {
-      section = doc[header[1]!.trim()] ??= {};
+      section = doc[(header[1] ?? '').trim()] ??= {};
       continue;
     }
     const pair = /^([^=:]+?)\s*[=:]\s*(.*)$/.exec(line);
@@ -24,7 +24,7 @@ export function parseIni(text: string, file = 'INI text'): IniDoc {
         `${file}:${i + 1}: expected [section] or key = value, got '${line}'`,
       );
     }
-    section[pair[1]!.toLowerCase()] = pair[2]!;
+    section[(pair[1] ?? '').toLowerCase()] = pair[2] ?? '';
   }
   return doc;
 }

@@ -121,9 +121,10 @@ export abstract class Monitor {
     );
     let failed = 0;
     results.forEach((r, i) => {
-      if (r.status === 'fulfilled') return;
+      const notifier = this.#notifiers[i];
+      if (r.status === 'fulfilled' || !notifier) return;
       failed++;
-      this.#report(r.reason, { notifier: this.#notifiers[i]! });
+      this.#report(r.reason, { notifier });
     });
     return { delivered: results.length - failed, failed };
   }

@@ -22,7 +22,7 @@ export function parseSize(text: string | number, field = 'size'): number {
     );
   }
   const base = match[3] === 'i' ? 1024 : 1000;
-  return Math.round(Number(match[1]) * base ** POWER[match[2]!.toLowerCase()]!);
+  return Math.round(Number(match[1]) * base ** (POWER[(match[2] ?? '').toLowerCase()] ?? 0));
 }
 
 /** Seconds in a duration such as `30s`, `5m`, `24h` or a bare number of seconds; must be above zero. */

@@ -170,8 +170,8 @@ export function parseAxes(text: string, shape: readonly number[], field = 'query
       out.values = values as number[];
     }
     if (edges !== undefined) {
-      if (!Array.isArray(edges) || edges.length !== shape[i]! + 1)
-        fail(`${field}[${i}].edges`, `must list ${shape[i]! + 1} numbers`);
+      if (!Array.isArray(edges) || edges.length !== (shape[i] ?? 0) + 1)
+        fail(`${field}[${i}].edges`, `must list ${(shape[i] ?? 0) + 1} numbers`);
       if (edges.some((v, k) => typeof v !== 'number' || !Number.isFinite(v) || (k > 0 && v <= edges[k - 1])))
         fail(`${field}[${i}].edges`, 'must be finite increasing numbers');
       out.edges = edges as number[];

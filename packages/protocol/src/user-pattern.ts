@@ -99,7 +99,10 @@ export class UserPatternCache {
       return found;
     }
     const compiled = compileUserPattern(pattern, this.#field, this.#code);
-    if (this.#patterns.size >= this.#max) this.#patterns.delete(this.#patterns.keys().next().value!);
+    if (this.#patterns.size >= this.#max) {
+      const oldest = this.#patterns.keys().next();
+      if (!oldest.done) this.#patterns.delete(oldest.value);
+    }
     this.#patterns.set(pattern, compiled);
     return compiled;
   }

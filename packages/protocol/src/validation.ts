@@ -32,7 +32,7 @@ export function jsonDepthWithin(value: unknown, limit: number): boolean {
   const depths: number[] = [1];
   while (values.length > 0) {
     const v = values.pop();
-    const depth = depths.pop()!;
+    const depth = depths.pop() ?? 1;
     if (typeof v !== 'object' || v === null) continue;
     if (depth > limit) return false;
     for (const child of Array.isArray(v) ? v : Object.values(v)) {

@@ -112,7 +112,7 @@ const BYTE_UNITS: Record<string, number> = {
 function parseByteSize(value: string | undefined, what: string): number | null {
   if (value === undefined || value === '' || value === 'none' || value === '0') return null;
   const match = /^(\d+(?:\.\d+)?)\s*([a-zA-Z]*)$/.exec(value.trim());
-  const unit = match ? BYTE_UNITS[match[2]!.toLowerCase()] : undefined;
+  const unit = match ? BYTE_UNITS[(match[2] ?? '').toLowerCase()] : undefined;
   if (!match || unit === undefined) {
     throw new SimscopeError(
       'invalid_field',

@@ -195,7 +195,8 @@ export class BatchSender<S> {
     const now = Date.now();
     let wait = Number.POSITIVE_INFINITY;
     for (let i = 0; i < this.#ready.length && this.#inFlight.size < this.#config.concurrency; ) {
-      const batch = this.#ready[i]!;
+      const batch = this.#ready[i];
+      if (!batch) break;
       if (batch.notBefore > now && !this.#exiting) {
         wait = Math.min(wait, batch.notBefore - now);
         i++;

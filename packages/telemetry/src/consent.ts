@@ -178,10 +178,10 @@ export function withTelemetrySetting(text: string, enabled: boolean, source = 'c
     if (end < 0) end = lines.length;
     const at = lines.findIndex((l, i) => i > header && i < end && ENABLED_KEY.test(l));
     if (at >= 0) {
-      const line = lines[at]!;
+      const line = lines[at] ?? '';
       lines[at] = ENABLED_LINE.test(line)
         ? line.replace(ENABLED_LINE, `$1${enabled}$3`)
-        : `${/^\s*/.exec(line)![0]}enabled = ${enabled}`;
+        : `${/^\s*/.exec(line)?.[0] ?? ''}enabled = ${enabled}`;
     } else {
       lines.splice(header + 1, 0, `enabled = ${enabled}`);
     }

@@ -23,9 +23,9 @@ export class TelemetryRegister {
       throw new TelemetryError('invalid_field', 'service: expected a service name such as intake_catalog');
     }
     this.#telemetry = options.telemetry ?? Telemetry.default();
-    const entry = this.#telemetry.hasService(service)
-      ? this.#telemetry.services().find((s) => s.name === service || s.endpoint === service)!
-      : this.#telemetry.addService(service);
+    const entry =
+      this.#telemetry.services().find((s) => s.name === service || s.endpoint === service) ??
+      this.#telemetry.addService(service);
     this.service = entry.name;
     this.endpoint = entry.endpoint;
   }

@@ -8,7 +8,7 @@ const WORKSPACE_KEY = 'simscope.workspace';
 export function takeTokenFromLink(): void {
   const match = /(?:^#|&)token=([^&]+)/.exec(window.location.hash);
   if (!match) return;
-  localStorage.setItem(TOKEN_KEY, decodeURIComponent(match[1]!));
+  localStorage.setItem(TOKEN_KEY, decodeURIComponent(match[1] ?? ''));
   window.history.replaceState(null, '', window.location.pathname + window.location.search);
 }
 
@@ -84,7 +84,8 @@ export function chartColors(): { text: string; grid: string; background: string;
 
 /** The i-th of many distinct series colours: the theme's ten, then hues spread by the golden angle. */
 export function seriesColor(palette: string[], i: number): string {
-  if (i < palette.length && palette[i]) return palette[i]!;
+  const own = palette[i];
+  if (own) return own;
   const hue = (i * 137.508) % 360;
   return `hsl(${hue.toFixed(1)} 65% 50%)`;
 }

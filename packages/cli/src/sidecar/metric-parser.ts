@@ -24,7 +24,7 @@ export function parseNumber(text: string): number | undefined {
   if (fortran) return Number(`${fortran[1]}e${fortran[2]}`);
   const special = NON_FINITE.exec(t);
   if (special) {
-    if (special[2]!.toLowerCase() === 'nan') return Number.NaN;
+    if (special[2]?.toLowerCase() === 'nan') return Number.NaN;
     return special[1] === '-' ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
   }
   return undefined;
@@ -80,7 +80,7 @@ export function pythonToJsPattern(source: string): string {
   let out = '';
   let inClass = false;
   for (let i = 0; i < source.length; i++) {
-    const c = source[i]!;
+    const c = source.charAt(i);
     if (c === '\\') {
       out += source.slice(i, i + 2);
       i++;
@@ -129,7 +129,7 @@ export function compileMetricPattern(source: string): RegExp {
   } catch (error) {
     throw new UsageError(`--metrics-regex '${source}': ${(error as Error).message}`, { cause: error });
   }
-  const names = [...pythonToJsPattern(source).matchAll(/\(\?<([A-Za-z_$][\w$]*)>/g)].map((m) => m[1]!);
+  const names = [...pythonToJsPattern(source).matchAll(/\(\?<([A-Za-z_$][\w$]*)>/g)].map((m) => m[1] ?? '');
   if (!names.some((n) => n !== 'step')) {
     throw new UsageError(
       `--metrics-regex '${source}': needs a named group for a metric, like (?<energy>\\S+) or (?P<energy>\\S+)`,

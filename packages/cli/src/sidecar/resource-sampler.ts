@@ -94,8 +94,7 @@ export class ProcessTreeReader {
     if (!root) return null;
     const usage: TreeUsage = { cpuSeconds: 0, rssBytes: 0, processes: 0, threads: 0 };
     const stack = [root];
-    while (stack.length > 0) {
-      const p = stack.pop()!;
+    for (let p = stack.pop(); p !== undefined; p = stack.pop()) {
       usage.cpuSeconds += p.ticks / this.#ticksPerSecond;
       usage.rssBytes += p.rssPages * this.#pageBytes;
       usage.processes++;

@@ -44,7 +44,8 @@ function validity(values: ArrayLike<unknown>): { nullBitmap?: Uint8Array; nullCo
   if (nullCount === 0) return { nullCount };
   const nullBitmap = new Uint8Array((values.length + 7) >> 3);
   for (let i = 0; i < values.length; i++) {
-    if (values[i] !== null && values[i] !== undefined) nullBitmap[i >> 3]! |= 1 << (i & 7);
+    if (values[i] !== null && values[i] !== undefined)
+      nullBitmap[i >> 3] = (nullBitmap[i >> 3] ?? 0) | (1 << (i & 7));
   }
   return { nullBitmap, nullCount };
 }

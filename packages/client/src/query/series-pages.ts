@@ -24,5 +24,5 @@ export async function* seriesPages(
     const page = unpackr.unpack(raw) as SeriesPage & { next: string | null };
     return { items: [page], next: page.next };
   });
-  for await (const [page] of pages) yield page!;
+  for await (const page of pages) yield* page;
 }

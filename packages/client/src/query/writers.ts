@@ -41,7 +41,8 @@ export function* csvLines(columns: readonly Column[], rows: number): Generator<s
   for (let i = 0; i < rows; i++) {
     let line = '';
     for (let c = 0; c < columns.length; c++) {
-      const column = columns[c]!;
+      const column = columns[c];
+      if (!column) continue;
       if (c > 0) line += ',';
       line += cellText(column.kind, column.values[i]);
     }

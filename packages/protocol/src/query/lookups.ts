@@ -96,7 +96,7 @@ export function lookups<const F extends string, V extends z.ZodType, const O ext
 /** Splits `metadata__beta__gt` into `['metadata', 'beta']` and `gt`; no known suffix means `exact`. */
 export function splitLookup(key: string): { path: string[]; op: Lookup | 'exact' } {
   const parts = key.split('__');
-  const last = parts.at(-1)!;
+  const last = parts.at(-1) ?? '';
   if (parts.length > 1 && (LOOKUPS as readonly string[]).includes(last)) {
     return { path: parts.slice(0, -1), op: last as Lookup };
   }

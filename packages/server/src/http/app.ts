@@ -25,6 +25,7 @@ import { registerIdempotency } from './idempotency.js';
 import { registerMetricsRoute, ServerMetrics } from './metrics.js';
 import { MLFLOW_PREFIX, mlflowPlugin } from './mlflow/mlflow-plugin.js';
 import { registerRateLimits } from './rate-limits.js';
+import { authOf } from './request-auth.js';
 import { REQUEST_ID_LOG_LABEL, REQUEST_ID_OPTIONS, registerRequestId } from './request-id.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
 import { registerAggregateRoutes } from './routes/aggregate-routes.js';
@@ -180,7 +181,7 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
   const runs = new RunService();
   const clocks = new WriterClocks();
   const registry = new RouteRegistry(authenticator(auth, access, now));
-  const ctx = (request: FastifyRequest): ServiceContext => ({ store, auth: request.auth!, bus, now });
+  const ctx = (request: FastifyRequest): ServiceContext => ({ store, auth: authOf(request), bus, now });
   const kit: RouteKit = {
     register: registry.on(app),
     store,

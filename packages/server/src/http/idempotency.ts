@@ -83,7 +83,7 @@ export function registerIdempotency(app: FastifyInstance, options: IdempotencyOp
   app.addHook('preHandler', async function replayIdempotent(request, reply) {
     const header = request.headers[IDEMPOTENCY_HEADER];
     if (header === undefined || SAFE.has(request.method) || !request.auth) return;
-    const key = Array.isArray(header) ? header[0]! : header;
+    const key = Array.isArray(header) ? (header[0] ?? '') : header;
     if (!KEY.test(key)) {
       throw new SimscopeError(
         'invalid_field',

@@ -36,7 +36,7 @@ export function jsonColumnStream(
       for (let start = 0; start < column.length; start += SLICE) {
         const end = Math.min(column.length, start + SLICE);
         const parts = new Array<string>(end - start);
-        for (let i = start; i < end; i++) parts[i - start] = format(column[i]!);
+        for (let i = start; i < end; i++) parts[i - start] = format(column[i] ?? Number.NaN);
         yield (start === 0 ? '' : ',') + parts.join(',');
         await new Promise((resolve) => setImmediate(resolve));
       }

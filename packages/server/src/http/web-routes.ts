@@ -68,7 +68,7 @@ export function registerWebUi(app: FastifyInstance, root: string | null | undefi
   app.get('/*', function serveWebUi(request, reply) {
     let path: string;
     try {
-      path = decodeURIComponent(request.url.split('?')[0]!);
+      path = decodeURIComponent(request.url.split('?')[0] ?? '');
     } catch {
       return reply.callNotFound();
     }

@@ -90,7 +90,7 @@ export class AuthService {
     const match = BEARER.exec(authorization);
     if (!match)
       throw new SimscopeError('unauthorized', "malformed Authorization header: expected 'Bearer <token>'");
-    const found = await this.#lookup(hashToken(match[1]!));
+    const found = await this.#lookup(hashToken(match[1] ?? ''));
     if (!found) throw new SimscopeError('unauthorized', 'invalid token');
     const { token, user, workspaces } = found;
     if (token.revokedAt !== null)
@@ -121,7 +121,7 @@ export class AuthService {
     nowMicros: number,
   ): Promise<AccessLoss | null> {
     const match = BEARER.exec(authorization ?? '');
-    const found = match ? await this.#store.identity.findToken(hashToken(match[1]!)) : undefined;
+    const found = match ? await this.#store.identity.findToken(hashToken(match[1] ?? '')) : undefined;
     if (!found || found.token.id !== auth.token.id) {
       if (!(await this.#store.identity.getUser(auth.user.id))) {
         return { reason: 'user_deleted', message: `user '${auth.user.name}' has been deleted` };

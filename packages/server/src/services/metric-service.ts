@@ -236,7 +236,8 @@ export class MetricService {
     const refuse = (points: number) =>
       this.#tooMany('query.from', `'${series.name}' of run '${run.name}'`, points, 'a narrower from and to');
     const [index] = await this.#scanIndex(ctx, [series], axis, grid, slicer, refuse, options);
-    const m4 = await this.#downsampleSeries(ctx, series, axis, grid, index!, slicer, options);
+    if (!index) throw new Error(`no block index for '${series.name}'`);
+    const m4 = await this.#downsampleSeries(ctx, series, axis, grid, index, slicer, options);
     return { name: series.name, ...m4 };
   }
 
@@ -286,13 +287,11 @@ export class MetricService {
     const runs: DownsampledRuns['runs'] = [];
     let next = 0;
     for (const [i, f] of found.entries()) {
-      const run = input.runs[i]!;
+      const run = input.runs[i] ?? '';
+      const index = 'code' in f ? undefined : indexes[next++];
       if ('code' in f) runs.push({ run, error: f });
-      else
-        runs.push({
-          run,
-          buckets: await this.#downsampleSeries(ctx, f, axis, grid, indexes[next++]!, slicer),
-        });
+      else if (!index) throw new Error(`no block index for '${f.name}'`);
+      else runs.push({ run, buckets: await this.#downsampleSeries(ctx, f, axis, grid, index, slicer) });
     }
     return { name: input.name, axis, from: grid.from, to: grid.to, runs };
   }

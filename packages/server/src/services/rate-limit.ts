@@ -37,13 +37,13 @@ export function parseRateLimits(text: string | undefined, what = 'rate limit'): 
   if (text === undefined || text.trim() === '' || text.trim() === 'none') return limits;
   for (const part of text.split(',')) {
     const match = /^\s*(\w+)\.(\w+)\s*=\s*(\d+(?:\.\d+)?(?:e\d+)?)\s*([a-zA-Z]*)\s*$/.exec(part);
-    const subject = match?.[1] as RateSubject | undefined;
-    const kind = match?.[2] as RateKind | undefined;
+    const subject = RATE_SUBJECTS.find((s) => s === match?.[1]);
+    const kind = RATE_KINDS.find((k) => k === match?.[2]);
     const unit = BYTE_UNITS[(match?.[4] ?? '').toLowerCase()];
     if (
       !match ||
-      !RATE_SUBJECTS.includes(subject!) ||
-      !RATE_KINDS.includes(kind!) ||
+      subject === undefined ||
+      kind === undefined ||
       unit === undefined ||
       (unit !== 1 && kind !== 'artifact_bytes')
     ) {
@@ -55,7 +55,7 @@ export function parseRateLimits(text: string | undefined, what = 'rate limit'): 
     const value = Number(match[3]) * unit;
     if (!(value >= 1))
       throw new SimscopeError('invalid_field', `${what}: ${subject}.${kind} must be at least 1`);
-    limits[`${subject!}.${kind!}`] = Math.floor(value);
+    limits[`${subject}.${kind}`] = Math.floor(value);
   }
   return limits;
 }

@@ -163,7 +163,7 @@ export class TelemetryService {
     if (!match) {
       throw new SimscopeError('unauthorized', "malformed Authorization header: expected 'Bearer <key>'");
     }
-    const found = await this.#lookup(hashToken(match[1]!));
+    const found = await this.#lookup(hashToken(match[1] ?? ''));
     if (!found) throw new SimscopeError('unauthorized', 'invalid telemetry key');
     const { key, service } = found;
     if (key.revokedAt !== null) {

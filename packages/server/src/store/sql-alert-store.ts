@@ -67,7 +67,9 @@ export class SqlAlertStore implements AlertStore {
       }
       throw error;
     }
-    return (await this.getAlert(workspaceId, id))!;
+    const created = await this.getAlert(workspaceId, id);
+    if (!created) throw new Error(`alert ${id} is missing right after it was written`);
+    return created;
   }
 
   async getAlert(workspaceId: string, idOrName: string): Promise<AlertRecord | undefined> {

@@ -71,7 +71,8 @@ export class SqlArrayStore implements ArrayStore {
           s.createdAt,
         ],
       );
-      const saved = arrayStep(row!);
+      if (!row) throw new Error('INSERT … RETURNING gave no row');
+      const saved = arrayStep(row);
       for (const [idx, chunk] of chunks.entries()) {
         await tx.run('INSERT INTO blobs (sha256, size, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING', [
           chunk.sha256,

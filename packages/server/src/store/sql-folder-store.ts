@@ -60,7 +60,8 @@ export async function ensureFolderIn(
     workspaceId,
     path,
   ]);
-  return folderFromRow(row!);
+  if (!row) throw new Error(`folder ${path} is missing right after it was written`);
+  return folderFromRow(row);
 }
 
 /** Folders over any SQL driver. */

@@ -35,7 +35,8 @@ export class SqlRateLimitStore implements RateLimitStore {
              RETURNING used`,
             [charge.key, start, charge.amount],
           );
-          const used = num(row!.used);
+          if (!row) throw new Error('INSERT … RETURNING gave no row');
+          const used = num(row.used);
           if (used > charge.limit && used - charge.amount > 0) {
             throw new Refused(charge, start + charge.windowSeconds);
           }

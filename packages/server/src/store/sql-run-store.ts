@@ -105,7 +105,9 @@ export class SqlRunStore implements RunStore {
         throw error;
       }
     });
-    return (await this.#getRunByPk(this.#db, pk))!;
+    const created = await this.#getRunByPk(this.#db, pk);
+    if (!created) throw new Error(`run ${pk} is missing right after it was written`);
+    return created;
   }
 
   async #getRunByPk(db: SqlDriver, pk: number): Promise<RunRecord | undefined> {
@@ -167,7 +169,7 @@ export class SqlRunStore implements RunStore {
     if (count === query.limit) {
       const key =
         query.sort === 'name' || query.sort === 'status'
-          ? (JSON.parse(String(row.sort_keys)) as string[]).at(-1)!
+          ? ((JSON.parse(String(row.sort_keys)) as string[]).at(-1) ?? '')
           : lastNumber(String(row.sort_keys));
       const pk = lastNumber(String(row.pks));
       const rest = this.#runPage(workspaceId, { ...query, after: { key, pk }, limit: 1 });

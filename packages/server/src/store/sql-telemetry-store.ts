@@ -43,7 +43,9 @@ export class SqlTelemetryStore implements TelemetryStore {
       'INSERT INTO telemetry_services (workspace_id, path, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
       [workspaceId, path, at],
     );
-    return (await this.getService(workspaceId, path))!;
+    const service = await this.getService(workspaceId, path);
+    if (!service) throw new Error(`telemetry service ${path} is missing right after it was written`);
+    return service;
   }
 
   async getService(workspaceId: string, path: string): Promise<TelemetryServiceRecord | undefined> {

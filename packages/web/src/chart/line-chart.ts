@@ -544,5 +544,5 @@ export function nearest(line: Line, x: number): number {
   const i = lowerBound(line.x, x);
   if (i === 0) return 0;
   if (i >= n) return n - 1;
-  return x - line.x[i - 1]! <= line.x[i]! - x ? i - 1 : i;
+  return x - (line.x[i - 1] ?? x) <= (line.x[i] ?? x) - x ? i - 1 : i;
 }

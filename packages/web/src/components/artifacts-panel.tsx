@@ -15,7 +15,7 @@ const TEXT_EXTENSIONS =
 
 /** What preview an artifact gets, from its type and then its name. */
 function previewKind(a: ArtifactView): PreviewKind {
-  const type = a.mimeType.split(';')[0]!.trim().toLowerCase();
+  const type = (a.mimeType.split(';')[0] ?? '').trim().toLowerCase();
   const name = a.name.toLowerCase();
   if (IMAGE_TYPES.includes(type) || /\.(png|jpe?g|gif|webp)$/.test(name)) return 'image';
   if (type === 'application/json' || type.endsWith('+json') || name.endsWith('.json')) return 'json';
@@ -46,7 +46,7 @@ function parseCsv(text: string, maxRows: number): string[][] {
   let cell = '';
   let quoted = false;
   for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
+    const c = text.charAt(i);
     if (quoted) {
       if (c === '"') {
         if (text[i + 1] === '"') {

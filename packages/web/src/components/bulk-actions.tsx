@@ -12,8 +12,7 @@ async function eachRun(ids: readonly string[], work: (id: string) => Promise<unk
   const failed: string[] = [];
   let at = 0;
   const worker = async () => {
-    while (at < ids.length) {
-      const id = ids[at++]!;
+    for (let id = ids[at++]; id !== undefined; id = ids[at++]) {
       try {
         await work(id);
       } catch (error) {

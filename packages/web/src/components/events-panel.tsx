@@ -80,7 +80,7 @@ export function EventsPanel({ run, tick }: { run: string; tick: number }) {
       .then(
         (page) => {
           let skip = 0;
-          for (let i = shown.length - 1; i >= 0 && shown[i]!.timestamp === newest; i--) skip++;
+          for (let i = shown.length - 1; i >= 0 && shown[i]?.timestamp === newest; i--) skip++;
           const fresh = page.items.slice(skip);
           if (fresh.length > 0) setEvents((e) => [...e, ...keyed(fresh, counter.current)]);
         },

@@ -154,7 +154,8 @@ export function FilterBox({
       setActive((a) => (e.key === 'ArrowDown' ? (a + 1) % n : (a - 1 + n) % n));
     } else if ((e.key === 'Enter' || e.key === 'Tab') && active >= 0) {
       e.preventDefault();
-      accept(found.items[active]!);
+      const item = found.items[active];
+      if (item) accept(item);
     } else if (e.key === 'Escape') {
       // A search box clears itself on Escape; with completions open, Escape only closes them.
       e.preventDefault();

@@ -80,8 +80,11 @@ export function moveColumn(columns: readonly string[], id: string, by: -1 | 1): 
   const out = [...columns];
   const i = out.indexOf(id);
   const j = i + by;
-  if (i < 0 || j < 0 || j >= out.length) return out;
-  [out[i], out[j]] = [out[j]!, out[i]!];
+  const a = out[i];
+  const b = out[j];
+  if (a === undefined || b === undefined) return out;
+  out[i] = b;
+  out[j] = a;
   return out;
 }
 

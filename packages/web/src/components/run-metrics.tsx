@@ -27,7 +27,7 @@ function chartStateFromQuery(q: URLSearchParams): {
   const axis = q.get('axis') as XAxis | null;
   const kind = q.get('kind') as SmoothingKind | null;
   const smooth = Number(q.get('smooth'));
-  const zoom = (q.get('zoom') ?? '').split(',').map(Number);
+  const [from, to, ...rest] = (q.get('zoom') ?? '').split(',').map(Number);
   return {
     settings: {
       axis: axis && AXES.includes(axis) ? axis : 'step',
@@ -38,7 +38,14 @@ function chartStateFromQuery(q: URLSearchParams): {
       ignoreOutliers: q.get('outliers') === '1',
     },
     zoom:
-      zoom.length === 2 && zoom.every(Number.isFinite) && zoom[1]! > zoom[0]! ? [zoom[0]!, zoom[1]!] : null,
+      from !== undefined &&
+      to !== undefined &&
+      rest.length === 0 &&
+      Number.isFinite(from) &&
+      to > from &&
+      Number.isFinite(to)
+        ? [from, to]
+        : null,
   };
 }
 

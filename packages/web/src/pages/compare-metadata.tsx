@@ -62,7 +62,7 @@ export function MetadataTable({ runs }: { runs: RunView[] }) {
               >
                 <th scope="row">{d.key}</th>
                 {d.values.map((v, i) => (
-                  <td key={runs[i]!.id}>{v === undefined ? '—' : formatValue(v)}</td>
+                  <td key={runs[i]?.id ?? i}>{v === undefined ? '—' : formatValue(v)}</td>
                 ))}
               </tr>
             ))}

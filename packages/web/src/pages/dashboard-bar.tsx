@@ -30,8 +30,9 @@ export function DashboardBar({
     return () => abort.abort();
   }, [api, current]);
   const saveAs = async () => {
+    if (!layout) return;
     try {
-      const d = await api.call('createDashboard', { body: { name: saveName, layout: layout!() } });
+      const d = await api.call('createDashboard', { body: { name: saveName, layout: layout() } });
       setSaveName('');
       setSaveNote(`Saved as “${d.name}”.`);
       onSaved(d, true);
@@ -40,11 +41,11 @@ export function DashboardBar({
     }
   };
   const saveCurrent = async () => {
-    if (!current) return;
+    if (!current || !layout) return;
     try {
       const d = await api.call('updateDashboard', {
         params: { dashboard: current.id },
-        body: { layout: layout!() },
+        body: { layout: layout() },
       });
       onSaved(d, false);
       setSaveNote(`Saved “${d.name}”.`);

@@ -27,13 +27,15 @@ interface RunTab {
   render(props: RunTabProps): ReactNode;
 }
 
+const OVERVIEW: RunTab = {
+  id: 'overview',
+  label: 'Overview',
+  render: (p) => <RunOverview run={p.run} metricsTick={p.metricsTick} />,
+};
+
 /** The run page's tabs, in order. A new view of a run is one more entry here. */
 const RUN_TABS: RunTab[] = [
-  {
-    id: 'overview',
-    label: 'Overview',
-    render: (p) => <RunOverview run={p.run} metricsTick={p.metricsTick} />,
-  },
+  OVERVIEW,
   { id: 'metrics', label: 'Metrics', render: (p) => <RunMetrics run={p.run} tick={p.metricsTick} /> },
   { id: 'events', label: 'Events', render: (p) => <EventsPanel run={p.run.id} tick={p.eventsTick} /> },
   {
@@ -54,7 +56,7 @@ export function RunPage({ runId, tab }: { runId: string; tab: string | null }) {
   const [attempt, setAttempt] = useState(0);
   const [metricsTick, setMetricsTick] = useState(0);
   const [eventsTick, setEventsTick] = useState(0);
-  const active = RUN_TABS.find((t) => t.id === tab) ?? RUN_TABS[0]!;
+  const active = RUN_TABS.find((t) => t.id === tab) ?? OVERVIEW;
   const tabRefs = useRef<(HTMLButtonElement | null)[]>([]);
 
   useEffect(() => {
@@ -122,9 +124,10 @@ export function RunPage({ runId, tab }: { runId: string; tab: string | null }) {
             : e.key === 'End'
               ? n - 1
               : -1;
-    if (to < 0) return;
+    const target = RUN_TABS[to];
+    if (!target) return;
     e.preventDefault();
-    go(RUN_TABS[to]!.id);
+    go(target.id);
     tabRefs.current[to]?.focus();
   };
 

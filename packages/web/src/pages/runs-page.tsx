@@ -150,7 +150,7 @@ function useFilterText(filter: string) {
 function tagsOf(rows: RunRows, wanted: boolean): string[] {
   if (!wanted) return [];
   const seen = new Set<string>();
-  for (let i = 0; i < rows.count && seen.size < 500; i++) for (const t of rows.tags[i]!) seen.add(t);
+  for (let i = 0; i < rows.count && seen.size < 500; i++) for (const t of rows.tags[i] ?? []) seen.add(t);
   return [...seen].sort();
 }
 
@@ -163,7 +163,7 @@ function useSelectAll(api: Api, query: string, table: ReturnType<typeof useRunTa
   const allSelected = useMemo(() => {
     void version;
     if (rows.count === 0 || loading || selected.size < rows.count) return false;
-    for (let i = 0; i < rows.count; i++) if (!selected.has(rows.id[i]!)) return false;
+    for (let i = 0; i < rows.count; i++) if (!selected.has(rows.id[i] ?? '')) return false;
     return true;
   }, [rows, version, selected, loading]);
 

@@ -6,9 +6,10 @@ import { formatTime, formatValue } from '../format.js';
 import { href, navigate } from '../router.js';
 import { chartColors, seriesColor, useSession } from '../session.js';
 
+const WEEK = { id: '7d', label: 'last 7 days', seconds: 7 * 86_400 };
 const RANGES: { id: string; label: string; seconds: number }[] = [
   { id: '1d', label: 'last day', seconds: 86_400 },
-  { id: '7d', label: 'last 7 days', seconds: 7 * 86_400 },
+  WEEK,
   { id: '30d', label: 'last 30 days', seconds: 30 * 86_400 },
 ];
 
@@ -18,7 +19,7 @@ export function TelemetryPage({ service, range }: { service: string | null; rang
   const [services, setServices] = useState<TelemetryServiceView[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const chosen = services?.find((s) => s.path === service) ?? services?.[0] ?? null;
-  const span = RANGES.find((r) => r.id === range) ?? RANGES[1]!;
+  const span = RANGES.find((r) => r.id === range) ?? WEEK;
 
   useEffect(() => {
     const abort = new AbortController();

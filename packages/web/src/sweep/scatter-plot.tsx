@@ -53,8 +53,8 @@ export function ScatterPlot({
       g.globalAlpha = pick ? 0.6 : 0.25;
       for (let i = 0; i < count; i++) {
         if (keep[i] !== pick) continue;
-        const a = x.pos[i]!;
-        const b = y.pos[i]!;
+        const a = x.pos[i] ?? Number.NaN;
+        const b = y.pos[i] ?? Number.NaN;
         if (Number.isNaN(a) || Number.isNaN(b)) continue;
         g.fillRect(px(a) - 1.5, py(b) - 1.5, 3, 3);
         n++;

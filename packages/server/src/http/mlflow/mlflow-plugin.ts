@@ -19,7 +19,7 @@ function basicToBearer(request: FastifyRequest): void {
   const header = request.headers.authorization;
   const match = header ? /^Basic\s+(\S+)\s*$/i.exec(header) : null;
   if (!match) return;
-  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
+  const decoded = Buffer.from(match[1] ?? '', 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   request.headers.authorization = `Bearer ${colon < 0 ? decoded : decoded.slice(colon + 1)}`;
 }

@@ -346,9 +346,9 @@ function registerReadRoutes(route: Route, api: MlflowRuns, runs: RunService, met
         for (let i = 0; i < points.length; i++) {
           points[i] = {
             key,
-            value: metricValue(page.values[i]!),
-            timestamp: Math.floor(page.timestamps[i]! / 1000),
-            step: page.steps[i]!,
+            value: metricValue(page.values[i] ?? Number.NaN),
+            timestamp: Math.floor((page.timestamps[i] ?? 0) / 1000),
+            step: page.steps[i] ?? 0,
           };
         }
         if (points.length > 0) yield `${count > 0 ? ',' : ''}${JSON.stringify(points).slice(1, -1)}`;

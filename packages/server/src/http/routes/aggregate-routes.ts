@@ -12,7 +12,8 @@ export function registerAggregateRoutes({ register, ctx }: RouteKit, aggregates:
     const head = { name: a.name, x: a.axis, by: a.by, from: a.from, to: a.to, buckets: a.buckets };
     // Written group by group, so that many groups' columns never become one string.
     const item = (i: number) => {
-      const g = a.groups[i]!;
+      const g = a.groups[i];
+      if (!g) throw new RangeError(`group ${i} of ${a.groups.length}`);
       return {
         value: g.value,
         runs: g.runs,

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AccessLoss, AuthService } from '../../services/auth-service.js';
 import type { LiveHub } from '../../services/live-hub.js';
 import type { Store } from '../../store/store.js';
+import { authOf } from '../request-auth.js';
 import type { RegisterRoute } from './register.js';
 
 export interface LiveRoutesConfig {
@@ -62,7 +63,7 @@ export function registerLiveRoutes(config: LiveRoutesConfig): void {
   });
 
   register(apiRoute('live'), async function liveStream({ input, request, reply }) {
-    const caller = request.auth!;
+    const caller = authOf(request);
     const ws = caller.workspace.id;
     const only = input.query.runs;
     let runs: Set<string> | null = null;

@@ -1,6 +1,7 @@
 import { apiRoute, type Me, type ReadyView } from '@simscope/protocol';
 import type { BlobStore } from '../../blob/blob-store.js';
 import { docsPage, openApiDocument } from '../openapi.js';
+import { authOf } from '../request-auth.js';
 import type { RouteKit } from './kit.js';
 import type { RouteRegistry } from './register.js';
 
@@ -51,7 +52,7 @@ export function registerMetaRoutes(
     return reply.type('text/html; charset=utf-8').send(docsPage(registry.routes, SERVER_VERSION));
   });
   register(apiRoute('me'), async function me({ request }): Promise<Me> {
-    const a = request.auth!;
+    const a = authOf(request);
     return {
       user: { id: a.user.id, name: a.user.name, email: a.user.email, admin: a.user.isAdmin },
       token: { id: a.token.id, name: a.token.name, scopes: a.token.scopes, expires: a.token.expiresAt },

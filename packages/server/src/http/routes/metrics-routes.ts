@@ -90,7 +90,8 @@ export function registerMetricRoutes(
     if (!wantsMsgpack(request)) {
       // Written run by run, so that many runs' columns never become one string that stalls the event loop.
       const item = (i: number) => {
-        const run = d.runs[i]!;
+        const run = d.runs[i];
+        if (!run) throw new RangeError(`run ${i} of ${d.runs.length}`);
         return 'error' in run ? run : { run: run.run, ...bucketColumns(run.buckets, false) };
       };
       return reply

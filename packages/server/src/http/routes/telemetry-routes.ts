@@ -23,7 +23,11 @@ export function registerTelemetryRoutes({ register, ctx, store, now }: RouteKit)
   });
   register(
     apiRoute('ingestTelemetry'),
-    async ({ input, request }) => telemetry.ingest(callers.get(request)!, input.body),
+    async ({ input, request }) => {
+      const caller = callers.get(request);
+      if (!caller) throw new Error('ingestTelemetry: the telemetry key was not checked');
+      return telemetry.ingest(caller, input.body);
+    },
     {
       onRequest: async function checkTelemetryKey(request) {
         const path = (request.params as Record<string, string>)['*'] ?? '';

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Run } from '@simscope/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, openTestApp } from '../test/fixtures.js';
 
@@ -172,5 +173,35 @@ describe('MPI ranks logging to one run', () => {
       ['residual@rank=1', 10],
       ['residual@rank=2', 10],
     ]);
+  }, 60_000);
+
+  it('Run.resume appends a segment that rewinds; Run.reconnect of a running run only attaches', async () => {
+    const config = { url: env.SIMSCOPE_URL, token: ADMIN_TOKEN, systemInfo: false, suppressErrors: false };
+    const first = await new Run().config(config).init({ name: `resume-${Date.now()}` });
+    for (let step = 0; step <= 800; step++) first.logMetrics({ x: step <= 500 ? 1 : 1000 }, { step });
+    await first.flush();
+    const id = first.id as string;
+    const monitor = await Run.reconnect(id, config);
+    await monitor.close();
+    expect((await t.call('GET', `/runs/${id}/segments`)).body.segments).toHaveLength(1);
+    const second = await Run.resume(id, { ...config, rewindTo: 500, jobId: '77' });
+    for (let step = 501; step <= 600; step++) second.logMetrics({ x: 2 }, { step });
+    await second.close();
+    const segments = (await t.call('GET', `/runs/${id}/segments`)).body.segments;
+    expect(
+      segments.map((s: { number: number; jobId: string | null; rewindTo: number | null }) => [
+        s.number,
+        s.jobId,
+        s.rewindTo,
+      ]),
+    ).toEqual([
+      [1, null, null],
+      [2, '77', 500],
+    ]);
+    const read = (await t.call('GET', `/runs/${id}/metrics/series?name=x&limit=10000`)).body;
+    expect(read.steps).toEqual(Array.from({ length: 601 }, (_, i) => i));
+    expect(read.values.slice(499, 503)).toEqual([1, 1, 2, 2]);
+    // The first job's process is gone in real life; here it still holds a sender to stop.
+    await first.close();
   }, 60_000);
 });

@@ -79,14 +79,15 @@ describe('OpenID Connect sign-in', () => {
     ]);
     // The mapping made grace a viewer there: the UI's session reads, but may not write.
     const attempt = await b.page.evaluate(async () => {
-      const { csrfToken } = await (await fetch('/api/v1/auth/session')).json();
+      const { csrfToken } = (await (await fetch('/api/v1/auth/session')).json()) as { csrfToken: string };
       const read = await fetch('/api/v1/runs');
       const write = await fetch('/api/v1/runs', {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-simscope-csrf': csrfToken },
         body: JSON.stringify({ name: 'by-a-viewer' }),
       });
-      return { read: read.status, write: write.status, message: (await write.json()).error.message };
+      const refusal = (await write.json()) as { error: { message: string } };
+      return { read: read.status, write: write.status, message: refusal.error.message };
     });
     expect(attempt).toEqual({
       read: 200,

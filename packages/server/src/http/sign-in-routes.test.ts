@@ -174,6 +174,40 @@ describe.each(BACKENDS)('web sign-in and the device grant on %s', (backend) => {
     expect((await call('GET', '/me', undefined, { cookie: c.cookie })).status).toBe(401);
   });
 
+  it('changes a password: the user with the current one, an admin for anyone (ending their sessions)', async () => {
+    const user = await newUser();
+    const { cookie, csrf } = await signIn(user);
+    const write = { cookie, 'x-simscope-csrf': csrf };
+    const wrong = await call(
+      'PUT',
+      '/me/password',
+      { current: 'not it at all', password: 'new password 1' },
+      write,
+    );
+    expect(wrong.status).toBe(403);
+    expect(wrong.body.error.message).toBe('body.current: wrong current password');
+    const short = await call('PUT', '/me/password', { current: user.password, password: 'short' }, write);
+    expect(short.status).toBe(400);
+    const changed = await call(
+      'PUT',
+      '/me/password',
+      { current: user.password, password: 'new password 1' },
+      write,
+    );
+    expect(changed.status).toBe(204);
+    expect((await call('GET', '/me', undefined, { cookie })).status).toBe(200);
+    const again = await signIn({ name: user.name, password: 'new password 1' });
+    expect(
+      (await call('PUT', `/admin/users/${user.name}/password`, { password: 'set by admin' })).status,
+    ).toBe(204);
+    expect((await call('GET', '/me', undefined, { cookie })).status).toBe(401);
+    expect((await call('GET', '/me', undefined, { cookie: again.cookie })).status).toBe(401);
+    await signIn({ name: user.name, password: 'set by admin' });
+    expect((await call('PUT', '/admin/users/nobody-here/password', { password: 'whatever1' })).status).toBe(
+      404,
+    );
+  });
+
   /** Starts a device sign-in as the CLI does: a form-encoded request. */
   const startDevice = async (scope = 'read write') => {
     const res = await app.inject({

@@ -40,7 +40,7 @@ export const HPC_ROUTE_SCHEMAS = {
       name: rankMetricParam(),
       from: numberParam(),
       to: numberParam(),
-      limit: limitParam(10_000, 100_000),
+      limit: limitParam(10_000, 50_000),
       ranks: ranksParam(),
       includeSuperseded: flagParam(),
     }),

@@ -83,7 +83,7 @@ export const HPC_ROUTES = {
       name: 'metric name without @rank=',
       from: 'first step (inclusive)',
       to: 'last step (exclusive)',
-      limit: 'steps per page (default 10000)',
+      limit: 'steps per page, 1 to 50000 (default 10000; fewer when there are over 80 ranks)',
       ranks: "only these ranks, such as '0,2,5' (default: all)",
       includeSuperseded: "'true' also reads points a later segment's rewind superseded",
     },

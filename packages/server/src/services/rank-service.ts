@@ -14,6 +14,8 @@ import { TimeSlicer } from './time-slice.js';
 const RANK_SUFFIX = /^(.*)@rank=(\d+)$/;
 /** Ranks one request reads at most. */
 const MAX_RANKS = 4096;
+/** Points one page reads over all its ranks at most: a page of many ranks has fewer steps. */
+const MAX_PAGE_POINTS = 4_000_000;
 
 /** `GET /runs/:run/ranks/series`, as the route's query schema gives it. */
 interface RankSeriesQuery {
@@ -73,18 +75,25 @@ export class RankService {
     const ranked = await this.#rankSeries(ctx, run, query.name, query.ranks);
     const slicer = new TimeSlicer();
     const from = query.from ?? Number.NEGATIVE_INFINITY;
-    let to = query.to ?? Number.POSITIVE_INFINITY;
+    const end = query.to ?? Number.POSITIVE_INFINITY;
+    let to = end;
+    let truncated = false;
     const pages = [];
+    const indexes = [];
     const options = { superseded: query.includeSuperseded };
+    const limit = Math.max(1, Math.min(query.limit, Math.floor(MAX_PAGE_POINTS / ranked.length)));
     // Each rank reads at most `limit` points; the page ends before the first step some rank could not finish.
     for (const { series } of ranked) {
       await slicer.pause();
-      // Blocks past the first `limit` points of this rank are not read.
+      const index = await ctx.store.metrics.blockIndex(series.pk, 'step', from, end, options);
+      indexes.push(index);
+      // Blocks past the first `limit` points of this rank are not read; the page ends past the last one read,
+      // a whole step on, so that the next page starts at a whole step.
       let points = 0;
-      for (const block of await ctx.store.metrics.blockIndex(series.pk, 'step', from, to, options)) {
+      for (const block of index) {
         points += block.points;
-        if (points > query.limit && block.hi < to) {
-          to = block.hi + Math.max(Math.abs(block.hi) * Number.EPSILON * 4, Number.MIN_VALUE);
+        if (points > limit && block.hi < to) {
+          to = block.hi + 1;
           break;
         }
       }
@@ -96,10 +105,14 @@ export class RankService {
         ['steps', 'values'],
         options,
       );
-      const page = readSeriesPage(blocks, from, to, null, query.limit);
+      const page = readSeriesPage(blocks, from, to, null, limit);
       pages.push(page);
-      if (page.next && page.next.step < to) to = page.next.step > from ? page.next.step : to;
+      if (page.next && page.next.step < to && page.next.step > from) {
+        to = page.next.step;
+        truncated = true;
+      }
     }
+    const more = truncated || indexes.some((index) => index.some((block) => block.hi >= to));
     const byStep = new Map<
       number,
       { min: number; max: number; argmin: number; argmax: number; sum: number; n: number; count: number }
@@ -148,7 +161,7 @@ export class RankService {
       max: [],
       argmin: [],
       argmax: [],
-      next: to < (query.to ?? Number.POSITIVE_INFINITY) ? to : null,
+      next: more && to < end ? to : null,
     };
     for (const step of steps) {
       const a = byStep.get(step);

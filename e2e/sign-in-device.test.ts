@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openBrowser } from './browser.js';
 import { buildCli, cleanEnv, runCli } from './cli-process.js';
+import { E2E_TOKEN } from './server-process.js';
 import { startWebServer, type WebServer } from './web-harness.js';
 
 /**
@@ -16,11 +17,16 @@ describe('device sign-in from the CLI, approved in the browser', () => {
 
   beforeAll(async () => {
     buildCli();
-    web = await startWebServer('simscope-device-');
     home = mkdtempSync(join(tmpdir(), 'simscope-device-cli-'));
+    web = await startWebServer('simscope-device-');
     await web.api('POST', '/admin/users', { name: 'ada' });
     await web.api('POST', '/admin/workspaces/default/members', { user: 'ada' });
-    await web.api('PUT', '/admin/users/ada/password', { password: 'analytical engine' });
+    const setPassword = await runCli(['admin', 'users', 'set-password', 'ada'], {
+      env: cleanEnv({ SIMSCOPE_URL: web.server.url, SIMSCOPE_TOKEN: E2E_TOKEN, HOME: home }),
+      cwd: home,
+      input: 'analytical engine\n',
+    });
+    expect(setPassword).toMatchObject({ code: 0, stdout: 'set the password of ada\n', stderr: '' });
     await web.api('POST', '/runs', { name: 'device-flow-run' });
   }, 120_000);
   afterAll(async () => {

@@ -56,10 +56,10 @@ export function registerAdminCommands(program: Command, ctx: CliContext): void {
     ctx.stdout.write(render(items, checkFormat(format, FORMATS), rows));
 
   // Users.
-  const users = withExamples(admin.command('users').description('create, list and delete users'), [
-    'simscope admin users list',
-    'simscope admin users create ada --email ada@example.org',
-  ]);
+  const users = withExamples(
+    admin.command('users').description('create, list and delete users; set passwords'),
+    ['simscope admin users list', 'simscope admin users create ada --email ada@example.org'],
+  );
   formatOption(leaf(users, 'list', 'every user', ['simscope admin users list'])).action(
     async (o, command) => {
       print((await clientOf(ctx, command).call('listUsers')).items, o.format, USER_ROWS);
@@ -87,6 +87,23 @@ export function registerAdminCommands(program: Command, ctx: CliContext): void {
       await confirmOrYes(o.yes, `Delete user ${user} and their tokens?`);
       await client.call('deleteUser', { params: { user } });
       ctx.stdout.write(`deleted user ${user}\n`);
+    });
+
+  leaf(
+    users,
+    'set-password',
+    "set a user's password for the web UI, read from stdin; their web sessions end",
+    ['simscope admin users set-password ada < password.txt'],
+  )
+    .argument('<user>', 'user name or id')
+    .action(async (user: string, _o, command) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+      const password = Buffer.concat(chunks)
+        .toString('utf8')
+        .replace(/\r?\n$/, '');
+      await clientOf(ctx, command).call('setUserPassword', { params: { user }, body: { password } });
+      ctx.stdout.write(`set the password of ${user}\n`);
     });
 
   // Workspaces and members.

@@ -73,18 +73,18 @@ export function parseLogLine(
  * const logger = pino(pino.multistream([{ stream: process.stdout }, { stream: run.logStream() }]));
  */
 export function eventStream(sink: EventSink, options: LogCaptureOptions = {}): Writable {
-  const min = RANK.get(options.level ?? 'debug')!;
+  const min = RANK.get(options.level ?? 'debug') ?? 0;
   let rest = '';
   const emit = (line: string) => {
     if (line.trim() === '') return;
     const event = parseLogLine(line, 'info');
-    if (RANK.get(event.level)! >= min) sink.logEvent(event.message, event);
+    if ((RANK.get(event.level) ?? 0) >= min) sink.logEvent(event.message, event);
   };
   return new Writable({
     decodeStrings: false,
     write(chunk: Buffer | string, _encoding, done) {
       const lines = (rest + chunk.toString()).split('\n');
-      rest = lines.pop()!;
+      rest = lines.pop() ?? '';
       for (const line of lines) emit(line);
       done();
     },
@@ -109,7 +109,7 @@ const CONSOLE_LEVELS = {
  * returns is called.
  */
 export function captureConsole(sink: EventSink, options: LogCaptureOptions = {}): () => void {
-  const min = RANK.get(options.level ?? 'debug')!;
+  const min = RANK.get(options.level ?? 'debug') ?? 0;
   const originals = new Map<keyof typeof CONSOLE_LEVELS, (...args: unknown[]) => void>();
   for (const [method, level] of Object.entries(CONSOLE_LEVELS) as [
     keyof typeof CONSOLE_LEVELS,
@@ -117,7 +117,7 @@ export function captureConsole(sink: EventSink, options: LogCaptureOptions = {})
   ][]) {
     const original = console[method];
     originals.set(method, original);
-    if (RANK.get(level)! < min) continue;
+    if ((RANK.get(level) ?? 0) < min) continue;
     console[method] = function recordedConsole(...args: unknown[]) {
       original.apply(console, args);
       sink.logEvent(format(...args), { level });

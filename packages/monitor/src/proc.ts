@@ -50,7 +50,7 @@ export async function readMemory(root = '/proc'): Promise<MemoryInfo> {
   const values = new Map<string, number>();
   for (const line of (await readText(root, 'meminfo')).split('\n')) {
     const match = /^(\w+):\s+(\d+)(?:\s+kB)?/.exec(line);
-    if (match) values.set(match[1]!, Number(match[2]) * (line.endsWith('kB') ? 1024 : 1));
+    if (match) values.set(match[1] ?? '', Number(match[2]) * (line.endsWith('kB') ? 1024 : 1));
   }
   const total = values.get('MemTotal') ?? 0;
   return {
@@ -91,14 +91,14 @@ export async function readDisks(root = '/proc'): Promise<IoCounters> {
   const rows = (await readText(root, 'diskstats'))
     .split('\n')
     .map((line) => line.trim().split(/\s+/))
-    .filter((f) => f.length >= 10 && !VIRTUAL_DISK.test(f[2]!));
-  const names = rows.map((f) => f[2]!);
+    .filter((f) => f.length >= 10 && !VIRTUAL_DISK.test(f[2] ?? ''));
+  const names = rows.map((f) => f[2] ?? '');
   const isPartition = (name: string) =>
     names.some((d) => d !== name && name.startsWith(d) && /^p?\d+$/.test(name.slice(d.length)));
   let read = 0;
   let written = 0;
   for (const f of rows) {
-    if (isPartition(f[2]!)) continue;
+    if (isPartition(f[2] ?? '')) continue;
     read += Number(f[5]) * SECTOR;
     written += Number(f[9]) * SECTOR;
   }
@@ -152,8 +152,7 @@ export async function readProcessTree(
   for (const [child, { ppid }] of all) children.set(ppid, [...(children.get(ppid) ?? []), child]);
   const tree: number[] = [];
   const queue = [pid];
-  while (queue.length > 0) {
-    const p = queue.shift()!;
+  for (let p = queue.shift(); p !== undefined; p = queue.shift()) {
     tree.push(p);
     if (includeChildren) queue.push(...(children.get(p) ?? []));
   }
@@ -161,8 +160,13 @@ export async function readProcessTree(
     tree.map(async (p) => {
       const status = await readText(root, String(p), 'status').catch(() => '');
       const rss = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
-      const info = all.get(p)!;
-      return { pid: p, ppid: info.ppid, ticks: info.ticks, rssBytes: rss ? Number(rss[1]) * 1024 : 0 };
+      const info = all.get(p);
+      return {
+        pid: p,
+        ppid: info?.ppid ?? 0,
+        ticks: info?.ticks ?? 0,
+        rssBytes: rss ? Number(rss[1]) * 1024 : 0,
+      };
     }),
   );
   return samples;

@@ -539,7 +539,8 @@ export class Telemetry {
     // What every record of a site shares, worked out once per build (fields cannot change during one).
     const shapes = new Map<CallSite, RecordShape>();
     for (let i = 0; i < sites.length; i++) {
-      const site = sites[i]!;
+      const site = sites[i];
+      if (!site) continue;
       const service = site.service;
       if (!service.destination) {
         failed++;
@@ -551,7 +552,7 @@ export class Telemetry {
         );
         continue;
       }
-      let positional = args[i]!;
+      let positional = args[i] ?? [];
       let named: Record<string, unknown> = {};
       const last = positional[positional.length - 1];
       if (site.namedOptions && isPlainObject(last)) {
@@ -597,7 +598,7 @@ export class Telemetry {
       let json = shape.head;
       if (shape.args) json += `,"args":${JSON.stringify(summary.args)}`;
       if (shape.kwargs) json += `,"kwargs":${JSON.stringify(summary.kwargs)}`;
-      if (shape.timestamp) json += `,"timestamp":${times[i]! * 1000}`;
+      if (shape.timestamp) json += `,"timestamp":${(times[i] ?? 0) * 1000}`;
       json += shape.tail;
       if (json.length > RECORD_BYTES) {
         failed++;
@@ -615,7 +616,8 @@ export class Telemetry {
     }
     const batches: PreparedBatch[] = [];
     for (const [service, records] of groups) {
-      const destination = service.destination!;
+      const destination = service.destination;
+      if (!destination) continue;
       batches.push({
         url: destination.ingest,
         key: destination.key,

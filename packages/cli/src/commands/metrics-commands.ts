@@ -77,11 +77,12 @@ export function registerMetricsCommands(program: Command, ctx: CliContext): void
         return { items: [page], next: page.next };
       });
       for await (const [page] of pages) {
+        if (!page) continue;
         for (const [k, v] of [
-          ['steps', page!.steps],
-          ['times', page!.times],
-          ['timestamps', page!.timestamps],
-          ['values', page!.values],
+          ['steps', page.steps],
+          ['times', page.times],
+          ['timestamps', page.timestamps],
+          ['values', page.values],
         ] as const) {
           for (const x of v ?? []) (series[k] as JsonNumber[]).push(x);
         }

@@ -99,7 +99,9 @@ function launchPipe(options: LaunchOptions): LaunchedChild {
     env.GFORTRAN_UNBUFFERED_PRECONNECTED ??= 'y';
   }
   // A session of its own: a Ctrl-C at the terminal reaches only the sidecar, which passes it on once.
-  const child = spawn(argv[0]!, argv.slice(1), { stdio: [stdinFd(), 'pipe', 'pipe'], env, detached: true });
+  const program = argv[0];
+  if (program === undefined) throw new Error('simscope run: no program to run');
+  const child = spawn(program, argv.slice(1), { stdio: [stdinFd(), 'pipe', 'pipe'], env, detached: true });
   const exit = new Promise<ChildExit>((resolve) => {
     child.once('error', (error) => resolve(spawnErrorExit(error)));
     child.once('exit', (code, signal) => resolve({ code, signal }));
@@ -108,10 +110,12 @@ function launchPipe(options: LaunchOptions): LaunchedChild {
     child.once('spawn', () => resolve(child.pid));
     child.once('error', () => resolve(undefined));
   });
+  const { stdout, stderr } = child;
+  if (!stdout || !stderr) throw new Error('the program has no stdout or stderr pipe');
   return {
     mode: options.mode,
-    stdout: child.stdout!,
-    stderr: child.stderr!,
+    stdout,
+    stderr,
     launcherStderr: null,
     pid,
     kill: (signal) => {
@@ -144,7 +148,8 @@ function launchPty(options: LaunchOptions): LaunchedChild {
     resolvePid = resolve;
   });
   let buffered = '';
-  const control = (script.stdio as unknown as Readable[])[5]!;
+  const control = (script.stdio as unknown as Readable[])[5];
+  if (!control) throw new Error('script has no control pipe (fd 5)');
   control.setEncoding('utf8').on('data', (chunk: string) => {
     buffered += chunk;
     for (let nl = buffered.indexOf('\n'); nl !== -1; nl = buffered.indexOf('\n')) {
@@ -185,10 +190,13 @@ function launchPty(options: LaunchOptions): LaunchedChild {
       }
     });
   });
+  const output = script.stdout;
+  const errors = (script.stdio as unknown as Readable[])[4];
+  if (!output || !errors) throw new Error('script has no output pipes');
   return {
     mode: 'pty',
-    stdout: script.stdout!,
-    stderr: (script.stdio as unknown as Readable[])[4]!,
+    stdout: output,
+    stderr: errors,
     launcherStderr: script.stderr,
     pid,
     kill: (signal) => {

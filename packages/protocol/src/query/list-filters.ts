@@ -160,7 +160,8 @@ const cmp = (field: FilterField, op: CompareOp, value: FilterValue): FilterExpr 
   op,
   value,
 });
-const anyOf = (items: FilterExpr[]): FilterExpr => (items.length === 1 ? items[0]! : { kind: 'or', items });
+const anyOf = (items: FilterExpr[]): FilterExpr =>
+  items.length === 1 && items[0] ? items[0] : { kind: 'or', items };
 
 /** One lookup as a filter syntax tree. */
 function lookupExpr(field: FilterField, op: Lookup | 'exact', value: unknown): FilterExpr {
@@ -190,9 +191,10 @@ function lookupExpr(field: FilterField, op: Lookup | 'exact', value: unknown): F
     }
     default: {
       const v = literal(value);
-      const ordered = ORDER[op]!;
+      const ordered = ORDER[op];
+      if (!ordered) throw new Error(`no comparison for the lookup '${op}'`);
       // An age compares the other way round: created__gte '5h' is "created at most 5 hours ago".
-      return cmp(field, v.kind === 'duration' ? FLIP[ordered]! : ordered, v);
+      return cmp(field, v.kind === 'duration' ? (FLIP[ordered] ?? ordered) : ordered, v);
     }
   }
 }
@@ -227,7 +229,7 @@ export function runFilterExpr(filters: RunFiltersOut): FilterExpr | null {
     items.push(lookupExpr(runField(path), op, value));
   }
   if (items.length === 0) return null;
-  return items.length === 1 ? items[0]! : { kind: 'and', items };
+  return items.length === 1 && items[0] ? items[0] : { kind: 'and', items };
 }
 
 /** `GET /runs`: typed filters go to the server as filter-language text. */

@@ -130,17 +130,24 @@ export class AlertService {
     }
     const checked = alertCreateSchema.safeParse(merged);
     if (!checked.success) {
-      const issue = checked.error.issues[0]!;
-      throw new SimscopeError('invalid_field', `body.${issue.path.join('.')}: ${issue.message}`, {
-        details: { field: String(issue.path[0] ?? '') },
-      });
+      const issue = checked.error.issues[0];
+      const path = issue?.path ?? [];
+      throw new SimscopeError(
+        'invalid_field',
+        `body.${path.join('.')}: ${issue?.message ?? 'is not valid'}`,
+        {
+          details: { field: String(path[0] ?? '') },
+        },
+      );
     }
     if (checked.data.webhook !== undefined)
       this.#webhookPolicy.checkUrl(checked.data.webhook, 'body.webhook');
     const definition = normaliseAlert(checked.data);
     const next = definition.frequency === null ? null : ctx.now() + Math.round(definition.frequency * 1e6);
     await ctx.store.alerts.updateAlert(alert.pk, definition, next);
-    return alertView((await ctx.store.alerts.getAlert(ctx.auth.workspace.id, alert.id))!);
+    const updated = await ctx.store.alerts.getAlert(ctx.auth.workspace.id, alert.id);
+    if (!updated) throw new NotFoundError('alert', alert.name);
+    return alertView(updated);
   }
 
   async get(ctx: ServiceContext, idOrName: string): Promise<AlertView> {
@@ -194,7 +201,8 @@ export class AlertService {
     const next = alert.frequency === null ? null : now + Math.round(alert.frequency * 1e6);
     const attached = await ctx.store.alerts.attachAlert(run.pk, alert.pk, now, next);
     const record = await ctx.store.alerts.getRunAlert(run.pk, alert.pk);
-    return { view: runAlertView(record!), attached };
+    if (!record) throw new NotFoundError('alert', alert.name, `is not attached to run '${run.name}'`);
+    return { view: runAlertView(record), attached };
   }
 
   async detach(ctx: ServiceContext, run: RunRecord, idOrName: string): Promise<void> {
@@ -295,6 +303,7 @@ export class AlertService {
       abortReason: abortReasonFor(alert, input.state, message),
     });
     const record = await ctx.store.alerts.getRunAlert(run.pk, alert.pk);
-    return { ...runAlertView(record!), changed: change !== null };
+    if (!record) throw new NotFoundError('alert', alert.name, `is not attached to run '${run.name}'`);
+    return { ...runAlertView(record), changed: change !== null };
   }
 }

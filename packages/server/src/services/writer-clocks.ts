@@ -44,21 +44,21 @@ function futureError(micros: number, now: number, field: string): never {
  */
 export function correctTimestamps(series: readonly MetricSeries[], offset: number, now: number): void {
   const limit = now + FUTURE_LIMIT_MICROS;
-  for (let s = 0; s < series.length; s++) {
-    const stamps = series[s]!.timestamps;
+  for (const [s, one] of series.entries()) {
+    const stamps = one.timestamps;
     if (stamps === null) continue;
     const n = stamps.length;
     let late = -1;
     if (offset === 0) {
-      for (let i = 0; i < n; i++) if (stamps[i]! > limit) late = i;
+      for (let i = 0; i < n; i++) if ((stamps[i] ?? 0) > limit) late = i;
     } else {
       for (let i = 0; i < n; i++) {
-        const v = stamps[i]! + offset;
+        const v = (stamps[i] ?? 0) + offset;
         stamps[i] = v;
         if (v > limit) late = i;
       }
     }
-    if (late !== -1) futureError(stamps[late]!, now, `body.series[${s}].timestamps[${late}]`);
+    if (late !== -1) futureError(stamps[late] ?? 0, now, `body.series[${s}].timestamps[${late}]`);
   }
 }
 
@@ -116,7 +116,10 @@ export class WriterClocks {
 
   #remember(key: string, offset: ClockOffset): void {
     this.#latest.delete(key);
-    if (this.#latest.size >= MAX_REMEMBERED) this.#latest.delete(this.#latest.keys().next().value!);
+    if (this.#latest.size >= MAX_REMEMBERED) {
+      const oldest = this.#latest.keys().next();
+      if (!oldest.done) this.#latest.delete(oldest.value);
+    }
     this.#latest.set(key, offset);
   }
 

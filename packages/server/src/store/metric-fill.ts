@@ -29,7 +29,7 @@ function fillSteps(out: Float64Array, given: Float64Array | null, largest: numbe
     return;
   }
   for (let i = 0; i < n; i++) {
-    let step = given[i]!;
+    let step = given[i] ?? Number.NaN;
     if (Number.isNaN(step)) step = largest + 1;
     if (step > largest) largest = step;
     out[i] = step;
@@ -53,7 +53,7 @@ function fillClock(
       return true;
     }
     for (let i = 0; i < n; i++) {
-      let ts = givenStamps[i]!;
+      let ts = givenStamps[i] ?? Number.NaN;
       if (Number.isNaN(ts)) ts = now;
       timestamps[i] = ts;
       times[i] = (ts - startedAt) / 1e6;
@@ -62,8 +62,8 @@ function fillClock(
   }
   let derived = true;
   for (let i = 0; i < n; i++) {
-    const time = givenTimes[i]!;
-    let ts = givenStamps === null ? Number.NaN : givenStamps[i]!;
+    const time = givenTimes[i] ?? Number.NaN;
+    let ts = givenStamps?.[i] ?? Number.NaN;
     if (Number.isNaN(ts)) ts = !Number.isNaN(time) ? Math.round(startedAt + time * 1e6) : now;
     timestamps[i] = ts;
     if (!Number.isNaN(time)) {

@@ -55,7 +55,7 @@ export function useRunTable(
       const table = { filter: query, columns: wanted, first: FIRST_PAGE, limit: PAGE, prefetch: true };
       for await (const page of api.runTablePages(table, abort.signal)) {
         if (abort.signal.aborted) return;
-        for (let i = 0; i < page.count; i++) index.set(page.id[i]!, fresh.count + i);
+        for (let i = 0; i < page.count; i++) index.set(page.id[i] ?? '', fresh.count + i);
         appendPage(fresh, page, wanted);
         if (page.metadataPaths && page.metadataPaths.length > 0) setMetadataPaths(page.metadataPaths);
         setVersion((v) => v + 1);
@@ -180,7 +180,7 @@ export function useLiveRuns(
     const fetchNew = async () => {
       pendingNew = undefined;
       const current = rowsRef.current;
-      const newest = current.count > 0 ? current.created[0]! : 0;
+      const newest = current.count > 0 ? (current.created[0] ?? 0) : 0;
       const since = new Date(Math.floor(newest / 1000)).toISOString();
       const narrowed = [query ? `(${query})` : '', `created >= ${since}`].filter(Boolean).join(' and ');
       try {
@@ -191,7 +191,7 @@ export function useLiveRuns(
         appendPage(fresh, added, wanted);
         appendPage(fresh, tableOf(current), wanted);
         const index = new Map<string, number>();
-        for (let i = 0; i < fresh.count; i++) index.set(fresh.id[i]!, i);
+        for (let i = 0; i < fresh.count; i++) index.set(fresh.id[i] ?? '', i);
         indexRef.current = index;
         setRows(fresh);
         bump();
@@ -228,7 +228,7 @@ export function useLiveRuns(
           if (i === undefined || i < 0) return;
           removeRow(current, i);
           const index = new Map<string, number>();
-          for (let k = 0; k < current.count; k++) index.set(current.id[k]!, k);
+          for (let k = 0; k < current.count; k++) index.set(current.id[k] ?? '', k);
           indexRef.current = index;
           bump();
         } else if (m.type === 'folder') {

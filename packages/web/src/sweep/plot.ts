@@ -48,7 +48,7 @@ export function scaleOf(values: readonly Cell[]): Scale {
   );
   for (let i = 0; i < n; i++) {
     const v = values[i];
-    pos[i] = v === null ? Number.NaN : at.get(String(v))!;
+    pos[i] = v === null ? Number.NaN : (at.get(String(v)) ?? Number.NaN);
   }
   return { kind: 'category', lo: 0, hi: 1, categories, pos };
 }
@@ -64,11 +64,11 @@ export function scaleTicks(scale: Scale, count: number): { at: number; label: st
       }))
       .filter((_, i) => i % every === 0);
   }
-  if (scale.hi === scale.lo) return [{ at: 0.5, label: formatLinearTicks([scale.lo], 1)[0]! }];
+  if (scale.hi === scale.lo) return [{ at: 0.5, label: formatLinearTicks([scale.lo], 1)[0] ?? '' }];
   const step = niceStep(scale.hi - scale.lo, count);
   const ticks = stepTicks(scale.lo, scale.hi, step);
   const labels = formatLinearTicks(ticks, step);
-  return ticks.map((v, i) => ({ at: (v - scale.lo) / (scale.hi - scale.lo), label: labels[i]! }));
+  return ticks.map((v, i) => ({ at: (v - scale.lo) / (scale.hi - scale.lo), label: labels[i] ?? '' }));
 }
 
 /** The value at position `p` of a numeric scale. */
@@ -87,7 +87,8 @@ export function prepareCanvas(
   canvas.height = Math.round(height * ratio);
   canvas.style.width = `${width}px`;
   canvas.style.height = `${height}px`;
-  const g = canvas.getContext('2d')!;
+  const g = canvas.getContext('2d');
+  if (!g) throw new Error('this browser gives no 2D canvas context');
   g.setTransform(ratio, 0, 0, ratio, 0, 0);
   g.clearRect(0, 0, width, height);
   return g;

@@ -58,11 +58,11 @@ describe('web UI ranks tab in Chromium', () => {
     await expect.poll(() => chart.getAttribute('data-drawn')).toBe(`1:range:${STEPS}`);
     expect(await page.locator('.ranks-panel').getAttribute('data-ranks')).toBe('all');
     await page.getByRole('button', { name: 'rank = 0–3 · 4 ranks' }).waitFor();
-    expect(await chart.locator('figcaption').innerText()).toBe('residual min to max of the ranks, by rank');
+    expect(await chart.locator('figcaption').textContent()).toBe('residual min to max of the ranks, by rank');
     const table = page.locator('.straggler-view');
     await expect.poll(() => table.getAttribute('data-stragglers')).toBe('3');
     expect(await table.locator('tr.straggler').getAttribute('data-rank')).toBe('3');
-    expect(await table.locator('figcaption').innerText()).toContain('straggler: rank 3');
+    expect(await table.locator('figcaption').textContent()).toContain('straggler: rank 3');
     await screenshots(page, OUT, 'ranks-all', true);
 
     await page.getByRole('checkbox', { name: 'rank 3' }).uncheck();

@@ -1,13 +1,17 @@
 import { promisify } from 'node:util';
 import { deflate, deflateSync, inflate } from 'node:zlib';
+import { ARRAY_LIMITS } from '@simscope/protocol';
 
 // The async zlib API runs in libuv's thread pool, so a big field never stalls the event loop.
 const deflateAsync = promisify(deflate);
 const inflateAsync = promisify(inflate);
 
 /** Deflate level: 1 compresses shuffled fields nearly as well as 6, several times faster. */
-const DEFLATE = { level: 1, chunkSize: 256 * 1024 };
-const INFLATE = { chunkSize: 256 * 1024 };
+const DEFLATE = { level: 1, chunkSize: 64 * 1024 };
+/** Samples deflate into a small output buffer: zlib allocates a whole `chunkSize` for each call. */
+const SAMPLE_DEFLATE = { level: 1, chunkSize: 4 * 1024 };
+/** Inflating into one buffer of the known size spares zlib joining pieces. */
+const inflateInto = (bytes: number) => ({ chunkSize: Math.max(64, bytes) });
 
 /**
  * Layout 2 of a stored chunk: `SP`, the version byte 2, the element size, then for each byte plane a flag (0 raw,
@@ -16,18 +20,22 @@ const INFLATE = { chunkSize: 256 * 1024 };
  */
 const MAGIC = [0x53, 0x50] as const;
 const LAYOUT = 2;
+/** The most raw bytes a chunk holds (`ARRAY_LIMITS.chunkBytes`). */
+const MAX_CHUNK_BYTES = ARRAY_LIMITS.chunkBytes;
+/** Chunk buffers kept for reuse: enough for the chunks several uploads have in flight. */
+const KEPT_BUFFERS = 16;
 /** A plane is deflated only when a sample of it shrinks below this fraction: noisy low mantissa bytes do not. */
-const WORTH_DEFLATING = 0.9;
+const WORTH_DEFLATING = 0.5;
 const SAMPLE_BYTES = 1024;
 
 /**
  * Byte shuffle (as HDF5's filter): the first bytes of every element, then the second bytes … so that the slowly
  * varying high bytes of a smooth field sit together and deflate well.
  */
-export function shuffle(raw: Buffer, size: number): Buffer {
+export function shuffle(raw: Buffer, size: number, into?: Buffer): Buffer {
   if (size === 1) return raw;
   const n = raw.length / size;
-  const out = Buffer.allocUnsafe(raw.length);
+  const out = into ?? Buffer.allocUnsafe(raw.length);
   if (size % 4 === 0 && n % 4 === 0 && raw.byteOffset % 4 === 0 && out.byteOffset % 4 === 0) {
     shuffleWords(raw, out, size, n);
     return out;
@@ -110,25 +118,41 @@ export function unshuffle(planes: readonly Buffer[], size: number): Buffer {
   return out;
 }
 
+/** Buffers of a whole chunk's size, reused from one chunk to the next so that steady uploads make no garbage. */
+export class ChunkBuffers {
+  readonly #free: Buffer[] = [];
+
+  /** A buffer of `bytes`: a reused one when that is a whole chunk. */
+  take(bytes: number): Buffer {
+    return (bytes === MAX_CHUNK_BYTES ? this.#free.pop() : undefined) ?? Buffer.allocUnsafe(bytes);
+  }
+
+  give(buffer: Buffer): void {
+    if (buffer.length === MAX_CHUNK_BYTES && this.#free.length < KEPT_BUFFERS) this.#free.push(buffer);
+  }
+}
+
 /** Whether deflating `plane` looks worth it, judged on a few samples of it. */
 function worthDeflating(plane: Buffer): boolean {
   if (plane.length <= 3 * SAMPLE_BYTES)
-    return deflateSync(plane, DEFLATE).length < plane.length * WORTH_DEFLATING;
+    return deflateSync(plane, SAMPLE_DEFLATE).length < plane.length * WORTH_DEFLATING;
   const mid = (plane.length >> 1) - (SAMPLE_BYTES >> 1);
   const sample = Buffer.concat([
     plane.subarray(0, SAMPLE_BYTES),
     plane.subarray(mid, mid + SAMPLE_BYTES),
     plane.subarray(plane.length - SAMPLE_BYTES),
   ]);
-  return deflateSync(sample, DEFLATE).length < sample.length * WORTH_DEFLATING;
+  return deflateSync(sample, SAMPLE_DEFLATE).length < sample.length * WORTH_DEFLATING;
 }
 
 /**
  * A chunk's raw little-endian bytes as stored (layout 2), in parts: shuffled, each byte plane deflated when that
  * pays. `raw` is copied before this returns, so the caller may reuse it at once.
  */
-export async function encodeChunk(raw: Buffer, size: number): Promise<Buffer[]> {
-  const shuffled = size === 1 ? Buffer.from(raw) : shuffle(raw, size);
+export async function encodeChunk(raw: Buffer, size: number, into?: Buffer): Promise<Buffer[]> {
+  const out = into ?? Buffer.allocUnsafe(raw.length);
+  if (size === 1) raw.copy(out);
+  const shuffled = size === 1 ? out : shuffle(raw, size, out);
   const n = raw.length / size;
   const planes = await Promise.all(
     Array.from({ length: size }, async (_, b) => {
@@ -155,18 +179,21 @@ export async function encodeChunk(raw: Buffer, size: number): Promise<Buffer[]> 
 /** A stored chunk (layout 1 or 2) as its byte planes; raw planes are views of `stored`, not copies. */
 export async function decodePlanes(stored: Buffer, size: number): Promise<Buffer[]> {
   if (stored[0] !== MAGIC[0] || stored[1] !== MAGIC[1]) {
-    const shuffled = await inflateAsync(stored, INFLATE);
+    const shuffled = await inflateAsync(stored, inflateInto(MAX_CHUNK_BYTES));
     const n = shuffled.length / size;
     return Array.from({ length: size }, (_, b) => shuffled.subarray(b * n, (b + 1) * n));
   }
   if (stored[2] !== LAYOUT || stored[3] !== size)
     throw new Error(`array chunk of unknown layout ${stored[2]}`);
+  const lengths = Array.from({ length: size }, (_, b) => stored.readUInt32LE(5 + 5 * b));
+  // A raw plane's length is every plane's; with none raw, the largest a chunk's plane can be.
+  const raw = lengths.find((_, b) => stored[4 + 5 * b] === 0);
+  const into = inflateInto(raw ?? MAX_CHUNK_BYTES / size);
   let at = 4 + 5 * size;
-  const planes = Array.from({ length: size }, (_, b) => {
-    const length = stored.readUInt32LE(5 + 5 * b);
+  const planes = lengths.map((length, b) => {
     const bytes = stored.subarray(at, at + length);
     at += length;
-    return stored[4 + 5 * b] === 1 ? inflateAsync(bytes, INFLATE) : bytes;
+    return stored[4 + 5 * b] === 1 ? inflateAsync(bytes, into) : bytes;
   });
   return Promise.all(planes);
 }

@@ -17,7 +17,7 @@ import {
 import type { BlobStore } from '../blob/blob-store.js';
 import type { ArrayChunk, ArrayStepRecord } from '../store/array-store.js';
 import type { RunRecord } from '../store/store.js';
-import { decodePlanes, encodeChunk, unshuffle } from './array-chunk-codec.js';
+import { ChunkBuffers, decodePlanes, encodeChunk, unshuffle } from './array-chunk-codec.js';
 import { LevelGatherer, levelShape, regionInLevel, splitLevels } from './array-levels.js';
 import type { ServiceContext } from './context.js';
 import { decodeCursor, pageOf } from './cursor.js';
@@ -97,9 +97,17 @@ class Summary {
   count = 0;
 
   add(values: Typed): void {
+    if (values instanceof BigInt64Array || values instanceof BigUint64Array) {
+      this.#add(Float64Array.from(values, Number));
+      return;
+    }
+    this.#add(values);
+  }
+
+  #add(values: Exclude<Typed, BigInt64Array | BigUint64Array>): void {
     let { min, max, sum, count } = this;
     for (let i = 0; i < values.length; i++) {
-      const v = Number(values[i]);
+      const v = values[i] as number;
       if (!Number.isFinite(v)) continue;
       if (v < min) min = v;
       if (v > max) max = v;
@@ -153,6 +161,7 @@ export function blobStoreOf(blobs: BlobStore | null): BlobStore {
 export class ArrayService {
   readonly #blobs: BlobStore | null;
   readonly #metrics: MetricService;
+  readonly #buffers = new ChunkBuffers();
 
   constructor(options: { blobs: BlobStore | null | undefined; metrics: MetricService }) {
     this.#blobs = options.blobs ?? null;
@@ -189,7 +198,7 @@ export class ArrayService {
       const raw = pending.subarray(0, filled);
       summary.add(typedView(input.dtype, raw));
       level?.add(raw, (received - filled) / size);
-      const chunk = storeChunk(blobs, raw, size);
+      const chunk = storeChunk(blobs, raw, size, this.#buffers);
       chunk.catch(() => {}); // awaited below; a refused upload may leave it unawaited
       stored.push(chunk);
       if (stored.length > CHUNKS_IN_FLIGHT) await stored[stored.length - 1 - CHUNKS_IN_FLIGHT];
@@ -228,7 +237,9 @@ export class ArrayService {
     chunks.push(...(await Promise.all(stored)));
     // The coarse level's chunks follow the step's own.
     for (let at = 0; level && at < level.bytes.length; at += ARRAY_LIMITS.chunkBytes)
-      chunks.push(await storeChunk(blobs, level.bytes.subarray(at, at + ARRAY_LIMITS.chunkBytes), size));
+      chunks.push(
+        await storeChunk(blobs, level.bytes.subarray(at, at + ARRAY_LIMITS.chunkBytes), size, this.#buffers),
+      );
     const stats = summary.result;
     const saved = await ctx.store.arrays.saveArrayStep(
       {
@@ -332,10 +343,18 @@ export class ArrayService {
 /** Chunks compressed and stored at once by one upload. */
 const CHUNKS_IN_FLIGHT = 4;
 
-async function storeChunk(blobs: BlobStore, raw: Buffer, size: number): Promise<ArrayChunk> {
-  const parts = encodeChunk(raw, size);
+async function storeChunk(
+  blobs: BlobStore,
+  raw: Buffer,
+  size: number,
+  buffers: ChunkBuffers,
+): Promise<ArrayChunk> {
+  const shuffled = buffers.take(raw.length);
+  const parts = encodeChunk(raw, size, shuffled);
   const staged = await blobs.stage(Readable.from(await parts));
   await blobs.commit(staged);
+  // Only once its bytes are written: a failed chunk's buffer is left to the collector.
+  buffers.give(shuffled);
   return { sha256: staged.sha256, size: staged.size };
 }
 

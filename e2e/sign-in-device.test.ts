@@ -2,10 +2,10 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openBrowser } from './browser.js';
+import { openBrowser, SCREENSHOTS } from './browser.js';
 import { buildCli, cleanEnv, runCli } from './cli-process.js';
 import { E2E_TOKEN } from './server-process.js';
-import { startWebServer, type WebServer } from './web-harness.js';
+import { screenshots, startWebServer, type WebServer } from './web-harness.js';
 
 /**
  * `simscope login --url` end to end: the real CLI process asks for a device code and polls while Chromium signs in
@@ -61,11 +61,14 @@ describe('device sign-in from the CLI, approved in the browser', () => {
       const page = browser.page;
       page.setDefaultTimeout(20_000);
       await page.goto(url);
+      await page.getByLabel('User name').waitFor();
+      await screenshots(page, SCREENSHOTS, 'sign-in');
       await page.getByLabel('User name').fill('ada');
       await page.getByLabel('Password', { exact: true }).fill('analytical engine');
       await page.getByRole('button', { name: 'Log in' }).click();
       await page.getByRole('heading', { name: 'Sign in a device' }).waitFor();
       await page.getByText('simscope-cli asks to act as ada').waitFor();
+      await screenshots(page, SCREENSHOTS, 'device-approve');
       await page.getByLabel('Token lifetime').selectOption({ label: '30 days' });
       await page.getByRole('button', { name: 'Approve' }).click();
       await expect
@@ -107,6 +110,8 @@ describe('device sign-in from the CLI, approved in the browser', () => {
       const sessions = page.getByRole('table', { name: 'Sessions' });
       expect(await sessions.getByRole('row').count()).toBe(3);
       expect(await sessions.getByText('(this one)').count()).toBe(1);
+      expect(await sessions.getByText(/^Chrome \d+ on Linux$/).count()).toBe(2);
+      await screenshots(page, SCREENSHOTS, 'account');
       await page.getByRole('button', { name: 'Revoke device: simscope-cli' }).click();
       await tokens.getByText(/^revoked /).waitFor();
       const locked = await runCli(['runs', 'list'], { env, cwd: home });

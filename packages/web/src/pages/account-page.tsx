@@ -5,6 +5,18 @@ import { formatTime } from '../format.js';
 import { navigate } from '../router.js';
 import { useSession } from '../session.js';
 
+/** A user agent in a few words, such as `Chrome 126 on Linux` (the whole string is in the cell's title). */
+function describeBrowser(agent: string | null): string {
+  if (!agent) return '—';
+  // Most agents name several engines; the first of these that appears is the browser.
+  const found = ['Edg', 'Firefox', 'Chrome', 'Safari']
+    .map((b) => new RegExp(`${b}/(\\d+)`).exec(agent))
+    .find((m) => m !== null);
+  const os = ['Windows', 'Android', 'iPhone', 'iPad', 'Mac OS X', 'Linux'].find((o) => agent.includes(o));
+  const name = found ? `${found[0].split('/')[0]?.replace('Edg', 'Edge')} ${found[1]}` : agent.slice(0, 40);
+  return os ? `${name} on ${os === 'Mac OS X' ? 'macOS' : os}` : name;
+}
+
 /** Your own tokens and web sessions, each revocable; sign-out everywhere; a new password. */
 export function AccountPage() {
   const s = useSession();
@@ -54,73 +66,77 @@ export function AccountPage() {
     <section aria-labelledby="account-heading">
       <h1 id="account-heading">{s.me.user.name}</h1>
       <h2>Web sessions</h2>
-      <table aria-label="Sessions">
-        <thead>
-          <tr>
-            <th>Signed in</th>
-            <th>How</th>
-            <th>Browser</th>
-            <th>Address</th>
-            <th>Expires</th>
-            <th />
-          </tr>
-        </thead>
-        <tbody>
-          {sessions.map((w) => (
-            <tr key={w.id}>
-              <td>
-                {formatTime(w.created)}
-                {w.current ? ' (this one)' : ''}
-              </td>
-              <td>{w.method === 'oidc' ? 'single sign-on' : 'password'}</td>
-              <td>{w.userAgent ?? '—'}</td>
-              <td>{w.address ?? '—'}</td>
-              <td>{formatTime(w.expires)}</td>
-              <td>
-                <button type="button" onClick={() => endSession(w)}>
-                  End
-                </button>
-              </td>
+      <div className="table-wrap">
+        <table aria-label="Sessions">
+          <thead>
+            <tr>
+              <th>Signed in</th>
+              <th>How</th>
+              <th>Browser</th>
+              <th>Address</th>
+              <th>Expires</th>
+              <th />
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {sessions.map((w) => (
+              <tr key={w.id}>
+                <td>
+                  {formatTime(w.created)}
+                  {w.current ? ' (this one)' : ''}
+                </td>
+                <td>{w.method === 'oidc' ? 'single sign-on' : 'password'}</td>
+                <td title={w.userAgent ?? undefined}>{describeBrowser(w.userAgent)}</td>
+                <td>{w.address ?? '—'}</td>
+                <td>{formatTime(w.expires)}</td>
+                <td>
+                  <button type="button" onClick={() => endSession(w)}>
+                    End
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
       <p>
         <button type="button" onClick={everywhere}>
           Sign out everywhere
         </button>
       </p>
       <h2>Tokens</h2>
-      <table aria-label="Tokens">
-        <thead>
-          <tr>
-            <th>Name</th>
-            <th>Scopes</th>
-            <th>Created</th>
-            <th>Expires</th>
-            <th />
-          </tr>
-        </thead>
-        <tbody>
-          {tokens.map((t) => (
-            <tr key={t.id}>
-              <td>{t.name}</td>
-              <td>{t.scopes.join(', ')}</td>
-              <td>{formatTime(t.created)}</td>
-              <td>{formatTime(t.expires)}</td>
-              <td>
-                {t.revoked === null ? (
-                  <button type="button" onClick={() => revokeToken(t.id)} aria-label={`Revoke ${t.name}`}>
-                    Revoke
-                  </button>
-                ) : (
-                  <span className="muted">revoked {formatTime(t.revoked)}</span>
-                )}
-              </td>
+      <div className="table-wrap">
+        <table aria-label="Tokens">
+          <thead>
+            <tr>
+              <th>Name</th>
+              <th>Scopes</th>
+              <th>Created</th>
+              <th>Expires</th>
+              <th />
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {tokens.map((t) => (
+              <tr key={t.id}>
+                <td>{t.name}</td>
+                <td>{t.scopes.join(', ')}</td>
+                <td>{formatTime(t.created)}</td>
+                <td>{formatTime(t.expires)}</td>
+                <td>
+                  {t.revoked === null ? (
+                    <button type="button" onClick={() => revokeToken(t.id)} aria-label={`Revoke ${t.name}`}>
+                      Revoke
+                    </button>
+                  ) : (
+                    <span className="muted">revoked {formatTime(t.revoked)}</span>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
       <PasswordForm />
     </section>
   );

@@ -132,7 +132,7 @@ class FilterParser {
       );
     }
     const tag = joinParts(rest);
-    if (tag === '') throw new FilterError('a tag name must not be empty', rest[0]!.pos);
+    if (tag === '') throw new FilterError('a tag name must not be empty', rest[0]?.pos ?? token.pos);
     this.#advance();
     return { kind: 'hasTag', tag };
   }
@@ -191,7 +191,7 @@ function isKeyword(token: Token, keyword: string): boolean {
   return (
     token.kind === 'word' &&
     token.parts.length === 1 &&
-    !token.parts[0]!.quoted &&
+    !token.parts[0]?.quoted &&
     token.text.toLowerCase() === keyword
   );
 }
@@ -203,7 +203,7 @@ function describe(token: Token): string {
 }
 
 function combine(kind: 'and' | 'or', items: FilterExpr[]): FilterExpr {
-  if (items.length === 1) return items[0]!;
+  if (items.length === 1 && items[0]) return items[0];
   return { kind, items: items.flatMap((item) => (item.kind === kind ? item.items : [item])) };
 }
 
@@ -222,7 +222,8 @@ function resolveField(token: Token & { kind: 'word' }): FilterField {
   const root = head.text.toLowerCase();
   const simple = simpleField(root);
   if (simple !== undefined) {
-    if (rest.length > 0) throw new FilterError(`field '${head.text}' has no sub-fields`, rest[0]!.pos);
+    if (rest.length > 0)
+      throw new FilterError(`field '${head.text}' has no sub-fields`, rest[0]?.pos ?? token.pos);
     return simple;
   }
   if (root === 'metadata') {
@@ -252,20 +253,20 @@ function simpleField(root: string): FilterField | undefined {
 
 function resolveMetric(token: Token & { kind: 'word' }, rest: WordPart[]): FilterField {
   const stats = METRIC_STATS.join(', ');
-  if (rest.length < 2) {
+  const statPart = rest.at(-1);
+  if (rest.length < 2 || statPart === undefined) {
     const what = rest.length === 0 ? 'a metric name and statistic' : 'a statistic';
     throw new FilterError(
       `expected ${what} after '${token.text}' (e.g. metrics.loss.last); statistics are ${stats}`,
       token.end,
     );
   }
-  const statPart = rest.at(-1)!;
   const stat = statPart.text.toLowerCase();
   if (!(METRIC_STATS as readonly string[]).includes(stat)) {
     throw new FilterError(`unknown metric statistic '${statPart.text}'; use ${stats}`, statPart.pos);
   }
   const name = joinParts(rest.slice(0, -1));
-  if (name === '') throw new FilterError('a metric name must not be empty', rest[0]!.pos);
+  if (name === '') throw new FilterError('a metric name must not be empty', rest[0]?.pos ?? token.pos);
   return { kind: 'metric', name, stat: stat as MetricStat };
 }
 

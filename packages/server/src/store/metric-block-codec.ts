@@ -27,7 +27,7 @@ const INT32_SPAN = 2 ** 31 - 1;
 function integerBytes(column: Float64Array, min: number, max: number): Uint8Array {
   if (max - min > INT32_SPAN) return bytes(column);
   const out = new Int32Array(column.length);
-  for (let i = 0; i < column.length; i++) out[i] = column[i]! - min;
+  for (let i = 0; i < column.length; i++) out[i] = (column[i] ?? Number.NaN) - min;
   return new Uint8Array(out.buffer);
 }
 
@@ -39,7 +39,7 @@ export function integerColumn(raw: Uint8Array, n: number, min: number): Float64A
       ? new Int32Array(raw.buffer, raw.byteOffset, n)
       : new Int32Array(Uint8Array.prototype.slice.call(raw).buffer);
   const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) out[i] = offsets[i]! + min;
+  for (let i = 0; i < n; i++) out[i] = (offsets[i] ?? Number.NaN) + min;
   return out;
 }
 
@@ -52,7 +52,7 @@ export function timeColumn(
   if (raw) return float64Column(raw);
   const out = new Float64Array(timestamps.length);
   const o = origin ?? 0;
-  for (let i = 0; i < out.length; i++) out[i] = (timestamps[i]! - o) / 1e6;
+  for (let i = 0; i < out.length; i++) out[i] = ((timestamps[i] ?? Number.NaN) - o) / 1e6;
   return out;
 }
 
@@ -64,7 +64,7 @@ function range(column: Float64Array): [number, number] {
   let min = Infinity;
   let max = -Infinity;
   for (let i = 0; i < column.length; i++) {
-    const v = column[i]!;
+    const v = column[i] ?? Number.NaN;
     if (v < min) min = v;
     if (v > max) max = v;
   }
@@ -74,8 +74,8 @@ function range(column: Float64Array): [number, number] {
 function strideOf(steps: Float64Array): number | null {
   const n = steps.length;
   if (n === 1) return 0;
-  const first = steps[0]!;
-  const stride = steps[1]! - first;
+  const first = steps[0] ?? Number.NaN;
+  const stride = (steps[1] ?? Number.NaN) - first;
   for (let i = 2; i < n; i++) if (steps[i] !== first + i * stride) return null;
   return stride;
 }

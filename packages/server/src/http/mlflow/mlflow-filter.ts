@@ -23,7 +23,7 @@ function tokenize(source: string): Token[] {
   const tokens: Token[] = [];
   let i = 0;
   while (i < source.length) {
-    const c = source[i]!;
+    const c = source.charAt(i);
     if (/\s/.test(c)) {
       i++;
     } else if (c === "'" || c === '"' || c === '`') {
@@ -42,7 +42,8 @@ function tokenize(source: string): Token[] {
       tokens.push({ kind: 'op', text: op === '==' ? '=' : op });
       i += op.length;
     } else {
-      const match = /^[^\s()<>=!,'"`]+/.exec(source.slice(i))!;
+      const match = /^[^\s()<>=!,'"`]+/.exec(source.slice(i));
+      if (!match) throw fail(`Invalid filter '${source}': unexpected '${c}' at ${i}`);
       const text = match[0];
       const n = Number(text);
       tokens.push(
@@ -192,14 +193,14 @@ function compareString(field: FilterField, clause: Clause): FilterExpr {
   switch (clause.op) {
     case '=':
     case '!=':
-      return { kind: 'compare', field, op: COMPARE[clause.op]!, value: text(values[0]!) };
+      return { kind: 'compare', field, op: clause.op === '=' ? '==' : '!=', value: text(values[0] ?? '') };
     case 'LIKE':
     case 'ILIKE':
       return {
         kind: 'compare',
         field,
         op: 'matches',
-        value: text(likeToRegex(values[0]!, clause.op === 'ILIKE')),
+        value: text(likeToRegex(values[0] ?? '', clause.op === 'ILIKE')),
       };
     case 'IN':
       return { kind: 'or', items: values.map((v) => ({ kind: 'compare', field, op: '==', value: text(v) })) };
@@ -300,7 +301,7 @@ export function mlflowOrder(orderBy: readonly string[]): { field: RunSortField; 
   const first = orderBy[0];
   if (first === undefined) return { field: 'created', descending: true };
   const match = /^\s*(?:(attributes?|attr|run)\.)?`?([A-Za-z_]+)`?\s*(ASC|DESC)?\s*$/i.exec(first);
-  const field = match ? ORDER_FIELDS[match[2]!] : undefined;
+  const field = match ? ORDER_FIELDS[match[2] ?? ''] : undefined;
   if (!match || !field) {
     throw fail(
       `Invalid order_by clause '${first}': this server sorts runs by attributes start_time, end_time, run_name or status`,

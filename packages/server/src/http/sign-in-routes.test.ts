@@ -60,7 +60,13 @@ describe.each(BACKENDS)('web sign-in and the device grant on %s', (backend) => {
       now: () => clock.now,
       signIn: {
         failedSignIns: { perUser: 3, perAddress: 6, windowSeconds: 60 },
-        device: { intervalSeconds: 5, expiresSeconds: 300, codeGuesses: 3, windowSeconds: 60 },
+        device: {
+          intervalSeconds: 5,
+          expiresSeconds: 300,
+          codeGuesses: 3,
+          startsPerAddress: 8,
+          windowSeconds: 60,
+        },
       },
     });
   });
@@ -316,6 +322,24 @@ describe.each(BACKENDS)('web sign-in and the device grant on %s', (backend) => {
     const locked = await call('GET', `/auth/device/${real.user_code}`, undefined, { cookie });
     expect(locked.status).toBe(429);
     expect(locked.body.error.code).toBe('rate_limited');
+  });
+
+  it('bounds the device sign-ins one address may start', async () => {
+    clock.now += 120e6;
+    const start = (address: string) =>
+      app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/device',
+        payload: { client_id: 'flood' },
+        remoteAddress: address,
+      });
+    for (let i = 0; i < 8; i++) expect((await start('10.9.0.1')).statusCode).toBe(200);
+    const refused = await start('10.9.0.1');
+    expect(refused.statusCode).toBe(429);
+    expect(refused.json().error.message).toMatch(
+      /^too many device sign-ins started from this address: try again in \d+ s$/,
+    );
+    expect((await start('10.9.0.2')).statusCode).toBe(200);
   });
 
   it('lets a user see and revoke only their own tokens and sessions', async () => {

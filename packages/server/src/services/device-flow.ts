@@ -4,7 +4,7 @@ import type { DeviceGrantRecord } from '../store/sign-in-store.js';
 import type { Store, TokenRecord, UserRecord } from '../store/store.js';
 import { hashToken, newId, newToken } from './auth-service.js';
 import { SIGN_IN_DEFAULTS, type SignInConfig } from './sign-in-config.js';
-import { chargeFailure, refuseWhenSpent } from './sign-in-limits.js';
+import { countOne, refuseWhenSpent } from './sign-in-limits.js';
 
 const DEVICE_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:device_code';
 /** Consonants without look-alikes (RFC 8628 section 6.1): 20^8 codes, typed without case or dashes. */
@@ -63,9 +63,22 @@ export class DeviceFlow {
     this.#config = options.config?.device ?? SIGN_IN_DEFAULTS.device;
   }
 
-  /** Starts a device sign-in: the codes, and where the user approves it (`origin` is this server's address). */
-  async authorize(input: { client_id: string; scope?: string | undefined }, origin: string) {
+  /**
+   * Starts a device sign-in: the codes, and where the user approves it (`origin` is this server's address). Anyone
+   * may ask, so each address may start only so many per window.
+   */
+  async authorize(input: { client_id: string; scope?: string | undefined }, origin: string, address: string) {
     const scopes = parseScope(input.scope);
+    const { startsPerAddress, windowSeconds } = this.#config;
+    const key = { key: `device-start:address:${address}`, limit: startsPerAddress, windowSeconds };
+    const nowSeconds = this.#now() / 1e6;
+    await refuseWhenSpent(
+      this.#store,
+      [key],
+      nowSeconds,
+      'too many device sign-ins started from this address',
+    );
+    await countOne(this.#store, [key], nowSeconds);
     const deviceCode = newToken();
     const userCode = Array.from({ length: USER_CODE_LENGTH }, () => USER_CODE_ALPHABET[randomInt(20)]).join(
       '',
@@ -164,7 +177,7 @@ export class DeviceFlow {
         ? await this.#store.signIn.findDeviceGrant({ userCode: code })
         : undefined;
     if (!grant || grant.expiresAt <= this.#now()) {
-      await chargeFailure(this.#store, keys, nowSeconds);
+      await countOne(this.#store, keys, nowSeconds);
       throw new SimscopeError(
         'not_found',
         `params.code: no device sign-in with code '${typed.slice(0, 20)}'`,

@@ -5,7 +5,7 @@ import type { Store, TokenRecord, UserRecord } from '../store/store.js';
 import { hashToken, newId, newToken } from './auth-service.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import { SIGN_IN_DEFAULTS, type SignInConfig } from './sign-in-config.js';
-import { chargeFailure, refuseWhenSpent } from './sign-in-limits.js';
+import { countOne, refuseWhenSpent } from './sign-in-limits.js';
 
 /** The cookie that holds a web session's secret. */
 export const SESSION_COOKIE = 'simscope_session';
@@ -78,7 +78,7 @@ export class SessionService {
     const stored = user ? await this.#store.signIn.getPassword(user.id) : undefined;
     const matches = await verifyPassword(input.password, stored ?? (await this.#dummyHash));
     if (!user || stored === undefined || !matches) {
-      await chargeFailure(this.#store, keys, nowSeconds);
+      await countOne(this.#store, keys, nowSeconds);
       throw new SimscopeError('unauthorized', 'wrong user name or password');
     }
     return this.open(user, 'password', client);

@@ -24,13 +24,28 @@ export interface SignInConfig {
   sessionSeconds?: number;
   /** Failed sign-ins allowed per user name and per client address in each window (default 10 and 50 per 900 s). */
   failedSignIns?: { perUser: number; perAddress: number; windowSeconds: number };
-  /** Device grant: seconds between polls, seconds a code lives, wrong user codes a user may enter per window. */
-  device?: { intervalSeconds: number; expiresSeconds: number; codeGuesses: number; windowSeconds: number };
+  /**
+   * Device grant: seconds between polls, seconds a code lives, wrong user codes a user may enter and device sign-ins
+   * an address may start per window.
+   */
+  device?: {
+    intervalSeconds: number;
+    expiresSeconds: number;
+    codeGuesses: number;
+    startsPerAddress: number;
+    windowSeconds: number;
+  };
   oidc?: OidcConfig | null;
 }
 
 export const SIGN_IN_DEFAULTS = {
   sessionSeconds: 14 * 86_400,
   failedSignIns: { perUser: 10, perAddress: 50, windowSeconds: 900 },
-  device: { intervalSeconds: 5, expiresSeconds: 600, codeGuesses: 10, windowSeconds: 900 },
+  device: {
+    intervalSeconds: 5,
+    expiresSeconds: 600,
+    codeGuesses: 10,
+    startsPerAddress: 60,
+    windowSeconds: 900,
+  },
 } as const;

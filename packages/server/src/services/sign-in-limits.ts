@@ -27,12 +27,8 @@ export async function refuseWhenSpent(
   });
 }
 
-/** Counts one failure against each key. */
-export async function chargeFailure(
-  store: Store,
-  keys: readonly FailureKey[],
-  nowSeconds: number,
-): Promise<void> {
+/** Counts one more (a failure, a start) against each key. */
+export async function countOne(store: Store, keys: readonly FailureKey[], nowSeconds: number): Promise<void> {
   await store.rateLimits.charge(
     keys.map((k) => ({ ...k, amount: 1 })),
     nowSeconds,

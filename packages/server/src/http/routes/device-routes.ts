@@ -35,7 +35,7 @@ export async function registerDeviceRoutes(
     const register = registry.on(scope);
     register(apiRoute('deviceAuthorization'), async ({ input, request, reply }) => {
       try {
-        return await flow.authorize(input.body, originOf(request));
+        return await flow.authorize(input.body, originOf(request), request.ip);
       } catch (error) {
         if (!(error instanceof DeviceFlowError)) throw error;
         return reply.status(400).send({ error: error.error, error_description: error.message });

@@ -75,7 +75,9 @@ function dtypeOf(array: unknown, field = 'logArray array'): ArrayDtype {
 function typedArrayOf(dtype: ArrayDtype, bytes: Uint8Array): NumericArray {
   const size = DTYPE_BYTES[dtype];
   const aligned = bytes.byteOffset % size === 0 ? bytes : bytes.slice();
-  const kind = KINDS.find(([, d]) => d === dtype)![0] as unknown as new (
+  const found = KINDS.find(([, d]) => d === dtype);
+  if (!found) throw new Error(`no typed array kind for dtype ${dtype}`);
+  const kind = found[0] as unknown as new (
     buffer: ArrayBufferLike,
     offset: number,
     length: number,
@@ -117,7 +119,7 @@ function finiteRange(values: ArrayLike<number>): [number, number] {
   let lo = Number.POSITIVE_INFINITY;
   let hi = Number.NEGATIVE_INFINITY;
   for (let i = 0; i < values.length; i++) {
-    const v = values[i]!;
+    const v = values[i] ?? Number.NaN;
     if (!Number.isFinite(v)) continue;
     if (v < lo) lo = v;
     if (v > hi) hi = v;
@@ -169,9 +171,9 @@ export function histogramArray(
     ];
     const counts = new Float64Array(bins * bins);
     for (let i = 0; i < input.x.length; i++) {
-      const bx = binOf(input.x[i]!, rx[0], rx[1], bins);
-      const by = binOf(input.y[i]!, ry[0], ry[1], bins);
-      if (bx >= 0 && by >= 0) counts[bx * bins + by]!++;
+      const bx = binOf(input.x[i] ?? Number.NaN, rx[0], rx[1], bins);
+      const by = binOf(input.y[i] ?? Number.NaN, ry[0], ry[1], bins);
+      if (bx >= 0 && by >= 0) counts[bx * bins + by] = (counts[bx * bins + by] ?? 0) + 1;
     }
     return {
       counts,
@@ -182,8 +184,8 @@ export function histogramArray(
   const range = (options.range as [number, number] | undefined) ?? finiteRange(input);
   const counts = new Float64Array(bins);
   for (let i = 0; i < input.length; i++) {
-    const b = binOf(input[i]!, range[0], range[1], bins);
-    if (b >= 0) counts[b]!++;
+    const b = binOf(input[i] ?? Number.NaN, range[0], range[1], bins);
+    if (b >= 0) counts[b] = (counts[b] ?? 0) + 1;
   }
   return { counts, shape: [bins], axes: [{ edges: Array.from(edgesOf(range, bins)) }] };
 }

@@ -62,8 +62,8 @@ function int64FromBytes(bytes: Uint8Array, field: string): Float64Array {
       : new Int32Array(Uint8Array.prototype.slice.call(bytes).buffer);
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) {
-    const hi = words[2 * i + 1]!;
-    const lo = words[2 * i]! >>> 0;
+    const hi = words[2 * i + 1] ?? 0;
+    const lo = (words[2 * i] ?? 0) >>> 0;
     if (hi === -2147483648 && lo === 0) {
       out[i] = Number.NaN;
       continue;
@@ -81,7 +81,7 @@ function valuesFromJson(raw: unknown[], field: string): Float64Array {
   for (let i = 0; i < raw.length; i++) {
     const v = raw[i];
     if (typeof v === 'number') out[i] = v;
-    else if (typeof v === 'string' && v in NON_FINITE) out[i] = NON_FINITE[v]!;
+    else if (typeof v === 'string' && v in NON_FINITE) out[i] = NON_FINITE[v] ?? Number.NaN;
     else
       fail(`${field}[${i}]`, `expected a number or "NaN", "Infinity", "-Infinity", got ${JSON.stringify(v)}`);
   }
@@ -112,7 +112,7 @@ function timesFromJson(raw: unknown[], field: string): Float64Array {
 
 function checkIntegers(column: Float64Array, field: string): void {
   for (let i = 0; i < column.length; i++) {
-    const v = column[i]!;
+    const v = column[i] ?? Number.NaN;
     if (Number.isNaN(v)) continue;
     if (!Number.isSafeInteger(v)) fail(`${field}[${i}]`, `${INTEGER_RANGE}, got ${v}`);
   }
@@ -120,7 +120,7 @@ function checkIntegers(column: Float64Array, field: string): void {
 
 function checkFinite(column: Float64Array, field: string): void {
   for (let i = 0; i < column.length; i++) {
-    const v = column[i]!;
+    const v = column[i] ?? Number.NaN;
     if (v === Infinity || v === -Infinity) fail(`${field}[${i}]`, `expected a finite number, got ${v}`);
   }
 }
@@ -173,7 +173,7 @@ export function timestampsFromOrigin(
   }
   const out = new Float64Array(times.length);
   for (let i = 0; i < out.length; i++) {
-    const t = times[i]!;
+    const t = times[i] ?? Number.NaN;
     const ts = Math.round(origin + t * 1e6);
     if (ts < 0 || ts > LIMITS.maxMicros) {
       fail(`${timesField}[${i}]`, `gives timestamp ${ts} with timestampOrigin, outside 0 to 2^53 − 1`);
@@ -236,7 +236,7 @@ function readSeries(raw: unknown, field: string): MetricSeries {
   }
   if (timestamps) {
     for (let i = 0; i < timestamps.length; i++) {
-      const t = timestamps[i]!;
+      const t = timestamps[i] ?? Number.NaN;
       if (t < 0) fail(`${field}.timestamps[${i}]`, `expected microseconds since the epoch, got ${t}`);
     }
   }
@@ -288,7 +288,7 @@ export function readMetricBatch(raw: unknown): MetricBatch {
 export function int64Bytes(column: Float64Array): Uint8Array {
   const words = new Int32Array(column.length * 2);
   for (let i = 0; i < column.length; i++) {
-    const v = column[i]!;
+    const v = column[i] ?? Number.NaN;
     if (Number.isNaN(v)) {
       words[2 * i] = 0;
       words[2 * i + 1] = -2147483648;

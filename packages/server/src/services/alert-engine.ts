@@ -166,7 +166,8 @@ export class AlertEngine {
       stats.pairs += due.length;
       for (const [i, o] of outcomes.entries()) {
         stats.transitions += o.transitions.length;
-        const pair = due[i]!;
+        const pair = due[i];
+        if (!pair) continue;
         for (const t of o.transitions) {
           this.#log.info(
             { alert: pair.alert.name, run: pair.runId, from: t.from, to: t.to, at: t.at },
@@ -184,9 +185,12 @@ export class AlertEngine {
     until: number,
   ): Promise<{ outcome: EvaluationOutcome; slots: number }> {
     const { alert } = pair;
-    const frequency = Math.max(1, Math.round(alert.frequency! * 1e6));
+    if (alert.frequency === null || alert.window === null) {
+      throw new Error(`alert '${alert.name}' is due but has no frequency or window`);
+    }
+    const frequency = Math.max(1, Math.round(alert.frequency * 1e6));
     if (!alert.enabled) return this.#skipDisabled(pair, until, frequency);
-    const window = Math.max(1, Math.round(alert.window! * 1e6));
+    const window = Math.max(1, Math.round(alert.window * 1e6));
     let slot = pair.slot;
     let state: AlertState = pair.state;
     let evaluatedAt = slot;
@@ -289,8 +293,8 @@ export class AlertEngine {
       const ts = block.timestamps;
       const vs = block.values;
       for (let i = 0; i < vs.length; i++) {
-        const t = ts[i]!;
-        if (t > from && t <= to) aggregate.add(vs[i]!, t);
+        const t = ts[i] ?? Number.NaN;
+        if (t > from && t <= to) aggregate.add(vs[i] ?? Number.NaN, t);
       }
     }
     const result = aggregate.result();
@@ -300,11 +304,9 @@ export class AlertEngine {
 
   #pattern(pair: DueEvaluation): (message: string) => boolean {
     const { alert } = pair;
-    if (alert.match !== 'regex') {
-      const text = alert.pattern!;
-      return (message) => message.includes(text);
-    }
-    const compiled = this.#patterns.get(alert.pattern!);
+    const text = alert.pattern ?? '';
+    if (alert.match !== 'regex') return (message) => message.includes(text);
+    const compiled = this.#patterns.get(text);
     return (message) => compiled.test(message);
   }
 

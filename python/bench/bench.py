@@ -74,6 +74,15 @@ def end_to_end(url: str, token: str) -> float:
     return rate
 
 
+#: Points each figure logs in a round.
+POINTS = {
+    "log_metrics.calls_per_s": 1_000_000,
+    "log_metrics10.points_per_s": 2_000_000,
+    "close_flush_100k.ms": 100_000,
+    "e2e.points_per_s": 1_000_000,
+}
+
+
 def main(url: str, token: str) -> None:
     figures: Dict[str, Callable[[str, str], float]] = {
         "log_metrics.calls_per_s": log_one,
@@ -83,9 +92,18 @@ def main(url: str, token: str) -> None:
     }
     out: Dict[str, float] = {}
     for name, measure in figures.items():
-        rounds: List[float] = [measure(url, token) for _ in range(ROUNDS)]
+        rounds: List[float] = []
+        cpu: List[float] = []
+        for _ in range(ROUNDS):
+            c0 = time.process_time()
+            rounds.append(measure(url, token))
+            cpu.append(time.process_time() - c0)
         out[name] = round(statistics.median(rounds), 1 if name.endswith(".ms") else None)
-        print(f"  {name}: {' '.join(f'{r:.1f}' if name.endswith('.ms') else f'{r / 1e6:.2f}M' for r in rounds)}", file=sys.stderr)
+        shown = " ".join(f"{r:.1f}" if name.endswith(".ms") else f"{r / 1e6:.2f}M" for r in rounds)
+        # CPU of this process per point (all threads, the run's set-up included): steadier than wall clock on a
+        # loaded machine.
+        per_point = " ".join(f"{c / POINTS[name] * 1e9:.0f}" for c in cpu)
+        print(f"  {name}: {shown}  (CPU ns/point: {per_point})", file=sys.stderr)
     print(json.dumps(out))
 
 

@@ -230,7 +230,7 @@ export class Api {
       ahead?.page.catch(() => {});
       return { items: [page], next: page.next };
     });
-    for await (const [page] of pages) yield page!;
+    for await (const items of pages) yield* items;
   }
 
   metrics(run: string, signal?: AbortSignal): Promise<RouteResponse<'listMetricNames'>> {
@@ -309,17 +309,20 @@ export class Api {
       const page = await this.call('readSeries', { params: { run }, query: { ...query, next }, signal });
       return { items: [page], next: page.next };
     });
-    for await (const [page] of pages) {
-      const px = page![key] ?? [];
-      for (let i = 0; i < px.length; i++) {
-        xs.push(px[i]!);
-        ys.push(num(page!.values?.[i]));
+    for await (const items of pages) {
+      for (const page of items) {
+        const px = page[key] ?? [];
+        for (let i = 0; i < px.length; i++) {
+          xs.push(px[i] ?? Number.NaN);
+          ys.push(num(page.values?.[i]));
+        }
       }
     }
     // Sorted by step; time and timestamp nearly always follow, but sort to be sure.
     const order = xs.map((_, i) => i);
-    if (axis !== 'step') order.sort((a, b) => xs[a]! - xs[b]!);
-    return { x: Float64Array.from(order, (i) => xs[i]!), y: Float64Array.from(order, (i) => ys[i]!) };
+    const at = (values: number[], i: number) => values[i] ?? Number.NaN;
+    if (axis !== 'step') order.sort((a, b) => at(xs, a) - at(xs, b));
+    return { x: Float64Array.from(order, (i) => at(xs, i)), y: Float64Array.from(order, (i) => at(ys, i)) };
   }
 
   events(

@@ -51,7 +51,7 @@ export function isBareSegment(text: string): boolean {
 /** Describes the character at `pos` for an error message. */
 function describeChar(source: string, pos: number): string {
   if (pos >= source.length) return 'end of filter';
-  const char = String.fromCodePoint(source.codePointAt(pos)!);
+  const char = String.fromCodePoint(source.codePointAt(pos) ?? 0);
   return /\s/.test(char) ? 'a space' : `'${char}'`;
 }
 
@@ -72,7 +72,7 @@ export class FilterLexer {
     const start = this.#pos;
     if (start >= src.length) return { kind: 'eof', pos: start, end: start, text: '' };
 
-    const char = src[start]!;
+    const char = src.charAt(start);
     if (char === '(' || char === ')') {
       this.#pos = start + 1;
       return { kind: char, pos: start, end: start + 1, text: char };
@@ -112,7 +112,7 @@ export class FilterLexer {
     const src = this.#source;
     if (end >= src.length) return true;
     BARE.lastIndex = end;
-    return !BARE.test(src) && !'."\''.includes(src[end]!);
+    return !BARE.test(src) && !'."\''.includes(src.charAt(end));
   }
 
   #readNumber(start: number): Token | undefined {
@@ -156,8 +156,8 @@ export class FilterLexer {
     }
     const text = src.slice(start, this.#pos);
     const [first] = parts;
-    if (parts.length === 1 && first!.quoted)
-      return { kind: 'string', value: first!.text, pos: start, end: this.#pos, text };
+    if (parts.length === 1 && first?.quoted)
+      return { kind: 'string', value: first.text, pos: start, end: this.#pos, text };
     if (parts.every((part) => !part.quoted) && DURATION.test(text)) {
       const seconds = parseDuration(text);
       if (!(seconds <= MAX_DURATION_SECONDS)) {
@@ -171,7 +171,7 @@ export class FilterLexer {
   /** Reads a quoted string starting at `start` and returns its unescaped text. */
   #readQuoted(start: number): string {
     const src = this.#source;
-    const quote = src[start]!;
+    const quote = src.charAt(start);
     const unterminated = () => new FilterError(`unterminated string: missing closing ${quote}`, start);
     // PostgreSQL cannot hold NUL in text, so no stored value contains it; refused here on every backend alike.
     const nul = (at: number) => new FilterError('a string cannot contain the NUL character (\\u0000)', at);
@@ -195,7 +195,7 @@ export class FilterLexer {
         pos += 2;
       } else if (escapeChar === 'u') {
         const unicode = /^u(?:([0-9a-fA-F]{4})|\{([0-9a-fA-F]{1,6})\})/.exec(src.slice(pos + 1, pos + 10));
-        const code = unicode === null ? Number.NaN : Number.parseInt(unicode[1] ?? unicode[2]!, 16);
+        const code = unicode === null ? Number.NaN : Number.parseInt(unicode[1] ?? unicode[2] ?? '', 16);
         if (unicode === null || !(code <= 0x10ffff)) {
           throw new FilterError('invalid unicode escape; write \\uXXXX or \\u{X...}', pos);
         }

@@ -57,17 +57,18 @@ async function m4Points(store: Store, seriesPk: number, buckets: number): Promis
     for (const block of await store.metrics.readBlocksByPk(pks)) {
       for (let i = 0; i < block.values.length; i++) {
         const p: Kept = {
-          step: block.steps[i]!,
-          time: block.times[i]!,
-          timestamp: block.timestamps[i]!,
-          value: block.values[i]!,
+          step: block.steps[i] ?? Number.NaN,
+          time: block.times[i] ?? Number.NaN,
+          timestamp: block.timestamps[i] ?? Number.NaN,
+          value: block.values[i] ?? Number.NaN,
         };
         const b = width > 0 ? Math.min(buckets - 1, Math.floor((p.step - lo) / width)) : 0;
-        if (first[b] === undefined || p.step < first[b]!.step) first[b] = p;
-        if (last[b] === undefined || p.step >= last[b]!.step) last[b] = p;
+        const [f, l, low, high] = [first[b], last[b], min[b], max[b]];
+        if (f === undefined || p.step < f.step) first[b] = p;
+        if (l === undefined || p.step >= l.step) last[b] = p;
         if (!Number.isNaN(p.value)) {
-          if (min[b] === undefined || p.value < min[b]!.value) min[b] = p;
-          if (max[b] === undefined || p.value > max[b]!.value) max[b] = p;
+          if (low === undefined || p.value < low.value) min[b] = p;
+          if (high === undefined || p.value > high.value) max[b] = p;
         }
       }
     }
@@ -107,7 +108,8 @@ async function downsampleRuns(
   rule: RetentionRuleRecord,
   before: number,
 ): Promise<number> {
-  const buckets = rule.buckets!;
+  const buckets = rule.buckets;
+  if (buckets === null) throw new Error(`retention rule ${rule.id} downsamples but has no bucket count`);
   let done = 0;
   for (;;) {
     const runs = await deps.store.retention.expiredRuns(rule, before, RUNS_PER_QUERY);

@@ -15,6 +15,7 @@ const modules = [
   './python-bench.js',
   './scale-bench.js',
   './mlflow-bench.js',
+  './fields-bench.js',
 ];
 const only = process.argv.slice(2);
 const log = (line) => process.stdout.write(`${line}\n`);

@@ -31,7 +31,7 @@ export function newId(): string {
 }
 
 /** Scopes a token's scope list grants: admin includes write, write includes read. */
-export function grantedScopes(scopes: readonly TokenScope[]): Set<TokenScope> {
+function grantedScopes(scopes: readonly TokenScope[]): Set<TokenScope> {
   const granted = new Set<TokenScope>(scopes);
   if (granted.has('admin')) granted.add('write');
   if (granted.has('write')) granted.add('read');

@@ -17,7 +17,7 @@ export function levelShape(shape: readonly number[]): number[] | null {
 }
 
 /** How many of a step's chunks hold its elements; any after them hold its coarse level. */
-export function mainChunkCount(shape: readonly number[], dtype: ArrayDtype): number {
+function mainChunkCount(shape: readonly number[], dtype: ArrayDtype): number {
   return Math.ceil((elementCount(shape) * DTYPE_BYTES[dtype]) / ARRAY_LIMITS.chunkBytes);
 }
 

@@ -117,4 +117,27 @@ describe('web UI fields tab in Chromium', () => {
     await page.screenshot({ path: join(OUT, 'histogram.png') });
     expect(browser.errors).toEqual([]);
   }, 60_000);
+
+  it('shows a field of 2048 or more per side through strides of 4s, which the server answers from its coarse level', async () => {
+    const run = await api('POST', '/runs', { name: `big-field-${Date.now().toString(36)}` });
+    const side = 2100;
+    const field = Float32Array.from({ length: side * side }, (_, i) => i);
+    await api(
+      'PUT',
+      `/runs/${run.id}/arrays?name=big&step=0&shape=${side},${side}&dtype=float32`,
+      new Uint8Array(field.buffer),
+      'application/octet-stream',
+    );
+    await page.goto(`${server.url}/runs/${run.id}?tab=fields`);
+    const canvas = page.getByLabel('heatmap of big at step 0');
+    await canvas.waitFor();
+    // 2100 / 512 would be a stride of 5; the view takes 8, so every 8th row and column: 263 per side.
+    expect(await canvas.evaluate((c: any) => [c.width, c.height])).toEqual([263, 263]);
+    const box = (await canvas.boundingBox())!;
+    await page.mouse.move(box.x + ((10 + 0.5) / 263) * box.width, box.y + ((20 + 0.5) / 263) * box.height);
+    await expect
+      .poll(() => page.getByLabel('value under pointer').textContent())
+      .toBe(`row 160, column 80: ${160 * side + 80}`);
+    expect(browser.errors).toEqual([]);
+  }, 60_000);
 });

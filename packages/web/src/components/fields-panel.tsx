@@ -8,11 +8,22 @@ const LINE_POINTS = 4096;
 /** Milliseconds per step in playback. */
 const PLAY_MS = 400;
 
+/** Sides from which the server keeps a coarse level of a 2-D step (every 4th element): views stride by 4s there. */
+const LEVEL_SIDE = 2048;
+const LEVEL_STEP = 4;
+
+/** The stride that brings a side of `n` of `shape` within the view; a multiple of 4 where the server keeps a level. */
+function viewStride(n: number, shape: readonly number[]): number {
+  const stride = Math.max(1, Math.ceil(n / VIEW_SIDE));
+  const levelled = shape.length === 2 && shape.every((side) => side >= LEVEL_SIDE);
+  return levelled ? Math.ceil(stride / LEVEL_STEP) * LEVEL_STEP : stride;
+}
+
 /** The region that shows a field within the view: strides for big dimensions, the middle slab of a 3-D one. */
 function viewRegion(shape: readonly number[]): string {
   if (shape.length === 1) return `::${Math.max(1, Math.ceil(shape[0]! / LINE_POINTS))}`;
   const dims = shape.length === 3 ? shape.slice(1) : shape;
-  const parts = dims.map((n) => `::${Math.max(1, Math.ceil(n / VIEW_SIDE))}`);
+  const parts = dims.map((n) => `::${viewStride(n, shape)}`);
   return shape.length === 3 ? [String(Math.floor(shape[0]! / 2)), ...parts].join(',') : parts.join(',');
 }
 
@@ -61,7 +72,7 @@ function Heatmap({
   const canvas = useRef<HTMLCanvasElement>(null);
   const [hover, setHover] = useState<string>('');
   const [ny, nx] = data.shape.length === 3 ? data.shape.slice(1) : data.shape;
-  const [sy, sx] = fieldShape.slice(-2).map((n) => Math.max(1, Math.ceil(n / VIEW_SIDE)));
+  const [sy, sx] = fieldShape.slice(-2).map((n) => viewStride(n, fieldShape));
   /** The value under the pointer, with its row and column in the whole field. */
   const readout = (event: { clientX: number; clientY: number }) => {
     const box = canvas.current!.getBoundingClientRect();

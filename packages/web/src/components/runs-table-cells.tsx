@@ -27,9 +27,9 @@ export function runCell(
   critical: ReadonlyMap<string, readonly string[]>,
   now: number,
 ) {
-  const id = rows.id[i]!;
+  const id = rows.id[i] ?? '';
   if (c === 'status') {
-    const status = rows.status[i]!;
+    const status = rows.status[i] ?? '';
     return (
       <td key={c}>
         <span className={`status status-${status}`}>{status}</span>
@@ -37,7 +37,7 @@ export function runCell(
     );
   }
   if (c === 'folder') {
-    const folder = rows.folder[i]!;
+    const folder = rows.folder[i] ?? '';
     return (
       <td key={c} title={folder}>
         <a
@@ -54,8 +54,8 @@ export function runCell(
   }
   if (c === 'tags') {
     return (
-      <td key={c} title={rows.tags[i]!.join(', ')}>
-        {rows.tags[i]!.map((t) => (
+      <td key={c} title={(rows.tags[i] ?? []).join(', ')}>
+        {(rows.tags[i] ?? []).map((t) => (
           <span key={t} className="tag">
             {t}
           </span>
@@ -63,11 +63,11 @@ export function runCell(
       </td>
     );
   }
-  if (c === 'created') return <td key={c}>{formatTime(rows.created[i]!)}</td>;
+  if (c === 'created') return <td key={c}>{formatTime(rows.created[i] ?? 0)}</td>;
   if (c === 'duration') {
     return (
       <td key={c} className="num">
-        {formatDuration(runDuration(rows.started[i]!, rows.ended[i]!, now))}
+        {formatDuration(runDuration(rows.started[i] ?? null, rows.ended[i] ?? null, now))}
       </td>
     );
   }

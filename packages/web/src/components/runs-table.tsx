@@ -88,18 +88,21 @@ export function RunsTable({
     const chosen = new Set(selection.ids);
     for (let r = Math.min(from, at); r <= Math.max(from, at); r++) {
       const i = display[r];
-      if (i === undefined || i < 0) continue;
-      if (select) chosen.add(rows.id[i]!);
-      else chosen.delete(rows.id[i]!);
+      const rowId = i === undefined || i < 0 ? undefined : rows.id[i];
+      if (rowId === undefined) continue;
+      if (select) chosen.add(rowId);
+      else chosen.delete(rowId);
     }
     selection.set([...chosen]);
   };
 
   const body: React.ReactNode[] = [];
   for (let r = first; r < last; r++) {
-    const i = display[r]!;
+    const i = display[r];
+    if (i === undefined) continue;
     if (i < 0) {
-      const group = groups![-i - 1]!;
+      const group = groups?.[-i - 1];
+      if (!group) continue;
       const open = !collapsed.has(group.label);
       body.push(
         <GroupRow
@@ -113,8 +116,8 @@ export function RunsTable({
       );
       continue;
     }
-    const id = rows.id[i]!;
-    const name = rows.name[i]!;
+    const id = rows.id[i] ?? '';
+    const name = rows.name[i] ?? '';
     const selected = selection.has(id);
     body.push(
       <tr key={id} data-row={r} aria-rowindex={r + 2} aria-selected={selected}>
@@ -172,7 +175,7 @@ export function RunsTable({
             {columns.map(header)}
           </tr>
         </thead>
-        <tbody onKeyDown={(e) => moveFocus(e, n, scroller.current!)}>
+        <tbody onKeyDown={(e) => scroller.current && moveFocus(e, n, scroller.current)}>
           {first > 0 ? (
             <tr className="spacer">
               <td style={{ height: first * ROW }} colSpan={columns.length + 2} />

@@ -58,13 +58,13 @@ function FolderSummary({ path }: { path: string }) {
       const table = { filter: folderFilter(path, subfolders), limit: 50_000 };
       for await (const page of api.runTablePages(table, abort.signal)) {
         for (let i = 0; i < page.count; i++) {
-          const status = page.status[i]!;
+          const [id, name, status] = [page.id[i], page.name[i], page.status[i]];
+          if (id === undefined || name === undefined || status === undefined) continue;
           summary.byStatus[status] = (summary.byStatus[status] ?? 0) + 1;
           if (summary.recent.length < RECENT) {
-            summary.recent.push({ id: page.id[i]!, name: page.name[i]!, status, created: page.created[i]! });
+            summary.recent.push({ id, name, status, created: page.created[i] ?? 0 });
           }
-          if (summary.chartRuns.length < CHART_RUNS)
-            summary.chartRuns.push({ id: page.id[i]!, label: page.name[i]! });
+          if (summary.chartRuns.length < CHART_RUNS) summary.chartRuns.push({ id, label: name });
         }
         summary.count += page.count;
         if (summary.count >= SUMMARY_RUNS) break;
@@ -110,7 +110,7 @@ function FolderSummary({ path }: { path: string }) {
         </li>
         {STATUSES.filter((s) => runs.byStatus[s]).map((s) => (
           <li key={s} className="stat" data-status={s}>
-            <strong>{runs.byStatus[s]!.toLocaleString('en')}</strong>{' '}
+            <strong>{(runs.byStatus[s] ?? 0).toLocaleString('en')}</strong>{' '}
             <span className={`status status-${s}`}>{s}</span>
           </li>
         ))}

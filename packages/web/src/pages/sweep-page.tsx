@@ -24,7 +24,7 @@ const plain = (part: string) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(part);
 /** The filter-language field of a column: `metadata.a.b` (quoted parts where needed) or `metrics.NAME.stat`. */
 function filterField(key: string): string {
   const m = /^(last|min|max|mean):metrics\.(.*)$/.exec(key);
-  if (m) return `metrics.${/^[A-Za-z0-9_/.-]+$/.test(m[2]!) ? m[2] : JSON.stringify(m[2])}.${m[1]}`;
+  if (m) return `metrics.${/^[A-Za-z0-9_/.-]+$/.test(m[2] ?? '') ? m[2] : JSON.stringify(m[2])}.${m[1]}`;
   const parts = key.slice('metadata.'.length).split('.');
   return `metadata.${parts.map((p) => (plain(p) ? p : JSON.stringify(p))).join('.')}`;
 }
@@ -174,18 +174,21 @@ export function SweepPage({
   }, [data]);
   const axes: SweepAxis[] = useMemo(
     () =>
-      axisKeys
-        .filter((k) => scales.has(k))
-        .map((k) => ({ key: k, label: columnLabel(k), scale: scales.get(k)! })),
+      axisKeys.flatMap((k) => {
+        const scale = scales.get(k);
+        return scale ? [{ key: k, label: columnLabel(k), scale }] : [];
+      }),
     [axisKeys, scales],
   );
   const count = data?.ids.length ?? 0;
   const keep = useMemo(() => brushed(axes, brushes, count), [axes, brushes, count]);
   const selectedIds = useMemo(() => {
     const out: string[] = [];
-    if (data) for (let i = 0; i < count && out.length < 100; i++) if (keep[i]) out.push(data.ids[i]!);
+    if (data) for (let i = 0; i < count && out.length < 100; i++) if (keep[i]) out.push(data.ids[i] ?? '');
     return out;
   }, [data, keep, count]);
+  const xScale = xKey ? scales.get(xKey) : undefined;
+  const yScale = yKey ? scales.get(yKey) : undefined;
   const narrowed = brushFilter(filter, axes, brushes);
   const problem = draft.trim() ? checkFilter(draft) : null;
 
@@ -259,10 +262,10 @@ export function SweepPage({
         {picker('Across', xKey, (v) => go({ x: v }))}
         {picker('Up', yKey, (v) => go({ y: v }))}
       </div>
-      {data && count > 0 && xKey && yKey && scales.has(xKey) && scales.has(yKey) ? (
+      {data && count > 0 && xKey && yKey && xScale && yScale ? (
         <ScatterPlot
-          x={scales.get(xKey)!}
-          y={scales.get(yKey)!}
+          x={xScale}
+          y={yScale}
           xLabel={columnLabel(xKey)}
           yLabel={columnLabel(yKey)}
           keep={keep}
@@ -428,8 +431,9 @@ function useSweepData(
       for await (const page of api.runTablePages(table, abort.signal)) {
         ids.push(...page.id);
         for (const k of wanted) {
-          const out = columns.get(k)!;
           const got = page.columns[k] ?? [];
+          const out = columns.get(k) ?? [];
+          columns.set(k, out);
           for (let i = 0; i < page.id.length; i++) out.push(cell(got[i]));
         }
       }

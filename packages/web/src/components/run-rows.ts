@@ -25,7 +25,7 @@ export function emptyRows(columns: readonly string[]): RunRows {
 /** Appends a page (in place: the table re-renders from a new version number, not a new object). */
 export function appendPage(rows: RunRows, page: RunTablePage, columns: readonly string[]): void {
   const push = <T>(into: T[], from: T[]) => {
-    for (let i = 0; i < from.length; i++) into.push(from[i]!);
+    for (const x of from) into.push(x);
   };
   push(rows.id, page.id);
   push(rows.name, page.name);
@@ -57,7 +57,8 @@ export function updateRow(rows: RunRows, index: Map<string, number>, run: RunVie
   for (const c of Object.keys(rows.columns)) {
     if (c.startsWith('metadata.')) {
       const key = c.slice(9);
-      rows.columns[c]![i] = Object.hasOwn(run.metadata, key) ? (run.metadata[key] ?? null) : null;
+      const column = rows.columns[c];
+      if (column) column[i] = Object.hasOwn(run.metadata, key) ? (run.metadata[key] ?? null) : null;
     }
   }
   return true;
@@ -97,14 +98,17 @@ export function sortRows(rows: RunRows, key: SortKey, descending: boolean): Int3
   if (key === 'created' || key === 'duration') {
     numbers = new Float64Array(n);
     for (let i = 0; i < n; i++) {
-      const v = key === 'created' ? rows.created[i]! : runDuration(rows.started[i]!, rows.ended[i]!, now);
+      const v =
+        key === 'created'
+          ? (rows.created[i] ?? null)
+          : runDuration(rows.started[i] ?? null, rows.ended[i] ?? null, now);
       if (v === null) nulls[i] = 1;
       else numbers[i] = v;
     }
   } else if (key === 'name' || key === 'status' || key === 'folder' || key === 'tags') {
     texts = new Array(n);
     for (let i = 0; i < n; i++) {
-      texts[i] = (key === 'tags' ? rows.tags[i]!.join(',') : rows[key][i]!).toLowerCase();
+      texts[i] = (key === 'tags' ? (rows.tags[i] ?? []).join(',') : (rows[key][i] ?? '')).toLowerCase();
     }
   } else {
     const values = rows.columns[key.slice(7)] ?? [];
@@ -142,12 +146,12 @@ export function sortRows(rows: RunRows, key: SortKey, descending: boolean): Int3
   }
   const dir = descending ? -1 : 1;
   const sorted = Array.from(order).sort((a, b) => {
-    const na = nulls[a]!;
-    const nb = nulls[b]!;
+    const na = nulls[a] ?? 0;
+    const nb = nulls[b] ?? 0;
     if (na !== nb) return na - nb;
-    if (numbers) return (numbers[a]! - numbers[b]!) * dir || a - b;
-    const ta = texts![a]!;
-    const tb = texts![b]!;
+    if (numbers) return ((numbers[a] ?? 0) - (numbers[b] ?? 0)) * dir || a - b;
+    const ta = texts?.[a] ?? '';
+    const tb = texts?.[b] ?? '';
     return (ta < tb ? -dir : ta > tb ? dir : 0) || a - b;
   });
   return Int32Array.from(sorted);
@@ -161,9 +165,9 @@ export interface RowGroup {
 
 /** The text a run is grouped under for a key: a run column (`status`, `folder`, `user`, `tags`) or a data column. */
 function groupValue(rows: RunRows, key: string, i: number): string {
-  if (key === 'status' || key === 'folder') return rows[key][i]!;
+  if (key === 'status' || key === 'folder') return rows[key][i] ?? '';
   if (key === 'user') return rows.user[i] ?? '';
-  if (key === 'tags') return [...rows.tags[i]!].sort().join(', ');
+  if (key === 'tags') return [...(rows.tags[i] ?? [])].sort().join(', ');
   return formatValue(rows.columns[key]?.[i]);
 }
 
@@ -178,8 +182,7 @@ export function groupRows(
   collapsed: ReadonlySet<string>,
 ): { display: Int32Array; groups: RowGroup[] } {
   const byLabel = new Map<string, number[]>();
-  for (let r = 0; r < order.length; r++) {
-    const i = order[r]!;
+  for (const i of order) {
     const label = groupValue(rows, key, i);
     const list = byLabel.get(label);
     if (list) list.push(i);
@@ -188,11 +191,11 @@ export function groupRows(
   const labels = [...byLabel.keys()].sort((a, b) => (a === '' ? 1 : b === '' ? -1 : naturalCompare(a, b)));
   const groups: RowGroup[] = [];
   let size = labels.length;
-  for (const label of labels) if (!collapsed.has(label)) size += byLabel.get(label)!.length;
+  for (const label of labels) if (!collapsed.has(label)) size += byLabel.get(label)?.length ?? 0;
   const display = new Int32Array(size);
   let at = 0;
   labels.forEach((label, g) => {
-    const list = byLabel.get(label)!;
+    const list = byLabel.get(label) ?? [];
     groups.push({ label, count: list.length });
     display[at++] = -(g + 1);
     if (collapsed.has(label)) return;

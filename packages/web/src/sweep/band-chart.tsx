@@ -8,7 +8,7 @@ export type BandKind = 'std' | 'range';
 const PAD = { top: 10, bottom: 40, left: 76, right: 12 };
 const HEIGHT = 300;
 
-const num = (v: number | string): number => (typeof v === 'number' ? v : Number.NaN);
+const num = (v: number | string | undefined): number => (typeof v === 'number' ? v : Number.NaN);
 
 /** A group's name in the legend: `by = value` and its member count (runs, or the ranks of one run). */
 function groupLabel(by: string, value: string | null, runs: number, members = 'run'): string {
@@ -18,12 +18,12 @@ function groupLabel(by: string, value: string | null, runs: number, members = 'r
 
 /** The band of each group per bucket: mean ± std, or min to max; the line is the mean. */
 function bandOf(g: AggregateView['groups'][number], kind: BandKind, i: number): [number, number, number] {
-  const mean = num(g.mean[i]!);
+  const mean = num(g.mean[i]);
   if (kind === 'std') {
-    const std = num(g.std[i]!);
+    const std = num(g.std[i]);
     return [mean - std, mean + std, mean];
   }
-  return [num(g.min[i]!), num(g.max[i]!), mean];
+  return [num(g.min[i]), num(g.max[i]), mean];
 }
 
 interface BandChartProps {
@@ -84,7 +84,7 @@ export function BandChart({ data, kind, members = 'run' }: BandChartProps) {
     let painted = 0;
     for (const [gi, group] of data.groups.entries()) {
       if (hidden.has(gi)) continue;
-      const colour = PALETTE[gi % PALETTE.length]!;
+      const colour = PALETTE[gi % PALETTE.length] ?? '#8a8f98';
       const faded = hover !== null && hover !== gi;
       // Buckets without a point of the group are skipped: the band and the line join their neighbours.
       const at: number[] = [];
@@ -94,7 +94,7 @@ export function BandChart({ data, kind, members = 'run' }: BandChartProps) {
       g.globalAlpha = faded ? 0.05 : hover === gi ? 0.35 : 0.2;
       g.beginPath();
       for (const k of at) g.lineTo(xAt(k), yAt(bandOf(group, kind, k)[1]));
-      for (let j = at.length - 1; j >= 0; j--) g.lineTo(xAt(at[j]!), yAt(bandOf(group, kind, at[j]!)[0]));
+      for (const k of [...at].reverse()) g.lineTo(xAt(k), yAt(bandOf(group, kind, k)[0]));
       g.closePath();
       g.fill();
       g.globalAlpha = faded ? 0.2 : 1;
@@ -114,13 +114,18 @@ export function BandChart({ data, kind, members = 'run' }: BandChartProps) {
     const ys = niceStep(hi - lo, 6);
     const yTicks = stepTicks(lo, hi, ys);
     const yLabels = formatLinearTicks(yTicks, ys);
-    for (const [k, v] of yTicks.entries()) g.fillText(yLabels[k]!, PAD.left - 6, yAt(v) + 4, PAD.left - 10);
+    for (const [k, v] of yTicks.entries())
+      g.fillText(yLabels[k] ?? '', PAD.left - 6, yAt(v) + 4, PAD.left - 10);
     g.textAlign = 'center';
     const xs = niceStep(data.to - data.from, Math.max(3, Math.floor(w / 70)));
     const xTicks = stepTicks(data.from, data.to, xs);
     const xLabels = formatLinearTicks(xTicks, xs);
     for (const [k, v] of xTicks.entries()) {
-      g.fillText(xLabels[k]!, PAD.left + ((v - data.from) / (data.to - data.from)) * w, PAD.top + h + 16);
+      g.fillText(
+        xLabels[k] ?? '',
+        PAD.left + ((v - data.from) / (data.to - data.from)) * w,
+        PAD.top + h + 16,
+      );
     }
     g.fillText(
       data.x === 'step' ? 'step' : data.x === 'time' ? 'time since start (s)' : 'date',

@@ -100,15 +100,19 @@ export function abortReasonFor(alert: AlertRecord, to: AlertState, message: stri
 
 /** True when `value` breaks the alert's rule. */
 function breaksRule(alert: AlertDefinition, value: number): boolean {
+  // The schema gives every rule its bounds; NaN (no bound) breaks nothing.
+  const threshold = alert.threshold ?? Number.NaN;
+  const low = alert.rangeLow ?? Number.NaN;
+  const high = alert.rangeHigh ?? Number.NaN;
   switch (alert.rule) {
     case 'is above':
-      return value > alert.threshold!;
+      return value > threshold;
     case 'is below':
-      return value < alert.threshold!;
+      return value < threshold;
     case 'is inside range':
-      return value >= alert.rangeLow! && value <= alert.rangeHigh!;
+      return value >= low && value <= high;
     case 'is outside range':
-      return value < alert.rangeLow! || value > alert.rangeHigh!;
+      return value < low || value > high;
     default:
       return false;
   }
@@ -161,15 +165,15 @@ const formatNumber = (v: number) => (Number.isInteger(v) ? String(v) : String(Nu
 
 function ruleText(alert: AlertDefinition): string {
   if (alert.rule === 'is above' || alert.rule === 'is below') {
-    return `${alert.rule.slice(3)} ${formatNumber(alert.threshold!)}`;
+    return `${alert.rule.slice(3)} ${formatNumber(alert.threshold ?? Number.NaN)}`;
   }
-  const range = `[${formatNumber(alert.rangeLow!)}, ${formatNumber(alert.rangeHigh!)}]`;
+  const range = `[${formatNumber(alert.rangeLow ?? Number.NaN)}, ${formatNumber(alert.rangeHigh ?? Number.NaN)}]`;
   return alert.rule === 'is inside range' ? `inside ${range}` : `outside ${range}`;
 }
 
 /** A line saying why a metrics alert is in `state`, such as "average of 'loss' over 60 s is 0.52, above 0.5". */
 export function describeMetric(alert: AlertDefinition, state: AlertState, value: number): string {
-  const over = `over ${formatNumber(alert.window!)} s`;
+  const over = `over ${formatNumber(alert.window ?? Number.NaN)} s`;
   const rule = ruleText(alert);
   const metric = `'${alert.metric}'`;
   const critical = state === 'critical';
@@ -190,7 +194,7 @@ export function describeMetric(alert: AlertDefinition, state: AlertState, value:
 /** A line saying why an events alert is in `state`. */
 export function describeEvents(alert: AlertDefinition, matches: number, example: string | null): string {
   const what = alert.match === 'regex' ? `/${alert.pattern}/` : `'${alert.pattern}'`;
-  const over = `in the last ${formatNumber(alert.window!)} s`;
+  const over = `in the last ${formatNumber(alert.window ?? Number.NaN)} s`;
   if (matches === 0) return `no event matched ${what} ${over}`;
   const shown = example && example.length > 200 ? `${example.slice(0, 200)}…` : example;
   return `${matches} event${matches === 1 ? '' : 's'} matched ${what} ${over}: ${JSON.stringify(shown)}`;

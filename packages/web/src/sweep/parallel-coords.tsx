@@ -19,7 +19,10 @@ export function brushed(axes: readonly SweepAxis[], brushes: Brushes, n: number)
     if (!range) continue;
     const [lo, hi] = range;
     const pos = axis.scale.pos;
-    for (let i = 0; i < n; i++) if (!(pos[i]! >= lo && pos[i]! <= hi)) keep[i] = 0;
+    for (let i = 0; i < n; i++) {
+      const p = pos[i] ?? Number.NaN;
+      if (!(p >= lo && p <= hi)) keep[i] = 0;
+    }
   }
   return keep;
 }
@@ -76,7 +79,7 @@ export function ParallelCoords({
         if (keep[r] !== pick) continue;
         let pen = false;
         for (let a = 0; a < axes.length; a++) {
-          const p = axes[a]!.scale.pos[r]!;
+          const p = axes[a]?.scale.pos[r] ?? Number.NaN;
           if (Number.isNaN(p)) {
             pen = false;
             continue;
@@ -118,12 +121,13 @@ export function ParallelCoords({
           ? [Math.min(drag.from, drag.to), Math.max(drag.from, drag.to)]
           : brushes[axis.key];
       if (range) {
+        const [low = 0, high = 0] = range;
         g.globalAlpha = 0.25;
         g.fillStyle = accent;
-        g.fillRect(x - 8, yOf(range[1]!), 16, yOf(range[0]!) - yOf(range[1]!));
+        g.fillRect(x - 8, yOf(high), 16, yOf(low) - yOf(high));
         g.globalAlpha = 1;
         g.strokeStyle = accent;
-        g.strokeRect(x - 8, yOf(range[1]!), 16, yOf(range[0]!) - yOf(range[1]!));
+        g.strokeRect(x - 8, yOf(high), 16, yOf(low) - yOf(high));
         g.fillStyle = fg;
         g.strokeStyle = fg;
       }
@@ -132,11 +136,10 @@ export function ParallelCoords({
   });
 
   const axisAt = (x: number) => {
-    for (let a = 0; a < axes.length; a++) if (Math.abs(xOf(a) - x) <= 14) return axes[a]!.key;
-    return null;
+    return axes.find((_, a) => Math.abs(xOf(a) - x) <= 14)?.key ?? null;
   };
   const local = (e: React.PointerEvent) => {
-    const rect = canvas.current!.getBoundingClientRect();
+    const rect = e.currentTarget.getBoundingClientRect();
     return { x: e.clientX - rect.left, y: e.clientY - rect.top };
   };
 
@@ -157,7 +160,7 @@ export function ParallelCoords({
             const { x, y } = local(e);
             const key = axisAt(x);
             if (!key) return;
-            canvas.current!.setPointerCapture(e.pointerId);
+            e.currentTarget.setPointerCapture(e.pointerId);
             setDrag({ key, from: pOf(y), to: pOf(y) });
           }}
           onPointerMove={(e) => {

@@ -31,7 +31,7 @@ describe('several metrics on one chart in Chromium', () => {
         const probe = (globalThis as any).document.createElement('canvas').getContext('2d');
         probe.fillStyle = css;
         const hex = String(probe.fillStyle);
-        const [r, g, b] = [1, 3, 5].map((i) => Number.parseInt(hex.slice(i, i + 2), 16));
+        const [r = 0, g = 0, b = 0] = [1, 3, 5].map((i) => Number.parseInt(hex.slice(i, i + 2), 16));
         const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
         let n = 0;
         const near = (i: number) =>

@@ -12,15 +12,7 @@ import { splitLevels } from './array-levels.js';
 import { blobStoreOf, typedView, wholeChunks } from './array-service.js';
 import type { ServiceContext } from './context.js';
 import { NotFoundError } from './errors.js';
-
-// The recorder's HDF5 datastore, typed structurally: the server loads it only when an export is asked for.
-interface RecorderStore {
-  record(key: string, value: unknown): Promise<void>;
-  close(): Promise<void>;
-}
-interface RecorderHdf5 {
-  HDF5DataStore: { open(path: string, options: { mode: 'overwrite' }): Promise<RecorderStore> };
-}
+import { Hdf5Writer } from './hdf5-writer.js';
 
 interface ExportJob {
   view: ArrayExportView;
@@ -120,34 +112,26 @@ export class ArrayExportService {
   }
 
   async #write(ctx: ServiceContext, blobs: BlobStore, run: RunRecord, job: ExportJob): Promise<void> {
-    const specifier = '@simscope/recorder/hdf5';
-    let hdf5: RecorderHdf5;
-    try {
-      hdf5 = (await import(specifier)) as RecorderHdf5;
-    } catch (cause) {
-      throw new SimscopeError('unavailable', 'HDF5 export needs @simscope/recorder and h5wasm installed', {
-        cause,
-      });
-    }
-    const file = await hdf5.HDF5DataStore.open(job.path, { mode: 'overwrite' });
+    const file = await Hdf5Writer.open(job.path);
     try {
       const name = job.view.name;
       for (let after: number | null = null; ; ) {
         const page: ArrayStepRecord[] = await ctx.store.arrays.listArraySteps(run.pk, name, after, STEP_PAGE);
         for (const step of page) {
-          await file.record(`${name}/data`, {
-            data: await stepElements(ctx, blobs, step),
-            shape: step.shape,
-          });
-          await file.record(`${name}/step`, BigInt(step.step));
-          await file.record(`${name}/time`, step.time ?? Number.NaN);
+          const data = await stepElements(ctx, blobs, step);
+          await file.record(
+            [
+              [`${name}/data`, { data, shape: step.shape }],
+              [`${name}/step`, BigInt(step.step)],
+              [`${name}/time`, step.time ?? Number.NaN],
+            ],
+            [data.buffer as ArrayBuffer],
+          );
           job.view = {
             ...job.view,
             written: job.view.written + 1,
             steps: Math.max(job.view.steps, job.view.written + 1),
           };
-          // Each step is one synchronous write into the file; let other requests run between them.
-          await new Promise((resolve) => setImmediate(resolve));
         }
         const last = page[page.length - 1];
         if (page.length < STEP_PAGE || !last) break;
@@ -163,5 +147,12 @@ async function stepElements(ctx: ServiceContext, blobs: BlobStore, step: ArraySt
   const parts: Buffer[] = [];
   const { main } = splitLevels(step.shape, step.dtype, await ctx.store.arrays.arrayChunks(step.pk));
   for await (const part of wholeChunks(blobs, main, DTYPE_BYTES[step.dtype])) parts.push(part);
-  return typedView(step.dtype, Buffer.from(Buffer.concat(parts)));
+  // Memory of its own (never Buffer's shared pool): it is handed over to the writer's thread.
+  const bytes = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    bytes.set(part, at);
+    at += part.length;
+  }
+  return typedView(step.dtype, Buffer.from(bytes.buffer));
 }

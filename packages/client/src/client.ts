@@ -94,7 +94,8 @@ function float64(bytes: Uint8Array): Float64Array {
 function int64(bytes: Uint8Array): Float64Array {
   const words = new Int32Array(Uint8Array.prototype.slice.call(bytes).buffer);
   const out = new Float64Array(words.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = words[2 * i + 1]! * 4294967296 + (words[2 * i]! >>> 0);
+  for (let i = 0; i < out.length; i++)
+    out[i] = (words[2 * i + 1] ?? 0) * 4294967296 + ((words[2 * i] ?? 0) >>> 0);
   return out;
 }
 
@@ -291,9 +292,10 @@ export class Client {
         const xs: Float64Array[] = [];
         const ys: Float64Array[] = [];
         for await (const page of seriesPages(this.#transport, run, { name, columns: `${xaxis},value` })) {
-          const x = page[column]!;
+          const x = page[column];
+          if (!x || !page.values) throw new Error(`a page of '${name}' came without ${column} or values`);
           xs.push(column === 'times' ? float64(x) : int64(x));
-          ys.push(float64(page.values!));
+          ys.push(float64(page.values));
         }
         out.push({ run, name, x: concat(xs), values: concat(ys) });
       }
@@ -465,7 +467,7 @@ export class Client {
 }
 
 function concat(parts: Float64Array[]): Float64Array {
-  if (parts.length === 1) return parts[0]!;
+  if (parts.length === 1 && parts[0]) return parts[0];
   let n = 0;
   for (const p of parts) n += p.length;
   const out = new Float64Array(n);
@@ -479,17 +481,18 @@ function concat(parts: Float64Array[]): Float64Array {
 
 /** The points of M4 buckets in x order, without repeats: what a chart draws. */
 function m4Points(b: Record<string, Uint8Array>): { x: Float64Array; values: Float64Array } {
-  const col = (k: string) => float64(b[k]!);
+  const col = (k: string) => float64(b[k] ?? new Uint8Array(0));
   const [count, fx, fy, lx, ly, nx, ny, mx, my] = M4_COLUMNS.map(col) as [Float64Array, ...Float64Array[]];
   const x: number[] = [];
   const y: number[] = [];
   for (let i = 0; i < count.length; i++) {
     if (count[i] === 0) continue;
+    const at = (c: Float64Array | undefined) => c?.[i] ?? Number.NaN;
     const pts: [number, number][] = [
-      [fx![i]!, fy![i]!],
-      [nx![i]!, ny![i]!],
-      [mx![i]!, my![i]!],
-      [lx![i]!, ly![i]!],
+      [at(fx), at(fy)],
+      [at(nx), at(ny)],
+      [at(mx), at(my)],
+      [at(lx), at(ly)],
     ];
     pts.sort((a, c) => a[0] - c[0]);
     let last = Number.NaN;

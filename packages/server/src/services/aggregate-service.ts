@@ -90,9 +90,9 @@ export class AggregateService {
       from: down.from,
       to: down.to,
       buckets,
-      groups: values.map((value) => {
-        const g = groups.get(value)!;
-        return { value, runs: g.runs, ...g.acc.finish() };
+      groups: values.flatMap((value) => {
+        const g = groups.get(value);
+        return g ? [{ value, runs: g.runs, ...g.acc.finish() }] : [];
       }),
       missing,
     };
@@ -122,29 +122,34 @@ class Accumulator {
     maxY: ArrayLike<number>;
   }): void {
     for (let i = 0; i < this.n.length; i++) {
-      if (!(b.count[i]! > 0)) continue;
-      const y = b.lastY[i]!;
+      if (!((b.count[i] ?? 0) > 0)) continue;
+      const y = b.lastY[i] ?? Number.NaN;
       if (Number.isFinite(y)) {
-        const n = ++this.n[i]!;
-        const d = y - this.mean[i]!;
-        this.mean[i]! += d / n;
-        this.m2[i]! += d * (y - this.mean[i]!);
+        // Welford's running mean and sum of squared deviations.
+        const n = (this.n[i] ?? 0) + 1;
+        const mean = this.mean[i] ?? 0;
+        const d = y - mean;
+        this.n[i] = n;
+        this.mean[i] = mean + d / n;
+        this.m2[i] = (this.m2[i] ?? 0) + d * (y - (mean + d / n));
       }
-      const lo = b.minY[i]!;
-      const hi = b.maxY[i]!;
-      if (!(this.min[i]! <= lo)) this.min[i] = Number.isNaN(lo) ? this.min[i]! : lo;
-      if (!(this.max[i]! >= hi)) this.max[i] = Number.isNaN(hi) ? this.max[i]! : hi;
+      const lo = b.minY[i] ?? Number.NaN;
+      const hi = b.maxY[i] ?? Number.NaN;
+      const min = this.min[i] ?? Number.NaN;
+      const max = this.max[i] ?? Number.NaN;
+      if (!(min <= lo)) this.min[i] = Number.isNaN(lo) ? min : lo;
+      if (!(max >= hi)) this.max[i] = Number.isNaN(hi) ? max : hi;
     }
   }
 
   finish(): { n: Float64Array; mean: Float64Array; std: Float64Array; min: Float64Array; max: Float64Array } {
     const std = new Float64Array(this.n.length);
     for (let i = 0; i < this.n.length; i++) {
-      const n = this.n[i]!;
+      const n = this.n[i] ?? 0;
       if (n === 0) {
         this.mean[i] = Number.NaN;
         std[i] = Number.NaN;
-      } else std[i] = Math.sqrt(this.m2[i]! / n);
+      } else std[i] = Math.sqrt((this.m2[i] ?? 0) / n);
     }
     return { n: this.n, mean: this.mean, std, min: this.min, max: this.max };
   }

@@ -133,7 +133,8 @@ describe('web UI fields tab in Chromium', () => {
     await canvas.waitFor();
     // 2100 / 512 would be a stride of 5; the view takes 8, so every 8th row and column: 263 per side.
     expect(await canvas.evaluate((c: any) => [c.width, c.height])).toEqual([263, 263]);
-    const box = (await canvas.boundingBox())!;
+    const box = await canvas.boundingBox();
+    if (!box) throw new Error('the heatmap has no box');
     await page.mouse.move(box.x + ((10 + 0.5) / 263) * box.width, box.y + ((20 + 0.5) / 263) * box.height);
     await expect
       .poll(() => page.getByLabel('value under pointer').textContent())

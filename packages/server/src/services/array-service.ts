@@ -376,10 +376,11 @@ export async function* wholeChunks(
   size: number,
 ): AsyncGenerator<Buffer> {
   // The next chunk is read and inflated while this one is sent.
-  let next = chunks.length > 0 ? readChunk(blobs, chunks[0]!, size) : null;
+  const at = (i: number) => chunks[i] as ArrayChunk;
+  let next = chunks.length > 0 ? readChunk(blobs, at(0), size) : null;
   for (let i = 0; next; i++) {
     const current = next;
-    next = i + 1 < chunks.length ? readChunk(blobs, chunks[i + 1]!, size) : null;
+    next = i + 1 < chunks.length ? readChunk(blobs, at(i + 1), size) : null;
     next?.catch(() => {});
     yield await current;
   }
@@ -400,7 +401,7 @@ async function* regionBytes(
   const strides = step.shape.map((_, d) => elementCount(step.shape.slice(d + 1)));
   const last = region.length - 1;
   const outer = regionShape(region.slice(0, last));
-  const inner = region[last]!;
+  const inner = region[last] as DimRange;
   const innerCount = Math.ceil((inner.stop - inner.start) / inner.stride);
   let loaded = -1;
   let whole: Buffer = Buffer.alloc(0);
@@ -417,8 +418,10 @@ async function* regionBytes(
   const index = new Array<number>(outer.length).fill(0);
   for (let row = 0, rows = elementCount(outer); row < rows; row++) {
     let base = 0;
-    for (let d = 0; d < outer.length; d++)
-      base += (region[d]!.start + index[d]! * region[d]!.stride) * strides[d]!;
+    index.forEach((i, d) => {
+      const r = region[d] as DimRange;
+      base += (r.start + i * r.stride) * (strides[d] as number);
+    });
     for (let k = 0; k < innerCount; ) {
       const e = base + inner.start + k * inner.stride;
       const c = Math.floor(e / perChunk);
@@ -445,7 +448,8 @@ async function* regionBytes(
       }
     }
     for (let d = outer.length - 1; d >= 0; d--) {
-      if (++index[d]! < outer[d]!) break;
+      index[d] = (index[d] as number) + 1;
+      if ((index[d] as number) < (outer[d] as number)) break;
       index[d] = 0;
     }
   }

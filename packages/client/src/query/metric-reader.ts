@@ -70,17 +70,21 @@ export async function readMetricTable(
     for await (const page of seriesPages(transport, job.run, query, options.retries)) {
       if (!first) expected++;
       first = false;
-      parts.steps.push(new BigInt64Array(aligned(page.steps!)));
-      parts.times.push(new Float64Array(aligned(page.times!)));
-      parts.timestamps.push(new BigInt64Array(aligned(page.timestamps!)));
-      const values = new Float64Array(aligned(page.values!));
+      const { steps, times, timestamps } = page;
+      if (!steps || !times || !timestamps || !page.values) {
+        throw new Error(`a page of '${job.metric}' came without all of its columns`);
+      }
+      parts.steps.push(new BigInt64Array(aligned(steps)));
+      parts.times.push(new Float64Array(aligned(times)));
+      parts.timestamps.push(new BigInt64Array(aligned(timestamps)));
+      const values = new Float64Array(aligned(page.values));
       parts.values.push(values);
       points += values.length;
       pages++;
       tell(false);
     }
     const one = <A extends BigInt64Array | Float64Array>(xs: A[], make: (n: number) => A): A => {
-      if (xs.length === 1) return xs[0]!;
+      if (xs.length === 1 && xs[0]) return xs[0];
       const out = make(xs.reduce((n, x) => n + x.length, 0));
       let at = 0;
       for (const x of xs) {
@@ -100,12 +104,10 @@ export async function readMetricTable(
   };
 
   const out: SeriesColumns[] = new Array(jobs.length);
-  let nextJob = 0;
+  // One iterator shared by the workers: each takes the next job.
+  const queue = jobs.entries();
   const worker = async () => {
-    while (nextJob < jobs.length) {
-      const i = nextJob++;
-      out[i] = await read(jobs[i]!);
-    }
+    for (const [i, job] of queue) out[i] = await read(job);
   };
   await Promise.all(
     Array.from({ length: Math.max(1, Math.min(options.concurrency ?? 4, jobs.length)) }, worker),

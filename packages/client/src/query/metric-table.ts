@@ -99,12 +99,12 @@ export class MetricTable {
 
   row(i: number): MetricRow {
     return {
-      run: this.runs[this.runIndex[i]!]!,
-      metric: this.metrics[this.metricIndex[i]!]!,
-      step: Number(this.steps[i]!),
-      time: this.times[i]!,
-      timestamp: Number(this.timestamps[i]!),
-      value: this.values[i]!,
+      run: this.runs[this.runIndex[i] ?? -1] ?? '',
+      metric: this.metrics[this.metricIndex[i] ?? -1] ?? '',
+      step: Number(this.steps[i]),
+      time: this.times[i] ?? Number.NaN,
+      timestamp: Number(this.timestamps[i]),
+      value: this.values[i] ?? Number.NaN,
     };
   }
 

@@ -42,33 +42,33 @@ export function lineFromBuckets(b: Buckets): Line {
   const ys = new Float64Array(n * 4);
   let k = 0;
   for (let i = 0; i < n; i++) {
-    if (!(b.count[i]! > 0)) continue;
-    const fx = b.firstX[i]!;
-    const lx = b.lastX[i]!;
+    if (!((b.count[i] ?? Number.NaN) > 0)) continue;
+    const fx = b.firstX[i] ?? Number.NaN;
+    const lx = b.lastX[i] ?? Number.NaN;
     xs[k] = fx;
-    ys[k++] = b.firstY[i]!;
-    const minX = b.minX[i]!;
-    const maxX = b.maxX[i]!;
+    ys[k++] = b.firstY[i] ?? Number.NaN;
+    const minX = b.minX[i] ?? Number.NaN;
+    const maxX = b.maxX[i] ?? Number.NaN;
     const hasMin = !Number.isNaN(minX);
     const hasMax = !Number.isNaN(maxX);
     if (hasMin && hasMax && maxX < minX) {
       xs[k] = maxX;
-      ys[k++] = b.maxY[i]!;
+      ys[k++] = b.maxY[i] ?? Number.NaN;
       xs[k] = minX;
-      ys[k++] = b.minY[i]!;
+      ys[k++] = b.minY[i] ?? Number.NaN;
     } else {
       if (hasMin) {
         xs[k] = minX;
-        ys[k++] = b.minY[i]!;
+        ys[k++] = b.minY[i] ?? Number.NaN;
       }
       if (hasMax) {
         xs[k] = maxX;
-        ys[k++] = b.maxY[i]!;
+        ys[k++] = b.maxY[i] ?? Number.NaN;
       }
     }
-    if (b.count[i]! > 1) {
+    if ((b.count[i] ?? Number.NaN) > 1) {
       xs[k] = lx;
-      ys[k++] = b.lastY[i]!;
+      ys[k++] = b.lastY[i] ?? Number.NaN;
     }
   }
   return { x: xs.subarray(0, k), y: ys.subarray(0, k) };
@@ -80,7 +80,7 @@ export function lowerBound(xs: ArrayLike<number>, x: number): number {
   let b = xs.length;
   while (a < b) {
     const mid = (a + b) >>> 1;
-    if (xs[mid]! < x) a = mid + 1;
+    if ((xs[mid] ?? Number.NaN) < x) a = mid + 1;
     else b = mid;
   }
   return a;
@@ -92,8 +92,8 @@ export function yExtent(line: Line, from: number, to: number, log: boolean): [nu
   let hi = -Infinity;
   const end = line.x.length;
   for (let i = lowerBound(line.x, from); i < end; i++) {
-    if (line.x[i]! > to) break;
-    const y = line.y[i]!;
+    if ((line.x[i] ?? Number.NaN) > to) break;
+    const y = line.y[i] ?? Number.NaN;
     if (!Number.isFinite(y) || (log && y <= 0)) continue;
     if (y < lo) lo = y;
     if (y > hi) hi = y;
@@ -118,21 +118,21 @@ export function quantileExtent(
   let k = 0;
   for (const line of lines) {
     const end = line.x.length;
-    for (let i = lowerBound(line.x, from); i < end && line.x[i]! <= to; i++) {
-      const y = line.y[i]!;
+    for (let i = lowerBound(line.x, from); i < end && (line.x[i] ?? Number.NaN) <= to; i++) {
+      const y = line.y[i] ?? Number.NaN;
       if (Number.isFinite(y) && (!log || y > 0)) values[k++] = y;
     }
   }
   if (k < 20) return null;
   const sorted = values.subarray(0, k).sort();
-  const at = (p: number) => sorted[Math.min(k - 1, Math.max(0, Math.round(p * (k - 1))))]!;
+  const at = (p: number) => sorted[Math.min(k - 1, Math.max(0, Math.round(p * (k - 1))))] ?? Number.NaN;
   return [at(q), at(1 - q)];
 }
 
 /** Values at or below 0 among the lines' finite y: what a log axis cannot draw. */
 export function countNonPositive(lines: Line[]): number {
   let n = 0;
-  for (const line of lines) for (let i = 0; i < line.y.length; i++) if (line.y[i]! <= 0) n++;
+  for (const line of lines) for (let i = 0; i < line.y.length; i++) if ((line.y[i] ?? Number.NaN) <= 0) n++;
   return n;
 }
 
@@ -143,7 +143,7 @@ function smooth(line: Line, weight: number): Line {
   let last = 0;
   let n = 0;
   for (let i = 0; i < line.y.length; i++) {
-    const y = line.y[i]!;
+    const y = line.y[i] ?? Number.NaN;
     if (!Number.isFinite(y)) {
       out[i] = y;
       continue;
@@ -176,17 +176,17 @@ export function smoothLine(line: Line, kind: SmoothingKind, weight: number): Lin
 function timeSmooth(line: Line, weight: number): Line {
   const n = line.y.length;
   const out = new Float64Array(n);
-  const unit = n > 1 ? (line.x[n - 1]! - line.x[0]!) / (n - 1) : 1;
+  const unit = n > 1 ? ((line.x[n - 1] ?? Number.NaN) - (line.x[0] ?? Number.NaN)) / (n - 1) : 1;
   let last = 0;
   let norm = 0;
   let prevX = Number.NaN;
   for (let i = 0; i < n; i++) {
-    const y = line.y[i]!;
+    const y = line.y[i] ?? Number.NaN;
     if (!Number.isFinite(y)) {
       out[i] = y;
       continue;
     }
-    const x = line.x[i]!;
+    const x = line.x[i] ?? Number.NaN;
     const d = Number.isNaN(prevX) || !(unit > 0) ? weight : weight ** ((x - prevX) / unit);
     last = last * d + (1 - d) * y;
     norm = norm * d + (1 - d);
@@ -205,12 +205,12 @@ function runningMean(line: Line, window: number): Line {
   let count = 0;
   let at = 0;
   for (let i = 0; i < n; i++) {
-    const y = line.y[i]!;
+    const y = line.y[i] ?? Number.NaN;
     if (!Number.isFinite(y)) {
       out[i] = y;
       continue;
     }
-    if (count === window) sum -= ring[at]!;
+    if (count === window) sum -= ring[at] ?? Number.NaN;
     else count++;
     ring[at] = y;
     at = (at + 1) % window;
@@ -229,7 +229,7 @@ function gaussian(line: Line, sigma: number): Line {
     Math.exp(-(k * k) / (2 * sigma * sigma)),
   );
   for (let i = 0; i < n; i++) {
-    const y = line.y[i]!;
+    const y = line.y[i] ?? Number.NaN;
     if (!Number.isFinite(y)) {
       out[i] = y;
       continue;
@@ -237,9 +237,9 @@ function gaussian(line: Line, sigma: number): Line {
     let sum = 0;
     let total = 0;
     for (let j = Math.max(0, i - reach), end = Math.min(n - 1, i + reach); j <= end; j++) {
-      const v = line.y[j]!;
+      const v = line.y[j] ?? Number.NaN;
       if (!Number.isFinite(v)) continue;
-      const w = weights[Math.abs(j - i)]!;
+      const w = weights[Math.abs(j - i)] ?? Number.NaN;
       sum += w * v;
       total += w;
     }
@@ -295,13 +295,13 @@ export function traceColumns(
     open = false;
   };
   for (; i < end; i++) {
-    const y = ys[i]!;
+    const y = ys[i] ?? Number.NaN;
     if (Number.isNaN(y) || (positiveOnly && !(y > 0))) {
       if (open) close();
       col = Number.NaN;
       continue;
     }
-    const c = Math.floor((xs[i]! - from) * scale);
+    const c = Math.floor(((xs[i] ?? Number.NaN) - from) * scale);
     if (open && c === col) {
       outY = y;
       if (y < lo) lo = y;

@@ -40,7 +40,7 @@ const nanToNull = (v: number | null): number | null => (v === null || Number.isN
 export function summaryAfter(series: SeriesSummary, points: Points): SeriesSummary {
   const summary = summarise(points);
   const i = summary.lastIndex;
-  const lastStep = points.steps[i]!;
+  const lastStep = points.steps[i] ?? Number.NaN;
   const newer = series.lastStep === null || lastStep >= series.lastStep;
   const min =
     summary.min === null
@@ -58,9 +58,9 @@ export function summaryAfter(series: SeriesSummary, points: Points): SeriesSumma
     minValue: nanToNull(min),
     maxValue: nanToNull(max),
     lastStep: newer ? lastStep : series.lastStep,
-    lastTime: newer ? points.times[i]! : series.lastTime,
-    lastTimestamp: newer ? points.timestamps[i]! : series.lastTimestamp,
-    lastValue: newer ? nanToNull(points.values[i]!) : series.lastValue,
+    lastTime: newer ? (points.times[i] ?? Number.NaN) : series.lastTime,
+    lastTimestamp: newer ? (points.timestamps[i] ?? Number.NaN) : series.lastTimestamp,
+    lastValue: newer ? nanToNull(points.values[i] ?? Number.NaN) : series.lastValue,
   };
 }
 
@@ -69,7 +69,7 @@ export function finiteSum(values: Float64Array): { sum: number; count: number } 
   let sum = 0;
   let count = 0;
   for (let i = 0; i < values.length; i++) {
-    const v = values[i]!;
+    const v = values[i] ?? Number.NaN;
     if (Number.isFinite(v)) {
       sum += v;
       count++;
@@ -124,8 +124,8 @@ function summarise(p: Points): {
   let seen = false;
   const { steps, values } = p;
   for (let i = 0; i < values.length; i++) {
-    if (steps[i]! >= steps[lastIndex]!) lastIndex = i;
-    const v = values[i]!;
+    if ((steps[i] ?? Number.NaN) >= (steps[lastIndex] ?? Number.NaN)) lastIndex = i;
+    const v = values[i] ?? Number.NaN;
     if (Number.isNaN(v)) continue;
     seen = true;
     if (v < min) min = v;

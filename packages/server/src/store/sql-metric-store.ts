@@ -75,15 +75,14 @@ export class SqlMetricStore implements MetricStore {
     series: readonly MetricSeries[],
     clock: MetricClock,
   ): Promise<boolean> {
-    const names = series.map((s) => s.name);
     return this.#db.transaction(async (tx) => {
       if (!(await claimBatch(tx, runPk, 'metrics', key))) return false;
       // Series are locked in name order so that concurrent batches over the same series cannot deadlock.
-      const order = names
-        .map((_, i) => i)
-        .sort((a, b) => (names[a]! < names[b]! ? -1 : names[a]! > names[b]! ? 1 : a - b));
-      for (const i of order) {
-        const name = names[i]!;
+      const order = [...series.entries()].sort(([a, x], [b, y]) =>
+        x.name < y.name ? -1 : x.name > y.name ? 1 : a - b,
+      );
+      for (const [, one] of order) {
+        const name = one.name;
         const select = `SELECT * FROM series WHERE run_pk = ? AND name = ?${tx.dialect.forUpdate}`;
         let row = await tx.get(select, [runPk, name]);
         if (!row) {
@@ -93,8 +92,9 @@ export class SqlMetricStore implements MetricStore {
           );
           row = await tx.get(select, [runPk, name]);
         }
-        const stored = this.#series(row!);
-        const points = fillPoints(series[i]!, stored.lastStep, clock.startedAt, clock.now);
+        if (!row) throw new Error(`series '${name}' is missing right after it was inserted`);
+        const stored = this.#series(row);
+        const points = fillPoints(one, stored.lastStep, clock.startedAt, clock.now);
         if (points.values.length === 0) continue;
         await this.#appendPoints(tx, stored, points, clock.segment ?? 1);
       }
@@ -265,20 +265,26 @@ export class SqlMetricStore implements MetricStore {
       );
       for (const row of rows) {
         const pk = num(row.pk);
-        const cached = found.get(pk)!;
-        const meta = metaByPk.get(pk)!;
+        const cached = found.get(pk);
+        const meta = metaByPk.get(pk);
+        if (!cached || !meta) throw new Error(`metric block ${pk} was not asked for`);
         const n = num(meta.n);
         const raw = (column: BlockColumn) => row[BLOB_COLUMN[column]] as Uint8Array | null;
+        const blob = (column: BlockColumn) => {
+          const bytes = raw(column);
+          if (!bytes) throw new Error(`metric block ${pk} has no ${column}`);
+          return bytes;
+        };
         // Timestamps first: derived times need them.
         for (const column of ['timestamps', 'steps', 'values', 'times'] as const) {
           if (!want.includes(column) || cached[column]) continue;
           let data: Float64Array;
           if (column === 'steps')
             data = stepColumn(raw('steps'), n, num(meta.step_min), numOrNull(meta.step_stride));
-          else if (column === 'timestamps') data = integerColumn(raw('timestamps')!, n, num(meta.ts_min));
+          else if (column === 'timestamps') data = integerColumn(blob('timestamps'), n, num(meta.ts_min));
           else if (column === 'times')
-            data = timeColumn(raw('times'), cached.timestamps!, numOrNull(meta.time_origin));
-          else data = float64Column(raw('values')!);
+            data = timeColumn(raw('times'), cached.timestamps ?? EMPTY, numOrNull(meta.time_origin));
+          else data = float64Column(blob('values'));
           cached[column] = data;
           this.#cache.set(pk, column, data);
         }
@@ -286,7 +292,8 @@ export class SqlMetricStore implements MetricStore {
     }
     return metas.map((meta) => {
       const pk = num(meta.pk);
-      const c = found.get(pk)!;
+      const c = found.get(pk);
+      if (!c) throw new Error(`metric block ${pk} was not read`);
       const block: Block = {
         pk,
         steps: c.steps ?? EMPTY,

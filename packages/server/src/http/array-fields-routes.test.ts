@@ -214,6 +214,37 @@ describe.each(CASES)('array series routes on %s with %s blobs', (backend, blobKi
     }
   });
 
+  it('summarises a many-chunk step exactly, in element order, finite chunks then one with NaN and Infinity', async () => {
+    const run = await newRun(`summary-${blobKind}`);
+    const n = 300_000; // 2.3 MiB of float64: three chunks
+    const values = Float64Array.from({ length: n }, (_, i) => Math.sin(i) * 1e3 + i / 7);
+    const finiteOnly = await call(
+      'PUT',
+      `/runs/${run}/arrays?name=a&step=0&shape=${n}&dtype=float64`,
+      Buffer.from(values.buffer),
+      {
+        'content-type': 'application/octet-stream',
+      },
+    );
+    const stats = (xs: Float64Array) => {
+      let [min, max, sum] = [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 0];
+      for (const v of xs) [min, max, sum] = [Math.min(min, v), Math.max(max, v), sum + v];
+      return { min, max, mean: sum / xs.length };
+    };
+    expect(finiteOnly.json()).toMatchObject(stats(values));
+    values[n - 2] = Number.NaN;
+    values[n - 1] = Number.NEGATIVE_INFINITY;
+    const special = await call(
+      'PUT',
+      `/runs/${run}/arrays?name=a&step=1&shape=${n}&dtype=float64`,
+      Buffer.from(values.buffer),
+      {
+        'content-type': 'application/octet-stream',
+      },
+    );
+    expect(special.json()).toMatchObject(stats(values.subarray(0, n - 2)));
+  });
+
   it('refuses a cell that does not fit the series with 400 naming query.cell, and an unknown series with 404', async () => {
     const run = await newRun(`cell-bad-${blobKind}`);
     await put(run, 'name=T&step=0&shape=2,2&dtype=int32', Int32Array.of(1, 2, 3, 4));

@@ -105,6 +105,21 @@ class Summary {
   }
 
   #add(values: Exclude<Typed, BigInt64Array | BigUint64Array>): void {
+    if (Number.isFinite(this.sum)) {
+      // Most chunks hold only finite values: one pass without a check per element, in the same order (so the
+      // same sum). A NaN or ±Infinity leaves the sum not finite, and the checked pass below runs instead.
+      let { min: lo, max: hi, sum: total } = this;
+      for (let i = 0; i < values.length; i++) {
+        const v = values[i] as number;
+        total += v;
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
+      if (Number.isFinite(total)) {
+        Object.assign(this, { min: lo, max: hi, sum: total, count: this.count + values.length });
+        return;
+      }
+    }
     let { min, max, sum, count } = this;
     for (let i = 0; i < values.length; i++) {
       const v = values[i] as number;

@@ -86,9 +86,8 @@ export function RunsTable({
     }
     const select = !selection.has(id);
     const chosen = new Set(selection.ids);
-    for (let r = Math.min(from, at); r <= Math.max(from, at); r++) {
-      const i = display[r];
-      const rowId = i === undefined || i < 0 ? undefined : rows.id[i];
+    for (const i of display.subarray(Math.min(from, at), Math.max(from, at) + 1)) {
+      const rowId = i < 0 ? undefined : rows.id[i];
       if (rowId === undefined) continue;
       if (select) chosen.add(rowId);
       else chosen.delete(rowId);
@@ -97,20 +96,18 @@ export function RunsTable({
   };
 
   const body: React.ReactNode[] = [];
-  for (let r = first; r < last; r++) {
-    const i = display[r];
-    if (i === undefined) continue;
+  for (const [k, i] of display.subarray(first, last).entries()) {
+    const r = first + k;
     if (i < 0) {
       const group = groups?.[-i - 1];
       if (!group) continue;
-      const open = !collapsed.has(group.label);
       body.push(
         <GroupRow
           key={`group:${group.label}`}
           group={group}
           row={r}
           span={columns.length + 2}
-          open={open}
+          open={!collapsed.has(group.label)}
           onToggle={onToggleGroup}
         />,
       );

@@ -87,6 +87,8 @@ async function logFields(url, base, name) {
     // The client holds at most 256 MiB of arrays waiting (beyond, it drops them): a producer faster than the
     // upload waits for the queue now and then.
     if (s % QUEUE_STEPS === QUEUE_STEPS - 1) await run.flush();
+    // As a solver's loop that awaits anything between steps: the uploads go on while the next field is made.
+    else await new Promise((resolve) => setImmediate(resolve));
   }
   await run.flush();
   const seconds = (performance.now() - t0) / 1000;

@@ -4,7 +4,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { type ArrayExportView, DTYPE_BYTES, SimscopeError } from '@simscope/protocol';
+import { type ArrayExportView, DTYPE_BYTES, elementCount, SimscopeError } from '@simscope/protocol';
 import type { BlobStore } from '../blob/blob-store.js';
 import type { ArrayStepRecord } from '../store/array-store.js';
 import type { RunRecord } from '../store/store.js';
@@ -144,13 +144,12 @@ export class ArrayExportService {
 }
 
 async function stepElements(ctx: ServiceContext, blobs: BlobStore, step: ArrayStepRecord) {
-  const parts: Buffer[] = [];
   const { main } = splitLevels(step.shape, step.dtype, await ctx.store.arrays.arrayChunks(step.pk));
-  for await (const part of wholeChunks(blobs, main, DTYPE_BYTES[step.dtype])) parts.push(part);
-  // Memory of its own (never Buffer's shared pool): it is handed over to the writer's thread.
-  const bytes = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  // Memory of its own (never Buffer's shared pool), filled as the chunks are decoded: it is handed over to the
+  // writer's thread.
+  const bytes = new Uint8Array(elementCount(step.shape) * DTYPE_BYTES[step.dtype]);
   let at = 0;
-  for (const part of parts) {
+  for await (const part of wholeChunks(blobs, main, DTYPE_BYTES[step.dtype])) {
     bytes.set(part, at);
     at += part.length;
   }

@@ -3,7 +3,7 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ArrayDtype, ArrayExportView } from '@simscope/protocol';
+import { type ArrayDtype, type ArrayExportView, paginate } from '@simscope/protocol';
 import type { HttpTransport } from './http-transport.js';
 
 /** One element of an array series through its steps (`client.getArrayCell`). */
@@ -29,17 +29,19 @@ export async function readArrayCell(
     times: [],
     values: [],
   };
-  for (let next: string | undefined; ; ) {
+  const pages = paginate(async (next) => {
     const page = await transport.call('readArrayCell', {
       params: { run },
-      query: { name, cell: cell.join(','), from, next },
+      query: { name, cell: cell.join(','), from, next: next ?? undefined },
     });
+    return { items: [page], next: page.next };
+  });
+  for await (const [page] of pages) {
+    if (!page) continue;
     out.dtype ??= page.dtype;
     out.steps.push(...page.steps);
     out.times.push(...page.times);
     out.values.push(...page.values.map((v) => (v === null ? Number.NaN : Number(v))));
-    if (page.next === null) break;
-    next = page.next;
   }
   return { ...out, values: Float64Array.from(out.values) };
 }

@@ -78,7 +78,7 @@ export {
 export type { WriteTarget } from './query/writers.js';
 export { Run } from './run.js';
 export type { CloseResult, EventOptions, InitOptions, MetricOptions, RunConfig } from './run-options.js';
-export type { ReconnectOptions } from './run-segments.js';
 export { withRun } from './run-scope.js';
+export type { ReconnectOptions } from './run-segments.js';
 export { type SchedulerInfo, schedulerInfo } from './scheduler-info.js';
 export type { SyncedRun, SyncOptions } from './spool-upload.js';

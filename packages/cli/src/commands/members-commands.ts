@@ -1,6 +1,7 @@
 import {
   type AuditEntryView,
   type MemberView,
+  paginate,
   parseDuration,
   type ShareView,
   WORKSPACE_ROLES,
@@ -162,15 +163,14 @@ export function registerMembersCommands(program: Command, ctx: CliContext): void
       throw new UsageError(`--limit must be a whole number ≥ 1, got '${o.limit}'`);
     const client = clientOf(ctx, command);
     const items: AuditEntryView[] = [];
-    let next: string | undefined;
-    do {
-      const query = { limit: String(Math.min(1000, limit - items.length)), ...(next ? { next } : {}) };
-      const page = o.all
-        ? await client.call('listAllAudit', { query })
-        : await client.call('listAudit', { query });
-      items.push(...page.items);
-      next = page.next ?? undefined;
-    } while (next && items.length < limit);
+    const pages = paginate(
+      (next) => {
+        const query = { limit: String(Math.min(1000, limit - items.length)), ...(next ? { next } : {}) };
+        return o.all ? client.call('listAllAudit', { query }) : client.call('listAudit', { query });
+      },
+      { maxItems: limit },
+    );
+    for await (const page of pages) items.push(...page);
     ctx.stdout.write(render(items, o.format, AUDIT_ROWS));
   });
 }

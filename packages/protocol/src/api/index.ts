@@ -29,9 +29,6 @@ export {
   type RouteSpec,
   RUN_TABLE_PAGE,
 } from './routes.js';
-export type * from './views.js';
-export type { DeviceGrantView, SessionView, SignInView } from './routes-auth.js';
-export type { RankedMetricView, RankSeriesView, SegmentView, StragglerView } from './routes-hpc.js';
 export {
   type AccessRouteResponses,
   type AuditEntryView,
@@ -41,3 +38,6 @@ export {
   WORKSPACE_ROLES,
   type WorkspaceRole,
 } from './routes-access.js';
+export type { DeviceGrantView, SessionView, SignInView } from './routes-auth.js';
+export type { RankedMetricView, RankSeriesView, SegmentView, StragglerView } from './routes-hpc.js';
+export type * from './views.js';

@@ -15,8 +15,8 @@ import type {
   TelemetryUsageView,
 } from '../telemetry.js';
 import type { EventView, FolderView, RunTablePage, RunView, SeriesView } from '../views.js';
-import type { AccessRouteResponses } from './routes-access.js';
 import type { RouteName } from './routes.js';
+import type { AccessRouteResponses } from './routes-access.js';
 import type { AuthRouteResponses } from './routes-auth.js';
 import type { HpcRouteResponses } from './routes-hpc.js';
 import type {

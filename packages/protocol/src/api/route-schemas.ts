@@ -51,8 +51,8 @@ import {
   sortParam,
   textParam,
 } from './query-params.js';
-import { AUTH_ROUTE_SCHEMAS } from './route-schemas-auth.js';
 import { ACCESS_ROUTE_SCHEMAS } from './route-schemas-access.js';
+import { AUTH_ROUTE_SCHEMAS } from './route-schemas-auth.js';
 import { arrayNameParam, arrayStepParam, FIELD_ROUTE_SCHEMAS } from './route-schemas-fields.js';
 import { HPC_ROUTE_SCHEMAS } from './route-schemas-hpc.js';
 import { ROUTES, type RouteName, type RouteParams, type RouteSpec, RUN_TABLE_PAGE } from './routes.js';

@@ -7,12 +7,12 @@ import type { EventStore } from './event-store.js';
 import type { FolderStore } from './folder-store.js';
 import type { IdempotencyStore } from './idempotency-store.js';
 import type { IdentityStore } from './identity-store.js';
-import type { SignInStore } from './sign-in-store.js';
 import type { MetricStore } from './metric-store.js';
 import type { RateLimitStore } from './rate-limit-store.js';
 import type { RetentionStore } from './retention-store.js';
 import type { RunStore } from './run-store.js';
 import type { SegmentStore } from './segment-store.js';
+import type { SignInStore } from './sign-in-store.js';
 import type { TelemetryStore } from './telemetry-store.js';
 
 export type { JsonObject } from '@simscope/protocol';

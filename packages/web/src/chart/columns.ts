@@ -35,6 +35,9 @@ export interface Line {
 /** M4 buckets as the downsampling API answers them (arrays of equal length, NaN where a bucket is empty). */
 export type { Buckets };
 
+/** What a chart's x axis shows: the step, the run's elapsed time, or the wall clock. */
+export type XAxis = 'step' | 'time' | 'timestamp';
+
 /** The points of M4 buckets in x order: per non-empty bucket its first, extreme and last points. */
 export function lineFromBuckets(b: Buckets): Line {
   const n = b.count.length;

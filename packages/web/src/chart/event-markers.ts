@@ -1,6 +1,5 @@
 import type { EventView } from '@simscope/protocol';
-import { lowerBound } from './columns.js';
-import type { XAxis } from './line-chart.js';
+import { lowerBound, type XAxis } from './columns.js';
 
 /** Markers a chart draws at most; the rest are counted in a note, so that a chatty run cannot freeze the page. */
 const MARKER_CAP = 500;

@@ -1,5 +1,7 @@
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
+
+import type { XAxis } from './columns.js';
 import {
   type ColumnGrid,
   columnGrid,
@@ -22,7 +24,7 @@ import {
   timeStep,
 } from './ticks.js';
 
-export type XAxis = 'step' | 'time' | 'timestamp';
+export type { XAxis };
 
 export interface ChartSeries {
   label: string;

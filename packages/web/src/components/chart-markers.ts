@@ -1,5 +1,5 @@
 import { type EventView, LIMITS } from '@simscope/protocol';
-import { MSGPACK_TYPE } from '@simscope/protocol/api';
+import { MSGPACK_TYPE, paginate } from '@simscope/protocol/api';
 import { Unpackr } from 'msgpackr';
 import { type RefObject, useEffect, useRef, useState } from 'react';
 import type { Api } from '../api.js';
@@ -38,12 +38,19 @@ function float64Column(bytes: Uint8Array): Float64Array {
   return out;
 }
 
+/** One page of `readSeries` in msgpack with the asked columns. */
+interface ClockPage {
+  steps?: Uint8Array;
+  times?: Uint8Array;
+  timestamps?: Uint8Array;
+  next: string | null;
+}
+
 /** A metric's x (step or time) and timestamp columns, all pages, as binary msgpack columns. */
 async function loadClock(api: Api, run: string, metric: string, axis: 'step' | 'time', signal: AbortSignal) {
   const xs: Float64Array[] = [];
   const ts: Float64Array[] = [];
-  let next: string | null = null;
-  do {
+  const pages = paginate(async (next) => {
     const query = { name: metric, columns: `${axis},timestamp`, ...(next ? { next } : {}) };
     const res = await fetch(api.routeUrl('readSeries', { params: { run }, query }), {
       headers: api.headers({ accept: MSGPACK_TYPE }),
@@ -51,17 +58,15 @@ async function loadClock(api: Api, run: string, metric: string, axis: 'step' | '
     });
     if (!res.ok)
       throw new Error(`events on the chart: the ${axis}s of ${metric} answered HTTP ${res.status}`);
-    const page = unpackr.unpack(new Uint8Array(await res.arrayBuffer())) as {
-      steps?: Uint8Array;
-      times?: Uint8Array;
-      timestamps?: Uint8Array;
-      next: string | null;
-    };
+    const page = unpackr.unpack(new Uint8Array(await res.arrayBuffer())) as ClockPage;
+    return { items: [page], next: page.next };
+  });
+  for await (const [page] of pages) {
+    if (!page) continue;
     const x = axis === 'step' ? page.steps : page.times;
     xs.push(x ? (axis === 'step' ? int64Column(x) : float64Column(x)) : new Float64Array(0));
     ts.push(page.timestamps ? int64Column(page.timestamps) : new Float64Array(0));
-    next = page.next;
-  } while (next);
+  }
   return clockOf(join(xs), join(ts));
 }
 

@@ -1,4 +1,9 @@
-import type { AggregateView, RankedMetricView, RankSeriesView } from '@simscope/protocol/api';
+import {
+  type AggregateView,
+  paginate,
+  type RankedMetricView,
+  type RankSeriesView,
+} from '@simscope/protocol/api';
 import { useEffect, useState } from 'react';
 import { num } from '../api.js';
 import { useSession } from '../session.js';
@@ -88,17 +93,22 @@ async function readAcrossRanks(
     mean: [] as number[],
     max: [] as number[],
   };
-  let from: number | null = null;
-  for (let page = 0; page < MAX_PAGES; page++) {
-    const query: Record<string, string | number> = { name, limit: PAGE };
-    if (from !== null) query.from = from;
-    if (picked) query.ranks = picked.join(',');
-    const view = await call(query, signal);
+  // The cursor of this listing is the next step; paginate carries it as text.
+  const pages = paginate(
+    async (from) => {
+      const query: Record<string, string | number> = { name, limit: PAGE };
+      if (from !== null) query.from = Number(from);
+      if (picked) query.ranks = picked.join(',');
+      const view = await call(query, signal);
+      return { items: [view], next: view.next === null ? null : String(view.next) };
+    },
+    { maxPages: MAX_PAGES },
+  );
+  for await (const [view] of pages) {
+    if (!view) continue;
     out.ranks = view.ranks;
     out.steps.push(...view.steps);
     for (const key of ['min', 'mean', 'max'] as const) out[key].push(...view[key].map(num));
-    from = view.next;
-    if (from === null) break;
   }
   return out;
 }

@@ -204,8 +204,9 @@ export class ArraySender {
   readonly #maxBytes: number;
   readonly #onError: (error: unknown) => void;
   readonly #queue: PendingArray[] = [];
+  /** The upload loops running now, at most `ARRAY_UPLOADS`. */
+  readonly #drains = new Set<Promise<void>>();
   #queuedBytes = 0;
-  #running: Promise<unknown> | null = null;
   dropped = 0;
   sent = 0;
 
@@ -227,10 +228,22 @@ export class ArraySender {
     }
     this.#queue.push(pending);
     this.#queuedBytes += pending.bytes.byteLength;
-    // A few uploads at once, so the server compresses several steps in parallel; each step stands alone.
-    this.#running ??= Promise.all(Array.from({ length: ARRAY_UPLOADS }, () => this.#drain())).then(() => {
-      this.#running = null;
-    });
+    this.#startUploads();
+  }
+
+  /**
+   * A few uploads at once, so the server stores several steps in parallel; each step stands alone. A loop takes
+   * its first array as it starts, so one starts for each array waiting, up to `ARRAY_UPLOADS` loops.
+   */
+  #startUploads(): void {
+    while (this.#drains.size < ARRAY_UPLOADS && this.#queue.length > 0) {
+      const drain: Promise<void> = this.#drain().finally(() => {
+        this.#drains.delete(drain);
+        // An array added while this loop was ending found every place taken.
+        this.#startUploads();
+      });
+      this.#drains.add(drain);
+    }
   }
 
   async #drain(): Promise<void> {
@@ -259,7 +272,7 @@ export class ArraySender {
 
   /** Waits until every array logged so far is sent (or has failed). */
   async flush(): Promise<void> {
-    while (this.#running) await this.#running;
+    while (this.#drains.size > 0) await Promise.all(this.#drains);
   }
 }
 

@@ -15,14 +15,13 @@ import {
   SimscopeError,
 } from '@simscope/protocol';
 import type { BlobStore } from '../blob/blob-store.js';
-import type { ArrayChunk, ArrayStepRecord } from '../store/array-store.js';
+import type { ArrayChunk, ArrayStepRecord, StepMetrics } from '../store/array-store.js';
 import type { RunRecord } from '../store/store.js';
 import { ChunkBuffers, decodePlanes, encodeChunk, unshuffle } from './array-chunk-codec.js';
 import { LevelGatherer, levelShape, regionInLevel, splitLevels } from './array-levels.js';
 import type { ServiceContext } from './context.js';
 import { decodeCursor, pageOf } from './cursor.js';
 import { NotFoundError } from './errors.js';
-import type { MetricService } from './metric-service.js';
 
 /** The writer under which array summaries are stored as metrics. */
 const ARRAY_SUMMARY_WRITER = 'simscope.arrays';
@@ -175,12 +174,10 @@ export function blobStoreOf(blobs: BlobStore | null): BlobStore {
  */
 export class ArrayService {
   readonly #blobs: BlobStore | null;
-  readonly #metrics: MetricService;
   readonly #buffers = new ChunkBuffers();
 
-  constructor(options: { blobs: BlobStore | null | undefined; metrics: MetricService }) {
+  constructor(options: { blobs: BlobStore | null | undefined }) {
     this.#blobs = options.blobs ?? null;
-    this.#metrics = options.metrics;
   }
 
   #store(): BlobStore {
@@ -256,6 +253,7 @@ export class ArrayService {
         await storeChunk(blobs, level.bytes.subarray(at, at + ARRAY_LIMITS.chunkBytes), size, this.#buffers),
       );
     const stats = summary.result;
+    const now = ctx.now();
     const saved = await ctx.store.arrays.saveArrayStep(
       {
         runPk: run.pk,
@@ -266,10 +264,22 @@ export class ArrayService {
         dtype: input.dtype,
         axes,
         ...stats,
-        createdAt: ctx.now(),
+        createdAt: now,
       },
       chunks,
+      (s) => summaryMetrics(run, s, now),
     );
+    // A step with a finite element has all three summary metrics, stored with it.
+    if (saved.min !== null) {
+      const names = ['min', 'max', 'mean'].map((k) => `${saved.name}.${k}`);
+      ctx.bus.publish({
+        type: 'metrics.appended',
+        workspaceId: run.workspaceId,
+        runId: run.id,
+        names,
+        points: 3,
+      });
+    }
     // A chunk identical to one the blob sweep was freeing at that moment may have lost its bytes between
     // their commit and the step's row; once the row references them they are safe, so checking now is final.
     for (const chunk of new Set(chunks.map((c) => c.sha256))) {
@@ -280,23 +290,7 @@ export class ArrayService {
         );
       }
     }
-    await this.#summaryMetrics(ctx, run, saved);
     return arrayStepView(saved);
-  }
-
-  /** The step's min, max and mean as metrics `name.min` …, so alerts and charts see them. */
-  async #summaryMetrics(ctx: ServiceContext, run: RunRecord, s: ArrayStepRecord): Promise<void> {
-    const series = (['min', 'max', 'mean'] as const)
-      .filter((k) => s[k] !== null)
-      .map((k) => ({
-        name: `${s.name}.${k}`,
-        steps: Float64Array.of(s.step),
-        times: s.time === null ? null : Float64Array.of(s.time),
-        timestamps: null,
-        values: Float64Array.of(s[k] as number),
-      }));
-    if (series.length === 0) return;
-    await this.#metrics.ingest(ctx, run, { writer: ARRAY_SUMMARY_WRITER, seq: s.pk, clock: null, series });
   }
 
   async list(
@@ -353,6 +347,28 @@ export class ArrayService {
       data: { name: step.name, step: step.step, time: step.time, dtype: step.dtype, shape, values },
     };
   }
+}
+
+/**
+ * The step's min, max and mean as metrics `name.min` …, so alerts and charts see them; stored with the step (the
+ * step's pk keys the batch), none when the step has no finite element.
+ */
+function summaryMetrics(run: RunRecord, s: ArrayStepRecord, now: number): StepMetrics | null {
+  const series = (['min', 'max', 'mean'] as const)
+    .filter((k) => s[k] !== null)
+    .map((k) => ({
+      name: `${s.name}.${k}`,
+      steps: Float64Array.of(s.step),
+      times: s.time === null ? null : Float64Array.of(s.time),
+      timestamps: null,
+      values: Float64Array.of(s[k] as number),
+    }));
+  if (series.length === 0) return null;
+  return {
+    key: { writer: ARRAY_SUMMARY_WRITER, seq: s.pk },
+    series,
+    clock: { startedAt: run.startedAt ?? run.createdAt, now, segment: run.segment },
+  };
 }
 
 /** Chunks compressed and stored at once by one upload. */

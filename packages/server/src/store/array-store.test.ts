@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BACKENDS } from '../../../../test/fixtures.js';
 import { useTestStore } from '../../../../test/store-fixtures.js';
-import type { NewArrayStep } from './array-store.js';
+import type { NewArrayStep, StepMetrics } from './array-store.js';
 
 describe.each(BACKENDS)('array store on %s', (backend) => {
   const t = useTestStore(backend);
@@ -50,6 +50,39 @@ describe.each(BACKENDS)('array store on %s', (backend) => {
     expect((await t.store.arrays.getArrayStep(run.pk, 'T', 15, true))?.step).toBe(10);
     expect((await t.store.arrays.getArrayStep(run.pk, 'T', 99, true))?.step).toBe(20);
     expect((await t.store.arrays.getArrayStep(run.pk, 'T', 0, true))?.step).toBe(10);
+  });
+
+  it('stores the metrics given for a step in its transaction: both or neither', async () => {
+    const run = await t.newRun();
+    const e = 'e'.repeat(64);
+    const f = 'f'.repeat(64);
+    const summary = (seq: number, step: number, value: number): StepMetrics => ({
+      key: { writer: 'simscope.arrays', seq },
+      series: [
+        {
+          name: 'T.max',
+          steps: Float64Array.of(step),
+          times: null,
+          timestamps: null,
+          values: Float64Array.of(value),
+        },
+      ],
+      clock: { startedAt: 0, now: 1_000, segment: 1 },
+    });
+    const saved = await t.store.arrays.saveArrayStep(stepOf(run.pk, 'T', 3), [{ sha256: e, size: 5 }], (s) =>
+      summary(s.pk, s.step, s.max ?? Number.NaN),
+    );
+    expect(saved.step).toBe(3);
+    // A failure after the step's row was written (here, while its metrics are made) leaves neither behind.
+    await expect(
+      t.store.arrays.saveArrayStep(stepOf(run.pk, 'T', 4), [{ sha256: f, size: 6 }], () => {
+        throw new Error('stopped between the step and its summary');
+      }),
+    ).rejects.toThrow('stopped between the step and its summary');
+    expect((await t.store.arrays.listArraySteps(run.pk, 'T', null, 10)).map((s) => s.step)).toEqual([3]);
+    expect(await t.store.artifacts.knownBlobs([e, f])).toEqual(new Set([e]));
+    const series = await t.store.metrics.getSeries(run.pk, 'T.max');
+    expect(series).toMatchObject({ count: 1, lastStep: 3, lastValue: 3 });
   });
 
   it('replaces a step and keeps chunk blobs from collection until no step references them', async () => {

@@ -1,4 +1,5 @@
-import type { ArrayAxis, ArrayDtype } from '@simscope/protocol';
+import type { ArrayAxis, ArrayDtype, MetricSeries } from '@simscope/protocol';
+import type { BatchKey, MetricClock } from './metric-store.js';
 
 /** One deflated chunk of an array step's elements, stored as a blob. */
 export interface ArrayChunk {
@@ -36,13 +37,25 @@ export interface ArraySeriesRecord {
   shape: number[];
 }
 
+/** Metric points stored in the transaction that saves an array step (its summary, as metrics). */
+export interface StepMetrics {
+  key: BatchKey;
+  series: readonly MetricSeries[];
+  clock: MetricClock;
+}
+
 /** Array steps and their chunk index; part of `Store`. */
 export interface ArrayStore {
   /**
    * Saves a step with its chunks (whose bytes are already in the blob store), replacing any step of that
-   * (run, name, step); the replaced step's blobs are queued for collection.
+   * (run, name, step); the replaced step's blobs are queued for collection. The metrics `metricsOf` gives for
+   * the saved step are appended in the same transaction: the step and they are stored together or not at all.
    */
-  saveArrayStep(step: NewArrayStep, chunks: readonly ArrayChunk[]): Promise<ArrayStepRecord>;
+  saveArrayStep(
+    step: NewArrayStep,
+    chunks: readonly ArrayChunk[],
+    metricsOf?: (saved: ArrayStepRecord) => StepMetrics | null,
+  ): Promise<ArrayStepRecord>;
   /** The step, or with `nearest` the stored step nearest to it (the lower on a tie); null step: the last. */
   getArrayStep(
     runPk: number,

@@ -5,8 +5,10 @@ import type {
   ArrayStepRecord,
   ArrayStore,
   NewArrayStep,
+  StepMetrics,
 } from './array-store.js';
 import type { SqlDriver, SqlRow } from './sql-driver.js';
+import { SqlMetricStore } from './sql-metric-store.js';
 import { num, numOrNull } from './sql-rows.js';
 
 function arrayStep(row: SqlRow): ArrayStepRecord {
@@ -38,7 +40,11 @@ export class SqlArrayStore implements ArrayStore {
     this.#db = db;
   }
 
-  async saveArrayStep(s: NewArrayStep, chunks: readonly ArrayChunk[]): Promise<ArrayStepRecord> {
+  async saveArrayStep(
+    s: NewArrayStep,
+    chunks: readonly ArrayChunk[],
+    metricsOf?: (saved: ArrayStepRecord) => StepMetrics | null,
+  ): Promise<ArrayStepRecord> {
     const storedBytes = chunks.reduce((sum, c) => sum + c.size, 0);
     return this.#db.transaction(async (tx) => {
       const old = await tx.get<{ pk: number }>(
@@ -73,6 +79,14 @@ export class SqlArrayStore implements ArrayStore {
       );
       if (!row) throw new Error('INSERT … RETURNING gave no row');
       const saved = arrayStep(row);
+      // Before the chunks' blob rows: every save takes the series' row locks (PostgreSQL) before any blob row,
+      // so that two saves of steps with a chunk in common cannot wait for each other.
+      const metrics = metricsOf?.(saved);
+      if (metrics) {
+        // Blocks are only added or replaced under new keys: a store without a cache writes them as the shared one.
+        const store = new SqlMetricStore(tx, { cacheBytes: 0 });
+        await store.appendMetrics(s.runPk, metrics.key, metrics.series, metrics.clock);
+      }
       for (const [idx, chunk] of chunks.entries()) {
         await tx.run('INSERT INTO blobs (sha256, size, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING', [
           chunk.sha256,

@@ -223,7 +223,7 @@ export async function createApp(config: AppConfig): Promise<FastifyInstance> {
   });
   // Arrays: their uploads too arrive as streams
   await app.register(async function arrayScope(scope) {
-    const arrays = new ArrayService({ blobs: config.blobs, metrics });
+    const arrays = new ArrayService({ blobs: config.blobs });
     registerArrayRoutes(scope, { ...kit, register: registry.on(scope) }, arrays);
     registerArrayFieldRoutes({ ...kit, register: registry.on(scope) }, config.blobs);
   });

@@ -190,6 +190,8 @@ export function histogramArray(
   return { counts, shape: [bins], axes: [{ edges: Array.from(edgesOf(range, bins)) }] };
 }
 
+const sendingKey = (p: PendingArray) => `${p.query.name}\u0000${p.query.step}`;
+
 /** Uploads of logged arrays under way at once. */
 const ARRAY_UPLOADS = 3;
 
@@ -206,6 +208,8 @@ export class ArraySender {
   readonly #queue: PendingArray[] = [];
   /** The upload loops running now, at most `ARRAY_UPLOADS`. */
   readonly #drains = new Set<Promise<void>>();
+  /** Name and step of each upload under way: a step logged again goes out once the one before it is stored. */
+  readonly #sending = new Set<string>();
   #queuedBytes = 0;
   dropped = 0;
   sent = 0;
@@ -232,22 +236,33 @@ export class ArraySender {
   }
 
   /**
-   * A few uploads at once, so the server stores several steps in parallel; each step stands alone. A loop takes
-   * its first array as it starts, so one starts for each array waiting, up to `ARRAY_UPLOADS` loops.
+   * A few uploads at once, so the server stores several steps in parallel; each step stands alone. A loop starts
+   * for each array that can go now, up to `ARRAY_UPLOADS` loops.
    */
   #startUploads(): void {
-    while (this.#drains.size < ARRAY_UPLOADS && this.#queue.length > 0) {
-      const drain: Promise<void> = this.#drain().finally(() => {
+    while (this.#drains.size < ARRAY_UPLOADS) {
+      const first = this.#take();
+      if (!first) return;
+      const drain: Promise<void> = this.#drain(first).finally(() => {
         this.#drains.delete(drain);
-        // An array added while this loop was ending found every place taken.
+        // An array added while this loop was ending found every place taken, or waited for this loop's step.
         this.#startUploads();
       });
       this.#drains.add(drain);
     }
   }
 
-  async #drain(): Promise<void> {
-    for (let next = this.#queue.shift(); next; next = this.#queue.shift()) {
+  /** Takes the first array waiting whose step is not being uploaded now (the later one must be stored last). */
+  #take(): PendingArray | undefined {
+    const at = this.#queue.findIndex((p) => !this.#sending.has(sendingKey(p)));
+    if (at === -1) return undefined;
+    const next = at === 0 ? this.#queue.shift() : this.#queue.splice(at, 1)[0];
+    if (next) this.#sending.add(sendingKey(next));
+    return next;
+  }
+
+  async #drain(first: PendingArray): Promise<void> {
+    for (let next: PendingArray | undefined = first; next; next = this.#take()) {
       try {
         const bytes = next.bytes;
         const answer = await this.#transport.streamCall('saveArray', {
@@ -266,6 +281,7 @@ export class ArraySender {
         this.#onError(error);
       } finally {
         this.#queuedBytes -= next.bytes.byteLength;
+        this.#sending.delete(sendingKey(next));
       }
     }
   }

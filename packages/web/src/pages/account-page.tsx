@@ -1,6 +1,8 @@
-import type { SessionView, TokenView } from '@simscope/protocol/api';
-import { type FormEvent, useCallback, useEffect, useState } from 'react';
+import type { SessionView } from '@simscope/protocol/api';
+import { type FormEvent, useCallback, useState } from 'react';
+import { ListTable } from '../components/list-table.js';
 import { LoadError, Loading } from '../components/load-state.js';
+import { useLoaded } from '../components/use-loaded.js';
 import { formatTime } from '../format.js';
 import { navigate } from '../router.js';
 import { useSession } from '../session.js';
@@ -21,35 +23,23 @@ function describeBrowser(agent: string | null): string {
 export function AccountPage() {
   const s = useSession();
   const { api } = s;
-  const [tokens, setTokens] = useState<TokenView[] | null>(null);
-  const [sessions, setSessions] = useState<SessionView[] | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const [attempt, setAttempt] = useState(0);
-
-  const load = useCallback(async () => {
-    setError(null);
-    try {
+  const { data, error, setError, reload, retry } = useLoaded(
+    useCallback(async () => {
       const [t, w] = await Promise.all([api.call('listOwnTokens'), api.call('listOwnSessions')]);
-      setTokens(t.items);
-      setSessions(w.items);
-    } catch (err) {
-      setError(err);
-    }
-  }, [api]);
-  useEffect(() => {
-    void load();
-  }, [load, attempt]);
+      return { tokens: t.items, sessions: w.items };
+    }, [api]),
+  );
 
   const revokeToken = async (id: string) => {
     await api.call('revokeOwnToken', { params: { token: id } }).catch(setError);
-    await load();
+    await reload();
   };
   const endSession = async (session: SessionView) => {
     await api.call('revokeOwnSession', { params: { session: session.id } }).catch(setError);
     if (session.current) {
       s.signOut();
       navigate('/');
-    } else await load();
+    } else await reload();
   };
   const everywhere = async () => {
     await api.call('signOutEverywhere').catch(setError);
@@ -57,86 +47,62 @@ export function AccountPage() {
     navigate('/');
   };
 
-  if (error)
-    return (
-      <LoadError error={error} what="your tokens and sessions" onRetry={() => setAttempt((a) => a + 1)} />
-    );
-  if (!tokens || !sessions) return <Loading what="your tokens and sessions" />;
+  if (error) return <LoadError error={error} what="your tokens and sessions" onRetry={retry} />;
+  if (!data) return <Loading what="your tokens and sessions" />;
   return (
     <section aria-labelledby="account-heading">
       <h1 id="account-heading">{s.me.user.name}</h1>
       <h2>Web sessions</h2>
-      <div className="table-wrap">
-        <table aria-label="Sessions">
-          <thead>
-            <tr>
-              <th>Signed in</th>
-              <th>How</th>
-              <th>Browser</th>
-              <th>Address</th>
-              <th>Expires</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {sessions.map((w) => (
-              <tr key={w.id}>
-                <td>
-                  {formatTime(w.created)}
-                  {w.current ? ' (this one)' : ''}
-                </td>
-                <td>{w.method === 'oidc' ? 'single sign-on' : 'password'}</td>
-                <td title={w.userAgent ?? undefined}>{describeBrowser(w.userAgent)}</td>
-                <td>{w.address ?? '—'}</td>
-                <td>{formatTime(w.expires)}</td>
-                <td>
-                  <button type="button" onClick={() => endSession(w)}>
-                    End
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <ListTable
+        label="Sessions"
+        columns={['Signed in', 'How', 'Browser', 'Address', 'Expires', '']}
+        items={data.sessions}
+        row={(w) => (
+          <>
+            <td>
+              {formatTime(w.created)}
+              {w.current ? ' (this one)' : ''}
+            </td>
+            <td>{w.method === 'oidc' ? 'single sign-on' : 'password'}</td>
+            <td title={w.userAgent ?? undefined}>{describeBrowser(w.userAgent)}</td>
+            <td>{w.address ?? '—'}</td>
+            <td>{formatTime(w.expires)}</td>
+            <td>
+              <button type="button" onClick={() => endSession(w)}>
+                End
+              </button>
+            </td>
+          </>
+        )}
+      />
       <p>
         <button type="button" onClick={everywhere}>
           Sign out everywhere
         </button>
       </p>
       <h2>Tokens</h2>
-      <div className="table-wrap">
-        <table aria-label="Tokens">
-          <thead>
-            <tr>
-              <th>Name</th>
-              <th>Scopes</th>
-              <th>Created</th>
-              <th>Expires</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {tokens.map((t) => (
-              <tr key={t.id}>
-                <td>{t.name}</td>
-                <td>{t.scopes.join(', ')}</td>
-                <td>{formatTime(t.created)}</td>
-                <td>{formatTime(t.expires)}</td>
-                <td>
-                  {t.revoked === null ? (
-                    <button type="button" onClick={() => revokeToken(t.id)} aria-label={`Revoke ${t.name}`}>
-                      Revoke
-                    </button>
-                  ) : (
-                    <span className="muted">revoked {formatTime(t.revoked)}</span>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <ListTable
+        label="Tokens"
+        columns={['Name', 'Scopes', 'Created', 'Expires', '']}
+        items={data.tokens}
+        row={(t) => (
+          <>
+            <td>{t.name}</td>
+            <td>{t.scopes.join(', ')}</td>
+            <td>{formatTime(t.created)}</td>
+            <td>{formatTime(t.expires)}</td>
+            <td>
+              {t.revoked === null ? (
+                <button type="button" onClick={() => revokeToken(t.id)} aria-label={`Revoke ${t.name}`}>
+                  Revoke
+                </button>
+              ) : (
+                <span className="muted">revoked {formatTime(t.revoked)}</span>
+              )}
+            </td>
+          </>
+        )}
+      />
       <PasswordForm />
     </section>
   );

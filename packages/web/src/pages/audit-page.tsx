@@ -1,5 +1,6 @@
 import type { AuditEntryView } from '@simscope/protocol/api';
 import { useCallback, useEffect, useState } from 'react';
+import { ListTable } from '../components/list-table.js';
 import { LoadError, Loading } from '../components/load-state.js';
 import { formatTime } from '../format.js';
 import { useSession } from '../session.js';
@@ -37,30 +38,20 @@ export function AuditPage() {
   return (
     <section aria-labelledby="audit-heading">
       <h1 id="audit-heading">Audit log of {me.workspace.name}</h1>
-      <div className="table-wrap">
-        <table aria-label="Audit log">
-          <thead>
-            <tr>
-              <th>When</th>
-              <th>Who</th>
-              <th>What</th>
-              <th>Which</th>
-              <th>Details</th>
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((a) => (
-              <tr key={a.id}>
-                <td>{formatTime(a.at)}</td>
-                <td>{a.actorName}</td>
-                <td>{a.action}</td>
-                <td>{a.targetId ?? '—'}</td>
-                <td>{a.details ? JSON.stringify(a.details) : ''}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <ListTable
+        label="Audit log"
+        columns={['When', 'Who', 'What', 'Which', 'Details']}
+        items={items}
+        row={(a) => (
+          <>
+            <td>{formatTime(a.at)}</td>
+            <td>{a.actorName}</td>
+            <td>{a.action}</td>
+            <td>{a.targetId ?? '—'}</td>
+            <td>{a.details ? JSON.stringify(a.details) : ''}</td>
+          </>
+        )}
+      />
       {next ? (
         <button type="button" onClick={() => more(next)}>
           Older entries

@@ -1,7 +1,9 @@
 import type { InviteView, MemberView, ShareView, WorkspaceRole } from '@simscope/protocol/api';
 import { WORKSPACE_ROLES } from '@simscope/protocol/api';
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useState } from 'react';
+import { ListTable } from '../components/list-table.js';
 import { LoadError, Loading } from '../components/load-state.js';
+import { useLoaded } from '../components/use-loaded.js';
 import { formatTime } from '../format.js';
 import { useSession } from '../session.js';
 
@@ -14,26 +16,22 @@ interface Lists {
 /** The workspace's members and roles, invite links and share links (owners). */
 export function MembersPage() {
   const { api, me } = useSession();
-  const [lists, setLists] = useState<Lists | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const [attempt, setAttempt] = useState(0);
-
-  const load = useCallback(async () => {
-    setError(null);
-    try {
+  const {
+    data: lists,
+    error,
+    setError,
+    reload,
+    retry,
+  } = useLoaded(
+    useCallback(async (): Promise<Lists> => {
       const [members, invites, shares] = await Promise.all([
         api.call('listWorkspaceMembers'),
         api.call('listInvites'),
         api.call('listShares'),
       ]);
-      setLists({ members: members.items, invites: invites.items, shares: shares.items });
-    } catch (err) {
-      setError(err);
-    }
-  }, [api]);
-  useEffect(() => {
-    void load();
-  }, [load, attempt]);
+      return { members: members.items, invites: invites.items, shares: shares.items };
+    }, [api]),
+  );
 
   const act = async (work: Promise<unknown>) => {
     try {
@@ -42,67 +40,50 @@ export function MembersPage() {
       setError(err);
       return;
     }
-    await load();
+    await reload();
   };
 
-  if (error)
-    return (
-      <LoadError error={error} what="the members (owners only)" onRetry={() => setAttempt((a) => a + 1)} />
-    );
+  if (error) return <LoadError error={error} what="the members (owners only)" onRetry={retry} />;
   if (!lists) return <Loading what="the members" />;
   return (
     <section aria-labelledby="members-heading">
       <h1 id="members-heading">Members of {me.workspace.name}</h1>
-      <div className="table-wrap">
-        <table aria-label="Members">
-          <thead>
-            <tr>
-              <th>Name</th>
-              <th>Email</th>
-              <th>Joined</th>
-              <th>Role</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {lists.members.map((m) => (
-              <tr key={m.id}>
-                <td>{m.name}</td>
-                <td>{m.email ?? '—'}</td>
-                <td>{formatTime(m.joined)}</td>
-                <td>
-                  <select
-                    aria-label={`Role of ${m.name}`}
-                    value={m.role}
-                    onChange={(e) =>
-                      act(
-                        api.call('setMemberRole', {
-                          params: { user: m.id },
-                          body: { role: e.target.value as WorkspaceRole },
-                        }),
-                      )
-                    }
-                  >
-                    {WORKSPACE_ROLES.map((r) => (
-                      <option key={r} value={r}>
-                        {r}
-                      </option>
-                    ))}
-                  </select>
-                </td>
-                <td>
-                  <button
-                    type="button"
-                    onClick={() => act(api.call('removeWorkspaceMember', { params: { user: m.id } }))}
-                  >
-                    Remove {m.name}
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <ListTable
+        label="Members"
+        columns={['Name', 'Email', 'Joined', 'Role', '']}
+        items={lists.members}
+        row={(m) => (
+          <>
+            <td>{m.name}</td>
+            <td>{m.email ?? '—'}</td>
+            <td>{formatTime(m.joined)}</td>
+            <td>
+              <select
+                aria-label={`Role of ${m.name}`}
+                value={m.role}
+                onChange={(e) =>
+                  act(
+                    api.call('setMemberRole', {
+                      params: { user: m.id },
+                      body: { role: e.target.value as WorkspaceRole },
+                    }),
+                  )
+                }
+              >
+                <RoleOptions />
+              </select>
+            </td>
+            <td>
+              <button
+                type="button"
+                onClick={() => act(api.call('removeWorkspaceMember', { params: { user: m.id } }))}
+              >
+                Remove {m.name}
+              </button>
+            </td>
+          </>
+        )}
+      />
 
       <InviteSection invites={lists.invites} act={act} />
       <SharesTable shares={lists.shares} act={act} />
@@ -116,37 +97,28 @@ function SharesTable({ shares, act }: { shares: ShareView[]; act(work: Promise<u
   return (
     <>
       <h2>Share links</h2>
-      <div className="table-wrap">
-        <table aria-label="Share links">
-          <thead>
-            <tr>
-              <th>Shares</th>
-              <th>Made</th>
-              <th>Revoked</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {shares.map((sh) => (
-              <tr key={sh.id}>
-                <td>{sh.run ? `run ${sh.run}` : `folder ${sh.folder}`}</td>
-                <td>{formatTime(sh.created)}</td>
-                <td>{sh.revoked === null ? '—' : formatTime(sh.revoked)}</td>
-                <td>
-                  {sh.revoked === null ? (
-                    <button
-                      type="button"
-                      onClick={() => act(api.call('revokeShare', { params: { share: sh.id } }))}
-                    >
-                      Revoke
-                    </button>
-                  ) : null}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <ListTable
+        label="Share links"
+        columns={['Shares', 'Made', 'Revoked', '']}
+        items={shares}
+        row={(sh) => (
+          <>
+            <td>{sh.run ? `run ${sh.run}` : `folder ${sh.folder}`}</td>
+            <td>{formatTime(sh.created)}</td>
+            <td>{sh.revoked === null ? '—' : formatTime(sh.revoked)}</td>
+            <td>
+              {sh.revoked === null ? (
+                <button
+                  type="button"
+                  onClick={() => act(api.call('revokeShare', { params: { share: sh.id } }))}
+                >
+                  Revoke
+                </button>
+              ) : null}
+            </td>
+          </>
+        )}
+      />
     </>
   );
 }
@@ -176,11 +148,7 @@ function InviteSection({
         <label>
           Role{' '}
           <select value={inviteRole} onChange={(e) => setInviteRole(e.target.value as WorkspaceRole)}>
-            {WORKSPACE_ROLES.map((r) => (
-              <option key={r} value={r}>
-                {r}
-              </option>
-            ))}
+            <RoleOptions />
           </select>
         </label>{' '}
         <button type="button" onClick={invite}>
@@ -193,35 +161,35 @@ function InviteSection({
           <input readOnly value={newLink} aria-label="Invite link" size={40} />
         </p>
       ) : null}
-      <div className="table-wrap">
-        <table aria-label="Invites">
-          <thead>
-            <tr>
-              <th>Role</th>
-              <th>Made</th>
-              <th>Expires</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {pending.map((i) => (
-              <tr key={i.id}>
-                <td>{i.role}</td>
-                <td>{formatTime(i.created)}</td>
-                <td>{formatTime(i.expires)}</td>
-                <td>
-                  <button
-                    type="button"
-                    onClick={() => act(api.call('revokeInvite', { params: { invite: i.id } }))}
-                  >
-                    Withdraw
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <ListTable
+        label="Invites"
+        columns={['Role', 'Made', 'Expires', '']}
+        items={pending}
+        row={(i) => (
+          <>
+            <td>{i.role}</td>
+            <td>{formatTime(i.created)}</td>
+            <td>{formatTime(i.expires)}</td>
+            <td>
+              <button
+                type="button"
+                onClick={() => act(api.call('revokeInvite', { params: { invite: i.id } }))}
+              >
+                Withdraw
+              </button>
+            </td>
+          </>
+        )}
+      />
     </>
   );
+}
+
+/** The workspace roles, as the options of a `<select>`. */
+function RoleOptions() {
+  return WORKSPACE_ROLES.map((r) => (
+    <option key={r} value={r}>
+      {r}
+    </option>
+  ));
 }

@@ -1,38 +1,20 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client, Run } from '@simscope/client';
+import { Run } from '@simscope/client';
 import type { ArrayExportView } from '@simscope/protocol';
 import { HDF5DataStore } from '@simscope/recorder/hdf5';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalBlobStore } from '../packages/server/src/blob/local-blob-store.js';
-import { ADMIN_TOKEN, BACKENDS, openTestApp } from '../test/fixtures.js';
+import { describe, expect, it } from 'vitest';
+import { BACKENDS } from '../test/fixtures.js';
+import { servedForSuite } from './client-suite.js';
 
 describe.each(BACKENDS)('client reads of whole array series on %s', (backend) => {
-  let t: Awaited<ReturnType<typeof openTestApp>>;
-  let dir: string;
-  let url: string;
-  let client: Client;
-  const connection = () => ({ url, token: ADMIN_TOKEN });
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'simscope-client-series-'));
-    t = await openTestApp(backend, { blobs: new LocalBlobStore(join(dir, 'blobs')) });
-    await t.app.listen({ host: '127.0.0.1', port: 0 });
-    url = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
-    client = new Client(connection());
-  });
-  afterAll(async () => {
-    await t.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const s = servedForSuite(backend, 'simscope-client-series-');
 
   it('reads one cell through more steps than a page holds, and exports the series to HDF5 with progress', async () => {
     const errors: unknown[] = [];
     const name = `series-${backend}`;
     const run = await new Run()
-      .config({ ...connection(), systemInfo: false, spoolDir: dir, onError: (e) => errors.push(e) })
+      .config({ ...s.connection(), systemInfo: false, spoolDir: s.dir, onError: (e) => errors.push(e) })
       .init({ name });
     const steps = 1003;
     for (let step = 0; step < steps; step++) {
@@ -42,22 +24,22 @@ describe.each(BACKENDS)('client reads of whole array series on %s', (backend) =>
     await run.close();
     expect(errors).toEqual([]);
 
-    const cell = await client.getArrayCell(name, 'F', [1, 0]);
+    const cell = await s.client.getArrayCell(name, 'F', [1, 0]);
     expect(cell.dtype).toBe('float32');
     expect(cell.steps).toEqual(Array.from({ length: steps }, (_, s) => s));
     expect(cell.times).toEqual(Array.from({ length: steps }, (_, s) => s * 0.5));
     expect(Array.from(cell.values)).toEqual(
       Array.from({ length: steps }, (_, s) => (s === 500 ? Number.NaN : s / 2)),
     );
-    const tail = await client.getArrayCell(name, 'F', [-1, -1], { from: 1001 });
+    const tail = await s.client.getArrayCell(name, 'F', [-1, -1], { from: 1001 });
     expect(tail.steps).toEqual([1001, 1002]);
     expect(Array.from(tail.values)).toEqual([7, 7]);
 
     const seen: ArrayExportView[] = [];
-    const path = await client.exportArrays(name, 'F', join(dir, 'out', 'F.h5'), {
+    const path = await s.client.exportArrays(name, 'F', join(s.dir, 'out', 'F.h5'), {
       onProgress: (v) => seen.push(v),
     });
-    expect(path).toBe(join(dir, 'out', 'F.h5'));
+    expect(path).toBe(join(s.dir, 'out', 'F.h5'));
     expect(seen[0]).toMatchObject({ name: 'F', steps, state: 'running' });
     expect(seen[seen.length - 1]).toMatchObject({ name: 'F', steps, written: steps, state: 'done' });
     expect(readFileSync(path).length).toBe(seen[seen.length - 1]?.bytes);

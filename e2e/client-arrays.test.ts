@@ -1,35 +1,15 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Client, ClientError, histogramArray, Run } from '@simscope/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalBlobStore } from '../packages/server/src/blob/local-blob-store.js';
-import { ADMIN_TOKEN, BACKENDS, openTestApp } from '../test/fixtures.js';
+import { ClientError, histogramArray, Run } from '@simscope/client';
+import { describe, expect, it } from 'vitest';
+import { BACKENDS } from '../test/fixtures.js';
+import { servedForSuite } from './client-suite.js';
 
 describe.each(BACKENDS)('client arrays and histograms on %s', (backend) => {
-  let t: Awaited<ReturnType<typeof openTestApp>>;
-  let dir: string;
-  let url: string;
-  let client: Client;
-  const connection = () => ({ url, token: ADMIN_TOKEN });
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'simscope-client-arrays-'));
-    t = await openTestApp(backend, { blobs: new LocalBlobStore(join(dir, 'blobs')) });
-    await t.app.listen({ host: '127.0.0.1', port: 0 });
-    url = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
-    client = new Client(connection());
-  });
-  afterAll(async () => {
-    await t.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const s = servedForSuite(backend, 'simscope-client-arrays-');
 
   it('logs fields in the background while the simulation reuses its array, and reads them back exactly', async () => {
     const errors: unknown[] = [];
     const run = await new Run()
-      .config({ ...connection(), systemInfo: false, spoolDir: dir, onError: (e) => errors.push(e) })
+      .config({ ...s.connection(), systemInfo: false, spoolDir: s.dir, onError: (e) => errors.push(e) })
       .init({ name: `fields-${backend}` });
     const [ny, nx] = [64, 48];
     const field = new Float32Array(ny * nx);
@@ -43,27 +23,27 @@ describe.each(BACKENDS)('client arrays and histograms on %s', (backend) => {
     await run.close();
     expect(errors).toEqual([]);
 
-    const last = await client.getArray(`fields-${backend}`, 'T');
+    const last = await s.client.getArray(`fields-${backend}`, 'T');
     expect(last.step).toBe(4);
     expect(last.shape).toEqual([ny, nx]);
     expect(last.dtype).toBe('float32');
     expect(Array.from(last.values as Float32Array)).toEqual(Array.from(field));
-    const second = await client.getArray(`fields-${backend}`, 'T', 1, { region: '2,0:3' });
+    const second = await s.client.getArray(`fields-${backend}`, 'T', 1, { region: '2,0:3' });
     expect(second.shape).toEqual([1, 3]);
     expect(Array.from(second.values as Float32Array)).toEqual([1000 + 2 * nx, 1001 + 2 * nx, 1002 + 2 * nx]);
-    const near = await client.getArray(`fields-${backend}`, 'T', 9, { nearest: true });
+    const near = await s.client.getArray(`fields-${backend}`, 'T', 9, { nearest: true });
     expect(near.step).toBe(4);
     expect(
-      Array.from((await client.getArray(`fields-${backend}`, 'ids', 0)).values as BigInt64Array),
+      Array.from((await s.client.getArray(`fields-${backend}`, 'ids', 0)).values as BigInt64Array),
     ).toEqual([-5n, 7n]);
-    expect(Array.from((await client.getArray(`fields-${backend}`, 'q', 3)).values as Float64Array)).toEqual([
-      3, 2,
-    ]);
+    expect(Array.from((await s.client.getArray(`fields-${backend}`, 'q', 3)).values as Float64Array)).toEqual(
+      [3, 2],
+    );
     expect(
-      Array.from((await client.getArray(`fields-${backend}`, 'pairs', 3)).values as Float64Array),
+      Array.from((await s.client.getArray(`fields-${backend}`, 'pairs', 3)).values as Float64Array),
     ).toEqual([1, 0, 1, 1]);
 
-    const [mins] = await client.getMetricValues(`fields-${backend}`, 'T.min');
+    const [mins] = await s.client.getMetricValues(`fields-${backend}`, 'T.min');
     expect(Array.from(mins!.x)).toEqual([0, 1, 2, 3, 4]);
     expect(Array.from(mins!.values)).toEqual([0, 1000, 2000, 3000, 4000]);
   });
@@ -81,7 +61,7 @@ describe.each(BACKENDS)('client arrays and histograms on %s', (backend) => {
     });
     const errors: unknown[] = [];
     const run = await new Run()
-      .config({ ...connection(), systemInfo: false, spoolDir: dir, onError: (e) => errors.push(e) })
+      .config({ ...s.connection(), systemInfo: false, spoolDir: s.dir, onError: (e) => errors.push(e) })
       .init({ name: `bad-fields-${backend}` });
     run.logArray('T', new Float64Array(6), { step: 0, shape: [4, 2] });
     run.logArray('T', [1, 2] as unknown as Float64Array, { step: 0 });

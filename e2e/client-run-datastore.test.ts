@@ -1,41 +1,21 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Client, Run } from '@simscope/client';
+import { Run } from '@simscope/client';
 import { RunDataStore } from '@simscope/client/recorder';
 import { InMemoryDataStore, Recorder, RecorderError, TypeMismatchError } from '@simscope/recorder';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalBlobStore } from '../packages/server/src/blob/local-blob-store.js';
-import { ADMIN_TOKEN, BACKENDS, openTestApp } from '../test/fixtures.js';
+import { describe, expect, it } from 'vitest';
+import { BACKENDS } from '../test/fixtures.js';
+import { servedForSuite } from './client-suite.js';
 
 describe.each(BACKENDS)('recorder datastore over a run on %s', (backend) => {
-  let t: Awaited<ReturnType<typeof openTestApp>>;
-  let dir: string;
-  let url: string;
-  let client: Client;
-  const connection = () => ({ url, token: ADMIN_TOKEN });
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'simscope-run-datastore-'));
-    t = await openTestApp(backend, { blobs: new LocalBlobStore(join(dir, 'blobs')) });
-    await t.app.listen({ host: '127.0.0.1', port: 0 });
-    url = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
-    client = new Client(connection());
-  });
-  afterAll(async () => {
-    await t.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const s = servedForSuite(backend, 'simscope-run-datastore-');
 
   it('records arrays and numbers into the run beside memory, and reads them back as the memory store does', async () => {
     const errors: unknown[] = [];
     const name = `recorded-${backend}`;
     const run = await new Run()
-      .config({ ...connection(), systemInfo: false, spoolDir: dir, onError: (e) => errors.push(e) })
+      .config({ ...s.connection(), systemInfo: false, spoolDir: s.dir, onError: (e) => errors.push(e) })
       .init({ name });
     const memory = new InMemoryDataStore();
-    const recorder = new Recorder(memory, new RunDataStore(run, { client }));
+    const recorder = new Recorder(memory, new RunDataStore(run, { client: s.client }));
     const field = new Float32Array(6);
     for (let step = 0; step < 3; step++) {
       field.set([step, 1, 2, Number.NaN, 4, -step]);
@@ -74,17 +54,17 @@ describe.each(BACKENDS)('recorder datastore over a run on %s', (backend) => {
       length: 3,
     });
     expect(await run_.keys()).toEqual(['energy', 'fields/T', 'mesh', 'profile']);
-    expect((await client.getArray(name, 'fields/T', 2)).values).toEqual(
+    expect((await s.client.getArray(name, 'fields/T', 2)).values).toEqual(
       Float32Array.of(2, 1, 2, Number.NaN, 4, -2),
     );
     await recorder.close();
     await expect(run_.record('energy', 1)).rejects.toMatchObject({ code: 'closed' });
 
     // A second store over the same run appends after the steps already there.
-    const again = new RunDataStore(run, { client });
+    const again = new RunDataStore(run, { client: s.client });
     await again.record('fields/T', { data: Float32Array.of(9, 9, 9, 9, 9, 9), shape: [2, 3] });
     await again.flush();
-    expect((await client.getArray(name, 'fields/T')).step).toBe(3);
+    expect((await s.client.getArray(name, 'fields/T')).step).toBe(3);
     await run.close();
     expect(errors).toEqual([]);
   });

@@ -1,9 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Browser, SCREENSHOTS } from './browser.js';
-import { type Api, openSignedIn, screenshots, startWebServer, type WebServer } from './web-harness.js';
+import { describe, expect, it } from 'vitest';
+import { SCREENSHOTS } from './browser.js';
+import { runWithMetrics, screenshots, webSuite } from './web-harness.js';
 
 const OUT = join(SCREENSHOTS, 'chart-events');
 const N = 1000;
@@ -15,18 +14,43 @@ const TICKS = 600;
 // The run's events as thin markers across its charts: placed at their step through the metric's clock, capped,
 // filtered, shown or hidden, the text of one under the pointer, and the choices kept in the address.
 describe('event markers on the charts in Chromium', () => {
-  let web: WebServer;
-  let api: Api;
-  let browser: Browser;
-  let page: Page;
   let runId: string;
+  const ui = webSuite('simscope-chart-events-e2e-', {
+    timeout: 15_000,
+    ready: 'table',
+    setupTimeout: 120_000,
+    seed: async (api) => {
+      mkdirSync(OUT, { recursive: true });
+      runId = await runWithMetrics(api, { name: 'events-on-charts', folder: '/events' }, [
+        {
+          name: 'residual',
+          values: Array.from({ length: N }, (_, i) => 1 / (i + 1)),
+          times: Array.from({ length: N }, (_, i) => i),
+          timestamps: Array.from({ length: N }, (_, i) => T0 + i * SECOND),
+        },
+      ]);
+      await api('POST', `/runs/${runId}/events`, {
+        writer: 'w',
+        seq: 0,
+        events: [
+          { message: 'before the first point', timestamp: T0 - 5 * SECOND },
+          { message: 'checkpoint A written', timestamp: T0 + 100.5 * SECOND },
+          { level: 'warning', message: 'checkpoint B written', timestamp: T0 + 250 * SECOND },
+          ...Array.from({ length: TICKS }, (_, k) => ({
+            message: `tick ${k}`,
+            timestamp: T0 + (300 + k) * SECOND,
+          })),
+        ],
+      });
+    },
+  });
 
-  const card = () => page.locator('figure.chart-card[data-metric="residual"]');
+  const card = () => ui.page.locator('figure.chart-card[data-metric="residual"]');
   const markers = async () => Number(await card().getAttribute('data-markers'));
   const note = () => card().getByTestId('marker-note').textContent();
-  const param = (name: string) => new URL(page.url()).searchParams.get(name);
+  const param = (name: string) => new URL(ui.page.url()).searchParams.get(name);
   const open = async (query = '') => {
-    await page.goto(`${web.server.url}/runs/${runId}?tab=metrics${query}`);
+    await ui.page.goto(`${ui.url}/runs/${runId}?tab=metrics${query}`);
     await expect.poll(() => card().getAttribute('data-drawn')).toMatch(/:buckets:/);
   };
   /** The page x of a step on the plot, from the plot's box and the chart's x range. */
@@ -62,46 +86,6 @@ describe('event markers on the charts in Chromium', () => {
       );
   };
 
-  beforeAll(async () => {
-    mkdirSync(OUT, { recursive: true });
-    web = await startWebServer('simscope-chart-events-e2e-');
-    api = web.api;
-    const run = await api('POST', '/runs', { name: 'events-on-charts', folder: '/events' });
-    runId = run.id;
-    await api('POST', `/runs/${runId}/metrics`, {
-      writer: 'w',
-      seq: 0,
-      series: [
-        {
-          name: 'residual',
-          values: Array.from({ length: N }, (_, i) => 1 / (i + 1)),
-          times: Array.from({ length: N }, (_, i) => i),
-          timestamps: Array.from({ length: N }, (_, i) => T0 + i * SECOND),
-        },
-      ],
-    });
-    await api('POST', `/runs/${runId}/events`, {
-      writer: 'w',
-      seq: 0,
-      events: [
-        { message: 'before the first point', timestamp: T0 - 5 * SECOND },
-        { message: 'checkpoint A written', timestamp: T0 + 100.5 * SECOND },
-        { level: 'warning', message: 'checkpoint B written', timestamp: T0 + 250 * SECOND },
-        ...Array.from({ length: TICKS }, (_, k) => ({
-          message: `tick ${k}`,
-          timestamp: T0 + (300 + k) * SECOND,
-        })),
-      ],
-    });
-    browser = await openSignedIn(web.server.url, { timeout: 15_000, ready: 'table' });
-    page = browser.page;
-  }, 120_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await web?.stop();
-  });
-
   it('draws at most 500 markers at their steps, and says how many more and which have no step', async () => {
     await open();
     await expect.poll(markers).toBe(500);
@@ -112,21 +96,21 @@ describe('event markers on the charts in Chromium', () => {
     const { box } = await pageX(0);
     expect(await columnInk(250)).toBeGreaterThan(box.height * 0.9);
     expect(await columnInk(170)).toBeLessThan(box.height * 0.5);
-    await screenshots(page, OUT, 'markers', true);
-    expect(browser.errors).toEqual([]);
+    await screenshots(ui.page, OUT, 'markers', true);
+    expect(ui.browser.errors).toEqual([]);
   });
 
   it('filters the markers by text and shows an event under the pointer', async () => {
     await open();
-    await page.getByLabel('events containing').fill('checkpoint');
+    await ui.page.getByLabel('events containing').fill('checkpoint');
     await expect.poll(markers).toBe(2);
     expect(await note()).toBe('2 events');
     await expect.poll(() => param('eventq')).toBe('checkpoint');
     const { x, y } = await pageX(250);
-    await page.mouse.move(x, y);
+    await ui.page.mouse.move(x, y);
     const tip = card().getByRole('tooltip');
     await expect.poll(() => tip.textContent()).toContain('checkpoint B written');
-    const when = await page.evaluate(
+    const when = await ui.page.evaluate(
       (us: number) => {
         const d = new Date(us / 1000);
         const p = (n: number) => String(n).padStart(2, '0');
@@ -137,28 +121,28 @@ describe('event markers on the charts in Chromium', () => {
     expect(await tip.textContent()).toBe(`${when} warningcheckpoint B written`);
     // Away from any marker, no tooltip.
     const away = await pageX(600);
-    await page.mouse.move(away.x, away.y);
+    await ui.page.mouse.move(away.x, away.y);
     await expect.poll(() => tip.count()).toBe(0);
-    await screenshots(page, OUT, 'marker-hover', true);
+    await screenshots(ui.page, OUT, 'marker-hover', true);
 
-    await page.goto('about:blank');
+    await ui.page.goto('about:blank');
     await open('&eventq=checkpoint');
     await expect.poll(markers).toBe(2);
-    expect(await page.getByLabel('events containing').inputValue()).toBe('checkpoint');
+    expect(await ui.page.getByLabel('events containing').inputValue()).toBe('checkpoint');
   });
 
   it('hides the markers with the toggle, kept in the address', async () => {
     await open();
     await expect.poll(markers).toBe(500);
     const on = await columnInk(250);
-    await page.getByRole('checkbox', { name: 'event markers' }).uncheck();
+    await ui.page.getByRole('checkbox', { name: 'event markers' }).uncheck();
     await expect.poll(markers).toBe(0);
     expect(await card().getByTestId('marker-note').count()).toBe(0);
     await expect.poll(() => param('events')).toBe('0');
     await expect.poll(() => columnInk(250)).toBeLessThan(on / 2);
-    await page.goto('about:blank');
+    await ui.page.goto('about:blank');
     await open('&events=0');
-    expect(await page.getByRole('checkbox', { name: 'event markers' }).isChecked()).toBe(false);
+    expect(await ui.page.getByRole('checkbox', { name: 'event markers' }).isChecked()).toBe(false);
     expect(await markers()).toBe(0);
   });
 
@@ -179,7 +163,7 @@ describe('event markers on the charts in Chromium', () => {
     await open('&eventq=tick&zoom=400,500');
     await expect.poll(markers).toBe(101);
     expect(await note()).toBe('101 events');
-    expect(browser.errors).toEqual([]);
-    expect(browser.outside).toEqual([]);
+    expect(ui.browser.errors).toEqual([]);
+    expect(ui.browser.outside).toEqual([]);
   });
 });

@@ -1,9 +1,8 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Browser, SCREENSHOTS } from './browser.js';
-import { type Api, openSignedIn, screenshots, startWebServer, type WebServer } from './web-harness.js';
+import { describe, expect, it } from 'vitest';
+import { SCREENSHOTS } from './browser.js';
+import { runWithMetrics, screenshots, webSuite } from './web-harness.js';
 
 const OUT = join(SCREENSHOTS, 'chart-overlays');
 const N = 500;
@@ -11,13 +10,22 @@ const N = 500;
 // Several metrics on one chart: added from a picker, each in its colour with a legend entry (hover brings it
 // forward, a click hides it), a right y axis for another scale, kept in the address, and in the exports.
 describe('several metrics on one chart in Chromium', () => {
-  let web: WebServer;
-  let api: Api;
-  let browser: Browser;
-  let page: Page;
   let runId: string;
+  const ui = webSuite('simscope-overlays-e2e-', {
+    timeout: 15_000,
+    ready: 'table',
+    setupTimeout: 120_000,
+    seed: async (api) => {
+      mkdirSync(OUT, { recursive: true });
+      runId = await runWithMetrics(api, { name: 'overlays', folder: '/overlays' }, [
+        { name: 'loss', values: Array.from({ length: N }, (_, i) => Math.exp(-i / 100)) },
+        { name: 'val_loss', values: Array.from({ length: N }, (_, i) => 0.9 * Math.exp(-i / 150) + 0.05) },
+        { name: 'lr', values: Array.from({ length: N }, (_, i) => 1000 + i * 8) },
+      ]);
+    },
+  });
 
-  const card = (metric: string) => page.locator(`figure.chart-card[data-metric="${metric}"]`);
+  const card = (metric: string) => ui.page.locator(`figure.chart-card[data-metric="${metric}"]`);
   const entries = (metric: string) => card(metric).locator('button.legend-entry');
   /**
    * Pixels of the chart's canvas painted in the legend entry's colour, mostly opaque (the canvas is transparent:
@@ -44,39 +52,15 @@ describe('several metrics on one chart in Chromium', () => {
       }, color);
   };
   const open = async (query = '') => {
-    await page.goto(`${web.server.url}/runs/${runId}?tab=metrics${query}`);
+    await ui.page.goto(`${ui.url}/runs/${runId}?tab=metrics${query}`);
     await expect.poll(() => card('loss').getAttribute('data-drawn')).toMatch(/:buckets:/);
   };
-  const param = (name: string) => new URL(page.url()).searchParams.get(name);
-
-  beforeAll(async () => {
-    mkdirSync(OUT, { recursive: true });
-    web = await startWebServer('simscope-overlays-e2e-');
-    api = web.api;
-    const run = await api('POST', '/runs', { name: 'overlays', folder: '/overlays' });
-    runId = run.id;
-    await api('POST', `/runs/${runId}/metrics`, {
-      writer: 'w',
-      seq: 0,
-      series: [
-        { name: 'loss', values: Array.from({ length: N }, (_, i) => Math.exp(-i / 100)) },
-        { name: 'val_loss', values: Array.from({ length: N }, (_, i) => 0.9 * Math.exp(-i / 150) + 0.05) },
-        { name: 'lr', values: Array.from({ length: N }, (_, i) => 1000 + i * 8) },
-      ],
-    });
-    browser = await openSignedIn(web.server.url, { timeout: 15_000, ready: 'table' });
-    page = browser.page;
-  }, 120_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await web?.stop();
-  });
+  const param = (name: string) => new URL(ui.page.url()).searchParams.get(name);
 
   it('adds a metric from the picker, in its own colour with a legend entry, kept in the address', async () => {
     await open();
     expect(await entries('loss').count()).toBe(1);
-    const picker = page.getByLabel('Add a metric to loss');
+    const picker = ui.page.getByLabel('Add a metric to loss');
     expect(await picker.locator('option').allTextContents()).toEqual(['+ metric…', 'lr', 'val_loss']);
     await picker.selectOption('val_loss');
     await expect.poll(() => entries('loss').count()).toBe(2);
@@ -91,12 +75,12 @@ describe('several metrics on one chart in Chromium', () => {
     // The other charts keep their one metric.
     expect(await entries('val_loss').count()).toBe(1);
 
-    await page.goto('about:blank');
+    await ui.page.goto('about:blank');
     await open(`&with=${encodeURIComponent('[["loss","val_loss",0]]')}`);
     await expect.poll(() => entries('loss').count()).toBe(2);
     await expect.poll(() => colourPixels('loss', 1)).toBeGreaterThan(200);
-    await screenshots(page, OUT, 'two-metrics', true);
-    expect(browser.errors).toEqual([]);
+    await screenshots(ui.page, OUT, 'two-metrics', true);
+    expect(ui.browser.errors).toEqual([]);
   });
 
   it('brings a line forward on hover and hides it on a click', async () => {
@@ -107,24 +91,24 @@ describe('several metrics on one chart in Chromium', () => {
     // Hovering loss draws val_loss faint: none of its pixels keep its colour.
     await entries('loss').nth(0).hover();
     await expect.poll(() => colourPixels('loss', 1)).toBe(0);
-    await page.mouse.move(0, 0);
+    await ui.page.mouse.move(0, 0);
     await expect.poll(() => colourPixels('loss', 1)).toBeGreaterThan(200);
     await entries('loss').nth(1).click();
     expect(await entries('loss').nth(1).getAttribute('aria-pressed')).toBe('false');
-    await page.mouse.move(0, 0);
+    await ui.page.mouse.move(0, 0);
     await expect.poll(() => colourPixels('loss', 1)).toBe(0);
     expect(await colourPixels('loss', 0)).toBeGreaterThan(200);
     await entries('loss').nth(1).click();
-    await page.mouse.move(0, 0);
+    await ui.page.mouse.move(0, 0);
     await expect.poll(() => colourPixels('loss', 1)).toBeGreaterThan(200);
   });
 
   it('puts a metric of another scale on a right y axis', async () => {
     await open();
-    await page.getByLabel('Add a metric to loss').selectOption('lr');
+    await ui.page.getByLabel('Add a metric to loss').selectOption('lr');
     await expect.poll(() => entries('loss').count()).toBe(2);
     expect(await card('loss').getAttribute('data-y2-ticks')).toBe('');
-    await page.getByLabel('lr on the right axis of loss').check();
+    await ui.page.getByLabel('lr on the right axis of loss').check();
     await expect.poll(async () => (await card('loss').getAttribute('data-y2-ticks')) ?? '').not.toBe('');
     expect(param('with')).toBe('[["loss","lr",1]]');
     const right = ((await card('loss').getAttribute('data-y2-ticks')) ?? '').split('|');
@@ -143,9 +127,9 @@ describe('several metrics on one chart in Chromium', () => {
       expect.stringMatching(/^lr \(right\) /),
     ]);
     await expect.poll(() => colourPixels('loss', 1)).toBeGreaterThan(200);
-    await screenshots(page, OUT, 'right-axis', true);
+    await screenshots(ui.page, OUT, 'right-axis', true);
 
-    await page.getByLabel('Remove lr from loss').click();
+    await ui.page.getByLabel('Remove lr from loss').click();
     await expect.poll(() => entries('loss').count()).toBe(1);
     await expect.poll(() => param('with')).toBe(null);
   });
@@ -156,8 +140,8 @@ describe('several metrics on one chart in Chromium', () => {
       ['cmp-a', 1],
       ['cmp-b', 2],
     ] as const) {
-      const run = await api('POST', '/runs', { name, folder: '/overlays' });
-      await api('POST', `/runs/${run.id}/metrics`, {
+      const run = await ui.api('POST', '/runs', { name, folder: '/overlays' });
+      await ui.api('POST', `/runs/${run.id}/metrics`, {
         writer: 'w',
         seq: 0,
         series: [
@@ -167,10 +151,10 @@ describe('several metrics on one chart in Chromium', () => {
       });
       ids.push(run.id);
     }
-    await page.goto(`${web.server.url}/compare?runs=${ids.join(',')}&metric=loss`);
+    await ui.page.goto(`${ui.url}/compare?runs=${ids.join(',')}&metric=loss`);
     await expect.poll(() => card('loss').getAttribute('data-drawn')).toMatch(/:buckets:/);
     expect(await entries('loss').count()).toBe(2);
-    await page.getByLabel('Add a metric to loss').selectOption('val_loss');
+    await ui.page.getByLabel('Add a metric to loss').selectOption('val_loss');
     await expect.poll(() => entries('loss').count()).toBe(4);
     const labels = await entries('loss').allTextContents();
     expect(labels.map((t) => t.replace(/ [-0-9.e]+$/, ''))).toEqual([
@@ -183,7 +167,7 @@ describe('several metrics on one chart in Chromium', () => {
     expect(param('with')).toBe('[["loss","val_loss",0]]');
     expect(param('runs')).toBe(ids.join(','));
     expect(param('metric')).toBe('loss');
-    await screenshots(page, OUT, 'compare-two-metrics', true);
+    await screenshots(ui.page, OUT, 'compare-two-metrics', true);
   });
 
   it('exports every series of the chart as CSV and SVG', async () => {
@@ -194,7 +178,7 @@ describe('several metrics on one chart in Chromium', () => {
       if (!(await card('loss').locator('details[open]').count()))
         await card('loss').getByText('Export').click();
       const [download] = await Promise.all([
-        page.waitForEvent('download'),
+        ui.page.waitForEvent('download'),
         card('loss').getByRole('button', { name, exact: true }).click(),
       ]);
       return readFileSync((await download.path()) ?? '').toString();
@@ -214,7 +198,7 @@ describe('several metrics on one chart in Chromium', () => {
     for (const c of colours) expect(svg).toContain(`stroke="${c}"`);
     expect(svg).toContain('font-weight="bold" fill=');
     expect(svg).toMatch(/rotate\(90\)[^>]*>lr</);
-    expect(browser.errors).toEqual([]);
-    expect(browser.outside).toEqual([]);
+    expect(ui.browser.errors).toEqual([]);
+    expect(ui.browser.outside).toEqual([]);
   });
 });

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { bootstrap } from '../packages/server/src/bootstrap.js';
 import { createApp } from '../packages/server/src/http/app.js';
 import { ADMIN_TOKEN, openTestStore } from '../test/fixtures.js';
@@ -76,6 +76,57 @@ export async function openSignedIn(url: string, options: SignedInOptions): Promi
   if (options.ready === 'table') await page.getByRole('table', { name: 'Runs' }).waitFor();
   else await page.getByRole('navigation', { name: 'Main' }).waitFor();
   return browser;
+}
+
+/**
+ * For one describe block: the web server started, `seed` run against its API, and Chromium signed in on it, all
+ * before the tests (within `setupTimeout` ms), and closed after them. Its fields read the open suite.
+ */
+export function webSuite(
+  prefix: string,
+  options: SignedInOptions & { setupTimeout: number; seed?(api: Api): Promise<void> },
+) {
+  let web: WebServer | undefined;
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    web = await startWebServer(prefix);
+    await options.seed?.(web.api);
+    browser = await openSignedIn(web.server.url, options);
+  }, options.setupTimeout);
+  afterAll(async () => {
+    await browser?.close();
+    await web?.stop();
+  });
+  const open = () => {
+    if (!web || !browser) throw new Error('the suite server opens in beforeAll');
+    return { web, browser };
+  };
+  return {
+    /** The server's address, `http://127.0.0.1:port`. */
+    get url() {
+      return open().web.server.url;
+    },
+    get api() {
+      return open().web.api;
+    },
+    get browser() {
+      return open().browser;
+    },
+    get page() {
+      return open().browser.page;
+    },
+  };
+}
+
+/** Makes a run named `name` in `folder` with the metric `series` (one batch), and gives its id. */
+export async function runWithMetrics(
+  api: Api,
+  run: { name: string; folder: string },
+  series: readonly unknown[],
+): Promise<string> {
+  const { id } = await api('POST', '/runs', run);
+  await api('POST', `/runs/${id}/metrics`, { writer: 'w', seq: 0, series });
+  return id;
 }
 
 export interface WebApp {

@@ -1,8 +1,7 @@
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Browser, SCREENSHOTS } from '../browser.js';
-import { type Api, openSignedIn, startWebServer, type WebServer } from '../web-harness.js';
+import { describe, expect, it } from 'vitest';
+import { SCREENSHOTS } from '../browser.js';
+import { runWithMetrics, webSuite } from '../web-harness.js';
 
 const N = 1000;
 
@@ -22,53 +21,42 @@ const METRICS: Record<string, number[]> = {
 
 // Timing: runs alone (vitest.watchdog.config.ts), so that no other browser test shares the CPU.
 describe('log scale with six charts on screen', () => {
-  let web: WebServer;
-  let api: Api;
-  let browser: Browser;
-  let page: Page;
   let runId: string;
+  const ui = webSuite('simscope-timing-', {
+    timeout: 15_000,
+    ready: 'table',
+    setupTimeout: 120_000,
+    seed: async (api) => {
+      runId = await runWithMetrics(
+        api,
+        { name: 'log-scale', folder: '/timing' },
+        Object.entries(METRICS).map(([name, values]) => ({ name, values })),
+      );
+    },
+  });
 
-  const card = (metric: string) => page.locator(`figure.chart-card[data-metric="${metric}"]`);
+  const card = (metric: string) => ui.page.locator(`figure.chart-card[data-metric="${metric}"]`);
   const yTicks = async (metric: string) =>
     ((await card(metric).getAttribute('data-y-ticks')) ?? '').split('|');
 
-  beforeAll(async () => {
-    web = await startWebServer('simscope-timing-');
-    api = web.api;
-    const run = await api('POST', '/runs', { name: 'log-scale', folder: '/timing' });
-    runId = run.id;
-    await api('POST', `/runs/${runId}/metrics`, {
-      writer: 'w',
-      seq: 0,
-      series: Object.entries(METRICS).map(([name, values]) => ({ name, values })),
-    });
-    browser = await openSignedIn(web.server.url, { timeout: 15_000, ready: 'table' });
-    page = browser.page;
-  }, 120_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await web?.stop();
-  });
-
   it('turns log scale on with no task over 200 ms and labels the decades', async () => {
-    await page.goto(`${web.server.url}/runs/${runId}?tab=metrics`);
+    await ui.page.goto(`${ui.url}/runs/${runId}?tab=metrics`);
     const names = Object.keys(METRICS);
     // Every chart made and drawn (the last ones are made as they scroll into view).
     await card('pressure').scrollIntoViewIfNeeded();
-    await page.evaluate(() => (globalThis as any).scrollTo(0, 0));
+    await ui.page.evaluate(() => (globalThis as any).scrollTo(0, 0));
     for (const name of names) await expect.poll(() => card(name).getAttribute('data-state')).toBe('drawn');
-    await expect.poll(() => page.locator('figure.chart-card[data-state="drawn"]').count()).toBe(6);
+    await expect.poll(() => ui.page.locator('figure.chart-card[data-state="drawn"]').count()).toBe(6);
     const before = await Promise.all(names.map((n) => card(n).getAttribute('data-drawn')));
 
-    await page.evaluate(() => {
+    await ui.page.evaluate(() => {
       const w = globalThis as any;
       w.longTasks = [];
       new (globalThis as any).PerformanceObserver((list: any) => {
         for (const e of list.getEntries()) w.longTasks.push(e.duration);
       }).observe({ entryTypes: ['longtask' as any] });
     });
-    await page.getByRole('checkbox', { name: 'log scale' }).check();
+    await ui.page.getByRole('checkbox', { name: 'log scale' }).check();
     for (const [i, name] of names.entries()) {
       await expect.poll(() => card(name).getAttribute('data-log')).toBe('true');
       await expect.poll(() => card(name).getAttribute('data-drawn')).not.toBe(before[i]);
@@ -76,8 +64,8 @@ describe('log scale with six charts on screen', () => {
     await expect
       .poll(() => yTicks('residual/p'))
       .toEqual(['10⁻⁶', '10⁻⁵', '10⁻⁴', '10⁻³', '10⁻²', '10⁻¹', '10⁰', '10¹', '10²']);
-    await page.waitForTimeout(300);
-    const longTasks: number[] = await page.evaluate(() => (globalThis as any).longTasks);
+    await ui.page.waitForTimeout(300);
+    const longTasks: number[] = await ui.page.evaluate(() => (globalThis as any).longTasks);
     expect(longTasks.filter((ms) => ms > 200)).toEqual([]);
 
     expect(await yTicks('residual/u')).toEqual([
@@ -97,9 +85,9 @@ describe('log scale with six charts on screen', () => {
       .toBe('values ≤ 0 not drawn on a log scale');
     expect(await card('residual/p').getByTestId('log-hidden').count()).toBe(0);
     for (const t of await yTicks('pressure')) expect(t).toMatch(/^(10[⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+|[0-9.]+)$/);
-    await page.screenshot({ path: join(SCREENSHOTS, 'chart-log-1440.png') });
-    await page.setViewportSize({ width: 390, height: 844 });
-    await page.screenshot({ path: join(SCREENSHOTS, 'chart-log-390.png') });
-    expect(browser.errors).toEqual([]);
+    await ui.page.screenshot({ path: join(SCREENSHOTS, 'chart-log-1440.png') });
+    await ui.page.setViewportSize({ width: 390, height: 844 });
+    await ui.page.screenshot({ path: join(SCREENSHOTS, 'chart-log-390.png') });
+    expect(ui.browser.errors).toEqual([]);
   });
 });

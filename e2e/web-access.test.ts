@@ -1,41 +1,24 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN } from '../test/fixtures.js';
-import { type Browser, SCREENSHOTS } from './browser.js';
-import { screenshots, startWebApp, type WebApp } from './web-harness.js';
+import { SCREENSHOTS } from './browser.js';
+import { screenshots, webAppForSuite } from './web-harness.js';
 
 const OUT = join(SCREENSHOTS, 'access');
 
 describe('members, audit and share pages in Chromium', () => {
-  let web: WebApp;
-  let base: string;
-  let browser: Browser;
-
-  beforeAll(async () => {
+  beforeAll(() => {
     mkdirSync(OUT, { recursive: true });
-    web = await startWebApp('simscope-web-access-');
-    ({ base, browser } = web);
-  }, 120_000);
-  afterAll(async () => {
-    await web?.close();
   });
-
-  const admin = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${base}/api/v1${path}`, {
-      method,
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
-    return res.status === 204 ? undefined : ((await res.json()) as any);
-  };
+  const ui = webAppForSuite('simscope-web-access-');
+  const { admin } = ui;
 
   it('an owner changes a role and makes an invite link; the audit page shows it', async () => {
     await admin('POST', '/admin/users', { name: 'ada', email: 'ada@example.org' });
     await admin('POST', '/admin/workspaces/default/members', { user: 'ada', role: 'viewer' });
-    const page = browser.page;
-    await page.goto(`${base}/#token=${ADMIN_TOKEN}`);
+    const page = ui.page;
+    await page.goto(`${ui.base}/#token=${ADMIN_TOKEN}`);
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Members' }).click();
     const role = page.getByRole('combobox', { name: 'Role of ada' });
     await expect.poll(() => role.inputValue()).toBe('viewer');
@@ -46,7 +29,7 @@ describe('members, audit and share pages in Chromium', () => {
 
     await page.getByRole('button', { name: 'Make an invite link' }).click();
     const link = await page.getByRole('textbox', { name: 'Invite link' }).inputValue();
-    expect(link).toMatch(new RegExp(`^${base}/invite#inv_[A-Za-z0-9_-]{43}$`));
+    expect(link).toMatch(new RegExp(`^${ui.base}/invite#inv_[A-Za-z0-9_-]{43}$`));
     await screenshots(page, OUT, 'members');
 
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit' }).click();
@@ -60,9 +43,9 @@ describe('members, audit and share pages in Chromium', () => {
     const invite = await admin('POST', '/invites', { role: 'editor' });
     await admin('POST', '/admin/users', { name: 'newcomer' });
     const token = await admin('POST', '/admin/tokens', { user: 'newcomer', name: 'web' });
-    const page = browser.page;
+    const page = ui.page;
     await page.evaluate(() => (globalThis as any).localStorage.clear());
-    await page.goto(`${base}${invite.link}`);
+    await page.goto(`${ui.base}${invite.link}`);
     await page.getByLabel('Access token').fill(token.token);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('button', { name: 'Join' }).click();
@@ -83,8 +66,8 @@ describe('members, audit and share pages in Chromium', () => {
       series: [{ name: 'loss', values: [0.5, 0.25] }],
     });
     const share = await admin('POST', '/shares', { run: run.id });
-    const page = browser.page;
-    await page.goto(`${base}${share.link}`);
+    const page = ui.page;
+    await page.goto(`${ui.base}${share.link}`);
     await page.getByRole('heading', { name: 'A shared run' }).waitFor();
     await page
       .getByRole('table', { name: 'Metrics of shared-cavity' })

@@ -167,6 +167,35 @@ export async function startWebApp(
   };
 }
 
+/**
+ * For one describe block: {@link startWebApp} before its tests (within two minutes), closed after them, with the
+ * admin's {@link Api}. Its fields read the open app.
+ */
+export function webAppForSuite(prefix: string, options: Parameters<typeof startWebApp>[1] = {}) {
+  let web: WebApp | undefined;
+  beforeAll(async () => {
+    web = await startWebApp(prefix, options);
+  }, 120_000);
+  afterAll(async () => {
+    await web?.close();
+  });
+  const open = (): WebApp => {
+    if (!web) throw new Error('the suite app opens in beforeAll');
+    return web;
+  };
+  const admin: Api = (method, path, body) => apiAt(open().base, ADMIN_TOKEN)(method, path, body);
+  return {
+    /** The app's address, `http://127.0.0.1:port`. */
+    get base() {
+      return open().base;
+    },
+    get page() {
+      return open().browser.page;
+    },
+    admin,
+  };
+}
+
 /** Waits two animation frames, so what the last change drew is on screen. */
 export function frames(page: Page): Promise<unknown> {
   return page.evaluate(

@@ -1,34 +1,12 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client } from '@simscope/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildCli, type CliOptions, cleanEnv, runCli } from './cli-process.js';
-import { buildServer, E2E_TOKEN, ServerProcess } from './server-process.js';
+import { describe, expect, it } from 'vitest';
+import { runCli } from './cli-process.js';
+import { cliSuite } from './cli-suite.js';
 
 /** Issue 23: sweeps, scheduler facts and signals of `simscope` against a server process. */
 describe('simscope sweep and batch jobs against a server process', () => {
-  let home: string;
-  let work: string;
-  let server: ServerProcess;
-  let client: Client;
-  let cli: CliOptions;
-
-  beforeAll(async () => {
-    buildServer();
-    buildCli();
-    home = mkdtempSync(join(tmpdir(), 'simscope-hpc-e2e-'));
-    work = mkdtempSync(join(tmpdir(), 'simscope-hpc-work-'));
-    server = await ServerProcess.start({ home });
-    client = new Client({ url: server.url, token: E2E_TOKEN });
-    cli = { cwd: work, env: cleanEnv({ XDG_CONFIG_HOME: join(home, 'config') }), timeoutMs: 60_000 };
-  });
-  afterAll(async () => {
-    server?.kill('SIGTERM');
-    await server?.waitForExit();
-    rmSync(home, { recursive: true, force: true });
-    rmSync(work, { recursive: true, force: true });
-  });
+  const suite = cliSuite('hpc', { timeoutMs: 60_000 });
 
   it('runs a 3 × 2 grid two at a time, one point failing, then reruns only that point', async () => {
     // Point re=400 mesh=128 fails until the file `fixed` exists.
@@ -52,7 +30,7 @@ describe('simscope sweep and batch jobs against a server process', () => {
         '--',
         ...program,
       ],
-      cli,
+      suite.cli,
     );
     expect(first.code).toBe(1);
     const progress = first.stderr.split('\n');
@@ -73,7 +51,7 @@ describe('simscope sweep and batch jobs against a server process', () => {
       `simscope: sweep ${folder}: 5 completed, 1 failed (points 3); rerun them with: simscope sweep --folder ${folder} --retry-failed`,
     );
 
-    const [made] = (await client.call('listFolders', { query: { path: folder } })).items;
+    const [made] = (await suite.client.call('listFolders', { query: { path: folder } })).items;
     expect(made?.metadata).toEqual({
       sweep: {
         name: 'cavity',
@@ -85,7 +63,7 @@ describe('simscope sweep and batch jobs against a server process', () => {
       },
     });
     const runsOf = async () =>
-      (await client.runs.listAll({ folder })).items
+      (await suite.client.runs.listAll({ folder })).items
         .map((r) => [r.name, r.status, r.metadata])
         .sort((a, b) => String(a[0]).localeCompare(String(b[0])));
     const expected = [
@@ -97,11 +75,11 @@ describe('simscope sweep and batch jobs against a server process', () => {
       ['cavity-5', 'completed', { re: 1000, mesh: 128, sweep: { point: 5, attempt: 0 } }],
     ];
     expect(await runsOf()).toEqual(expected);
-    const [cells] = await client.getMetricValues('cavity-5', 'cells');
+    const [cells] = await suite.client.getMetricValues('cavity-5', 'cells');
     expect(Array.from(cells?.values ?? [])).toEqual([128]);
 
-    writeFileSync(join(work, 'fixed'), '');
-    const retry = await runCli(['sweep', '--folder', folder, '--retry-failed'], cli);
+    writeFileSync(join(suite.work, 'fixed'), '');
+    const retry = await runCli(['sweep', '--folder', folder, '--retry-failed'], suite.cli);
     expect(retry.code).toBe(0);
     expect(retry.stderr.replace(/ in \S+ s\n/, '\n')).toBe(
       `simscope: [1/1] point 3 (re=400 mesh=128): completed\nsimscope: sweep ${folder}: 1 completed, 0 failed\n`,
@@ -111,12 +89,15 @@ describe('simscope sweep and batch jobs against a server process', () => {
       ['cavity-3.r1', 'completed', { re: 400, mesh: 128, sweep: { point: 3, attempt: 1 } }],
       ...expected.slice(4),
     ]);
-    const again = await runCli(['sweep', '--folder', folder, '--retry-failed'], cli);
+    const again = await runCli(['sweep', '--folder', folder, '--retry-failed'], suite.cli);
     expect(again).toMatchObject({ code: 0, stderr: `simscope: sweep ${folder}: no failed points\n` });
 
-    const emitted = await runCli(['sweep', '--folder', folder, '--retry-failed', '--emit', 'slurm'], cli);
+    const emitted = await runCli(
+      ['sweep', '--folder', folder, '--retry-failed', '--emit', 'slurm'],
+      suite.cli,
+    );
     expect(emitted.stdout).toBe('');
-    const taken = await runCli(['sweep', '--folder', folder, '-p', 're=1', '--', 'true'], cli);
+    const taken = await runCli(['sweep', '--folder', folder, '-p', 're=1', '--', 'true'], suite.cli);
     expect(taken).toMatchObject({ code: 2 });
     expect(taken.stderr).toContain(`--folder ${folder}: already holds a sweep`);
   });
@@ -124,14 +105,14 @@ describe('simscope sweep and batch jobs against a server process', () => {
   it('records the SLURM job, warns before its wall-time limit, and passes its signal on', async () => {
     const end = Math.floor(Date.now() / 1000) + 62;
     const env = {
-      ...cli.env,
+      ...suite.cli.env,
       SLURM_JOB_ID: '4243',
       SLURM_ARRAY_JOB_ID: '4240',
       SLURM_ARRAY_TASK_ID: '3',
       SLURM_JOB_PARTITION: 'short',
       SLURM_NTASKS: '1',
       SLURM_JOB_END_TIME: String(end),
-      SLURM_SUBMIT_DIR: work,
+      SLURM_SUBMIT_DIR: suite.work,
     };
     const result = await runCli(
       [
@@ -148,7 +129,7 @@ describe('simscope sweep and batch jobs against a server process', () => {
         'trap "echo got USR1; exit 0" USR1; echo ready; while :; do sleep 0.1; done',
       ],
       {
-        ...cli,
+        ...suite.cli,
         env,
         // As SLURM's --signal=B:USR1@300 would, once the program runs.
         onStdout: (chunk, child) => {
@@ -157,7 +138,7 @@ describe('simscope sweep and batch jobs against a server process', () => {
       },
     );
     expect(result).toMatchObject({ code: 0, stdout: 'ready\ngot USR1\n' });
-    const run = await client.getRun('slurm-task');
+    const run = await suite.client.getRun('slurm-task');
     expect(run.status).toBe('completed');
     expect(run.system.scheduler).toEqual({
       scheduler: 'slurm',
@@ -171,10 +152,10 @@ describe('simscope sweep and batch jobs against a server process', () => {
       account: null,
       wallTimeSeconds: null,
       deadline: new Date(end * 1000).toISOString(),
-      submitDir: work,
+      submitDir: suite.work,
     });
     // The warning and the signal come at times of their own; the order of the rest is the program's.
-    const events = (await client.getEvents('slurm-task')).map((e) => [e.level, e.message]);
+    const events = (await suite.client.getEvents('slurm-task')).map((e) => [e.level, e.message]);
     expect(events.filter((e) => e[0] === 'info')).toEqual([
       ['info', 'ready'],
       ['info', 'got USR1'],
@@ -197,10 +178,10 @@ describe('simscope sweep and batch jobs against a server process', () => {
       ).join('; ');
     const first = await runCli(
       ['run', '--name', 'chain', '--resources-interval', '0', '--', 'sh', '-c', `${steps(1, 3, 1)}; exit 1`],
-      cli,
+      suite.cli,
     );
     expect(first.code).toBe(1);
-    const refused = await runCli(['run', '--resume', 'chain', '--name', 'other', '--', 'true'], cli);
+    const refused = await runCli(['run', '--resume', 'chain', '--name', 'other', '--', 'true'], suite.cli);
     expect(refused).toMatchObject({ code: 2 });
     expect(refused.stderr).toContain('--resume: the run keeps what it has; leave out --name');
     const second = await runCli(
@@ -217,18 +198,18 @@ describe('simscope sweep and batch jobs against a server process', () => {
         '-c',
         steps(2, 3, 10),
       ],
-      { ...cli, env: { ...cli.env, SLURM_JOB_ID: '5001' } },
+      { ...suite.cli, env: { ...suite.cli.env, SLURM_JOB_ID: '5001' } },
     );
     expect(second.code).toBe(0);
 
-    const run = await client.getRun('chain');
+    const run = await suite.client.getRun('chain');
     expect(run.status).toBe('completed');
-    const { segments } = await client.call('listSegments', { params: { run: run.id } });
+    const { segments } = await suite.client.call('listSegments', { params: { run: run.id } });
     expect(segments.map((s) => [s.number, s.rewindTo, s.jobId, s.status])).toEqual([
       [1, null, null, 'failed'],
       [2, 1, '5001', 'completed'],
     ]);
-    const [x] = await client.getMetricValues('chain', 'x');
+    const [x] = await suite.client.getMetricValues('chain', 'x');
     expect({ steps: Array.from(x?.x ?? []), values: Array.from(x?.values ?? []) }).toEqual({
       steps: [1, 2, 3],
       values: [1, 20, 30],

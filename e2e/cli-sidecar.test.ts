@@ -1,11 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client } from '@simscope/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildCli, type CliOptions, cleanEnv, runCli } from './cli-process.js';
-import { buildServer, E2E_TOKEN, ServerProcess } from './server-process.js';
+import { describe, expect, it } from 'vitest';
+import { runCli } from './cli-process.js';
+import { cliSuite } from './cli-suite.js';
+import { E2E_TOKEN } from './server-process.js';
 
 // Prints progress in the line protocol and in its own format, warns on stderr, appends to a CSV history,
 // writes an output file, then ends as its first argument says.
@@ -55,29 +54,11 @@ const RESOURCE_NAMES = [
 ];
 
 describe('simscope run against a server process', () => {
-  let home: string;
-  let work: string;
-  let server: ServerProcess;
-  let client: Client;
-  let cli: CliOptions;
-
-  beforeAll(async () => {
-    buildServer();
-    buildCli();
-    home = mkdtempSync(join(tmpdir(), 'simscope-cli-e2e-'));
-    work = mkdtempSync(join(tmpdir(), 'simscope-cli-work-'));
-    writeFileSync(join(work, 'sim.c'), SIMULATION);
-    execFileSync('gcc', ['-O1', '-o', join(work, 'sim'), join(work, 'sim.c')]);
-    server = await ServerProcess.start({ home });
-    client = new Client({ url: server.url, token: E2E_TOKEN });
-    // The server saved its URL and token in this config home, where the CLI finds them.
-    cli = { cwd: work, env: cleanEnv({ XDG_CONFIG_HOME: join(home, 'config') }) };
-  });
-  afterAll(async () => {
-    server?.kill('SIGTERM');
-    await server?.waitForExit();
-    rmSync(home, { recursive: true, force: true });
-    rmSync(work, { recursive: true, force: true });
+  const suite = cliSuite('cli', {
+    prepare(work) {
+      writeFileSync(join(work, 'sim.c'), SIMULATION);
+      execFileSync('gcc', ['-O1', '-o', join(work, 'sim'), join(work, 'sim.c')]);
+    },
   });
 
   it('records the events, metrics, resource use and status of a C program exactly', async () => {
@@ -114,7 +95,7 @@ describe('simscope run against a server process', () => {
         './sim',
         'ok',
       ],
-      cli,
+      suite.cli,
     );
     const lines = [0, 1, 2, 3, 4].flatMap((i) => [
       `@simscope step=${i} energy=${(-i).toFixed(1)} residual=${1 / 2 ** i}`,
@@ -122,9 +103,9 @@ describe('simscope run against a server process', () => {
     ]);
     expect(result).toMatchObject({ code: 0, signal: null, stderr: 'warning: small time step at 2\n' });
     expect(result.stdout).toBe(`${[...lines, 'done'].join('\n')}\n`);
-    expect(readFileSync(join(work, 'result.dat'), 'utf8')).toBe('final energy -4.0\n');
+    expect(readFileSync(join(suite.work, 'result.dat'), 'utf8')).toBe('final energy -4.0\n');
 
-    const run = await client.getRun('sim-ok');
+    const run = await suite.client.getRun('sim-ok');
     expect(run).toMatchObject({
       status: 'completed',
       folder: '/tests/c',
@@ -134,17 +115,17 @@ describe('simscope run against a server process', () => {
     });
     expect(run.ended).not.toBeNull();
 
-    const events = await client.getEvents('sim-ok');
+    const events = await suite.client.getEvents('sim-ok');
     const info = events.filter((e) => e.level === 'info').map((e) => e.message);
     expect(info).toEqual([...lines, 'done', 'simscope: ./sim exited with code 0']);
     expect(events.filter((e) => e.level !== 'info').map((e) => [e.level, e.message])).toEqual([
       ['error', 'warning: small time step at 2'],
     ]);
 
-    const names = (await client.getMetricNames('sim-ok')).map((m) => m.name);
+    const names = (await suite.client.getMetricNames('sim-ok')).map((m) => m.name);
     expect(names).toEqual(['cfl', 'energy', 'residual', ...RESOURCE_NAMES, 'temperature']);
     const series = async (name: string) => {
-      const [s] = await client.getMetricValues('sim-ok', name);
+      const [s] = await suite.client.getMetricValues('sim-ok', name);
       return { steps: Array.from(s!.x), values: Array.from(s!.values) };
     };
     expect(await series('energy')).toEqual({ steps: [0, 1, 2, 3, 4], values: [0, -1, -2, -3, -4] });
@@ -158,16 +139,16 @@ describe('simscope run against a server process', () => {
       values: [300, 301, 302, 303, 304],
     });
 
-    const saved = await client.listArtifacts('sim-ok');
+    const saved = await suite.client.listArtifacts('sim-ok');
     expect(saved.map((a) => [a.name, a.category, a.size])).toEqual([
       ['result.dat', 'output', 18],
       ['sim.c', 'code', SIMULATION.length],
     ]);
-    const out = join(work, 'downloaded');
-    const got = await runCli(['artifacts', 'get', 'sim-ok', '--category', 'output', '--out', out], cli);
+    const out = join(suite.work, 'downloaded');
+    const got = await runCli(['artifacts', 'get', 'sim-ok', '--category', 'output', '--out', out], suite.cli);
     expect(got).toMatchObject({ code: 0, stdout: `${join(out, 'result.dat')}\n` });
     expect(readFileSync(join(out, 'result.dat'), 'utf8')).toBe('final energy -4.0\n');
-    const listed = await runCli(['artifacts', 'list', 'sim-ok', '--format', 'csv'], cli);
+    const listed = await runCli(['artifacts', 'list', 'sim-ok', '--format', 'csv'], suite.cli);
     expect(listed.stdout.split('\n').map((l) => l.split(',').slice(0, 2).join(','))).toEqual([
       'name,category',
       'result.dat,output',
@@ -190,17 +171,17 @@ describe('simscope run against a server process', () => {
   it('ends the run failed, and exits 3, when the program exits 3', async () => {
     const result = await runCli(
       ['run', '--name', 'sim-fail', '--resources-interval', '0', '--', './sim', 'fail'],
-      cli,
+      suite.cli,
     );
     expect(result.code).toBe(3);
     expect(result.stderr).toBe('warning: small time step at 2\ndiverged\n');
-    const run = await client.getRun('sim-fail');
+    const run = await suite.client.getRun('sim-fail');
     expect(run.status).toBe('failed');
     // The system info is the sidecar's (node, its pid); the program it ran is recorded beside it.
     const command = run.system.command as Record<string, unknown>;
     expect(command).toEqual({
       argv: ['./sim', 'fail'],
-      cwd: work,
+      cwd: suite.work,
       pid: expect.any(Number),
       exitCode: 3,
       signal: null,
@@ -210,7 +191,7 @@ describe('simscope run against a server process', () => {
     expect(command.seconds).toBeGreaterThanOrEqual(0.75);
     expect(command.seconds).toBeLessThan(10);
     expect((run.system.runtime as { name: string }).name).toBe('node');
-    const errors = (await client.getEvents('sim-fail', { level: ['error'] })).map((e) => e.message);
+    const errors = (await suite.client.getEvents('sim-fail', { level: ['error'] })).map((e) => e.message);
     expect(errors).toEqual([
       'warning: small time step at 2',
       'diverged',
@@ -219,17 +200,17 @@ describe('simscope run against a server process', () => {
   });
 
   it('ends the run terminated, and dies of the same signal, when the program is killed by SIGTERM', async () => {
-    const result = await runCli(['run', '--name', 'sim-term', '--', './sim', 'term'], cli);
+    const result = await runCli(['run', '--name', 'sim-term', '--', './sim', 'term'], suite.cli);
     expect(result).toMatchObject({ code: null, signal: 'SIGTERM' });
-    expect((await client.getRun('sim-term')).status).toBe('terminated');
-    const errors = await client.getEvents('sim-term', { level: ['error'] });
+    expect((await suite.client.getRun('sim-term')).status).toBe('terminated');
+    const errors = await suite.client.getEvents('sim-term', { level: ['error'] });
     expect(errors.at(-1)!.message).toBe('simscope: ./sim killed by SIGTERM');
   });
 
   it('passes a SIGTERM sent to the sidecar on to the program', async () => {
     let seen = '';
     const result = await runCli(['run', '--name', 'sim-wait', '--', './sim', 'wait'], {
-      ...cli,
+      ...suite.cli,
       onStdout: (chunk, child) => {
         seen += chunk;
         if (seen.endsWith('waiting\n')) child.kill('SIGTERM');
@@ -237,8 +218,8 @@ describe('simscope run against a server process', () => {
     });
     expect(result).toMatchObject({ signal: 'SIGTERM' });
     expect(result.stdout.endsWith('waiting\n')).toBe(true);
-    expect((await client.getRun('sim-wait')).status).toBe('terminated');
-    const errors = await client.getEvents('sim-wait', { level: ['error'] });
+    expect((await suite.client.getRun('sim-wait')).status).toBe('terminated');
+    const errors = await suite.client.getEvents('sim-wait', { level: ['error'] });
     expect(errors.at(-1)!.message).toBe('simscope: ./sim killed by SIGTERM');
   });
 
@@ -246,10 +227,10 @@ describe('simscope run against a server process', () => {
     const result = await runCli(
       ['run', '--name', 'sim-abort', '--heartbeat-interval', '0.2', '--', './sim', 'wait'],
       {
-        ...cli,
+        ...suite.cli,
         onStdout: (chunk) => {
           if (chunk.includes('waiting')) {
-            void fetch(`${server.url}/api/v1/runs/sim-abort/abort`, {
+            void fetch(`${suite.server.url}/api/v1/runs/sim-abort/abort`, {
               method: 'POST',
               headers: { authorization: `Bearer ${E2E_TOKEN}`, 'content-type': 'application/json' },
               body: JSON.stringify({ reason: 'diverging' }),
@@ -259,25 +240,25 @@ describe('simscope run against a server process', () => {
       },
     );
     expect(result).toMatchObject({ signal: 'SIGTERM' });
-    expect((await client.getRun('sim-abort')).status).toBe('terminated');
-    const warnings = await client.getEvents('sim-abort', { level: ['warning'] });
+    expect((await suite.client.getRun('sim-abort')).status).toBe('terminated');
+    const warnings = await suite.client.getEvents('sim-abort', { level: ['warning'] });
     expect(warnings.map((e) => e.message)).toEqual(['simscope: abort requested: diverging; sending SIGTERM']);
   });
 
   it('gives the program its stdin, and an unknown program exits 127', async () => {
     const echo = await runCli(['run', '--name', 'stdin', '--', 'sh', '-c', 'read a; read b; echo "$b $a"'], {
-      ...cli,
+      ...suite.cli,
       input: 'one\ntwo\n',
     });
     expect(echo).toMatchObject({ code: 0, stdout: 'two one\n' });
-    const missing = await runCli(['run', '--name', 'missing', '--', './no-such-program'], cli);
+    const missing = await runCli(['run', '--name', 'missing', '--', './no-such-program'], suite.cli);
     expect(missing.code).toBe(127);
     expect(missing.stderr).toMatch(/^simscope: \.\/no-such-program: .*ENOENT/);
-    expect((await client.getRun('missing')).status).toBe('failed');
+    expect((await suite.client.getRun('missing')).status).toBe('failed');
   });
 
   it('refuses a bad pattern before starting anything, with exit code 2', async () => {
-    const result = await runCli(['run', '--metrics-regex', '(\\d+)', '--', './sim'], cli);
+    const result = await runCli(['run', '--metrics-regex', '(\\d+)', '--', './sim'], suite.cli);
     expect(result).toMatchObject({
       code: 2,
       stdout: '',

@@ -28,7 +28,8 @@ const workspaceView = (w: WorkspaceRecord): WorkspaceView => ({
   created: w.createdAt,
 });
 
-const tokenView = (t: TokenRecord): TokenView => ({
+/** A token as the API shows it: never its secret or hash. */
+export const tokenView = (t: TokenRecord): TokenView => ({
   id: t.id,
   user: t.userId,
   name: t.name,

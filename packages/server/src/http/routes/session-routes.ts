@@ -1,5 +1,6 @@
-import { apiRoute, type SignInView, SimscopeError, type TokenView } from '@simscope/protocol';
+import { apiRoute, type SignInView, SimscopeError } from '@simscope/protocol';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { tokenView } from '../../services/admin-service.js';
 import { DeviceFlow } from '../../services/device-flow.js';
 import { OidcSignIn } from '../../services/oidc.js';
 import {
@@ -9,7 +10,6 @@ import {
   SessionService,
 } from '../../services/session-service.js';
 import type { SignInConfig } from '../../services/sign-in-config.js';
-import type { TokenRecord } from '../../store/store.js';
 import { clearSessionCookie, clientOf, setSessionCookie } from '../session-cookie.js';
 import { registerDeviceRoutes } from './device-routes.js';
 import type { RouteKit } from './kit.js';
@@ -24,18 +24,6 @@ export interface SignInRouteOptions {
 
 function signInView({ secret, token, user }: OpenedSession): SignInView {
   return { user: { id: user.id, name: user.name }, csrfToken: csrfTokenOf(secret), expires: token.expiresAt };
-}
-
-function tokenView(t: TokenRecord): TokenView {
-  return {
-    id: t.id,
-    user: t.userId,
-    name: t.name,
-    scopes: t.scopes,
-    created: t.createdAt,
-    expires: t.expiresAt,
-    revoked: t.revokedAt,
-  };
 }
 
 function authOf(request: FastifyRequest) {

@@ -34,6 +34,11 @@ export interface DeviceGrantRecord {
   tokenSeconds: number | null;
 }
 
+/** What the user said to a device grant: approved with the scopes and token lifetime granted, or denied. */
+export type DeviceDecision =
+  | { status: 'approved'; userId: string; scopes: TokenScope[]; tokenSeconds: number | null }
+  | { status: 'denied'; userId: string };
+
 /** Password hashes, web sessions, device grants and OpenID Connect subjects; part of `Store`. */
 export interface SignInStore {
   setPassword(userId: string, hash: string, at: number): Promise<void>;
@@ -52,15 +57,7 @@ export interface SignInStore {
   /** Records a poll and, when one came sooner than the interval, a longer interval. */
   markPolled(deviceHash: string, at: number, intervalSeconds: number): Promise<void>;
   /** Moves a pending grant to approved or denied; false when it was no longer pending. */
-  decideDeviceGrant(
-    userCode: string,
-    decision:
-      | { status: 'approved'; userId: string; scopes: TokenScope[]; tokenSeconds: number | null }
-      | {
-          status: 'denied';
-          userId: string;
-        },
-  ): Promise<boolean>;
+  decideDeviceGrant(userCode: string, decision: DeviceDecision): Promise<boolean>;
   /** Moves an approved grant to used; false when another poll did so first (a device code is used once). */
   useDeviceGrant(deviceHash: string): Promise<boolean>;
   pruneDeviceGrants(before: number): Promise<number>;

@@ -1,5 +1,6 @@
 import type { TokenScope } from '@simscope/protocol';
 import type {
+  DeviceDecision,
   DeviceGrantRecord,
   DeviceGrantStatus,
   SessionMethod,
@@ -136,15 +137,7 @@ export class SqlSignInStore implements SignInStore {
     ]);
   }
 
-  async decideDeviceGrant(
-    userCode: string,
-    decision:
-      | { status: 'approved'; userId: string; scopes: TokenScope[]; tokenSeconds: number | null }
-      | {
-          status: 'denied';
-          userId: string;
-        },
-  ): Promise<boolean> {
+  async decideDeviceGrant(userCode: string, decision: DeviceDecision): Promise<boolean> {
     const scopes = decision.status === 'approved' ? decision.scopes.join(',') : null;
     const seconds = decision.status === 'approved' ? decision.tokenSeconds : null;
     const changed = await this.#db.run(

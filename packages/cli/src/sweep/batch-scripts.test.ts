@@ -15,6 +15,16 @@ const ALL = expandPoints(SPEC.groups).map((point) => ({ point, attempt: 0 }));
 const run = (i: number, re: number, mesh: number, attempt = 0) =>
   `exec simscope run --quiet --name cavity-${i}${attempt ? `.r${attempt}` : ''} --folder /cfd/cavity-re --metadata-json '{"re":${re},"mesh":${mesh},"sweep":{"point":${i},"attempt":${attempt}}}' --tag sweep -- ./cavity --re ${re} --mesh=${mesh} out-${i}`;
 
+/** The end of a script over ALL: the case that runs the point of array task `task`. */
+const allPoints = (task: string) => `case "${task}" in
+  0) ${run(0, 100, 64)} ;;
+  1) ${run(1, 100, 128)} ;;
+  2) ${run(2, 1000, 64)} ;;
+  3) ${run(3, 1000, 128)} ;;
+  *) echo "simscope sweep: no point for array task ${task}" >&2; exit 2 ;;
+esac
+`;
+
 describe('job-array scripts', () => {
   it('SLURM: a task per point, a limit on tasks at once, extra directives, the warning signal', () => {
     expect(
@@ -28,14 +38,7 @@ describe('job-array scripts', () => {
 #SBATCH --time=01:00:00
 #SBATCH --partition=short
 set -euo pipefail
-case "$SLURM_ARRAY_TASK_ID" in
-  0) ${run(0, 100, 64)} ;;
-  1) ${run(1, 100, 128)} ;;
-  2) ${run(2, 1000, 64)} ;;
-  3) ${run(3, 1000, 128)} ;;
-  *) echo "simscope sweep: no point for array task $SLURM_ARRAY_TASK_ID" >&2; exit 2 ;;
-esac
-`);
+${allPoints('$SLURM_ARRAY_TASK_ID')}`);
   });
 
   it('PBS: -J, the submit directory, PBS Pro and Torque task variables', () => {
@@ -48,14 +51,7 @@ esac
 set -euo pipefail
 cd "$PBS_O_WORKDIR"
 task="\${PBS_ARRAY_INDEX:-\${PBS_ARRAYID:-0}}"
-case "$task" in
-  0) ${run(0, 100, 64)} ;;
-  1) ${run(1, 100, 128)} ;;
-  2) ${run(2, 1000, 64)} ;;
-  3) ${run(3, 1000, 128)} ;;
-  *) echo "simscope sweep: no point for array task $task" >&2; exit 2 ;;
-esac
-`);
+${allPoints('$task')}`);
   });
 
   it('reruns: tasks 0… map to the failed points, under new run names; one PBS task is no array', () => {

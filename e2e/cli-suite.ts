@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@simscope/client';
-import { afterAll, beforeAll } from 'vitest';
+import { forSuite } from '../test/fixtures.js';
 import { buildCli, type CliOptions, cleanEnv } from './cli-process.js';
 import { buildServer, E2E_TOKEN, ServerProcess } from './server-process.js';
 
@@ -21,34 +21,30 @@ interface CliSuite {
  * Its fields read the open suite.
  */
 export function cliSuite(name: string, options: { prepare?(work: string): void; timeoutMs?: number } = {}) {
-  let suite: (CliSuite & { home: string }) | undefined;
-  beforeAll(async () => {
-    buildServer();
-    buildCli();
-    const home = mkdtempSync(join(tmpdir(), `simscope-${name}-e2e-`));
-    const work = mkdtempSync(join(tmpdir(), `simscope-${name}-work-`));
-    options.prepare?.(work);
-    const server = await ServerProcess.start({ home });
-    const env = cleanEnv({ XDG_CONFIG_HOME: join(home, 'config') });
-    suite = {
-      home,
-      work,
-      server,
-      client: new Client({ url: server.url, token: E2E_TOKEN }),
-      cli: { cwd: work, env, ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }) },
-    };
-  });
-  afterAll(async () => {
-    if (!suite) return;
-    suite.server.kill('SIGTERM');
-    await suite.server.waitForExit();
-    rmSync(suite.home, { recursive: true, force: true });
-    rmSync(suite.work, { recursive: true, force: true });
-  });
-  const open = (): CliSuite => {
-    if (!suite) throw new Error('the suite server starts in beforeAll');
-    return suite;
-  };
+  const open = forSuite(
+    async (): Promise<CliSuite & { home: string }> => {
+      buildServer();
+      buildCli();
+      const home = mkdtempSync(join(tmpdir(), `simscope-${name}-e2e-`));
+      const work = mkdtempSync(join(tmpdir(), `simscope-${name}-work-`));
+      options.prepare?.(work);
+      const server = await ServerProcess.start({ home });
+      const env = cleanEnv({ XDG_CONFIG_HOME: join(home, 'config') });
+      return {
+        home,
+        work,
+        server,
+        client: new Client({ url: server.url, token: E2E_TOKEN }),
+        cli: { cwd: work, env, ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }) },
+      };
+    },
+    async ({ server, home, work }) => {
+      server.kill('SIGTERM');
+      await server.waitForExit();
+      rmSync(home, { recursive: true, force: true });
+      rmSync(work, { recursive: true, force: true });
+    },
+  );
   return {
     get work() {
       return open().work;

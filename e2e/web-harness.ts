@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, expect } from 'vitest';
+import { expect } from 'vitest';
 import { bootstrap } from '../packages/server/src/bootstrap.js';
 import { createApp } from '../packages/server/src/http/app.js';
-import { ADMIN_TOKEN, openTestStore } from '../test/fixtures.js';
+import { ADMIN_TOKEN, forSuite, openTestStore } from '../test/fixtures.js';
 import { type Browser, buildWeb, openBrowser } from './browser.js';
 import { buildServer, E2E_TOKEN, ServerProcess } from './server-process.js';
 
@@ -86,21 +86,23 @@ export function webSuite(
   prefix: string,
   options: SignedInOptions & { setupTimeout: number; seed?(api: Api): Promise<void> },
 ) {
-  let web: WebServer | undefined;
-  let browser: Browser | undefined;
-  beforeAll(async () => {
-    web = await startWebServer(prefix);
-    await options.seed?.(web.api);
-    browser = await openSignedIn(web.server.url, options);
-  }, options.setupTimeout);
-  afterAll(async () => {
-    await browser?.close();
-    await web?.stop();
-  });
-  const open = () => {
-    if (!web || !browser) throw new Error('the suite server opens in beforeAll');
-    return { web, browser };
-  };
+  const open = forSuite(
+    async () => {
+      const web = await startWebServer(prefix);
+      try {
+        await options.seed?.(web.api);
+        return { web, browser: await openSignedIn(web.server.url, options) };
+      } catch (err) {
+        await web.stop();
+        throw err;
+      }
+    },
+    async ({ web, browser }) => {
+      await browser.close();
+      await web.stop();
+    },
+    options.setupTimeout,
+  );
   return {
     /** The server's address, `http://127.0.0.1:port`. */
     get url() {
@@ -172,17 +174,11 @@ export async function startWebApp(
  * admin's {@link Api}. Its fields read the open app.
  */
 export function webAppForSuite(prefix: string, options: Parameters<typeof startWebApp>[1] = {}) {
-  let web: WebApp | undefined;
-  beforeAll(async () => {
-    web = await startWebApp(prefix, options);
-  }, 120_000);
-  afterAll(async () => {
-    await web?.close();
-  });
-  const open = (): WebApp => {
-    if (!web) throw new Error('the suite app opens in beforeAll');
-    return web;
-  };
+  const open = forSuite(
+    () => startWebApp(prefix, options),
+    (web) => web.close(),
+    120_000,
+  );
   const admin: Api = (method, path, body) => apiAt(open().base, ADMIN_TOKEN)(method, path, body);
   return {
     /** The app's address, `http://127.0.0.1:port`. */

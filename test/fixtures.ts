@@ -89,21 +89,36 @@ export async function openTestApp(
 export type TestApp = Awaited<ReturnType<typeof openTestApp>>;
 
 /**
+ * What one describe block opens before its tests (within `timeoutMs`) and closes after them, read through the
+ * function this returns (which throws before it is open).
+ */
+export function forSuite<T extends object>(
+  open: () => Promise<T>,
+  close: (opened: T) => Promise<void>,
+  timeoutMs?: number,
+): () => T {
+  let opened: T | undefined;
+  beforeAll(async () => {
+    opened = await open();
+  }, timeoutMs);
+  afterAll(async () => {
+    if (opened) await close(opened);
+  });
+  return () => {
+    if (!opened) throw new Error('the suite opens it in beforeAll');
+    return opened;
+  };
+}
+
+/**
  * An app for one describe block: opened before its tests and closed after them. Taken at describe time; its
  * fields read the block's app once it is open.
  */
 export function appForSuite(backend: Backend, options: Parameters<typeof openTestApp>[1] = {}): TestApp {
-  let t: TestApp | undefined;
-  beforeAll(async () => {
-    t = await openTestApp(backend, options);
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
-  const open = (): TestApp => {
-    if (!t) throw new Error('the suite app opens in beforeAll');
-    return t;
-  };
+  const open = forSuite(
+    () => openTestApp(backend, options),
+    (t) => t.close(),
+  );
   return {
     get app() {
       return open().app;

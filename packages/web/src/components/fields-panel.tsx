@@ -1,6 +1,9 @@
 import type { ArrayDataView, ArraySeriesView, ArrayStepView } from '@simscope/protocol';
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useState } from 'react';
+import { href, navigate, useLocation } from '../router.js';
 import { useSession } from '../session.js';
+import { type HeatmapSettings, rangeOf, settingsFromQuery, settingsToQuery } from './field-colours.js';
+import { Heatmap, HeatmapControls } from './field-heatmap.js';
 
 /** Elements a view asks for at most per dimension: the server strides the field down to it. */
 const VIEW_SIDE = 512;
@@ -21,26 +24,10 @@ function viewStride(n: number, shape: readonly number[]): number {
 
 /** The region that shows a field within the view: strides for big dimensions, the middle slab of a 3-D one. */
 function viewRegion(shape: readonly number[]): string {
-  if (shape.length === 1) return `::${Math.max(1, Math.ceil(shape[0]! / LINE_POINTS))}`;
+  if (shape.length === 1) return `::${Math.max(1, Math.ceil((shape[0] ?? 1) / LINE_POINTS))}`;
   const dims = shape.length === 3 ? shape.slice(1) : shape;
   const parts = dims.map((n) => `::${viewStride(n, shape)}`);
-  return shape.length === 3 ? [String(Math.floor(shape[0]! / 2)), ...parts].join(',') : parts.join(',');
-}
-
-/** Viridis-like colour of t in [0, 1], as [r, g, b]. */
-function colourOf(t: number): [number, number, number] {
-  const stops: [number, number, number][] = [
-    [68, 1, 84],
-    [59, 82, 139],
-    [33, 145, 140],
-    [94, 201, 98],
-    [253, 231, 37],
-  ];
-  const x = Math.min(1, Math.max(0, t)) * (stops.length - 1);
-  const i = Math.min(stops.length - 2, Math.floor(x));
-  const f = x - i;
-  const [a, b] = [stops[i]!, stops[i + 1]!];
-  return [0, 1, 2].map((k) => Math.round(a[k]! + (b[k]! - a[k]!) * f)) as [number, number, number];
+  return shape.length === 3 ? [String(Math.floor((shape[0] ?? 0) / 2)), ...parts].join(',') : parts.join(',');
 }
 
 const numeric = (v: number | string): number => (typeof v === 'number' ? v : Number(v));
@@ -57,69 +44,6 @@ function finiteRange(values: readonly number[]): [number, number] {
     if (v > hi) hi = v;
   }
   return lo > hi ? [0, 1] : [lo, hi];
-}
-
-/** A 2-D field as a heatmap on a canvas, with its colour scale from `range`. */
-function Heatmap({
-  data,
-  range,
-  fieldShape,
-}: {
-  data: ArrayDataView;
-  range: [number, number];
-  fieldShape: readonly number[];
-}) {
-  const canvas = useRef<HTMLCanvasElement>(null);
-  const [hover, setHover] = useState<string>('');
-  const [ny, nx] = data.shape.length === 3 ? data.shape.slice(1) : data.shape;
-  const [sy, sx] = fieldShape.slice(-2).map((n) => viewStride(n, fieldShape));
-  /** The value under the pointer, with its row and column in the whole field. */
-  const readout = (event: { clientX: number; clientY: number }) => {
-    const box = canvas.current!.getBoundingClientRect();
-    const ix = Math.min(nx! - 1, Math.floor(((event.clientX - box.left) / box.width) * nx!));
-    const iy = Math.min(ny! - 1, Math.floor(((event.clientY - box.top) / box.height) * ny!));
-    const v = data.values[iy * nx! + ix];
-    setHover(v === undefined ? '' : `row ${iy * sy!}, column ${ix * sx!}: ${v}`);
-  };
-  useEffect(() => {
-    const c = canvas.current;
-    const ctx = c?.getContext('2d');
-    if (!c || !ctx) return;
-    const image = ctx.createImageData(nx!, ny!);
-    const span = range[1] - range[0] || 1;
-    data.values.forEach((raw, i) => {
-      const v = numeric(raw);
-      const [r, g, b] = Number.isFinite(v) ? colourOf((v - range[0]) / span) : [255, 255, 255];
-      image.data.set([r, g, b, 255], i * 4);
-    });
-    ctx.putImageData(image, 0, 0);
-  }, [data, range, nx, ny]);
-  return (
-    <div className="field-heatmap">
-      <canvas
-        ref={canvas}
-        width={nx}
-        height={ny}
-        aria-label={`heatmap of ${data.name} at step ${data.step}`}
-        style={{ width: 'min(100%, 512px)', imageRendering: 'pixelated' }}
-        onMouseMove={readout}
-        onMouseLeave={() => setHover('')}
-      />
-      <output className="field-readout" aria-label="value under pointer">
-        {hover}
-      </output>
-      <div className="field-scale" role="img" aria-label="colour scale">
-        <span>{range[0].toPrecision(4)}</span>
-        <span
-          className="field-scale-bar"
-          style={{
-            background: `linear-gradient(to right, ${[0, 0.25, 0.5, 0.75, 1].map((t) => `rgb(${colourOf(t).join(',')})`).join(',')})`,
-          }}
-        />
-        <span>{range[1].toPrecision(4)}</span>
-      </div>
-    </div>
-  );
 }
 
 /** A 1-D profile as a line, or a histogram (edges on its axis) as bars, in an SVG. */
@@ -163,6 +87,22 @@ function Profile({ data, edges }: { data: ArrayDataView; edges: number[] | undef
   );
 }
 
+/** The rows and columns of the whole field between two of the view's. */
+function viewStrides(shape: readonly number[]): [number, number] {
+  const [sy = 1, sx = 1] = shape.slice(-2).map((n) => viewStride(n, shape));
+  return [sy, sx];
+}
+
+/** The heatmap settings kept in the address beside the page's other parameters. */
+function useHeatmapSettings(): [HeatmapSettings, (next: HeatmapSettings) => void] {
+  const { query } = useLocation();
+  const change = (next: HeatmapSettings) => {
+    const q: Record<string, string | null> = Object.fromEntries(new URLSearchParams(window.location.search));
+    navigate(href(window.location.pathname, { ...q, ...settingsToQuery(next) }), true);
+  };
+  return [settingsFromQuery(query), change];
+}
+
 /** A run's array series: pick one, move through its steps with a slider; 1-D as a line, 2-D as a heatmap. */
 export function FieldsPanel({ run }: { run: string }) {
   const { api } = useSession();
@@ -172,6 +112,7 @@ export function FieldsPanel({ run }: { run: string }) {
   const [index, setIndex] = useState(0);
   const [data, setData] = useState<ArrayDataView | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [settings, setSettings] = useHeatmapSettings();
 
   useEffect(() => {
     api.call('listArrays', { params: { run }, query: { limit: 1000 } }).then(
@@ -283,7 +224,15 @@ export function FieldsPanel({ run }: { run: string }) {
         current &&
         data.name === current.name &&
         (data.shape.length >= 2 ? (
-          <Heatmap data={data} range={[current.min ?? 0, current.max ?? 1]} fieldShape={current.shape} />
+          <>
+            <HeatmapControls settings={settings} onChange={setSettings} />
+            <Heatmap
+              data={data}
+              range={rangeOf(current, steps, settings.fixed)}
+              strides={viewStrides(current.shape)}
+              settings={settings}
+            />
+          </>
         ) : (
           <Profile data={data} edges={edges} />
         ))}

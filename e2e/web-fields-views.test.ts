@@ -115,4 +115,54 @@ describe('web UI fields views in Chromium', () => {
     expect(await page.getByRole('combobox', { name: 'Scale' }).inputValue()).toBe('log');
     expect(suite.browser.errors).toEqual([]);
   }, 90_000);
+
+  it('overlays the histogram of a second step on the shown one, each in its own colour, with a legend', async () => {
+    const page = suite.page;
+    const { id } = await suite.api('POST', '/runs', { name: 'histogram-overlay' });
+    const axes = [{ edges: [0, 1, 2, 3] }];
+    await logArray(id, 'q', 0, [3], [1, 4, 2], axes);
+    await logArray(id, 'q', 5, [3], [3, 0, 6], axes);
+    await page.goto(`${suite.url}/runs/${id}?tab=fields`);
+    const bars = page.getByRole('img', { name: 'histogram of q' }).locator('rect');
+    await expect.poll(() => bars.count()).toBe(3);
+    expect(await page.getByLabel('shown step').textContent()).toBe('5');
+
+    await page.getByRole('combobox', { name: 'Overlay step' }).selectOption('0');
+    await expect.poll(() => bars.count()).toBe(6);
+    expect(
+      await bars.evaluateAll((rs: any[]) => rs.map((r) => r.querySelector('title').textContent)),
+    ).toEqual([
+      'step 5 · 0–1: 3',
+      'step 5 · 1–2: 0',
+      'step 5 · 2–3: 6',
+      'step 0 · 0–1: 1',
+      'step 0 · 1–2: 4',
+      'step 0 · 2–3: 2',
+    ]);
+    expect(await bars.evaluateAll((rs: any[]) => rs.map((r) => r.getAttribute('fill')))).toEqual([
+      '#3b528b',
+      '#3b528b',
+      '#3b528b',
+      '#e8590c',
+      '#e8590c',
+      '#e8590c',
+    ]);
+    // Side by side within each bin: the shown step's bar on the left half, the overlaid one's on the right.
+    expect(await bars.evaluateAll((rs: any[]) => rs.map((r) => Number(r.getAttribute('x'))))).toEqual([
+      0.5, 200.5, 400.5, 100.5, 300.5, 500.5,
+    ]);
+    const legend = page.getByRole('list', { name: 'histogram legend' }).getByRole('listitem');
+    expect(await legend.allTextContents()).toEqual([' step 5', ' step 0']);
+    expect(
+      await legend.evaluateAll((items: any[]) =>
+        items.map((li) => li.querySelector('span').style.background),
+      ),
+    ).toEqual(['rgb(59, 82, 139)', 'rgb(232, 89, 12)']);
+    await screenshots(page, OUT, 'histogram-overlay');
+
+    await page.getByRole('combobox', { name: 'Overlay step' }).selectOption('');
+    await expect.poll(() => bars.count()).toBe(3);
+    expect(await page.getByRole('list', { name: 'histogram legend' }).count()).toBe(0);
+    expect(suite.browser.errors).toEqual([]);
+  }, 60_000);
 });

@@ -3,32 +3,12 @@ import { useEffect, useState } from 'react';
 import { href, navigate, useLocation } from '../router.js';
 import { useSession } from '../session.js';
 import { type HeatmapSettings, rangeOf, settingsFromQuery, settingsToQuery } from './field-colours.js';
+import { useArrayView, viewStrides } from './field-data.js';
 import { Heatmap, HeatmapControls } from './field-heatmap.js';
+import { type HistogramLayer, HistogramPlot, LAYER_COLOURS } from './field-histogram.js';
 
-/** Elements a view asks for at most per dimension: the server strides the field down to it. */
-const VIEW_SIDE = 512;
-const LINE_POINTS = 4096;
 /** Milliseconds per step in playback. */
 const PLAY_MS = 400;
-
-/** Sides from which the server keeps a coarse level of a 2-D step (every 4th element): views stride by 4s there. */
-const LEVEL_SIDE = 2048;
-const LEVEL_STEP = 4;
-
-/** The stride that brings a side of `n` of `shape` within the view; a multiple of 4 where the server keeps a level. */
-function viewStride(n: number, shape: readonly number[]): number {
-  const stride = Math.max(1, Math.ceil(n / VIEW_SIDE));
-  const levelled = shape.length === 2 && shape.every((side) => side >= LEVEL_SIDE);
-  return levelled ? Math.ceil(stride / LEVEL_STEP) * LEVEL_STEP : stride;
-}
-
-/** The region that shows a field within the view: strides for big dimensions, the middle slab of a 3-D one. */
-function viewRegion(shape: readonly number[]): string {
-  if (shape.length === 1) return `::${Math.max(1, Math.ceil((shape[0] ?? 1) / LINE_POINTS))}`;
-  const dims = shape.length === 3 ? shape.slice(1) : shape;
-  const parts = dims.map((n) => `::${viewStride(n, shape)}`);
-  return shape.length === 3 ? [String(Math.floor((shape[0] ?? 0) / 2)), ...parts].join(',') : parts.join(',');
-}
 
 const numeric = (v: number | string): number => (typeof v === 'number' ? v : Number(v));
 
@@ -46,36 +26,12 @@ function finiteRange(values: readonly number[]): [number, number] {
   return lo > hi ? [0, 1] : [lo, hi];
 }
 
-/** A 1-D profile as a line, or a histogram (edges on its axis) as bars, in an SVG. */
-function Profile({ data, edges }: { data: ArrayDataView; edges: number[] | undefined }) {
+/** A 1-D profile as a line in an SVG. */
+function Profile({ data }: { data: ArrayDataView }) {
   const values = data.values.map(numeric);
-  const [lo, hi] = finiteRange(edges ? [0, ...values] : values);
+  const [lo, hi] = finiteRange(values);
   const [w, h] = [600, 240];
   const y = (v: number) => h - ((v - lo) / (hi - lo || 1)) * (h - 10) - 5;
-  if (edges) {
-    const bw = w / values.length;
-    return (
-      <svg
-        viewBox={`0 0 ${w} ${h}`}
-        className="field-plot"
-        role="img"
-        aria-label={`histogram of ${data.name}`}
-      >
-        {values.map((v, i) => (
-          <rect
-            key={edges[i]}
-            className="field-bar"
-            x={i * bw + 0.5}
-            width={Math.max(bw - 1, 0.5)}
-            y={y(v)}
-            height={h - 5 - y(v)}
-          >
-            <title>{`${edges[i]}–${edges[i + 1]}: ${v}`}</title>
-          </rect>
-        ))}
-      </svg>
-    );
-  }
   const points = values
     .map((v, i) => (Number.isFinite(v) ? `${(i / Math.max(values.length - 1, 1)) * w},${y(v)}` : null))
     .filter((p) => p !== null)
@@ -85,12 +41,6 @@ function Profile({ data, edges }: { data: ArrayDataView; edges: number[] | undef
       <polyline points={points} fill="none" stroke="currentColor" strokeWidth={1.5} />
     </svg>
   );
-}
-
-/** The rows and columns of the whole field between two of the view's. */
-function viewStrides(shape: readonly number[]): [number, number] {
-  const [sy = 1, sx = 1] = shape.slice(-2).map((n) => viewStride(n, shape));
-  return [sy, sx];
 }
 
 /** The heatmap settings kept in the address beside the page's other parameters. */
@@ -103,6 +53,80 @@ function useHeatmapSettings(): [HeatmapSettings, (next: HeatmapSettings) => void
   return [settingsFromQuery(query), change];
 }
 
+/** A histogram at the shown step, with a picker of a second step drawn beside it. */
+function HistogramView({
+  run,
+  data,
+  steps,
+  edges,
+  onError,
+}: {
+  run: string;
+  data: ArrayDataView;
+  steps: readonly ArrayStepView[];
+  edges: readonly number[];
+  onError: (message: string) => void;
+}) {
+  const { api } = useSession();
+  const [other, setOther] = useState<number | null>(null);
+  const second = useArrayView(
+    api,
+    run,
+    steps.find((s) => s.step === other),
+    onError,
+  );
+  const layers: HistogramLayer[] = [
+    { label: `step ${data.step}`, values: data.values.map(numeric), colour: LAYER_COLOURS[0] },
+  ];
+  if (second && other !== null && second.step === other && second.name === data.name) {
+    layers.push({
+      label: `step ${second.step}`,
+      values: second.values.map(numeric),
+      colour: LAYER_COLOURS[1],
+    });
+  }
+  return (
+    <>
+      {steps.length > 1 && (
+        <label className="fields-controls">
+          Overlay step{' '}
+          <select
+            value={other === null ? '' : String(other)}
+            onChange={(e) => setOther(e.target.value === '' ? null : Number(e.target.value))}
+          >
+            <option value="">none</option>
+            {steps.map((s) => (
+              <option key={s.step} value={s.step}>
+                {s.step}
+              </option>
+            ))}
+          </select>
+        </label>
+      )}
+      <HistogramPlot name={data.name} edges={edges} layers={layers} />
+    </>
+  );
+}
+
+/** Steps through `count` steps every PLAY_MS while playing, stopping at the last. */
+function usePlayback(count: number, setIndex: (update: (i: number) => number) => void) {
+  const [playing, setPlaying] = useState(false);
+  useEffect(() => {
+    if (!playing) return;
+    const timer = setInterval(() => {
+      setIndex((i) => {
+        if (i + 1 >= count) {
+          setPlaying(false);
+          return i;
+        }
+        return i + 1;
+      });
+    }, PLAY_MS);
+    return () => clearInterval(timer);
+  }, [playing, count, setIndex]);
+  return [playing, setPlaying] as const;
+}
+
 /** A run's array series: pick one, move through its steps with a slider; 1-D as a line, 2-D as a heatmap. */
 export function FieldsPanel({ run }: { run: string }) {
   const { api } = useSession();
@@ -110,7 +134,6 @@ export function FieldsPanel({ run }: { run: string }) {
   const [name, setName] = useState<string | null>(null);
   const [steps, setSteps] = useState<ArrayStepView[]>([]);
   const [index, setIndex] = useState(0);
-  const [data, setData] = useState<ArrayDataView | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [settings, setSettings] = useHeatmapSettings();
 
@@ -137,43 +160,15 @@ export function FieldsPanel({ run }: { run: string }) {
     );
   }, [api, run, name]);
 
-  const [playing, setPlaying] = useState(false);
-  // Playback: one step every PLAY_MS, stopping at the last.
-  useEffect(() => {
-    if (!playing) return;
-    const timer = setInterval(() => {
-      setIndex((i) => {
-        if (i + 1 >= steps.length) {
-          setPlaying(false);
-          return i;
-        }
-        return i + 1;
-      });
-    }, PLAY_MS);
-    return () => clearInterval(timer);
-  }, [playing, steps.length]);
-
+  const [playing, setPlaying] = usePlayback(steps.length, setIndex);
   const current = steps[index];
-  useEffect(() => {
-    if (!current) return;
-    const abort = new AbortController();
-    api
-      .call('readArray', {
-        params: { run },
-        query: { name: current.name, step: current.step, region: viewRegion(current.shape), format: 'json' },
-        signal: abort.signal,
-      })
-      .then(
-        (d) => setData(d as ArrayDataView),
-        (e: unknown) => abort.signal.aborted || setError(String(e)),
-      );
-    return () => abort.abort();
-  }, [api, run, current]);
+  const data = useArrayView(api, run, current, setError);
 
   if (error) return <p role="alert">{error}</p>;
   if (series === null) return <p>Loading…</p>;
   if (series.length === 0) return <p>No arrays logged in this run.</p>;
   const edges = current?.axes?.[0]?.edges;
+  const shown = data && current && data.name === current.name ? data : null;
   return (
     <section className="fields-panel" aria-label="Fields">
       <div className="fields-controls">
@@ -220,22 +215,21 @@ export function FieldsPanel({ run }: { run: string }) {
           {figure(current.max)} · mean {figure(current.mean)}
         </p>
       )}
-      {data &&
-        current &&
-        data.name === current.name &&
-        (data.shape.length >= 2 ? (
-          <>
-            <HeatmapControls settings={settings} onChange={setSettings} />
-            <Heatmap
-              data={data}
-              range={rangeOf(current, steps, settings.fixed)}
-              strides={viewStrides(current.shape)}
-              settings={settings}
-            />
-          </>
-        ) : (
-          <Profile data={data} edges={edges} />
-        ))}
+      {shown && current && shown.shape.length >= 2 && (
+        <>
+          <HeatmapControls settings={settings} onChange={setSettings} />
+          <Heatmap
+            data={shown}
+            range={rangeOf(current, steps, settings.fixed)}
+            strides={viewStrides(current.shape)}
+            settings={settings}
+          />
+        </>
+      )}
+      {shown && shown.shape.length < 2 && edges && (
+        <HistogramView run={run} data={shown} steps={steps} edges={edges} onError={setError} />
+      )}
+      {shown && shown.shape.length < 2 && !edges && <Profile data={shown} />}
     </section>
   );
 }

@@ -165,4 +165,45 @@ describe('web UI fields views in Chromium', () => {
     expect(await page.getByRole('list', { name: 'histogram legend' }).count()).toBe(0);
     expect(suite.browser.errors).toEqual([]);
   }, 60_000);
+
+  it('shows the same field of a second run beside the first at the same step, over one colour range', async () => {
+    const page = suite.page;
+    const a = await suite.api('POST', '/runs', { name: 'compare-a' });
+    const b = await suite.api('POST', '/runs', { name: 'compare-b' });
+    await ramp(a.id);
+    // Run b's field at step 20 runs from 4 to 9.9; run a's from 2 to 7.9.
+    await logArray(
+      b.id,
+      'T',
+      20,
+      [10, 60],
+      Array.from({ length: 600 }, (_, i) => ((i % 60) + 40) / 10),
+    );
+    await page.goto(`${suite.url}/runs/${a.id}?tab=fields&cmap=grey`);
+    await page.getByLabel('heatmap of T at step 20', { exact: true }).waitFor();
+    const picker = page.getByRole('combobox', { name: 'Compare with run' });
+    await expect
+      .poll(async () => (await picker.locator('option').allTextContents()).includes('compare-b'))
+      .toBe(true);
+    expect(await picker.locator('option').allTextContents()).not.toContain('compare-a');
+    await picker.selectOption({ label: 'compare-b' });
+    await page.getByLabel('heatmap of T at step 20 in compare-b', { exact: true }).waitFor();
+    expect(await page.locator('.field-heatmap canvas').count()).toBe(2);
+    expect(await page.locator('.field-heatmap-label').allTextContents()).toEqual(['this run', 'compare-b']);
+    // One range, 2 to 9.9, for both: run a's left edge is its bottom, run b's right edge its top.
+    const grey = (v: number) => {
+      const g = Math.round(((v - 2) / 7.9) * 255);
+      return [g, g, g];
+    };
+    expect(await pixel(0, 0, 0)).toEqual(grey(2));
+    expect(await pixel(59, 0, 0)).toEqual(grey(7.9));
+    expect(await pixel(0, 0, 1)).toEqual(grey(4));
+    expect(await pixel(59, 0, 1)).toEqual(grey(9.9));
+    expect(await pixel(59, 0, 1)).toEqual([255, 255, 255]);
+    expect(
+      await page.locator('.field-scale').evaluateAll((ss: any[]) => ss.map((s) => s.textContent)),
+    ).toEqual(['2.0009.900', '2.0009.900']);
+    await screenshots(page, OUT, 'compare-runs');
+    expect(suite.browser.errors).toEqual([]);
+  }, 60_000);
 });

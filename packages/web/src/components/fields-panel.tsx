@@ -2,9 +2,10 @@ import type { ArrayDataView, ArraySeriesView, ArrayStepView } from '@simscope/pr
 import { useEffect, useState } from 'react';
 import { href, navigate, useLocation } from '../router.js';
 import { useSession } from '../session.js';
-import { type HeatmapSettings, rangeOf, settingsFromQuery, settingsToQuery } from './field-colours.js';
-import { useArrayView, viewStrides } from './field-data.js';
-import { Heatmap, HeatmapControls } from './field-heatmap.js';
+import { type HeatmapSettings, settingsFromQuery, settingsToQuery } from './field-colours.js';
+import { FieldCompare } from './field-compare.js';
+import { useArrayView } from './field-data.js';
+import { HeatmapControls } from './field-heatmap.js';
 import { type HistogramLayer, HistogramPlot, LAYER_COLOURS } from './field-histogram.js';
 
 /** Milliseconds per step in playback. */
@@ -218,11 +219,13 @@ export function FieldsPanel({ run }: { run: string }) {
       {shown && current && shown.shape.length >= 2 && (
         <>
           <HeatmapControls settings={settings} onChange={setSettings} />
-          <Heatmap
+          <FieldCompare
+            run={run}
             data={shown}
-            range={rangeOf(current, steps, settings.fixed)}
-            strides={viewStrides(current.shape)}
+            current={current}
+            steps={steps}
             settings={settings}
+            onError={setError}
           />
         </>
       )}

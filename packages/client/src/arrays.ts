@@ -1,4 +1,12 @@
-import { ARRAY_LIMITS, type ArrayAxis, type ArrayDtype, DTYPE_BYTES, parseShape } from '@simscope/protocol';
+import {
+  ARRAY_LIMITS,
+  type ArrayAxis,
+  type ArrayDtype,
+  DTYPE_BYTES,
+  MSGPACK_TYPE,
+  parseShape,
+} from '@simscope/protocol';
+import { unpack } from 'msgpackr';
 import { ClientError } from './errors.js';
 import type { HttpTransport } from './http-transport.js';
 
@@ -43,6 +51,8 @@ export type HistogramInput =
 /** An array step read back: its elements as the typed array of its dtype. */
 export interface ArrayData {
   step: number;
+  /** Simulation time, or null. */
+  time: number | null;
   dtype: ArrayDtype;
   shape: number[];
   values: NumericArray;
@@ -74,7 +84,8 @@ function dtypeOf(array: unknown, field = 'logArray array'): ArrayDtype {
 /** A typed array of `dtype` over little-endian `bytes` (copied when not aligned). */
 function typedArrayOf(dtype: ArrayDtype, bytes: Uint8Array): NumericArray {
   const size = DTYPE_BYTES[dtype];
-  const aligned = bytes.byteOffset % size === 0 ? bytes : bytes.slice();
+  // A copy where the bytes sit at an odd offset (Buffer.slice would share them, offset and all).
+  const aligned = bytes.byteOffset % size === 0 ? bytes : new Uint8Array(bytes);
   const found = KINDS.find(([, d]) => d === dtype);
   if (!found) throw new Error(`no typed array kind for dtype ${dtype}`);
   const kind = found[0] as unknown as new (
@@ -292,7 +303,19 @@ export class ArraySender {
   }
 }
 
-/** Reads one step of an array series (the last when `step` is absent) as a typed array. */
+/** The msgpack answer of a step read: the JSON answer's fields, with the elements' little-endian bytes as `data`. */
+interface PackedArray {
+  step: number;
+  time: number | null;
+  dtype: ArrayDtype;
+  shape: number[];
+  data: Uint8Array;
+}
+
+/**
+ * Reads one step of an array series (the last when `step` is absent) as a typed array, asking for msgpack: one
+ * map with the step, its time, dtype and shape beside the elements' bytes.
+ */
 export async function readArray(
   transport: HttpTransport,
   run: string,
@@ -303,15 +326,16 @@ export async function readArray(
   const answer = await transport.streamCall('readArray', {
     params: { run },
     query: { name, step, region: options.region, nearest: options.nearest ? 'true' : undefined },
+    headers: { accept: MSGPACK_TYPE },
   });
   const parts: Buffer[] = [];
   for await (const part of answer.body) parts.push(part as Buffer);
-  const dtype = answer.headers.get('x-simscope-dtype') as ArrayDtype;
-  const shape = (answer.headers.get('x-simscope-shape') ?? '').split(',').map(Number);
+  const packed = unpack(Buffer.concat(parts)) as PackedArray;
   return {
-    step: Number(answer.headers.get('x-simscope-step')),
-    dtype,
-    shape,
-    values: typedArrayOf(dtype, Buffer.concat(parts)),
+    step: packed.step,
+    time: packed.time,
+    dtype: packed.dtype,
+    shape: packed.shape,
+    values: typedArrayOf(packed.dtype, packed.data),
   };
 }

@@ -1,6 +1,7 @@
-import { apiRoute } from '@simscope/protocol';
+import { apiRoute, MSGPACK_TYPE } from '@simscope/protocol';
 import type { FastifyInstance } from 'fastify';
 import type { ArrayService } from '../../services/array-service.js';
+import { msgpackArray } from './array-msgpack.js';
 import { acceptRawBodies, uploadError } from './artifacts-routes.js';
 import type { RouteKit } from './kit.js';
 
@@ -30,8 +31,11 @@ export function registerArrayRoutes(
     arrays.list(ctx(request), await runOf(request), input.query),
   );
   register(apiRoute('readArray'), async function readArray({ input, request, reply }) {
+    // Accept: application/msgpack asks for the step as one msgpack map, its elements as a bin (format=json wins).
+    const msgpack = input.query.format !== 'json' && (request.headers.accept ?? '').includes(MSGPACK_TYPE);
     const read = await arrays.read(ctx(request), await runOf(request), input.query);
     if (read.format === 'json') return read.data;
+    if (msgpack) return reply.header('content-type', MSGPACK_TYPE).send(msgpackArray(read));
     return reply
       .header('content-type', 'application/octet-stream')
       .header('x-simscope-dtype', read.step.dtype)

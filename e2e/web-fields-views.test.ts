@@ -106,6 +106,8 @@ describe('web UI fields views in Chromium', () => {
     expect(await page.getByRole('note').textContent()).toBe(
       '10 values ≤ 0 have no place on a log scale and show as no value (magenta).',
     );
+    // The scale starts at the smallest positive value, 0.1, not at the step's min of 0.
+    expect(await page.locator('.field-scale').textContent()).toBe('0.10005.900(log)');
     await screenshots(page, OUT, 'heatmap-log-grey');
 
     // The settings come back from the address.

@@ -96,6 +96,18 @@ export function rangeOf(current: StepRange, steps: readonly StepRange[], fixed: 
   return lo > hi ? [0, 1] : [lo, hi];
 }
 
+/** Where the scale starts: `range`'s start, or on a log scale over a range from 0 or below, the smallest positive value. */
+export function scaleStart(
+  range: readonly [number, number],
+  log: boolean,
+  values: readonly number[],
+): number {
+  if (!log || range[0] > 0) return range[0];
+  let lo = Number.POSITIVE_INFINITY;
+  for (const v of values) if (v > 0 && v < lo && Number.isFinite(v)) lo = v;
+  return lo;
+}
+
 /**
  * Maps values to [0, 1] over `range`, linearly or on a log scale; null for values with no place on it. On a log
  * scale a range that starts at 0 or below starts instead at the smallest positive value among `values`.
@@ -109,11 +121,7 @@ export function scaler(
     const span = range[1] - range[0] || 1;
     return (v) => (Number.isFinite(v) ? (v - range[0]) / span : null);
   }
-  let lo = range[0];
-  if (!(lo > 0)) {
-    lo = Number.POSITIVE_INFINITY;
-    for (const v of values) if (v > 0 && v < lo && Number.isFinite(v)) lo = v;
-  }
+  const lo = scaleStart(range, log, values);
   const [a, b] = [Math.log10(lo), Math.log10(range[1])];
   const span = b - a || 1;
   return (v) => (v > 0 && Number.isFinite(v) ? (Math.log10(v) - a) / span : null);

@@ -8,6 +8,7 @@ import {
   type HeatmapSettings,
   NO_VALUE,
   scaler,
+  scaleStart,
 } from './field-colours.js';
 
 const numeric = (v: number | string): number => (typeof v === 'number' ? v : Number(v));
@@ -73,7 +74,7 @@ export function Heatmap({
         {hover}
       </output>
       <div className="field-scale" role="img" aria-label="colour scale">
-        <span>{range[0].toPrecision(4)}</span>
+        <span>{scaleStart(range, settings.log, values).toPrecision(4)}</span>
         <span className="field-scale-bar" style={{ background: gradientOf(settings.map) }} />
         <span>{range[1].toPrecision(4)}</span>
         {settings.log && <span>(log)</span>}

@@ -181,6 +181,12 @@ describe('web UI fields views in Chromium', () => {
       [10, 60],
       Array.from({ length: 600 }, (_, i) => ((i % 60) + 40) / 10),
     );
+    // A run with another array series only: not offered, and not even asked for its series.
+    const other = await suite.api('POST', '/runs', { name: 'compare-other' });
+    await logArray(other.id, 'U', 20, [2, 2], [1, 2, 3, 4]);
+    const asked: string[] = [];
+    const listen = (r: { url(): string }) => asked.push(new URL(r.url()).pathname);
+    page.on('request', listen);
     await page.goto(`${suite.url}/runs/${a.id}?tab=fields&cmap=grey`);
     await page.getByLabel('heatmap of T at step 20', { exact: true }).waitFor();
     const picker = page.getByRole('combobox', { name: 'Compare with run' });
@@ -188,6 +194,10 @@ describe('web UI fields views in Chromium', () => {
       .poll(async () => (await picker.locator('option').allTextContents()).includes('compare-b'))
       .toBe(true);
     expect(await picker.locator('option').allTextContents()).not.toContain('compare-a');
+    expect(await picker.locator('option').allTextContents()).not.toContain('compare-other');
+    page.off('request', listen);
+    expect(asked).toContain(`/api/v1/runs/${b.id}/arrays`);
+    expect(asked).not.toContain(`/api/v1/runs/${other.id}/arrays`);
     await picker.selectOption({ label: 'compare-b' });
     await page.getByLabel('heatmap of T at step 20 in compare-b', { exact: true }).waitFor();
     expect(await page.locator('.field-heatmap canvas').count()).toBe(2);

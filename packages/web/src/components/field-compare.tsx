@@ -6,7 +6,7 @@ import { type HeatmapSettings, rangeOf } from './field-colours.js';
 import { useArrayView, viewStrides } from './field-data.js';
 import { Heatmap } from './field-heatmap.js';
 
-/** How many of the workspace's newest runs the compare picker looks through for the same array series. */
+/** How many runs of the workspace with the same array series (newest first) the compare picker offers. */
 const CANDIDATE_RUNS = 100;
 
 /** Another run that has the array series, with its steps. */
@@ -16,14 +16,16 @@ interface Peer {
   steps: ArrayStepView[];
 }
 
-/** The newest runs of the workspace, other than `run`, that have the array series `name`. */
+/** The newest runs of the workspace, other than `run`, that have the array series `name`, with its steps. */
 function usePeers(api: Api, run: string, name: string, onError: (message: string) => void): Peer[] {
   const [peers, setPeers] = useState<Peer[]>([]);
   useEffect(() => {
     const abort = new AbortController();
     const signal = abort.signal;
     (async () => {
-      const page = await api.call('listRuns', { query: { limit: CANDIDATE_RUNS }, signal });
+      // A step with a finite element writes the summary metric `NAME.min`: runs without it have no such series.
+      const filter = `metrics.${JSON.stringify(`${name}.min`)}.count exists`;
+      const page = await api.call('listRuns', { query: { filter, limit: CANDIDATE_RUNS }, signal });
       const others = (page.items as RunView[]).filter((r) => r.id !== run);
       const found = await Promise.all(
         others.map(async (r) => {

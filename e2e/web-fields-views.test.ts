@@ -160,7 +160,11 @@ describe('web UI fields views in Chromium', () => {
         items.map((li) => li.querySelector('span').style.background),
       ),
     ).toEqual(['rgb(59, 82, 139)', 'rgb(232, 89, 12)']);
+    expect(new URL(page.url()).searchParams.get('overlay')).toBe('0');
     await screenshots(page, OUT, 'histogram-overlay');
+    // The overlay comes back from the address.
+    await page.reload();
+    await expect.poll(() => bars.count()).toBe(6);
 
     await page.getByRole('combobox', { name: 'Overlay step' }).selectOption('');
     await expect.poll(() => bars.count()).toBe(3);
@@ -215,7 +219,12 @@ describe('web UI fields views in Chromium', () => {
     expect(
       await page.locator('.field-scale').evaluateAll((ss: any[]) => ss.map((s) => s.textContent)),
     ).toEqual(['2.0009.900', '2.0009.900']);
+    expect(new URL(page.url()).searchParams.get('vs')).toBe(b.id);
     await screenshots(page, OUT, 'compare-runs');
+    // The compared run comes back from the address.
+    await page.reload();
+    await page.getByLabel('heatmap of T at step 20 in compare-b', { exact: true }).waitFor();
+    expect(await pixel(59, 0, 1)).toEqual([255, 255, 255]);
     expect(suite.browser.errors).toEqual([]);
   }, 60_000);
 });

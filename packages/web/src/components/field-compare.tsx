@@ -2,6 +2,7 @@ import type { ArrayDataView, ArrayStepView, RunView } from '@simscope/protocol';
 import { useEffect, useState } from 'react';
 import type { Api } from '../api.js';
 import { useSession } from '../session.js';
+import { useAddressParam } from './field-address.js';
 import { type HeatmapSettings, rangeOf } from './field-colours.js';
 import { useArrayView, viewStrides } from './field-data.js';
 import { Heatmap } from './field-heatmap.js';
@@ -72,7 +73,8 @@ export function FieldCompare({
 }) {
   const { api } = useSession();
   const peers = usePeers(api, run, current.name, onError);
-  const [peerId, setPeerId] = useState<string | null>(null);
+  // `vs=RUN` in the address.
+  const [peerId, setPeerId] = useAddressParam('vs');
   const peer = peers.find((p) => p.id === peerId);
   const peerStep = peer ? nearestStep(peer.steps, current.step) : undefined;
   const peerData = useArrayView(api, peer?.id ?? null, peerStep, onError);

@@ -1,8 +1,7 @@
 import type { ArrayDataView, ArraySeriesView, ArrayStepView } from '@simscope/protocol';
 import { useEffect, useState } from 'react';
-import { href, navigate, useLocation } from '../router.js';
 import { useSession } from '../session.js';
-import { type HeatmapSettings, settingsFromQuery, settingsToQuery } from './field-colours.js';
+import { useAddressParam, useHeatmapSettings } from './field-address.js';
 import { FieldCompare } from './field-compare.js';
 import { useArrayView } from './field-data.js';
 import { HeatmapControls } from './field-heatmap.js';
@@ -44,16 +43,6 @@ function Profile({ data }: { data: ArrayDataView }) {
   );
 }
 
-/** The heatmap settings kept in the address beside the page's other parameters. */
-function useHeatmapSettings(): [HeatmapSettings, (next: HeatmapSettings) => void] {
-  const { query } = useLocation();
-  const change = (next: HeatmapSettings) => {
-    const q: Record<string, string | null> = Object.fromEntries(new URLSearchParams(window.location.search));
-    navigate(href(window.location.pathname, { ...q, ...settingsToQuery(next) }), true);
-  };
-  return [settingsFromQuery(query), change];
-}
-
 /** A histogram at the shown step, with a picker of a second step drawn beside it. */
 function HistogramView({
   run,
@@ -69,7 +58,9 @@ function HistogramView({
   onError: (message: string) => void;
 }) {
   const { api } = useSession();
-  const [other, setOther] = useState<number | null>(null);
+  // `overlay=STEP` in the address.
+  const [param, setParam] = useAddressParam('overlay');
+  const other = param !== null && /^\d+$/.test(param) ? Number(param) : null;
   const second = useArrayView(
     api,
     run,
@@ -93,7 +84,7 @@ function HistogramView({
           Overlay step{' '}
           <select
             value={other === null ? '' : String(other)}
-            onChange={(e) => setOther(e.target.value === '' ? null : Number(e.target.value))}
+            onChange={(e) => setParam(e.target.value || null)}
           >
             <option value="">none</option>
             {steps.map((s) => (

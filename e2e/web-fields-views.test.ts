@@ -141,13 +141,16 @@ describe('web UI fields views in Chromium', () => {
       'step 0 · 1–2: 4',
       'step 0 · 2–3: 2',
     ]);
-    expect(await bars.evaluateAll((rs: any[]) => rs.map((r) => r.getAttribute('fill')))).toEqual([
-      '#3b528b',
-      '#3b528b',
-      '#3b528b',
-      '#e8590c',
-      '#e8590c',
-      '#e8590c',
+    // The colours as drawn (the stylesheet's bar colour gives way to each step's).
+    expect(
+      await bars.evaluateAll((rs: any[]) => rs.map((r) => (globalThis as any).getComputedStyle(r).fill)),
+    ).toEqual([
+      'rgb(59, 82, 139)',
+      'rgb(59, 82, 139)',
+      'rgb(59, 82, 139)',
+      'rgb(232, 89, 12)',
+      'rgb(232, 89, 12)',
+      'rgb(232, 89, 12)',
     ]);
     // Side by side within each bin: the shown step's bar on the left half, the overlaid one's on the right.
     expect(await bars.evaluateAll((rs: any[]) => rs.map((r) => Number(r.getAttribute('x'))))).toEqual([

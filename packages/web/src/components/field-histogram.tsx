@@ -37,7 +37,7 @@ export function HistogramPlot({
             <rect
               key={`${layer.label}-${edges[i]}`}
               className="field-bar"
-              fill={single ? undefined : layer.colour}
+              style={single ? undefined : { fill: layer.colour, opacity: 1 }}
               x={i * bw + k * lw + 0.5}
               width={Math.max(lw - 1, 0.5)}
               y={y(v)}

@@ -3,7 +3,10 @@ import {
   type ArrayAxis,
   type ArrayDtype,
   DTYPE_BYTES,
+  dtypeOfNumericArray,
   MSGPACK_TYPE,
+  type NumericArray,
+  numericArrayView,
   parseShape,
 } from '@simscope/protocol';
 import { unpack } from 'msgpackr';
@@ -11,17 +14,7 @@ import { ClientError } from './errors.js';
 import type { HttpTransport } from './http-transport.js';
 
 /** The typed arrays `logArray` takes; the dtype follows from the kind. */
-export type NumericArray =
-  | Int8Array
-  | Int16Array
-  | Int32Array
-  | BigInt64Array
-  | Uint8Array
-  | Uint16Array
-  | Uint32Array
-  | BigUint64Array
-  | Float32Array
-  | Float64Array;
+export type { NumericArray };
 
 export interface LogArrayOptions {
   step: number;
@@ -58,27 +51,13 @@ export interface ArrayData {
   values: NumericArray;
 }
 
-const KINDS: [new (...args: never[]) => NumericArray, ArrayDtype][] = [
-  [Int8Array, 'int8'],
-  [Int16Array, 'int16'],
-  [Int32Array, 'int32'],
-  [BigInt64Array, 'int64'],
-  [Uint8Array, 'uint8'],
-  [Uint16Array, 'uint16'],
-  [Uint32Array, 'uint32'],
-  [BigUint64Array, 'uint64'],
-  [Float32Array, 'float32'],
-  [Float64Array, 'float64'],
-];
-
 function fail(field: string, message: string): never {
   throw new ClientError('invalid_field', `${field}: ${message}`, 0);
 }
 
 /** The dtype of a typed array, or an error naming `field`. */
 function dtypeOf(array: unknown, field = 'logArray array'): ArrayDtype {
-  for (const [kind, dtype] of KINDS) if (array instanceof kind) return dtype;
-  return fail(field, 'expected a typed array such as Float32Array');
+  return dtypeOfNumericArray(array) ?? fail(field, 'expected a typed array such as Float32Array');
 }
 
 /** A typed array of `dtype` over little-endian `bytes` (copied when not aligned). */
@@ -86,14 +65,7 @@ function typedArrayOf(dtype: ArrayDtype, bytes: Uint8Array): NumericArray {
   const size = DTYPE_BYTES[dtype];
   // A copy where the bytes sit at an odd offset (Buffer.slice would share them, offset and all).
   const aligned = bytes.byteOffset % size === 0 ? bytes : new Uint8Array(bytes);
-  const found = KINDS.find(([, d]) => d === dtype);
-  if (!found) throw new Error(`no typed array kind for dtype ${dtype}`);
-  const kind = found[0] as unknown as new (
-    buffer: ArrayBufferLike,
-    offset: number,
-    length: number,
-  ) => NumericArray;
-  return new kind(aligned.buffer, aligned.byteOffset, aligned.byteLength / size);
+  return numericArrayView(dtype, aligned);
 }
 
 /** One array step waiting to be sent: its query and a copy of its bytes (the caller may reuse its array). */

@@ -32,6 +32,49 @@ export const DTYPE_BYTES: Record<ArrayDtype, number> = {
 };
 
 /** Limits on arrays; server and client check the same numbers. */
+/** The typed arrays that hold an array series' elements: one kind per dtype. */
+export type NumericArray =
+  | Int8Array
+  | Int16Array
+  | Int32Array
+  | BigInt64Array
+  | Uint8Array
+  | Uint16Array
+  | Uint32Array
+  | BigUint64Array
+  | Float32Array
+  | Float64Array;
+
+type NumericArrayKind = new (buffer: ArrayBufferLike, byteOffset: number, length: number) => NumericArray;
+
+const NUMERIC_ARRAY_KINDS: Record<ArrayDtype, NumericArrayKind> = {
+  int8: Int8Array,
+  int16: Int16Array,
+  int32: Int32Array,
+  int64: BigInt64Array,
+  uint8: Uint8Array,
+  uint16: Uint16Array,
+  uint32: Uint32Array,
+  uint64: BigUint64Array,
+  float32: Float32Array,
+  float64: Float64Array,
+};
+
+/** The dtype of a typed array, or null when `value` is none of the kinds an array series holds. */
+export function dtypeOfNumericArray(value: unknown): ArrayDtype | null {
+  for (const dtype of ARRAY_DTYPES) if (value instanceof NUMERIC_ARRAY_KINDS[dtype]) return dtype;
+  return null;
+}
+
+/**
+ * The elements of `dtype` in `bytes`, without copying: `bytes.byteOffset` must be a multiple of the element size
+ * (copy first when it may not be).
+ */
+export function numericArrayView(dtype: ArrayDtype, bytes: Uint8Array): NumericArray {
+  const kind = NUMERIC_ARRAY_KINDS[dtype];
+  return new kind(bytes.buffer, bytes.byteOffset, bytes.byteLength / DTYPE_BYTES[dtype]);
+}
+
 export const ARRAY_LIMITS = {
   /** Elements of a 1-D array. */
   length1d: 16 * 1024 * 1024,

@@ -9,6 +9,8 @@ import {
   type DimRange,
   DTYPE_BYTES,
   elementCount,
+  type NumericArray,
+  numericArrayView,
   parseAxes,
   parseRegion,
   regionShape,
@@ -48,44 +50,9 @@ export type ArrayRead =
   | { format: 'json'; data: ArrayDataView }
   | { format: 'raw'; step: ArrayStepRecord; shape: number[]; stream: Readable };
 
-type Typed =
-  | Int8Array
-  | Int16Array
-  | Int32Array
-  | BigInt64Array
-  | Uint8Array
-  | Uint16Array
-  | Uint32Array
-  | BigUint64Array
-  | Float32Array
-  | Float64Array;
-
 /** The elements of `bytes` (aligned: offset 0 of its own buffer) as a typed array of `dtype`. */
-export function typedView(dtype: ArrayDtype, bytes: Buffer): Typed {
-  const { buffer, byteOffset } = bytes;
-  const n = bytes.byteLength / DTYPE_BYTES[dtype];
-  switch (dtype) {
-    case 'int8':
-      return new Int8Array(buffer, byteOffset, n);
-    case 'int16':
-      return new Int16Array(buffer, byteOffset, n);
-    case 'int32':
-      return new Int32Array(buffer, byteOffset, n);
-    case 'int64':
-      return new BigInt64Array(buffer, byteOffset, n);
-    case 'uint8':
-      return new Uint8Array(buffer, byteOffset, n);
-    case 'uint16':
-      return new Uint16Array(buffer, byteOffset, n);
-    case 'uint32':
-      return new Uint32Array(buffer, byteOffset, n);
-    case 'uint64':
-      return new BigUint64Array(buffer, byteOffset, n);
-    case 'float32':
-      return new Float32Array(buffer, byteOffset, n);
-    case 'float64':
-      return new Float64Array(buffer, byteOffset, n);
-  }
+export function typedView(dtype: ArrayDtype, bytes: Buffer): NumericArray {
+  return numericArrayView(dtype, bytes);
 }
 
 /** Min, max and sum over the finite elements seen so far. */
@@ -95,7 +62,7 @@ class Summary {
   sum = 0;
   count = 0;
 
-  add(values: Typed): void {
+  add(values: NumericArray): void {
     if (values instanceof BigInt64Array || values instanceof BigUint64Array) {
       this.#add(Float64Array.from(values, Number));
       return;
@@ -103,7 +70,7 @@ class Summary {
     this.#add(values);
   }
 
-  #add(values: Exclude<Typed, BigInt64Array | BigUint64Array>): void {
+  #add(values: Exclude<NumericArray, BigInt64Array | BigUint64Array>): void {
     if (Number.isFinite(this.sum)) {
       // Most chunks hold only finite values: one pass without a check per element, in the same order (so the
       // same sum). A NaN or ±Infinity leaves the sum not finite, and the checked pass below runs instead.

@@ -59,6 +59,26 @@ describe('help', () => {
     });
     expect((await simscope(['nosuch'], {})).code).toBe(2);
   });
+
+  it('run and sweep name the option of a usage mistake before starting anything', async () => {
+    const mistakes: [string[], string][] = [
+      [
+        ['run', '--events', 'bogus', '--', 'true'],
+        "error: option '--events <which>' argument 'bogus' is invalid. Allowed choices are all, matched, none.\n(add --help for usage)\n",
+      ],
+      [
+        ['run', '--walltime-warning', 'soon', '--', 'true'],
+        "simscope: --walltime-warning: 'soon' is not a duration; use seconds or forms like 30s, 5m, 24h, 7d\n",
+      ],
+      [['run', '--rewind-to', '5', '--', 'true'], 'simscope: --rewind-to: only with --resume\n'],
+      [
+        ['sweep', '--folder', '/s', '-p', 're=1,2', '--', 'echo', '{Re}'],
+        'simscope: command: {Re} is not a parameter (re, point)\n',
+      ],
+    ];
+    for (const [args, stderr] of mistakes)
+      expect(await simscope(args, {}), args.join(' ')).toEqual({ code: 2, stdout: '', stderr });
+  });
 });
 
 describe('telemetry consent', () => {

@@ -42,9 +42,15 @@ function runRank(script: string, env: Record<string, string>, args: string[], cw
     let err = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (err += d));
-    child.on('exit', (code) =>
-      code === 0 ? resolve(JSON.parse(out.trim())) : reject(new Error(`rank exited ${code}: ${err}`)),
-    );
+    // 'close', not 'exit': only then has all of the child's output been read.
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`rank exited ${code}: ${err}`));
+      try {
+        resolve(JSON.parse(out.trim()));
+      } catch {
+        reject(new Error(`rank printed no result: ${JSON.stringify(out)} ${err}`));
+      }
+    });
   });
 }
 
